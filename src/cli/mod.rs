@@ -1,0 +1,1 @@
+//! CLI (implementation in progress).

@@ -1,0 +1,270 @@
+//! The dynamically typed cell value.
+
+use super::{format_timestamp, DataType, Decimal};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// One cell. 24 bytes; only `Str` owns heap memory (shared, so clones are cheap).
+///
+/// `Eq`, `Hash` and `Ord` are *total* (they are what GROUP BY keys and output
+/// ordering use): doubles compare by value with every NaN equal to every other
+/// and greater than all numbers, and `-0.0 == 0.0`. NULL sorts before
+/// everything else and equals NULL here; SQL's three-valued comparison lives in
+/// the engine, not in these traits.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Decimal(Decimal),
+    Str(Arc<str>),
+    /// Milliseconds since the Unix epoch, UTC.
+    Timestamp(i64),
+}
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::Str(Arc::from(s))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The type this value has on its own (DECIMAL reports its own scale).
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Value::Null => DataType::Null,
+            Value::Bool(_) => DataType::Boolean,
+            Value::Int(_) => DataType::BigInt,
+            Value::Double(_) => DataType::Double,
+            Value::Decimal(d) => DataType::Decimal {
+                precision: 18,
+                scale: d.scale,
+            },
+            Value::Str(_) => DataType::Varchar,
+            Value::Timestamp(_) => DataType::Timestamp,
+        }
+    }
+
+    /// Numeric view as f64 (BIGINT, DOUBLE, DECIMAL, TIMESTAMP); `None` otherwise.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) | Value::Timestamp(i) => Some(*i as f64),
+            Value::Double(d) => Some(*d),
+            Value::Decimal(d) => Some(d.to_f64()),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Timestamp(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn kind_rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) | Value::Double(_) | Value::Decimal(_) => 2,
+            Value::Str(_) => 3,
+            Value::Timestamp(_) => 4,
+        }
+    }
+}
+
+fn normalized_bits(d: f64) -> u64 {
+    if d.is_nan() {
+        f64::NAN.to_bits()
+    } else if d == 0.0 {
+        0
+    } else {
+        d.to_bits()
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Value::Null => state.write_u8(0),
+            Value::Bool(b) => {
+                state.write_u8(1);
+                state.write_u8(*b as u8);
+            }
+            // Numbers that compare equal hash equal: integral values hash as i64.
+            Value::Int(i) => {
+                state.write_u8(2);
+                state.write_i64(*i);
+            }
+            Value::Double(d) => {
+                state.write_u8(2);
+                if d.fract() == 0.0 && d.abs() < 9.0e18 {
+                    state.write_i64(*d as i64);
+                } else {
+                    state.write_u64(normalized_bits(*d));
+                }
+            }
+            Value::Decimal(dec) => {
+                state.write_u8(2);
+                match dec.to_integral() {
+                    Some(i) => state.write_i64(i),
+                    None => state.write_u64(normalized_bits(dec.to_f64())),
+                }
+            }
+            Value::Str(s) => {
+                state.write_u8(3);
+                s.hash(state);
+            }
+            Value::Timestamp(t) => {
+                state.write_u8(4);
+                state.write_i64(*t);
+            }
+        }
+    }
+}
+
+fn cmp_f64_total(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Compares two numeric values exactly where both are exact.
+pub(crate) fn cmp_numeric(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
+        (Value::Int(x), Value::Decimal(y)) => Decimal::from_i64(*x).cmp(y),
+        (Value::Decimal(x), Value::Int(y)) => x.cmp(&Decimal::from_i64(*y)),
+        _ => cmp_f64_total(
+            a.as_f64().unwrap_or(f64::NAN),
+            b.as_f64().unwrap_or(f64::NAN),
+        ),
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (ra, rb) = (self.kind_rank(), other.kind_rank());
+        if ra != rb {
+            return ra.cmp(&rb);
+        }
+        match (self, other) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
+            _ => cmp_numeric(self, other),
+        }
+    }
+}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Plain-text rendering: what CSV output writes. NULL is the empty string.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Double(d) => fmt_double(*d, f),
+            Value::Decimal(d) => write!(f, "{d}"),
+            Value::Str(s) => f.write_str(s),
+            Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
+        }
+    }
+}
+
+/// Doubles print in Rust's shortest round-trip form, with `.0` kept for integral
+/// values so that the type survives a round trip (`3.0`, not `3`).
+fn fmt_double(d: f64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e15 {
+        write!(f, "{d:.1}")
+    } else {
+        write!(f, "{d}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+
+    fn hash_of(v: &Value) -> u64 {
+        let mut h = DefaultHasher::new();
+        v.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn value_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    #[test]
+    fn equal_numbers_hash_equal() {
+        let a = Value::Int(3);
+        let b = Value::Double(3.0);
+        let c = Value::Decimal(Decimal::new(300, 2));
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert_eq!(hash_of(&a), hash_of(&c));
+    }
+
+    #[test]
+    fn null_sorts_first_and_nan_last_among_numbers() {
+        let mut v = vec![
+            Value::Double(f64::NAN),
+            Value::Int(2),
+            Value::Null,
+            Value::Double(-1.5),
+        ];
+        v.sort();
+        assert!(v[0].is_null());
+        assert_eq!(v[1], Value::Double(-1.5));
+        assert_eq!(v[2], Value::Int(2));
+        assert!(matches!(v[3], Value::Double(d) if d.is_nan()));
+    }
+
+    #[test]
+    fn display_keeps_type_visible() {
+        assert_eq!(Value::Double(3.0).to_string(), "3.0");
+        assert_eq!(Value::Double(0.1).to_string(), "0.1");
+        assert_eq!(Value::Int(-7).to_string(), "-7");
+        assert_eq!(Value::Null.to_string(), "");
+        assert_eq!(
+            Value::Timestamp(10_000).to_string(),
+            "1970-01-01T00:00:10.000Z"
+        );
+    }
+}

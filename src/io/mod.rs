@@ -1,0 +1,11 @@
+//! IO: sources and sinks.
+//!
+//! Owns reading records from CSV and JSON-lines files, standard input and the
+//! built-in generators, cutting inputs into splits (byte ranges aligned to line
+//! starts, id ranges), inferring a schema from a file, writing output rows
+//! (JSON lines, CSV, blackhole) and the dead-letter file. It knows nothing of
+//! shards: a split is just a range.
+
+mod source;
+
+pub use source::{BatchSource, Malformed};

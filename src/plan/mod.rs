@@ -1,0 +1,129 @@
+//! Plan: the typed logical plan of a query.
+//!
+//! Owns resolving names to column positions, checking types, splitting a
+//! grouped query into keys, aggregates and the expressions over them, and
+//! `explain`. It never touches rows.
+
+mod explain;
+mod expr;
+mod planner;
+
+pub use expr::*;
+pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
+
+use crate::data::{Field, Schema};
+
+/// Everything a [`crate::engine::PartitionEngine`] needs to run one query.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// The source the query reads, with its schema and WITH properties.
+    pub source: TableDef,
+    /// WHERE, over the source row.
+    pub filter: Option<ScalarExpr>,
+    pub kind: QueryKind,
+    /// Names and types of the output columns, in SELECT order.
+    pub output: Schema,
+    pub emit: EmitMode,
+    pub limit: Option<u64>,
+    pub time: TimeSettings,
+    /// `CREATE STREAM <name>`: the output's name, if given.
+    pub stream_name: Option<String>,
+    /// WITH properties of `CREATE STREAM` (sink, dead letter, time settings), lower-cased keys.
+    pub properties: Vec<(String, String)>,
+}
+
+impl QueryPlan {
+    /// The source column that carries event time: the window's time column.
+    pub fn event_time_column(&self) -> Option<usize> {
+        match &self.kind {
+            QueryKind::Aggregate(a) => a.window.as_ref().map(|w| w.time_column),
+            QueryKind::Stateless { .. } => None,
+        }
+    }
+
+    /// True when every row can be processed on its own (no GROUP BY, no aggregate).
+    pub fn is_stateless(&self) -> bool {
+        matches!(self.kind, QueryKind::Stateless { .. })
+    }
+
+    /// The output column names.
+    pub fn output_fields(&self) -> &[Field] {
+        &self.output.fields
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum QueryKind {
+    /// Filter and project, row by row.
+    Stateless { projections: Vec<ScalarExpr> },
+    /// GROUP BY and/or aggregates, optionally windowed.
+    Aggregate(AggregatePlan),
+}
+
+/// A grouped query. Expressions after aggregation (`having`, `projections`)
+/// are evaluated over the *group row*:
+/// `[key_0 .. key_k-1, agg_0 .. agg_m-1, window_start, window_end]`
+/// (the two window columns only when `window` is set, both TIMESTAMP).
+#[derive(Debug, Clone)]
+pub struct AggregatePlan {
+    /// GROUP BY expressions over the source row (the window function excluded).
+    pub group_keys: Vec<ScalarExpr>,
+    pub window: Option<WindowSpec>,
+    pub aggregates: Vec<AggregateCall>,
+    /// HAVING, over the group row.
+    pub having: Option<ScalarExpr>,
+    /// SELECT list, over the group row.
+    pub projections: Vec<ScalarExpr>,
+}
+
+impl AggregatePlan {
+    /// Index of `window_start` in the group row (when windowed).
+    pub fn window_start_index(&self) -> usize {
+        self.group_keys.len() + self.aggregates.len()
+    }
+
+    /// Index of `window_end` in the group row (when windowed).
+    pub fn window_end_index(&self) -> usize {
+        self.window_start_index() + 1
+    }
+
+    /// Width of the group row.
+    pub fn group_row_width(&self) -> usize {
+        self.window_start_index() + if self.window.is_some() { 2 } else { 0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Aligned to multiples of `size_ms` since the epoch.
+    Tumbling { size_ms: i64 },
+    /// Windows of `size_ms` starting at every multiple of `advance_ms`.
+    Sliding { size_ms: i64, advance_ms: i64 },
+    /// Per key; records within `gap_ms` of each other share a window, which
+    /// ends at the last record's time plus the gap.
+    Session { gap_ms: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSpec {
+    pub kind: WindowKind,
+    /// The source column with event time (TIMESTAMP, or BIGINT epoch millis).
+    pub time_column: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmitMode {
+    /// A row after every record that changes a group.
+    Changes,
+    /// One row per window and key when the window closes (at end of input
+    /// for unwindowed groups).
+    Final,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeSettings {
+    /// The watermark trails the largest event time read by this much.
+    pub max_out_of_orderness_ms: i64,
+    /// A window stays open this long after the watermark passes its end.
+    pub allowed_lateness_ms: i64,
+}

@@ -1,0 +1,1 @@
+//! Runtime: drives partition engines (implementation in progress).

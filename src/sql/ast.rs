@@ -1,0 +1,69 @@
+//! The statements corestream accepts, as parsed (names not yet resolved).
+
+use crate::data::DataType;
+use crate::error::SqlLocation;
+pub use sqlparser::ast::{Expr as SqlExpr, Query as SqlQuery};
+
+/// One statement of a SQL script.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `CREATE TABLE|STREAM|SOURCE name (col TYPE, ..) WITH ('k' = 'v', ..)`: declares a source.
+    CreateSource(CreateSource),
+    /// A query: a bare `SELECT ..` or `CREATE STREAM name AS SELECT .. [WITH (..)]`.
+    Query(StreamingQuery),
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateSource {
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    /// `WITH` properties in the order written; keys lower-cased.
+    pub properties: Vec<(String, String)>,
+    pub location: SqlLocation,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnDef {
+    pub name: String,
+    pub data_type: DataType,
+    pub location: SqlLocation,
+}
+
+/// A SELECT with corestream's streaming clauses split out of it.
+#[derive(Debug, Clone)]
+pub struct StreamingQuery {
+    /// The SELECT itself, with the streaming clauses removed. The Flink-style
+    /// window functions (`TUMBLE`, `HOP`, `SESSION` in GROUP BY) stay in here.
+    pub query: Box<SqlQuery>,
+    /// `WINDOW TUMBLING(..)` and friends (Velostream style), if written.
+    pub window: Option<WindowClause>,
+    /// `EMIT CHANGES` / `EMIT FINAL`, if written.
+    pub emit: Option<EmitClause>,
+    /// `CREATE STREAM <name> AS ..`: the output stream's name.
+    pub stream_name: Option<String>,
+    /// `WITH` properties of `CREATE STREAM`, keys lower-cased.
+    pub properties: Vec<(String, String)>,
+    pub location: SqlLocation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmitClause {
+    Changes,
+    Final,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowFunction {
+    Tumbling,
+    Sliding,
+    Session,
+}
+
+/// `WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)`: the kind and its raw arguments.
+/// Shorthand durations such as `10s` arrive as `INTERVAL '10s'` expressions.
+#[derive(Debug, Clone)]
+pub struct WindowClause {
+    pub function: WindowFunction,
+    pub args: Vec<SqlExpr>,
+    pub location: SqlLocation,
+}

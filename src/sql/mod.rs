@@ -1,0 +1,13 @@
+//! SQL: sqlparser plus corestream's streaming extensions.
+//!
+//! Owns turning text into [`Statement`]s. It understands the syntax only:
+//! `WINDOW TUMBLING|SLIDING|SESSION (..)`, `EMIT CHANGES|FINAL`,
+//! `CREATE STREAM name AS SELECT .. [WITH (..)]`, duration shorthand (`10s`), and
+//! source DDL (`CREATE TABLE .. WITH (..)`). It resolves no names and evaluates
+//! nothing; that is `plan`'s job.
+
+mod ast;
+mod parser;
+
+pub use ast::*;
+pub use parser::parse_sql;
