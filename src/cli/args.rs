@@ -1,0 +1,152 @@
+//! Command-line arguments (clap): the `run`, `explain` and `demo` subcommands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// corestream: a thread-per-core, shared-nothing streaming SQL engine.
+///
+/// Runs windowed SQL aggregations over CSV and JSON-lines files, standard
+/// input and built-in generators, one pinned executor per core.
+#[derive(Debug, Parser)]
+#[command(name = "corestream", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a query and write its results.
+    ///
+    /// Example: corestream run -e "SELECT symbol, COUNT(*) FROM trades GROUP BY symbol"
+    /// --source trades=trades.csv
+    Run(RunArgs),
+    /// Print the typed plan of a query without running it.
+    Explain(QueryArgs),
+    /// Run a tumbling-window aggregation over the built-in trades generator.
+    Demo(DemoArgs),
+}
+
+/// Where the SQL comes from and what the sources are.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// File with the SQL script (source DDL and one query).
+    #[arg(value_name = "QUERY.sql", required_unless_present = "execute")]
+    pub query_file: Option<PathBuf>,
+
+    /// The SQL script given inline instead of a file.
+    #[arg(short = 'e', long = "execute", value_name = "SQL", conflicts_with = "query_file")]
+    pub execute: Option<String>,
+
+    /// A source table: NAME=PATH. PATH `-` is standard input; the format comes
+    /// from the extension (.csv, .jsonl, .ndjson, .json) or --source-option
+    /// NAME.format=csv|jsonl. PATH `generator:trades` is the built-in trades
+    /// generator. Without DDL the schema is inferred from the file. Repeatable.
+    #[arg(long = "source", value_name = "NAME=PATH")]
+    pub sources: Vec<String>,
+
+    /// A WITH property of a source: NAME.KEY=VALUE (e.g. trades.delimiter=;
+    /// or trades.events=1000000). Repeatable; overrides the DDL's WITH.
+    #[arg(long = "source-option", value_name = "NAME.KEY=VALUE")]
+    pub source_options: Vec<String>,
+
+    /// Watermark delay: how far event time may run out of order (e.g. 5s).
+    /// Overrides the query's WITH ('max_out_of_orderness' = ..). Default 0.
+    #[arg(long, value_name = "DURATION")]
+    pub max_out_of_orderness: Option<String>,
+
+    /// How long a window stays open after the watermark passes its end
+    /// (e.g. 2s). Overrides WITH ('allowed_lateness' = ..). Default 0.
+    #[arg(long, value_name = "DURATION")]
+    pub allowed_lateness: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    /// One pinned glommio executor per shard, shared nothing (the default).
+    ThreadPerCore,
+    /// The seed's baseline: worker threads sharing one engine behind an RwLock.
+    SharedLock,
+}
+
+/// How the query is spread over cores.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    /// Number of shards (partitions), each with its own executor and engine.
+    /// Default: the number of cores available to the process.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+
+    /// Cores to pin shards to, like 0-3,8. Default: all available cores.
+    #[arg(long, value_name = "LIST")]
+    pub cores: Option<String>,
+
+    /// Do not pin executors to cores.
+    #[arg(long)]
+    pub no_pin: bool,
+
+    /// The runtime that drives the engines.
+    #[arg(long, value_enum, default_value = "thread-per-core")]
+    pub runtime: RuntimeKind,
+
+    /// Rows per batch moved between cores.
+    #[arg(long, value_name = "ROWS", default_value_t = 1024)]
+    pub batch_rows: usize,
+}
+
+/// Where results, rejects and statistics go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output file. Default: standard output.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Output format: jsonl (one JSON object per row, keys in SELECT order),
+    /// csv (with a header line), or blackhole (count rows, write nothing).
+    /// Default: from the output's extension, else jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Write malformed and late records here, one JSON object per line.
+    #[arg(long, value_name = "PATH")]
+    pub dead_letter: Option<PathBuf>,
+
+    /// Write the run summary as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub stats_json: Option<PathBuf>,
+
+    /// Write the end-to-end latency distribution here, in HdrHistogram's
+    /// percentile text format (.hgrm).
+    #[arg(long, value_name = "PATH")]
+    pub latency_histogram: Option<PathBuf>,
+
+    /// Do not print the run summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of generated trades.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: u64,
+
+    /// Distinct symbols in the generated trades.
+    #[arg(long, default_value_t = 5)]
+    pub keys: u64,
+
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

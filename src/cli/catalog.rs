@@ -1,0 +1,184 @@
+//! Builds the catalog of sources from the script's DDL and `--source` options.
+
+use crate::error::{Error, Result};
+use crate::plan::{Catalog, TableDef};
+use crate::sql::{CreateSource, Statement, StreamingQuery};
+use crate::data::{Field, Schema};
+
+/// The script split into its source declarations and its one query.
+pub struct Script {
+    pub sources: Vec<CreateSource>,
+    pub query: StreamingQuery,
+}
+
+/// Separates DDL from the query; exactly one query is required.
+pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
+    let mut sources = Vec::new();
+    let mut queries = Vec::new();
+    for statement in statements {
+        match statement {
+            Statement::CreateSource(s) => sources.push(s),
+            Statement::Query(q) => queries.push(q),
+        }
+    }
+    match queries.len() {
+        1 => Ok(Script {
+            sources,
+            query: queries.remove(0),
+        }),
+        0 => Err(Error::Usage(
+            "the SQL script has no query: add a SELECT or CREATE STREAM .. AS SELECT".into(),
+        )),
+        n => Err(Error::plan(
+            format!("the SQL script has {n} queries; corestream runs one query at a time"),
+            Some(queries[1].location),
+        )),
+    }
+}
+
+/// `--source NAME=PATH` and `--source-option NAME.KEY=VALUE`, parsed.
+#[derive(Debug, Default)]
+pub struct SourceOverrides {
+    pub paths: Vec<(String, String)>,
+    pub options: Vec<(String, String, String)>,
+}
+
+impl SourceOverrides {
+    pub fn parse(sources: &[String], options: &[String]) -> Result<Self> {
+        let mut parsed = SourceOverrides::default();
+        for source in sources {
+            let (name, path) = split_pair(source, '=', "--source", "NAME=PATH")?;
+            parsed.paths.push((name.to_string(), path.to_string()));
+        }
+        for option in options {
+            let (key, value) = split_pair(option, '=', "--source-option", "NAME.KEY=VALUE")?;
+            let (name, key) = split_pair(key, '.', "--source-option", "NAME.KEY=VALUE")?;
+            parsed
+                .options
+                .push((name.to_string(), key.to_ascii_lowercase(), value.to_string()));
+        }
+        Ok(parsed)
+    }
+
+    fn properties_for(&self, table: &str) -> Vec<(String, String)> {
+        let mut properties = Vec::new();
+        if let Some((_, path)) = self.paths.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)) {
+            properties.push(source_location_property(path));
+        }
+        for (name, key, value) in &self.options {
+            if name.eq_ignore_ascii_case(table) {
+                properties.push((key.clone(), value.clone()));
+            }
+        }
+        properties
+    }
+}
+
+/// `generator:trades` names a built-in generator; anything else is a path.
+fn source_location_property(path: &str) -> (String, String) {
+    match path.strip_prefix("generator:") {
+        Some(generator) => ("connector".to_string(), generator.to_string()),
+        None => ("path".to_string(), path.to_string()),
+    }
+}
+
+fn split_pair<'a>(
+    text: &'a str,
+    separator: char,
+    option: &str,
+    form: &str,
+) -> Result<(&'a str, &'a str)> {
+    match text.split_once(separator) {
+        Some((a, b)) if !a.trim().is_empty() && !b.is_empty() => Ok((a.trim(), b)),
+        _ => Err(Error::Usage(format!(
+            "{option} '{text}' is not of the form {form}"
+        ))),
+    }
+}
+
+/// Declared sources with command-line overrides merged in; sources named
+/// only on the command line get their schema inferred from the file.
+pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> Result<Catalog> {
+    let mut catalog = Catalog::default();
+    for source in declared {
+        let mut properties = source.properties.clone();
+        merge_properties(&mut properties, overrides.properties_for(&source.name));
+        let schema = Schema::new(
+            source
+                .columns
+                .iter()
+                .map(|c| Field::new(c.name.clone(), c.data_type))
+                .collect(),
+        );
+        catalog.add(TableDef {
+            name: source.name.clone(),
+            schema,
+            properties,
+        });
+    }
+    for (name, _) in &overrides.paths {
+        if catalog.get(name).is_none() {
+            let properties = overrides.properties_for(name);
+            catalog.add(crate::io::infer_table(name, &properties)?);
+        }
+    }
+    Ok(catalog)
+}
+
+/// Later properties replace earlier ones with the same key.
+fn merge_properties(properties: &mut Vec<(String, String)>, overrides: Vec<(String, String)>) {
+    for (key, value) in overrides {
+        properties.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
+        // A command-line path replaces a declared generator and vice versa.
+        if key == "path" {
+            properties.retain(|(k, _)| k != "connector");
+        } else if key == "connector" {
+            properties.retain(|(k, _)| k != "path");
+        }
+        properties.push((key, value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_overrides() {
+        let o = SourceOverrides::parse(
+            &["trades=data/t.csv".into(), "gen=generator:trades".into()],
+            &["trades.delimiter=;".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            o.properties_for("TRADES"),
+            vec![
+                ("path".to_string(), "data/t.csv".to_string()),
+                ("delimiter".to_string(), ";".to_string())
+            ]
+        );
+        assert_eq!(
+            o.properties_for("gen"),
+            vec![("connector".to_string(), "trades".to_string())]
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_overrides() {
+        let e = SourceOverrides::parse(&["trades".into()], &[]).unwrap_err();
+        assert!(e.to_string().contains("--source 'trades' is not of the form NAME=PATH"));
+        let e = SourceOverrides::parse(&[], &["x=1".into()]).unwrap_err();
+        assert!(e.to_string().contains("NAME.KEY=VALUE"));
+    }
+
+    #[test]
+    fn command_line_path_replaces_declared_one() {
+        let mut p = vec![
+            ("path".to_string(), "a.csv".to_string()),
+            ("format".to_string(), "csv".to_string()),
+        ];
+        merge_properties(&mut p, vec![("path".into(), "b.csv".into())]);
+        assert_eq!(p[0], ("format".to_string(), "csv".to_string()));
+        assert_eq!(p[1], ("path".to_string(), "b.csv".to_string()));
+    }
+}
