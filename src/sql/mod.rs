@@ -7,7 +7,13 @@
 //! nothing; that is `plan`'s job.
 
 mod ast;
+mod ddl;
 mod parser;
+mod streaming;
+mod tokens;
 
 pub use ast::*;
 pub use parser::parse_sql;
+
+#[cfg(test)]
+mod tests;

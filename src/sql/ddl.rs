@@ -1,0 +1,176 @@
+//! Source DDL: `CREATE TABLE|STREAM|SOURCE name (col TYPE, ..) WITH (..)`.
+//! sqlparser parses the column list; this maps its types onto corestream's
+//! [`DataType`] and collects the `WITH` properties.
+
+use super::ast::{ColumnDef, CreateSource};
+use super::streaming::parse_properties;
+use super::tokens::{
+    from_parser_error, is_word, location_of, next_significant, sql_error, to_sql_location, DIALECT,
+};
+use crate::data::DataType;
+use crate::error::{Error, Result, SqlLocation};
+use sqlparser::ast::{
+    ColumnDef as SqlColumnDef, ColumnOption, DataType as SqlDataType, ExactNumberInfo,
+};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
+/// Largest decimal precision a scaled i64 holds exactly.
+const MAX_DECIMAL_PRECISION: u64 = 18;
+
+/// Parses source DDL. `body` is the index of the token after
+/// `CREATE TABLE|STREAM|SOURCE`; `location` is that of `CREATE`.
+pub(super) fn parse_create_source(
+    tokens: &[TokenWithSpan],
+    body: usize,
+    location: SqlLocation,
+) -> Result<CreateSource> {
+    let mut parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens[body..].to_vec());
+    let name = parser
+        .parse_identifier()
+        .map_err(|e| from_parser_error(e, location))?;
+    let (sql_columns, constraints) = parser
+        .parse_columns()
+        .map_err(|e| from_parser_error(e, location))?;
+    if !constraints.is_empty() {
+        return Err(sql_error(
+            format!("table constraints are not supported in CREATE of {name}"),
+            location,
+        ));
+    }
+    let columns = sql_columns
+        .iter()
+        .map(column_def)
+        .collect::<Result<Vec<_>>>()?;
+    let rest = body + parser.index();
+    let (properties, end) = properties_after_columns(tokens, rest)?;
+    expect_end(tokens, end)?;
+    Ok(CreateSource {
+        name: name.value,
+        columns,
+        properties,
+        location,
+    })
+}
+
+/// The optional `WITH (..)` at `at` (whitespace allowed before it).
+fn properties_after_columns(
+    tokens: &[TokenWithSpan],
+    at: usize,
+) -> Result<(Vec<(String, String)>, usize)> {
+    let with = next_significant(tokens, at);
+    if is_word(tokens.get(with), "WITH") {
+        parse_properties(tokens, with)
+    } else {
+        Ok((Vec::new(), with))
+    }
+}
+
+fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<()> {
+    let end = next_significant(tokens, at);
+    match tokens.get(end) {
+        None => Ok(()),
+        Some(t) if t.token == Token::EOF => Ok(()),
+        Some(t) => Err(sql_error(
+            format!("expected WITH (..) or end of statement, found {}", t.token),
+            location_of(t),
+        )),
+    }
+}
+
+fn column_def(column: &SqlColumnDef) -> Result<ColumnDef> {
+    let location = to_sql_location(column.name.span.start);
+    let name = column.name.value.clone();
+    for option in &column.options {
+        if !matches!(option.option, ColumnOption::Null | ColumnOption::NotNull) {
+            return Err(sql_error(
+                format!("column {name}: option {} is not supported", option.option),
+                location,
+            ));
+        }
+    }
+    let data_type = map_type(&column.data_type, &name, location)?;
+    Ok(ColumnDef {
+        name,
+        data_type,
+        location,
+    })
+}
+
+/// corestream's type for a declared SQL type.
+fn map_type(sql: &SqlDataType, column: &str, location: SqlLocation) -> Result<DataType> {
+    use SqlDataType as T;
+    let data_type = match sql {
+        T::Boolean | T::Bool => DataType::Boolean,
+        T::BigInt(_)
+        | T::Int(_)
+        | T::Integer(_)
+        | T::SmallInt(_)
+        | T::TinyInt(_)
+        | T::Int2(_)
+        | T::Int4(_)
+        | T::Int8(_)
+        | T::Int16
+        | T::Int32
+        | T::Int64 => DataType::BigInt,
+        T::Double(_)
+        | T::DoublePrecision
+        | T::Float(_)
+        | T::Real
+        | T::Float4
+        | T::Float8
+        | T::Float32
+        | T::Float64 => DataType::Double,
+        T::Decimal(info) | T::Numeric(info) | T::Dec(info) => decimal(info, column, location)?,
+        T::Varchar(_)
+        | T::CharacterVarying(_)
+        | T::CharVarying(_)
+        | T::Char(_)
+        | T::Character(_)
+        | T::String(_)
+        | T::Text => DataType::Varchar,
+        T::Timestamp(_, _) | T::TimestampNtz(_) | T::Datetime(_) => DataType::Timestamp,
+        T::Custom(name, _) if is_timestamp_alias(&name.to_string()) => DataType::Timestamp,
+        other => return Err(unsupported_type(other, column, location)),
+    };
+    Ok(data_type)
+}
+
+fn is_timestamp_alias(name: &str) -> bool {
+    ["TIMESTAMP_LTZ", "TIMESTAMP_TZ", "TIMESTAMPTZ"]
+        .iter()
+        .any(|alias| name.eq_ignore_ascii_case(alias))
+}
+
+fn decimal(info: &ExactNumberInfo, column: &str, location: SqlLocation) -> Result<DataType> {
+    let (precision, scale) = match *info {
+        ExactNumberInfo::None => (MAX_DECIMAL_PRECISION, 0),
+        ExactNumberInfo::Precision(p) => (p, 0),
+        ExactNumberInfo::PrecisionAndScale(p, s) => (p, s),
+    };
+    let valid =
+        (1..=MAX_DECIMAL_PRECISION).contains(&precision) && scale >= 0 && scale as u64 <= precision;
+    if !valid {
+        return Err(sql_error(
+            format!(
+                "column {column}: DECIMAL({precision},{scale}) is not supported \
+                 (precision 1 to {MAX_DECIMAL_PRECISION}, scale 0 to precision)"
+            ),
+            location,
+        ));
+    }
+    Ok(DataType::Decimal {
+        precision: precision as u8,
+        scale: scale as u8,
+    })
+}
+
+fn unsupported_type(sql: &SqlDataType, column: &str, location: SqlLocation) -> Error {
+    sql_error(
+        format!(
+            "column {column}: type {sql} is not supported \
+             (use BOOLEAN, BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR or TIMESTAMP)"
+        ),
+        location,
+    )
+}
