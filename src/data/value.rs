@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn null_sorts_first_and_nan_last_among_numbers() {
-        let mut v = vec![
+        let mut v = [
             Value::Double(f64::NAN),
             Value::Int(2),
             Value::Null,
