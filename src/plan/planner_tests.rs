@@ -1012,3 +1012,45 @@ fn explain_stateless_and_expression_display() {
     );
     assert_eq!(projections(&p)[2].to_string(), "CAST(#2 AS DOUBLE)");
 }
+
+#[test]
+fn unary_operator_errors() {
+    assert_contains(
+        &error("SELECT qty FROM trades WHERE NOT qty"),
+        "NOT operand must be BOOLEAN, got BIGINT in `NOT qty`",
+    );
+    assert_contains(
+        &error("SELECT -symbol FROM trades"),
+        "cannot apply '-' to VARCHAR in `-symbol`",
+    );
+}
+
+#[test]
+fn aggregates_nested_in_expressions_and_window_bounds_in_having() {
+    let p = plan(
+        "SELECT CASE WHEN SUM(qty) > 10 THEN 'big' ELSE 'small' END AS size \
+         FROM trades GROUP BY TUMBLE(ts, INTERVAL '5' SECOND) \
+         HAVING window_end > TIMESTAMP '1970-01-01 00:00:00' AND MIN(price) > 1",
+    );
+    let a = aggregate(&p);
+    // Group row: [sum, min, window_start, window_end].
+    assert_eq!(a.aggregates.len(), 2);
+    assert_eq!(a.group_row_width(), 4);
+    let having = a.having.as_ref().map(|h| h.to_string());
+    assert_eq!(
+        having.as_deref(),
+        Some("((#3 > TIMESTAMP '1970-01-01T00:00:00.000Z') AND (#1 > 1))")
+    );
+    assert_eq!(
+        a.projections[0].to_string(),
+        "CASE WHEN (#0 > 10) THEN 'big' ELSE 'small' END"
+    );
+}
+
+#[test]
+fn qualified_star_must_name_the_source() {
+    assert_contains(
+        &error("SELECT x.* FROM trades"),
+        "SELECT item `x.*` is not supported",
+    );
+}

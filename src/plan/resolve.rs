@@ -383,25 +383,20 @@ impl<'a> ExprPlanner<'a> {
         }
         let planned = self.plan(operand)?;
         let t = planned.data_type;
-        let unary = |op| {
-            ScalarExpr::new(
-                ExprKind::Unary {
-                    op,
-                    expr: Box::new(planned.clone()),
-                },
-                t,
-            )
-        };
-        match op {
+        let (op, data_type) = match op {
             U::Not => {
-                expect_boolean(&planned, e, "NOT")?;
-                Ok(unary(UnaryOp::Not).with_type(DataType::Boolean))
+                expect_boolean(&planned, e, "NOT operand")?;
+                (UnaryOp::Not, DataType::Boolean)
             }
-            U::Minus if t.is_numeric() => Ok(unary(UnaryOp::Negate)),
-            U::Plus if t.is_numeric() => Ok(planned),
-            U::Minus | U::Plus => Err(error_at(format!("cannot apply '{op}' to {t} in `{e}`"), e)),
-            _ => Err(error_at(format!("operator {op} is not supported"), e)),
-        }
+            U::Minus if t.is_numeric() => (UnaryOp::Negate, t),
+            U::Plus if t.is_numeric() => return Ok(planned),
+            U::Minus | U::Plus => {
+                return Err(error_at(format!("cannot apply '{op}' to {t} in `{e}`"), e))
+            }
+            _ => return Err(error_at(format!("operator {op} is not supported"), e)),
+        };
+        let expr = Box::new(planned);
+        Ok(ScalarExpr::new(ExprKind::Unary { op, expr }, data_type))
     }
 
     fn plan_binary(
@@ -758,13 +753,6 @@ impl<'a> ExprPlanner<'a> {
             .as_mut()
             .ok_or_else(|| error_at(format!("aggregate {name} is not allowed here"), e))?;
         Ok(ScalarExpr::column(group.aggregate_index(call), data_type))
-    }
-}
-
-impl ScalarExpr {
-    fn with_type(mut self, data_type: DataType) -> Self {
-        self.data_type = data_type;
-        self
     }
 }
 
