@@ -1,10 +1,392 @@
-//! `corestream explain`: the plan as indented text (implementation in progress).
+//! `corestream explain`: the plan as stable, indented text, and the SQL-like
+//! rendering of typed expressions (`#1 price` is column 1, called price).
 
-use super::QueryPlan;
+use super::{
+    AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, EmitMode, ExprKind, QueryKind,
+    QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind, WindowSpec,
+};
+use crate::data::{format_duration, format_timestamp, Value};
+use std::fmt::{self, Write};
 
 impl QueryPlan {
     /// A human-readable, stable description of the plan.
     pub fn explain(&self) -> String {
-        todo!("explain")
+        let mut out = String::new();
+        let source_names: Vec<String> = self.source.schema.names().map(String::from).collect();
+        let _ = writeln!(out, "Query ({})", self.header());
+        if self.stream_name.is_some() || !self.properties.is_empty() {
+            let name = self.stream_name.as_deref().unwrap_or("(unnamed)");
+            let _ = writeln!(out, "  Stream: {name}{}", properties_text(&self.properties));
+        }
+        let _ = writeln!(out, "  Output: {}", self.output);
+        match &self.kind {
+            QueryKind::Stateless { projections } => {
+                let _ = writeln!(out, "  Project: {}", list(projections, &source_names));
+            }
+            QueryKind::Aggregate(agg) => explain_aggregate(&mut out, agg, &source_names),
+        }
+        if let Some(filter) = &self.filter {
+            let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
+        }
+        let _ = writeln!(
+            out,
+            "  Source: {} ({}){}",
+            self.source.name,
+            self.source.schema,
+            properties_text(&self.source.properties)
+        );
+        let _ = writeln!(
+            out,
+            "  Watermark: max out-of-orderness {}, allowed lateness {}",
+            format_duration(self.time.max_out_of_orderness_ms),
+            format_duration(self.time.allowed_lateness_ms)
+        );
+        out
+    }
+
+    fn header(&self) -> String {
+        let emit = match self.emit {
+            EmitMode::Changes => "EMIT CHANGES",
+            EmitMode::Final => "EMIT FINAL",
+        };
+        match self.limit {
+            Some(n) => format!("{emit}, LIMIT {n}"),
+            None => emit.to_string(),
+        }
+    }
+}
+
+fn properties_text(properties: &[(String, String)]) -> String {
+    properties.iter().fold(String::new(), |mut s, (k, v)| {
+        let _ = write!(s, " {k}={v}");
+        s
+    })
+}
+
+fn list(exprs: &[ScalarExpr], names: &[String]) -> String {
+    let parts: Vec<String> = exprs
+        .iter()
+        .map(|e| e.display_with(names).to_string())
+        .collect();
+    parts.join(", ")
+}
+
+fn explain_aggregate(out: &mut String, agg: &AggregatePlan, source_names: &[String]) {
+    let group_names = group_row_names(agg, source_names);
+    let _ = writeln!(out, "  Project: {}", list(&agg.projections, &group_names));
+    let _ = write!(
+        out,
+        "  Aggregate: keys [{}]",
+        list(&agg.group_keys, source_names)
+    );
+    if let Some(window) = &agg.window {
+        let _ = write!(out, ", window {}", window_text(window, source_names));
+    }
+    out.push('\n');
+    if !agg.aggregates.is_empty() {
+        let parts: Vec<String> = agg
+            .aggregates
+            .iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let index = agg.group_keys.len() + i;
+                format!(
+                    "#{index} {} = {}",
+                    group_names[index],
+                    call.display_with(source_names)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "    aggregates: {}", parts.join(", "));
+    }
+    if let Some(having) = &agg.having {
+        let _ = writeln!(out, "    having: {}", having.display_with(&group_names));
+    }
+}
+
+/// Names of the group row's columns: a key that is a source column keeps its
+/// name (else `key<i>`), aggregates are `agg<j>`, then the window bounds.
+fn group_row_names(agg: &AggregatePlan, source_names: &[String]) -> Vec<String> {
+    let keys = agg
+        .group_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| match k.kind {
+            ExprKind::Column(c) => source_names
+                .get(c)
+                .cloned()
+                .unwrap_or_else(|| format!("key{i}")),
+            _ => format!("key{i}"),
+        });
+    let aggregates = (0..agg.aggregates.len()).map(|j| format!("agg{j}"));
+    let window = agg
+        .window
+        .iter()
+        .flat_map(|_| ["window_start".to_string(), "window_end".to_string()]);
+    keys.chain(aggregates).chain(window).collect()
+}
+
+fn window_text(window: &WindowSpec, source_names: &[String]) -> String {
+    let kind = match window.kind {
+        WindowKind::Tumbling { size_ms } => format!("TUMBLING(size {})", format_duration(size_ms)),
+        WindowKind::Sliding {
+            size_ms,
+            advance_ms,
+        } => format!(
+            "SLIDING(size {}, advance {})",
+            format_duration(size_ms),
+            format_duration(advance_ms)
+        ),
+        WindowKind::Session { gap_ms } => format!("SESSION(gap {})", format_duration(gap_ms)),
+    };
+    let column = source_names
+        .get(window.time_column)
+        .map(String::as_str)
+        .unwrap_or("?");
+    format!("{kind} on {column} (#{})", window.time_column)
+}
+
+impl BinaryOp {
+    /// The operator as SQL writes it.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Subtract => "-",
+            BinaryOp::Multiply => "*",
+            BinaryOp::Divide => "/",
+            BinaryOp::Modulo => "%",
+            BinaryOp::Eq => "=",
+            BinaryOp::NotEq => "<>",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+            BinaryOp::Concat => "||",
+        }
+    }
+}
+
+impl ScalarFunction {
+    /// The function's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarFunction::Coalesce => "COALESCE",
+            ScalarFunction::NullIf => "NULLIF",
+            ScalarFunction::Abs => "ABS",
+            ScalarFunction::Round => "ROUND",
+            ScalarFunction::Floor => "FLOOR",
+            ScalarFunction::Ceil => "CEIL",
+            ScalarFunction::Upper => "UPPER",
+            ScalarFunction::Lower => "LOWER",
+            ScalarFunction::Length => "LENGTH",
+            ScalarFunction::Substring => "SUBSTRING",
+            ScalarFunction::Trim(TrimSide::Both) => "TRIM",
+            ScalarFunction::Trim(TrimSide::Leading) => "LTRIM",
+            ScalarFunction::Trim(TrimSide::Trailing) => "RTRIM",
+            ScalarFunction::Concat => "CONCAT",
+            ScalarFunction::Mod => "MOD",
+            ScalarFunction::Hour => "HOUR",
+            ScalarFunction::DateFormat => "DATE_FORMAT",
+        }
+    }
+}
+
+impl AggregateFunction {
+    /// The aggregate's SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateFunction::Count => "COUNT",
+            AggregateFunction::Sum => "SUM",
+            AggregateFunction::Avg => "AVG",
+            AggregateFunction::Min => "MIN",
+            AggregateFunction::Max => "MAX",
+            AggregateFunction::StddevPop => "STDDEV_POP",
+            AggregateFunction::StddevSamp => "STDDEV_SAMP",
+            AggregateFunction::VarPop => "VAR_POP",
+            AggregateFunction::VarSamp => "VAR_SAMP",
+        }
+    }
+}
+
+impl ScalarExpr {
+    /// Renders with column names: `#1 price` (`names[i]` names column `i`).
+    pub fn display_with<'a>(&'a self, names: &'a [String]) -> impl fmt::Display + 'a {
+        ExprDisplay { expr: self, names }
+    }
+}
+
+/// Renders as `#1` per column, without names.
+impl fmt::Display for ScalarExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let display = ExprDisplay {
+            expr: self,
+            names: &[],
+        };
+        write!(f, "{display}")
+    }
+}
+
+impl AggregateCall {
+    /// Renders with the source's column names: `SUM(DISTINCT #1 price)`.
+    pub fn display_with<'a>(&'a self, names: &'a [String]) -> impl fmt::Display + 'a {
+        AggregateDisplay { call: self, names }
+    }
+}
+
+impl fmt::Display for AggregateCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let display = AggregateDisplay {
+            call: self,
+            names: &[],
+        };
+        write!(f, "{display}")
+    }
+}
+
+struct AggregateDisplay<'a> {
+    call: &'a AggregateCall,
+    names: &'a [String],
+}
+
+impl fmt::Display for AggregateDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = self.call;
+        write!(f, "{}(", call.func.name())?;
+        if call.distinct {
+            f.write_str("DISTINCT ")?;
+        }
+        match &call.arg {
+            Some(arg) => write!(f, "{}", arg.display_with(self.names))?,
+            None => f.write_str("*")?,
+        }
+        f.write_str(")")?;
+        if let Some(filter) = &call.filter {
+            write!(f, " FILTER (WHERE {})", filter.display_with(self.names))?;
+        }
+        Ok(())
+    }
+}
+
+struct ExprDisplay<'a> {
+    expr: &'a ScalarExpr,
+    names: &'a [String],
+}
+
+impl ExprDisplay<'_> {
+    fn sub<'b>(&'b self, expr: &'b ScalarExpr) -> ExprDisplay<'b> {
+        ExprDisplay {
+            expr,
+            names: self.names,
+        }
+    }
+
+    fn comma_list(&self, f: &mut fmt::Formatter<'_>, exprs: &[ScalarExpr]) -> fmt::Result {
+        for (i, e) in exprs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", self.sub(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ExprDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.expr.kind {
+            ExprKind::Column(i) => match self.names.get(*i) {
+                Some(name) => write!(f, "#{i} {name}"),
+                None => write!(f, "#{i}"),
+            },
+            ExprKind::Literal(v) => write_literal(f, v),
+            ExprKind::Unary { op, expr } => match op {
+                UnaryOp::Not => write!(f, "(NOT {})", self.sub(expr)),
+                UnaryOp::Negate => write!(f, "(-{})", self.sub(expr)),
+            },
+            ExprKind::Binary { op, left, right } => write!(
+                f,
+                "({} {} {})",
+                self.sub(left),
+                op.symbol(),
+                self.sub(right)
+            ),
+            ExprKind::IsNull { expr, negated } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "({} IS {not}NULL)", self.sub(expr))
+            }
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "({} {not}IN (", self.sub(expr))?;
+                self.comma_list(f, list)?;
+                f.write_str("))")
+            }
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                write!(
+                    f,
+                    "({} {not}BETWEEN {} AND {})",
+                    self.sub(expr),
+                    self.sub(low),
+                    self.sub(high)
+                )
+            }
+            ExprKind::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                let not = if *negated { "NOT " } else { "" };
+                let like = if *case_insensitive { "ILIKE" } else { "LIKE" };
+                write!(f, "({} {not}{like} {})", self.sub(expr), self.sub(pattern))
+            }
+            ExprKind::Case {
+                operand,
+                branches,
+                else_result,
+            } => {
+                f.write_str("CASE")?;
+                if let Some(operand) = operand {
+                    write!(f, " {}", self.sub(operand))?;
+                }
+                for (when, then) in branches {
+                    write!(f, " WHEN {} THEN {}", self.sub(when), self.sub(then))?;
+                }
+                if let Some(e) = else_result {
+                    write!(f, " ELSE {}", self.sub(e))?;
+                }
+                f.write_str(" END")
+            }
+            ExprKind::Cast { expr } => {
+                write!(f, "CAST({} AS {})", self.sub(expr), self.expr.data_type)
+            }
+            ExprKind::Function { func, args } => {
+                write!(f, "{}(", func.name())?;
+                self.comma_list(f, args)?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+fn write_literal(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
+    match v {
+        Value::Null => f.write_str("NULL"),
+        Value::Bool(true) => f.write_str("TRUE"),
+        Value::Bool(false) => f.write_str("FALSE"),
+        Value::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
+        Value::Timestamp(t) => write!(f, "TIMESTAMP '{}'", format_timestamp(*t)),
+        other => write!(f, "{other}"),
     }
 }

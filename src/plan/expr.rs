@@ -67,7 +67,9 @@ pub enum ExprKind {
         branches: Vec<(ScalarExpr, ScalarExpr)>,
         else_result: Option<Box<ScalarExpr>>,
     },
-    /// `CAST(expr AS type)`; a value that does not convert yields NULL.
+    /// `CAST(expr AS type)`; a value that does not convert yields NULL. The
+    /// target is this expression's `data_type`. The planner also inserts casts
+    /// so that CASE branches and COALESCE arguments have the result's type.
     Cast {
         expr: Box<ScalarExpr>,
     },
@@ -108,7 +110,8 @@ pub enum ScalarFunction {
     Coalesce,
     NullIf,
     Abs,
-    /// `ROUND(x)` or `ROUND(x, digits)`.
+    /// `ROUND(x)` or `ROUND(x, digits)`. A DECIMAL result has the scale of
+    /// the expression's `data_type` (FLOOR and CEIL of DECIMAL: scale 0).
     Round,
     Floor,
     Ceil,

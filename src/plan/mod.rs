@@ -6,7 +6,11 @@
 
 mod explain;
 mod expr;
+mod functions;
 mod planner;
+mod resolve;
+mod typecheck;
+mod window;
 
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};

@@ -1,9 +1,20 @@
-//! From parsed statements to a [`QueryPlan`] (implementation in progress).
+//! From a parsed [`StreamingQuery`] to a [`QueryPlan`]: checks the query's
+//! shape (one source, no joins, no ORDER BY, ...), plans its clauses with the
+//! expression planner, splits a grouped query into keys, window, aggregates
+//! and what is computed over them, names the output columns, and settles the
+//! emit mode, LIMIT and time settings.
 
-use super::QueryPlan;
-use crate::data::Schema;
-use crate::error::Result;
-use crate::sql::StreamingQuery;
+use super::functions::contains_aggregate;
+use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
+use super::window::{split_group_by, GroupBy};
+use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
+use crate::data::{parse_duration, Field, Schema};
+use crate::error::{Error, Result};
+use crate::sql::{EmitClause, StreamingQuery};
+use sqlparser::ast::{
+    self as sql, Expr as SqlExpr, GroupByExpr, LimitClause, Select, SelectItem, SetExpr,
+    TableFactor,
+};
 
 /// A source the query may read: its name, schema and WITH properties
 /// (lower-cased keys; `path`, `format`, ... interpreted by `io`).
@@ -58,9 +69,449 @@ pub struct PlanSettings {
 
 /// Resolves and type-checks `query` against `catalog`.
 pub fn plan_query(
-    _query: &StreamingQuery,
-    _catalog: &Catalog,
-    _settings: &PlanSettings,
+    query: &StreamingQuery,
+    catalog: &Catalog,
+    settings: &PlanSettings,
 ) -> Result<QueryPlan> {
-    todo!("planner")
+    let select = select_of(&query.query)?;
+    let scope = source_scope(select, catalog)?;
+    let filter = select
+        .selection
+        .as_ref()
+        .map(|w| ExprPlanner::over_source(&scope, "in WHERE").plan_condition(w, "WHERE"))
+        .transpose()?;
+    let items = select_items(select, &scope)?;
+    let group_by = split_group_by(group_by_exprs(select)?, query.window.as_ref(), &scope)?;
+    let grouped = is_grouped(select, &items, &group_by)?;
+    let windowed = group_by.window.is_some();
+    let (kind, output) = if grouped {
+        plan_grouped(select, &items, group_by, &scope)?
+    } else {
+        plan_stateless(&items, &scope)?
+    };
+    Ok(QueryPlan {
+        source: scope.table.clone(),
+        filter,
+        kind,
+        output,
+        emit: emit_mode(query, grouped, windowed)?,
+        limit: limit_of(&query.query)?,
+        time: time_settings(settings, &query.properties)?,
+        stream_name: query.stream_name.clone(),
+        properties: query.properties.clone(),
+    })
 }
+
+/// The SELECT of `query`, after rejecting the clauses a stream cannot have.
+fn select_of(query: &sql::Query) -> Result<&Select> {
+    if let Some(with) = &query.with {
+        return Err(error_at(
+            "WITH (common table expressions) is not supported",
+            with,
+        ));
+    }
+    if let Some(order_by) = &query.order_by {
+        return Err(error_at(
+            "ORDER BY is not supported: streaming output is ordered by the ordering contract \
+             (input order for stateless queries, window end then key for EMIT FINAL, \
+             input position for EMIT CHANGES)",
+            order_by,
+        ));
+    }
+    if let Some(fetch) = &query.fetch {
+        return Err(error_at("FETCH is not supported (use LIMIT)", fetch));
+    }
+    let unsupported_extra = !query.locks.is_empty()
+        || query.for_clause.is_some()
+        || query.settings.is_some()
+        || query.format_clause.is_some()
+        || !query.pipe_operators.is_empty();
+    if unsupported_extra {
+        return Err(error_at(format!("unsupported clause in `{query}`"), query));
+    }
+    let select = match query.body.as_ref() {
+        SetExpr::Select(select) => select,
+        SetExpr::SetOperation { op, .. } => {
+            return Err(error_at(
+                format!("{op} is not supported"),
+                query.body.as_ref(),
+            ))
+        }
+        SetExpr::Query(_) => return Err(error_at("subqueries are not supported", query)),
+        other => {
+            return Err(error_at(
+                format!("only SELECT is supported, not `{other}`"),
+                other,
+            ))
+        }
+    };
+    check_select_clauses(select)?;
+    Ok(select)
+}
+
+fn check_select_clauses(select: &Select) -> Result<()> {
+    let unsupported = |what: &str| Err(error_at(format!("{what} is not supported"), select));
+    if select.distinct.is_some() {
+        return unsupported("SELECT DISTINCT (use GROUP BY)");
+    }
+    if let Some(first) = select.named_window.first() {
+        return Err(error_at(
+            "named windows (WINDOW w AS (..)) are not supported; write \
+             WINDOW TUMBLING(..) or GROUP BY TUMBLE(..)",
+            first,
+        ));
+    }
+    let exotic = select.top.is_some()
+        || select.into.is_some()
+        || select.exclude.is_some()
+        || !select.lateral_views.is_empty()
+        || select.prewhere.is_some()
+        || !select.connect_by.is_empty()
+        || !select.cluster_by.is_empty()
+        || !select.distribute_by.is_empty()
+        || !select.sort_by.is_empty()
+        || select.qualify.is_some()
+        || select.value_table_mode.is_some();
+    if exotic {
+        return unsupported("a clause of this SELECT");
+    }
+    Ok(())
+}
+
+/// The one table the query reads, looked up in `catalog`.
+fn source_scope<'c>(select: &Select, catalog: &'c Catalog) -> Result<SourceScope<'c>> {
+    let from = match select.from.as_slice() {
+        [one] => one,
+        [] => return Err(error_at("a query needs FROM <source>", select)),
+        [_, second, ..] => {
+            return Err(error_at(
+                "reading more than one source (FROM a, b) is not supported yet",
+                second,
+            ))
+        }
+    };
+    if let Some(join) = from.joins.first() {
+        return Err(error_at("JOIN is not supported yet", join));
+    }
+    let (name, alias) = match &from.relation {
+        TableFactor::Table {
+            name, alias, args, ..
+        } if args.is_none() => (name, alias),
+        TableFactor::Derived { .. } => {
+            return Err(error_at(
+                "subqueries in FROM are not supported",
+                &from.relation,
+            ))
+        }
+        other => return Err(error_at(format!("FROM {other} is not supported"), other)),
+    };
+    let table_name = match name.0.as_slice() {
+        [part] => part.as_ident().map(|i| i.value.as_str()),
+        _ => None,
+    }
+    .ok_or_else(|| error_at(format!("table name {name} is not supported"), name))?;
+    let table = catalog
+        .get(table_name)
+        .ok_or_else(|| error_at(unknown_table(table_name, catalog), name))?;
+    if let Some(a) = alias.as_ref().filter(|a| !a.columns.is_empty()) {
+        return Err(error_at(
+            "column aliases on the source are not supported",
+            a,
+        ));
+    }
+    Ok(SourceScope {
+        table,
+        alias: alias.as_ref().map(|a| a.name.value.clone()),
+    })
+}
+
+fn unknown_table(name: &str, catalog: &Catalog) -> String {
+    let known: Vec<&str> = catalog.tables().iter().map(|t| t.name.as_str()).collect();
+    if known.is_empty() {
+        format!(
+            "unknown table '{name}' (no sources are declared: use CREATE TABLE .. WITH (..) or --source)"
+        )
+    } else {
+        format!(
+            "unknown table '{name}' (known tables: {})",
+            known.join(", ")
+        )
+    }
+}
+
+/// One entry of the SELECT list.
+enum Item<'q> {
+    Expr {
+        expr: &'q SqlExpr,
+        name: String,
+    },
+    /// `*` or `source.*`.
+    AllColumns(&'q SelectItem),
+}
+
+fn select_items<'q>(select: &'q Select, scope: &SourceScope) -> Result<Vec<Item<'q>>> {
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) => Ok(Item::Expr {
+                expr,
+                name: default_name(expr, scope),
+            }),
+            SelectItem::ExprWithAlias { expr, alias } => Ok(Item::Expr {
+                expr,
+                name: alias.value.clone(),
+            }),
+            SelectItem::Wildcard(options) if plain_wildcard(options) => Ok(Item::AllColumns(item)),
+            SelectItem::QualifiedWildcard(
+                sql::SelectItemQualifiedWildcardKind::ObjectName(n),
+                options,
+            ) if plain_wildcard(options) && names_source(n, scope) => Ok(Item::AllColumns(item)),
+            other => Err(error_at(
+                format!("SELECT item `{other}` is not supported"),
+                other,
+            )),
+        })
+        .collect()
+}
+
+fn plain_wildcard(options: &sql::WildcardAdditionalOptions) -> bool {
+    options.opt_ilike.is_none()
+        && options.opt_exclude.is_none()
+        && options.opt_except.is_none()
+        && options.opt_replace.is_none()
+        && options.opt_rename.is_none()
+        && options.opt_alias.is_none()
+}
+
+fn names_source(name: &sql::ObjectName, scope: &SourceScope) -> bool {
+    let written = name.to_string();
+    let written = written.trim_matches('"');
+    scope.table.name.eq_ignore_ascii_case(written)
+        || scope
+            .alias
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case(written))
+}
+
+/// The output name of an unaliased SELECT item: a column's name, a function's
+/// name in lower case, else the expression's SQL text.
+fn default_name(expr: &SqlExpr, scope: &SourceScope) -> String {
+    match expr {
+        SqlExpr::Identifier(id) => column_name(std::slice::from_ref(id), expr, scope),
+        SqlExpr::CompoundIdentifier(ids) => column_name(ids, expr, scope),
+        SqlExpr::Function(f) => function_name(f),
+        SqlExpr::Extract { .. } => "extract".into(),
+        SqlExpr::Ceil { .. } => "ceil".into(),
+        SqlExpr::Floor { .. } => "floor".into(),
+        SqlExpr::Substring { .. } => "substring".into(),
+        SqlExpr::Trim { .. } => "trim".into(),
+        other => other.to_string(),
+    }
+}
+
+fn column_name(idents: &[sql::Ident], expr: &SqlExpr, scope: &SourceScope) -> String {
+    match scope.resolve(idents, expr) {
+        Ok((index, _)) => scope.table.schema.fields[index].name.clone(),
+        Err(_) => idents.last().map(|i| i.value.clone()).unwrap_or_default(),
+    }
+}
+
+fn group_by_exprs(select: &Select) -> Result<&[SqlExpr]> {
+    match &select.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => Ok(exprs),
+        other => Err(error_at(format!("{other} is not supported"), other)),
+    }
+}
+
+/// GROUP BY, a window, or an aggregate in SELECT or HAVING make a query grouped.
+fn is_grouped(select: &Select, items: &[Item], group_by: &GroupBy) -> Result<bool> {
+    let aggregates_in_select = items.iter().any(|item| match item {
+        Item::Expr { expr, .. } => contains_aggregate(expr),
+        Item::AllColumns(_) => false,
+    });
+    let grouped = !group_by.keys.is_empty()
+        || group_by.window.is_some()
+        || aggregates_in_select
+        || select.having.as_ref().is_some_and(contains_aggregate);
+    match &select.having {
+        Some(having) if !grouped => Err(error_at(
+            "HAVING needs GROUP BY or an aggregate function",
+            having,
+        )),
+        _ => Ok(grouped),
+    }
+}
+
+fn plan_stateless(items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Schema)> {
+    let mut planner = ExprPlanner::over_source(scope, "here");
+    let mut projections = Vec::with_capacity(items.len());
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Expr { expr, name } => {
+                projections.push(planner.plan(expr)?);
+                names.push(name.clone());
+            }
+            Item::AllColumns(_) => {
+                for (i, field) in scope.table.schema.fields.iter().enumerate() {
+                    projections.push(ScalarExpr::column(i, field.data_type));
+                    names.push(field.name.clone());
+                }
+            }
+        }
+    }
+    let output = output_schema(names, &projections);
+    Ok((QueryKind::Stateless { projections }, output))
+}
+
+fn plan_grouped(
+    select: &Select,
+    items: &[Item],
+    group_by: GroupBy,
+    scope: &SourceScope,
+) -> Result<(QueryKind, Schema)> {
+    let keys = group_by
+        .keys
+        .iter()
+        .map(|k| ExprPlanner::over_source(scope, "in GROUP BY").plan(k))
+        .collect::<Result<Vec<_>>>()?;
+    let group = GroupState::new(keys, group_by.window.is_some());
+    let mut planner = ExprPlanner::over_groups(scope, group);
+    let mut projections = Vec::with_capacity(items.len());
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Expr { expr, name } => {
+                projections.push(planner.plan(expr)?);
+                names.push(name.clone());
+            }
+            Item::AllColumns(item) => {
+                return Err(error_at(
+                    "SELECT * cannot be used with GROUP BY, aggregates or a window; \
+                     list the keys and aggregates",
+                    *item,
+                ))
+            }
+        }
+    }
+    let mut having = select
+        .having
+        .as_ref()
+        .map(|h| planner.plan_condition(h, "HAVING"))
+        .transpose()?;
+    let group = planner
+        .into_group()
+        .ok_or_else(|| Error::plan("internal: grouped planning lost its groups", None))?;
+    for expr in projections.iter_mut().chain(having.iter_mut()) {
+        group.finish(expr);
+    }
+    let output = output_schema(names, &projections);
+    let plan = AggregatePlan {
+        group_keys: group.keys,
+        window: group_by.window,
+        aggregates: group.aggregates,
+        having,
+        projections,
+    };
+    Ok((QueryKind::Aggregate(plan), output))
+}
+
+/// Output fields: `names` made unique (`x`, `x_2`, `x_3`), types from `exprs`.
+fn output_schema(names: Vec<String>, exprs: &[ScalarExpr]) -> Schema {
+    let mut taken: Vec<String> = Vec::with_capacity(names.len());
+    let mut fields = Vec::with_capacity(names.len());
+    for (name, expr) in names.into_iter().zip(exprs) {
+        let is_taken = |n: &str, taken: &[String]| taken.iter().any(|t| t.eq_ignore_ascii_case(n));
+        let mut unique = name.clone();
+        let mut n = 2;
+        while is_taken(&unique, &taken) {
+            unique = format!("{name}_{n}");
+            n += 1;
+        }
+        taken.push(unique.clone());
+        fields.push(Field::new(unique, expr.data_type));
+    }
+    Schema::new(fields)
+}
+
+fn emit_mode(query: &StreamingQuery, grouped: bool, windowed: bool) -> Result<EmitMode> {
+    match (query.emit, grouped) {
+        (Some(EmitClause::Final), false) => Err(Error::plan(
+            "EMIT FINAL needs GROUP BY, an aggregate or a window; \
+             a query without them emits each row as it arrives",
+            (query.location.line > 0).then_some(query.location),
+        )),
+        (Some(EmitClause::Final), true) => Ok(EmitMode::Final),
+        (Some(EmitClause::Changes), _) => Ok(EmitMode::Changes),
+        (None, _) if windowed => Ok(EmitMode::Final),
+        (None, _) => Ok(EmitMode::Changes),
+    }
+}
+
+fn limit_of(query: &sql::Query) -> Result<Option<u64>> {
+    match &query.limit_clause {
+        None => Ok(None),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset: None,
+            limit_by,
+        }) if limit_by.is_empty() => limit.as_ref().map(limit_value).transpose(),
+        Some(other) => Err(error_at(
+            format!(
+                "only LIMIT n is supported, not `{}`",
+                other.to_string().trim()
+            ),
+            other,
+        )),
+    }
+}
+
+fn limit_value(e: &SqlExpr) -> Result<u64> {
+    if let SqlExpr::Value(v) = e {
+        if let sql::Value::Number(text, _) = &v.value {
+            if let Ok(n) = text.parse::<u64>() {
+                return Ok(n);
+            }
+        }
+    }
+    Err(error_at(
+        format!("LIMIT must be a non-negative integer, got `{e}`"),
+        e,
+    ))
+}
+
+/// Command-line settings first, then the query's WITH properties, else 0.
+fn time_settings(settings: &PlanSettings, properties: &[(String, String)]) -> Result<TimeSettings> {
+    let max_out_of_orderness_ms = match settings.max_out_of_orderness_ms {
+        Some(ms) => ms,
+        None => property_duration(
+            properties,
+            &["max_out_of_orderness", "watermark.max_out_of_orderness"],
+        )?
+        .unwrap_or(0),
+    };
+    let allowed_lateness_ms = match settings.allowed_lateness_ms {
+        Some(ms) => ms,
+        None => property_duration(properties, &["allowed_lateness"])?.unwrap_or(0),
+    };
+    Ok(TimeSettings {
+        max_out_of_orderness_ms,
+        allowed_lateness_ms,
+    })
+}
+
+fn property_duration(properties: &[(String, String)], keys: &[&str]) -> Result<Option<i64>> {
+    for key in keys {
+        if let Some((k, v)) = properties.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return parse_duration(v)
+                .map(Some)
+                .map_err(|m| Error::Usage(format!("WITH property '{k}': {m}")));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+#[path = "planner_tests.rs"]
+mod tests;

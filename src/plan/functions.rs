@@ -1,0 +1,369 @@
+//! The functions corestream knows: scalar functions with their argument and
+//! result types, aggregate names, and the window functions and window bound
+//! references (`TUMBLE(..)`, `window_start`, `TUMBLE_END(..)`).
+
+use super::resolve::{convert, error_at, unify};
+use super::typecheck::{arithmetic_type, comparable, DERIVED_PRECISION};
+use super::{AggregateFunction, BinaryOp, ExprKind, ScalarExpr, ScalarFunction, TrimSide};
+use crate::data::{DataType, Value};
+use crate::error::Result;
+use sqlparser::ast::{self as sql, Expr as SqlExpr};
+
+/// The aggregate `f` calls, if it is one (and not a window function with OVER).
+pub(crate) fn aggregate_function(f: &sql::Function) -> Option<AggregateFunction> {
+    if f.over.is_some() {
+        return None;
+    }
+    aggregate_by_name(&f.name.to_string().to_ascii_lowercase())
+}
+
+fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
+    use AggregateFunction::*;
+    Some(match name {
+        "count" => Count,
+        "sum" => Sum,
+        "avg" => Avg,
+        "min" => Min,
+        "max" => Max,
+        "stddev_pop" => StddevPop,
+        "stddev_samp" | "stddev" => StddevSamp,
+        "var_pop" => VarPop,
+        "var_samp" | "variance" => VarSamp,
+        _ => return None,
+    })
+}
+
+/// True for the sqlparser expressions that contain an aggregate call outside
+/// of a window function (OVER).
+pub(crate) fn contains_aggregate(e: &SqlExpr) -> bool {
+    if let SqlExpr::Function(f) = e {
+        if aggregate_function(f).is_some() {
+            return true;
+        }
+    }
+    sub_expressions(e).into_iter().any(contains_aggregate)
+}
+
+/// The direct subexpressions of the expressions the planner understands.
+fn sub_expressions(e: &SqlExpr) -> Vec<&SqlExpr> {
+    match e {
+        SqlExpr::Nested(x)
+        | SqlExpr::UnaryOp { expr: x, .. }
+        | SqlExpr::IsNull(x)
+        | SqlExpr::IsNotNull(x)
+        | SqlExpr::Cast { expr: x, .. }
+        | SqlExpr::Extract { expr: x, .. }
+        | SqlExpr::Ceil { expr: x, .. }
+        | SqlExpr::Floor { expr: x, .. } => vec![x],
+        SqlExpr::BinaryOp { left, right, .. } => vec![left, right],
+        SqlExpr::Like { expr, pattern, .. } | SqlExpr::ILike { expr, pattern, .. } => {
+            vec![expr, pattern]
+        }
+        SqlExpr::Between {
+            expr, low, high, ..
+        } => vec![expr, low, high],
+        SqlExpr::In {
+            expr,
+            target: sql::InTarget::List(list),
+            ..
+        } => std::iter::once(&**expr).chain(list).collect(),
+        SqlExpr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => operand
+            .iter()
+            .chain(else_result.iter())
+            .map(|b| &**b)
+            .chain(conditions.iter().flat_map(|c| [&c.condition, &c.result]))
+            .collect(),
+        SqlExpr::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => std::iter::once(expr)
+            .chain(substring_from.iter())
+            .chain(substring_for.iter())
+            .map(|b| &**b)
+            .collect(),
+        SqlExpr::Trim {
+            expr,
+            trim_what,
+            trim_characters,
+            ..
+        } => std::iter::once(&**expr)
+            .chain(trim_what.as_deref())
+            .chain(trim_characters.iter().flatten())
+            .collect(),
+        SqlExpr::Function(f) => function_arguments(f),
+        _ => Vec::new(),
+    }
+}
+
+fn function_arguments(f: &sql::Function) -> Vec<&SqlExpr> {
+    let mut args: Vec<&SqlExpr> = match &f.args {
+        sql::FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(x)) => Some(x),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    args.extend(f.filter.as_deref());
+    args
+}
+
+/// The Flink-style window functions of GROUP BY.
+pub(crate) fn is_window_function(name: &str) -> bool {
+    matches!(name, "tumble" | "hop" | "session")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowBound {
+    Start,
+    End,
+}
+
+/// `window_start`, `_window_end`, `TUMBLE_START(..)`, `HOP_END(..)`, ...
+pub(crate) fn window_bound(e: &SqlExpr) -> Option<WindowBound> {
+    let name = match e {
+        SqlExpr::Identifier(id) => id.value.to_ascii_lowercase(),
+        SqlExpr::Function(f) if f.over.is_none() => f.name.to_string().to_ascii_lowercase(),
+        _ => return None,
+    };
+    let bare = matches!(e, SqlExpr::Identifier(_));
+    match name.as_str() {
+        "window_start" | "_window_start" if bare => Some(WindowBound::Start),
+        "window_end" | "_window_end" if bare => Some(WindowBound::End),
+        "tumble_start" | "hop_start" | "session_start" if !bare => Some(WindowBound::Start),
+        "tumble_end" | "hop_end" | "session_end" if !bare => Some(WindowBound::End),
+        _ => None,
+    }
+}
+
+/// Types the call `name(args)` (name lower-cased); `e` is the call, for errors.
+pub(crate) fn scalar_function(
+    name: &str,
+    args: Vec<ScalarExpr>,
+    e: &SqlExpr,
+) -> Result<ScalarExpr> {
+    let call = Call { name, e };
+    match name {
+        "coalesce" => call.coalesce(args),
+        "nullif" => call.nullif(args),
+        "abs" => call.same_numeric(ScalarFunction::Abs, args),
+        "round" => call.round(args),
+        "floor" => call.floor_or_ceil(ScalarFunction::Floor, args),
+        "ceil" | "ceiling" => call.floor_or_ceil(ScalarFunction::Ceil, args),
+        "upper" => call.text_to_text(ScalarFunction::Upper, args),
+        "lower" => call.text_to_text(ScalarFunction::Lower, args),
+        "length" | "char_length" | "character_length" => call.length(args),
+        "substring" | "substr" => call.substring(args),
+        "trim" | "btrim" => call.trim(TrimSide::Both, args),
+        "ltrim" => call.trim(TrimSide::Leading, args),
+        "rtrim" => call.trim(TrimSide::Trailing, args),
+        "concat" => call.concat(args),
+        "mod" => call.modulo(args),
+        "hour" => call.hour(args),
+        "date_format" => call.date_format(args),
+        _ => Err(error_at(format!("unknown function '{name}' in `{e}`"), e)),
+    }
+}
+
+/// One call being typed.
+struct Call<'a> {
+    name: &'a str,
+    e: &'a SqlExpr,
+}
+
+impl Call<'_> {
+    fn upper_name(&self) -> String {
+        self.name.to_ascii_uppercase()
+    }
+
+    fn arity(&self, args: &[ScalarExpr], min: usize, max: usize) -> Result<()> {
+        if (min..=max).contains(&args.len()) {
+            return Ok(());
+        }
+        let expected = match (min, max) {
+            (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
+            (a, usize::MAX) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
+            (a, b) => format!("{a} to {b} arguments"),
+        };
+        Err(error_at(
+            format!(
+                "{} takes {expected}, got {} in `{}`",
+                self.upper_name(),
+                args.len(),
+                self.e
+            ),
+            self.e,
+        ))
+    }
+
+    /// Checks argument `i` against `ok` (NULL always passes).
+    fn expect(
+        &self,
+        args: &[ScalarExpr],
+        i: usize,
+        wanted: &str,
+        ok: impl Fn(DataType) -> bool,
+    ) -> Result<()> {
+        let t = args[i].data_type;
+        if t == DataType::Null || ok(t) {
+            return Ok(());
+        }
+        Err(error_at(
+            format!(
+                "{} expects {wanted} as argument {}, got {t} in `{}`",
+                self.upper_name(),
+                i + 1,
+                self.e
+            ),
+            self.e,
+        ))
+    }
+
+    fn build(
+        &self,
+        func: ScalarFunction,
+        args: Vec<ScalarExpr>,
+        t: DataType,
+    ) -> Result<ScalarExpr> {
+        Ok(ScalarExpr::new(ExprKind::Function { func, args }, t))
+    }
+
+    fn coalesce(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, usize::MAX)?;
+        let t = unify(&args, "COALESCE arguments", self.e)?;
+        let args = args.into_iter().map(|a| convert(a, t)).collect();
+        self.build(ScalarFunction::Coalesce, args, t)
+    }
+
+    fn nullif(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        if !comparable(args[0].data_type, args[1].data_type) {
+            return Err(error_at(
+                format!(
+                    "cannot compare {} with {} in `{}`",
+                    args[0].data_type, args[1].data_type, self.e
+                ),
+                self.e,
+            ));
+        }
+        let t = args[0].data_type;
+        self.build(ScalarFunction::NullIf, args, t)
+    }
+
+    fn same_numeric(&self, func: ScalarFunction, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 1)?;
+        self.expect(&args, 0, "a number", DataType::is_numeric)?;
+        let t = args[0].data_type;
+        self.build(func, args, t)
+    }
+
+    /// `ROUND(x [, d])`: BIGINT and DOUBLE keep their type; DECIMAL(p,s)
+    /// becomes DECIMAL(18, min(d, s)) for a literal `d` (0 without one).
+    fn round(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 2)?;
+        self.expect(&args, 0, "a number", DataType::is_numeric)?;
+        if args.len() == 2 {
+            self.expect(&args, 1, "BIGINT", |t| t == DataType::BigInt)?;
+        }
+        let t = match args[0].data_type {
+            DataType::Decimal { scale, .. } => {
+                let digits = match args.get(1).map(|d| &d.kind) {
+                    None => 0,
+                    Some(ExprKind::Literal(Value::Int(d))) => (*d).clamp(0, scale as i64) as u8,
+                    Some(_) => scale,
+                };
+                DataType::Decimal {
+                    precision: DERIVED_PRECISION,
+                    scale: digits,
+                }
+            }
+            other => other,
+        };
+        self.build(ScalarFunction::Round, args, t)
+    }
+
+    /// FLOOR / CEIL: DECIMAL becomes DECIMAL(18,0); others keep their type.
+    fn floor_or_ceil(&self, func: ScalarFunction, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 1)?;
+        self.expect(&args, 0, "a number", DataType::is_numeric)?;
+        let t = match args[0].data_type {
+            DataType::Decimal { .. } => DataType::Decimal {
+                precision: DERIVED_PRECISION,
+                scale: 0,
+            },
+            other => other,
+        };
+        self.build(func, args, t)
+    }
+
+    fn text_to_text(&self, func: ScalarFunction, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 1)?;
+        self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        self.build(func, args, DataType::Varchar)
+    }
+
+    fn length(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 1)?;
+        self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        self.build(ScalarFunction::Length, args, DataType::BigInt)
+    }
+
+    fn substring(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 3)?;
+        self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        for i in 1..args.len() {
+            self.expect(&args, i, "BIGINT", |t| t == DataType::BigInt)?;
+        }
+        self.build(ScalarFunction::Substring, args, DataType::Varchar)
+    }
+
+    fn trim(&self, side: TrimSide, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 2)?;
+        for i in 0..args.len() {
+            self.expect(&args, i, "VARCHAR", |t| t == DataType::Varchar)?;
+        }
+        self.build(ScalarFunction::Trim(side), args, DataType::Varchar)
+    }
+
+    fn concat(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, usize::MAX)?;
+        self.build(ScalarFunction::Concat, args, DataType::Varchar)
+    }
+
+    fn modulo(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        let (l, r) = (args[0].data_type, args[1].data_type);
+        let t = arithmetic_type(BinaryOp::Modulo, l, r)
+            .filter(|_| l.is_numeric() && r.is_numeric())
+            .ok_or_else(|| {
+                error_at(
+                    format!("MOD expects numbers, got {l} and {r} in `{}`", self.e),
+                    self.e,
+                )
+            })?;
+        self.build(ScalarFunction::Mod, args, t)
+    }
+
+    fn hour(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 1)?;
+        self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+        self.build(ScalarFunction::Hour, args, DataType::BigInt)
+    }
+
+    fn date_format(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+        self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
+        self.build(ScalarFunction::DateFormat, args, DataType::Varchar)
+    }
+}

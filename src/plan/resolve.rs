@@ -1,0 +1,1056 @@
+//! From sqlparser expressions to typed [`ScalarExpr`]s: names resolved to
+//! column positions, types checked, literals typed.
+//!
+//! An [`ExprPlanner`] plans either over the *source row* (WHERE, GROUP BY
+//! keys, aggregate arguments, stateless SELECT lists) or over the *group row*
+//! of a grouped query (SELECT list and HAVING), where a subexpression equal to
+//! a GROUP BY key becomes that key's column, an aggregate call becomes its
+//! aggregate's column and `window_start` / `window_end` become the window's
+//! columns.
+
+use super::functions::{aggregate_function, is_window_function, window_bound, WindowBound};
+use super::typecheck::{
+    arithmetic_type, castable, common_type, comparable, number_literal, sql_type,
+};
+use super::{AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarExpr, TableDef, UnaryOp};
+use crate::data::{parse_timestamp, DataType, Value};
+use crate::error::{Error, Result, SqlLocation};
+use sqlparser::ast::{
+    self as sql, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Spanned,
+};
+use sqlparser::tokenizer::Span;
+
+/// Where a span starts, when the parser recorded it.
+pub(crate) fn location(span: Span) -> Option<SqlLocation> {
+    (span.start.line > 0).then_some(SqlLocation {
+        line: span.start.line,
+        column: span.start.column,
+    })
+}
+
+/// A plan error located at `node`.
+pub(crate) fn error_at(message: impl Into<String>, node: &impl Spanned) -> Error {
+    Error::plan(message, location(node.span()))
+}
+
+/// The one source a query reads, and the alias it may be called by.
+pub(crate) struct SourceScope<'a> {
+    pub table: &'a TableDef,
+    pub alias: Option<String>,
+}
+
+impl SourceScope<'_> {
+    fn is_called(&self, name: &str) -> bool {
+        self.table.name.eq_ignore_ascii_case(name)
+            || self
+                .alias
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    /// The position and type of the column `idents` names (`col` or `t.col`).
+    pub fn resolve(&self, idents: &[Ident], expr: &SqlExpr) -> Result<(usize, DataType)> {
+        let column = match idents {
+            [column] => column,
+            [qualifier, column] if self.is_called(&qualifier.value) => column,
+            [qualifier, _] => {
+                return Err(error_at(
+                    format!(
+                        "unknown table '{}' in `{expr}` (the query reads {})",
+                        qualifier.value, self.table.name
+                    ),
+                    expr,
+                ))
+            }
+            _ => {
+                return Err(error_at(
+                    format!("unsupported column reference `{expr}`"),
+                    expr,
+                ))
+            }
+        };
+        let schema = &self.table.schema;
+        match schema.index_of(&column.value) {
+            Some(index) => Ok((index, schema.fields[index].data_type)),
+            None => Err(self.unknown_column(&column.value, expr)),
+        }
+    }
+
+    fn unknown_column(&self, name: &str, expr: &SqlExpr) -> Error {
+        if window_bound(expr).is_some() {
+            return error_at(
+                format!(
+                    "{name} is only available in a windowed aggregate \
+                     (GROUP BY TUMBLE(..), HOP(..), SESSION(..) or WINDOW ..)"
+                ),
+                expr,
+            );
+        }
+        let columns: Vec<&str> = self.table.schema.names().collect();
+        error_at(
+            format!(
+                "unknown column '{name}' (columns of {}: {})",
+                self.table.name,
+                columns.join(", ")
+            ),
+            expr,
+        )
+    }
+}
+
+/// Placeholder positions of `window_start` / `window_end` while the number of
+/// aggregates is still growing; [`GroupState::finish`] replaces them.
+const WINDOW_START_SLOT: usize = usize::MAX - 1;
+const WINDOW_END_SLOT: usize = usize::MAX;
+
+/// What a grouped query has collected so far.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupState {
+    pub keys: Vec<ScalarExpr>,
+    pub windowed: bool,
+    pub aggregates: Vec<AggregateCall>,
+}
+
+impl GroupState {
+    pub fn new(keys: Vec<ScalarExpr>, windowed: bool) -> Self {
+        GroupState {
+            keys,
+            windowed,
+            aggregates: Vec::new(),
+        }
+    }
+
+    /// The group row position of `call`, adding it unless an equal call exists.
+    fn aggregate_index(&mut self, call: AggregateCall) -> usize {
+        let index = match self.aggregates.iter().position(|a| *a == call) {
+            Some(i) => i,
+            None => {
+                self.aggregates.push(call);
+                self.aggregates.len() - 1
+            }
+        };
+        self.keys.len() + index
+    }
+
+    /// Points window placeholders in `expr` at their final group row positions.
+    pub fn finish(&self, expr: &mut ScalarExpr) {
+        let start = self.keys.len() + self.aggregates.len();
+        visit_columns_mut(expr, &mut |index| {
+            if *index == WINDOW_START_SLOT {
+                *index = start;
+            } else if *index == WINDOW_END_SLOT {
+                *index = start + 1;
+            }
+        });
+    }
+}
+
+/// Calls `f` on every column position in `expr`.
+pub(crate) fn visit_columns_mut(expr: &mut ScalarExpr, f: &mut dyn FnMut(&mut usize)) {
+    match &mut expr.kind {
+        ExprKind::Column(index) => f(index),
+        ExprKind::Literal(_) => {}
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } | ExprKind::Cast { expr } => {
+            visit_columns_mut(expr, f)
+        }
+        ExprKind::Binary { left, right, .. } => {
+            visit_columns_mut(left, f);
+            visit_columns_mut(right, f);
+        }
+        ExprKind::InList { expr, list, .. } => {
+            visit_columns_mut(expr, f);
+            list.iter_mut().for_each(|e| visit_columns_mut(e, f));
+        }
+        ExprKind::Between {
+            expr, low, high, ..
+        } => {
+            visit_columns_mut(expr, f);
+            visit_columns_mut(low, f);
+            visit_columns_mut(high, f);
+        }
+        ExprKind::Like { expr, pattern, .. } => {
+            visit_columns_mut(expr, f);
+            visit_columns_mut(pattern, f);
+        }
+        ExprKind::Case {
+            operand,
+            branches,
+            else_result,
+        } => {
+            for e in operand.iter_mut().chain(else_result.iter_mut()) {
+                visit_columns_mut(e, f);
+            }
+            for (when, then) in branches {
+                visit_columns_mut(when, f);
+                visit_columns_mut(then, f);
+            }
+        }
+        ExprKind::Function { args, .. } => args.iter_mut().for_each(|e| visit_columns_mut(e, f)),
+    }
+}
+
+/// Plans sqlparser expressions over the source row or over the group row.
+pub(crate) struct ExprPlanner<'a> {
+    scope: &'a SourceScope<'a>,
+    /// `Some` while planning over the group row.
+    group: Option<GroupState>,
+    /// Where we are, for the error an aggregate gets over the source row
+    /// ("in WHERE").
+    aggregate_ban: &'static str,
+}
+
+impl<'a> ExprPlanner<'a> {
+    /// Plans over the source row; an aggregate call is an error, `aggregate_ban`
+    /// says where ("in WHERE").
+    pub fn over_source(scope: &'a SourceScope<'a>, aggregate_ban: &'static str) -> Self {
+        ExprPlanner {
+            scope,
+            group: None,
+            aggregate_ban,
+        }
+    }
+
+    /// Plans over the group row of `group`.
+    pub fn over_groups(scope: &'a SourceScope<'a>, group: GroupState) -> Self {
+        ExprPlanner {
+            scope,
+            group: Some(group),
+            aggregate_ban: "here",
+        }
+    }
+
+    /// The collected keys and aggregates (`None` over the source row).
+    pub fn into_group(self) -> Option<GroupState> {
+        self.group
+    }
+
+    pub fn plan(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
+        if self.group.is_some() {
+            self.plan_over_groups(e)
+        } else {
+            self.plan_node(e)
+        }
+    }
+
+    /// Plans a condition (`clause` is "WHERE", "HAVING", ...): it must be BOOLEAN.
+    pub fn plan_condition(&mut self, e: &SqlExpr, clause: &str) -> Result<ScalarExpr> {
+        let planned = self.plan(e)?;
+        expect_boolean(&planned, e, &format!("{clause} condition"))?;
+        Ok(planned)
+    }
+
+    /// Runs `f` over the source row (aggregates banned with `ban`), then
+    /// returns to the group row.
+    fn over_source_row<T>(
+        &mut self,
+        ban: &'static str,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        let group = self.group.take();
+        let saved_ban = std::mem::replace(&mut self.aggregate_ban, ban);
+        let result = f(self);
+        self.group = group;
+        self.aggregate_ban = saved_ban;
+        result
+    }
+
+    fn plan_over_groups(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
+        if let SqlExpr::Function(f) = e {
+            if let Some(func) = aggregate_function(f) {
+                return self.plan_aggregate(f, func, e);
+            }
+        }
+        let windowed = self.group.as_ref().is_some_and(|g| g.windowed);
+        if let (true, Some(bound)) = (windowed, window_bound(e)) {
+            let slot = match bound {
+                WindowBound::Start => WINDOW_START_SLOT,
+                WindowBound::End => WINDOW_END_SLOT,
+            };
+            return Ok(ScalarExpr::column(slot, DataType::Timestamp));
+        }
+        let over_source = self.over_source_row("in GROUP BY", |p| p.plan_node(e));
+        if let (Ok(planned), Some(group)) = (&over_source, &self.group) {
+            if let Some(i) = group.keys.iter().position(|k| k == planned) {
+                return Ok(ScalarExpr::column(i, planned.data_type));
+            }
+        }
+        if is_column_reference(e) {
+            return Err(match over_source {
+                Ok(_) => error_at(
+                    format!(
+                        "column '{e}' must appear in GROUP BY or be used in an aggregate function"
+                    ),
+                    e,
+                ),
+                Err(err) => err,
+            });
+        }
+        self.plan_node(e)
+    }
+
+    fn plan_node(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
+        match e {
+            SqlExpr::Identifier(id) => self.plan_column(std::slice::from_ref(id), e),
+            SqlExpr::CompoundIdentifier(ids) => self.plan_column(ids, e),
+            SqlExpr::Value(v) => literal(&v.value, e),
+            SqlExpr::TypedString(t) => typed_string(t, e),
+            SqlExpr::Interval(_) => {
+                let ms = interval_ms(e)?;
+                Ok(ScalarExpr::literal(Value::Int(ms)))
+            }
+            SqlExpr::Nested(inner) => self.plan(inner),
+            SqlExpr::UnaryOp { op, expr } => self.plan_unary(op, expr, e),
+            SqlExpr::BinaryOp { left, op, right } => self.plan_binary(left, op, right, e),
+            SqlExpr::IsNull(x) => self.plan_is_null(x, false),
+            SqlExpr::IsNotNull(x) => self.plan_is_null(x, true),
+            SqlExpr::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => self.plan_in(expr, target, *negated, e),
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => self.plan_between(expr, low, high, *negated, e),
+            SqlExpr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => self.plan_like(
+                expr,
+                pattern,
+                *negated,
+                false,
+                *any || escape_char.is_some(),
+                e,
+            ),
+            SqlExpr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => self.plan_like(
+                expr,
+                pattern,
+                *negated,
+                true,
+                *any || escape_char.is_some(),
+                e,
+            ),
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.plan_case(operand.as_deref(), conditions, else_result.as_deref(), e),
+            SqlExpr::Cast {
+                expr,
+                data_type,
+                format,
+                ..
+            } => self.plan_cast(expr, data_type, format.is_some(), e),
+            SqlExpr::Function(f) => self.plan_function(f, e),
+            SqlExpr::Subquery(_) | SqlExpr::Exists { .. } => {
+                Err(error_at("subqueries are not supported", e))
+            }
+            other => self.plan_special_function(other),
+        }
+    }
+
+    fn plan_column(&mut self, idents: &[Ident], e: &SqlExpr) -> Result<ScalarExpr> {
+        let (index, data_type) = self.scope.resolve(idents, e)?;
+        Ok(ScalarExpr::column(index, data_type))
+    }
+
+    fn plan_unary(
+        &mut self,
+        op: &sql::UnaryOperator,
+        operand: &SqlExpr,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        use sql::UnaryOperator as U;
+        if let (U::Minus, SqlExpr::Value(v)) = (op, operand) {
+            if let sql::Value::Number(text, _) = &v.value {
+                let value = number_literal(&format!("-{text}")).map_err(|m| error_at(m, e))?;
+                return Ok(ScalarExpr::literal(value));
+            }
+        }
+        let planned = self.plan(operand)?;
+        let t = planned.data_type;
+        let (op, data_type) = match op {
+            U::Not => {
+                expect_boolean(&planned, e, "NOT operand")?;
+                (UnaryOp::Not, DataType::Boolean)
+            }
+            U::Minus if t.is_numeric() => (UnaryOp::Negate, t),
+            U::Plus if t.is_numeric() => return Ok(planned),
+            U::Minus | U::Plus => {
+                return Err(error_at(format!("cannot apply '{op}' to {t} in `{e}`"), e))
+            }
+            _ => return Err(error_at(format!("operator {op} is not supported"), e)),
+        };
+        let expr = Box::new(planned);
+        Ok(ScalarExpr::new(ExprKind::Unary { op, expr }, data_type))
+    }
+
+    fn plan_binary(
+        &mut self,
+        left: &SqlExpr,
+        op: &sql::BinaryOperator,
+        right: &SqlExpr,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let op = binary_op(op)
+            .ok_or_else(|| error_at(format!("operator {op} is not supported in `{e}`"), e))?;
+        let l = self.plan(left)?;
+        let r = self.plan(right)?;
+        let (l, r, data_type) = binary_type(op, l, r, e)?;
+        Ok(ScalarExpr::new(
+            ExprKind::Binary {
+                op,
+                left: Box::new(l),
+                right: Box::new(r),
+            },
+            data_type,
+        ))
+    }
+
+    fn plan_is_null(&mut self, operand: &SqlExpr, negated: bool) -> Result<ScalarExpr> {
+        let planned = self.plan(operand)?;
+        Ok(ScalarExpr::new(
+            ExprKind::IsNull {
+                expr: Box::new(planned),
+                negated,
+            },
+            DataType::Boolean,
+        ))
+    }
+
+    fn plan_in(
+        &mut self,
+        operand: &SqlExpr,
+        target: &sql::InTarget,
+        negated: bool,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let sql::InTarget::List(items) = target else {
+            return Err(error_at(
+                format!("only IN (value, ..) lists are supported, not `{e}`"),
+                e,
+            ));
+        };
+        let planned = self.plan(operand)?;
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            let value = self.plan(item)?;
+            let (_, value) = coerce_for_comparison(planned.clone(), value, e)?;
+            list.push(value);
+        }
+        Ok(ScalarExpr::new(
+            ExprKind::InList {
+                expr: Box::new(planned),
+                list,
+                negated,
+            },
+            DataType::Boolean,
+        ))
+    }
+
+    fn plan_between(
+        &mut self,
+        operand: &SqlExpr,
+        low: &SqlExpr,
+        high: &SqlExpr,
+        negated: bool,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let planned = self.plan(operand)?;
+        let (_, low) = coerce_for_comparison(planned.clone(), self.plan(low)?, e)?;
+        let (_, high) = coerce_for_comparison(planned.clone(), self.plan(high)?, e)?;
+        Ok(ScalarExpr::new(
+            ExprKind::Between {
+                expr: Box::new(planned),
+                low: Box::new(low),
+                high: Box::new(high),
+                negated,
+            },
+            DataType::Boolean,
+        ))
+    }
+
+    fn plan_like(
+        &mut self,
+        operand: &SqlExpr,
+        pattern: &SqlExpr,
+        negated: bool,
+        case_insensitive: bool,
+        unsupported_form: bool,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        if unsupported_form {
+            return Err(error_at(
+                format!("LIKE ANY and LIKE .. ESCAPE are not supported: `{e}`"),
+                e,
+            ));
+        }
+        let planned = self.plan(operand)?;
+        let pattern = self.plan(pattern)?;
+        for side in [&planned, &pattern] {
+            if !matches!(side.data_type, DataType::Varchar | DataType::Null) {
+                return Err(error_at(
+                    format!(
+                        "LIKE needs VARCHAR operands, got {} in `{e}`",
+                        side.data_type
+                    ),
+                    e,
+                ));
+            }
+        }
+        Ok(ScalarExpr::new(
+            ExprKind::Like {
+                expr: Box::new(planned),
+                pattern: Box::new(pattern),
+                negated,
+                case_insensitive,
+            },
+            DataType::Boolean,
+        ))
+    }
+
+    fn plan_case(
+        &mut self,
+        operand: Option<&SqlExpr>,
+        conditions: &[sql::CaseWhen],
+        else_result: Option<&SqlExpr>,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let operand = operand.map(|o| self.plan(o)).transpose()?;
+        let mut whens = Vec::with_capacity(conditions.len());
+        let mut results = Vec::with_capacity(conditions.len() + 1);
+        for case_when in conditions {
+            let when = self.plan(&case_when.condition)?;
+            let when = match &operand {
+                Some(o) => coerce_for_comparison(o.clone(), when, e)?.1,
+                None => {
+                    expect_boolean(&when, &case_when.condition, "WHEN condition")?;
+                    when
+                }
+            };
+            whens.push(when);
+            results.push(self.plan(&case_when.result)?);
+        }
+        if let Some(else_result) = else_result {
+            results.push(self.plan(else_result)?);
+        }
+        let data_type = unify(&results, "CASE branches", e)?;
+        let mut results: Vec<ScalarExpr> =
+            results.into_iter().map(|r| convert(r, data_type)).collect();
+        let else_result = else_result.and_then(|_| results.pop()).map(Box::new);
+        Ok(ScalarExpr::new(
+            ExprKind::Case {
+                operand: operand.map(Box::new),
+                branches: whens.into_iter().zip(results).collect(),
+                else_result,
+            },
+            data_type,
+        ))
+    }
+
+    fn plan_cast(
+        &mut self,
+        operand: &SqlExpr,
+        target: &sql::DataType,
+        has_format: bool,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        if has_format {
+            return Err(error_at(
+                format!("CAST .. FORMAT is not supported: `{e}`"),
+                e,
+            ));
+        }
+        let target = sql_type(target).map_err(|m| error_at(format!("{m} in `{e}`"), e))?;
+        let planned = self.plan(operand)?;
+        if !castable(planned.data_type, target) {
+            return Err(error_at(
+                format!("cannot cast {} to {target} in `{e}`", planned.data_type),
+                e,
+            ));
+        }
+        Ok(ScalarExpr::new(
+            ExprKind::Cast {
+                expr: Box::new(planned),
+            },
+            target,
+        ))
+    }
+
+    fn plan_function(&mut self, f: &sql::Function, e: &SqlExpr) -> Result<ScalarExpr> {
+        let name = function_name(f);
+        if f.over.is_some() {
+            return Err(error_at(
+                format!("window functions (OVER) are not supported: `{e}`"),
+                e,
+            ));
+        }
+        if aggregate_function(f).is_some() {
+            return Err(error_at(
+                format!(
+                    "aggregate function {} is not allowed {}",
+                    name.to_uppercase(),
+                    self.aggregate_ban
+                ),
+                e,
+            ));
+        }
+        if is_window_function(&name) {
+            return Err(error_at(
+                format!(
+                    "{}(..) is a window; it is only allowed in GROUP BY",
+                    name.to_uppercase()
+                ),
+                e,
+            ));
+        }
+        if window_bound(e).is_some() {
+            return Err(self.scope.unknown_column(&name, e));
+        }
+        if f.filter.is_some() {
+            return Err(error_at(
+                format!("FILTER is only allowed on aggregate functions: `{e}`"),
+                e,
+            ));
+        }
+        let args = positional_args(f, e)?;
+        let planned = args
+            .into_iter()
+            .map(|a| self.plan(a))
+            .collect::<Result<Vec<_>>>()?;
+        super::functions::scalar_function(&name, planned, e)
+    }
+
+    /// EXTRACT, CEIL, FLOOR, SUBSTRING and TRIM, which sqlparser parses as
+    /// expressions of their own.
+    fn plan_special_function(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
+        use super::functions::scalar_function;
+        use sql::CeilFloorKind;
+        match e {
+            SqlExpr::Extract { field, expr, .. } => match field {
+                sql::DateTimeField::Hour => scalar_function("hour", vec![self.plan(expr)?], e),
+                _ => Err(error_at(
+                    format!("EXTRACT({field} FROM ..) is not supported (only HOUR)"),
+                    e,
+                )),
+            },
+            SqlExpr::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
+            } => scalar_function("ceil", vec![self.plan(expr)?], e),
+            SqlExpr::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
+            } => scalar_function("floor", vec![self.plan(expr)?], e),
+            SqlExpr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.plan(expr)?];
+                args.push(match substring_from {
+                    Some(from) => self.plan(from)?,
+                    None => ScalarExpr::literal(Value::Int(1)),
+                });
+                if let Some(length) = substring_for {
+                    args.push(self.plan(length)?);
+                }
+                scalar_function("substring", args, e)
+            }
+            SqlExpr::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters,
+            } => self.plan_trim(
+                trim_where.as_ref(),
+                trim_what.as_deref(),
+                expr,
+                trim_characters.as_deref(),
+                e,
+            ),
+            _ => Err(error_at(format!("unsupported expression `{e}`"), e)),
+        }
+    }
+
+    fn plan_trim(
+        &mut self,
+        side: Option<&sql::TrimWhereField>,
+        what: Option<&SqlExpr>,
+        operand: &SqlExpr,
+        characters: Option<&[SqlExpr]>,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let name = match side {
+            Some(sql::TrimWhereField::Leading) => "ltrim",
+            Some(sql::TrimWhereField::Trailing) => "rtrim",
+            Some(sql::TrimWhereField::Both) | None => "trim",
+        };
+        let mut args = vec![self.plan(operand)?];
+        match (what, characters) {
+            (Some(chars), _) => args.push(self.plan(chars)?),
+            (None, Some([chars])) => args.push(self.plan(chars)?),
+            (None, Some(_)) => {
+                return Err(error_at(
+                    format!("TRIM takes one set of characters: `{e}`"),
+                    e,
+                ))
+            }
+            (None, None) => {}
+        }
+        super::functions::scalar_function(name, args, e)
+    }
+
+    fn plan_aggregate(
+        &mut self,
+        f: &sql::Function,
+        func: AggregateFunction,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let name = function_name(f).to_uppercase();
+        if f.over.is_some() {
+            return Err(error_at(
+                format!("window functions (OVER) are not supported: `{e}`"),
+                e,
+            ));
+        }
+        let (arg, distinct) = aggregate_argument(f, func, &name, e)?;
+        let arg = arg
+            .map(|a| self.over_source_row("inside another aggregate function", |p| p.plan(a)))
+            .transpose()?;
+        let filter = match f.filter.as_deref() {
+            Some(cond) => {
+                Some(self.over_source_row("in FILTER", |p| p.plan_condition(cond, "FILTER"))?)
+            }
+            None => None,
+        };
+        let data_type = super::typecheck::aggregate_type(func, arg.as_ref().map(|a| a.data_type))
+            .map_err(|m| error_at(format!("{name} {m} in `{e}`"), e))?;
+        let call = AggregateCall {
+            func,
+            arg,
+            distinct,
+            filter,
+            data_type,
+        };
+        let group = self
+            .group
+            .as_mut()
+            .ok_or_else(|| error_at(format!("aggregate {name} is not allowed here"), e))?;
+        Ok(ScalarExpr::column(group.aggregate_index(call), data_type))
+    }
+}
+
+/// True for `col` and `t.col`.
+pub(crate) fn is_column_reference(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
+}
+
+/// The function's name, lower-cased (`a.b` for qualified names).
+pub(crate) fn function_name(f: &sql::Function) -> String {
+    f.name.to_string().to_ascii_lowercase()
+}
+
+/// The plain positional arguments of a call; DISTINCT, `*`, named arguments
+/// and ORDER BY inside the call are errors.
+pub(crate) fn positional_args<'e>(f: &'e sql::Function, e: &SqlExpr) -> Result<Vec<&'e SqlExpr>> {
+    let list = match &f.args {
+        FunctionArguments::None => return Ok(Vec::new()),
+        FunctionArguments::Subquery(_) => {
+            return Err(error_at("subqueries are not supported", e));
+        }
+        FunctionArguments::List(list) => list,
+    };
+    if list.duplicate_treatment.is_some() || !list.clauses.is_empty() || !f.within_group.is_empty()
+    {
+        return Err(error_at(
+            format!(
+                "DISTINCT, ORDER BY and similar clauses are only supported in aggregates: `{e}`"
+            ),
+            e,
+        ));
+    }
+    list.args
+        .iter()
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+            _ => Err(error_at(
+                format!("argument `{arg}` is not supported in `{e}`"),
+                e,
+            )),
+        })
+        .collect()
+}
+
+/// The argument of an aggregate call (`None` for `COUNT(*)`) and whether it
+/// is DISTINCT.
+fn aggregate_argument<'e>(
+    f: &'e sql::Function,
+    func: AggregateFunction,
+    name: &str,
+    e: &SqlExpr,
+) -> Result<(Option<&'e SqlExpr>, bool)> {
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(error_at(format!("{name} needs an argument: `{e}`"), e));
+    };
+    if !list.clauses.is_empty() || !f.within_group.is_empty() {
+        return Err(error_at(
+            format!("ORDER BY and similar clauses inside {name} are not supported: `{e}`"),
+            e,
+        ));
+    }
+    let distinct = matches!(
+        list.duplicate_treatment,
+        Some(sql::DuplicateTreatment::Distinct)
+    );
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]
+            if func == AggregateFunction::Count && !distinct =>
+        {
+            Ok((None, false))
+        }
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => Ok((Some(x), distinct)),
+        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggregateFunction::Count => {
+            Err(error_at(
+                format!("COUNT(DISTINCT *) is not supported: `{e}`"),
+                e,
+            ))
+        }
+        _ => Err(error_at(
+            format!("{name} takes exactly one argument: `{e}`"),
+            e,
+        )),
+    }
+}
+
+fn binary_op(op: &sql::BinaryOperator) -> Option<BinaryOp> {
+    use sql::BinaryOperator as B;
+    Some(match op {
+        B::Plus => BinaryOp::Add,
+        B::Minus => BinaryOp::Subtract,
+        B::Multiply => BinaryOp::Multiply,
+        B::Divide => BinaryOp::Divide,
+        B::Modulo => BinaryOp::Modulo,
+        B::Eq => BinaryOp::Eq,
+        B::NotEq => BinaryOp::NotEq,
+        B::Lt => BinaryOp::Lt,
+        B::LtEq => BinaryOp::LtEq,
+        B::Gt => BinaryOp::Gt,
+        B::GtEq => BinaryOp::GtEq,
+        B::And => BinaryOp::And,
+        B::Or => BinaryOp::Or,
+        B::StringConcat => BinaryOp::Concat,
+        _ => return None,
+    })
+}
+
+/// Type-checks `l op r`, converting a string literal compared with a
+/// timestamp; returns the operands and the result type.
+fn binary_type(
+    op: BinaryOp,
+    l: ScalarExpr,
+    r: ScalarExpr,
+    e: &SqlExpr,
+) -> Result<(ScalarExpr, ScalarExpr, DataType)> {
+    use BinaryOp::*;
+    match op {
+        And | Or => {
+            expect_boolean(&l, e, &format!("{} operand", op.symbol()))?;
+            expect_boolean(&r, e, &format!("{} operand", op.symbol()))?;
+            Ok((l, r, DataType::Boolean))
+        }
+        Eq | NotEq | Lt | LtEq | Gt | GtEq => {
+            let (l, r) = coerce_for_comparison(l, r, e)?;
+            Ok((l, r, DataType::Boolean))
+        }
+        Concat => Ok((l, r, DataType::Varchar)),
+        Add | Subtract | Multiply | Divide | Modulo => {
+            match arithmetic_type(op, l.data_type, r.data_type) {
+                Some(t) => Ok((l, r, t)),
+                None => Err(error_at(
+                    format!(
+                        "cannot apply '{}' to {} and {} in `{e}`",
+                        op.symbol(),
+                        l.data_type,
+                        r.data_type
+                    ),
+                    e,
+                )),
+            }
+        }
+    }
+}
+
+/// Checks that `l` and `r` compare; a VARCHAR literal against a TIMESTAMP is
+/// parsed into a TIMESTAMP literal.
+fn coerce_for_comparison(
+    l: ScalarExpr,
+    r: ScalarExpr,
+    e: &SqlExpr,
+) -> Result<(ScalarExpr, ScalarExpr)> {
+    let l = timestamp_literal_against(l, r.data_type, e)?;
+    let r = timestamp_literal_against(r, l.data_type, e)?;
+    if comparable(l.data_type, r.data_type) {
+        Ok((l, r))
+    } else {
+        Err(error_at(
+            format!(
+                "cannot compare {} with {} in `{e}`",
+                l.data_type, r.data_type
+            ),
+            e,
+        ))
+    }
+}
+
+fn timestamp_literal_against(side: ScalarExpr, other: DataType, e: &SqlExpr) -> Result<ScalarExpr> {
+    match (&side.kind, other) {
+        (ExprKind::Literal(Value::Str(text)), DataType::Timestamp) => match parse_timestamp(text) {
+            Some(ms) => Ok(ScalarExpr::literal(Value::Timestamp(ms))),
+            None => Err(error_at(format!("'{text}' is not a timestamp in `{e}`"), e)),
+        },
+        _ => Ok(side),
+    }
+}
+
+pub(crate) fn expect_boolean(planned: &ScalarExpr, e: &SqlExpr, what: &str) -> Result<()> {
+    match planned.data_type {
+        DataType::Boolean | DataType::Null => Ok(()),
+        other => Err(error_at(
+            format!("{what} must be BOOLEAN, got {other} in `{e}`"),
+            e,
+        )),
+    }
+}
+
+/// The common type of `exprs` (`what` names them in the error).
+pub(crate) fn unify(exprs: &[ScalarExpr], what: &str, e: &SqlExpr) -> Result<DataType> {
+    let mut result = DataType::Null;
+    for x in exprs {
+        result = common_type(result, x.data_type).ok_or_else(|| {
+            error_at(
+                format!(
+                    "{what} have incompatible types {result} and {} in `{e}`",
+                    x.data_type
+                ),
+                e,
+            )
+        })?;
+    }
+    Ok(result)
+}
+
+/// `expr` as `target`: unchanged when it already is (or is NULL), else cast.
+pub(crate) fn convert(expr: ScalarExpr, target: DataType) -> ScalarExpr {
+    if expr.data_type == target || expr.data_type == DataType::Null {
+        return expr;
+    }
+    if let ExprKind::Literal(v) = &expr.kind {
+        if let Some(converted) = convert_literal(v, target) {
+            return ScalarExpr::new(ExprKind::Literal(converted), target);
+        }
+    }
+    ScalarExpr::new(
+        ExprKind::Cast {
+            expr: Box::new(expr),
+        },
+        target,
+    )
+}
+
+/// Numeric literals converted at plan time (so branches need no cast per row).
+fn convert_literal(v: &Value, target: DataType) -> Option<Value> {
+    match (v, target) {
+        (Value::Int(i), DataType::Double) => Some(Value::Double(*i as f64)),
+        (Value::Int(i), DataType::Decimal { scale, .. }) => crate::data::Decimal::from_i64(*i)
+            .rescale(scale)
+            .map(Value::Decimal),
+        (Value::Decimal(d), DataType::Double) => Some(Value::Double(d.to_f64())),
+        (Value::Decimal(d), DataType::Decimal { scale, .. }) => {
+            d.rescale(scale).map(Value::Decimal)
+        }
+        _ => None,
+    }
+}
+
+fn literal(v: &sql::Value, e: &SqlExpr) -> Result<ScalarExpr> {
+    let value = match v {
+        sql::Value::Number(text, _) => number_literal(text).map_err(|m| error_at(m, e))?,
+        sql::Value::SingleQuotedString(s)
+        | sql::Value::EscapedStringLiteral(s)
+        | sql::Value::NationalStringLiteral(s)
+        | sql::Value::TripleSingleQuotedString(s) => Value::str(s),
+        sql::Value::Boolean(b) => Value::Bool(*b),
+        sql::Value::Null => Value::Null,
+        other => return Err(error_at(format!("literal {other} is not supported"), e)),
+    };
+    Ok(ScalarExpr::literal(value))
+}
+
+/// `TIMESTAMP '2026-01-01 00:00:00'`.
+fn typed_string(t: &sql::TypedString, e: &SqlExpr) -> Result<ScalarExpr> {
+    let target = sql_type(&t.data_type).map_err(|m| error_at(format!("{m} in `{e}`"), e))?;
+    let text = match &t.value.value {
+        sql::Value::SingleQuotedString(s) => s.as_str(),
+        _ => return Err(error_at(format!("unsupported literal `{e}`"), e)),
+    };
+    let value = match target {
+        DataType::Timestamp => parse_timestamp(text).map(Value::Timestamp),
+        DataType::Varchar => Some(Value::str(text)),
+        _ => number_literal(text.trim()).ok(),
+    };
+    match value {
+        Some(v) => Ok(convert(ScalarExpr::literal(v), target)),
+        None => Err(error_at(
+            format!("'{text}' is not a valid {target} in `{e}`"),
+            e,
+        )),
+    }
+}
+
+/// The milliseconds of a duration: `INTERVAL '10' SECOND`, `INTERVAL '10s'`,
+/// `'10s'`, or a bare number of milliseconds.
+pub(crate) fn interval_ms(e: &SqlExpr) -> Result<i64> {
+    let bad = |m: String| error_at(format!("`{e}` is not a duration: {m}"), e);
+    let text = match e {
+        SqlExpr::Interval(iv) => {
+            if iv.last_field.is_some() {
+                return Err(bad("INTERVAL .. TO .. is not supported".into()));
+            }
+            let value = literal_text(&iv.value).ok_or_else(|| bad("expected a literal".into()))?;
+            match &iv.leading_field {
+                Some(unit) => format!("{value} {unit}"),
+                None => value,
+            }
+        }
+        SqlExpr::Nested(inner) => return interval_ms(inner),
+        other => literal_text(other)
+            .ok_or_else(|| bad("expected e.g. INTERVAL '10' SECOND or '10s'".into()))?,
+    };
+    crate::data::parse_duration(&text).map_err(bad)
+}
+
+fn literal_text(e: &SqlExpr) -> Option<String> {
+    match e {
+        SqlExpr::Value(v) => match &v.value {
+            sql::Value::SingleQuotedString(s) | sql::Value::Number(s, _) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}

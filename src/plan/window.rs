@@ -1,0 +1,162 @@
+//! Windows: the Flink-style window functions of GROUP BY (`TUMBLE(ts, size)`,
+//! `HOP(ts, slide, size)`, `SESSION(ts, gap)`) and Velostream's `WINDOW`
+//! clause (`TUMBLING(ts, size)`, `SLIDING(ts, size, advance)`,
+//! `SESSION(ts, gap)`), turned into one [`WindowSpec`].
+
+use super::functions::is_window_function;
+use super::resolve::{
+    error_at, function_name, interval_ms, location, positional_args, SourceScope,
+};
+use super::{WindowKind, WindowSpec};
+use crate::data::DataType;
+use crate::error::{Error, Result, SqlLocation};
+use crate::sql::{WindowClause, WindowFunction};
+use sqlparser::ast::{Expr as SqlExpr, Spanned};
+
+/// GROUP BY split into its window (if any) and its key expressions.
+pub(crate) struct GroupBy<'q> {
+    pub window: Option<WindowSpec>,
+    pub keys: Vec<&'q SqlExpr>,
+}
+
+/// Takes the window function out of `group_by` and combines it with the
+/// `WINDOW` clause; more than one window is an error.
+pub(crate) fn split_group_by<'q>(
+    group_by: &'q [SqlExpr],
+    clause: Option<&WindowClause>,
+    scope: &SourceScope,
+) -> Result<GroupBy<'q>> {
+    let mut window = clause.map(|c| clause_window(c, scope)).transpose()?;
+    let mut keys = Vec::new();
+    for e in group_by {
+        let SqlExpr::Function(f) = e else {
+            keys.push(e);
+            continue;
+        };
+        let name = function_name(f);
+        if !is_window_function(&name) || f.over.is_some() {
+            keys.push(e);
+            continue;
+        }
+        if window.is_some() {
+            return Err(error_at(
+                format!("a query may have only one window; `{e}` is a second one"),
+                e,
+            ));
+        }
+        let args = positional_args(f, e)?;
+        window = Some(flink_window(&name, &args, e, scope)?);
+    }
+    Ok(GroupBy { window, keys })
+}
+
+/// `TUMBLE(ts, size)`, `HOP(ts, slide, size)`, `SESSION(ts, gap)`.
+fn flink_window(
+    name: &str,
+    args: &[&SqlExpr],
+    e: &SqlExpr,
+    scope: &SourceScope,
+) -> Result<WindowSpec> {
+    let at = |m: String| error_at(m, e);
+    let kind = match (name, args) {
+        ("tumble", [_, size]) => WindowKind::Tumbling {
+            size_ms: positive_duration(size, "window size")?,
+        },
+        ("hop", [_, slide, size]) => WindowKind::Sliding {
+            size_ms: positive_duration(size, "window size")?,
+            advance_ms: positive_duration(slide, "window slide")?,
+        },
+        ("session", [_, gap]) => WindowKind::Session {
+            gap_ms: positive_duration(gap, "session gap")?,
+        },
+        ("tumble", _) => return Err(at(format!("TUMBLE takes (time_column, size): `{e}`"))),
+        ("hop", _) => return Err(at(format!("HOP takes (time_column, slide, size): `{e}`"))),
+        _ => return Err(at(format!("SESSION takes (time_column, gap): `{e}`"))),
+    };
+    check_advance(kind, location(e.span()))?;
+    Ok(WindowSpec {
+        kind,
+        time_column: time_column(args[0], scope)?,
+    })
+}
+
+/// `WINDOW TUMBLING(ts, size)`, `SLIDING(ts, size, advance)`, `SESSION(ts, gap)`.
+fn clause_window(clause: &WindowClause, scope: &SourceScope) -> Result<WindowSpec> {
+    let location = (clause.location.line > 0).then_some(clause.location);
+    let args: Vec<&SqlExpr> = clause.args.iter().collect();
+    let kind = match (clause.function, args.as_slice()) {
+        (WindowFunction::Tumbling, [_, size]) => WindowKind::Tumbling {
+            size_ms: positive_duration(size, "window size")?,
+        },
+        (WindowFunction::Sliding, [_, size, advance]) => WindowKind::Sliding {
+            size_ms: positive_duration(size, "window size")?,
+            advance_ms: positive_duration(advance, "window advance")?,
+        },
+        (WindowFunction::Session, [_, gap]) => WindowKind::Session {
+            gap_ms: positive_duration(gap, "session gap")?,
+        },
+        (function, _) => {
+            let usage = match function {
+                WindowFunction::Tumbling => "TUMBLING(time_column, size)",
+                WindowFunction::Sliding => "SLIDING(time_column, size, advance)",
+                WindowFunction::Session => "SESSION(time_column, gap)",
+            };
+            return Err(Error::plan(
+                format!("the window must be written WINDOW {usage}"),
+                location,
+            ));
+        }
+    };
+    check_advance(kind, location)?;
+    Ok(WindowSpec {
+        kind,
+        time_column: time_column(args[0], scope)?,
+    })
+}
+
+fn check_advance(kind: WindowKind, location: Option<SqlLocation>) -> Result<()> {
+    match kind {
+        WindowKind::Sliding {
+            size_ms,
+            advance_ms,
+        } if advance_ms > size_ms => Err(Error::plan(
+            format!(
+                "a sliding window's advance ({}) must not exceed its size ({})",
+                crate::data::format_duration(advance_ms),
+                crate::data::format_duration(size_ms)
+            ),
+            location,
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn positive_duration(e: &SqlExpr, what: &str) -> Result<i64> {
+    let ms = interval_ms(e)?;
+    if ms <= 0 {
+        return Err(error_at(format!("{what} must be positive, got `{e}`"), e));
+    }
+    Ok(ms)
+}
+
+/// The window's time column: a plain TIMESTAMP or BIGINT (epoch millis) column.
+fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
+    let idents = match e {
+        SqlExpr::Identifier(id) => std::slice::from_ref(id),
+        SqlExpr::CompoundIdentifier(ids) => ids.as_slice(),
+        _ => {
+            return Err(error_at(
+                format!("the window's time column must be a column name, got `{e}`"),
+                e,
+            ))
+        }
+    };
+    let (index, data_type) = scope.resolve(idents, e)?;
+    match data_type {
+        DataType::Timestamp | DataType::BigInt => Ok(index),
+        other => Err(error_at(
+            format!("the window's time column must be TIMESTAMP or BIGINT, but `{e}` is {other}"),
+            e,
+        )),
+    }
+}
