@@ -1,0 +1,1 @@
+//! Shared-lock baseline (in progress).
