@@ -201,10 +201,10 @@ impl Wiring {
         let mut mesh_out: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
         let mut mesh_in: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
         if shuffled {
-            for source in 0..shards {
+            for (source, outs) in mesh_out.iter_mut().enumerate() {
                 for destination in (0..shards).filter(|d| *d != source) {
                     let (tx, rx) = shared_channel::new_bounded(capacity);
-                    mesh_out[source].push(tx);
+                    outs.push(tx);
                     mesh_in[destination].push(rx);
                 }
             }

@@ -185,15 +185,15 @@ impl<P: PartitionProcessor> Destination<P> {
             chunk += 1;
             yield_now().await;
         }
-        let (_, _) = timed(stats, || self.processor.finish(&mut out));
+        timed(stats, || self.processor.finish(&mut out));
         self.merger.finish(&mut out, stats).await
     }
 
     async fn drain_done(&mut self, done: &mut [bool]) -> Result<(), Failure> {
-        for source in 0..done.len() {
-            while !done[source] {
+        for (source, done) in done.iter_mut().enumerate() {
+            while !*done {
                 match self.inboxes[source].recv().await {
-                    Some(ShardMsg::Done) => done[source] = true,
+                    Some(ShardMsg::Done) => *done = true,
                     Some(_) => {
                         return Err(protocol_error(
                             source,
