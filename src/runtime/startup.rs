@@ -65,10 +65,13 @@ pub(crate) enum StartFailure {
     Os(i32),
     /// A core that does not exist (or is not allowed).
     BadCore,
+    /// The executor's code panicked (a bug, not a start failure).
+    Panicked,
     Other,
 }
 
 pub(crate) fn classify_glommio_error<T>(error: &GlommioError<T>) -> StartFailure {
+    use glommio::BuilderErrorKind;
     match error {
         GlommioError::ReactorError(glommio::ReactorErrorKind::MemLockLimit(limit, needed)) => {
             StartFailure::MemlockLimit {
@@ -76,12 +79,45 @@ pub(crate) fn classify_glommio_error<T>(error: &GlommioError<T>) -> StartFailure
                 needed: *needed,
             }
         }
-        GlommioError::IoError(e) | GlommioError::EnhancedIoError { source: e, .. } => e
-            .raw_os_error()
-            .map_or(StartFailure::Other, StartFailure::Os),
+        GlommioError::IoError(e) | GlommioError::EnhancedIoError { source: e, .. } => {
+            classify_io_error(e)
+        }
+        GlommioError::BuilderError(BuilderErrorKind::ThreadPanic(_)) => StartFailure::Panicked,
         GlommioError::BuilderError(_) => StartFailure::BadCore,
         _ => StartFailure::Other,
     }
+}
+
+/// An executor thread's start error arrives as an `io::Error` (glommio
+/// converts on the way out of the thread): by OS code when it kept one, else
+/// by glommio's text for the memlock check, else by kind.
+pub(crate) fn classify_io_error(error: &std::io::Error) -> StartFailure {
+    use std::io::ErrorKind;
+    if let Some(code) = error.raw_os_error() {
+        return StartFailure::Os(code);
+    }
+    let text = error.to_string();
+    if let Some(failure) = parse_memlock_text(&text) {
+        return failure;
+    }
+    match error.kind() {
+        ErrorKind::PermissionDenied => StartFailure::Os(EPERM),
+        ErrorKind::Unsupported => StartFailure::Os(ENOSYS),
+        ErrorKind::OutOfMemory => StartFailure::Os(ENOMEM),
+        _ if text.contains("panicked") => StartFailure::Panicked,
+        _ => StartFailure::Other,
+    }
+}
+
+/// glommio's `MemLockLimit(limit/needed)` text.
+fn parse_memlock_text(text: &str) -> Option<StartFailure> {
+    let rest = &text[text.find("MemLockLimit(")? + "MemLockLimit(".len()..];
+    let (limit, rest) = rest.split_once('/')?;
+    let needed = rest.split(')').next()?;
+    Some(StartFailure::MemlockLimit {
+        limit: limit.trim().parse().ok()?,
+        needed: needed.trim().parse().ok()?,
+    })
 }
 
 const ENOSYS: i32 = 38;
@@ -93,6 +129,9 @@ const EINVAL: i32 = 22;
 /// The runtime error for a failed executor start: `what` names the executor,
 /// `detail` is the underlying error text.
 pub(crate) fn start_error(what: &str, failure: &StartFailure, detail: &str) -> Error {
+    if *failure == StartFailure::Panicked {
+        return Error::Runtime(format!("internal error: {what} panicked: {detail}"));
+    }
     let advice = match failure {
         StartFailure::MemlockLimit { limit, needed } => format!(
             "the locked-memory limit is {limit} bytes and glommio needs at least {needed}: \
@@ -118,7 +157,7 @@ pub(crate) fn start_error(what: &str, failure: &StartFailure, detail: &str) -> E
         StartFailure::BadCore => {
             "a core in the core list does not exist or is not allowed: check --cores".to_string()
         }
-        StartFailure::Os(_) | StartFailure::Other => {
+        StartFailure::Os(_) | StartFailure::Other | StartFailure::Panicked => {
             "the executor could not start (glommio needs io_uring, Linux 5.8+)".to_string()
         }
     };

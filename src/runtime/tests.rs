@@ -607,6 +607,17 @@ fn glommio_errors_are_classified_by_cause() {
         StartFailure::Os(38)
     );
     assert_eq!(startup::classify_glommio_error(&os(1)), StartFailure::Os(1));
+    // What a failed executor thread's join() yields for the memlock check.
+    let joined = std::io::Error::other("MemLockLimit(65536/524288)");
+    assert_eq!(
+        startup::classify_glommio_error(&GlommioError::<()>::IoError(joined)),
+        StartFailure::MemlockLimit {
+            limit: 65536,
+            needed: 524288
+        }
+    );
+    let denied = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "io_uring_setup");
+    assert_eq!(startup::classify_io_error(&denied), StartFailure::Os(1));
     let memlock = GlommioError::<()>::ReactorError(glommio::ReactorErrorKind::MemLockLimit(1, 2));
     assert_eq!(
         startup::classify_glommio_error(&memlock),
@@ -666,4 +677,15 @@ fn hgrm_text_has_the_plotter_format() {
         lines[n - 1],
         "#[Buckets =           22, SubBuckets     =         2048]"
     );
+}
+
+#[test]
+fn sixteen_shards_start_with_small_io_memory() {
+    // 17 executors: fits the default 8 MiB RLIMIT_MEMLOCK of an ordinary user
+    // because each registers only 256 KiB of io memory.
+    let input = workload(40, 5);
+    let total = input.total();
+    let ran = run_fake(&plan(false), &config(16), input, vec![]);
+    assert_eq!(ran.report.records_read, total);
+    assert_eq!(ran.report.shards.len(), 16);
 }
