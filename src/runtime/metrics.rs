@@ -28,6 +28,9 @@ pub struct ShardStats {
     pub busy: Duration,
     /// The shard's source stopped before the end of its input.
     pub stopped: bool,
+    /// Shared-lock baseline only: write-backs refused because another worker
+    /// wrote first (the batch was processed again on a fresh copy).
+    pub lock_retries: u64,
 }
 
 impl ShardStats {
@@ -53,6 +56,7 @@ impl ShardStats {
         self.channel_full_waits += other.channel_full_waits;
         self.busy += other.busy;
         self.stopped |= other.stopped;
+        self.lock_retries += other.lock_retries;
     }
 }
 

@@ -689,3 +689,55 @@ fn sixteen_shards_start_with_small_io_memory() {
     assert_eq!(ran.report.records_read, total);
     assert_eq!(ran.report.shards.len(), 16);
 }
+
+// ------------------------------------------------------ shared-lock baseline
+
+fn run_baseline(plan: &QueryPlan, config: &RuntimeConfig, input: FakeInput) -> Ran {
+    let (rows_tx, rows_rx) = mpsc::channel();
+    let (dead_tx, dead_rx) = mpsc::channel();
+    let mut io = RunIo::new(Box::new(VecSink {
+        rows: vec![],
+        done: rows_tx,
+    }));
+    io.dead_letters = Some(Box::new(VecDeadLetters {
+        lines: vec![],
+        done: dead_tx,
+    }));
+    let report = match shared_lock::run_with(plan, config, io, FakeBackend, input) {
+        Ok(report) => report,
+        Err(e) => panic!("baseline failed: {e}"),
+    };
+    Ran {
+        report,
+        rows: rows_rx.recv().unwrap_or_default(),
+        dead: dead_rx.recv().unwrap_or_default(),
+    }
+}
+
+#[test]
+fn baseline_with_one_worker_matches_the_sharded_runtime() {
+    let plan = plan(false);
+    let sharded = run_fake(&plan, &config(3), workload(12, 20), vec![]);
+    let baseline = run_baseline(&plan, &config(1), workload(12, 20));
+    assert_eq!(baseline.rows, sharded.rows);
+    assert_eq!(baseline.report.records_late, sharded.report.records_late);
+    assert!(baseline.report.accounts_for_every_record());
+}
+
+#[test]
+fn baseline_with_several_workers_accounts_for_every_record() {
+    let input = workload(30, 25);
+    let total = input.total();
+    let sharded = run_fake(&plan(true), &config(3), input.clone(), vec![]);
+    let ran = run_baseline(&plan(true), &config(3), input);
+    let r = &ran.report;
+    assert_eq!(r.records_read, total);
+    assert!(r.accounts_for_every_record(), "{r:?}");
+    assert_eq!(r.shards.len(), 3);
+    // Stateless output: the same rows, in emission order rather than input order.
+    let mut rows = ran.rows.clone();
+    rows.sort();
+    let mut expected = sharded.rows.clone();
+    expected.sort();
+    assert_eq!(rows, expected);
+}
