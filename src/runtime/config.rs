@@ -1,0 +1,110 @@
+//! Runtime settings: shard count, core placement, batch and chunk sizes.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// How a run is spread over cores and cut into batches and chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Number of shards (executors running a source and an engine each).
+    pub shards: usize,
+    /// Cores to pin shards to, in order (wrapping round-robin); `None`: all cores.
+    pub cores: Option<Vec<usize>>,
+    /// Pin each executor to one core (`false`: `--no-pin`).
+    pub pin: bool,
+    /// Rows per batch sent between shards.
+    pub batch_rows: usize,
+    /// Capacity, in messages (batches), of every channel.
+    pub channel_capacity: usize,
+    /// A partly filled batch is flushed after this long (slow input).
+    pub flush_interval: Duration,
+    /// Bytes per chunk of a file.
+    pub chunk_bytes: u64,
+    /// Events per chunk of a generator.
+    pub chunk_events: u64,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            shards: 1,
+            cores: None,
+            pin: true,
+            batch_rows: 1024,
+            channel_capacity: 64,
+            flush_interval: Duration::from_millis(1),
+            chunk_bytes: 1 << 20,
+            chunk_events: 65536,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// A default configuration with `shards` shards.
+    pub fn with_shards(shards: usize) -> Self {
+        RuntimeConfig {
+            shards,
+            ..RuntimeConfig::default()
+        }
+    }
+
+    /// Rejects settings the runtime cannot run with.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("shards", self.shards as u64),
+            ("batch rows", self.batch_rows as u64),
+            ("channel capacity", self.channel_capacity as u64),
+            ("chunk bytes", self.chunk_bytes),
+            ("chunk events", self.chunk_events),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::Usage(format!("{name} must be at least 1")));
+            }
+        }
+        if matches!(&self.cores, Some(c) if c.is_empty()) {
+            return Err(Error::Usage("the core list is empty".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a core list such as `0-3,8` into `[0, 1, 2, 3, 8]` (in the order
+/// given, duplicates kept out).
+pub fn parse_core_list(text: &str) -> Result<Vec<usize>> {
+    let mut cores = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        for core in parse_core_range(part, text)? {
+            if !cores.contains(&core) {
+                cores.push(core);
+            }
+        }
+    }
+    Ok(cores)
+}
+
+fn parse_core_range(part: &str, whole: &str) -> Result<std::ops::RangeInclusive<usize>> {
+    let bad = |why: &str| Error::Usage(format!("bad core list '{whole}': {why}"));
+    if part.is_empty() {
+        return Err(bad("empty entry"));
+    }
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| bad(&format!("'{}' is not a core number", s.trim())))
+    };
+    match part.split_once('-') {
+        None => {
+            let core = number(part)?;
+            Ok(core..=core)
+        }
+        Some((first, last)) => {
+            let (first, last) = (number(first)?, number(last)?);
+            if first > last {
+                return Err(bad(&format!("range {first}-{last} runs backwards")));
+            }
+            Ok(first..=last)
+        }
+    }
+}

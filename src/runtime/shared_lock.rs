@@ -1,0 +1,341 @@
+//! The shared-lock baseline (`--runtime shared-lock`): what corestream is
+//! measured against. It reproduces the seed's simplified `process_job()`:
+//! N OS threads read their chunks (striped as in the sharded runtime) and
+//! share ONE engine behind an `RwLock`. For every batch a worker takes the
+//! read lock and clones the engine, processes the batch on its copy, then
+//! takes the write lock and writes the copy back if nobody wrote since it
+//! read (a version counter), else retries on a fresh copy. Results are
+//! correct; the copying and the contention are the cost the seed measured.
+//!
+//! Output goes to the same sink, in the order the shared engine emitted it
+//! (for stateless queries that is not input order when N > 1; EMIT FINAL
+//! results are equal). Watermark advances (at every chunk end, to the largest
+//! event time seen so far) and `finish()` run in place under the write lock.
+//! This is the only module of the runtime with locks and atomics.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+
+use super::adapter::{
+    Backend, ChunkReader, DeadLetters, Input, InputLayout, PartitionProcessor, RowSink,
+};
+use super::metrics::{new_latency_histogram, RunReport, ShardStats};
+use super::source::chunks_of;
+use super::{RunIo, RuntimeConfig, StopCheck};
+use crate::data::Batch;
+use crate::engine::Output;
+use crate::error::{Error, Result};
+use crate::io::Malformed;
+use crate::plan::QueryPlan;
+
+/// The one engine, with a version bumped at every write-back.
+struct Shared<P> {
+    version: u64,
+    engine: P,
+    max_event_time: Option<i64>,
+}
+
+/// The one output writer.
+struct Writer {
+    sink: Box<dyn RowSink + Send>,
+    dead_letters: Option<Box<dyn DeadLetters + Send>>,
+    source_name: String,
+    limit: Option<u64>,
+    rows_written: u64,
+    latency: Histogram<u64>,
+    error: Option<Error>,
+}
+
+impl Writer {
+    /// Writes what one engine call produced; true once LIMIT is reached.
+    fn deliver(&mut self, out: &mut Output, caused_at: Instant, malformed: &[Malformed]) -> bool {
+        if let Err(e) = self.try_deliver(out, caused_at, malformed) {
+            self.error.get_or_insert(e);
+        }
+        out.rows.clear();
+        out.late.clear();
+        self.limit_reached() || self.error.is_some()
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.limit.is_some_and(|l| self.rows_written >= l)
+    }
+
+    fn try_deliver(
+        &mut self,
+        out: &Output,
+        caused_at: Instant,
+        malformed: &[Malformed],
+    ) -> Result<()> {
+        for row in &out.rows {
+            if self.limit_reached() {
+                break;
+            }
+            self.sink.write_row(&row.values)?;
+            self.rows_written += 1;
+            let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.latency.saturating_record(micros);
+        }
+        if let Some(dead_letters) = self.dead_letters.as_mut() {
+            for record in malformed {
+                dead_letters.malformed(record)?;
+            }
+            for record in &out.late {
+                dead_letters.late(&self.source_name, record)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything the worker threads share.
+struct Common<P> {
+    engine: RwLock<Shared<P>>,
+    writer: Mutex<Writer>,
+    stop: AtomicBool,
+}
+
+fn poisoned() -> Error {
+    Error::Runtime("shared-lock baseline: a worker panicked".into())
+}
+
+impl<P: PartitionProcessor + Clone> Common<P> {
+    /// Optimistic copy-out / write-back of one batch; returns the retries.
+    fn push(&self, batch: &Batch, malformed: &[Malformed], stats: &mut ShardStats) -> Result<()> {
+        loop {
+            let (version, mut copy) = {
+                let shared = self.engine.read().map_err(|_| poisoned())?;
+                (shared.version, shared.engine.clone())
+            };
+            let mut out = Output::default();
+            let began = Instant::now();
+            copy.push(batch, &mut out);
+            stats.busy += began.elapsed();
+            let mut shared = self.engine.write().map_err(|_| poisoned())?;
+            if shared.version != version {
+                stats.lock_retries += 1;
+                continue;
+            }
+            shared.engine = copy;
+            shared.version += 1;
+            // Deliver under the engine lock, so output is in emission order.
+            self.deliver(&mut out, began, malformed)?;
+            return Ok(());
+        }
+    }
+
+    /// Advances the shared engine's watermark in place.
+    fn chunk_ended(&self, max_event_time: Option<i64>, out_of_orderness: i64) -> Result<()> {
+        let mut shared = self.engine.write().map_err(|_| poisoned())?;
+        shared.max_event_time = shared.max_event_time.max(max_event_time);
+        let Some(max) = shared.max_event_time else {
+            return Ok(());
+        };
+        let mut out = Output::default();
+        let began = Instant::now();
+        shared
+            .engine
+            .advance_watermark(max.saturating_sub(out_of_orderness), &mut out);
+        shared.version += 1;
+        self.deliver(&mut out, began, &[])
+    }
+
+    fn deliver(&self, out: &mut Output, caused_at: Instant, malformed: &[Malformed]) -> Result<()> {
+        let mut writer = self.writer.lock().map_err(|_| poisoned())?;
+        if writer.deliver(out, caused_at, malformed) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `plan` over `input` on `config.shards` threads sharing one engine.
+/// The engine must be `Clone` (copied out for every batch).
+pub fn run_with<B, I>(
+    plan: &QueryPlan,
+    config: &RuntimeConfig,
+    io: RunIo,
+    backend: B,
+    input: I,
+) -> Result<RunReport>
+where
+    B: Backend + Sync,
+    B::Processor: Clone + Send + Sync,
+    I: Input + Sync,
+{
+    config.validate()?;
+    let started = Instant::now();
+    let common = Common {
+        engine: RwLock::new(Shared {
+            version: 0,
+            engine: backend.processor(plan),
+            max_event_time: None,
+        }),
+        writer: Mutex::new(Writer {
+            sink: io.sink,
+            dead_letters: io.dead_letters,
+            source_name: input.name().to_string(),
+            limit: io.limit.or(plan.limit),
+            rows_written: 0,
+            latency: new_latency_histogram(),
+            error: None,
+        }),
+        stop: AtomicBool::new(false),
+    };
+    let mut stop_checks = io.stop_checks.into_iter();
+    let checks: Vec<Option<StopCheck>> = (0..config.shards).map(|_| stop_checks.next()).collect();
+    let results: Vec<Result<ShardStats>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = checks
+            .into_iter()
+            .enumerate()
+            .map(|(worker, check)| {
+                let job = Worker {
+                    worker,
+                    plan,
+                    config,
+                    backend: &backend,
+                    input: &input,
+                    common: &common,
+                    check,
+                    started,
+                };
+                scope.spawn(move || job.run())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err(poisoned())))
+            .collect()
+    });
+    let mut shards = Vec::with_capacity(results.len());
+    for result in results {
+        shards.push(result?);
+    }
+    finish(common, shards, started)
+}
+
+fn finish<P: PartitionProcessor + Clone>(
+    common: Common<P>,
+    mut shards: Vec<ShardStats>,
+    started: Instant,
+) -> Result<RunReport> {
+    let stopped = common.stop.load(Ordering::Relaxed) || shards.iter().any(|s| s.stopped);
+    let mut shared = common.engine.into_inner().map_err(|_| poisoned())?;
+    let mut writer = common.writer.into_inner().map_err(|_| poisoned())?;
+    let mut out = Output::default();
+    let began = Instant::now();
+    shared.engine.finish(&mut out);
+    writer.deliver(&mut out, began, &[]);
+    if let Some(e) = writer.error.take() {
+        return Err(e);
+    }
+    writer.sink.finish()?;
+    if let Some(dead_letters) = writer.dead_letters.as_mut() {
+        dead_letters.finish()?;
+    }
+    // One engine: its counters are reported on worker 0.
+    if let Some(first) = shards.first_mut() {
+        first.engine = shared.engine.stats();
+        first.rows_out = first.engine.rows_emitted;
+    }
+    Ok(RunReport::new(
+        shards,
+        writer.rows_written,
+        started.elapsed(),
+        stopped,
+        writer.latency,
+    ))
+}
+
+/// One worker thread: reads its chunks and pushes every batch through the
+/// shared engine.
+struct Worker<'a, B, I, P> {
+    worker: usize,
+    plan: &'a QueryPlan,
+    config: &'a RuntimeConfig,
+    backend: &'a B,
+    input: &'a I,
+    common: &'a Common<P>,
+    check: Option<StopCheck>,
+    started: Instant,
+}
+
+impl<B, I, P> Worker<'_, B, I, P>
+where
+    B: Backend<Processor = P>,
+    I: Input,
+    P: PartitionProcessor + Clone,
+{
+    fn run(mut self) -> Result<ShardStats> {
+        let mut stats = ShardStats::new(self.worker);
+        let layout = self.input.layout();
+        let chunks: Vec<u64> = match layout {
+            InputLayout::Chunks(_) => chunks_of(layout, self.worker, self.config.shards),
+            InputLayout::Stream if self.worker == 0 => vec![0],
+            InputLayout::Stream => Vec::new(),
+        };
+        for chunk in chunks {
+            if self.should_stop() {
+                break;
+            }
+            self.read_chunk(chunk, &mut stats)?;
+        }
+        stats.stopped = self.should_stop();
+        Ok(stats)
+    }
+
+    fn should_stop(&mut self) -> bool {
+        if !self.common.stop.load(Ordering::Relaxed) && self.check.as_mut().is_some_and(|c| c()) {
+            self.common.stop.store(true, Ordering::Relaxed);
+        }
+        self.common.stop.load(Ordering::Relaxed)
+    }
+
+    /// Reads one chunk (a stream: all of it), advancing the watermark at the
+    /// chunk's end (a stream: after every batch).
+    fn read_chunk(&mut self, chunk: u64, stats: &mut ShardStats) -> Result<()> {
+        let mut reader = self.input.open(chunk as usize)?;
+        let width = self.plan.source.schema.len();
+        let stream = self.input.layout() == InputLayout::Stream;
+        let mut batch = Batch::with_capacity(width, self.config.batch_rows);
+        let mut malformed = Vec::new();
+        let mut max_event_time = None;
+        loop {
+            if let Some(due) = reader.next_due() {
+                std::thread::sleep((self.started + due).saturating_duration_since(Instant::now()));
+            }
+            batch.clear();
+            malformed.clear();
+            let began = Instant::now();
+            let more = reader.fill(&mut batch, &mut malformed, self.config.batch_rows)?;
+            let batch_max = batch
+                .rows()
+                .filter_map(|(row, _)| self.backend.event_time(self.plan, row))
+                .max();
+            max_event_time = max_event_time.max(batch_max);
+            stats.busy += began.elapsed();
+            stats.records_in += (batch.len() + malformed.len()) as u64;
+            stats.records_malformed += malformed.len() as u64;
+            stats.batches_received += 1;
+            self.common.push(&batch, &malformed, stats)?;
+            let end = !more || self.should_stop();
+            if stream || end {
+                self.advance_watermark(max_event_time)?;
+            }
+            if end {
+                return Ok(());
+            }
+        }
+    }
+
+    fn advance_watermark(&self, max_event_time: Option<i64>) -> Result<()> {
+        if self.plan.event_time_column().is_none() {
+            return Ok(());
+        }
+        let ooo = self.plan.time.max_out_of_orderness_ms;
+        self.common.chunk_ended(max_event_time, ooo)
+    }
+}
