@@ -6,6 +6,17 @@
 //! (JSON lines, CSV, blackhole) and the dead-letter file. It knows nothing of
 //! shards: a split is just a range.
 
+mod convert;
+mod csv;
+mod properties;
+mod records;
 mod source;
+mod split;
 
+pub use csv::CsvSource;
+pub use properties::{
+    Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
+    SOURCE_KEYS,
+};
 pub use source::{BatchSource, Malformed};
+pub use split::{read_csv_header, split_file, ByteRange, CsvHeader};
