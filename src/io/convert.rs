@@ -76,10 +76,16 @@ impl ColumnParser {
     fn parse_varchar(&mut self, bytes: &[u8]) -> Result<Value, String> {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| format!("column '{}': invalid UTF-8", self.name))?;
-        Ok(Value::Str(match &mut self.interner {
+        Ok(self.string(text))
+    }
+
+    /// A VARCHAR value for text that is already a string (JSON): the empty
+    /// string stays an empty string.
+    pub fn string(&mut self, text: &str) -> Value {
+        Value::Str(match &mut self.interner {
             Some(interner) => interner.get(text),
             None => Arc::from(text),
-        }))
+        })
     }
 
     /// "column 'price': 'abc' is not a DOUBLE"
@@ -215,7 +221,11 @@ fn parse_fraction(b: &[u8]) -> Option<(i64, &[u8])> {
     }
     let mut millis = 0i64;
     for i in 0..3 {
-        let d = if i < count { (b[1 + i] - b'0') as i64 } else { 0 };
+        let d = if i < count {
+            (b[1 + i] - b'0') as i64
+        } else {
+            0
+        };
         millis = millis * 10 + d;
     }
     Some((millis, &b[1 + count..]))
@@ -297,7 +307,10 @@ mod tests {
         assert_eq!(parse_iso_fast(b"2025-02-29T00:00:00Z"), None);
         assert_eq!(parse_iso_fast(b"2026-01-01T00:00:10 junk"), None);
         assert_eq!(parse_timestamp_bytes(b"1500"), Some(1500));
-        assert_eq!(parse_timestamp_bytes(b"2026-01-01"), parse_timestamp("2026-01-01"));
+        assert_eq!(
+            parse_timestamp_bytes(b"2026-01-01"),
+            parse_timestamp("2026-01-01")
+        );
     }
 
     #[test]
@@ -316,7 +329,10 @@ mod tests {
                 scale: 2,
             },
         );
-        assert_eq!(p.parse(b"123.456"), Ok(Value::Decimal(Decimal::new(12346, 2))));
+        assert_eq!(
+            p.parse(b"123.456"),
+            Ok(Value::Decimal(Decimal::new(12346, 2)))
+        );
         assert!(p.parse(b"1234.5").is_err());
         let mut p = ColumnParser::new("s", DataType::Varchar);
         assert_eq!(p.parse(b""), Ok(Value::Null));

@@ -362,9 +362,15 @@ mod tests {
     #[test]
     fn missing_header_column_is_a_usage_error() {
         let s = schema(&[("symbol", DataType::Varchar), ("qty", DataType::BigInt)]);
-        let err = CsvSource::new("t", &s, &b"symbol,price\n"[..], "x.csv", CsvOptions::default())
-            .err()
-            .unwrap();
+        let err = CsvSource::new(
+            "t",
+            &s,
+            &b"symbol,price\n"[..],
+            "x.csv",
+            CsvOptions::default(),
+        )
+        .err()
+        .unwrap();
         assert_eq!(
             err.to_string(),
             "source 't': column 'qty' is not in the header of x.csv (it has: symbol, price)"
@@ -397,8 +403,7 @@ mod tests {
         let mut joined = Batch::new(s.len());
         for range in split_file(f.path(), chunk, header.as_ref()).unwrap() {
             let mut src =
-                CsvSource::open_range("t", &s, f.path(), range, options, header.as_ref())
-                    .unwrap();
+                CsvSource::open_range("t", &s, f.path(), range, options, header.as_ref()).unwrap();
             let (part, _) = read_all(&mut src, s.len());
             for (row, pos) in part.rows() {
                 joined.push_row(row, pos);

@@ -140,9 +140,9 @@ impl SourceConfig {
                 Connector::Trades(trades_config(&props)?)
             }
             Some(other) => {
-                return Err(props.usage(format!(
-                    "unknown connector '{other}' (known: file, trades)"
-                )))
+                return Err(
+                    props.usage(format!("unknown connector '{other}' (known: file, trades)"))
+                )
             }
         };
         Ok(SourceConfig {
@@ -218,7 +218,9 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
     };
     let format = match props.get("format") {
         Some(f) => parse_format(f).ok_or_else(|| {
-            props.usage(format!("unknown format '{f}' (known: csv, jsonl, json, ndjson)"))
+            props.usage(format!(
+                "unknown format '{f}' (known: csv, jsonl, json, ndjson)"
+            ))
         })?,
         None => format_from_extension(&location).ok_or_else(|| {
             props.usage(format!(
@@ -303,9 +305,9 @@ fn trades_config(props: &Properties) -> Result<TradesConfig> {
         .number("events_per_second_time", "a positive integer")?
         .unwrap_or(defaults.events_per_second_time);
     if keys == 0 || event_rate == 0 {
-        return Err(props.usage(
-            "'keys' and 'events_per_second_time' must be at least 1".to_string(),
-        ));
+        return Err(
+            props.usage("'keys' and 'events_per_second_time' must be at least 1".to_string())
+        );
     }
     Ok(TradesConfig {
         events: props
