@@ -124,12 +124,15 @@ impl<R: Read> RecordReader<R> {
 
     fn next_with(&mut self, csv: bool) -> io::Result<Option<RecordMeta>> {
         loop {
-            if self.pos == self.len && !self.eof {
+            if self.offset >= self.limit {
+                return Ok(None);
+            }
+            if self.pos == self.len {
+                if self.eof {
+                    return Ok(None);
+                }
                 self.fill_more()?;
                 continue;
-            }
-            if self.pos == self.len || self.offset >= self.limit {
-                return Ok(None);
             }
             let scan = if csv {
                 self.scan_csv()
