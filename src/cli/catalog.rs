@@ -118,11 +118,27 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
     }
     for (name, _) in &overrides.paths {
         if catalog.get(name).is_none() {
-            let properties = overrides.properties_for(name);
-            catalog.add(crate::io::infer_table(name, &properties)?);
+            catalog.add(table_from_command_line(name, overrides.properties_for(name))?);
         }
     }
     Ok(catalog)
+}
+
+/// A source named only by `--source`: a generator has its own schema, a file's
+/// schema is inferred from a sample of it.
+fn table_from_command_line(name: &str, properties: Vec<(String, String)>) -> Result<TableDef> {
+    let path = properties
+        .iter()
+        .find(|(k, _)| k == "path")
+        .map(|(_, v)| v.clone());
+    match path {
+        Some(path) => crate::io::infer_table(name, &path, &properties),
+        None => Ok(TableDef {
+            name: name.to_string(),
+            schema: crate::io::generator_schema(&properties)?,
+            properties,
+        }),
+    }
 }
 
 /// Later properties replace earlier ones with the same key.

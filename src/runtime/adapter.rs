@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use crate::data::{Batch, Value};
+use crate::data::{Batch, Schema, Value};
 use crate::engine::{EngineStats, LateRecord, Output, PartitionEngine};
 use crate::error::Result;
-use crate::io::{BatchSource, Malformed};
+use crate::io::{self, BatchSource, Malformed, SplitSpec};
 use crate::plan::{QueryPlan, TableDef};
 
 /// One partition's synchronous query processor: what a shard drives.
@@ -124,19 +124,6 @@ pub trait ChunkReader {
     }
 }
 
-impl ChunkReader for Box<dyn BatchSource + Send> {
-    fn fill(
-        &mut self,
-        batch: &mut Batch,
-        malformed: &mut Vec<Malformed>,
-        max_rows: usize,
-    ) -> Result<bool> {
-        self.as_mut().fill(batch, malformed, max_rows)
-    }
-    // INTEGRATOR: forward `next_due` to the generator's `scheduled_offset()`
-    // and `lines_read` to io's line count when io exposes them.
-}
-
 /// How the input is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputLayout {
@@ -158,62 +145,96 @@ pub trait Input: Clone + Send + 'static {
     fn name(&self) -> &str;
 }
 
-/// A table read through io: its splits, planned once.
+/// A table read through io: its chunks, planned once.
 #[derive(Debug, Clone)]
 pub struct TableInput {
     table: TableDef,
-    chunks: usize,
+    chunks: Vec<SplitSpec>,
+    /// Header lines before the first record (line numbers are per chunk).
+    lines_before_data: u64,
     stream: bool,
 }
 
 impl TableInput {
     /// Plans the chunks of `table` (`chunk_bytes` per file chunk, `chunk_events`
-    /// per generator chunk).
-    // INTEGRATOR: call `io::plan_splits(table, chunk_bytes, chunk_events)` and
-    // keep the `Vec<SplitSpec>`; a `Whole` stdin split means `stream = true`.
-    pub fn plan(table: &TableDef, _chunk_bytes: u64, _chunk_events: u64) -> Result<TableInput> {
-        let stream = table
-            .property("path")
-            .is_none_or(|p| p == "-" || p.eq_ignore_ascii_case("stdin"));
+    /// per generator chunk). Fails, before any output, if the file is missing.
+    pub fn plan(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<TableInput> {
+        let chunks = io::plan_chunks(table, chunk_bytes, chunk_events)?;
+        let stream = chunks == [SplitSpec::Whole];
         Ok(TableInput {
             table: table.clone(),
-            chunks: 1,
+            lines_before_data: io::lines_before_data(table)?,
+            chunks,
             stream,
         })
     }
 }
 
 impl Input for TableInput {
-    type Reader = Box<dyn BatchSource + Send>;
+    type Reader = ChunkSource;
     fn layout(&self) -> InputLayout {
         if self.stream {
             InputLayout::Stream
         } else {
-            InputLayout::Chunks(self.chunks)
+            InputLayout::Chunks(self.chunks.len())
         }
     }
-    fn open(&self, index: usize) -> Result<Self::Reader> {
-        // INTEGRATOR: `io::open_source(&self.table, self.splits[index].clone())`.
-        Err(crate::error::Error::Runtime(format!(
-            "{}: chunk {index}: io sources are not wired into the runtime yet",
-            self.table.name
-        )))
+    fn open(&self, index: usize) -> Result<ChunkSource> {
+        let split = self.chunks.get(index).unwrap_or(&SplitSpec::Whole);
+        Ok(ChunkSource {
+            source: io::open_source(&self.table, split)?,
+            // The header's lines count towards the first chunk.
+            line_offset: if index == 0 { self.lines_before_data } else { 0 },
+            absolute: self.stream,
+        })
     }
     fn line_numbering(&self) -> LineNumbering {
-        // INTEGRATOR: ChunkRelative for FileRange splits if io numbers lines per chunk.
-        LineNumbering::Unknown
+        if self.stream {
+            LineNumbering::Absolute
+        } else {
+            LineNumbering::ChunkRelative
+        }
     }
     fn name(&self) -> &str {
         &self.table.name
     }
 }
 
-/// Where output rows go. Only the merger writes to it.
-// INTEGRATOR: replace with `pub use crate::io::RowSink;` (adjust signatures).
-pub trait RowSink {
-    fn write_row(&mut self, row: &[Value]) -> Result<()>;
-    fn finish(&mut self) -> Result<()>;
+/// One chunk's io source, with malformed-record lines made chunk-relative
+/// (counting the header in the first chunk) so the merger can number them.
+pub struct ChunkSource {
+    source: Box<dyn BatchSource + Send>,
+    line_offset: u64,
+    /// Standard input: io's line numbers are already absolute.
+    absolute: bool,
 }
+
+impl ChunkReader for ChunkSource {
+    fn fill(
+        &mut self,
+        batch: &mut Batch,
+        malformed: &mut Vec<Malformed>,
+        max_rows: usize,
+    ) -> Result<bool> {
+        let first_new = malformed.len();
+        let more = self.source.fill(batch, malformed, max_rows)?;
+        if !self.absolute {
+            for record in &mut malformed[first_new..] {
+                record.line = record.line_in_split.map(|l| l + self.line_offset);
+            }
+        }
+        Ok(more)
+    }
+    fn next_due(&self) -> Option<Duration> {
+        self.source.scheduled_offset()
+    }
+    fn lines_read(&self) -> Option<u64> {
+        self.source.lines_read().map(|l| l + self.line_offset)
+    }
+}
+
+/// Where output rows go (io's sinks). Only the merger writes to it.
+pub use crate::io::RowSink;
 
 /// Where malformed and late records go. Only the merger writes to it.
 // INTEGRATOR: implement for `io::DeadLetterWriter`.
@@ -221,4 +242,34 @@ pub trait DeadLetters {
     fn malformed(&mut self, record: &Malformed) -> Result<()>;
     fn late(&mut self, source: &str, record: &LateRecord) -> Result<()>;
     fn finish(&mut self) -> Result<()>;
+}
+
+/// The dead-letter file: io's writer plus the source schema naming late records' columns.
+pub struct DeadLetterFile {
+    writer: io::DeadLetterWriter,
+    columns: Schema,
+}
+
+impl DeadLetterFile {
+    pub fn new(writer: io::DeadLetterWriter, columns: Schema) -> Self {
+        DeadLetterFile { writer, columns }
+    }
+}
+
+impl DeadLetters for DeadLetterFile {
+    fn malformed(&mut self, record: &Malformed) -> Result<()> {
+        self.writer.write_malformed(record)
+    }
+    fn late(&mut self, source: &str, record: &LateRecord) -> Result<()> {
+        self.writer.write_late(
+            source,
+            record.position,
+            record.event_time,
+            &self.columns,
+            &record.values,
+        )
+    }
+    fn finish(&mut self) -> Result<()> {
+        self.writer.finish()
+    }
 }

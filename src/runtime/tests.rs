@@ -71,6 +71,7 @@ impl ChunkReader for FakeReader {
                 Rec::Bad => malformed.push(Malformed {
                     source: "fake".into(),
                     line: Some(*position % 1000 + 1),
+                    line_in_split: None,
                     position: *position,
                     reason: "bad".into(),
                     raw: "?".into(),

@@ -1,0 +1,355 @@
+//! The JSON-lines reader: [`JsonlSource`] reads one JSON object per line
+//! (from a file, a byte range of one, or standard input) into typed rows.
+//!
+//! Keys are matched to the schema's columns by name (case-insensitive); a
+//! missing key or `null` is NULL and keys not in the schema are ignored.
+//! Numbers, strings and booleans convert to the column's type (a string in a
+//! numeric, boolean or timestamp column is parsed as text, as in CSV; a
+//! TIMESTAMP is ISO-8601 text or a number of epoch milliseconds; a VARCHAR
+//! takes any value, non-strings as their JSON text). Empty lines are skipped.
+//! A line that is not valid JSON, not an object, or has a value of the wrong
+//! type is reported as [`Malformed`].
+
+use super::convert::{fits_precision, ColumnParser};
+use super::csv::open_at_line;
+use super::records::{RecordMeta, RecordReader};
+use super::split::ByteRange;
+use super::{BatchSource, Malformed};
+use crate::data::{Batch, DataType, Decimal, Schema, Value};
+use crate::error::{Error, Result};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value as Json;
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+/// Reads typed rows from JSON lines.
+pub struct JsonlSource<R> {
+    name: String,
+    label: String,
+    reader: RecordReader<R>,
+    columns: Vec<ColumnParser>,
+    first_line: Option<u64>,
+    row: Vec<Value>,
+}
+
+impl<R: Read> JsonlSource<R> {
+    /// Reads all of `input` from its start (byte offset 0).
+    pub fn new(name: &str, schema: &Schema, input: R, label: &str) -> Self {
+        let reader = RecordReader::new(input, 0, u64::MAX, b',');
+        Self::with_reader(name, schema, reader, label, Some(1))
+    }
+
+    fn with_reader(
+        name: &str,
+        schema: &Schema,
+        reader: RecordReader<R>,
+        label: &str,
+        first_line: Option<u64>,
+    ) -> Self {
+        JsonlSource {
+            name: name.to_string(),
+            label: label.to_string(),
+            reader,
+            columns: schema
+                .fields
+                .iter()
+                .map(|f| ColumnParser::new(&f.name, f.data_type))
+                .collect(),
+            first_line,
+            row: Vec::with_capacity(schema.len()),
+        }
+    }
+
+    /// Converts the current line into `self.row`.
+    fn convert_line(&mut self) -> std::result::Result<(), String> {
+        let parsed: JsonLine = serde_json::from_slice(self.reader.field(0))
+            .map_err(|e| format!("invalid JSON: {e}"))?;
+        let JsonLine::Object(object) = parsed else {
+            return Err("not a JSON object".to_string());
+        };
+        self.row.clear();
+        self.row.resize(self.columns.len(), Value::Null);
+        for (key, value) in &object {
+            let Some(index) = self
+                .columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(key))
+            else {
+                continue;
+            };
+            self.row[index] = json_cell(&mut self.columns[index], value)?;
+        }
+        Ok(())
+    }
+
+    fn malformed(&self, meta: RecordMeta, reason: String) -> Malformed {
+        Malformed {
+            source: self.name.clone(),
+            line: self.first_line.map(|first| first + meta.line - 1),
+            line_in_split: Some(meta.line),
+            position: meta.position,
+            reason,
+            raw: String::from_utf8_lossy(self.reader.raw()).into_owned(),
+        }
+    }
+}
+
+impl JsonlSource<File> {
+    /// Reads the lines of the file at `path` that start in `range`.
+    pub fn open_range(name: &str, schema: &Schema, path: &Path, range: ByteRange) -> Result<Self> {
+        let (file, start, first_line) = open_at_line(path, range, None)?;
+        let reader = RecordReader::new(file, start, range.end, b',');
+        let label = path.display().to_string();
+        Ok(Self::with_reader(name, schema, reader, &label, first_line))
+    }
+}
+
+/// One parsed line: an object's members in the order written, or some
+/// other JSON value (skipped without being built).
+pub(crate) enum JsonLine {
+    Object(Vec<(String, Json)>),
+    NotObject,
+}
+
+impl<'de> Deserialize<'de> for JsonLine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonLineVisitor)
+    }
+}
+
+struct JsonLineVisitor;
+
+impl<'de> Visitor<'de> for JsonLineVisitor {
+    type Value = JsonLine;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<JsonLine, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(member) = map.next_entry::<String, Json>()? {
+            members.push(member);
+        }
+        Ok(JsonLine::Object(members))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<JsonLine, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<JsonLine, E> {
+        Ok(JsonLine::NotObject)
+    }
+}
+
+/// The value of JSON `value` in a column of `parser`'s type.
+pub(crate) fn json_cell(
+    parser: &mut ColumnParser,
+    value: &Json,
+) -> std::result::Result<Value, String> {
+    let converted = match (parser.data_type, value) {
+        (_, Json::Null) => Some(Value::Null),
+        (DataType::Varchar, Json::String(s)) => Some(parser.string(s)),
+        (DataType::Varchar, other) => Some(parser.string(&other.to_string())),
+        (_, Json::String(s)) => return parser.parse(s.as_bytes()),
+        (DataType::Boolean, Json::Bool(b)) => Some(Value::Bool(*b)),
+        (DataType::BigInt, Json::Number(n)) => json_integer(n).map(Value::Int),
+        (DataType::Timestamp, Json::Number(n)) => json_integer(n).map(Value::Timestamp),
+        (DataType::Double, Json::Number(n)) => n.as_f64().map(Value::Double),
+        (DataType::Decimal { precision, scale }, Json::Number(n)) => {
+            Decimal::parse(&n.to_string(), scale)
+                .filter(|d| fits_precision(*d, precision))
+                .map(Value::Decimal)
+        }
+        _ => None,
+    };
+    converted.ok_or_else(|| {
+        format!(
+            "column '{}': {value} is not a {}",
+            parser.name, parser.data_type
+        )
+    })
+}
+
+/// An integer, or a float with no fractional part that fits.
+fn json_integer(n: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)
+}
+
+impl<R: Read> BatchSource for JsonlSource<R> {
+    fn fill(
+        &mut self,
+        batch: &mut Batch,
+        malformed: &mut Vec<Malformed>,
+        max_rows: usize,
+    ) -> Result<bool> {
+        for _ in 0..max_rows {
+            let meta = match self.reader.next_line() {
+                Ok(Some(meta)) => meta,
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(Error::io(self.label.clone(), e)),
+            };
+            match self.convert_line() {
+                Ok(()) => batch.push_row_from(&mut self.row, meta.position),
+                Err(reason) => {
+                    self.row.clear();
+                    malformed.push(self.malformed(meta, reason));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn lines_read(&self) -> Option<u64> {
+        Some(self.reader.lines_read())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Field;
+    use crate::io::split::split_file;
+    use std::io::Write;
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("symbol", DataType::Varchar),
+            Field::new("price", DataType::Double),
+            Field::new("qty", DataType::BigInt),
+            Field::new("ts", DataType::Timestamp),
+            Field::new("ok", DataType::Boolean),
+            Field::new(
+                "amount",
+                DataType::Decimal {
+                    precision: 10,
+                    scale: 3,
+                },
+            ),
+        ])
+    }
+
+    fn read_all(src: &mut dyn BatchSource) -> (Batch, Vec<Malformed>) {
+        let mut batch = Batch::new(6);
+        let mut bad = Vec::new();
+        while src.fill(&mut batch, &mut bad, 3).unwrap() {}
+        (batch, bad)
+    }
+
+    #[test]
+    fn typed_values_missing_keys_and_case() {
+        let text = concat!(
+            r#"{"SYMBOL":"A","price":1,"qty":2,"ts":"2026-01-01T00:00:10Z","ok":true,"amount":1120.472,"extra":[1]}"#,
+            "\n\n",
+            r#"{"symbol":7,"price":"2.5","qty":3.0,"ts":1500,"ok":null}"#,
+            "\n",
+        );
+        let mut src = JsonlSource::new("j", &schema(), text.as_bytes(), "mem");
+        let (batch, bad) = read_all(&mut src);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(
+            batch.row(0),
+            &[
+                Value::str("A"),
+                Value::Double(1.0),
+                Value::Int(2),
+                Value::Timestamp(1_767_225_610_000),
+                Value::Bool(true),
+                Value::Decimal(Decimal::new(1_120_472, 3)),
+            ]
+        );
+        assert_eq!(
+            batch.row(1),
+            &[
+                Value::str("7"),
+                Value::Double(2.5),
+                Value::Int(3),
+                Value::Timestamp(1500),
+                Value::Null,
+                Value::Null,
+            ]
+        );
+        let second = text.find("\n\n").unwrap() as u64 + 2;
+        assert_eq!(batch.positions(), &[0, second]);
+    }
+
+    #[test]
+    fn malformed_lines_with_line_numbers() {
+        let text = "{\"qty\":1}\n{\"qty\":\nnot json\n[1,2]\n{\"qty\":1.5}\n{\"ok\":\"maybe\"}\n{\"qty\":4}\n";
+        let mut src = JsonlSource::new("j", &schema(), text.as_bytes(), "mem");
+        let (batch, bad) = read_all(&mut src);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.row(1)[2], Value::Int(4));
+        let lines: Vec<_> = bad
+            .iter()
+            .map(|m| (m.line.unwrap(), m.raw.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (2, "{\"qty\":"),
+                (3, "not json"),
+                (4, "[1,2]"),
+                (5, "{\"qty\":1.5}"),
+                (6, "{\"ok\":\"maybe\"}")
+            ]
+        );
+        assert!(
+            bad[0].reason.starts_with("invalid JSON: "),
+            "{}",
+            bad[0].reason
+        );
+        assert_eq!(bad[2].reason, "not a JSON object");
+        assert_eq!(bad[3].reason, "column 'qty': 1.5 is not a BIGINT");
+        assert_eq!(bad[4].reason, "column 'ok': 'maybe' is not a BOOLEAN");
+        assert_eq!(bad[1].position, 18);
+    }
+
+    #[test]
+    fn ranges_together_read_the_whole_file() {
+        let text = "{\"qty\":1}\n{\"qty\":22}\n\n{\"qty\":333}\n{\"qty\":4}";
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        let (whole, _) = read_all(&mut JsonlSource::new("j", &schema(), text.as_bytes(), "m"));
+        assert_eq!(whole.len(), 4);
+        for chunk in [1, 3, 11, 100] {
+            let mut joined = Batch::new(6);
+            for range in split_file(f.path(), chunk, None).unwrap() {
+                let mut src = JsonlSource::open_range("j", &schema(), f.path(), range).unwrap();
+                let (part, _) = read_all(&mut src);
+                for (row, pos) in part.rows() {
+                    joined.push_row(row, pos);
+                }
+            }
+            assert_eq!(joined, whole, "chunk {chunk}");
+        }
+    }
+}

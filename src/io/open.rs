@@ -1,0 +1,263 @@
+//! Opening sources: [`plan_chunks`] cuts a table's input into ordered chunks
+//! (byte ranges of a file, event ranges of a generator) and [`open_source`] opens
+//! a reader for one split.
+
+use super::csv::CsvSource;
+use super::generator::{trades_schema, TradesGenerator};
+use super::jsonl::JsonlSource;
+use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
+use super::split::{read_csv_header, split_file, ByteRange};
+use super::BatchSource;
+use crate::error::{Error, Result};
+use crate::data::Schema;
+use crate::plan::TableDef;
+use std::fs::File;
+use std::path::Path;
+
+/// The part of a source one reader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitSpec {
+    /// All of it (the only split of standard input).
+    Whole,
+    /// The lines of a file that start in this range.
+    FileRange(ByteRange),
+    /// Generator events `first, first + stride, ...` below `last`.
+    /// [`plan_splits`] interleaves (split k of n: `first = k, stride = n`) so
+    /// that every split's event time advances at the same pace.
+    Events { first: u64, last: u64, stride: u64 },
+}
+
+/// A reader of the records of `split` of `table`.
+pub fn open_source(table: &TableDef, split: &SplitSpec) -> Result<Box<dyn BatchSource + Send>> {
+    let config = SourceConfig::from_table(table)?;
+    match (&config.connector, split) {
+        (Connector::Trades(trades), SplitSpec::Whole) => Ok(Box::new(
+            TradesGenerator::with_schema(&table.name, &table.schema, trades, 0, trades.events, 1)?,
+        )),
+        (
+            Connector::Trades(trades),
+            SplitSpec::Events {
+                first,
+                last,
+                stride,
+            },
+        ) => Ok(Box::new(TradesGenerator::with_schema(
+            &table.name,
+            &table.schema,
+            trades,
+            *first,
+            *last,
+            *stride,
+        )?)),
+        (Connector::File(file), SplitSpec::Whole) => open_whole(table, file),
+        (Connector::File(file), SplitSpec::FileRange(range)) => open_range(table, file, *range),
+        _ => Err(Error::Runtime(format!(
+            "source '{}': split {split:?} does not fit its connector",
+            table.name
+        ))),
+    }
+}
+
+fn check_schema(table: &TableDef) -> Result<()> {
+    if table.schema.is_empty() {
+        return Err(Error::Usage(format!(
+            "source '{}' has no columns: declare them with CREATE TABLE or let them be inferred",
+            table.name
+        )));
+    }
+    Ok(())
+}
+
+fn open_whole(table: &TableDef, file: &FileConfig) -> Result<Box<dyn BatchSource + Send>> {
+    check_schema(table)?;
+    let (name, schema) = (table.name.as_str(), &table.schema);
+    let label = file.location.label();
+    match &file.location {
+        Location::Stdin => {
+            let input = std::io::stdin();
+            Ok(match file.format {
+                FileFormat::Csv => Box::new(CsvSource::new(name, schema, input, &label, file.csv)?),
+                FileFormat::Jsonl => Box::new(JsonlSource::new(name, schema, input, &label)),
+            })
+        }
+        Location::Path(path) => {
+            let input = File::open(path).map_err(|e| Error::io(label.clone(), e))?;
+            Ok(match file.format {
+                FileFormat::Csv => Box::new(CsvSource::new(name, schema, input, &label, file.csv)?),
+                FileFormat::Jsonl => Box::new(JsonlSource::new(name, schema, input, &label)),
+            })
+        }
+    }
+}
+
+fn open_range(
+    table: &TableDef,
+    file: &FileConfig,
+    range: ByteRange,
+) -> Result<Box<dyn BatchSource + Send>> {
+    check_schema(table)?;
+    let Location::Path(path) = &file.location else {
+        return Err(Error::Runtime(format!(
+            "source '{}': standard input cannot be read by byte range",
+            table.name
+        )));
+    };
+    let (name, schema) = (table.name.as_str(), &table.schema);
+    Ok(match file.format {
+        FileFormat::Csv => Box::new(CsvSource::open_range(
+            name, schema, path, range, file.csv, None,
+        )?),
+        FileFormat::Jsonl => Box::new(JsonlSource::open_range(name, schema, path, range)?),
+    })
+}
+
+/// Cuts a table's input into an ordered list of chunks: byte ranges of about
+/// `chunk_bytes` aligned to line starts for a file (after its CSV header), and
+/// contiguous event ranges of `chunk_events` for a generator. Standard input is
+/// one `Whole` chunk. Concatenating the chunks in order gives the whole input.
+pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<Vec<SplitSpec>> {
+    let config = SourceConfig::from_table(table)?;
+    match &config.connector {
+        Connector::Trades(trades) => Ok(event_chunks(trades.events, chunk_events)),
+        Connector::File(file) => match &file.location {
+            Location::Stdin => Ok(vec![SplitSpec::Whole]),
+            Location::Path(path) => file_chunks(path, file, chunk_bytes),
+        },
+    }
+}
+
+fn event_chunks(events: u64, chunk_events: u64) -> Vec<SplitSpec> {
+    let chunk = chunk_events.max(1);
+    (0..events.div_ceil(chunk))
+        .map(|c| SplitSpec::Events {
+            first: c * chunk,
+            last: ((c + 1) * chunk).min(events),
+            stride: 1,
+        })
+        .collect()
+}
+
+fn file_chunks(path: &Path, file: &FileConfig, chunk_bytes: u64) -> Result<Vec<SplitSpec>> {
+    let header = match file.format {
+        FileFormat::Csv if file.csv.header => Some(read_csv_header(path, file.csv.delimiter)?),
+        _ => None,
+    };
+    Ok(split_file(path, chunk_bytes.max(1), header.as_ref())?
+        .into_iter()
+        .map(SplitSpec::FileRange)
+        .collect())
+}
+
+/// The schema of the built-in generator that `properties` name (`connector`).
+pub fn generator_schema(properties: &[(String, String)]) -> Result<Schema> {
+    let table = TableDef {
+        name: String::new(),
+        schema: Schema::default(),
+        properties: properties.to_vec(),
+    };
+    match SourceConfig::from_table(&table)?.connector {
+        Connector::Trades(_) => Ok(trades_schema()),
+        Connector::File(_) => Err(Error::Usage(
+            "a source needs a 'path' or a 'connector'".to_string(),
+        )),
+    }
+}
+
+/// Lines before the first record of a file source (its CSV header), so that
+/// line numbers counted per chunk can be made absolute. 0 for other sources.
+pub fn lines_before_data(table: &TableDef) -> Result<u64> {
+    let config = SourceConfig::from_table(table)?;
+    match &config.connector {
+        Connector::File(FileConfig {
+            location: Location::Path(path),
+            format: FileFormat::Csv,
+            csv,
+        }) if csv.header => Ok(read_csv_header(path, csv.delimiter)?.lines),
+        _ => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Batch, DataType, Field, Schema};
+    use std::io::Write;
+
+    fn table(schema: Schema, props: &[(&str, &str)]) -> TableDef {
+        TableDef {
+            name: "t".into(),
+            schema,
+            properties: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn read(table: &TableDef, split: &SplitSpec) -> Batch {
+        let mut src = open_source(table, split).unwrap();
+        let mut batch = Batch::new(table.schema.len());
+        while src.fill(&mut batch, &mut Vec::new(), 100).unwrap() {}
+        batch
+    }
+
+    #[test]
+    fn file_splits_read_what_the_whole_file_holds() {
+        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        f.write_all(b"b,a\n1,x\n2,y\n3,z\n4,w\n5,v\n").unwrap();
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Varchar),
+            Field::new("b", DataType::BigInt),
+        ]);
+        let t = table(schema, &[("path", f.path().to_str().unwrap())]);
+        let whole = read(&t, &SplitSpec::Whole);
+        assert_eq!(whole.len(), 5);
+        // 25 data bytes in chunks of 10: lines start at 0, 4, 8, ... after the header.
+        let splits = plan_chunks(&t, 10, 1).unwrap();
+        assert_eq!(splits.len(), 3);
+        assert_eq!(lines_before_data(&t).unwrap(), 1);
+        let mut joined = Batch::new(2);
+        for split in &splits {
+            for (row, pos) in read(&t, split).rows() {
+                joined.push_row(row, pos);
+            }
+        }
+        assert_eq!(joined, whole);
+        assert!(open_source(
+            &t,
+            &SplitSpec::Events {
+                first: 0,
+                last: 1,
+                stride: 1
+            }
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn generator_chunks_are_contiguous_and_cover_every_event() {
+        let t = table(
+            Schema::default(),
+            &[("connector", "trades"), ("events", "10")],
+        );
+        let chunks = plan_chunks(&t, 1, 4).unwrap();
+        assert_eq!(
+            chunks,
+            vec![
+                SplitSpec::Events { first: 0, last: 4, stride: 1 },
+                SplitSpec::Events { first: 4, last: 8, stride: 1 },
+                SplitSpec::Events { first: 8, last: 10, stride: 1 },
+            ]
+        );
+        let positions: Vec<u64> = chunks
+            .iter()
+            .flat_map(|s| {
+                let mut src = open_source(&t, s).unwrap();
+                let mut batch = Batch::new(4);
+                while src.fill(&mut batch, &mut Vec::new(), 100).unwrap() {}
+                batch.positions().to_vec()
+            })
+            .collect();
+        assert_eq!(positions, (0..10).collect::<Vec<u64>>());
+    }
+}

@@ -1,0 +1,194 @@
+//! Splits: cutting a file into byte ranges whose boundaries are line starts,
+//! so that several readers can parse one file in parallel, and reading a CSV
+//! header once so that every range reader knows the column mapping.
+//!
+//! A range `[start, end)` is read as exactly the lines that *start* inside it
+//! (a reader finishes the line it is in when it reaches `end`). Positions stay
+//! absolute byte offsets in the file.
+//!
+//! Known limitation: a quoted CSV field that contains a line break may be cut
+//! in two by a range boundary (the cut only looks for `'\n'`, not at quoting).
+//! Files with quoted line breaks must be read whole (one split).
+
+use super::records::RecordReader;
+use crate::error::{Error, Result};
+use memchr::memchr;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// A byte range of a file: the lines that start in `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+    /// 1-based line number of the line at `start`, when known (only for the
+    /// first range of a file: finding it for others would mean reading the
+    /// whole file before splitting).
+    pub first_line: Option<u64>,
+}
+
+/// A CSV file's header line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvHeader {
+    /// Column names as written (a UTF-8 byte-order mark and surrounding
+    /// spaces removed). Empty when the file is empty.
+    pub names: Vec<String>,
+    /// Byte offset where the data after the header starts.
+    pub data_start: u64,
+    /// Lines the header spans (blank lines before it included).
+    pub lines: u64,
+}
+
+/// Reads the header line of the CSV file at `path`.
+pub fn read_csv_header(path: &Path, delimiter: u8) -> Result<CsvHeader> {
+    let file = File::open(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    read_header_from(file, delimiter).map_err(|e| Error::io(path.display().to_string(), e))
+}
+
+/// Reads a header from the start of `input` (which is then positioned
+/// somewhere past it: use only for files that are reopened).
+pub(crate) fn read_header_from(input: impl Read, delimiter: u8) -> io::Result<CsvHeader> {
+    let mut reader = RecordReader::new(input, 0, u64::MAX, delimiter);
+    let header = header_of(&mut reader)?;
+    Ok(header)
+}
+
+/// Consumes the first record of `reader` as a header.
+pub(crate) fn header_of<R: Read>(reader: &mut RecordReader<R>) -> io::Result<CsvHeader> {
+    let names = match reader.next_record()? {
+        None => Vec::new(),
+        Some(_) => (0..reader.field_count())
+            .map(|i| clean_header_name(reader.field(i), i == 0))
+            .collect(),
+    };
+    Ok(CsvHeader {
+        names,
+        data_start: reader.offset(),
+        lines: reader.lines_read(),
+    })
+}
+
+fn clean_header_name(bytes: &[u8], first: bool) -> String {
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if first => rest,
+        _ => bytes,
+    };
+    String::from_utf8_lossy(bytes).trim().to_string()
+}
+
+/// Cuts the file at `path` into ranges of about `chunk_bytes` (at least 1),
+/// each ending at a line start. With `header`, the first range starts after
+/// it. Always returns at least one range (possibly empty).
+pub fn split_file(
+    path: &Path,
+    chunk_bytes: u64,
+    header: Option<&CsvHeader>,
+) -> Result<Vec<ByteRange>> {
+    let io_err = |e| Error::io(path.display().to_string(), e);
+    let mut file = File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let (data_start, first_line) = match header {
+        Some(h) => (h.data_start.min(len), h.lines + 1),
+        None => (0, 1),
+    };
+    let chunk = chunk_bytes.max(1);
+    let mut ranges = Vec::new();
+    let mut start = data_start;
+    while start < len {
+        let cut = start.saturating_add(chunk);
+        let end = if cut >= len {
+            len
+        } else {
+            next_line_start(&mut file, cut, len).map_err(io_err)?
+        };
+        ranges.push(ByteRange {
+            start,
+            end,
+            first_line: ranges.is_empty().then_some(first_line),
+        });
+        start = end;
+    }
+    if ranges.is_empty() {
+        ranges.push(ByteRange {
+            start: data_start,
+            end: len,
+            first_line: Some(first_line),
+        });
+    }
+    Ok(ranges)
+}
+
+/// The first line start at or after `offset` (`offset` itself when the byte
+/// before it is `'\n'`), or `len` when no line starts there.
+pub(crate) fn next_line_start(file: &mut File, offset: u64, len: u64) -> io::Result<u64> {
+    if offset == 0 {
+        return Ok(0);
+    }
+    let mut at = offset - 1;
+    let mut block = vec![0u8; 64 * 1024];
+    file.seek(SeekFrom::Start(at))?;
+    while at < len {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = memchr(b'\n', &block[..n]) {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(text: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text).unwrap();
+        f.flush().unwrap();
+        f
+    }
+
+    #[test]
+    fn header_is_read_once_with_its_end() {
+        let f = file_with(b"\xEF\xBB\xBFsymbol; price\nA;1\n");
+        let h = read_csv_header(f.path(), b';').unwrap();
+        assert_eq!(h.names, vec!["symbol", "price"]);
+        assert_eq!(h.data_start, 17);
+        assert_eq!(h.lines, 1);
+    }
+
+    #[test]
+    fn ranges_are_line_aligned_and_cover_the_data() {
+        let text = b"h\naaa\nbb\nc\n";
+        let f = file_with(text);
+        let h = read_csv_header(f.path(), b',').unwrap();
+        let ranges = split_file(f.path(), 3, Some(&h)).unwrap();
+        let bounds: Vec<_> = ranges.iter().map(|r| (r.start, r.end)).collect();
+        // 2+3 = 5 is inside "aaa\n" -> 6; 6+3 = 9 is a line start; 9+3 >= 11.
+        assert_eq!(bounds, vec![(2, 6), (6, 9), (9, 11)]);
+        assert_eq!(ranges[0].first_line, Some(2));
+        assert_eq!(ranges[1].first_line, None);
+    }
+
+    #[test]
+    fn empty_and_header_only_files_give_one_empty_range() {
+        let f = file_with(b"a,b\n");
+        let h = read_csv_header(f.path(), b',').unwrap();
+        let ranges = split_file(f.path(), 10, Some(&h)).unwrap();
+        assert_eq!(ranges.len(), 1);
+        assert_eq!((ranges[0].start, ranges[0].end), (4, 4));
+        let e = file_with(b"");
+        assert!(read_csv_header(e.path(), b',').unwrap().names.is_empty());
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = read_csv_header(Path::new("/nonexistent/x.csv"), b',').unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/x.csv: "), "{err}");
+    }
+}
