@@ -8,18 +8,40 @@ use crate::data::{DataType, Decimal, Value};
 use crate::plan::{AggregateCall, AggregateFunction};
 use ahash::AHashSet;
 
+/// A saturating 128-bit sum kept as two 8-byte halves, so that accumulators
+/// stay 8-byte aligned and small (a group's state spans fewer cache lines).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wide {
+    hi: i64,
+    lo: u64,
+}
+
+impl Wide {
+    #[inline]
+    fn get(self) -> i128 {
+        ((self.hi as i128) << 64) | self.lo as i128
+    }
+
+    #[inline]
+    fn add(&mut self, x: i128) {
+        let v = self.get().saturating_add(x);
+        self.hi = (v >> 64) as i64;
+        self.lo = v as u64;
+    }
+}
+
 /// The running state of one aggregate call in one group.
 #[derive(Debug, Clone)]
 pub enum Accumulator {
     Count(i64),
     /// Exact BIGINT sum.
     IntSum {
-        sum: i128,
+        sum: Wide,
         n: u64,
     },
     /// Exact DECIMAL sum in units at `scale`.
     DecimalSum {
-        units: i128,
+        units: Wide,
         scale: u8,
         n: u64,
     },
@@ -44,9 +66,12 @@ impl Accumulator {
         match call.func {
             AggregateFunction::Count => Accumulator::Count(0),
             AggregateFunction::Sum | AggregateFunction::Avg => match arg_type {
-                Some(DataType::BigInt) => Accumulator::IntSum { sum: 0, n: 0 },
+                Some(DataType::BigInt) => Accumulator::IntSum {
+                    sum: Wide::default(),
+                    n: 0,
+                },
                 Some(DataType::Decimal { scale, .. }) => Accumulator::DecimalSum {
-                    units: 0,
+                    units: Wide::default(),
                     scale,
                     n: 0,
                 },
@@ -71,11 +96,11 @@ impl Accumulator {
         match self {
             Accumulator::Count(n) => *n += 1,
             Accumulator::IntSum { sum, n } => {
-                *sum = sum.saturating_add(integral_of(v));
+                sum.add(integral_of(v));
                 *n += 1;
             }
             Accumulator::DecimalSum { units, scale, n } => {
-                *units = units.saturating_add(units_of(v, *scale));
+                units.add(units_of(v, *scale));
                 *n += 1;
             }
             Accumulator::FloatSum { sum, n } => {
@@ -83,12 +108,12 @@ impl Accumulator {
                 *n += 1;
             }
             Accumulator::Min(cur) => {
-                if cur.is_null() || v < cur {
+                if cur.is_null() || less(v, cur) {
                     *cur = v.clone();
                 }
             }
             Accumulator::Max(cur) => {
-                if cur.is_null() || v > cur {
+                if cur.is_null() || less(cur, v) {
                     *cur = v.clone();
                 }
             }
@@ -108,7 +133,7 @@ impl Accumulator {
         match (self, other) {
             (Count(a), Count(b)) => *a += b,
             (IntSum { sum, n }, IntSum { sum: s2, n: n2 }) => {
-                *sum = sum.saturating_add(*s2);
+                sum.add(s2.get());
                 *n += n2;
             }
             (
@@ -117,7 +142,7 @@ impl Accumulator {
                     units: u2, n: n2, ..
                 },
             ) => {
-                *units = units.saturating_add(*u2);
+                units.add(u2.get());
                 *n += n2;
             }
             (FloatSum { sum, n }, FloatSum { sum: s2, n: n2 }) => {
@@ -153,8 +178,8 @@ impl Accumulator {
             (IntSum { n: 0, .. } | DecimalSum { n: 0, .. } | FloatSum { n: 0, .. }, _) => {
                 Value::Null
             }
-            (IntSum { sum, .. }, _) => i64::try_from(*sum).map_or(Value::Null, Value::Int),
-            (DecimalSum { units, scale, .. }, _) => i64::try_from(*units)
+            (IntSum { sum, .. }, _) => i64::try_from(sum.get()).map_or(Value::Null, Value::Int),
+            (DecimalSum { units, scale, .. }, _) => i64::try_from(units.get())
                 .map_or(Value::Null, |u| Value::Decimal(Decimal::new(u, *scale))),
             (FloatSum { sum, .. }, _) => Value::Double(*sum),
             (Min(v) | Max(v), _) => v.clone(),
@@ -164,13 +189,24 @@ impl Accumulator {
 
     fn average(&self) -> Option<f64> {
         match *self {
-            Accumulator::IntSum { sum, n } if n > 0 => Some(sum as f64 / n as f64),
+            Accumulator::IntSum { sum, n } if n > 0 => Some(sum.get() as f64 / n as f64),
             Accumulator::DecimalSum { units, scale, n } if n > 0 => {
-                Some(units as f64 / 10f64.powi(scale as i32) / n as f64)
+                Some(units.get() as f64 / 10f64.powi(scale as i32) / n as f64)
             }
             Accumulator::FloatSum { sum, n } if n > 0 => Some(sum / n as f64),
             _ => None,
         }
+    }
+}
+
+/// `a < b` in [`Value`]'s total order, with fast paths for numbers.
+#[inline]
+fn less(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        // NaN is greater than every number, as in Value's order.
+        (Value::Double(x), Value::Double(y)) => x < y || (y.is_nan() && !x.is_nan()),
+        _ => a < b,
     }
 }
 
@@ -273,6 +309,16 @@ impl Aggregates {
                 seen: call.distinct.then(Default::default),
             })
             .collect()
+    }
+
+    /// Empties a state for reuse by another group (keeps DISTINCT capacity).
+    pub fn reset(&self, state: &mut [Slot]) {
+        for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
+            slot.acc = Accumulator::for_call(call);
+            if let Some(seen) = &mut slot.seen {
+                seen.clear();
+            }
+        }
     }
 
     /// Adds one source row to a group.
@@ -451,6 +497,37 @@ mod tests {
         ));
         let out = run(&[count_distinct, sum_distinct, count_big], &rows);
         assert_eq!(out, vec![Value::Int(3), Value::Int(6), Value::Int(3)]);
+    }
+
+    #[test]
+    fn min_max_order_nan_last_and_reset_state() {
+        let rows: Vec<Vec<Value>> = [f64::NAN, 2.0, -1.0]
+            .iter()
+            .map(|d| vec![Value::Double(*d)])
+            .collect();
+        let arg = || Some(col(0, DBL));
+        let calls = [agg(Min, arg(), DBL), agg(Max, arg(), DBL)];
+        let out = run(&calls, &rows);
+        assert_eq!(out[0], Value::Double(-1.0));
+        assert!(matches!(out[1], Value::Double(d) if d.is_nan()));
+        let aggs = Aggregates::new(&calls);
+        let mut state = aggs.new_state();
+        aggs.update(&mut state, &rows[1]);
+        aggs.reset(&mut state);
+        let mut fresh = Vec::new();
+        aggs.results_into(&state, &mut fresh);
+        assert_eq!(fresh, vec![Value::Null, Value::Null]);
+    }
+
+    #[test]
+    fn wide_sums_round_trip_and_stay_small() {
+        let mut w = Wide::default();
+        w.add(i64::MAX as i128);
+        w.add(i64::MAX as i128);
+        assert_eq!(w.get(), 2 * i64::MAX as i128);
+        w.add(-3 * i64::MAX as i128);
+        assert_eq!(w.get(), -(i64::MAX as i128));
+        assert!(std::mem::size_of::<Slot>() <= 40);
     }
 
     #[test]

@@ -176,6 +176,7 @@ pub fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Null, _) | (_, Null) => None,
         (Int(x), Int(y)) => Some(x.cmp(y)),
+        (Double(x), Double(y)) if !x.is_nan() && !y.is_nan() => x.partial_cmp(y),
         (Int(_) | Double(_) | Decimal(_), Int(_) | Double(_) | Decimal(_)) => Some(a.cmp(b)),
         (Str(x), Str(y)) => Some(x.cmp(y)),
         (Bool(x), Bool(y)) => Some(x.cmp(y)),

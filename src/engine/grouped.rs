@@ -5,9 +5,9 @@ use super::aggregate::{Aggregates, GroupState};
 use super::eval::{eval, is_true};
 use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
-use super::window::{AlignedWindows, Clock, GroupMap, Session, SessionWindows};
+use super::window::{AlignedWindows, Clock, GroupKey, GroupMap, Session, SessionWindows};
 use crate::data::Value;
-use crate::plan::{AggregatePlan, EmitMode, ScalarExpr, TimeSettings, WindowKind};
+use crate::plan::{AggregatePlan, EmitMode, ExprKind, ScalarExpr, TimeSettings, WindowKind};
 
 /// What became of one record given to [`Grouped::push_row`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,17 @@ struct Context {
     windowed: bool,
     /// Scratch for the group row `[keys.., aggs.., window_start, window_end]`.
     group_row: Vec<Value>,
+    /// States of closed groups, reset, for new groups.
+    spare_states: Vec<GroupState>,
+    /// Scratch for the groups of a closing window.
+    closing: Vec<(GroupKey, GroupState)>,
 }
+
+/// At most this many closed group states are kept for reuse.
+const MAX_SPARE_STATES: usize = 1 << 16;
+
+/// The key of a record whose single GROUP BY column is missing.
+static NULL_KEY: [Value; 1] = [Value::Null];
 
 impl Context {
     /// The output row of a group, or `None` when HAVING rejects it.
@@ -77,35 +87,59 @@ impl Context {
                 None
             };
         }
-        let mut state = self.aggs.new_state();
+        let mut state = self.take_state();
         self.aggs.update(&mut state, row);
         let emitted = if changes {
             self.output_row(key, &state, window)
         } else {
             None
         };
-        map.insert(key.to_vec(), state);
+        map.insert(GroupKey::new(key), state);
         emitted
     }
 
-    /// EMIT FINAL rows of closing groups, sorted by (end, start, key).
+    /// A fresh group state, reusing one from a closed group when possible.
+    fn take_state(&mut self) -> GroupState {
+        self.spare_states
+            .pop()
+            .unwrap_or_else(|| self.aggs.new_state())
+    }
+
+    /// Takes back the state of a closed group for reuse.
+    fn recycle(&mut self, mut state: GroupState) {
+        if self.spare_states.len() < MAX_SPARE_STATES {
+            self.aggs.reset(&mut state);
+            self.spare_states.push(state);
+        }
+    }
+
+    /// EMIT FINAL rows of the groups of one closing window, sorted by key.
     fn final_rows(
         &mut self,
-        groups: impl Iterator<Item = (Vec<Value>, GroupState)>,
+        groups: impl Iterator<Item = (GroupKey, GroupState)>,
         start: i64,
         end: i64,
         out: &mut Vec<OutputRow>,
     ) {
-        let first = out.len();
-        for (key, state) in groups {
-            if let Some(values) = self.output_row(&key, &state, Some((start, end))) {
+        let mut closing = std::mem::take(&mut self.closing);
+        closing.extend(groups);
+        // Keys are unique within a window, so an unstable sort is deterministic.
+        closing.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+        out.reserve(closing.len());
+        for (key, state) in closing.drain(..) {
+            if let Some(values) = self.output_row(key.as_slice(), &state, Some((start, end))) {
                 out.push(OutputRow {
                     values,
-                    order: RowOrder::Window { end, start, key },
+                    order: RowOrder::Window {
+                        end,
+                        start,
+                        key: key.into_vec(),
+                    },
                 });
             }
+            self.recycle(state);
         }
-        out[first..].sort_by(|a, b| a.order.cmp(&b.order));
+        self.closing = closing;
     }
 }
 
@@ -118,6 +152,8 @@ enum Store {
 /// GROUP BY with aggregates, optionally windowed.
 pub struct Grouped {
     keys: Vec<ScalarExpr>,
+    /// Set when the key is one column: it is then borrowed from the row.
+    single_key_column: Option<usize>,
     time_column: usize,
     clock: Clock,
     store: Store,
@@ -156,6 +192,15 @@ impl Grouped {
                 emit,
                 windowed: plan.window.is_some(),
                 group_row: Vec::with_capacity(plan.group_row_width()),
+                spare_states: Vec::new(),
+                closing: Vec::new(),
+            },
+            single_key_column: match plan.group_keys.as_slice() {
+                [ScalarExpr {
+                    kind: ExprKind::Column(i),
+                    ..
+                }] => Some(*i),
+                _ => None,
             },
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
@@ -168,8 +213,14 @@ impl Grouped {
 
     /// Aggregates one source row (already past WHERE) at `position`.
     pub fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) -> Outcome {
-        self.key.clear();
-        self.key.extend(self.keys.iter().map(|k| eval(k, row)));
+        let key: &[Value] = match self.single_key_column {
+            Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
+            None => {
+                self.key.clear();
+                self.key.extend(self.keys.iter().map(|k| eval(k, row)));
+                &self.key
+            }
+        };
         let mut seq = 0u32;
         let mut emit = |values: Vec<Value>| {
             out.rows.push(OutputRow {
@@ -188,7 +239,7 @@ impl Grouped {
         };
         match (&mut self.store, event_time) {
             (Store::Unwindowed(map), _) => {
-                if let Some(values) = self.ctx.update_group(map, &self.key, row, None) {
+                if let Some(values) = self.ctx.update_group(map, key, row, None) {
                     emit(values);
                 }
                 return Outcome::Processed;
@@ -206,7 +257,7 @@ impl Grouped {
                         let end = start.saturating_add(windows.size());
                         let map = windows.window_mut(start);
                         let window = Some((start, end));
-                        if let Some(values) = self.ctx.update_group(map, &self.key, row, window) {
+                        if let Some(values) = self.ctx.update_group(map, key, row, window) {
                             emit(values);
                         }
                     }
@@ -220,10 +271,10 @@ impl Grouped {
                 if sessions.closes_at(t.saturating_add(sessions.gap())) <= watermark {
                     return Outcome::Late(t);
                 }
-                let session = sessions.add(&self.key, t, &self.ctx.aggs, row);
+                let session = sessions.add(key, t, &self.ctx.aggs, row);
                 if self.ctx.emit == EmitMode::Changes {
                     let window = Some((session.start, session.end));
-                    if let Some(values) = self.ctx.output_row(&self.key, &session.state, window) {
+                    if let Some(values) = self.ctx.output_row(key, &session.state, window) {
                         emit(values);
                     }
                 }
@@ -279,6 +330,8 @@ impl Grouped {
                     if emit_final {
                         let end = start.saturating_add(windows.size());
                         self.ctx.final_rows(map.drain(), start, end, &mut out.rows);
+                    } else {
+                        map.drain().for_each(|(_, state)| self.ctx.recycle(state));
                     }
                     windows.recycle(map);
                 }
@@ -287,20 +340,20 @@ impl Grouped {
                 let ctx = &mut self.ctx;
                 let closed = &mut self.closed;
                 sessions.pop_closed(watermark, |key, session: Session| {
-                    if !emit_final {
-                        return;
-                    }
                     let window = Some((session.start, session.end));
-                    if let Some(values) = ctx.output_row(key, &session.state, window) {
-                        closed.push(OutputRow {
-                            values,
-                            order: RowOrder::Window {
-                                end: session.end,
-                                start: session.start,
-                                key: key.to_vec(),
-                            },
-                        });
+                    if emit_final {
+                        if let Some(values) = ctx.output_row(key, &session.state, window) {
+                            closed.push(OutputRow {
+                                values,
+                                order: RowOrder::Window {
+                                    end: session.end,
+                                    start: session.start,
+                                    key: key.to_vec(),
+                                },
+                            });
+                        }
                     }
+                    ctx.recycle(session.state);
                 });
                 self.closed.sort_by(|a, b| a.order.cmp(&b.order));
                 out.rows.append(&mut self.closed);

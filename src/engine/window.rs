@@ -6,11 +6,66 @@
 use super::aggregate::{Aggregates, GroupState};
 use crate::data::Value;
 use ahash::AHashMap;
+use std::borrow::Borrow;
 use std::cmp::Reverse;
+use std::hash::{Hash, Hasher};
 use std::collections::{BTreeMap, BinaryHeap};
 
-/// The groups of one window (or of an unwindowed query), by key.
-pub type GroupMap = AHashMap<Vec<Value>, GroupState>;
+/// The groups of one window (or of an unwindowed query), by key. Looked up
+/// by `&[Value]`, so a record's key is cloned only when its group is new.
+pub type GroupMap = AHashMap<GroupKey, GroupState>;
+
+/// A GROUP BY key as stored in a [`GroupMap`]. A one-column key (the common
+/// case) is kept inline: no allocation and one pointer less to chase.
+/// Hashes and compares as the slice of its values.
+#[derive(Debug, Clone)]
+pub enum GroupKey {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+impl GroupKey {
+    pub fn new(key: &[Value]) -> Self {
+        match key {
+            [one] => GroupKey::One(one.clone()),
+            many => GroupKey::Many(many.to_vec()),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Value] {
+        match self {
+            GroupKey::One(v) => std::slice::from_ref(v),
+            GroupKey::Many(vs) => vs,
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Value> {
+        match self {
+            GroupKey::One(v) => vec![v],
+            GroupKey::Many(vs) => vs,
+        }
+    }
+}
+
+impl Borrow<[Value]> for GroupKey {
+    fn borrow(&self) -> &[Value] {
+        self.as_slice()
+    }
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for GroupKey {}
 
 /// Event-time progress: the largest of (largest event time seen minus the
 /// out-of-orderness) and every watermark given from outside. Never decreases.
@@ -320,6 +375,19 @@ mod tests {
         closed.sort_by_key(|c| c.1);
         assert_eq!(closed, vec![(key.to_vec(), 0, 25), (key.to_vec(), 25, 35)]);
         assert_eq!(s.next_close(), i64::MAX);
+    }
+
+    #[test]
+    fn group_keys_look_up_by_slice() {
+        let mut map: AHashMap<GroupKey, i32> = AHashMap::new();
+        map.insert(GroupKey::new(&[Value::str("a")]), 1);
+        map.insert(GroupKey::new(&[Value::Int(1), Value::Null]), 2);
+        map.insert(GroupKey::new(&[]), 3);
+        assert_eq!(map.get(&[Value::str("a")][..]), Some(&1));
+        assert_eq!(map.get(&[Value::Double(1.0), Value::Null][..]), Some(&2));
+        assert_eq!(map.get(&[][..]), Some(&3));
+        assert_eq!(map.get(&[Value::str("b")][..]), None);
+        assert_eq!(GroupKey::new(&[Value::Int(4)]).into_vec(), vec![Value::Int(4)]);
     }
 
     #[test]
