@@ -504,3 +504,72 @@ fn bigint_time_column_and_aggregate_filter() {
         ]
     );
 }
+
+#[test]
+fn extreme_event_times_neither_panic_nor_hang() {
+    let kinds = [
+        WindowKind::Tumbling { size_ms: 10 },
+        WindowKind::Sliding {
+            size_ms: 10,
+            advance_ms: 3,
+        },
+        WindowKind::Session { gap_ms: 10 },
+    ];
+    for kind in kinds {
+        for emit in [EmitMode::Final, EmitMode::Changes] {
+            let plan = keyed(kind).time(i64::MAX, i64::MAX).emit(emit).build();
+            let rows = [("a", i64::MAX, 1), ("a", i64::MIN, 2), ("a", 0, 3)];
+            let (mut engine, mut out) = run_one_by_one(&plan, &rows);
+            engine.advance_watermark(i64::MAX, &mut out);
+            engine.finish(&mut out);
+            assert_invariant(engine.stats());
+            assert_eq!(engine.stats().rows_emitted as usize, out.rows.len());
+        }
+    }
+}
+
+#[test]
+fn multi_column_keys_and_changes_mode_windows_close_silently() {
+    let keys = vec![
+        col(0, TEXT),
+        bin(BinaryOp::Modulo, col(2, INT), lit(Value::Int(2)), INT),
+    ];
+    let plan = GroupedPlan::new(&TYPES, keys, vec![agg(Count, None, INT)])
+        .window(WindowKind::Tumbling { size_ms: 10 }, 1)
+        .emit(EmitMode::Changes)
+        .build();
+    let rows = [("a", 1, 1), ("a", 2, 3), ("a", 3, 2), ("a", 25, 5)];
+    let (mut engine, mut out) = run_one_by_one(&plan, &rows);
+    engine.finish(&mut out);
+    let row = |k: &str, m, n, s| {
+        vec![
+            Value::str(k),
+            Value::Int(m),
+            Value::Int(n),
+            Value::Timestamp(s),
+            Value::Timestamp(s + 10),
+        ]
+    };
+    assert_eq!(
+        values(&out.rows),
+        vec![
+            row("a", 1, 1, 0),
+            row("a", 1, 2, 0),
+            row("a", 0, 1, 0),
+            row("a", 1, 1, 20)
+        ]
+    );
+}
+
+#[test]
+fn an_external_watermark_makes_earlier_records_late() {
+    let plan = keyed(WindowKind::Tumbling { size_ms: 10 }).build();
+    let mut engine = PartitionEngine::new(&plan);
+    let mut out = Output::default();
+    engine.advance_watermark(100, &mut out);
+    engine.push(&batch(&[("a", 95, 1), ("a", 100, 2)], 0), &mut out);
+    assert_eq!(out.late.len(), 1);
+    assert_eq!(out.late[0].event_time, 95);
+    engine.finish(&mut out);
+    assert_eq!(values(&out.rows), vec![group("a", 1, 2, 100, 110)]);
+}

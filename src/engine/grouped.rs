@@ -261,7 +261,10 @@ impl Grouped {
                             emit(values);
                         }
                     }
-                    start = start.saturating_add(windows.advance());
+                    match start.checked_add(windows.advance()) {
+                        Some(next) => start = next,
+                        None => break,
+                    }
                 }
                 if !open {
                     return Outcome::Late(t);

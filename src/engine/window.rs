@@ -8,8 +8,8 @@ use crate::data::Value;
 use ahash::AHashMap;
 use std::borrow::Borrow;
 use std::cmp::Reverse;
-use std::hash::{Hash, Hasher};
 use std::collections::{BTreeMap, BinaryHeap};
+use std::hash::{Hash, Hasher};
 
 /// The groups of one window (or of an unwindowed query), by key. Looked up
 /// by `&[Value]`, so a record's key is cloned only when its group is new.
@@ -203,8 +203,10 @@ pub struct Session {
 pub struct SessionWindows {
     gap: i64,
     lateness: i64,
-    key_ids: AHashMap<Vec<Value>, u32>,
-    keys: Vec<Vec<Value>>,
+    key_ids: AHashMap<GroupKey, u32>,
+    /// Per key id: the key (empty while the id is free).
+    keys: Vec<GroupKey>,
+    free_ids: Vec<u32>,
     /// Per key id: open sessions, sorted by start, disjoint.
     sessions: Vec<Vec<Session>>,
     /// (close time, key id): at least one entry at or before the close time
@@ -219,6 +221,7 @@ impl SessionWindows {
             lateness: lateness.max(0),
             key_ids: AHashMap::new(),
             keys: Vec::new(),
+            free_ids: Vec::new(),
             sessions: Vec::new(),
             closing: BinaryHeap::new(),
         }
@@ -243,11 +246,25 @@ impl SessionWindows {
         if let Some(id) = self.key_ids.get(key) {
             return *id;
         }
-        let id = self.keys.len() as u32;
-        self.key_ids.insert(key.to_vec(), id);
-        self.keys.push(key.to_vec());
-        self.sessions.push(Vec::new());
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                self.keys[id as usize] = GroupKey::new(key);
+                id
+            }
+            None => {
+                self.keys.push(GroupKey::new(key));
+                self.sessions.push(Vec::new());
+                (self.keys.len() - 1) as u32
+            }
+        };
+        self.key_ids.insert(GroupKey::new(key), id);
         id
+    }
+
+    /// Number of keys with open sessions.
+    #[cfg(test)]
+    fn open_keys(&self) -> usize {
+        self.key_ids.len()
     }
 
     /// Adds a record at `t` for `key`: opens `[t, t + gap)`, merged with every
@@ -295,17 +312,26 @@ impl SessionWindows {
             self.closing.pop();
             let lateness = self.lateness;
             let list = &mut self.sessions[id as usize];
-            let key = &self.keys[id as usize];
+            let key = self.keys[id as usize].as_slice();
+            let mut closed_any = false;
             let mut i = 0;
             while i < list.len() {
                 if list[i].end.saturating_add(lateness) <= watermark {
                     f(key, list.remove(i));
+                    closed_any = true;
                 } else {
                     i += 1;
                 }
             }
             if let Some(next) = list.iter().map(|s| s.end.saturating_add(lateness)).min() {
                 self.closing.push(Reverse((next, id)));
+            } else if closed_any {
+                // The key has no session left: forget it and reuse its id.
+                // A stale heap entry for the id can only close sessions
+                // that are due anyway.
+                self.key_ids.remove(key);
+                self.keys[id as usize] = GroupKey::Many(Vec::new());
+                self.free_ids.push(id);
             }
         }
     }
@@ -375,6 +401,33 @@ mod tests {
         closed.sort_by_key(|c| c.1);
         assert_eq!(closed, vec![(key.to_vec(), 0, 25), (key.to_vec(), 25, 35)]);
         assert_eq!(s.next_close(), i64::MAX);
+        assert_eq!(s.open_keys(), 0);
+    }
+
+    #[test]
+    fn closed_session_keys_are_forgotten_and_ids_reused() {
+        let aggs = Aggregates::new(&[agg(AggregateFunction::Count, None, DataType::BigInt)]);
+        let mut s = SessionWindows::new(10, 0);
+        let (a, b) = ([Value::str("a")], [Value::str("b")]);
+        s.add(&a, 0, &aggs, &[]);
+        s.add(&b, 5, &aggs, &[]);
+        let mut closed = Vec::new();
+        s.pop_closed(10, |k, sess| closed.push((k.to_vec(), sess.end)));
+        assert_eq!(closed, vec![(a.to_vec(), 10)]);
+        assert_eq!(s.open_keys(), 1);
+        // "c" takes a's freed id; b's session is untouched.
+        let c = [Value::str("c")];
+        s.add(&c, 7, &aggs, &[]);
+        s.add(&a, 8, &aggs, &[]);
+        assert_eq!(s.open_keys(), 3);
+        closed.clear();
+        s.pop_closed(i64::MAX, |k, sess| closed.push((k.to_vec(), sess.end)));
+        closed.sort();
+        assert_eq!(
+            closed,
+            vec![(a.to_vec(), 18), (b.to_vec(), 15), (c.to_vec(), 17)]
+        );
+        assert_eq!(s.open_keys(), 0);
     }
 
     #[test]
@@ -387,7 +440,10 @@ mod tests {
         assert_eq!(map.get(&[Value::Double(1.0), Value::Null][..]), Some(&2));
         assert_eq!(map.get(&[][..]), Some(&3));
         assert_eq!(map.get(&[Value::str("b")][..]), None);
-        assert_eq!(GroupKey::new(&[Value::Int(4)]).into_vec(), vec![Value::Int(4)]);
+        assert_eq!(
+            GroupKey::new(&[Value::Int(4)]).into_vec(),
+            vec![Value::Int(4)]
+        );
     }
 
     #[test]
