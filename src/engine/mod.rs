@@ -5,6 +5,24 @@
 //! It does no I/O, spawns nothing, takes no lock, and does not know how many
 //! partitions exist, so any runtime can drive it.
 
+mod aggregate;
+mod cast;
+mod eval;
+mod functions;
+mod grouped;
 mod partition;
+mod route;
+mod window;
 
+#[cfg(test)]
+mod test_plans;
+
+pub use aggregate::Aggregates;
+pub use cast::{cast_value, conform};
+pub use eval::{eval, is_true, like_match, sql_cmp};
+pub use functions::date_format;
 pub use partition::{EngineStats, LateRecord, Output, OutputRow, PartitionEngine, RowOrder};
+pub use route::{event_time, time_value, KeyRouter};
+
+#[cfg(test)]
+mod engine_tests;

@@ -1,7 +1,11 @@
-//! The engine's contract (implementation in progress).
+//! The engine's contract and its driver: [`PartitionEngine`] applies WHERE,
+//! then either projects row by row or hands rows to the grouped operator, and
+//! keeps the counters.
 
+use super::eval::{eval, is_true};
+use super::grouped::{Grouped, Outcome};
 use crate::data::{Batch, Value};
-use crate::plan::QueryPlan;
+use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
 
 /// Where an output row goes in the ordered result. Runtimes merge the output
 /// of several engines by this order; it is a function of the input alone.
@@ -56,33 +60,107 @@ pub struct EngineStats {
 
 /// One partition's engine: all of its state, owned.
 pub struct PartitionEngine {
-    _plan: QueryPlan,
+    filter: Option<ScalarExpr>,
+    operator: Operator,
+    stats: EngineStats,
+}
+
+enum Operator {
+    Stateless { projections: Vec<ScalarExpr> },
+    Grouped(Box<Grouped>),
 }
 
 impl PartitionEngine {
     pub fn new(plan: &QueryPlan) -> Self {
+        let operator = match &plan.kind {
+            QueryKind::Stateless { projections } => Operator::Stateless {
+                projections: projections.clone(),
+            },
+            QueryKind::Aggregate(a) => {
+                Operator::Grouped(Box::new(Grouped::new(a, plan.emit, plan.time)))
+            }
+        };
         PartitionEngine {
-            _plan: plan.clone(),
+            filter: plan.filter.clone(),
+            operator,
+            stats: EngineStats::default(),
         }
     }
 
     /// Processes rows routed to this partition (in position order).
-    pub fn push(&mut self, _batch: &Batch, _out: &mut Output) {
-        todo!("engine push")
+    ///
+    /// A windowed query drops a record whose event time is NULL (or not a
+    /// time), or that no window contains (sliding windows with gaps); such
+    /// records count as `filtered`.
+    pub fn push(&mut self, batch: &Batch, out: &mut Output) {
+        let emitted_before = out.rows.len();
+        for (row, position) in batch.rows() {
+            self.push_row(row, position, out);
+        }
+        self.stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
+    }
+
+    #[inline]
+    fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) {
+        self.stats.records_in += 1;
+        if let Some(filter) = &self.filter {
+            if !is_true(filter, row) {
+                self.stats.filtered += 1;
+                return;
+            }
+        }
+        match &mut self.operator {
+            Operator::Stateless { projections } => {
+                let values = projections.iter().map(|p| eval(p, row)).collect();
+                out.rows.push(OutputRow {
+                    values,
+                    order: RowOrder::Position { position, seq: 0 },
+                });
+                self.stats.processed += 1;
+            }
+            Operator::Grouped(grouped) => match grouped.push_row(row, position, out) {
+                Outcome::Processed => self.stats.processed += 1,
+                Outcome::Dropped => self.stats.filtered += 1,
+                Outcome::Late(event_time) => {
+                    self.stats.late += 1;
+                    out.late.push(LateRecord {
+                        position,
+                        values: row.to_vec(),
+                        event_time,
+                    });
+                }
+            },
+        }
     }
 
     /// Moves event time forward to `watermark` (ms): closes windows whose end
     /// plus the allowed lateness it has reached, and emits them (EMIT FINAL).
-    pub fn advance_watermark(&mut self, _watermark: i64, _out: &mut Output) {
-        todo!("engine watermark")
+    pub fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
+        if let Operator::Grouped(grouped) = &mut self.operator {
+            let before = out.rows.len();
+            grouped.advance_watermark(watermark, out);
+            self.stats.rows_emitted += (out.rows.len() - before) as u64;
+        }
     }
 
     /// End of bounded input: closes every open window and group.
-    pub fn finish(&mut self, _out: &mut Output) {
-        todo!("engine finish")
+    pub fn finish(&mut self, out: &mut Output) {
+        if let Operator::Grouped(grouped) = &mut self.operator {
+            let before = out.rows.len();
+            grouped.finish(out);
+            self.stats.rows_emitted += (out.rows.len() - before) as u64;
+        }
+    }
+
+    /// This engine's watermark (ms; `i64::MIN` before any event time).
+    pub fn watermark(&self) -> i64 {
+        match &self.operator {
+            Operator::Grouped(grouped) => grouped.watermark(),
+            Operator::Stateless { .. } => i64::MIN,
+        }
     }
 
     pub fn stats(&self) -> EngineStats {
-        EngineStats::default()
+        self.stats
     }
 }

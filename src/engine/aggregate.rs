@@ -1,0 +1,590 @@
+//! Aggregate state: one accumulator per aggregate call and group, updated
+//! per record without allocation (numeric inputs), mergeable (session
+//! windows), with DISTINCT sets and FILTER clauses.
+
+use super::cast::conform;
+use super::eval::{is_true, with_operand};
+use crate::data::{DataType, Decimal, Value};
+use crate::plan::{AggregateCall, AggregateFunction};
+use ahash::AHashSet;
+
+/// A saturating 128-bit sum kept as two 8-byte halves, so that accumulators
+/// stay 8-byte aligned and small (a group's state spans fewer cache lines).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wide {
+    hi: i64,
+    lo: u64,
+}
+
+impl Wide {
+    #[inline]
+    fn get(self) -> i128 {
+        ((self.hi as i128) << 64) | self.lo as i128
+    }
+
+    #[inline]
+    fn add(&mut self, x: i128) {
+        let v = self.get().saturating_add(x);
+        self.hi = (v >> 64) as i64;
+        self.lo = v as u64;
+    }
+}
+
+/// The running state of one aggregate call in one group.
+#[derive(Debug, Clone)]
+pub enum Accumulator {
+    Count(i64),
+    /// Exact BIGINT sum.
+    IntSum {
+        sum: Wide,
+        n: u64,
+    },
+    /// Exact DECIMAL sum in units at `scale`.
+    DecimalSum {
+        units: Wide,
+        scale: u8,
+        n: u64,
+    },
+    FloatSum {
+        sum: f64,
+        n: u64,
+    },
+    /// The smallest value so far (NULL: none yet).
+    Min(Value),
+    Max(Value),
+    /// Welford's running mean and sum of squared deviations.
+    Moments {
+        n: u64,
+        mean: f64,
+        m2: f64,
+    },
+}
+
+impl Accumulator {
+    fn for_call(call: &AggregateCall) -> Self {
+        let arg_type = call.arg.as_ref().map(|a| a.data_type);
+        match call.func {
+            AggregateFunction::Count => Accumulator::Count(0),
+            AggregateFunction::Sum | AggregateFunction::Avg => match arg_type {
+                Some(DataType::BigInt) => Accumulator::IntSum {
+                    sum: Wide::default(),
+                    n: 0,
+                },
+                Some(DataType::Decimal { scale, .. }) => Accumulator::DecimalSum {
+                    units: Wide::default(),
+                    scale,
+                    n: 0,
+                },
+                _ => Accumulator::FloatSum { sum: 0.0, n: 0 },
+            },
+            AggregateFunction::Min => Accumulator::Min(Value::Null),
+            AggregateFunction::Max => Accumulator::Max(Value::Null),
+            AggregateFunction::StddevPop
+            | AggregateFunction::StddevSamp
+            | AggregateFunction::VarPop
+            | AggregateFunction::VarSamp => Accumulator::Moments {
+                n: 0,
+                mean: 0.0,
+                m2: 0.0,
+            },
+        }
+    }
+
+    /// Adds one non-NULL input (or one row, for COUNT).
+    #[inline]
+    fn add(&mut self, v: &Value) {
+        match self {
+            Accumulator::Count(n) => *n += 1,
+            Accumulator::IntSum { sum, n } => {
+                sum.add(integral_of(v));
+                *n += 1;
+            }
+            Accumulator::DecimalSum { units, scale, n } => {
+                units.add(units_of(v, *scale));
+                *n += 1;
+            }
+            Accumulator::FloatSum { sum, n } => {
+                *sum += v.as_f64().unwrap_or(0.0);
+                *n += 1;
+            }
+            Accumulator::Min(cur) => {
+                if cur.is_null() || less(v, cur) {
+                    *cur = v.clone();
+                }
+            }
+            Accumulator::Max(cur) => {
+                if cur.is_null() || less(cur, v) {
+                    *cur = v.clone();
+                }
+            }
+            Accumulator::Moments { n, mean, m2 } => {
+                let x = v.as_f64().unwrap_or(f64::NAN);
+                *n += 1;
+                let delta = x - *mean;
+                *mean += delta / *n as f64;
+                *m2 += delta * (x - *mean);
+            }
+        }
+    }
+
+    /// Folds `other` (same call) into `self`.
+    fn merge(&mut self, other: &Accumulator) {
+        use Accumulator::*;
+        match (self, other) {
+            (Count(a), Count(b)) => *a += b,
+            (IntSum { sum, n }, IntSum { sum: s2, n: n2 }) => {
+                sum.add(s2.get());
+                *n += n2;
+            }
+            (
+                DecimalSum { units, n, .. },
+                DecimalSum {
+                    units: u2, n: n2, ..
+                },
+            ) => {
+                units.add(u2.get());
+                *n += n2;
+            }
+            (FloatSum { sum, n }, FloatSum { sum: s2, n: n2 }) => {
+                *sum += s2;
+                *n += n2;
+            }
+            (Min(cur), Min(v)) if !v.is_null() && (cur.is_null() || v < cur) => *cur = v.clone(),
+            (Max(cur), Max(v)) if !v.is_null() && (cur.is_null() || v > cur) => *cur = v.clone(),
+            (
+                Moments { n, mean, m2 },
+                Moments {
+                    n: nb,
+                    mean: mb,
+                    m2: m2b,
+                },
+            ) if *nb > 0 => {
+                let total = *n + nb;
+                let delta = mb - *mean;
+                let (na, nbf, nf) = (*n as f64, *nb as f64, total as f64);
+                *mean += delta * nbf / nf;
+                *m2 += m2b + delta * delta * na * nbf / nf;
+                *n = total;
+            }
+            _ => {}
+        }
+    }
+
+    fn result(&self, func: AggregateFunction) -> Value {
+        use Accumulator::*;
+        match (self, func) {
+            (Count(n), _) => Value::Int(*n),
+            (_, AggregateFunction::Avg) => self.average().map_or(Value::Null, Value::Double),
+            (IntSum { n: 0, .. } | DecimalSum { n: 0, .. } | FloatSum { n: 0, .. }, _) => {
+                Value::Null
+            }
+            (IntSum { sum, .. }, _) => i64::try_from(sum.get()).map_or(Value::Null, Value::Int),
+            (DecimalSum { units, scale, .. }, _) => i64::try_from(units.get())
+                .map_or(Value::Null, |u| Value::Decimal(Decimal::new(u, *scale))),
+            (FloatSum { sum, .. }, _) => Value::Double(*sum),
+            (Min(v) | Max(v), _) => v.clone(),
+            (Moments { n, m2, .. }, f) => variance_like(f, *n, *m2),
+        }
+    }
+
+    fn average(&self) -> Option<f64> {
+        match *self {
+            Accumulator::IntSum { sum, n } if n > 0 => Some(sum.get() as f64 / n as f64),
+            Accumulator::DecimalSum { units, scale, n } if n > 0 => {
+                Some(units.get() as f64 / 10f64.powi(scale as i32) / n as f64)
+            }
+            Accumulator::FloatSum { sum, n } if n > 0 => Some(sum / n as f64),
+            _ => None,
+        }
+    }
+}
+
+/// `a < b` in [`Value`]'s total order, with fast paths for numbers.
+#[inline]
+fn less(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        // NaN is greater than every number, as in Value's order.
+        (Value::Double(x), Value::Double(y)) => x < y || (y.is_nan() && !x.is_nan()),
+        _ => a < b,
+    }
+}
+
+fn variance_like(func: AggregateFunction, n: u64, m2: f64) -> Value {
+    let (divisor, root) = match func {
+        AggregateFunction::VarPop => (n as f64, false),
+        AggregateFunction::StddevPop => (n as f64, true),
+        AggregateFunction::VarSamp => (n as f64 - 1.0, false),
+        AggregateFunction::StddevSamp => (n as f64 - 1.0, true),
+        _ => return Value::Null,
+    };
+    if divisor <= 0.0 {
+        return Value::Null;
+    }
+    let var = (m2 / divisor).max(0.0);
+    Value::Double(if root { var.sqrt() } else { var })
+}
+
+/// An input as an exact integer for BIGINT sums.
+fn integral_of(v: &Value) -> i128 {
+    match v {
+        Value::Int(i) | Value::Timestamp(i) => *i as i128,
+        Value::Decimal(d) => d.units as i128 / 10i128.pow(d.scale as u32),
+        other => other.as_f64().map_or(0, |f| f as i128),
+    }
+}
+
+/// An input as decimal units at `scale` for DECIMAL sums.
+fn units_of(v: &Value, scale: u8) -> i128 {
+    let p = 10i128.pow(scale as u32);
+    match v {
+        Value::Decimal(d) if d.scale == scale => d.units as i128,
+        Value::Decimal(d) => d.rescale(scale).map_or(0, |r| r.units as i128),
+        Value::Int(i) => *i as i128 * p,
+        other => other.as_f64().map_or(0, |f| (f * p as f64).round() as i128),
+    }
+}
+
+/// One aggregate call's state in one group: the accumulator and, for
+/// DISTINCT, the inputs already seen.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    acc: Accumulator,
+    seen: Option<Box<AHashSet<Value>>>,
+}
+
+impl Slot {
+    #[inline]
+    fn add(&mut self, v: &Value) {
+        if v.is_null() {
+            return;
+        }
+        if let Some(seen) = &mut self.seen {
+            if seen.contains(v) {
+                return;
+            }
+            seen.insert(v.clone());
+        }
+        self.acc.add(v);
+    }
+
+    fn merge(&mut self, other: &Slot) {
+        match (&mut self.seen, &other.seen) {
+            (Some(_), Some(theirs)) => theirs.iter().for_each(|v| self.add(v)),
+            _ => self.acc.merge(&other.acc),
+        }
+    }
+}
+
+/// The state of all aggregate calls of one group.
+pub type GroupState = Box<[Slot]>;
+
+/// The aggregate calls of a query: creates, updates, merges and reads
+/// [`GroupState`]s.
+#[derive(Debug, Clone)]
+pub struct Aggregates {
+    calls: Vec<AggregateCall>,
+}
+
+impl Aggregates {
+    pub fn new(calls: &[AggregateCall]) -> Self {
+        Aggregates {
+            calls: calls.to_vec(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    pub fn new_state(&self) -> GroupState {
+        self.calls
+            .iter()
+            .map(|call| Slot {
+                acc: Accumulator::for_call(call),
+                seen: call.distinct.then(Default::default),
+            })
+            .collect()
+    }
+
+    /// Empties a state for reuse by another group (keeps DISTINCT capacity).
+    pub fn reset(&self, state: &mut [Slot]) {
+        for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
+            slot.acc = Accumulator::for_call(call);
+            if let Some(seen) = &mut slot.seen {
+                seen.clear();
+            }
+        }
+    }
+
+    /// Adds one source row to a group.
+    #[inline]
+    pub fn update(&self, state: &mut [Slot], row: &[Value]) {
+        for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
+            if let Some(filter) = &call.filter {
+                if !is_true(filter, row) {
+                    continue;
+                }
+            }
+            match &call.arg {
+                None => slot.acc.add(&Value::Null),
+                Some(arg) => with_operand(arg, row, |v| slot.add(v)),
+            }
+        }
+    }
+
+    /// Folds group state `other` into `state` (same calls).
+    pub fn merge(&self, state: &mut [Slot], other: &[Slot]) {
+        for (mine, theirs) in state.iter_mut().zip(other) {
+            mine.merge(theirs);
+        }
+    }
+
+    /// Appends each call's current result, typed as the plan says.
+    pub fn results_into(&self, state: &[Slot], out: &mut Vec<Value>) {
+        for (call, slot) in self.calls.iter().zip(state) {
+            out.push(conform(slot.acc.result(call.func), call.data_type));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::test_plans::*;
+    use crate::plan::BinaryOp;
+    use AggregateFunction::*;
+
+    const INT: DataType = DataType::BigInt;
+    const DBL: DataType = DataType::Double;
+
+    fn run(calls: &[AggregateCall], rows: &[Vec<Value>]) -> Vec<Value> {
+        let aggs = Aggregates::new(calls);
+        let mut state = aggs.new_state();
+        for row in rows {
+            aggs.update(&mut state, row);
+        }
+        let mut out = Vec::new();
+        aggs.results_into(&state, &mut out);
+        out
+    }
+
+    fn ints(xs: &[Option<i64>]) -> Vec<Vec<Value>> {
+        xs.iter()
+            .map(|x| vec![x.map_or(Value::Null, Value::Int)])
+            .collect()
+    }
+
+    fn all_basic(arg_type: DataType, sum_type: DataType) -> Vec<AggregateCall> {
+        let arg = || Some(col(0, arg_type));
+        vec![
+            agg(Count, None, INT),
+            agg(Count, arg(), INT),
+            agg(Sum, arg(), sum_type),
+            agg(Avg, arg(), DBL),
+            agg(Min, arg(), arg_type),
+            agg(Max, arg(), arg_type),
+        ]
+    }
+
+    #[test]
+    fn basic_aggregates_skip_nulls() {
+        let rows = ints(&[Some(4), None, Some(-2), Some(7)]);
+        let out = run(&all_basic(INT, INT), &rows);
+        assert_eq!(
+            out,
+            vec![
+                Value::Int(4),
+                Value::Int(3),
+                Value::Int(9),
+                Value::Double(3.0),
+                Value::Int(-2),
+                Value::Int(7)
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_and_all_null_inputs() {
+        let expected = vec![
+            Value::Int(0),
+            Value::Int(0),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ];
+        assert_eq!(run(&all_basic(INT, INT), &[]), expected);
+        let mut with_nulls = expected.clone();
+        with_nulls[0] = Value::Int(2);
+        assert_eq!(run(&all_basic(INT, INT), &ints(&[None, None])), with_nulls);
+    }
+
+    #[test]
+    fn integer_sum_overflow_is_null() {
+        let rows = ints(&[Some(i64::MAX), Some(1)]);
+        assert_eq!(
+            run(&[agg(Sum, Some(col(0, INT)), INT)], &rows),
+            vec![Value::Null]
+        );
+        let back = ints(&[Some(i64::MAX), Some(1), Some(-2)]);
+        assert_eq!(
+            run(&[agg(Sum, Some(col(0, INT)), INT)], &back),
+            vec![Value::Int(i64::MAX - 1)]
+        );
+    }
+
+    #[test]
+    fn decimal_sum_is_exact() {
+        let d2 = DataType::Decimal {
+            precision: 10,
+            scale: 2,
+        };
+        let sum_type = DataType::Decimal {
+            precision: 18,
+            scale: 2,
+        };
+        let rows: Vec<Vec<Value>> = [10, 20, 1]
+            .iter()
+            .map(|u| vec![Value::Decimal(Decimal::new(*u, 2))])
+            .collect();
+        let out = run(&all_basic(d2, sum_type), &rows);
+        assert_eq!(out[2].to_string(), "0.31");
+        assert_eq!(out[3], Value::Double(0.31 / 3.0));
+        assert_eq!(out[4].to_string(), "0.01");
+        assert_eq!(out[5].to_string(), "0.20");
+    }
+
+    #[test]
+    fn double_sum_and_text_min_max() {
+        let rows = vec![vec![Value::Double(0.5)], vec![Value::Double(1.25)]];
+        assert_eq!(
+            run(&[agg(Sum, Some(col(0, DBL)), DBL)], &rows),
+            vec![Value::Double(1.75)]
+        );
+        let words: Vec<Vec<Value>> = ["pear", "apple", "zoo"]
+            .iter()
+            .map(|w| vec![Value::str(w)])
+            .collect();
+        let text = DataType::Varchar;
+        let out = run(
+            &[
+                agg(Min, Some(col(0, text)), text),
+                agg(Max, Some(col(0, text)), text),
+            ],
+            &words,
+        );
+        assert_eq!(out, vec![Value::str("apple"), Value::str("zoo")]);
+    }
+
+    #[test]
+    fn distinct_and_filter() {
+        let rows = ints(&[Some(1), Some(2), Some(2), None, Some(3), Some(1)]);
+        let mut count_distinct = agg(Count, Some(col(0, INT)), INT);
+        count_distinct.distinct = true;
+        let mut sum_distinct = agg(Sum, Some(col(0, INT)), INT);
+        sum_distinct.distinct = true;
+        let mut count_big = agg(Count, None, INT);
+        count_big.filter = Some(bin(
+            BinaryOp::Gt,
+            col(0, INT),
+            lit(Value::Int(1)),
+            DataType::Boolean,
+        ));
+        let out = run(&[count_distinct, sum_distinct, count_big], &rows);
+        assert_eq!(out, vec![Value::Int(3), Value::Int(6), Value::Int(3)]);
+    }
+
+    #[test]
+    fn min_max_order_nan_last_and_reset_state() {
+        let rows: Vec<Vec<Value>> = [f64::NAN, 2.0, -1.0]
+            .iter()
+            .map(|d| vec![Value::Double(*d)])
+            .collect();
+        let arg = || Some(col(0, DBL));
+        let calls = [agg(Min, arg(), DBL), agg(Max, arg(), DBL)];
+        let out = run(&calls, &rows);
+        assert_eq!(out[0], Value::Double(-1.0));
+        assert!(matches!(out[1], Value::Double(d) if d.is_nan()));
+        let aggs = Aggregates::new(&calls);
+        let mut state = aggs.new_state();
+        aggs.update(&mut state, &rows[1]);
+        aggs.reset(&mut state);
+        let mut fresh = Vec::new();
+        aggs.results_into(&state, &mut fresh);
+        assert_eq!(fresh, vec![Value::Null, Value::Null]);
+    }
+
+    #[test]
+    fn wide_sums_round_trip_and_stay_small() {
+        let mut w = Wide::default();
+        w.add(i64::MAX as i128);
+        w.add(i64::MAX as i128);
+        assert_eq!(w.get(), 2 * i64::MAX as i128);
+        w.add(-3 * i64::MAX as i128);
+        assert_eq!(w.get(), -(i64::MAX as i128));
+        assert!(std::mem::size_of::<Slot>() <= 40);
+    }
+
+    #[test]
+    fn variances() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, sum of squares 32.
+        let rows = ints(&[2, 4, 4, 4, 5, 5, 7, 9].map(Some));
+        let arg = || Some(col(0, INT));
+        let out = run(
+            &[
+                agg(VarPop, arg(), DBL),
+                agg(StddevPop, arg(), DBL),
+                agg(VarSamp, arg(), DBL),
+                agg(StddevSamp, arg(), DBL),
+            ],
+            &rows,
+        );
+        let close = |v: &Value, x: f64| matches!(v, Value::Double(d) if (d - x).abs() < 1e-12);
+        assert!(close(&out[0], 4.0));
+        assert!(close(&out[1], 2.0));
+        assert!(close(&out[2], 32.0 / 7.0));
+        assert!(close(&out[3], (32.0f64 / 7.0).sqrt()));
+        let one = run(
+            &[agg(VarSamp, arg(), DBL), agg(VarPop, arg(), DBL)],
+            &ints(&[Some(3)]),
+        );
+        assert_eq!(one, vec![Value::Null, Value::Double(0.0)]);
+    }
+
+    #[test]
+    fn merge_matches_a_single_pass() {
+        let arg = || Some(col(0, INT));
+        let mut distinct_sum = agg(Sum, arg(), INT);
+        distinct_sum.distinct = true;
+        let calls = vec![
+            agg(Count, None, INT),
+            agg(Sum, arg(), INT),
+            agg(Min, arg(), INT),
+            agg(Max, arg(), INT),
+            agg(VarPop, arg(), DBL),
+            distinct_sum,
+        ];
+        let aggs = Aggregates::new(&calls);
+        let (mut a, mut b) = (aggs.new_state(), aggs.new_state());
+        for x in [2, 4, 4] {
+            aggs.update(&mut a, &[Value::Int(x)]);
+        }
+        for x in [4, 5, 5, 7, 9] {
+            aggs.update(&mut b, &[Value::Int(x)]);
+        }
+        aggs.merge(&mut a, &b);
+        let mut out = Vec::new();
+        aggs.results_into(&a, &mut out);
+        assert_eq!(
+            out[..4],
+            [Value::Int(8), Value::Int(40), Value::Int(2), Value::Int(9)]
+        );
+        assert!(matches!(out[4], Value::Double(v) if (v - 4.0).abs() < 1e-12));
+        assert_eq!(out[5], Value::Int(2 + 4 + 5 + 7 + 9));
+    }
+}

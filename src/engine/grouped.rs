@@ -1,0 +1,366 @@
+//! The grouped operator: GROUP BY keys, aggregates, windows, watermark,
+//! HAVING and the SELECT list over the group row, for both emit modes.
+
+use super::aggregate::{Aggregates, GroupState};
+use super::eval::{eval, is_true};
+use super::partition::{Output, OutputRow, RowOrder};
+use super::route::time_value;
+use super::window::{AlignedWindows, Clock, GroupKey, GroupMap, Session, SessionWindows};
+use crate::data::Value;
+use crate::plan::{AggregatePlan, EmitMode, ExprKind, ScalarExpr, TimeSettings, WindowKind};
+
+/// What became of one record given to [`Grouped::push_row`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    /// Every window it belongs to had closed; its event time.
+    Late(i64),
+    /// No event time (NULL or not a time), or no window contains it.
+    Dropped,
+}
+
+/// Everything but the group store: aggregates and the output side.
+struct Context {
+    aggs: Aggregates,
+    having: Option<ScalarExpr>,
+    projections: Vec<ScalarExpr>,
+    emit: EmitMode,
+    windowed: bool,
+    /// Scratch for the group row `[keys.., aggs.., window_start, window_end]`.
+    group_row: Vec<Value>,
+    /// States of closed groups, reset, for new groups.
+    spare_states: Vec<GroupState>,
+    /// Scratch for the groups of a closing window.
+    closing: Vec<(GroupKey, GroupState)>,
+}
+
+/// At most this many closed group states are kept for reuse.
+const MAX_SPARE_STATES: usize = 1 << 16;
+
+/// The key of a record whose single GROUP BY column is missing.
+static NULL_KEY: [Value; 1] = [Value::Null];
+
+impl Context {
+    /// The output row of a group, or `None` when HAVING rejects it.
+    fn output_row(
+        &mut self,
+        key: &[Value],
+        state: &GroupState,
+        window: Option<(i64, i64)>,
+    ) -> Option<Vec<Value>> {
+        self.group_row.clear();
+        self.group_row.extend_from_slice(key);
+        self.aggs.results_into(state, &mut self.group_row);
+        if let (true, Some((start, end))) = (self.windowed, window) {
+            self.group_row.push(Value::Timestamp(start));
+            self.group_row.push(Value::Timestamp(end));
+        }
+        if let Some(having) = &self.having {
+            if !is_true(having, &self.group_row) {
+                return None;
+            }
+        }
+        Some(
+            self.projections
+                .iter()
+                .map(|p| eval(p, &self.group_row))
+                .collect(),
+        )
+    }
+
+    /// Adds `row` to the group `key` of `map` (creating it; the key is cloned
+    /// only then) and returns its EMIT CHANGES row, if any.
+    #[inline]
+    fn update_group(
+        &mut self,
+        map: &mut GroupMap,
+        key: &[Value],
+        row: &[Value],
+        window: Option<(i64, i64)>,
+    ) -> Option<Vec<Value>> {
+        let changes = self.emit == EmitMode::Changes;
+        if let Some(state) = map.get_mut(key) {
+            self.aggs.update(state, row);
+            return if changes {
+                self.output_row(key, state, window)
+            } else {
+                None
+            };
+        }
+        let mut state = self.take_state();
+        self.aggs.update(&mut state, row);
+        let emitted = if changes {
+            self.output_row(key, &state, window)
+        } else {
+            None
+        };
+        map.insert(GroupKey::new(key), state);
+        emitted
+    }
+
+    /// A fresh group state, reusing one from a closed group when possible.
+    fn take_state(&mut self) -> GroupState {
+        self.spare_states
+            .pop()
+            .unwrap_or_else(|| self.aggs.new_state())
+    }
+
+    /// Takes back the state of a closed group for reuse.
+    fn recycle(&mut self, mut state: GroupState) {
+        if self.spare_states.len() < MAX_SPARE_STATES {
+            self.aggs.reset(&mut state);
+            self.spare_states.push(state);
+        }
+    }
+
+    /// EMIT FINAL rows of the groups of one closing window, sorted by key.
+    fn final_rows(
+        &mut self,
+        groups: impl Iterator<Item = (GroupKey, GroupState)>,
+        start: i64,
+        end: i64,
+        out: &mut Vec<OutputRow>,
+    ) {
+        let mut closing = std::mem::take(&mut self.closing);
+        closing.extend(groups);
+        // Keys are unique within a window, so an unstable sort is deterministic.
+        closing.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
+        out.reserve(closing.len());
+        for (key, state) in closing.drain(..) {
+            if let Some(values) = self.output_row(key.as_slice(), &state, Some((start, end))) {
+                out.push(OutputRow {
+                    values,
+                    order: RowOrder::Window {
+                        end,
+                        start,
+                        key: key.into_vec(),
+                    },
+                });
+            }
+            self.recycle(state);
+        }
+        self.closing = closing;
+    }
+}
+
+enum Store {
+    Unwindowed(GroupMap),
+    Aligned(AlignedWindows),
+    Sessions(SessionWindows),
+}
+
+/// GROUP BY with aggregates, optionally windowed.
+pub struct Grouped {
+    keys: Vec<ScalarExpr>,
+    /// Set when the key is one column: it is then borrowed from the row.
+    single_key_column: Option<usize>,
+    time_column: usize,
+    clock: Clock,
+    store: Store,
+    ctx: Context,
+    /// Scratch for the evaluated key of the current record.
+    key: Vec<Value>,
+    /// Scratch for closed sessions before they are sorted.
+    closed: Vec<OutputRow>,
+}
+
+impl Grouped {
+    pub fn new(plan: &AggregatePlan, emit: EmitMode, time: TimeSettings) -> Self {
+        let lateness = time.allowed_lateness_ms;
+        let store = match plan.window.map(|w| w.kind) {
+            None => Store::Unwindowed(GroupMap::default()),
+            Some(WindowKind::Tumbling { size_ms }) => {
+                Store::Aligned(AlignedWindows::new(size_ms, size_ms, lateness))
+            }
+            Some(WindowKind::Sliding {
+                size_ms,
+                advance_ms,
+            }) => Store::Aligned(AlignedWindows::new(size_ms, advance_ms, lateness)),
+            Some(WindowKind::Session { gap_ms }) => {
+                Store::Sessions(SessionWindows::new(gap_ms, lateness))
+            }
+        };
+        Grouped {
+            keys: plan.group_keys.clone(),
+            time_column: plan.window.map_or(0, |w| w.time_column),
+            clock: Clock::new(time.max_out_of_orderness_ms),
+            store,
+            ctx: Context {
+                aggs: Aggregates::new(&plan.aggregates),
+                having: plan.having.clone(),
+                projections: plan.projections.clone(),
+                emit,
+                windowed: plan.window.is_some(),
+                group_row: Vec::with_capacity(plan.group_row_width()),
+                spare_states: Vec::new(),
+                closing: Vec::new(),
+            },
+            single_key_column: match plan.group_keys.as_slice() {
+                [ScalarExpr {
+                    kind: ExprKind::Column(i),
+                    ..
+                }] => Some(*i),
+                _ => None,
+            },
+            key: Vec::with_capacity(plan.group_keys.len()),
+            closed: Vec::new(),
+        }
+    }
+
+    pub fn watermark(&self) -> i64 {
+        self.clock.watermark()
+    }
+
+    /// Aggregates one source row (already past WHERE) at `position`.
+    pub fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) -> Outcome {
+        let key: &[Value] = match self.single_key_column {
+            Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
+            None => {
+                self.key.clear();
+                self.key.extend(self.keys.iter().map(|k| eval(k, row)));
+                &self.key
+            }
+        };
+        let mut seq = 0u32;
+        let mut emit = |values: Vec<Value>| {
+            out.rows.push(OutputRow {
+                values,
+                order: RowOrder::Position { position, seq },
+            });
+            seq += 1;
+        };
+        let watermark = self.clock.watermark();
+        let event_time = match &self.store {
+            Store::Unwindowed(_) => None,
+            _ => match row.get(self.time_column).and_then(time_value) {
+                Some(t) => Some(t),
+                None => return Outcome::Dropped,
+            },
+        };
+        match (&mut self.store, event_time) {
+            (Store::Unwindowed(map), _) => {
+                if let Some(values) = self.ctx.update_group(map, key, row, None) {
+                    emit(values);
+                }
+                return Outcome::Processed;
+            }
+            (Store::Aligned(windows), Some(t)) => {
+                let (first, last) = windows.start_range(t);
+                if first > last {
+                    return Outcome::Dropped;
+                }
+                let mut open = false;
+                let mut start = first;
+                while start <= last {
+                    if windows.closes_at(start) > watermark {
+                        open = true;
+                        let end = start.saturating_add(windows.size());
+                        let map = windows.window_mut(start);
+                        let window = Some((start, end));
+                        if let Some(values) = self.ctx.update_group(map, key, row, window) {
+                            emit(values);
+                        }
+                    }
+                    match start.checked_add(windows.advance()) {
+                        Some(next) => start = next,
+                        None => break,
+                    }
+                }
+                if !open {
+                    return Outcome::Late(t);
+                }
+            }
+            (Store::Sessions(sessions), Some(t)) => {
+                if sessions.closes_at(t.saturating_add(sessions.gap())) <= watermark {
+                    return Outcome::Late(t);
+                }
+                let session = sessions.add(key, t, &self.ctx.aggs, row);
+                if self.ctx.emit == EmitMode::Changes {
+                    let window = Some((session.start, session.end));
+                    if let Some(values) = self.ctx.output_row(key, &session.state, window) {
+                        emit(values);
+                    }
+                }
+            }
+            (_, None) => return Outcome::Dropped,
+        }
+        if let Some(t) = event_time {
+            self.clock.observe(t);
+            self.close_ready(out);
+        }
+        Outcome::Processed
+    }
+
+    /// Moves the watermark forward and closes what it reaches.
+    pub fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
+        self.clock.advance(watermark);
+        self.close_ready(out);
+    }
+
+    /// Closes every window; EMIT FINAL emits them and unwindowed groups.
+    pub fn finish(&mut self, out: &mut Output) {
+        self.advance_watermark(i64::MAX, out);
+        if let Store::Unwindowed(map) = &mut self.store {
+            if self.ctx.emit == EmitMode::Final {
+                self.ctx
+                    .final_rows(map.drain(), i64::MIN, i64::MAX, &mut out.rows);
+            } else {
+                map.clear();
+            }
+        }
+    }
+
+    fn next_close(&self) -> i64 {
+        match &self.store {
+            Store::Unwindowed(_) => i64::MAX,
+            Store::Aligned(w) => w.next_close(),
+            Store::Sessions(s) => s.next_close(),
+        }
+    }
+
+    /// Closes windows the watermark has reached: O(1) when none has.
+    #[inline]
+    fn close_ready(&mut self, out: &mut Output) {
+        let watermark = self.clock.watermark();
+        if watermark < self.next_close() {
+            return;
+        }
+        let emit_final = self.ctx.emit == EmitMode::Final;
+        match &mut self.store {
+            Store::Unwindowed(_) => {}
+            Store::Aligned(windows) => {
+                while let Some((start, mut map)) = windows.pop_closed(watermark) {
+                    if emit_final {
+                        let end = start.saturating_add(windows.size());
+                        self.ctx.final_rows(map.drain(), start, end, &mut out.rows);
+                    } else {
+                        map.drain().for_each(|(_, state)| self.ctx.recycle(state));
+                    }
+                    windows.recycle(map);
+                }
+            }
+            Store::Sessions(sessions) => {
+                let ctx = &mut self.ctx;
+                let closed = &mut self.closed;
+                sessions.pop_closed(watermark, |key, session: Session| {
+                    let window = Some((session.start, session.end));
+                    if emit_final {
+                        if let Some(values) = ctx.output_row(key, &session.state, window) {
+                            closed.push(OutputRow {
+                                values,
+                                order: RowOrder::Window {
+                                    end: session.end,
+                                    start: session.start,
+                                    key: key.to_vec(),
+                                },
+                            });
+                        }
+                    }
+                    ctx.recycle(session.state);
+                });
+                self.closed.sort_by(|a, b| a.order.cmp(&b.order));
+                out.rows.append(&mut self.closed);
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Window state: the watermark clock, aligned (tumbling and sliding) windows
+//! kept in start order, and per-key session windows that merge. Each store
+//! knows the earliest time one of its windows closes, so checking whether
+//! anything closes is O(1) per record.
+
+use super::aggregate::{Aggregates, GroupState};
+use crate::data::Value;
+use ahash::AHashMap;
+use std::borrow::Borrow;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::hash::{Hash, Hasher};
+
+/// The groups of one window (or of an unwindowed query), by key. Looked up
+/// by `&[Value]`, so a record's key is cloned only when its group is new.
+pub type GroupMap = AHashMap<GroupKey, GroupState>;
+
+/// A GROUP BY key as stored in a [`GroupMap`]. A one-column key (the common
+/// case) is kept inline: no allocation and one pointer less to chase.
+/// Hashes and compares as the slice of its values.
+#[derive(Debug, Clone)]
+pub enum GroupKey {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+impl GroupKey {
+    pub fn new(key: &[Value]) -> Self {
+        match key {
+            [one] => GroupKey::One(one.clone()),
+            many => GroupKey::Many(many.to_vec()),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Value] {
+        match self {
+            GroupKey::One(v) => std::slice::from_ref(v),
+            GroupKey::Many(vs) => vs,
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Value> {
+        match self {
+            GroupKey::One(v) => vec![v],
+            GroupKey::Many(vs) => vs,
+        }
+    }
+}
+
+impl Borrow<[Value]> for GroupKey {
+    fn borrow(&self) -> &[Value] {
+        self.as_slice()
+    }
+}
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for GroupKey {}
+
+/// Event-time progress: the largest of (largest event time seen minus the
+/// out-of-orderness) and every watermark given from outside. Never decreases.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    out_of_orderness: i64,
+    watermark: i64,
+}
+
+impl Clock {
+    pub fn new(out_of_orderness: i64) -> Self {
+        Clock {
+            out_of_orderness: out_of_orderness.max(0),
+            watermark: i64::MIN,
+        }
+    }
+
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// A record with event time `t` was read.
+    pub fn observe(&mut self, t: i64) {
+        self.advance(t.saturating_sub(self.out_of_orderness));
+    }
+
+    pub fn advance(&mut self, watermark: i64) {
+        self.watermark = self.watermark.max(watermark);
+    }
+}
+
+/// Tumbling (`advance == size`) and sliding windows: `[s, s + size)` for every
+/// multiple `s` of `advance`.
+#[derive(Debug)]
+pub struct AlignedWindows {
+    size: i64,
+    advance: i64,
+    lateness: i64,
+    /// Open windows by start; all have the same size, so start order is end order.
+    windows: BTreeMap<i64, GroupMap>,
+    /// When the earliest open window closes (`i64::MAX`: none open).
+    next_close: i64,
+    /// Emptied maps kept for reuse, so a new window does not regrow its table.
+    spare: Vec<GroupMap>,
+}
+
+impl AlignedWindows {
+    pub fn new(size: i64, advance: i64, lateness: i64) -> Self {
+        AlignedWindows {
+            size: size.max(1),
+            advance: advance.max(1),
+            lateness: lateness.max(0),
+            windows: BTreeMap::new(),
+            next_close: i64::MAX,
+            spare: Vec::new(),
+        }
+    }
+
+    pub fn size(&self) -> i64 {
+        self.size
+    }
+
+    pub fn advance(&self) -> i64 {
+        self.advance
+    }
+
+    /// The first and last start of the windows containing `t` (first > last
+    /// when none does, which happens when `advance > size`).
+    pub fn start_range(&self, t: i64) -> (i64, i64) {
+        let last = t.div_euclid(self.advance).saturating_mul(self.advance);
+        let first = t
+            .saturating_sub(self.size)
+            .div_euclid(self.advance)
+            .saturating_add(1)
+            .saturating_mul(self.advance);
+        (first, last)
+    }
+
+    /// When the window starting at `start` closes.
+    pub fn closes_at(&self, start: i64) -> i64 {
+        start
+            .saturating_add(self.size)
+            .saturating_add(self.lateness)
+    }
+
+    pub fn next_close(&self) -> i64 {
+        self.next_close
+    }
+
+    /// The groups of the window starting at `start`, opening it if needed.
+    pub fn window_mut(&mut self, start: i64) -> &mut GroupMap {
+        let close = self.closes_at(start);
+        let spare = &mut self.spare;
+        let map = self
+            .windows
+            .entry(start)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
+        self.next_close = self.next_close.min(close);
+        map
+    }
+
+    /// Removes and returns the earliest window if it closes at `watermark`.
+    pub fn pop_closed(&mut self, watermark: i64) -> Option<(i64, GroupMap)> {
+        if self.next_close > watermark {
+            return None;
+        }
+        let closed = self.windows.pop_first();
+        self.next_close = self
+            .windows
+            .first_key_value()
+            .map_or(i64::MAX, |(start, _)| self.closes_at(*start));
+        closed
+    }
+
+    /// Takes back an emptied map for a later window.
+    pub fn recycle(&mut self, mut map: GroupMap) {
+        map.clear();
+        if self.spare.len() < 2 {
+            self.spare.push(map);
+        }
+    }
+}
+
+/// One session of one key: `[start, end)`, `end` = last record time + gap.
+#[derive(Debug)]
+pub struct Session {
+    pub start: i64,
+    pub end: i64,
+    pub state: GroupState,
+}
+
+/// Session windows per key. Two records of a key share a session when they
+/// are less than `gap` apart (directly or through records between them).
+#[derive(Debug)]
+pub struct SessionWindows {
+    gap: i64,
+    lateness: i64,
+    key_ids: AHashMap<GroupKey, u32>,
+    /// Per key id: the key (empty while the id is free).
+    keys: Vec<GroupKey>,
+    free_ids: Vec<u32>,
+    /// Per key id: open sessions, sorted by start, disjoint.
+    sessions: Vec<Vec<Session>>,
+    /// (close time, key id): at least one entry at or before the close time
+    /// of every open session; stale entries are skipped when popped.
+    closing: BinaryHeap<Reverse<(i64, u32)>>,
+}
+
+impl SessionWindows {
+    pub fn new(gap: i64, lateness: i64) -> Self {
+        SessionWindows {
+            gap: gap.max(1),
+            lateness: lateness.max(0),
+            key_ids: AHashMap::new(),
+            keys: Vec::new(),
+            free_ids: Vec::new(),
+            sessions: Vec::new(),
+            closing: BinaryHeap::new(),
+        }
+    }
+
+    pub fn gap(&self) -> i64 {
+        self.gap
+    }
+
+    /// When a session ending at `end` closes.
+    pub fn closes_at(&self, end: i64) -> i64 {
+        end.saturating_add(self.lateness)
+    }
+
+    pub fn next_close(&self) -> i64 {
+        self.closing
+            .peek()
+            .map_or(i64::MAX, |Reverse((close, _))| *close)
+    }
+
+    fn key_id(&mut self, key: &[Value]) -> u32 {
+        if let Some(id) = self.key_ids.get(key) {
+            return *id;
+        }
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                self.keys[id as usize] = GroupKey::new(key);
+                id
+            }
+            None => {
+                self.keys.push(GroupKey::new(key));
+                self.sessions.push(Vec::new());
+                (self.keys.len() - 1) as u32
+            }
+        };
+        self.key_ids.insert(GroupKey::new(key), id);
+        id
+    }
+
+    /// Number of keys with open sessions.
+    #[cfg(test)]
+    fn open_keys(&self) -> usize {
+        self.key_ids.len()
+    }
+
+    /// Adds a record at `t` for `key`: opens `[t, t + gap)`, merged with every
+    /// session of the key it overlaps. Returns the session it ended up in.
+    pub fn add(&mut self, key: &[Value], t: i64, aggs: &Aggregates, row: &[Value]) -> &Session {
+        let id = self.key_id(key);
+        let (lo, hi) = (t, t.saturating_add(self.gap));
+        let list = &mut self.sessions[id as usize];
+        let first = list.partition_point(|s| s.end <= lo);
+        let last = list.partition_point(|s| s.start < hi);
+        if first >= last {
+            list.insert(
+                first,
+                Session {
+                    start: lo,
+                    end: hi,
+                    state: aggs.new_state(),
+                },
+            );
+            let close = hi.saturating_add(self.lateness);
+            self.closing.push(Reverse((close, id)));
+        } else if last - first > 1 {
+            let absorbed: Vec<Session> = list.drain(first + 1..last).collect();
+            let base = &mut list[first];
+            for other in absorbed {
+                aggs.merge(&mut base.state, &other.state);
+                base.start = base.start.min(other.start);
+                base.end = base.end.max(other.end);
+            }
+        }
+        let session = &mut list[first];
+        session.start = session.start.min(lo);
+        session.end = session.end.max(hi);
+        aggs.update(&mut session.state, row);
+        &list[first]
+    }
+
+    /// Removes every session that closes at `watermark`, handing each to `f`
+    /// with its key (in no particular order).
+    pub fn pop_closed(&mut self, watermark: i64, mut f: impl FnMut(&[Value], Session)) {
+        while let Some(&Reverse((close, id))) = self.closing.peek() {
+            if close > watermark {
+                break;
+            }
+            self.closing.pop();
+            let lateness = self.lateness;
+            let list = &mut self.sessions[id as usize];
+            let key = self.keys[id as usize].as_slice();
+            let mut closed_any = false;
+            let mut i = 0;
+            while i < list.len() {
+                if list[i].end.saturating_add(lateness) <= watermark {
+                    f(key, list.remove(i));
+                    closed_any = true;
+                } else {
+                    i += 1;
+                }
+            }
+            if let Some(next) = list.iter().map(|s| s.end.saturating_add(lateness)).min() {
+                self.closing.push(Reverse((next, id)));
+            } else if closed_any {
+                // The key has no session left: forget it and reuse its id.
+                // A stale heap entry for the id can only close sessions
+                // that are due anyway.
+                self.key_ids.remove(key);
+                self.keys[id as usize] = GroupKey::Many(Vec::new());
+                self.free_ids.push(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataType;
+    use crate::engine::test_plans::*;
+    use crate::plan::AggregateFunction;
+
+    #[test]
+    fn tumbling_membership_floors_negative_times() {
+        let w = AlignedWindows::new(10, 10, 0);
+        assert_eq!(w.start_range(7), (0, 0));
+        assert_eq!(w.start_range(10), (10, 10));
+        assert_eq!(w.start_range(-1), (-10, -10));
+        assert_eq!(w.start_range(-10), (-10, -10));
+    }
+
+    #[test]
+    fn sliding_membership() {
+        let w = AlignedWindows::new(10_000, 5_000, 0);
+        assert_eq!(w.start_range(7_000), (0, 5_000));
+        assert_eq!(w.start_range(5_000), (0, 5_000));
+        assert_eq!(w.start_range(4_999), (-5_000, 0));
+        let gappy = AlignedWindows::new(2, 5, 0);
+        let (first, last) = gappy.start_range(3);
+        assert!(first > last);
+        assert_eq!(gappy.start_range(6), (5, 5));
+    }
+
+    #[test]
+    fn aligned_windows_close_in_start_order() {
+        let mut w = AlignedWindows::new(10, 10, 5);
+        w.window_mut(20);
+        w.window_mut(0);
+        assert_eq!(w.next_close(), 15);
+        assert!(w.pop_closed(14).is_none());
+        assert_eq!(w.pop_closed(15).map(|(s, _)| s), Some(0));
+        assert_eq!(w.next_close(), 35);
+        assert!(w.pop_closed(34).is_none());
+        assert_eq!(w.pop_closed(i64::MAX).map(|(s, _)| s), Some(20));
+        assert_eq!(w.next_close(), i64::MAX);
+    }
+
+    #[test]
+    fn sessions_merge_when_a_record_bridges_them() {
+        let aggs = Aggregates::new(&[agg(AggregateFunction::Count, None, DataType::BigInt)]);
+        let mut s = SessionWindows::new(10, 0);
+        let key = [Value::str("k")];
+        let a = s.add(&key, 0, &aggs, &[]);
+        assert_eq!((a.start, a.end), (0, 10));
+        let b = s.add(&key, 15, &aggs, &[]);
+        assert_eq!((b.start, b.end), (15, 25));
+        // Exactly `gap` after the last record: a new session, not a merge.
+        let c = s.add(&key, 25, &aggs, &[]);
+        assert_eq!((c.start, c.end), (25, 35));
+        // [8, 18) overlaps [0, 10) and [15, 25), not [25, 35): two merge.
+        let d = s.add(&key, 8, &aggs, &[]);
+        assert_eq!((d.start, d.end), (0, 25));
+        let mut closed = Vec::new();
+        s.pop_closed(i64::MAX, |k, sess| {
+            closed.push((k.to_vec(), sess.start, sess.end))
+        });
+        closed.sort_by_key(|c| c.1);
+        assert_eq!(closed, vec![(key.to_vec(), 0, 25), (key.to_vec(), 25, 35)]);
+        assert_eq!(s.next_close(), i64::MAX);
+        assert_eq!(s.open_keys(), 0);
+    }
+
+    #[test]
+    fn closed_session_keys_are_forgotten_and_ids_reused() {
+        let aggs = Aggregates::new(&[agg(AggregateFunction::Count, None, DataType::BigInt)]);
+        let mut s = SessionWindows::new(10, 0);
+        let (a, b) = ([Value::str("a")], [Value::str("b")]);
+        s.add(&a, 0, &aggs, &[]);
+        s.add(&b, 5, &aggs, &[]);
+        let mut closed = Vec::new();
+        s.pop_closed(10, |k, sess| closed.push((k.to_vec(), sess.end)));
+        assert_eq!(closed, vec![(a.to_vec(), 10)]);
+        assert_eq!(s.open_keys(), 1);
+        // "c" takes a's freed id; b's session is untouched.
+        let c = [Value::str("c")];
+        s.add(&c, 7, &aggs, &[]);
+        s.add(&a, 8, &aggs, &[]);
+        assert_eq!(s.open_keys(), 3);
+        closed.clear();
+        s.pop_closed(i64::MAX, |k, sess| closed.push((k.to_vec(), sess.end)));
+        closed.sort();
+        assert_eq!(
+            closed,
+            vec![(a.to_vec(), 18), (b.to_vec(), 15), (c.to_vec(), 17)]
+        );
+        assert_eq!(s.open_keys(), 0);
+    }
+
+    #[test]
+    fn group_keys_look_up_by_slice() {
+        let mut map: AHashMap<GroupKey, i32> = AHashMap::new();
+        map.insert(GroupKey::new(&[Value::str("a")]), 1);
+        map.insert(GroupKey::new(&[Value::Int(1), Value::Null]), 2);
+        map.insert(GroupKey::new(&[]), 3);
+        assert_eq!(map.get(&[Value::str("a")][..]), Some(&1));
+        assert_eq!(map.get(&[Value::Double(1.0), Value::Null][..]), Some(&2));
+        assert_eq!(map.get(&[][..]), Some(&3));
+        assert_eq!(map.get(&[Value::str("b")][..]), None);
+        assert_eq!(
+            GroupKey::new(&[Value::Int(4)]).into_vec(),
+            vec![Value::Int(4)]
+        );
+    }
+
+    #[test]
+    fn clock_never_goes_back() {
+        let mut c = Clock::new(5);
+        c.observe(100);
+        assert_eq!(c.watermark(), 95);
+        c.observe(50);
+        assert_eq!(c.watermark(), 95);
+        c.advance(200);
+        c.observe(150);
+        assert_eq!(c.watermark(), 200);
+    }
+}
