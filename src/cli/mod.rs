@@ -11,8 +11,13 @@ pub use summary::{LatencySummary, RunSummary, ShardSummary};
 
 use crate::data::parse_duration;
 use crate::error::{Error, Result};
+use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
-use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs};
+use crate::runtime::{
+    self, parse_core_list, shared_lock, DeadLetterFile, DeadLetters, EngineBackend, RunIo,
+    RunReport, RuntimeConfig, TableInput,
+};
+use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
 use catalog::{build_catalog, split_script, SourceOverrides};
 use clap::Parser;
 
@@ -99,9 +104,179 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
     })
 }
 
-/// Runs a planned query: opens the sources (so a missing file fails before any
-/// output), the sink and the dead-letter file, runs, and reports.
+/// Runs a planned query: plans the input (so a missing file fails before any
+/// output), opens the sink and the dead-letter file, runs, and reports.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
-    let _ = (plan, execution, output);
-    Err(Error::Runtime("not wired yet".into()))
+    check_stream_properties(plan)?;
+    let config = runtime_config(execution)?;
+    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let io = open_outputs(plan, output, config.shards)?;
+    let result = match execution.runtime {
+        RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
+        RuntimeKind::SharedLock => shared_lock::run_with(plan, &config, io, EngineBackend, input),
+    };
+    let report = match result {
+        Ok(report) => report,
+        // A closed pipe (`| head`) is a normal way for a reader to stop.
+        Err(e) if crate::io::is_broken_pipe(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let summary = summarize(&report, &config, execution.runtime);
+    report_run(&summary, &report, output)
+}
+
+/// The CREATE STREAM WITH keys corestream understands.
+const STREAM_KEYS: [&str; 6] = [
+    "output",
+    "output.format",
+    "dead_letter",
+    "max_out_of_orderness",
+    "watermark.max_out_of_orderness",
+    "allowed_lateness",
+];
+
+fn check_stream_properties(plan: &QueryPlan) -> Result<()> {
+    for (key, _) in &plan.properties {
+        if !STREAM_KEYS.contains(&key.as_str()) {
+            return Err(Error::Usage(format!(
+                "unknown WITH key '{key}' of CREATE STREAM (known: {})",
+                STREAM_KEYS.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn stream_property<'a>(plan: &'a QueryPlan, key: &str) -> Option<&'a str> {
+    plan.properties
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn runtime_config(execution: &ExecutionArgs) -> Result<RuntimeConfig> {
+    let cores = execution.cores.as_deref().map(parse_core_list).transpose()?;
+    let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
+    let config = RuntimeConfig {
+        shards: execution.shards.unwrap_or(default_shards),
+        cores,
+        pin: !execution.no_pin,
+        batch_rows: execution.batch_rows,
+        ..RuntimeConfig::default()
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The sink, the dead-letter file and one stop check per shard.
+fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<RunIo> {
+    let path = match &output.output {
+        Some(p) => Some(p.display().to_string()),
+        None => stream_property(plan, "output").map(str::to_string),
+    };
+    let format = output_format(output, plan, path.as_deref())?;
+    let sink = open_sink(path.as_deref(), format, &plan.output)?;
+    let dead_letter_path = match &output.dead_letter {
+        Some(p) => Some(p.clone()),
+        None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),
+    };
+    let dead_letters = match dead_letter_path {
+        Some(p) => Some(Box::new(DeadLetterFile::new(
+            DeadLetterWriter::create(&p)?,
+            plan.source.schema.clone(),
+        )) as Box<dyn DeadLetters + Send>),
+        None => None,
+    };
+    Ok(RunIo {
+        sink,
+        dead_letters,
+        limit: None,
+        stop_checks: signals::stop_checks(shards)?,
+    })
+}
+
+/// `--format`, else the stream's `output.format`, else the output's extension, else jsonl.
+fn output_format(output: &OutputArgs, plan: &QueryPlan, path: Option<&str>) -> Result<OutputFormat> {
+    let named = output
+        .format
+        .as_deref()
+        .or_else(|| stream_property(plan, "output.format"));
+    if let Some(name) = named {
+        return name.parse();
+    }
+    let extension = path
+        .and_then(|p| std::path::Path::new(p).extension())
+        .and_then(|e| e.to_str());
+    Ok(match extension {
+        Some(e) if e.eq_ignore_ascii_case("csv") => OutputFormat::Csv,
+        _ => OutputFormat::Jsonl,
+    })
+}
+
+fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -> RunSummary {
+    let placements = match runtime {
+        RuntimeKind::ThreadPerCore => crate::runtime::placement_cores(config),
+        RuntimeKind::SharedLock => Vec::new(),
+    };
+    RunSummary {
+        records_read: report.records_read,
+        records_processed: report.records_processed,
+        records_filtered: report.records_filtered,
+        records_late: report.records_late,
+        records_malformed: report.records_malformed,
+        rows_emitted: report.rows_emitted,
+        elapsed_seconds: report.elapsed_seconds,
+        records_per_second: report.records_per_second,
+        runtime: match runtime {
+            RuntimeKind::ThreadPerCore => "thread-per-core".into(),
+            RuntimeKind::SharedLock => "shared-lock".into(),
+        },
+        shards: report
+            .shards
+            .iter()
+            .map(|s| ShardSummary {
+                shard: s.shard,
+                core: placements.get(s.shard).copied().flatten(),
+                records_read: s.records_in,
+                records_in: s.engine.records_in,
+                rows_out: s.rows_out,
+                batches: s.batches_received,
+                channel_full_waits: s.channel_full_waits,
+                busy_seconds: s.busy.as_secs_f64(),
+            })
+            .collect(),
+        latency_us: LatencySummary {
+            p50: report.latency_p50_us(),
+            p90: report.latency_p90_us(),
+            p99: report.latency_p99_us(),
+            p999: report.latency_p999_us(),
+            max: report.latency_max_us(),
+            count: report.latency.len(),
+        },
+        interrupted: report.shards.iter().any(|s| s.stopped),
+    }
+}
+
+/// Prints the summary and writes `--stats-json` and `--latency-histogram`.
+fn report_run(summary: &RunSummary, report: &RunReport, output: &OutputArgs) -> Result<()> {
+    if !output.quiet {
+        eprint!("{}", summary.to_text());
+    }
+    if let Some(path) = &output.stats_json {
+        let json = serde_json::to_string_pretty(summary)
+            .map_err(|e| Error::Runtime(format!("cannot encode the summary: {e}")))?;
+        write_file(path, json.as_bytes())?;
+    }
+    if let Some(path) = &output.latency_histogram {
+        write_file(path, report.latency_hgrm().as_bytes())?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path.display().to_string(), e))
 }

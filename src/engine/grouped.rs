@@ -20,6 +20,7 @@ pub enum Outcome {
 }
 
 /// Everything but the group store: aggregates and the output side.
+#[derive(Clone)]
 struct Context {
     aggs: Aggregates,
     having: Option<ScalarExpr>,
@@ -143,6 +144,7 @@ impl Context {
     }
 }
 
+#[derive(Clone)]
 enum Store {
     Unwindowed(GroupMap),
     Aligned(AlignedWindows),
@@ -150,6 +152,7 @@ enum Store {
 }
 
 /// GROUP BY with aggregates, optionally windowed.
+#[derive(Clone)]
 pub struct Grouped {
     keys: Vec<ScalarExpr>,
     /// Set when the key is one column: it is then borrowed from the row.

@@ -59,12 +59,14 @@ pub struct EngineStats {
 }
 
 /// One partition's engine: all of its state, owned.
+#[derive(Clone)]
 pub struct PartitionEngine {
     filter: Option<ScalarExpr>,
     operator: Operator,
     stats: EngineStats,
 }
 
+#[derive(Clone)]
 enum Operator {
     Stateless { projections: Vec<ScalarExpr> },
     Grouped(Box<Grouped>),

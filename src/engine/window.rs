@@ -99,7 +99,7 @@ impl Clock {
 
 /// Tumbling (`advance == size`) and sliding windows: `[s, s + size)` for every
 /// multiple `s` of `advance`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AlignedWindows {
     size: i64,
     advance: i64,
@@ -190,7 +190,7 @@ impl AlignedWindows {
 }
 
 /// One session of one key: `[start, end)`, `end` = last record time + gap.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Session {
     pub start: i64,
     pub end: i64,
@@ -199,7 +199,7 @@ pub struct Session {
 
 /// Session windows per key. Two records of a key share a session when they
 /// are less than `gap` apart (directly or through records between them).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SessionWindows {
     gap: i64,
     lateness: i64,

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::data::{Batch, Schema, Value};
-use crate::engine::{EngineStats, LateRecord, Output, PartitionEngine};
+use crate::engine::{EngineStats, KeyRouter, LateRecord, Output, PartitionEngine};
 use crate::error::Result;
 use crate::io::{self, BatchSource, Malformed, SplitSpec};
 use crate::plan::{QueryPlan, TableDef};
@@ -60,17 +60,12 @@ pub trait Backend: Clone + Send + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EngineBackend;
 
-/// Routes by the plan's GROUP BY key. Until `engine::KeyRouter` lands this
-/// hashes the whole row with fixed seeds.
-// INTEGRATOR: replace the body with `engine::KeyRouter::new(plan)` and
-// `KeyRouter::partition_of(row, partitions)`.
-pub struct EngineRouter {
-    hasher: ahash::RandomState,
-}
+/// Routes by the plan's GROUP BY key values (ahash, fixed seeds).
+pub struct EngineRouter(KeyRouter);
 
 impl RowRouter for EngineRouter {
     fn partition_of(&mut self, row: &[Value], partitions: usize) -> usize {
-        (self.hasher.hash_one(row) % partitions.max(1) as u64) as usize
+        self.0.partition_of(row, partitions)
     }
 }
 
@@ -80,16 +75,11 @@ impl Backend for EngineBackend {
     fn processor(&self, plan: &QueryPlan) -> PartitionEngine {
         PartitionEngine::new(plan)
     }
-    fn router(&self, _plan: &QueryPlan) -> EngineRouter {
-        EngineRouter {
-            hasher: ahash::RandomState::with_seeds(1, 2, 3, 4),
-        }
+    fn router(&self, plan: &QueryPlan) -> EngineRouter {
+        EngineRouter(KeyRouter::new(plan))
     }
     fn event_time(&self, plan: &QueryPlan, row: &[Value]) -> Option<i64> {
-        // INTEGRATOR: `crate::engine::event_time(plan, row)`.
-        plan.event_time_column()
-            .and_then(|c| row.get(c))
-            .and_then(Value::as_i64)
+        crate::engine::event_time(plan, row)
     }
 }
 

@@ -31,7 +31,7 @@ mod tests;
 
 pub use adapter::{
     Backend, ChunkReader, DeadLetters, EngineBackend, EngineRouter, Input, InputLayout,
-    LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
+    ChunkSource, DeadLetterFile, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
 pub use config::{parse_core_list, RuntimeConfig};
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
@@ -49,6 +49,11 @@ use startup::{choose_placements, classify_glommio_error, executor_builder, start
 
 use crate::error::{Error, Result};
 use crate::plan::QueryPlan;
+
+/// The core each shard is pinned to under `config` (`None`: unpinned).
+pub fn placement_cores(config: &RuntimeConfig) -> Vec<Option<usize>> {
+    choose_placements(config).shards
+}
 
 /// A source shard's stop check: returns true once the run should stop
 /// (e.g. SIGINT). Called between batches.

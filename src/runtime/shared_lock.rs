@@ -20,7 +20,8 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 
 use super::adapter::{
-    Backend, ChunkReader, DeadLetters, Input, InputLayout, PartitionProcessor, RowSink,
+    Backend, ChunkReader, DeadLetters, EngineBackend, Input, InputLayout, PartitionProcessor,
+    RowSink, TableInput,
 };
 use super::metrics::{new_latency_histogram, RunReport, ShardStats};
 use super::source::chunks_of;
@@ -150,6 +151,12 @@ impl<P: PartitionProcessor + Clone> Common<P> {
         }
         Ok(())
     }
+}
+
+/// Runs `plan` on the real engine over the table's input with the baseline.
+pub fn run(plan: &QueryPlan, config: &RuntimeConfig, io: RunIo) -> Result<RunReport> {
+    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    run_with(plan, config, io, EngineBackend, input)
 }
 
 /// Runs `plan` over `input` on `config.shards` threads sharing one engine.
