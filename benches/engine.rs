@@ -82,9 +82,14 @@ fn bench_engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS as u64));
     group.sample_size(10);
 
-    let filter_project = plan("SELECT symbol, price * qty AS notional, ts FROM trades WHERE price > 500");
+    let filter_project =
+        plan("SELECT symbol, price * qty AS notional, ts FROM trades WHERE price > 500");
     group.bench_function("filter_project", |b| {
-        b.iter_batched(|| (), |_| black_box(run_engine(&filter_project, &input)), BatchSize::PerIteration)
+        b.iter_batched(
+            || (),
+            |_| black_box(run_engine(&filter_project, &input)),
+            BatchSize::PerIteration,
+        )
     });
 
     let tumbling = plan(
@@ -92,7 +97,11 @@ fn bench_engine(c: &mut Criterion) {
          FROM trades GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)",
     );
     group.bench_function("tumbling_groupby_10k_keys", |b| {
-        b.iter_batched(|| (), |_| black_box(run_engine(&tumbling, &input)), BatchSize::PerIteration)
+        b.iter_batched(
+            || (),
+            |_| black_box(run_engine(&tumbling, &input)),
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

@@ -230,7 +230,10 @@ fn a_record_for_a_closed_window_is_late_counted_and_dead_lettered() {
     let lines: Vec<&str> = dead.lines().collect();
     assert_eq!(lines.len(), 1, "{dead}");
     let entry: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
-    assert!(entry["reason"].as_str().unwrap().contains("late"), "{entry}");
+    assert!(
+        entry["reason"].as_str().unwrap().contains("late"),
+        "{entry}"
+    );
     assert_eq!(entry["source"], "t");
 }
 
@@ -325,7 +328,11 @@ fn json_lines_input_with_a_broken_line() {
 
 #[test]
 fn standard_input_is_a_source() {
-    let input = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/trades.csv")).unwrap();
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/trades.csv"
+    ))
+    .unwrap();
     let o = corestream_with_stdin(
         &[
             "run",
@@ -339,10 +346,7 @@ fn standard_input_is_a_source() {
         Some(&input),
     );
     assert_success(&o);
-    assert_eq!(
-        stdout(&o),
-        "symbol,volume\nAAPL,65\nGOOG,10\nMSFT,20\n"
-    );
+    assert_eq!(stdout(&o), "symbol,volume\nAAPL,65\nGOOG,10\nMSFT,20\n");
 }
 
 #[test]

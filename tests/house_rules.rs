@@ -34,7 +34,11 @@ fn violations(root: &Path) -> Vec<String> {
     }
     let mut found = Vec::new();
     for file in files {
-        let relative = file.strip_prefix(root).unwrap_or(&file).to_string_lossy().into_owned();
+        let relative = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
         if relative == EXEMPT {
             continue;
         }
@@ -53,7 +57,11 @@ fn violations(root: &Path) -> Vec<String> {
 fn no_locks_or_shared_atomics_in_the_data_path() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let found = violations(root);
-    assert!(found.is_empty(), "locks or atomics in the data path:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "locks or atomics in the data path:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -63,7 +71,11 @@ fn the_check_catches_a_lock() {
     std::fs::create_dir_all(&engine).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("src/runtime")).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("src/io")).expect("mkdir");
-    std::fs::write(engine.join("bad.rs"), "use std::sync::Mutex; // shared state\n").expect("write");
+    std::fs::write(
+        engine.join("bad.rs"),
+        "use std::sync::Mutex; // shared state\n",
+    )
+    .expect("write");
     std::fs::write(engine.join("fine.rs"), "// a Mutex in a comment is fine\n").expect("write");
     let found = violations(dir.path());
     assert_eq!(found.len(), 1, "{found:?}");

@@ -35,7 +35,12 @@ pub struct QueryArgs {
     pub query_file: Option<PathBuf>,
 
     /// The SQL script given inline instead of a file.
-    #[arg(short = 'e', long = "execute", value_name = "SQL", conflicts_with = "query_file")]
+    #[arg(
+        short = 'e',
+        long = "execute",
+        value_name = "SQL",
+        conflicts_with = "query_file"
+    )]
     pub execute: Option<String>,
 
     /// A source table: NAME=PATH. PATH `-` is standard input; the format comes

@@ -1,9 +1,9 @@
 //! Builds the catalog of sources from the script's DDL and `--source` options.
 
+use crate::data::{Field, Schema};
 use crate::error::{Error, Result};
 use crate::plan::{Catalog, TableDef};
 use crate::sql::{CreateSource, Statement, StreamingQuery};
-use crate::data::{Field, Schema};
 
 /// The script split into its source declarations and its one query.
 pub struct Script {
@@ -53,16 +53,22 @@ impl SourceOverrides {
         for option in options {
             let (key, value) = split_pair(option, '=', "--source-option", "NAME.KEY=VALUE")?;
             let (name, key) = split_pair(key, '.', "--source-option", "NAME.KEY=VALUE")?;
-            parsed
-                .options
-                .push((name.to_string(), key.to_ascii_lowercase(), value.to_string()));
+            parsed.options.push((
+                name.to_string(),
+                key.to_ascii_lowercase(),
+                value.to_string(),
+            ));
         }
         Ok(parsed)
     }
 
     fn properties_for(&self, table: &str) -> Vec<(String, String)> {
         let mut properties = Vec::new();
-        if let Some((_, path)) = self.paths.iter().find(|(n, _)| n.eq_ignore_ascii_case(table)) {
+        if let Some((_, path)) = self
+            .paths
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(table))
+        {
             properties.push(source_location_property(path));
         }
         for (name, key, value) in &self.options {
@@ -118,7 +124,10 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
     }
     for (name, _) in &overrides.paths {
         if catalog.get(name).is_none() {
-            catalog.add(table_from_command_line(name, overrides.properties_for(name))?);
+            catalog.add(table_from_command_line(
+                name,
+                overrides.properties_for(name),
+            )?);
         }
     }
     Ok(catalog)
@@ -182,7 +191,9 @@ mod tests {
     #[test]
     fn rejects_malformed_overrides() {
         let e = SourceOverrides::parse(&["trades".into()], &[]).unwrap_err();
-        assert!(e.to_string().contains("--source 'trades' is not of the form NAME=PATH"));
+        assert!(e
+            .to_string()
+            .contains("--source 'trades' is not of the form NAME=PATH"));
         let e = SourceOverrides::parse(&[], &["x=1".into()]).unwrap_err();
         assert!(e.to_string().contains("NAME.KEY=VALUE"));
     }

@@ -81,8 +81,9 @@ pub fn demo_sql(events: u64, keys: u64) -> String {
 fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
     let text = match (&args.execute, &args.query_file) {
         (Some(sql), _) => sql.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| Error::io(path.display().to_string(), e))?,
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?
+        }
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
     let script = split_script(crate::sql::parse_sql(&text)?)?;
@@ -159,7 +160,11 @@ fn available_cores() -> usize {
 }
 
 fn runtime_config(execution: &ExecutionArgs) -> Result<RuntimeConfig> {
-    let cores = execution.cores.as_deref().map(parse_core_list).transpose()?;
+    let cores = execution
+        .cores
+        .as_deref()
+        .map(parse_core_list)
+        .transpose()?;
     let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
     let config = RuntimeConfig {
         shards: execution.shards.unwrap_or(default_shards),
@@ -200,7 +205,11 @@ fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<
 }
 
 /// `--format`, else the stream's `output.format`, else the output's extension, else jsonl.
-fn output_format(output: &OutputArgs, plan: &QueryPlan, path: Option<&str>) -> Result<OutputFormat> {
+fn output_format(
+    output: &OutputArgs,
+    plan: &QueryPlan,
+    path: Option<&str>,
+) -> Result<OutputFormat> {
     let named = output
         .format
         .as_deref()

@@ -67,7 +67,11 @@ impl RunSummary {
             self.records_per_second,
             self.shards.len().max(1),
             self.runtime,
-            if self.interrupted { " (interrupted)" } else { "" }
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
         );
         let l = &self.latency_us;
         if l.count > 0 {

@@ -8,8 +8,8 @@ use super::jsonl::JsonlSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange};
 use super::BatchSource;
-use crate::error::{Error, Result};
 use crate::data::Schema;
+use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fs::File;
 use std::path::Path;
@@ -115,7 +115,11 @@ fn open_range(
 /// `chunk_bytes` aligned to line starts for a file (after its CSV header), and
 /// contiguous event ranges of `chunk_events` for a generator. Standard input is
 /// one `Whole` chunk. Concatenating the chunks in order gives the whole input.
-pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<Vec<SplitSpec>> {
+pub fn plan_chunks(
+    table: &TableDef,
+    chunk_bytes: u64,
+    chunk_events: u64,
+) -> Result<Vec<SplitSpec>> {
     let config = SourceConfig::from_table(table)?;
     match &config.connector {
         Connector::Trades(trades) => Ok(event_chunks(trades.events, chunk_events)),
@@ -212,8 +216,9 @@ mod tests {
         let t = table(schema, &[("path", f.path().to_str().unwrap())]);
         let whole = read(&t, &SplitSpec::Whole);
         assert_eq!(whole.len(), 5);
-        // 25 data bytes in chunks of 10: lines start at 0, 4, 8, ... after the header.
-        let splits = plan_chunks(&t, 10, 1).unwrap();
+        // 20 data bytes after a 4-byte header, lines every 4 bytes; chunks of
+        // about 6 bytes are cut at the next line start: [4,12), [12,20), [20,24).
+        let splits = plan_chunks(&t, 6, 1).unwrap();
         assert_eq!(splits.len(), 3);
         assert_eq!(lines_before_data(&t).unwrap(), 1);
         let mut joined = Batch::new(2);
@@ -244,9 +249,21 @@ mod tests {
         assert_eq!(
             chunks,
             vec![
-                SplitSpec::Events { first: 0, last: 4, stride: 1 },
-                SplitSpec::Events { first: 4, last: 8, stride: 1 },
-                SplitSpec::Events { first: 8, last: 10, stride: 1 },
+                SplitSpec::Events {
+                    first: 0,
+                    last: 4,
+                    stride: 1
+                },
+                SplitSpec::Events {
+                    first: 4,
+                    last: 8,
+                    stride: 1
+                },
+                SplitSpec::Events {
+                    first: 8,
+                    last: 10,
+                    stride: 1
+                },
             ]
         );
         let positions: Vec<u64> = chunks

@@ -174,7 +174,11 @@ impl Input for TableInput {
         Ok(ChunkSource {
             source: io::open_source(&self.table, split)?,
             // The header's lines count towards the first chunk.
-            line_offset: if index == 0 { self.lines_before_data } else { 0 },
+            line_offset: if index == 0 {
+                self.lines_before_data
+            } else {
+                0
+            },
             absolute: self.stream,
         })
     }

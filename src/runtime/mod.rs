@@ -30,8 +30,8 @@ mod startup;
 mod tests;
 
 pub use adapter::{
-    Backend, ChunkReader, DeadLetters, EngineBackend, EngineRouter, Input, InputLayout,
-    ChunkSource, DeadLetterFile, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
+    Backend, ChunkReader, ChunkSource, DeadLetterFile, DeadLetters, EngineBackend, EngineRouter,
+    Input, InputLayout, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
 pub use config::{parse_core_list, RuntimeConfig};
 pub use metrics::{percentile_distribution, RunReport, ShardStats};

@@ -229,9 +229,15 @@ impl RowSink for VecSink {
         self.rows.push(row.to_vec());
         Ok(())
     }
+    fn flush(&mut self) -> crate::error::Result<()> {
+        Ok(())
+    }
     fn finish(&mut self) -> crate::error::Result<()> {
         let _ = self.done.send(std::mem::take(&mut self.rows));
         Ok(())
+    }
+    fn rows_written(&self) -> u64 {
+        self.rows.len() as u64
     }
 }
 
