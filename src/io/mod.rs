@@ -6,6 +6,7 @@
 //! (JSON lines, CSV, blackhole) and the dead-letter file. It knows nothing of
 //! shards: a split is just a range.
 
+pub mod nexmark;
 mod source;
 
 pub use source::{BatchSource, Malformed};
