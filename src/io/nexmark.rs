@@ -284,8 +284,13 @@ impl NexmarkConfig {
 
     /// Event time of event `n`, ms since the epoch.
     pub fn event_time_ms(&self, n: u64) -> i64 {
-        let offset = u128::from(n) * 1000 / u128::from(self.rate.max(1));
-        BASE_TIME_MS.saturating_add(i64::try_from(offset).unwrap_or(i64::MAX))
+        let rate = self.rate.max(1);
+        // 64-bit division where it cannot overflow (128-bit division is slow).
+        let offset = match n.checked_mul(1000) {
+            Some(scaled) => scaled / rate,
+            None => u64::try_from(u128::from(n) * 1000 / u128::from(rate)).unwrap_or(u64::MAX),
+        };
+        BASE_TIME_MS.saturating_add(as_i64(offset))
     }
 }
 
@@ -562,9 +567,8 @@ impl BatchSource for NexmarkSource {
 
 /// The last person generated at or before event `n`, counted from 0.
 fn last_base0_person_id(n: u64) -> u64 {
-    let epoch = n / TOTAL_PROPORTION;
-    let offset = (n % TOTAL_PROPORTION).min(PERSON_PROPORTION - 1);
-    epoch * PERSON_PROPORTION + offset
+    // The epoch's one person comes first, so it exists at every offset.
+    n / TOTAL_PROPORTION * PERSON_PROPORTION
 }
 
 /// The last auction generated at or before event `n`, counted from 0 (the
@@ -599,7 +603,9 @@ fn recent_person(rng: &mut EventRng, last: u64) -> u64 {
 
 /// `round(10^(u * 6) * 100)` cents: log-uniform from 1 to 1,000,000 dollars.
 fn next_price(rng: &mut EventRng) -> i64 {
-    (10f64.powf(rng.unit() * 6.0) * 100.0).round() as i64
+    // Java's `Math.round` (floor of x + 0.5); x is positive, so the cast
+    // floors (and avoids a libm call).
+    (10f64.powf(rng.unit() * 6.0) * 100.0 + 0.5) as i64
 }
 
 fn push_random_word(out: &mut String, rng: &mut EventRng, max_len: u64, special: char) {
@@ -665,7 +671,7 @@ impl Pools {
             cities: US_CITIES.iter().map(|c| Arc::from(*c)).collect(),
             states: US_STATES.iter().map(|s| Arc::from(*s)).collect(),
             hot_channels,
-            channels: vec![None; CHANNELS as usize],
+            channels: Vec::new(),
             extras: Vec::new(),
         }
     }
@@ -682,6 +688,9 @@ impl Pools {
             return self.hot_channels[rng.below_usize(HOT_CHANNELS.len())].clone();
         }
         let k = rng.below(CHANNELS);
+        if self.channels.is_empty() {
+            self.channels.resize(CHANNELS as usize, None);
+        }
         let seed_mix = self.seed_mix;
         self.channels[k as usize]
             .get_or_insert_with(|| channel_and_url(seed_mix, k))
@@ -695,7 +704,8 @@ impl Pools {
             0
         } else {
             let wanted = average - size;
-            let delta = (wanted as f64 * 0.2).round() as u64;
+            // round(wanted * 0.2), never a tie for an integer `wanted`.
+            let delta = ((wanted * 2 + 5) / 10) as u64;
             let jitter = if delta == 0 { 0 } else { rng.below(2 * delta) };
             wanted - delta as usize + jitter as usize
         };
@@ -1221,6 +1231,48 @@ mod tests {
         let unpaced = NexmarkSource::new(NexmarkTable::Bid, &config(10), 0..10);
         assert_eq!(unpaced.pace_offset(), None);
         assert_eq!(unpaced.due_rows(Duration::ZERO), usize::MAX);
+    }
+
+    /// The benchmark queries under `benches/nexmark/`.
+    const QUERIES: [(&str, &str); 9] = [
+        ("q0", include_str!("../../benches/nexmark/q0.sql")),
+        ("q1", include_str!("../../benches/nexmark/q1.sql")),
+        ("q2", include_str!("../../benches/nexmark/q2.sql")),
+        ("q5", include_str!("../../benches/nexmark/q5.sql")),
+        ("q7", include_str!("../../benches/nexmark/q7.sql")),
+        ("q11", include_str!("../../benches/nexmark/q11.sql")),
+        ("q14", include_str!("../../benches/nexmark/q14.sql")),
+        ("q15", include_str!("../../benches/nexmark/q15.sql")),
+        ("q17", include_str!("../../benches/nexmark/q17.sql")),
+    ];
+
+    #[test]
+    fn benchmark_queries_parse_and_declare_the_generator_schema() {
+        use crate::sql::{EmitClause, Statement};
+        for (name, text) in QUERIES {
+            let statements = crate::sql::parse_sql(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let [Statement::CreateSource(source), Statement::Query(query)] = &statements[..] else {
+                panic!("{name}: expected a CREATE TABLE and a query");
+            };
+            assert_eq!(source.name, "bid", "{name}");
+            let declared: Vec<(&str, DataType)> = source
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.data_type))
+                .collect();
+            let schema = NexmarkTable::Bid.schema();
+            let generated: Vec<(&str, DataType)> = schema
+                .fields
+                .iter()
+                .map(|f| (f.name.as_str(), f.data_type))
+                .collect();
+            assert_eq!(declared, generated, "{name}");
+            let config = NexmarkConfig::from_properties(&source.properties).unwrap();
+            assert_eq!(config.events, 10_000_000, "{name}");
+            let windowed = ["q5", "q7", "q11"].contains(&name);
+            let emit = windowed.then_some(EmitClause::Final);
+            assert_eq!(query.emit, emit, "{name}");
+        }
     }
 
     #[test]
