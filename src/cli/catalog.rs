@@ -142,11 +142,15 @@ fn table_from_command_line(name: &str, properties: Vec<(String, String)>) -> Res
         .map(|(_, v)| v.clone());
     match path {
         Some(path) => crate::io::infer_table(name, &path, &properties),
-        None => Ok(TableDef {
-            name: name.to_string(),
-            schema: crate::io::generator_schema(&properties)?,
-            properties,
-        }),
+        None => {
+            let mut table = TableDef {
+                name: name.to_string(),
+                schema: Schema::default(),
+                properties,
+            };
+            table.schema = crate::io::infer_schema(&table)?;
+            Ok(table)
+        }
     }
 }
 

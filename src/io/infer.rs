@@ -60,6 +60,7 @@ pub fn infer_schema(table: &TableDef) -> Result<Schema> {
     let config = SourceConfig::from_table(table)?;
     let file = match config.connector {
         Connector::Trades(_) => return Ok(trades_schema()),
+        Connector::Nexmark(kind, _) => return Ok(kind.schema()),
         Connector::File(file) => file,
     };
     let path = match &file.location {

@@ -3,12 +3,12 @@
 //! a reader for one split.
 
 use super::csv::CsvSource;
-use super::generator::{trades_schema, TradesGenerator};
+use super::generator::TradesGenerator;
 use super::jsonl::JsonlSource;
+use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange};
 use super::BatchSource;
-use crate::data::Schema;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fs::File;
@@ -49,6 +49,19 @@ pub fn open_source(table: &TableDef, split: &SplitSpec) -> Result<Box<dyn BatchS
             *last,
             *stride,
         )?)),
+        (Connector::Nexmark(kind, config), SplitSpec::Whole) => Ok(Box::new(NexmarkSource::new(
+            *kind,
+            config,
+            0..config.events,
+        ))),
+        (
+            Connector::Nexmark(kind, config),
+            SplitSpec::Events {
+                first,
+                last,
+                stride: 1,
+            },
+        ) => Ok(Box::new(NexmarkSource::new(*kind, config, *first..*last))),
         (Connector::File(file), SplitSpec::Whole) => open_whole(table, file),
         (Connector::File(file), SplitSpec::FileRange(range)) => open_range(table, file, *range),
         _ => Err(Error::Runtime(format!(
@@ -123,6 +136,7 @@ pub fn plan_chunks(
     let config = SourceConfig::from_table(table)?;
     match &config.connector {
         Connector::Trades(trades) => Ok(event_chunks(trades.events, chunk_events)),
+        Connector::Nexmark(_, config) => Ok(event_chunks(config.events, chunk_events)),
         Connector::File(file) => match &file.location {
             Location::Stdin => Ok(vec![SplitSpec::Whole]),
             Location::Path(path) => file_chunks(path, file, chunk_bytes),
@@ -150,21 +164,6 @@ fn file_chunks(path: &Path, file: &FileConfig, chunk_bytes: u64) -> Result<Vec<S
         .into_iter()
         .map(SplitSpec::FileRange)
         .collect())
-}
-
-/// The schema of the built-in generator that `properties` name (`connector`).
-pub fn generator_schema(properties: &[(String, String)]) -> Result<Schema> {
-    let table = TableDef {
-        name: String::new(),
-        schema: Schema::default(),
-        properties: properties.to_vec(),
-    };
-    match SourceConfig::from_table(&table)?.connector {
-        Connector::Trades(_) => Ok(trades_schema()),
-        Connector::File(_) => Err(Error::Usage(
-            "a source needs a 'path' or a 'connector'".to_string(),
-        )),
-    }
 }
 
 /// Lines before the first record of a file source (its CSV header), so that

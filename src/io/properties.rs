@@ -5,17 +5,19 @@
 //!
 //! | key | meaning | default |
 //! |---|---|---|
-//! | `connector` | `file` (a CSV or JSON-lines file, or standard input) or `trades` (the built-in trades generator) | `file` |
+//! | `connector` | `file` (a CSV or JSON-lines file, or standard input), `trades` (the built-in trades generator) or `nexmark` (the Nexmark generator) | `file` |
 //! | `path` | the file to read; `-` is standard input | required for `file` |
 //! | `format` | `csv`, `jsonl` (also `json`, `ndjson`: one JSON object per line) | from the extension: `.csv`, `.jsonl`, `.ndjson`, `.json`; required for standard input |
 //! | `delimiter` | CSV field separator, one character (`;` for 1BRC-style files, `\t` or `tab` for tabs) | `,` |
 //! | `header` | `true`: the first CSV line names the columns, matched by name; `false`: the fields are in the declared column order | `true` |
-//! | `events` | `trades`: how many events to generate | 1000000 |
-//! | `rate` | `trades`: events per second of wall-clock time; `0` = as fast as possible | 0 |
-//! | `seed` | `trades`: seed of the deterministic generator | 42 |
+//! | `events` | generators: how many events to generate (for `nexmark`: of all three kinds together) | trades 1000000, nexmark 10000000 |
+//! | `rate` | generators: events per second of wall-clock time; `0` = as fast as possible | 0 |
+//! | `seed` | generators: seed of the deterministic generator | 42 |
 //! | `keys` | `trades`: number of distinct symbols (`SYM0001`, `SYM0002`, ...) | 100 |
-//! | `events_per_second_time` | `trades`: events per second of *event* time (`ts` advances by 1000 / this ms per event) | 1000 |
+//! | `events_per_second_time` | generators: events per second of *event* time (`ts` advances by 1000 / this ms per event) | trades 1000, nexmark 10000000 |
+//! | `table` | `nexmark`: `person`, `auction` or `bid` | required for `nexmark` |
 
+use super::nexmark::{NexmarkConfig, NexmarkTable};
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::path::{Path, PathBuf};
@@ -32,9 +34,17 @@ pub const SOURCE_KEYS: &[&str] = &[
     "seed",
     "keys",
     "events_per_second_time",
+    "table",
 ];
 
-const GENERATOR_KEYS: &[&str] = &["events", "rate", "seed", "keys", "events_per_second_time"];
+const GENERATOR_KEYS: &[&str] = &[
+    "events",
+    "rate",
+    "seed",
+    "keys",
+    "events_per_second_time",
+    "table",
+];
 const FILE_KEYS: &[&str] = &["path", "format", "delimiter", "header"];
 
 /// A checked source configuration.
@@ -49,6 +59,8 @@ pub struct SourceConfig {
 pub enum Connector {
     File(FileConfig),
     Trades(TradesConfig),
+    /// The Nexmark generator: one of its three tables.
+    Nexmark(NexmarkTable, NexmarkConfig),
 }
 
 /// A file or standard input.
@@ -139,10 +151,11 @@ impl SourceConfig {
             Some(c) if c.eq_ignore_ascii_case("trades") => {
                 Connector::Trades(trades_config(&props)?)
             }
+            Some(c) if c.eq_ignore_ascii_case("nexmark") => nexmark_connector(&props)?,
             Some(other) => {
-                return Err(
-                    props.usage(format!("unknown connector '{other}' (known: file, trades)"))
-                )
+                return Err(props.usage(format!(
+                    "unknown connector '{other}' (known: file, trades, nexmark)"
+                )))
             }
         };
         Ok(SourceConfig {
@@ -150,6 +163,23 @@ impl SourceConfig {
             connector,
         })
     }
+}
+
+fn nexmark_connector(props: &Properties) -> Result<Connector> {
+    props.reject_keys(FILE_KEYS, "nexmark")?;
+    if props.get("keys").is_some() {
+        return Err(props.usage("property 'keys' does not apply to connector 'nexmark'".into()));
+    }
+    let table = props
+        .get("table")
+        .ok_or_else(|| {
+            props.usage("connector 'nexmark' needs 'table' = person, auction or bid".into())
+        })?
+        .parse::<NexmarkTable>()?;
+    Ok(Connector::Nexmark(
+        table,
+        NexmarkConfig::from_properties(props.entries)?,
+    ))
 }
 
 struct Properties<'a> {
@@ -291,6 +321,7 @@ fn parse_header(props: &Properties) -> Result<bool> {
 
 fn trades_config(props: &Properties) -> Result<TradesConfig> {
     props.reject_keys(FILE_KEYS, "trades")?;
+    props.reject_keys(&["table"], "trades")?;
     let defaults = TradesConfig::default();
     let rate: f64 = props
         .number("rate", "a number of events per second")?
