@@ -97,6 +97,16 @@ pub struct ExecutionArgs {
     /// Rows per batch moved between cores.
     #[arg(long, value_name = "ROWS", default_value_t = 1024)]
     pub batch_rows: usize,
+
+    /// Bytes of a file per input chunk. Chunks are dealt out to the shards in
+    /// turn; the merger writes a chunk's output once every shard is done with it.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub chunk_bytes: u64,
+
+    /// Generator events per input chunk (default: 65536, or 1 ms worth of
+    /// events when the generator is paced by 'rate', for low latency).
+    #[arg(long, value_name = "EVENTS")]
+    pub chunk_events: Option<u64>,
 }
 
 /// Where results, rejects and statistics go.

@@ -109,7 +109,7 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 /// output), opens the sink and the dead-letter file, runs, and reports.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
     check_stream_properties(plan)?;
-    let config = runtime_config(execution)?;
+    let config = runtime_config(execution, plan)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
     let io = open_outputs(plan, output, config.shards)?;
     let result = match execution.runtime {
@@ -159,7 +159,20 @@ fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn runtime_config(execution: &ExecutionArgs) -> Result<RuntimeConfig> {
+/// Generator events per chunk: as asked, else 1 ms of a paced generator's
+/// events (the merger writes a chunk once it is complete, so a chunk's span
+/// bounds latency), else the runtime's default.
+fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
+    if let Some(events) = execution.chunk_events {
+        return Ok(events);
+    }
+    Ok(match crate::io::pacing_rate(&plan.source)? {
+        Some(rate) => ((rate / 1000.0) as u64).max(1),
+        None => RuntimeConfig::default().chunk_events,
+    })
+}
+
+fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<RuntimeConfig> {
     let cores = execution
         .cores
         .as_deref()
@@ -171,6 +184,8 @@ fn runtime_config(execution: &ExecutionArgs) -> Result<RuntimeConfig> {
         cores,
         pin: !execution.no_pin,
         batch_rows: execution.batch_rows,
+        chunk_bytes: execution.chunk_bytes,
+        chunk_events: chunk_events(execution, plan)?,
         ..RuntimeConfig::default()
     };
     config.validate()?;

@@ -166,6 +166,15 @@ fn file_chunks(path: &Path, file: &FileConfig, chunk_bytes: u64) -> Result<Vec<S
         .collect())
 }
 
+/// Wall-clock events per second of a paced generator (`rate`), if paced.
+pub fn pacing_rate(table: &TableDef) -> Result<Option<f64>> {
+    Ok(match SourceConfig::from_table(table)?.connector {
+        Connector::Trades(trades) => trades.rate,
+        Connector::Nexmark(_, config) => config.pacing_rate.map(|r| r as f64),
+        Connector::File(_) => None,
+    })
+}
+
 /// Lines before the first record of a file source (its CSV header), so that
 /// line numbers counted per chunk can be made absolute. 0 for other sources.
 pub fn lines_before_data(table: &TableDef) -> Result<u64> {

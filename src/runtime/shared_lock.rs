@@ -4,18 +4,21 @@
 //! share ONE engine behind an `RwLock`. For every batch a worker takes the
 //! read lock and clones the engine, processes the batch on its copy, then
 //! takes the write lock and writes the copy back if nobody wrote since it
-//! read (a version counter), else retries on a fresh copy. Results are
-//! correct; the copying and the contention are the cost the seed measured.
+//! read (a version counter), else retries on a fresh copy.
 //!
-//! Output goes to the same sink, in the order the shared engine emitted it
-//! (for stateless queries that is not input order when N > 1; EMIT FINAL
-//! results are equal). Watermark advances (at every chunk end, to the largest
-//! event time seen so far) and `finish()` run in place under the write lock.
+//! Unlike the seed, which applied batches in whatever order the workers got
+//! the lock (so state and watermarks, and with them late records, depended on
+//! timing), batches are applied in input order: a worker waits for its chunk's
+//! turn before it pushes, so the results, the late records and the output
+//! order equal the thread-per-core runtime's. Parsing still runs in parallel;
+//! the engine's work is serialized, which is what one shared engine costs.
+//! Watermark advances (at every chunk end, to the largest event time seen so
+//! far) and `finish()` run in place under the write lock.
 //! This is the only module of the runtime with locks and atomics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
-use std::time::Instant;
+use std::sync::{Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -97,6 +100,9 @@ struct Common<P> {
     engine: RwLock<Shared<P>>,
     writer: Mutex<Writer>,
     stop: AtomicBool,
+    /// The chunk whose batches may be applied now (input order).
+    turn: Mutex<u64>,
+    turn_passed: Condvar,
 }
 
 fn poisoned() -> Error {
@@ -104,8 +110,35 @@ fn poisoned() -> Error {
 }
 
 impl<P: PartitionProcessor + Clone> Common<P> {
-    /// Optimistic copy-out / write-back of one batch; returns the retries.
-    fn push(&self, batch: &Batch, malformed: &[Malformed], stats: &mut ShardStats) -> Result<()> {
+    /// Blocks until `chunk` may be applied (or the run is stopping).
+    fn wait_for_turn(&self, chunk: u64) -> Result<()> {
+        let mut turn = self.turn.lock().map_err(|_| poisoned())?;
+        while *turn < chunk && !self.stop.load(Ordering::Relaxed) {
+            (turn, _) = self
+                .turn_passed
+                .wait_timeout(turn, Duration::from_millis(10))
+                .map_err(|_| poisoned())?;
+        }
+        Ok(())
+    }
+
+    /// Hands the turn to the chunk after `chunk`.
+    fn pass_turn(&self, chunk: u64) -> Result<()> {
+        let mut turn = self.turn.lock().map_err(|_| poisoned())?;
+        *turn = (*turn).max(chunk + 1);
+        self.turn_passed.notify_all();
+        Ok(())
+    }
+
+    /// Optimistic copy-out / write-back of one batch of `chunk`, in its turn.
+    fn push(
+        &self,
+        chunk: u64,
+        batch: &Batch,
+        malformed: &[Malformed],
+        stats: &mut ShardStats,
+    ) -> Result<()> {
+        self.wait_for_turn(chunk)?;
         loop {
             let (version, mut copy) = {
                 let shared = self.engine.read().map_err(|_| poisoned())?;
@@ -191,6 +224,8 @@ where
             error: None,
         }),
         stop: AtomicBool::new(false),
+        turn: Mutex::new(0),
+        turn_passed: Condvar::new(),
     };
     let mut stop_checks = io.stop_checks.into_iter();
     let checks: Vec<Option<StopCheck>> = (0..config.shards).map(|_| stop_checks.next()).collect();
@@ -327,13 +362,13 @@ where
             stats.records_in += (batch.len() + malformed.len()) as u64;
             stats.records_malformed += malformed.len() as u64;
             stats.batches_received += 1;
-            self.common.push(&batch, &malformed, stats)?;
+            self.common.push(chunk, &batch, &malformed, stats)?;
             let end = !more || self.should_stop();
             if stream || end {
                 self.advance_watermark(max_event_time)?;
             }
             if end {
-                return Ok(());
+                return self.common.pass_turn(chunk);
             }
         }
     }
