@@ -7,6 +7,7 @@
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
 use super::channel::{ChunkDead, MergeMsg, Rx, TimedRow, Tx};
@@ -40,6 +41,33 @@ struct ChunkOut {
     dead: Option<ChunkDead>,
 }
 
+/// Consecutive rows caused at the same instant (one engine call) share one
+/// clock reading and one histogram update.
+#[derive(Default)]
+struct LatencyRun {
+    caused_at: Option<Instant>,
+    rows: u64,
+}
+
+impl LatencyRun {
+    fn add(&mut self, caused_at: Instant, histogram: &mut Histogram<u64>) {
+        if self.caused_at != Some(caused_at) {
+            self.flush(histogram);
+            self.caused_at = Some(caused_at);
+        }
+        self.rows += 1;
+    }
+
+    fn flush(&mut self, histogram: &mut Histogram<u64>) {
+        if let Some(caused_at) = self.caused_at.take() {
+            let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+            // Recording can only fail beyond the histogram's range; clamp instead.
+            let micros = micros.min(histogram.high());
+            let _ = histogram.record_n(micros, std::mem::take(&mut self.rows));
+        }
+    }
+}
+
 /// Writes rows and dead letters in order.
 struct Writer {
     io: MergerIo,
@@ -54,16 +82,18 @@ struct Writer {
 
 impl Writer {
     fn write_rows(&mut self, mut rows: Vec<TimedRow>) -> Result<()> {
-        rows.sort_by(|a, b| a.row.order.cmp(&b.row.order));
+        // Each shard's rows of a chunk arrive sorted; one producer's need no sort.
+        if !rows.is_sorted_by(|a, b| a.row.order <= b.row.order) {
+            rows.sort_by(|a, b| a.row.order.cmp(&b.row.order));
+        }
+        let mut latency = LatencyRun::default();
         for timed in rows {
             if self.limit_reached {
                 break;
             }
             self.io.sink.write_row(&timed.row.values)?;
             self.rows_written += 1;
-            let micros = timed.caused_at.elapsed().as_micros();
-            self.latency
-                .saturating_record(u64::try_from(micros).unwrap_or(u64::MAX));
+            latency.add(timed.caused_at, &mut self.latency);
             if self
                 .io
                 .limit
@@ -72,6 +102,7 @@ impl Writer {
                 self.reach_limit();
             }
         }
+        latency.flush(&mut self.latency);
         Ok(())
     }
 
