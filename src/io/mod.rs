@@ -30,7 +30,7 @@ pub use dead_letter::DeadLetterWriter;
 pub use generator::{trades_schema, TradesGenerator, TRADES_BASE_TIME_MS};
 pub use infer::{infer_schema, infer_table, SAMPLE_ROWS};
 pub use jsonl::JsonlSource;
-pub use open::{lines_before_data, open_source, pacing_rate, plan_chunks, SplitSpec};
+pub use open::{lines_before_data, open_source, pacing_rate, plan_chunks, ChunkPlan, SplitSpec};
 pub use properties::{
     Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
     SOURCE_KEYS,

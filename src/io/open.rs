@@ -124,35 +124,71 @@ fn open_range(
     })
 }
 
-/// Cuts a table's input into an ordered list of chunks: byte ranges of about
-/// `chunk_bytes` aligned to line starts for a file (after its CSV header), and
-/// contiguous event ranges of `chunk_events` for a generator. Standard input is
-/// one `Whole` chunk. Concatenating the chunks in order gives the whole input.
-pub fn plan_chunks(
-    table: &TableDef,
-    chunk_bytes: u64,
-    chunk_events: u64,
-) -> Result<Vec<SplitSpec>> {
-    let config = SourceConfig::from_table(table)?;
-    match &config.connector {
-        Connector::Trades(trades) => Ok(event_chunks(trades.events, chunk_events)),
-        Connector::Nexmark(_, config) => Ok(event_chunks(config.events, chunk_events)),
-        Connector::File(file) => match &file.location {
-            Location::Stdin => Ok(vec![SplitSpec::Whole]),
-            Location::Path(path) => file_chunks(path, file, chunk_bytes),
-        },
+/// A table's input cut into an ordered list of chunks. Concatenating the
+/// chunks in order gives the whole input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkPlan {
+    /// Byte ranges of a file, aligned to line starts, after its CSV header.
+    File(Vec<SplitSpec>),
+    /// Contiguous event ranges of a generator, computed on demand (a paced
+    /// generator may have millions of tiny chunks).
+    Events { events: u64, per_chunk: u64 },
+    /// Standard input: one stream.
+    Stream,
+}
+
+impl ChunkPlan {
+    pub fn len(&self) -> usize {
+        match self {
+            ChunkPlan::File(chunks) => chunks.len(),
+            ChunkPlan::Events { events, per_chunk } => {
+                usize::try_from(events.div_ceil(*per_chunk)).unwrap_or(usize::MAX)
+            }
+            ChunkPlan::Stream => 1,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The split that chunk `index` reads (`Whole` for the stream).
+    pub fn chunk(&self, index: usize) -> SplitSpec {
+        match self {
+            ChunkPlan::File(chunks) => chunks.get(index).copied().unwrap_or(SplitSpec::Whole),
+            ChunkPlan::Events { events, per_chunk } => {
+                let first = (index as u64).saturating_mul(*per_chunk).min(*events);
+                SplitSpec::Events {
+                    first,
+                    last: first.saturating_add(*per_chunk).min(*events),
+                    stride: 1,
+                }
+            }
+            ChunkPlan::Stream => SplitSpec::Whole,
+        }
     }
 }
 
-fn event_chunks(events: u64, chunk_events: u64) -> Vec<SplitSpec> {
-    let chunk = chunk_events.max(1);
-    (0..events.div_ceil(chunk))
-        .map(|c| SplitSpec::Events {
-            first: c * chunk,
-            last: ((c + 1) * chunk).min(events),
-            stride: 1,
-        })
-        .collect()
+/// Cuts a table's input into chunks: byte ranges of about `chunk_bytes`
+/// aligned to line starts for a file (after its CSV header), contiguous event
+/// ranges of `chunk_events` for a generator, one stream for standard input.
+pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<ChunkPlan> {
+    let config = SourceConfig::from_table(table)?;
+    let per_chunk = chunk_events.max(1);
+    match &config.connector {
+        Connector::Trades(trades) => Ok(ChunkPlan::Events {
+            events: trades.events,
+            per_chunk,
+        }),
+        Connector::Nexmark(_, nexmark) => Ok(ChunkPlan::Events {
+            events: nexmark.events,
+            per_chunk,
+        }),
+        Connector::File(file) => match &file.location {
+            Location::Stdin => Ok(ChunkPlan::Stream),
+            Location::Path(path) => Ok(ChunkPlan::File(file_chunks(path, file, chunk_bytes)?)),
+        },
+    }
 }
 
 fn file_chunks(path: &Path, file: &FileConfig, chunk_bytes: u64) -> Result<Vec<SplitSpec>> {
@@ -226,8 +262,9 @@ mod tests {
         assert_eq!(whole.len(), 5);
         // 20 data bytes after a 4-byte header, lines every 4 bytes; chunks of
         // about 6 bytes are cut at the next line start: [4,12), [12,20), [20,24).
-        let splits = plan_chunks(&t, 6, 1).unwrap();
-        assert_eq!(splits.len(), 3);
+        let plan = plan_chunks(&t, 6, 1).unwrap();
+        assert_eq!(plan.len(), 3);
+        let splits: Vec<SplitSpec> = (0..plan.len()).map(|i| plan.chunk(i)).collect();
         assert_eq!(lines_before_data(&t).unwrap(), 1);
         let mut joined = Batch::new(2);
         for split in &splits {
@@ -253,7 +290,8 @@ mod tests {
             Schema::default(),
             &[("connector", "trades"), ("events", "10")],
         );
-        let chunks = plan_chunks(&t, 1, 4).unwrap();
+        let plan = plan_chunks(&t, 1, 4).unwrap();
+        let chunks: Vec<SplitSpec> = (0..plan.len()).map(|i| plan.chunk(i)).collect();
         assert_eq!(
             chunks,
             vec![

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{EngineStats, KeyRouter, LateRecord, Output, PartitionEngine};
 use crate::error::Result;
-use crate::io::{self, BatchSource, Malformed, SplitSpec};
+use crate::io::{self, BatchSource, ChunkPlan, Malformed};
 use crate::plan::{QueryPlan, TableDef};
 
 /// One partition's synchronous query processor: what a shard drives.
@@ -139,7 +139,7 @@ pub trait Input: Clone + Send + 'static {
 #[derive(Debug, Clone)]
 pub struct TableInput {
     table: TableDef,
-    chunks: Vec<SplitSpec>,
+    chunks: ChunkPlan,
     /// Header lines before the first record (line numbers are per chunk).
     lines_before_data: u64,
     stream: bool,
@@ -150,7 +150,7 @@ impl TableInput {
     /// per generator chunk). Fails, before any output, if the file is missing.
     pub fn plan(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<TableInput> {
         let chunks = io::plan_chunks(table, chunk_bytes, chunk_events)?;
-        let stream = chunks == [SplitSpec::Whole];
+        let stream = chunks == ChunkPlan::Stream;
         Ok(TableInput {
             table: table.clone(),
             lines_before_data: io::lines_before_data(table)?,
@@ -170,9 +170,8 @@ impl Input for TableInput {
         }
     }
     fn open(&self, index: usize) -> Result<ChunkSource> {
-        let split = self.chunks.get(index).unwrap_or(&SplitSpec::Whole);
         Ok(ChunkSource {
-            source: io::open_source(&self.table, split)?,
+            source: io::open_source(&self.table, &self.chunks.chunk(index))?,
             // The header's lines count towards the first chunk.
             line_offset: if index == 0 {
                 self.lines_before_data

@@ -1,0 +1,449 @@
+//! End-to-end tests of the thread-per-core runtime through the binary:
+//! determinism across shard counts, accounting with several shards, bounded
+//! memory on a large input, shutdown by signal, and start-up failures.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn corestream() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_corestream"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    corestream().args(args).output().expect("run corestream")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\n{}",
+        o.status.code(),
+        stderr(o)
+    );
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read stats")).expect("json")
+}
+
+fn u64_of(v: &serde_json::Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// Every record read is processed, filtered, late or malformed.
+fn assert_accounting(stats: &serde_json::Value) {
+    assert_eq!(
+        u64_of(stats, "records_read"),
+        u64_of(stats, "records_processed")
+            + u64_of(stats, "records_filtered")
+            + u64_of(stats, "records_late")
+            + u64_of(stats, "records_malformed"),
+        "{stats}"
+    );
+}
+
+/// A deterministic trades file: 3000 rows over 50 symbols, event time rising
+/// by 0 to 49 ms per row, so no row is late.
+fn write_trades_file(dir: &Path) -> PathBuf {
+    let path = dir.join("trades.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    writeln!(file, "symbol,price,qty,ts").expect("write");
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut ts: i64 = 1_767_225_600_000;
+    for _ in 0..3000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ts += (state % 50) as i64;
+        let symbol = format!("S{:02}", (state >> 8) % 50);
+        let price = ((state >> 16) % 100_000) as f64 / 100.0;
+        let qty = (state >> 40) % 500 + 1;
+        writeln!(file, "{symbol},{price},{qty},{ts}").expect("write");
+    }
+    file.flush().expect("flush");
+    path
+}
+
+const QUERIES: [&str; 6] = [
+    "SELECT symbol, price * qty AS notional FROM trades WHERE qty > 100",
+    "SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS volume, AVG(price) AS avg_price, \
+     MIN(price) AS low, MAX(price) AS high FROM trades GROUP BY symbol \
+     WINDOW TUMBLING(ts, INTERVAL '1' SECOND)",
+    "SELECT symbol, window_start, window_end, COUNT(*) AS n FROM trades GROUP BY symbol \
+     WINDOW SLIDING(ts, 2s, 500ms)",
+    "SELECT symbol, window_start, window_end, COUNT(*) AS n, MAX(price) AS high FROM trades \
+     GROUP BY symbol WINDOW SESSION(ts, 300ms)",
+    "SELECT symbol, COUNT(*) AS n, SUM(qty) AS volume FROM trades GROUP BY symbol EMIT CHANGES",
+    "SELECT window_start, COUNT(DISTINCT symbol) AS symbols, STDDEV_POP(price) AS sd FROM trades \
+     GROUP BY TUMBLE(ts, INTERVAL '2' SECOND)",
+];
+
+/// Runs `sql` over `file` with `shards` shards and small chunks (so that every
+/// shard reads several) and returns the output bytes.
+fn output_with(sql: &str, file: &Path, shards: usize, runtime: &str) -> Vec<u8> {
+    let source = format!("trades={}", file.display());
+    let shards = shards.to_string();
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        sql,
+        "--source",
+        &source,
+        "--shards",
+        &shards,
+        "--chunk-bytes",
+        "2000",
+        "--batch-rows",
+        "64",
+        "--runtime",
+        runtime,
+    ]);
+    assert_success(&o);
+    o.stdout
+}
+
+#[test]
+fn output_is_byte_identical_for_1_to_4_shards() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_trades_file(dir.path());
+    for sql in QUERIES {
+        let one = output_with(sql, &file, 1, "thread-per-core");
+        assert!(!one.is_empty(), "{sql} produced nothing");
+        for shards in 2..=4 {
+            let many = output_with(sql, &file, shards, "thread-per-core");
+            assert!(one == many, "{sql}: {shards} shards differ from 1 shard");
+        }
+    }
+}
+
+#[test]
+fn the_shared_lock_baseline_gives_the_same_results() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write_trades_file(dir.path());
+    for sql in QUERIES {
+        let reference = output_with(sql, &file, 1, "thread-per-core");
+        let baseline = output_with(sql, &file, 3, "shared-lock");
+        assert!(reference == baseline, "{sql}: shared-lock differs");
+    }
+}
+
+#[test]
+fn accounting_adds_up_with_several_shards() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stats = dir.path().join("stats.json");
+    let dead = dir.path().join("dead.jsonl");
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+         WITH ('path' = 'tests/data/bad.csv'); \
+         SELECT symbol, COUNT(*) AS n FROM trades WHERE qty > 1 GROUP BY symbol EMIT FINAL",
+        "--shards",
+        "3",
+        "--chunk-bytes",
+        "16",
+        "--stats-json",
+        stats.to_str().expect("utf-8 path"),
+        "--dead-letter",
+        dead.to_str().expect("utf-8 path"),
+    ]);
+    assert_success(&o);
+    // Good rows: A (qty 10), D (qty 1, filtered), F (qty 2).
+    assert_eq!(
+        stdout(&o),
+        "{\"symbol\":\"A\",\"n\":1}\n{\"symbol\":\"F\",\"n\":1}\n"
+    );
+    let s = read_json(&stats);
+    assert_eq!(u64_of(&s, "records_read"), 6);
+    assert_eq!(u64_of(&s, "records_malformed"), 3);
+    assert_eq!(u64_of(&s, "records_filtered"), 1);
+    assert_accounting(&s);
+    let shards = s["shards"].as_array().expect("shards");
+    assert_eq!(shards.len(), 3);
+    let read: u64 = shards.iter().map(|x| u64_of(x, "records_read")).sum();
+    assert_eq!(read, 6, "every shard's reads add up to the total");
+    // Line numbers stay exact although the file was read in many chunks.
+    let lines: Vec<u64> = std::fs::read_to_string(&dead)
+        .expect("dead letters")
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["line"]
+                .as_u64()
+                .expect("line")
+        })
+        .collect();
+    assert_eq!(lines, vec![3, 4, 6]);
+}
+
+#[test]
+fn stats_carry_per_shard_metrics_and_latency() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stats = dir.path().join("stats.json");
+    let hgrm = dir.path().join("latency.hgrm");
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol WINDOW TUMBLING(ts, 1s)",
+        "--source",
+        "trades=generator:trades",
+        "--source-option",
+        "trades.events=50000",
+        "--format",
+        "blackhole",
+        "--shards",
+        "2",
+        "--stats-json",
+        stats.to_str().expect("utf-8 path"),
+        "--latency-histogram",
+        hgrm.to_str().expect("utf-8 path"),
+    ]);
+    assert_success(&o);
+    let s = read_json(&stats);
+    assert_accounting(&s);
+    assert_eq!(u64_of(&s, "records_read"), 50_000);
+    let shards = s["shards"].as_array().expect("shards");
+    assert_eq!(shards.len(), 2);
+    let into_engines: u64 = shards.iter().map(|x| u64_of(x, "records_in")).sum();
+    assert_eq!(into_engines, 50_000);
+    for shard in shards {
+        for key in ["rows_out", "batches", "channel_full_waits"] {
+            assert!(shard[key].is_u64(), "{key} in {shard}");
+        }
+        assert!(shard["busy_seconds"].is_f64());
+    }
+    let latency = &s["latency_us"];
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(latency[key].is_u64(), "{key} in {latency}");
+    }
+    assert!(u64_of(latency, "p50") <= u64_of(latency, "p99"));
+    assert!(u64_of(latency, "p99") <= u64_of(latency, "max"));
+    let text = std::fs::read_to_string(&hgrm).expect("hgrm");
+    assert!(
+        text.contains("Value     Percentile TotalCount 1/(1-Percentile)"),
+        "{text}"
+    );
+    assert!(text.contains("#[Max "), "{text}");
+}
+
+/// Runs `command` to its end and returns its exit status and its own peak
+/// resident memory in MiB (wait4 reports the usage of that one child).
+fn run_measuring_peak_memory(command: &mut Command) -> (i32, i64) {
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; zeroed is a valid value for it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to a status int and a rusage struct; pid is our child,
+    // which `child` will not wait for again (it is dropped without wait()).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4");
+    drop(child);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss / 1024)
+}
+
+#[test]
+fn a_large_input_passes_through_in_bounded_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stats = dir.path().join("stats.json");
+    // 6 million records, 10,000 keys, one-minute windows: state and in-flight
+    // data must stay bounded while the input streams through.
+    let (status, rss_mib) = run_measuring_peak_memory(corestream().args([
+        "run",
+        "-q",
+        "-e",
+        "SELECT symbol, window_start, COUNT(*) AS n, AVG(price) AS avg_price FROM trades \
+         GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)",
+        "--source",
+        "trades=generator:trades",
+        "--source-option",
+        "trades.events=6000000",
+        "--source-option",
+        "trades.keys=10000",
+        "--format",
+        "blackhole",
+        "--shards",
+        "3",
+        "--stats-json",
+        stats.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(status, 0);
+    let s = read_json(&stats);
+    assert_eq!(u64_of(&s, "records_read"), 6_000_000);
+    assert_eq!(u64_of(&s, "records_processed"), 6_000_000);
+    // Buffering the whole input would take well over a gigabyte.
+    assert!(rss_mib < 256, "peak RSS {rss_mib} MiB");
+}
+
+fn send_signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill has no memory effects; pid is our own child.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill");
+}
+
+fn interrupted_run(signal: libc::c_int) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stats = dir.path().join("stats.json");
+    let out = dir.path().join("out.jsonl");
+    // Paced at 20,000 events/s, 100 million events would take over an hour.
+    let child = corestream()
+        .args([
+            "run",
+            "-q",
+            "-e",
+            "SELECT symbol, price, ts FROM trades",
+            "--source",
+            "trades=generator:trades",
+            "--source-option",
+            "trades.events=100000000",
+            "--source-option",
+            "trades.rate=20000",
+            "--shards",
+            "2",
+            "--output",
+            out.to_str().expect("utf-8 path"),
+            "--stats-json",
+            stats.to_str().expect("utf-8 path"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20)
+        && std::fs::metadata(&out).map_or(0, |m| m.len()) < 10_000
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id(), signal);
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).expect("output");
+    assert!(text.ends_with('\n'), "no half-written line");
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is complete JSON"))
+        .collect();
+    assert!(rows.len() > 100, "it ran a while: {} rows", rows.len());
+    let s = read_json(&stats);
+    assert_eq!(s["interrupted"], true);
+    assert_accounting(&s);
+    assert_eq!(u64_of(&s, "rows_emitted"), rows.len() as u64);
+    assert_eq!(u64_of(&s, "records_processed"), rows.len() as u64);
+    assert!(u64_of(&s, "records_read") < 100_000_000);
+}
+
+#[test]
+fn sigterm_stops_the_run_with_complete_output_and_summary() {
+    interrupted_run(libc::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_complete_output_and_summary() {
+    interrupted_run(libc::SIGINT);
+}
+
+fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
+    let mut command = corestream();
+    command.args([
+        "run",
+        "-q",
+        "-e",
+        "SELECT symbol FROM trades",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--shards",
+        shards,
+    ]);
+    let bytes = limit_kib * 1024;
+    // SAFETY: setrlimit is async-signal-safe and only touches the child's limits.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.output().expect("run corestream")
+}
+
+#[test]
+fn a_locked_memory_limit_too_small_for_io_uring_is_named_with_the_fix() {
+    let o = run_with_memlock_limit(64, "2");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("locked-memory limit"), "{err}");
+    assert!(err.contains("ulimit -l"), "{err}");
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn eight_shards_start_under_the_default_8_mib_locked_memory_limit() {
+    let o = run_with_memlock_limit(8192, "8");
+    assert_success(&o);
+    assert_eq!(stdout(&o).lines().count(), 8);
+}
+
+#[test]
+fn more_shards_than_cores_work_pinned_or_not() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/trades.csv");
+    let source = format!("trades={file}");
+    let sql = "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL";
+    let pinned = run(&["run", "-q", "-e", sql, "--source", &source, "--shards", "5"]);
+    let unpinned = run(&[
+        "run", "-q", "-e", sql, "--source", &source, "--shards", "5", "--no-pin",
+    ]);
+    let listed = run(&[
+        "run", "-q", "-e", sql, "--source", &source, "--cores", "0,0-1",
+    ]);
+    for o in [&pinned, &unpinned, &listed] {
+        assert_success(o);
+        assert_eq!(
+            stdout(o),
+            "{\"symbol\":\"AAPL\",\"n\":4}\n{\"symbol\":\"GOOG\",\"n\":2}\n{\"symbol\":\"MSFT\",\"n\":2}\n"
+        );
+    }
+}
+
+#[test]
+fn a_bad_core_list_is_a_usage_error() {
+    let o = run(&[
+        "run",
+        "-e",
+        "SELECT 1 FROM t",
+        "--source",
+        "t=tests/data/trades.csv",
+        "--cores",
+        "3-1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3-1"), "{}", stderr(&o));
+}
