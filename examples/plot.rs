@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 const SIZE: (u32, u32) = (900, 560);
+/// The smallest latency drawn (1 us), so that the log axis has a floor.
+const MIN_MS: f64 = 0.001;
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
@@ -108,7 +110,8 @@ fn plot_scaling(series: &[Series], machine: &str, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The (1/(1-p), latency us) points of an HdrHistogram percentile file.
+/// The (1/(1-p), latency ms) points of an HdrHistogram percentile file
+/// (corestream writes its `.hgrm` values in milliseconds).
 fn read_hgrm(path: &Path) -> Result<Vec<(f64, f64)>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut points = Vec::new();
@@ -136,34 +139,36 @@ fn percentile_label(x: f64) -> String {
     format!("{text}%")
 }
 
-fn plot_latency(series: &[Series], out: &Path) -> Result<()> {
+fn plot_latency(series: &[Series], machine: &str, out: &Path) -> Result<()> {
     let max_x = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .fold(10.0, f64::max);
-    let max_y = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(1.0, f64::max);
+    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let max_y = values().fold(MIN_MS, f64::max);
+    let min_y = values().fold(max_y, f64::min).max(MIN_MS);
     let root = SVGBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("End-to-end latency by percentile", ("sans-serif", 20))
+        .caption(format!("End-to-end latency by percentile - {machine}"), ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d((1.0..max_x * 1.5).log_scale(), (1.0..max_y * 1.5).log_scale())?;
+        .build_cartesian_2d(
+            (1.0..max_x * 1.5).log_scale(),
+            (min_y / 1.5..max_y * 1.5).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .x_desc("percentile")
-        .y_desc("latency (us)")
+        .y_desc("latency (ms)")
         .x_label_formatter(&|x| percentile_label(*x))
         .draw()?;
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         chart
             .draw_series(LineSeries::new(
-                s.points.iter().map(|&(x, y)| (x, y.max(1.0))),
+                s.points.iter().map(|&(x, y)| (x, y.max(MIN_MS))),
                 color.stroke_width(2),
             ))?
             .label(s.name.clone())
@@ -224,7 +229,7 @@ fn run(args: &[String]) -> Result<()> {
     }
     if !latency.is_empty() {
         let out = out_dir.join("latency_percentiles.svg");
-        plot_latency(&latency, &out)?;
+        plot_latency(&latency, machine, &out)?;
         println!("wrote {}", out.display());
     }
     Ok(())
