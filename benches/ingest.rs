@@ -148,7 +148,11 @@ fn grouped_plan() -> QueryPlan {
     });
     let sql = "SELECT symbol, COUNT(*) FROM trades GROUP BY symbol \
                WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)";
-    let query = match parse_sql(sql).expect("benchmark SQL parses").into_iter().next() {
+    let query = match parse_sql(sql)
+        .expect("benchmark SQL parses")
+        .into_iter()
+        .next()
+    {
         Some(Statement::Query(q)) => q,
         _ => panic!("benchmark SQL is a query"),
     };

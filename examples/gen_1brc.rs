@@ -157,7 +157,10 @@ fn generate(rows: u64, path: &str, seed: u64) -> std::io::Result<()> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: gen_1brc ROWS PATH [SEED]";
-    let (rows, path) = match (args.first().map(|r| r.replace('_', "").parse::<u64>()), args.get(1)) {
+    let (rows, path) = match (
+        args.first().map(|r| r.replace('_', "").parse::<u64>()),
+        args.get(1),
+    ) {
         (Some(Ok(rows)), Some(path)) => (rows, path.as_str()),
         _ => {
             eprintln!("{usage}");

@@ -94,11 +94,7 @@ fn plot_scaling(series: &[Series], machine: &str, out: &Path) -> Result<()> {
             .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
             .label(s.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(
-            s.points
-                .iter()
-                .map(|&p| Circle::new(p, 4, color.filled())),
-        )?;
+        chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
     chart
         .configure_series_labels()
@@ -150,7 +146,10 @@ fn plot_latency(series: &[Series], machine: &str, out: &Path) -> Result<()> {
     let root = SVGBackend::new(out, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("End-to-end latency by percentile - {machine}"), ("sans-serif", 20))
+        .caption(
+            format!("End-to-end latency by percentile - {machine}"),
+            ("sans-serif", 20),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -205,8 +204,7 @@ fn run(args: &[String]) -> Result<()> {
     };
     let out_dir = Path::new(out_dir);
     std::fs::create_dir_all(out_dir)?;
-    let text =
-        std::fs::read_to_string(results_path).map_err(|e| format!("{results_path}: {e}"))?;
+    let text = std::fs::read_to_string(results_path).map_err(|e| format!("{results_path}: {e}"))?;
     let results: Json = serde_json::from_str(&text).map_err(|e| format!("{results_path}: {e}"))?;
     let machine = results["machine"].as_str().unwrap_or("this machine");
 
