@@ -103,6 +103,7 @@ PY
 )
 # shellcheck disable=SC2086 # one NAME=PATH word per histogram
 "$target_dir/release/examples/plot" "$BENCH_DIR/results.json" "$BENCH_DIR" $histograms
+echo >> "$BENCH_DIR/results.md"
 for svg in throughput_vs_shards latency_percentiles; do
   [ -s "$BENCH_DIR/$svg.svg" ] && echo "![$svg]($svg.svg)" >> "$BENCH_DIR/results.md"
 done
