@@ -315,8 +315,7 @@ impl Grouped {
         self.advance_watermark(i64::MAX, out);
         if let Store::Unwindowed(map) = &mut self.store {
             if self.ctx.emit == EmitMode::Final {
-                self.ctx
-                    .final_rows(map.drain(), i64::MIN, i64::MAX, out);
+                self.ctx.final_rows(map.drain(), i64::MIN, i64::MAX, out);
             } else {
                 map.clear();
             }

@@ -131,7 +131,7 @@ mod tests {
         let hasher = ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]);
         for i in 0..50 {
             let row = [Value::Int(i), Value::str(&format!("k{i}"))];
-            let evaluated = vec![row[1].clone()];
+            let evaluated = [row[1].clone()];
             let expected = (hasher.hash_one(&evaluated[..]) % 5) as usize;
             assert_eq!(router.partition_of(&row, 5), expected);
         }

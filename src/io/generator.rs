@@ -46,7 +46,7 @@ pub struct TradesGenerator {
     next: u64,
     last: u64,
     stride: u64,
-    symbols: Arc<[Arc<str>]>,
+    symbols: SymbolNames,
     /// For each output column, its index in [`trades_schema`].
     projection: Vec<usize>,
     row: Vec<Value>,
@@ -109,20 +109,23 @@ fn event_offset_ms(n: u64, per_second: u64) -> i64 {
     i64::try_from(millis).unwrap_or(i64::MAX)
 }
 
+/// Symbol names, shared by the generators of one thread.
+type SymbolNames = Arc<[Arc<str>]>;
+
 thread_local! {
-    /// The symbol names last made on this thread, by key count.
-    static SYMBOL_POOL: RefCell<Option<(u32, Arc<[Arc<str>]>)>> = const { RefCell::new(None) };
+    /// The symbol names last made on this thread, with their key count.
+    static SYMBOL_POOL: RefCell<Option<(u32, SymbolNames)>> = const { RefCell::new(None) };
 }
 
 /// [`symbol_names`], made once per thread and key count: a shard opens a
 /// generator per chunk, and its chunks then share one set of names.
-fn pooled_symbol_names(keys: u32) -> Arc<[Arc<str>]> {
+fn pooled_symbol_names(keys: u32) -> SymbolNames {
     SYMBOL_POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         match pool.as_ref() {
             Some((pooled_keys, names)) if *pooled_keys == keys => names.clone(),
             _ => {
-                let names: Arc<[Arc<str>]> = symbol_names(keys).into();
+                let names: SymbolNames = symbol_names(keys).into();
                 *pool = Some((keys, names.clone()));
                 names
             }

@@ -128,7 +128,12 @@ impl Writer {
     }
 
     #[inline]
-    fn write_row(&mut self, block: &RowBlock, index: usize, latency: &mut LatencyRun) -> Result<()> {
+    fn write_row(
+        &mut self,
+        block: &RowBlock,
+        index: usize,
+        latency: &mut LatencyRun,
+    ) -> Result<()> {
         if self.limit_reached {
             return Ok(());
         }
