@@ -49,6 +49,18 @@ impl Context {
         state: &GroupState,
         window: Option<(i64, i64)>,
     ) -> Option<Vec<Value>> {
+        let values = Vec::with_capacity(self.projections.len());
+        self.output_row_into(key, state, window, values)
+    }
+
+    /// [`Self::output_row`], written into `values` (empty, reused memory).
+    fn output_row_into(
+        &mut self,
+        key: &[Value],
+        state: &GroupState,
+        window: Option<(i64, i64)>,
+        mut values: Vec<Value>,
+    ) -> Option<Vec<Value>> {
         self.group_row.clear();
         self.group_row.extend_from_slice(key);
         self.aggs.results_into(state, &mut self.group_row);
@@ -61,12 +73,8 @@ impl Context {
                 return None;
             }
         }
-        Some(
-            self.projections
-                .iter()
-                .map(|p| eval(p, &self.group_row))
-                .collect(),
-        )
+        values.extend(self.projections.iter().map(|p| eval(p, &self.group_row)));
+        Some(values)
     }
 
     /// Adds `row` to the group `key` of `map` (creating it; the key is cloned
@@ -120,16 +128,18 @@ impl Context {
         groups: impl Iterator<Item = (GroupKey, GroupState)>,
         start: i64,
         end: i64,
-        out: &mut Vec<OutputRow>,
+        out: &mut Output,
     ) {
         let mut closing = std::mem::take(&mut self.closing);
         closing.extend(groups);
         // Keys are unique within a window, so an unstable sort is deterministic.
         closing.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
-        out.reserve(closing.len());
+        out.rows.reserve(closing.len());
         for (key, state) in closing.drain(..) {
-            if let Some(values) = self.output_row(key.as_slice(), &state, Some((start, end))) {
-                out.push(OutputRow {
+            let values = out.new_values(self.projections.len());
+            let window = Some((start, end));
+            if let Some(values) = self.output_row_into(key.as_slice(), &state, window, values) {
+                out.rows.push(OutputRow {
                     values,
                     order: RowOrder::Window {
                         end,
@@ -305,8 +315,7 @@ impl Grouped {
         self.advance_watermark(i64::MAX, out);
         if let Store::Unwindowed(map) = &mut self.store {
             if self.ctx.emit == EmitMode::Final {
-                self.ctx
-                    .final_rows(map.drain(), i64::MIN, i64::MAX, &mut out.rows);
+                self.ctx.final_rows(map.drain(), i64::MIN, i64::MAX, out);
             } else {
                 map.clear();
             }
@@ -335,7 +344,7 @@ impl Grouped {
                 while let Some((start, mut map)) = windows.pop_closed(watermark) {
                     if emit_final {
                         let end = start.saturating_add(windows.size());
-                        self.ctx.final_rows(map.drain(), start, end, &mut out.rows);
+                        self.ctx.final_rows(map.drain(), start, end, out);
                     } else {
                         map.drain().for_each(|(_, state)| self.ctx.recycle(state));
                     }

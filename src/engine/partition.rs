@@ -43,6 +43,29 @@ pub struct LateRecord {
 pub struct Output {
     pub rows: Vec<OutputRow>,
     pub late: Vec<LateRecord>,
+    /// Emptied row vectors given back by the caller, reused for new rows.
+    spare_values: Vec<Vec<Value>>,
+}
+
+/// At most this many emptied row vectors are kept for reuse.
+const MAX_SPARE_VALUES: usize = 1 << 14;
+
+impl Output {
+    /// Gives back a drained row's vector, so a later row reuses its memory
+    /// instead of allocating (and the caller need not free it).
+    pub fn recycle_values(&mut self, mut values: Vec<Value>) {
+        if self.spare_values.len() < MAX_SPARE_VALUES && values.capacity() > 0 {
+            values.clear();
+            self.spare_values.push(values);
+        }
+    }
+
+    /// An empty vector for a new row's values.
+    pub(crate) fn new_values(&mut self, width: usize) -> Vec<Value> {
+        self.spare_values
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(width))
+    }
 }
 
 /// Counters of one engine. `records_in == processed + filtered + late`.
@@ -113,7 +136,8 @@ impl PartitionEngine {
         }
         match &mut self.operator {
             Operator::Stateless { projections } => {
-                let values = projections.iter().map(|p| eval(p, row)).collect();
+                let mut values = out.new_values(projections.len());
+                values.extend(projections.iter().map(|p| eval(p, row)));
                 out.rows.push(OutputRow {
                     values,
                     order: RowOrder::Position { position, seq: 0 },

@@ -3,7 +3,7 @@
 
 use super::eval::eval;
 use crate::data::{parse_timestamp, Value};
-use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
+use crate::plan::{ExprKind, QueryKind, QueryPlan, ScalarExpr};
 
 /// Fixed seeds: the same key goes to the same partition in every run.
 const SEEDS: [u64; 4] = [
@@ -17,6 +17,8 @@ const SEEDS: [u64; 4] = [
 #[derive(Debug, Clone)]
 pub struct KeyRouter {
     keys: Vec<ScalarExpr>,
+    /// Set when the key is one column: it is then hashed in place, not cloned.
+    single_key_column: Option<usize>,
     scratch: Vec<Value>,
     hasher: ahash::RandomState,
 }
@@ -27,7 +29,15 @@ impl KeyRouter {
             QueryKind::Aggregate(a) => a.group_keys.clone(),
             QueryKind::Stateless { .. } => Vec::new(),
         };
+        let single_key_column = match keys.as_slice() {
+            [ScalarExpr {
+                kind: ExprKind::Column(i),
+                ..
+            }] => Some(*i),
+            _ => None,
+        };
         KeyRouter {
+            single_key_column,
             scratch: Vec::with_capacity(keys.len()),
             keys,
             hasher: ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]),
@@ -44,9 +54,16 @@ impl KeyRouter {
         if self.keys.is_empty() || partitions <= 1 {
             return 0;
         }
-        self.scratch.clear();
-        self.scratch.extend(self.keys.iter().map(|k| eval(k, row)));
-        (self.hasher.hash_one(&self.scratch[..]) % partitions as u64) as usize
+        let hash = match self.single_key_column.and_then(|i| row.get(i)) {
+            // The same hash as the evaluated one-value key.
+            Some(value) => self.hasher.hash_one(std::slice::from_ref(value)),
+            None => {
+                self.scratch.clear();
+                self.scratch.extend(self.keys.iter().map(|k| eval(k, row)));
+                self.hasher.hash_one(&self.scratch[..])
+            }
+        };
+        (hash % partitions as u64) as usize
     }
 }
 
@@ -99,6 +116,25 @@ mod tests {
         let r1 = a.partition_of(&[Value::Int(3), Value::Null], 7);
         let r2 = a.partition_of(&[Value::Double(3.0), Value::Null], 7);
         assert_eq!(r1, r2);
+    }
+
+    #[test]
+    fn one_column_keys_route_as_their_evaluated_key() {
+        let types = [DataType::BigInt, DataType::Varchar];
+        let plan = GroupedPlan::new(
+            &types,
+            vec![col(1, DataType::Varchar)],
+            vec![agg(AggregateFunction::Count, None, DataType::BigInt)],
+        )
+        .build();
+        let mut router = KeyRouter::new(&plan);
+        let hasher = ahash::RandomState::with_seeds(SEEDS[0], SEEDS[1], SEEDS[2], SEEDS[3]);
+        for i in 0..50 {
+            let row = [Value::Int(i), Value::str(&format!("k{i}"))];
+            let evaluated = [row[1].clone()];
+            let expected = (hasher.hash_one(&evaluated[..]) % 5) as usize;
+            assert_eq!(router.partition_of(&row, 5), expected);
+        }
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! reader. A row's position is its event number.
 //!
 //! - `symbol`: one of `keys` names `SYM0001`, `SYM0002`, ... (zero-padded to
-//!   at least 4 digits), chosen by hash. The names are allocated once and
-//!   shared, so generating a record allocates nothing.
+//!   at least 4 digits), chosen by hash. The names are allocated once per
+//!   thread (every chunk a shard reads shares them, and no other core touches
+//!   their reference counts), so generating a record allocates nothing.
 //! - `price`: in `[10.00, 999.99]`, two decimals, chosen by hash (no walk).
 //! - `qty`: in `[1, 1000]`, chosen by hash.
 //! - `ts`: `2026-01-01T00:00:00Z + n * 1000 / events_per_second_time` ms, so
@@ -22,6 +23,7 @@ use super::properties::TradesConfig;
 use super::{BatchSource, Malformed};
 use crate::data::{Batch, DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,7 +46,7 @@ pub struct TradesGenerator {
     next: u64,
     last: u64,
     stride: u64,
-    symbols: Vec<Arc<str>>,
+    symbols: SymbolNames,
     /// For each output column, its index in [`trades_schema`].
     projection: Vec<usize>,
     row: Vec<Value>,
@@ -58,7 +60,7 @@ impl TradesGenerator {
             next: first,
             last: last.min(config.events),
             stride: stride.max(1),
-            symbols: symbol_names(config.keys),
+            symbols: pooled_symbol_names(config.keys),
             projection: (0..4).collect(),
             row: Vec::with_capacity(4),
         }
@@ -87,14 +89,48 @@ impl TradesGenerator {
         let symbol = self.symbols[(h % self.symbols.len() as u64) as usize].clone();
         let cents = 1000 + splitmix64(h ^ 1) % 99_000;
         let qty = 1 + splitmix64(h ^ 2) % 1000;
-        let offset_ms = n as i128 * 1000 / self.config.events_per_second_time as i128;
+        let offset_ms = event_offset_ms(n, self.config.events_per_second_time);
         [
             Value::Str(symbol),
             Value::Double(cents as f64 / 100.0),
             Value::Int(qty as i64),
-            Value::Timestamp(TRADES_BASE_TIME_MS.saturating_add(offset_ms as i64)),
+            Value::Timestamp(TRADES_BASE_TIME_MS.saturating_add(offset_ms)),
         ]
     }
+}
+
+/// `n * 1000 / per_second` ms (saturating), in 64 bits unless that overflows.
+fn event_offset_ms(n: u64, per_second: u64) -> i64 {
+    let per_second = per_second.max(1);
+    let millis = match n.checked_mul(1000) {
+        Some(scaled) => scaled / per_second,
+        None => u64::try_from(n as u128 * 1000 / per_second as u128).unwrap_or(u64::MAX),
+    };
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}
+
+/// Symbol names, shared by the generators of one thread.
+type SymbolNames = Arc<[Arc<str>]>;
+
+thread_local! {
+    /// The symbol names last made on this thread, with their key count.
+    static SYMBOL_POOL: RefCell<Option<(u32, SymbolNames)>> = const { RefCell::new(None) };
+}
+
+/// [`symbol_names`], made once per thread and key count: a shard opens a
+/// generator per chunk, and its chunks then share one set of names.
+fn pooled_symbol_names(keys: u32) -> SymbolNames {
+    SYMBOL_POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        match pool.as_ref() {
+            Some((pooled_keys, names)) if *pooled_keys == keys => names.clone(),
+            _ => {
+                let names: SymbolNames = symbol_names(keys).into();
+                *pool = Some((keys, names.clone()));
+                names
+            }
+        }
+    })
 }
 
 fn symbol_names(keys: u32) -> Vec<Arc<str>> {

@@ -13,8 +13,9 @@ use glommio::channels::shared_channel::{
 };
 use glommio::{GlommioError, ResourceType};
 
-use crate::data::Batch;
-use crate::engine::{LateRecord, OutputRow};
+use super::recycle::Reusable;
+use crate::data::{Batch, Value};
+use crate::engine::{LateRecord, Output, OutputRow, RowOrder};
 use crate::io::Malformed;
 
 /// From a source task to a destination engine task.
@@ -42,18 +43,79 @@ pub(crate) struct ChunkDead {
     pub lines: Option<u64>,
 }
 
-/// An output row and the instant its cause entered the engine.
-#[derive(Debug)]
-pub(crate) struct TimedRow {
-    pub row: OutputRow,
-    pub caused_at: Instant,
+/// Output rows of one shard, stored flat (one vector of values for all rows),
+/// each with its order and the instant its cause entered the engine. Moved
+/// to the merger, which gives it back to the shard once written (see
+/// [`super::recycle`]).
+#[derive(Debug, Default)]
+pub(crate) struct RowBlock {
+    values: Vec<Value>,
+    /// Per row: where its values end in `values`.
+    ends: Vec<usize>,
+    orders: Vec<RowOrder>,
+    caused_at: Vec<Instant>,
+}
+
+impl RowBlock {
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// Appends `row`, moving its values; its emptied vector goes back to
+    /// `out` for the engine's next rows.
+    pub fn push(&mut self, row: OutputRow, caused_at: Instant, out: &mut Output) {
+        let OutputRow { mut values, order } = row;
+        self.values.append(&mut values);
+        out.recycle_values(values);
+        self.ends.push(self.values.len());
+        self.orders.push(order);
+        self.caused_at.push(caused_at);
+    }
+
+    pub fn row(&self, index: usize) -> &[Value] {
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.values[start..self.ends[index]]
+    }
+
+    pub fn order(&self, index: usize) -> &RowOrder {
+        &self.orders[index]
+    }
+
+    pub fn caused_at(&self, index: usize) -> Instant {
+        self.caused_at[index]
+    }
+
+    pub fn is_sorted(&self) -> bool {
+        self.orders.is_sorted()
+    }
+
+    pub fn first_order(&self) -> Option<&RowOrder> {
+        self.orders.first()
+    }
+
+    pub fn last_order(&self) -> Option<&RowOrder> {
+        self.orders.last()
+    }
+}
+
+impl Reusable for RowBlock {
+    fn clear_for_reuse(&mut self) {
+        self.values.clear();
+        self.ends.clear();
+        self.orders.clear();
+        self.caused_at.clear();
+    }
 }
 
 /// From a shard's engine to the merger.
 #[derive(Debug)]
 pub(crate) enum MergeMsg {
     /// Rows produced while processing chunk `chunk`.
-    Rows { chunk: u64, rows: Vec<TimedRow> },
+    Rows { chunk: u64, rows: RowBlock },
     /// Late records produced while processing `chunk`, and the chunk's
     /// malformed records and line count when this shard owns it.
     Dead {
@@ -64,7 +126,7 @@ pub(crate) enum MergeMsg {
     /// This shard will send nothing more for chunks up to and including this one.
     Through(u64),
     /// Rows from `finish()`.
-    Final(Vec<TimedRow>),
+    Final(RowBlock),
     /// The shard is done.
     Finished,
 }

@@ -3,17 +3,18 @@
 //! with chunk c it writes that chunk's rows sorted by `RowOrder` (stable),
 //! then the next chunk; after all shards finish, the rows of `finish()`,
 //! sorted. The output is thereby the same for any shard count. It applies
-//! LIMIT (asking the sources to stop) and measures output latency.
+//! LIMIT (asking the sources to stop) and measures output latency. Written
+//! row blocks go back to the shard that made them (see [`super::recycle`]).
 
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
-use super::channel::{ChunkDead, MergeMsg, Rx, TimedRow, Tx};
+use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, Tx};
 use super::metrics::new_latency_histogram;
 use super::Failure;
-use crate::engine::LateRecord;
+use crate::engine::{LateRecord, RowOrder};
 use crate::error::Result;
 
 /// What the merger writes to, and how.
@@ -33,10 +34,13 @@ pub(crate) struct MergerResult {
     pub latency: Histogram<u64>,
 }
 
+/// A block of rows and the shard it came from (and goes back to).
+type ShardBlock = (usize, RowBlock);
+
 /// One chunk's output, gathered from every shard.
 #[derive(Default)]
 struct ChunkOut {
-    rows: Vec<TimedRow>,
+    blocks: Vec<ShardBlock>,
     late: Vec<LateRecord>,
     dead: Option<ChunkDead>,
 }
@@ -72,6 +76,10 @@ impl LatencyRun {
 struct Writer {
     io: MergerIo,
     stops: Vec<Tx<()>>,
+    /// Per shard: where its written blocks go back to.
+    returns: Vec<Tx<RowBlock>>,
+    /// Scratch: (block, row) in output order, when blocks interleave.
+    order: Vec<(u32, u32)>,
     rows_written: u64,
     limit_reached: bool,
     latency: Histogram<u64>,
@@ -81,28 +89,64 @@ struct Writer {
 }
 
 impl Writer {
-    fn write_rows(&mut self, mut rows: Vec<TimedRow>) -> Result<()> {
-        // Each shard's rows of a chunk arrive sorted; one producer's need no sort.
-        if !rows.is_sorted_by(|a, b| a.row.order <= b.row.order) {
-            rows.sort_by(|a, b| a.row.order.cmp(&b.row.order));
+    /// Writes the rows of `blocks` sorted by their order (stable: ties keep
+    /// arrival order), then gives the blocks back.
+    fn write_rows(&mut self, blocks: &mut Vec<ShardBlock>) -> Result<()> {
+        let result = self.write_sorted(blocks);
+        for (shard, block) in blocks.drain(..) {
+            if let Some(back) = self.returns.get(shard) {
+                back.offer(block);
+            }
         }
+        result
+    }
+
+    fn write_sorted(&mut self, blocks: &[ShardBlock]) -> Result<()> {
         let mut latency = LatencyRun::default();
-        for timed in rows {
-            if self.limit_reached {
-                break;
+        if in_order(blocks) {
+            // Each shard's rows of a chunk arrive sorted; one producer's need no sort.
+            for (_, block) in blocks {
+                for index in 0..block.len() {
+                    self.write_row(block, index, &mut latency)?;
+                }
             }
-            self.io.sink.write_row(&timed.row.values)?;
-            self.rows_written += 1;
-            latency.add(timed.caused_at, &mut self.latency);
-            if self
-                .io
-                .limit
-                .is_some_and(|limit| self.rows_written >= limit)
-            {
-                self.reach_limit();
+        } else {
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            for (b, (_, block)) in blocks.iter().enumerate() {
+                order.extend((0..block.len()).map(|r| (b as u32, r as u32)));
             }
+            let order_of = |&(b, r): &(u32, u32)| blocks[b as usize].1.order(r as usize);
+            order.sort_by(|x, y| order_of(x).cmp(order_of(y)));
+            for &(b, r) in &order {
+                self.write_row(&blocks[b as usize].1, r as usize, &mut latency)?;
+            }
+            self.order = order;
         }
         latency.flush(&mut self.latency);
+        Ok(())
+    }
+
+    #[inline]
+    fn write_row(
+        &mut self,
+        block: &RowBlock,
+        index: usize,
+        latency: &mut LatencyRun,
+    ) -> Result<()> {
+        if self.limit_reached {
+            return Ok(());
+        }
+        self.io.sink.write_row(block.row(index))?;
+        self.rows_written += 1;
+        latency.add(block.caused_at(index), &mut self.latency);
+        if self
+            .io
+            .limit
+            .is_some_and(|limit| self.rows_written >= limit)
+        {
+            self.reach_limit();
+        }
         Ok(())
     }
 
@@ -113,8 +157,8 @@ impl Writer {
         }
     }
 
-    fn write_chunk(&mut self, chunk: u64, out: ChunkOut) -> Result<()> {
-        self.write_rows(out.rows)?;
+    fn write_chunk(&mut self, chunk: u64, mut out: ChunkOut) -> Result<()> {
+        self.write_rows(&mut out.blocks)?;
         self.write_malformed(chunk, out.dead)?;
         self.write_late(out.late)
     }
@@ -158,13 +202,18 @@ pub(crate) struct Merge {
     pending: BTreeMap<u64, ChunkOut>,
     through: Vec<Option<u64>>,
     finished: Vec<bool>,
-    finals: Vec<TimedRow>,
+    finals: Vec<ShardBlock>,
     final_late: Vec<LateRecord>,
     writer: Writer,
 }
 
 impl Merge {
-    pub fn new(shards: usize, io: MergerIo, stops: Vec<Tx<()>>) -> Self {
+    pub fn new(
+        shards: usize,
+        io: MergerIo,
+        stops: Vec<Tx<()>>,
+        returns: Vec<Tx<RowBlock>>,
+    ) -> Self {
         let line_base = (io.line_numbering == LineNumbering::ChunkRelative).then_some(0);
         Merge {
             pending: BTreeMap::new(),
@@ -175,6 +224,8 @@ impl Merge {
             writer: Writer {
                 io,
                 stops,
+                returns,
+                order: Vec::new(),
                 rows_written: 0,
                 limit_reached: false,
                 latency: new_latency_histogram(),
@@ -198,8 +249,8 @@ impl Merge {
     /// Takes one message from `shard` and writes whatever became complete.
     pub fn accept(&mut self, shard: usize, msg: MergeMsg) -> Result<()> {
         match msg {
-            MergeMsg::Rows { chunk, mut rows } => {
-                self.chunk(chunk).rows.append(&mut rows);
+            MergeMsg::Rows { chunk, rows } => {
+                self.chunk(chunk).blocks.push((shard, rows));
             }
             MergeMsg::Dead { chunk, late, dead } if chunk == u64::MAX => {
                 debug_assert!(dead.is_none());
@@ -219,7 +270,7 @@ impl Merge {
             MergeMsg::Through(chunk) => {
                 self.through[shard] = self.through[shard].max(Some(chunk));
             }
-            MergeMsg::Final(mut rows) => self.finals.append(&mut rows),
+            MergeMsg::Final(rows) => self.finals.push((shard, rows)),
             MergeMsg::Finished => self.finished[shard] = true,
         }
         self.write_complete_chunks()
@@ -257,8 +308,8 @@ impl Merge {
     /// After every shard finished: the rows of `finish()`, then close the sinks.
     pub fn finish(mut self) -> Result<MergerResult> {
         self.write_complete_chunks()?;
-        let finals = std::mem::take(&mut self.finals);
-        self.writer.write_rows(finals)?;
+        let mut finals = std::mem::take(&mut self.finals);
+        self.writer.write_rows(&mut finals)?;
         let late = std::mem::take(&mut self.final_late);
         self.writer.write_late(late)?;
         self.writer.io.sink.finish()?;
@@ -271,6 +322,23 @@ impl Merge {
             latency: self.writer.latency,
         })
     }
+}
+
+/// True when the rows of `blocks`, in turn, are already in order.
+fn in_order(blocks: &[ShardBlock]) -> bool {
+    let mut last: Option<&RowOrder> = None;
+    for (_, block) in blocks {
+        if !block.is_sorted() {
+            return false;
+        }
+        if let (Some(last), Some(first)) = (last, block.first_order()) {
+            if last > first {
+                return false;
+            }
+        }
+        last = block.last_order().or(last);
+    }
+    true
 }
 
 /// Stateless plans: shards do not depend on each other, so reading from the

@@ -22,6 +22,7 @@ mod channel;
 mod config;
 mod merger;
 mod metrics;
+mod recycle;
 mod shard;
 pub mod shared_lock;
 mod source;
@@ -41,12 +42,14 @@ use std::time::Instant;
 use glommio::channels::local_channel;
 use glommio::channels::shared_channel::{self, SharedReceiver, SharedSender};
 
-use channel::{Connecting, Disconnected, MergeMsg, Rx, ShardMsg, Tx};
+use channel::{Connecting, Disconnected, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use merger::{Merge, MergerIo, MergerResult};
+use recycle::{spawn_recycler, Pool};
 use shard::{Destination, StatelessShard, ToMerger};
 use source::{ShuffleSource, StopSignal};
 use startup::{choose_placements, classify_glommio_error, executor_builder, start_error};
 
+use crate::data::Batch;
 use crate::error::{Error, Result};
 use crate::plan::QueryPlan;
 
@@ -146,10 +149,10 @@ pub fn run_with<B: Backend, I: Input>(
         line_numbering: input.line_numbering(),
         source_name: input.name().to_string(),
     };
-    let (inboxes, stops) = wiring.take_merger();
+    let merger_ends = wiring.take_merger();
     let shuffled = wiring.shuffled;
     let builder = executor_builder("corestream-merger", placements.merger);
-    let merger = builder.spawn(move || merger_main(inboxes, stops, merger_io, shuffled));
+    let merger = builder.spawn(move || merger_main(merger_ends, merger_io, shuffled));
     let merger = match merger {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -185,10 +188,17 @@ struct Wiring {
     mesh_out: Vec<Vec<SharedSender<ShardMsg>>>,
     /// `mesh_in[d]`: destination d's receivers from every other source, in order.
     mesh_in: Vec<Vec<SharedReceiver<ShardMsg>>>,
+    /// `back_out[d]`: destination d's senders of spent batches to every other source.
+    back_out: Vec<Vec<SharedSender<Batch>>>,
+    /// `back_in[s]`: source s's receivers of spent batches from every other destination.
+    back_in: Vec<Vec<SharedReceiver<Batch>>>,
     to_merger: Vec<Option<SharedSender<MergeMsg>>>,
     merger_in: Vec<SharedReceiver<MergeMsg>>,
     stop_out: Vec<SharedSender<()>>,
     stop_in: Vec<Option<SharedReceiver<()>>>,
+    /// Written row blocks, from the merger back to each shard.
+    blocks_back_out: Vec<SharedSender<RowBlock>>,
+    blocks_back_in: Vec<Option<SharedReceiver<RowBlock>>>,
     capacity: usize,
 }
 
@@ -196,21 +206,40 @@ struct Wiring {
 struct ShardEnds {
     mesh_out: Vec<SharedSender<ShardMsg>>,
     mesh_in: Vec<SharedReceiver<ShardMsg>>,
+    back_out: Vec<SharedSender<Batch>>,
+    back_in: Vec<SharedReceiver<Batch>>,
     to_merger: Option<SharedSender<MergeMsg>>,
     stop_in: Option<SharedReceiver<()>>,
+    blocks_back: Option<SharedReceiver<RowBlock>>,
     capacity: usize,
+}
+
+/// The merger's channel ends, indexed by shard.
+struct MergerEnds {
+    inboxes: Vec<SharedReceiver<MergeMsg>>,
+    stops: Vec<SharedSender<()>>,
+    blocks_back: Vec<SharedSender<RowBlock>>,
 }
 
 impl Wiring {
     fn new(shards: usize, capacity: usize, shuffled: bool) -> Self {
         let mut mesh_out: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
         let mut mesh_in: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
+        let mut back_out: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
+        let mut back_in: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
         if shuffled {
             for (source, outs) in mesh_out.iter_mut().enumerate() {
                 for destination in (0..shards).filter(|d| *d != source) {
                     let (tx, rx) = shared_channel::new_bounded(capacity);
                     outs.push(tx);
                     mesh_in[destination].push(rx);
+                }
+            }
+            for (destination, outs) in back_out.iter_mut().enumerate() {
+                for source in (0..shards).filter(|s| *s != destination) {
+                    let (tx, rx) = shared_channel::new_bounded(capacity);
+                    outs.push(tx);
+                    back_in[source].push(rx);
                 }
             }
         }
@@ -226,14 +255,24 @@ impl Wiring {
                 (tx, Some(rx))
             })
             .unzip();
+        let (blocks_back_out, blocks_back_in) = (0..shards)
+            .map(|_| {
+                let (tx, rx) = shared_channel::new_bounded(capacity);
+                (tx, Some(rx))
+            })
+            .unzip();
         Wiring {
             shuffled,
             mesh_out,
             mesh_in,
+            back_out,
+            back_in,
             to_merger,
             merger_in,
             stop_out,
             stop_in,
+            blocks_back_out,
+            blocks_back_in,
             capacity,
         }
     }
@@ -242,17 +281,21 @@ impl Wiring {
         ShardEnds {
             mesh_out: std::mem::take(&mut self.mesh_out[shard]),
             mesh_in: std::mem::take(&mut self.mesh_in[shard]),
+            back_out: std::mem::take(&mut self.back_out[shard]),
+            back_in: std::mem::take(&mut self.back_in[shard]),
             to_merger: self.to_merger[shard].take(),
             stop_in: self.stop_in[shard].take(),
+            blocks_back: self.blocks_back_in[shard].take(),
             capacity: self.capacity,
         }
     }
 
-    fn take_merger(&mut self) -> (Vec<SharedReceiver<MergeMsg>>, Vec<SharedSender<()>>) {
-        (
-            std::mem::take(&mut self.merger_in),
-            std::mem::take(&mut self.stop_out),
-        )
+    fn take_merger(&mut self) -> MergerEnds {
+        MergerEnds {
+            inboxes: std::mem::take(&mut self.merger_in),
+            stops: std::mem::take(&mut self.stop_out),
+            blocks_back: std::mem::take(&mut self.blocks_back_out),
+        }
     }
 }
 
@@ -276,16 +319,24 @@ async fn shard_main<B: Backend, I: Input>(
     // Start every connection before awaiting any (see `Connecting`).
     let mesh_out = Connecting::senders(ends.mesh_out);
     let mesh_in = Connecting::receivers(ends.mesh_in);
+    let back_out = Connecting::senders(ends.back_out);
+    let back_in = Connecting::receivers(ends.back_in);
     let to_merger = Connecting::senders(ends.to_merger.into_iter().collect());
     let stop_in = Connecting::receivers(ends.stop_in.into_iter().collect());
+    let blocks_back = Connecting::receivers(ends.blocks_back.into_iter().collect());
     let mut outboxes = mesh_out.connected().await;
     let mut inboxes = mesh_in.connected().await;
-    let (Some(to_merger), Some(stop_in)) = (
+    let mut batches_back = back_out.connected().await;
+    let mut spent_batches = back_in.connected().await;
+    let (Some(to_merger), Some(stop_in), Some(blocks_back)) = (
         to_merger.connected().await.pop(),
         stop_in.connected().await.pop(),
+        blocks_back.connected().await.pop(),
     ) else {
         return gone();
     };
+    let block_pool = Pool::default();
+    let block_recycler = spawn_recycler(blocks_back, block_pool.clone());
     let stop = StopSignal::new(setup.stop_check);
     let flag = stop.flag();
     let watcher = glommio::spawn_local(async move {
@@ -293,7 +344,7 @@ async fn shard_main<B: Backend, I: Input>(
             flag.set(true);
         }
     });
-    let merger = ToMerger::new(to_merger, setup.config.batch_rows);
+    let merger = ToMerger::new(to_merger, setup.config.batch_rows, block_pool);
     let shards = setup.config.shards;
     let result = if setup.plan.is_stateless() {
         let worker = StatelessShard {
@@ -312,6 +363,14 @@ async fn shard_main<B: Backend, I: Input>(
         let (local_tx, local_rx) = local_channel::new_bounded(ends.capacity);
         outboxes.insert(shard, Tx::Local(local_tx));
         inboxes.insert(shard, Rx::Local(local_rx));
+        let (local_tx, local_rx) = local_channel::new_bounded(ends.capacity);
+        batches_back.insert(shard, Tx::Local(local_tx));
+        spent_batches.insert(shard, Rx::Local(local_rx));
+        let batch_pool = Pool::default();
+        let batch_recyclers: Vec<_> = spent_batches
+            .into_iter()
+            .map(|spent| spawn_recycler(spent, batch_pool.clone()))
+            .collect();
         let destination = Destination {
             shard,
             processor: setup.backend.processor(&setup.plan),
@@ -319,6 +378,7 @@ async fn shard_main<B: Backend, I: Input>(
             out_of_orderness_ms: setup.plan.time.max_out_of_orderness_ms,
             has_event_time: setup.plan.event_time_column().is_some(),
             inboxes,
+            batches_back,
             merger,
         };
         let source = ShuffleSource {
@@ -330,6 +390,7 @@ async fn shard_main<B: Backend, I: Input>(
             stop,
             started: setup.started,
             outboxes,
+            batch_pool,
         };
         let source = glommio::spawn_local(source.run());
         let destination = glommio::spawn_local(destination.run());
@@ -337,24 +398,27 @@ async fn shard_main<B: Backend, I: Input>(
         let (engine_stats, engine_result) = destination.await;
         stats.absorb(&engine_stats);
         stats.engine = engine_stats.engine;
+        drop(batch_recyclers);
         (stats, source_result.and(engine_result))
     };
     drop(watcher);
+    drop(block_recycler);
     result
 }
 
 async fn merger_main(
-    inboxes: Vec<SharedReceiver<MergeMsg>>,
-    stops: Vec<SharedSender<()>>,
+    ends: MergerEnds,
     io: MergerIo,
     shuffled: bool,
 ) -> Result<MergerResult, Failure> {
-    let shards = inboxes.len();
-    let inboxes = Connecting::receivers(inboxes);
-    let stops = Connecting::senders(stops);
+    let shards = ends.inboxes.len();
+    let inboxes = Connecting::receivers(ends.inboxes);
+    let stops = Connecting::senders(ends.stops);
+    let blocks_back = Connecting::senders(ends.blocks_back);
     let inboxes = inboxes.connected().await;
     let stops = stops.connected().await;
-    let merge = Merge::new(shards, io, stops);
+    let blocks_back = blocks_back.connected().await;
+    let merge = Merge::new(shards, io, stops, blocks_back);
     if shuffled {
         merger::merge_concurrently(merge, inboxes).await
     } else {

@@ -7,8 +7,9 @@
 use std::time::Instant;
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, PartitionProcessor};
-use super::channel::{yield_now, ChunkDead, MergeMsg, Rx, ShardMsg, TimedRow, Tx};
+use super::channel::{yield_now, ChunkDead, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use super::metrics::ShardStats;
+use super::recycle::Pool;
 use super::source::{chunks_of, Reading, StopSignal};
 use super::{Failure, RuntimeConfig};
 use crate::data::Batch;
@@ -16,24 +17,32 @@ use crate::engine::{LateRecord, Output};
 use crate::error::Error;
 use crate::plan::QueryPlan;
 
-/// Output bound for the merger: rows gathered per chunk and sent in batches.
+/// Output bound for the merger: rows gathered per chunk and sent in blocks
+/// (taken from `pool`, where the merger's spent blocks come back).
 pub(crate) struct ToMerger {
     tx: Tx<MergeMsg>,
-    rows: Vec<TimedRow>,
+    rows: RowBlock,
+    pool: Pool<RowBlock>,
     late: Vec<LateRecord>,
     chunk: u64,
     batch_rows: usize,
 }
 
 impl ToMerger {
-    pub fn new(tx: Tx<MergeMsg>, batch_rows: usize) -> Self {
+    pub fn new(tx: Tx<MergeMsg>, batch_rows: usize, pool: Pool<RowBlock>) -> Self {
         ToMerger {
             tx,
-            rows: Vec::new(),
+            rows: RowBlock::default(),
+            pool,
             late: Vec::new(),
             chunk: 0,
             batch_rows,
         }
+    }
+
+    fn take_rows(&mut self) -> RowBlock {
+        let spare = self.pool.take_or(RowBlock::default);
+        std::mem::replace(&mut self.rows, spare)
     }
 
     /// Takes what the engine produced while processing `chunk`.
@@ -49,8 +58,11 @@ impl ToMerger {
             self.chunk = chunk;
         }
         stats.rows_out += out.rows.len() as u64;
-        self.rows
-            .extend(out.rows.drain(..).map(|row| TimedRow { row, caused_at }));
+        let mut rows = std::mem::take(&mut out.rows);
+        for row in rows.drain(..) {
+            self.rows.push(row, caused_at, out);
+        }
+        out.rows = rows;
         self.late.append(&mut out.late);
         if self.rows.len() >= self.batch_rows {
             self.flush_rows(stats).await?;
@@ -60,7 +72,7 @@ impl ToMerger {
 
     async fn flush_rows(&mut self, stats: &mut ShardStats) -> Result<(), Failure> {
         if !self.rows.is_empty() {
-            let rows = std::mem::take(&mut self.rows);
+            let rows = self.take_rows();
             let msg = MergeMsg::Rows {
                 chunk: self.chunk,
                 rows,
@@ -103,14 +115,11 @@ impl ToMerger {
     ) -> Result<(), Failure> {
         stats.rows_out += out.rows.len() as u64;
         let now = Instant::now();
-        let rows: Vec<TimedRow> = out
-            .rows
-            .drain(..)
-            .map(|row| TimedRow {
-                row,
-                caused_at: now,
-            })
-            .collect();
+        let mut rows = self.take_rows();
+        let mut finished = std::mem::take(&mut out.rows);
+        for row in finished.drain(..) {
+            rows.push(row, now, out);
+        }
         self.late.append(&mut out.late);
         if !self.late.is_empty() {
             let late = std::mem::take(&mut self.late);
@@ -145,6 +154,8 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     pub has_event_time: bool,
     /// Indexed by source shard.
     pub inboxes: Vec<Rx<ShardMsg>>,
+    /// Indexed by source shard: where processed batches go back to.
+    pub batches_back: Vec<Tx<Batch>>,
     pub merger: ToMerger,
 }
 
@@ -223,6 +234,7 @@ impl<P: PartitionProcessor> Destination<P> {
                 ShardMsg::Rows(batch) => {
                     stats.batches_received += 1;
                     self.push(chunk, &batch, out, stats).await?;
+                    self.batches_back[owner].offer(batch);
                 }
                 ShardMsg::ChunkEnd {
                     chunk: ended,

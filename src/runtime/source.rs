@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, RowRouter};
 use super::channel::{yield_now, ChunkDead, ShardMsg, Tx};
 use super::metrics::ShardStats;
+use super::recycle::Pool;
 use super::{Failure, RuntimeConfig};
 use crate::data::Batch;
 use crate::io::Malformed;
@@ -98,6 +99,8 @@ pub(crate) struct ShuffleSource<B: Backend, I: Input> {
     pub stop: StopSignal,
     pub started: Instant,
     pub outboxes: Vec<Tx<ShardMsg>>,
+    /// Batches the destinations are done with, emptied on this core.
+    pub batch_pool: Pool<Batch>,
 }
 
 /// Per-destination batches being filled, and when they were last flushed.
@@ -265,7 +268,12 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         out: &mut Outbound,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        let batch = out.batches[destination].take();
+        let width = self.plan.source.schema.len();
+        let rows = self.config.batch_rows;
+        let spare = self
+            .batch_pool
+            .take_or(|| Batch::with_capacity(width, rows));
+        let batch = std::mem::replace(&mut out.batches[destination], spare);
         self.outboxes[destination]
             .send(ShardMsg::Rows(batch), &mut stats.channel_full_waits)
             .await?;
