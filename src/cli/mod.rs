@@ -159,15 +159,15 @@ fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Generator events per chunk: as asked, else 1 ms of a paced generator's
-/// events (the merger writes a chunk once it is complete, so a chunk's span
-/// bounds latency), else the runtime's default.
+/// Generator events per chunk: as asked, else a quarter millisecond of a paced
+/// generator's events (the merger writes a chunk once it is complete, so a
+/// chunk's span bounds latency), else the runtime's default.
 fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
     if let Some(events) = execution.chunk_events {
         return Ok(events);
     }
     Ok(match crate::io::pacing_rate(&plan.source)? {
-        Some(rate) => ((rate / 1000.0) as u64).max(1),
+        Some(rate) => ((rate / 4000.0) as u64).max(1),
         None => RuntimeConfig::default().chunk_events,
     })
 }
