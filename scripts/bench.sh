@@ -5,7 +5,7 @@
 #
 #   --quick      small inputs (about two minutes on 2 cores, after the build)
 #   --publish    copy the plots and results.md to docs/bench/
-#   --criterion  also run the criterion benches (always on without --quick)
+#   --criterion  also run the criterion benches (on without --quick unless --no-criterion)
 #
 # Suites (each configuration BENCH_REPEATS=3 times, median reported; shard
 # counts adapt to nproc):
@@ -24,12 +24,14 @@ quick="" publish="" criterion=""
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
+    --no-criterion) criterion=0 ;;
     --publish) publish=1 ;;
     --criterion) criterion=1 ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--publish] [--criterion]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--publish] [--criterion|--no-criterion]" >&2; exit 2 ;;
   esac
 done
-[ -n "$quick" ] || criterion=1
+[ -n "$quick" ] || [ "$criterion" = 0 ] || criterion=1
+[ "$criterion" = 0 ] && criterion=""
 
 if [ -n "$quick" ]; then
   mode=quick scenario_events=100000 nexmark_events=200000 scaling_events=500000
