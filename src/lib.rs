@@ -3,8 +3,10 @@
 //! Data flows through the modules top to bottom: [`sql`] parses, [`plan`]
 //! resolves and type-checks, [`engine`] runs one partition, [`runtime`] spreads
 //! partitions over cores, [`io`] reads sources and writes sinks, and [`cli`] wires
-//! it together. [`data`] holds the values and batches they all share.
+//! it together. [`baseline`] is the shared-lock design corestream is measured
+//! against. [`data`] holds the values and batches they all share.
 
+pub mod baseline;
 pub mod cli;
 pub mod data;
 pub mod engine;

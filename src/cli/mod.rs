@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
 use crate::runtime::{
-    self, parse_core_list, shared_lock, DeadLetterFile, DeadLetters, EngineBackend, RunIo,
-    RunReport, RuntimeConfig, TableInput,
+    self, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend, RunIo, RunReport,
+    RuntimeConfig, TableInput,
 };
 use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
 use catalog::{build_catalog, split_script, SourceOverrides};
@@ -114,7 +114,9 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let io = open_outputs(plan, output, config.shards)?;
     let result = match execution.runtime {
         RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
-        RuntimeKind::SharedLock => shared_lock::run_with(plan, &config, io, EngineBackend, input),
+        RuntimeKind::SharedLock => {
+            crate::baseline::run_with(plan, &config, io, EngineBackend, input)
+        }
     };
     let report = match result {
         Ok(report) => report,

@@ -5,7 +5,7 @@
 //! N x N mesh of bounded SPSC channels, aligning watermarks at chunk ends,
 //! the merger (the only writer of the sink, which makes the output the same
 //! for any shard count), metrics, and the shared-lock baseline
-//! ([`shared_lock`]) that benchmarks compare against.
+//! (in [`crate::baseline`]) that benchmarks compare against.
 //!
 //! Per chunk c (read by shard `c % N`): the source parses it, routes each row
 //! to its destination shard, and ends it with a `ChunkEnd` marker to every
@@ -24,7 +24,6 @@ mod merger;
 mod metrics;
 mod recycle;
 mod shard;
-pub mod shared_lock;
 mod source;
 mod startup;
 #[cfg(test)]
@@ -35,7 +34,9 @@ pub use adapter::{
     Input, InputLayout, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
 pub use config::{parse_core_list, RuntimeConfig};
+pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
+pub(crate) use source::chunks_of;
 
 use std::time::Instant;
 

@@ -710,7 +710,7 @@ fn run_baseline(plan: &QueryPlan, config: &RuntimeConfig, input: FakeInput) -> R
         lines: vec![],
         done: dead_tx,
     }));
-    let report = match shared_lock::run_with(plan, config, io, FakeBackend, input) {
+    let report = match crate::baseline::run_with(plan, config, io, FakeBackend, input) {
         Ok(report) => report,
         Err(e) => panic!("baseline failed: {e}"),
     };

@@ -14,7 +14,8 @@
 //! the engine's work is serialized, which is what one shared engine costs.
 //! Watermark advances (at every chunk end, to the largest event time seen so
 //! far) and `finish()` run in place under the write lock.
-//! This is the only module of the runtime with locks and atomics.
+//! It lives outside `runtime` because it is the one module of corestream with
+//! locks and atomics (tests/house_rules.rs keeps them out of the data path).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, RwLock};
@@ -22,18 +23,18 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::adapter::{
-    Backend, ChunkReader, DeadLetters, EngineBackend, Input, InputLayout, PartitionProcessor,
-    RowSink, TableInput,
-};
-use super::metrics::{new_latency_histogram, RunReport, ShardStats};
-use super::source::chunks_of;
-use super::{RunIo, RuntimeConfig, StopCheck};
 use crate::data::Batch;
 use crate::engine::Output;
 use crate::error::{Error, Result};
 use crate::io::Malformed;
 use crate::plan::QueryPlan;
+use crate::runtime::{
+    chunks_of, new_latency_histogram, RunIo, RunReport, RuntimeConfig, ShardStats, StopCheck,
+};
+use crate::runtime::{
+    Backend, ChunkReader, DeadLetters, EngineBackend, Input, InputLayout, PartitionProcessor,
+    RowSink, TableInput,
+};
 
 /// The one engine, with a version bumped at every write-back.
 struct Shared<P> {
