@@ -20,6 +20,7 @@
 mod adapter;
 mod channel;
 mod config;
+mod live;
 mod merger;
 mod metrics;
 mod recycle;
@@ -34,6 +35,7 @@ pub use adapter::{
     Input, InputLayout, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
 pub use config::{parse_core_list, RuntimeConfig};
+pub use live::{LiveShard, LiveSnapshot};
 pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
 pub(crate) use source::chunks_of;
