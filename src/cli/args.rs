@@ -68,10 +68,24 @@ pub struct QueryArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RuntimeKind {
-    /// One pinned glommio executor per shard, shared nothing (the default).
+    /// One pinned executor per shard, shared nothing (the default): glommio
+    /// where io_uring is available, plain pinned threads where it is not.
     ThreadPerCore,
-    /// The seed's baseline: worker threads sharing one engine behind an RwLock.
+    /// Thread-per-core on glommio executors (fails if io_uring is blocked).
+    Glommio,
+    /// Thread-per-core on plain pinned threads (no io_uring needed).
+    Threads,
+    /// The shared-lock baseline: worker threads sharing one engine behind an RwLock.
     SharedLock,
+}
+
+/// What an interrupted run does with windows that had not closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InterruptMode {
+    /// Drop them: the output is an exact prefix of the uninterrupted output.
+    Drop,
+    /// Write them after that prefix, as they stood (partial results).
+    Emit,
 }
 
 /// How the query is spread over cores.
@@ -102,6 +116,24 @@ pub struct ExecutionArgs {
     /// turn; the merger writes a chunk's output once every shard is done with it.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub chunk_bytes: u64,
+
+    /// The longest a result row waits in the output buffer before it is
+    /// written (e.g. 5ms). Rows go out at once when the stream is slow, in
+    /// large writes under load.
+    #[arg(long, value_name = "DURATION")]
+    pub flush_interval: Option<String>,
+
+    /// When a stream (standard input, a pipe, a followed file) has had no
+    /// record for this long, its watermark moves on with the wall clock, so
+    /// windows close on a quiet stream (e.g. 5s). Default: off.
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+
+    /// On SIGINT/SIGTERM: drop the windows that had not closed (the output
+    /// is an exact prefix of the uninterrupted output), or emit them as
+    /// they stood. The run exits 130 (SIGINT) or 143 (SIGTERM).
+    #[arg(long, value_enum, default_value = "drop")]
+    pub on_interrupt: InterruptMode,
 
     /// Generator events per input chunk (default: 65536, or 1 ms worth of
     /// events when the generator is paced by 'rate', for low latency).

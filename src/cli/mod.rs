@@ -3,7 +3,6 @@
 
 mod args;
 mod catalog;
-mod signals;
 mod summary;
 
 pub use args::{Cli, Command};
@@ -14,19 +13,21 @@ use crate::error::{Error, Result};
 use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
 use crate::runtime::{
-    self, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend, RunIo, RunReport,
-    RuntimeConfig, TableInput,
+    self, exit_status_for_signal, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend,
+    ExecutorKind, Interrupts, OnInterrupt, RunIo, RunReport, RuntimeConfig, TableInput,
 };
-use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
+use args::{DemoArgs, ExecutionArgs, InterruptMode, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
 use catalog::{build_catalog, split_script, SourceOverrides};
 use clap::Parser;
 
 /// Parses the process arguments, runs the command and returns the exit status:
 /// 0 on success, 2 for a usage or SQL error, 1 for a failure while running.
+/// 130 after SIGINT, 143 after SIGTERM (the run's output is then an exact
+/// prefix of the uninterrupted output).
 pub fn main_entry() -> i32 {
     let cli = Cli::parse();
     match dispatch(cli.command) {
-        Ok(()) => 0,
+        Ok(status) => status,
         Err(e) => {
             eprintln!("corestream: error: {e}");
             e.exit_code()
@@ -34,25 +35,26 @@ pub fn main_entry() -> i32 {
     }
 }
 
-fn dispatch(command: Command) -> Result<()> {
+/// Runs `command`; its exit status.
+fn dispatch(command: Command) -> Result<i32> {
     match command {
         Command::Run(args) => run_command(&args),
         Command::Explain(args) => {
             let plan = plan_from_args(&args)?;
             print!("{}", plan.explain());
-            Ok(())
+            Ok(0)
         }
         Command::Demo(args) => demo_command(&args),
     }
 }
 
-fn run_command(args: &RunArgs) -> Result<()> {
+fn run_command(args: &RunArgs) -> Result<i32> {
     let plan = plan_from_args(&args.query)?;
     execute(&plan, &args.execution, &args.output)
 }
 
 /// The demo: per-minute OHLC-style statistics per symbol over generated trades.
-fn demo_command(args: &DemoArgs) -> Result<()> {
+fn demo_command(args: &DemoArgs) -> Result<i32> {
     let sql = demo_sql(args.events, args.keys);
     eprintln!("corestream demo: running\n{sql}\n");
     let text_args = QueryArgs {
@@ -106,26 +108,22 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 }
 
 /// Runs a planned query: plans the input (so a missing file fails before any
-/// output), opens the sink and the dead-letter file, runs, and reports.
-fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
+/// output), opens the sink and the dead-letter file, runs, and reports. The
+/// exit status: 0, or 128 + the signal that interrupted the run.
+fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<i32> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
-    let io = open_outputs(plan, output, config.shards)?;
-    let result = match execution.runtime {
-        RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
+    let io = open_outputs(plan, output)?;
+    let report = match execution.runtime {
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)
         }
-    };
-    let report = match result {
-        Ok(report) => report,
-        // A closed pipe (`| head`) is a normal way for a reader to stop.
-        Err(e) if crate::io::is_broken_pipe(&e) => return Ok(()),
-        Err(e) => return Err(e),
-    };
+        _ => runtime::run_with(plan, &config, io, EngineBackend, input),
+    }?;
     let summary = summarize(&report, &config, execution.runtime);
-    report_run(&summary, &report, output)
+    report_run(&summary, &report, output)?;
+    Ok(report.interrupted_by.map_or(0, exit_status_for_signal))
 }
 
 /// The CREATE STREAM WITH keys corestream understands.
@@ -181,6 +179,17 @@ fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<Runtime
         .map(parse_core_list)
         .transpose()?;
     let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
+    let duration = |option: &str, value: &Option<String>| -> Result<Option<std::time::Duration>> {
+        value
+            .as_deref()
+            .map(|v| match parse_duration(v) {
+                Ok(ms) if ms >= 0 => Ok(std::time::Duration::from_millis(ms as u64)),
+                Ok(_) => Err(Error::Usage(format!("--{option}: '{v}' is negative"))),
+                Err(e) => Err(Error::Usage(format!("--{option}: {e}"))),
+            })
+            .transpose()
+    };
+    let defaults = RuntimeConfig::default();
     let config = RuntimeConfig {
         shards: execution.shards.unwrap_or(default_shards),
         cores,
@@ -188,14 +197,32 @@ fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<Runtime
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
-        ..RuntimeConfig::default()
+        output_flush_interval: duration("flush-interval", &execution.flush_interval)?
+            .unwrap_or(defaults.output_flush_interval),
+        idle_timeout: duration("idle-timeout", &execution.idle_timeout)?,
+        on_interrupt: match execution.on_interrupt {
+            InterruptMode::Drop => OnInterrupt::Drop,
+            InterruptMode::Emit => OnInterrupt::Emit,
+        },
+        executor: executor_kind(execution.runtime),
+        ..defaults
     };
     config.validate()?;
     Ok(config)
 }
 
-/// The sink, the dead-letter file and one stop check per shard.
-fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<RunIo> {
+/// The executor backend a `--runtime` choice runs on.
+fn executor_kind(runtime: RuntimeKind) -> ExecutorKind {
+    match runtime {
+        RuntimeKind::Threads => ExecutorKind::Threads,
+        RuntimeKind::ThreadPerCore | RuntimeKind::Glommio | RuntimeKind::SharedLock => {
+            ExecutorKind::Glommio
+        }
+    }
+}
+
+/// The sink, the dead-letter file, and the signals that interrupt the run.
+fn open_outputs(plan: &QueryPlan, output: &OutputArgs) -> Result<RunIo> {
     let path = match &output.output {
         Some(p) => Some(p.display().to_string()),
         None => stream_property(plan, "output").map(str::to_string),
@@ -217,7 +244,8 @@ fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<
         sink,
         dead_letters,
         limit: None,
-        stop_checks: signals::stop_checks(shards)?,
+        interrupts: Some(Interrupts::signals()?),
+        live: None,
     })
 }
 
@@ -245,8 +273,8 @@ fn output_format(
 
 fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -> RunSummary {
     let placements = match runtime {
-        RuntimeKind::ThreadPerCore => crate::runtime::placement_cores(config),
         RuntimeKind::SharedLock => Vec::new(),
+        _ => crate::runtime::placement_cores(config),
     };
     RunSummary {
         records_read: report.records_read,
@@ -254,12 +282,13 @@ fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -
         records_filtered: report.records_filtered,
         records_late: report.records_late,
         records_malformed: report.records_malformed,
+        records_discarded: report.records_discarded,
         rows_emitted: report.rows_emitted,
         elapsed_seconds: report.elapsed_seconds,
         records_per_second: report.records_per_second,
         runtime: match runtime {
-            RuntimeKind::ThreadPerCore => "thread-per-core".into(),
             RuntimeKind::SharedLock => "shared-lock".into(),
+            _ => format!("thread-per-core ({})", config.executor.name()),
         },
         shards: report
             .shards
@@ -283,7 +312,20 @@ fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -
             max: report.latency_max_us(),
             count: report.latency.len(),
         },
-        interrupted: report.shards.iter().any(|s| s.stopped),
+        interrupted: report.interrupted_by.is_some(),
+        signal: report.interrupted_by.map(signal_name),
+        open_windows_at_interrupt: report.open_windows_at_interrupt,
+        open_windows_emitted: report.interrupted_by.is_some()
+            && config.on_interrupt == OnInterrupt::Emit,
+        rows_after_interrupt: report.rows_after_interrupt,
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        other => format!("signal {other}"),
     }
 }
 
