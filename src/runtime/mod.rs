@@ -23,12 +23,15 @@ mod config;
 mod live;
 mod merger;
 mod metrics;
+pub mod placement;
+pub mod probe;
 mod recycle;
 mod shard;
 mod source;
 mod startup;
 #[cfg(test)]
 mod tests;
+pub mod topology;
 
 pub use adapter::{
     Backend, ChunkReader, ChunkSource, DeadLetterFile, DeadLetters, EngineBackend, EngineRouter,
