@@ -2,38 +2,14 @@
 //! determinism across shard counts, accounting with several shards, bounded
 //! memory on a large input, shutdown by signal, and start-up failures.
 
+mod common;
+
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn corestream() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corestream"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    corestream().args(args).output().expect("run corestream")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_success(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\n{}",
-        o.status.code(),
-        stderr(o)
-    );
-}
+use common::{assert_success, corestream, output_with_memlock_limit, run, stderr, stdout};
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read stats")).expect("json")
@@ -378,21 +354,7 @@ fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
         "--shards",
         shards,
     ]);
-    let bytes = limit_kib * 1024;
-    // SAFETY: setrlimit is async-signal-safe and only touches the child's limits.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command.output().expect("run corestream")
+    output_with_memlock_limit(&mut command, limit_kib)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod args;
 mod catalog;
+mod doctor;
 mod signals;
 mod summary;
 
@@ -13,11 +14,15 @@ use crate::data::parse_duration;
 use crate::error::{Error, Result};
 use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
+use crate::runtime::probe::{choose_runtime, Readiness, RuntimeRequest};
 use crate::runtime::{
     self, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend, RunIo, RunReport,
     RuntimeConfig, TableInput,
 };
-use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
+use args::{
+    DemoArgs, ExecutionArgs, ExplainArgs, OutputArgs, PlacementArgs, QueryArgs, RunArgs,
+    RuntimeKind,
+};
 use catalog::{build_catalog, split_script, SourceOverrides};
 use clap::Parser;
 
@@ -37,13 +42,22 @@ pub fn main_entry() -> i32 {
 fn dispatch(command: Command) -> Result<()> {
     match command {
         Command::Run(args) => run_command(&args),
-        Command::Explain(args) => {
-            let plan = plan_from_args(&args)?;
-            print!("{}", plan.explain());
-            Ok(())
-        }
+        Command::Explain(args) => explain_command(&args),
         Command::Demo(args) => demo_command(&args),
+        Command::Doctor(args) => doctor::doctor_command(&args),
     }
+}
+
+/// The typed plan and, with `--placement`, the cores a run would use.
+fn explain_command(args: &ExplainArgs) -> Result<()> {
+    let plan = plan_from_args(&args.query)?;
+    print!("{}", plan.explain());
+    if args.placement {
+        let config = placement_config(&args.cores, available_cores())?;
+        let topology = runtime::topology::Topology::of_this_host();
+        print!("\n{}", doctor::placement_text(&topology, &config));
+    }
+    Ok(())
 }
 
 fn run_command(args: &RunArgs) -> Result<()> {
@@ -110,6 +124,7 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
+    check_runtime_can_start(execution.runtime, &config)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
     let io = open_outputs(plan, output, config.shards)?;
     let result = match execution.runtime {
@@ -126,6 +141,18 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     };
     let summary = summarize(&report, &config, execution.runtime);
     report_run(&summary, &report, output)
+}
+
+/// Probes io_uring and locked memory before any executor starts, so that a
+/// host where glommio cannot run gets the cause and the fix, not a panic.
+fn check_runtime_can_start(runtime: RuntimeKind, config: &RuntimeConfig) -> Result<()> {
+    match runtime {
+        RuntimeKind::ThreadPerCore => {
+            let readiness = Readiness::of_this_host(config.shards + 1);
+            choose_runtime(RuntimeRequest::Glommio, &readiness).map(|_| ())
+        }
+        RuntimeKind::SharedLock => Ok(()),
+    }
 }
 
 /// The CREATE STREAM WITH keys corestream understands.
@@ -175,19 +202,26 @@ fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
 }
 
 fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<RuntimeConfig> {
-    let cores = execution
-        .cores
-        .as_deref()
-        .map(parse_core_list)
-        .transpose()?;
-    let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
     let config = RuntimeConfig {
-        shards: execution.shards.unwrap_or(default_shards),
-        cores,
-        pin: !execution.no_pin,
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
+        ..placement_config(&execution.placement, available_cores())?
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The shard count, cores and pinning of `args`: `--shards`, else one shard
+/// per listed core, else `default_shards`.
+fn placement_config(args: &PlacementArgs, default_shards: usize) -> Result<RuntimeConfig> {
+    let cores = args.cores.as_deref().map(parse_core_list).transpose()?;
+    let config = RuntimeConfig {
+        shards: args
+            .shards
+            .unwrap_or_else(|| cores.as_ref().map_or(default_shards, Vec::len)),
+        cores,
+        pin: !args.no_pin,
         ..RuntimeConfig::default()
     };
     config.validate()?;

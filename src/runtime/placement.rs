@@ -75,16 +75,11 @@ pub fn plan_cores(topology: &Topology, config: &RuntimeConfig) -> Option<CorePla
 
 /// `--cores` as listed, else the allowed online CPUs that are not isolated
 /// (all allowed online CPUs when every one of them is isolated).
-fn candidate_cpus(topology: &Topology, listed: Option<&[usize]>) -> Vec<usize> {
+pub fn candidate_cpus(topology: &Topology, listed: Option<&[usize]>) -> Vec<usize> {
     if let Some(listed) = listed {
         return listed.to_vec();
     }
-    let usable: Vec<usize> = topology
-        .allowed
-        .iter()
-        .copied()
-        .filter(|cpu| topology.online.contains(cpu))
-        .collect();
+    let usable = topology.online_among(&topology.allowed);
     let quiet: Vec<usize> = usable
         .iter()
         .copied()
@@ -110,7 +105,8 @@ fn by_node(topology: &Topology, cpus: &[usize]) -> Vec<Vec<usize>> {
     nodes.into_iter().map(|(_, members)| members).collect()
 }
 
-fn physical_cores(topology: &Topology, cpus: &[usize]) -> usize {
+/// How many physical cores `cpus` are on.
+pub fn physical_core_count(topology: &Topology, cpus: &[usize]) -> usize {
     let mut cores: Vec<usize> = cpus.iter().map(|&c| topology.physical_core(c)).collect();
     cores.sort_unstable();
     cores.dedup();
@@ -123,7 +119,7 @@ fn one_node_that_fits(topology: &Topology, candidates: &[usize], shards: usize) 
     by_node(topology, candidates)
         .into_iter()
         .enumerate()
-        .map(|(index, cpus)| (physical_cores(topology, &cpus), index, cpus))
+        .map(|(index, cpus)| (physical_core_count(topology, &cpus), index, cpus))
         .filter(|(cores, _, _)| *cores >= shards)
         .min_by_key(|(cores, index, _)| (Reverse(*cores > shards), Reverse(*cores), *index))
         .map_or_else(|| candidates.to_vec(), |(_, _, cpus)| cpus)

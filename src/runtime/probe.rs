@@ -149,7 +149,12 @@ fn ring_bytes(depth: u64) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GlommioBlocker {
     IoUring(IoUringBlock),
-    LockedMemory { limit: u64, minimum: u64 },
+    /// The limit, glommio's minimum, and what the run's executors lock.
+    LockedMemory {
+        limit: u64,
+        minimum: u64,
+        wanted: u64,
+    },
 }
 
 impl GlommioBlocker {
@@ -176,7 +181,7 @@ impl GlommioBlocker {
                 "io_uring could not be set up: {}",
                 std::io::Error::from_raw_os_error(errno)
             ),
-            GlommioBlocker::LockedMemory { limit, minimum } => format!(
+            GlommioBlocker::LockedMemory { limit, minimum, .. } => format!(
                 "the locked-memory limit is {} KiB and glommio needs at least {} KiB",
                 limit / 1024,
                 minimum / 1024
@@ -202,17 +207,22 @@ impl GlommioBlocker {
                  allows io_uring_setup, io_uring_enter and io_uring_register"
                     .into()
             }
-            GlommioBlocker::IoUring(IoUringBlock::NoLockedMemory)
-            | GlommioBlocker::LockedMemory { .. } => {
-                "raise the locked-memory limit (ulimit -l, LimitMEMLOCK= under systemd, \
-                 --ulimit memlock= in Docker)"
-                    .into()
+            GlommioBlocker::IoUring(IoUringBlock::NoLockedMemory) => raise_memlock("ulimit -l"),
+            GlommioBlocker::LockedMemory { wanted, .. } => {
+                raise_memlock(&format!("ulimit -l {}", wanted.div_ceil(1024)))
             }
             GlommioBlocker::IoUring(IoUringBlock::Failed(_)) => {
                 "check that the kernel supports io_uring (glommio needs Linux 5.8+)".into()
             }
         }
     }
+}
+
+fn raise_memlock(ulimit: &str) -> String {
+    format!(
+        "raise the locked-memory limit ({ulimit}, LimitMEMLOCK= under systemd, \
+         --ulimit memlock= in Docker)"
+    )
 }
 
 /// What the probe found: io_uring and the locked-memory limit.
@@ -241,6 +251,7 @@ impl Readiness {
             (MemlockVerdict::BelowMinimum, Some(limit)) => Some(GlommioBlocker::LockedMemory {
                 limit,
                 minimum: self.locked_memory.minimum(),
+                wanted: self.locked_memory.wanted(),
             }),
             _ => None,
         }
@@ -404,6 +415,7 @@ mod tests {
                 "Invalid argument",
             ),
             (ready(Ok(()), Some(64)), "the locked-memory limit is 64 KiB"),
+            (ready(Ok(()), Some(64)), "ulimit -l 2376"),
         ];
         for (readiness, expected) in cases {
             let error = choose_runtime(RuntimeRequest::Glommio, &readiness)

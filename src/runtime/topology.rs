@@ -103,6 +103,14 @@ impl Topology {
             .unwrap_or(cpu)
     }
 
+    /// The CPUs of `cpus` that are online, in their order.
+    pub fn online_among(&self, cpus: &[usize]) -> Vec<usize> {
+        cpus.iter()
+            .copied()
+            .filter(|cpu| self.online.contains(cpu))
+            .collect()
+    }
+
     pub fn node_of(&self, cpu: usize) -> Option<usize> {
         self.cpu(cpu).and_then(|c| c.node)
     }
