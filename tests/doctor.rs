@@ -278,7 +278,6 @@ fn explain_placement_shows_the_cores_the_run_uses() {
     }
     let unpinned = run(&[
         "explain",
-        "--placement",
         "--no-pin",
         "-e",
         "SELECT symbol FROM t",
@@ -287,4 +286,17 @@ fn explain_placement_shows_the_cores_the_run_uses() {
     ]);
     assert_success(&unpinned);
     assert!(stdout(&unpinned).contains("not pinned (--no-pin)"));
+    let plain = run(&[
+        "explain",
+        "-e",
+        "SELECT symbol FROM t",
+        "--source",
+        "t=tests/data/trades.csv",
+    ]);
+    assert_success(&plain);
+    assert!(
+        !stdout(&plain).contains("placement of"),
+        "{}",
+        stdout(&plain)
+    );
 }

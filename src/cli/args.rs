@@ -171,7 +171,7 @@ pub struct ExplainArgs {
     pub query: QueryArgs,
 
     /// Also show the cores a run with the same --shards, --cores and --no-pin
-    /// would pin its shards and merger to.
+    /// would pin its shards and merger to (implied by any of those three).
     #[arg(long)]
     pub placement: bool,
 

@@ -48,11 +48,13 @@ fn dispatch(command: Command) -> Result<()> {
     }
 }
 
-/// The typed plan and, with `--placement`, the cores a run would use.
+/// The typed plan and, with `--placement` (implied by `--shards`, `--cores`
+/// and `--no-pin`), the cores a run would use.
 fn explain_command(args: &ExplainArgs) -> Result<()> {
     let plan = plan_from_args(&args.query)?;
     print!("{}", plan.explain());
-    if args.placement {
+    let cores = &args.cores;
+    if args.placement || cores.shards.is_some() || cores.cores.is_some() || cores.no_pin {
         let config = placement_config(&args.cores, available_cores())?;
         let topology = runtime::topology::Topology::of_this_host();
         print!("\n{}", doctor::placement_text(&topology, &config));

@@ -92,8 +92,8 @@ pub fn candidate_cpus(topology: &Topology, listed: Option<&[usize]>) -> Vec<usiz
     }
 }
 
-/// The candidates grouped by NUMA node, nodes in order of first appearance.
-fn by_node(topology: &Topology, cpus: &[usize]) -> Vec<Vec<usize>> {
+/// `cpus` grouped by NUMA node, nodes in order of first appearance.
+fn by_node(topology: &Topology, cpus: &[usize]) -> Vec<(Option<usize>, Vec<usize>)> {
     let mut nodes: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
     for &cpu in cpus {
         let node = topology.node_of(cpu);
@@ -102,7 +102,7 @@ fn by_node(topology: &Topology, cpus: &[usize]) -> Vec<Vec<usize>> {
             None => nodes.push((node, vec![cpu])),
         }
     }
-    nodes.into_iter().map(|(_, members)| members).collect()
+    nodes
 }
 
 /// How many physical cores `cpus` are on.
@@ -119,7 +119,7 @@ fn one_node_that_fits(topology: &Topology, candidates: &[usize], shards: usize) 
     by_node(topology, candidates)
         .into_iter()
         .enumerate()
-        .map(|(index, cpus)| (physical_core_count(topology, &cpus), index, cpus))
+        .map(|(index, (_, cpus))| (physical_core_count(topology, &cpus), index, cpus))
         .filter(|(cores, _, _)| *cores >= shards)
         .min_by_key(|(cores, index, _)| (Reverse(*cores > shards), Reverse(*cores), *index))
         .map_or_else(|| candidates.to_vec(), |(_, _, cpus)| cpus)
@@ -130,8 +130,8 @@ fn one_node_that_fits(topology: &Topology, candidates: &[usize], shards: usize) 
 /// node's CPUs stay together; otherwise in the given order.
 fn spread_over_cores(topology: &Topology, cpus: &[usize]) -> Vec<usize> {
     let nodes: Vec<Option<usize>> = by_node(topology, cpus)
-        .iter()
-        .map(|members| topology.node_of(members[0]))
+        .into_iter()
+        .map(|(node, _)| node)
         .collect();
     let mut ranked: Vec<(usize, usize, usize)> = Vec::with_capacity(cpus.len());
     for (index, &cpu) in cpus.iter().enumerate() {
