@@ -2,38 +2,14 @@
 //! determinism across shard counts, accounting with several shards, bounded
 //! memory on a large input, shutdown by signal, and start-up failures.
 
+mod common;
+
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn corestream() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corestream"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    corestream().args(args).output().expect("run corestream")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_success(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\n{}",
-        o.status.code(),
-        stderr(o)
-    );
-}
+use common::{assert_success, corestream, output_with_memlock_limit, run, stderr, stdout};
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read stats")).expect("json")
@@ -394,7 +370,7 @@ fn ctrl_c_leaves_an_exact_prefix_and_exits_130() {
     interrupted_run(TUMBLING_SQL, libc::SIGINT);
 }
 
-fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
+fn run_with_memlock_limit(limit_kib: u64, shards: &str, runtime: &str) -> Output {
     let mut command = corestream();
     command.args([
         "run",
@@ -405,27 +381,15 @@ fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
         "trades=tests/data/trades.csv",
         "--shards",
         shards,
+        "--runtime",
+        runtime,
     ]);
-    let bytes = limit_kib * 1024;
-    // SAFETY: setrlimit is async-signal-safe and only touches the child's limits.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command.output().expect("run corestream")
+    output_with_memlock_limit(&mut command, limit_kib)
 }
 
 #[test]
 fn a_locked_memory_limit_too_small_for_io_uring_is_named_with_the_fix() {
-    let o = run_with_memlock_limit(64, "2");
+    let o = run_with_memlock_limit(64, "2", "glommio");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("locked-memory limit"), "{err}");
@@ -434,8 +398,20 @@ fn a_locked_memory_limit_too_small_for_io_uring_is_named_with_the_fix() {
 }
 
 #[test]
+fn where_glommio_cannot_start_the_run_falls_back_to_plain_threads_with_a_notice() {
+    let normal = run_with_memlock_limit(8192, "2", "glommio");
+    assert_success(&normal);
+    let o = run_with_memlock_limit(64, "2", "thread-per-core");
+    assert_success(&o);
+    let err = stderr(&o);
+    assert!(err.contains("--runtime threads"), "{err}");
+    assert!(err.contains("locked-memory limit"), "{err}");
+    assert_eq!(stdout(&o), stdout(&normal));
+}
+
+#[test]
 fn eight_shards_start_under_the_default_8_mib_locked_memory_limit() {
-    let o = run_with_memlock_limit(8192, "8");
+    let o = run_with_memlock_limit(8192, "8", "glommio");
     assert_success(&o);
     assert_eq!(stdout(&o).lines().count(), 8);
 }

@@ -1,4 +1,5 @@
-//! Command-line arguments (clap): the `run`, `explain` and `demo` subcommands.
+//! Command-line arguments (clap): the `run`, `explain`, `demo` and `doctor`
+//! subcommands.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -22,9 +23,13 @@ pub enum Command {
     /// --source trades=trades.csv
     Run(RunArgs),
     /// Print the typed plan of a query without running it.
-    Explain(QueryArgs),
+    Explain(ExplainArgs),
     /// Run a tumbling-window aggregation over the built-in trades generator.
     Demo(DemoArgs),
+    /// Report what decides latency on this host: io_uring and the runtime a
+    /// run will use, locked memory, isolated CPUs, SMT siblings, NUMA nodes,
+    /// frequency governors, and the placement --shards N would choose.
+    Doctor(DoctorArgs),
 }
 
 /// Where the SQL comes from and what the sources are.
@@ -88,21 +93,31 @@ pub enum InterruptMode {
     Emit,
 }
 
-/// How the query is spread over cores.
+/// How many shards, and which cores they are pinned to.
 #[derive(Debug, Args)]
-pub struct ExecutionArgs {
+pub struct PlacementArgs {
     /// Number of shards (partitions), each with its own executor and engine.
     /// Default: the number of cores available to the process.
     #[arg(long, value_name = "N")]
     pub shards: Option<usize>,
 
-    /// Cores to pin shards to, like 0-3,8. Default: all available cores.
+    /// Cores to pin shards and the merger to, like 0-3,8 (isolated CPUs are
+    /// used only when listed here). Default: the available cores that are not
+    /// isolated, shards on distinct physical cores first, within one NUMA node
+    /// when they fit.
     #[arg(long, value_name = "LIST")]
     pub cores: Option<String>,
 
     /// Do not pin executors to cores.
     #[arg(long)]
     pub no_pin: bool,
+}
+
+/// How the query is spread over cores.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    #[command(flatten)]
+    pub placement: PlacementArgs,
 
     /// The runtime that drives the engines.
     #[arg(long, value_enum, default_value = "thread-per-core")]
@@ -180,6 +195,34 @@ pub struct RunArgs {
     pub execution: ExecutionArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+
+    /// Also show the cores a run with the same --shards, --cores and --no-pin
+    /// would pin its shards and merger to (implied by any of those three).
+    #[arg(long)]
+    pub placement: bool,
+
+    #[command(flatten)]
+    pub cores: PlacementArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Read the CPU topology from this tree instead of / (for tests).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub sysfs_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

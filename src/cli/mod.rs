@@ -3,6 +3,7 @@
 
 mod args;
 mod catalog;
+mod doctor;
 mod summary;
 
 pub use args::{Cli, Command};
@@ -12,11 +13,15 @@ use crate::data::parse_duration;
 use crate::error::{Error, Result};
 use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
+use crate::runtime::probe::{choose_runtime, Readiness, RuntimeRequest};
 use crate::runtime::{
     self, exit_status_for_signal, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend,
     ExecutorKind, Interrupts, OnInterrupt, RunIo, RunReport, RuntimeConfig, TableInput,
 };
-use args::{DemoArgs, ExecutionArgs, InterruptMode, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
+use args::{
+    DemoArgs, ExecutionArgs, ExplainArgs, InterruptMode, OutputArgs, PlacementArgs, QueryArgs,
+    RunArgs, RuntimeKind,
+};
 use catalog::{build_catalog, split_script, SourceOverrides};
 use clap::Parser;
 
@@ -39,13 +44,24 @@ pub fn main_entry() -> i32 {
 fn dispatch(command: Command) -> Result<i32> {
     match command {
         Command::Run(args) => run_command(&args),
-        Command::Explain(args) => {
-            let plan = plan_from_args(&args)?;
-            print!("{}", plan.explain());
-            Ok(0)
-        }
+        Command::Explain(args) => explain_command(&args),
         Command::Demo(args) => demo_command(&args),
+        Command::Doctor(args) => doctor::doctor_command(&args).map(|()| 0),
     }
+}
+
+/// The typed plan and, with `--placement` (implied by `--shards`, `--cores`
+/// and `--no-pin`), the cores a run would use.
+fn explain_command(args: &ExplainArgs) -> Result<i32> {
+    let plan = plan_from_args(&args.query)?;
+    print!("{}", plan.explain());
+    let cores = &args.cores;
+    if args.placement || cores.shards.is_some() || cores.cores.is_some() || cores.no_pin {
+        let config = placement_config(&args.cores, available_cores())?;
+        let topology = runtime::topology::Topology::of_this_host();
+        print!("\n{}", doctor::placement_text(&topology, &config));
+    }
+    Ok(0)
 }
 
 fn run_command(args: &RunArgs) -> Result<i32> {
@@ -172,53 +188,72 @@ fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
     })
 }
 
+/// The run's settings from the command line; for thread-per-core runs, the
+/// executor backend the io_uring probe allows (a one-line notice when it
+/// falls back to plain threads).
 fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<RuntimeConfig> {
-    let cores = execution
-        .cores
-        .as_deref()
-        .map(parse_core_list)
-        .transpose()?;
-    let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
-    let duration = |option: &str, value: &Option<String>| -> Result<Option<std::time::Duration>> {
-        value
-            .as_deref()
-            .map(|v| match parse_duration(v) {
-                Ok(ms) if ms >= 0 => Ok(std::time::Duration::from_millis(ms as u64)),
-                Ok(_) => Err(Error::Usage(format!("--{option}: '{v}' is negative"))),
-                Err(e) => Err(Error::Usage(format!("--{option}: {e}"))),
-            })
-            .transpose()
-    };
-    let defaults = RuntimeConfig::default();
+    let defaults = placement_config(&execution.placement, available_cores())?;
     let config = RuntimeConfig {
-        shards: execution.shards.unwrap_or(default_shards),
-        cores,
-        pin: !execution.no_pin,
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
-        output_flush_interval: duration("flush-interval", &execution.flush_interval)?
+        output_flush_interval: duration_option("flush-interval", &execution.flush_interval)?
             .unwrap_or(defaults.output_flush_interval),
-        idle_timeout: duration("idle-timeout", &execution.idle_timeout)?,
+        idle_timeout: duration_option("idle-timeout", &execution.idle_timeout)?,
         on_interrupt: match execution.on_interrupt {
             InterruptMode::Drop => OnInterrupt::Drop,
             InterruptMode::Emit => OnInterrupt::Emit,
         },
-        executor: executor_kind(execution.runtime),
+        executor: executor_kind(execution.runtime, defaults.shards)?,
         ..defaults
     };
     config.validate()?;
     Ok(config)
 }
 
-/// The executor backend a `--runtime` choice runs on.
-fn executor_kind(runtime: RuntimeKind) -> ExecutorKind {
-    match runtime {
-        RuntimeKind::Threads => ExecutorKind::Threads,
-        RuntimeKind::ThreadPerCore | RuntimeKind::Glommio | RuntimeKind::SharedLock => {
-            ExecutorKind::Glommio
-        }
+/// A non-negative duration option (`--NAME 5ms`).
+fn duration_option(name: &str, value: &Option<String>) -> Result<Option<std::time::Duration>> {
+    value
+        .as_deref()
+        .map(|v| match parse_duration(v) {
+            Ok(ms) if ms >= 0 => Ok(std::time::Duration::from_millis(ms as u64)),
+            Ok(_) => Err(Error::Usage(format!("--{name}: '{v}' is negative"))),
+            Err(e) => Err(Error::Usage(format!("--{name}: {e}"))),
+        })
+        .transpose()
+}
+
+/// The shard count, cores and pinning of `args`: `--shards`, else one shard
+/// per listed core, else `default_shards`.
+fn placement_config(args: &PlacementArgs, default_shards: usize) -> Result<RuntimeConfig> {
+    let cores = args.cores.as_deref().map(parse_core_list).transpose()?;
+    let config = RuntimeConfig {
+        shards: args
+            .shards
+            .unwrap_or_else(|| cores.as_ref().map_or(default_shards, Vec::len)),
+        cores,
+        pin: !args.no_pin,
+        ..RuntimeConfig::default()
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The executors a `--runtime` choice starts: glommio where the io_uring
+/// and locked-memory probe passes (before any output is opened), else plain
+/// threads (thread-per-core) or an error naming the cause (glommio).
+fn executor_kind(runtime: RuntimeKind, shards: usize) -> Result<ExecutorKind> {
+    let request = match runtime {
+        RuntimeKind::Threads => return Ok(ExecutorKind::Threads),
+        RuntimeKind::SharedLock => return Ok(ExecutorKind::Threads),
+        RuntimeKind::ThreadPerCore => RuntimeRequest::Auto,
+        RuntimeKind::Glommio => RuntimeRequest::Glommio,
+    };
+    let choice = choose_runtime(request, &Readiness::of_this_host(shards + 1))?;
+    if let Some(notice) = &choice.notice {
+        eprintln!("corestream: {notice}");
     }
+    Ok(choice.kind)
 }
 
 /// The sink, the dead-letter file, and the signals that interrupt the run.

@@ -16,7 +16,8 @@ use super::startup::{classify_glommio_error, executor_builder, start_error};
 use crate::error::{Error, Result};
 
 /// Which backend drives the executors of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ExecutorKind {
     /// glommio: io_uring-based executors (needs io_uring and locked memory).
     Glommio,

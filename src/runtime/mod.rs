@@ -24,6 +24,8 @@ mod exec;
 mod live;
 mod merger;
 mod metrics;
+pub mod placement;
+pub mod probe;
 mod recycle;
 mod shard;
 mod source;
@@ -31,6 +33,7 @@ mod startup;
 mod stop;
 #[cfg(test)]
 mod tests;
+pub mod topology;
 
 pub use adapter::{
     Backend, ChunkReader, ChunkSource, DeadLetterFile, DeadLetters, EngineBackend, EngineRouter,
