@@ -293,7 +293,7 @@ pub fn choose_runtime(request: RuntimeRequest, readiness: &Readiness) -> Result<
         (RuntimeRequest::Auto, Some(blocker)) => Ok(RuntimeChoice {
             kind: ExecutorKind::Threads,
             notice: Some(format!(
-                "corestream: {}; running on plain threads (--runtime threads). \
+                "{}; running on plain threads (--runtime threads). \
                  For glommio: {}.",
                 blocker.cause(),
                 blocker.fix()
