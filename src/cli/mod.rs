@@ -3,11 +3,15 @@
 
 mod args;
 mod catalog;
+mod metrics_server;
+mod progress;
 mod signals;
 mod summary;
+mod watch;
 
 pub use args::{Cli, Command};
 pub use summary::{LatencySummary, RunSummary, ShardSummary};
+pub use watch::{WatchOptions, Watchers};
 
 use crate::data::parse_duration;
 use crate::error::{Error, Result};
@@ -106,18 +110,28 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 }
 
 /// Runs a planned query: plans the input (so a missing file fails before any
-/// output), opens the sink and the dead-letter file, runs, and reports.
+/// output), starts the watchers (progress, metrics endpoint), opens the sink
+/// and the dead-letter file, runs, and reports.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
-    let io = open_outputs(plan, output, config.shards)?;
+    let sink_path = sink_path(plan, output);
+    let format = output_format(output, plan, sink_path.as_deref())?;
+    let rows_to_stdout =
+        format != OutputFormat::Blackhole && matches!(sink_path.as_deref(), None | Some("-"));
+    // The runtime does not send live snapshots yet: it will take
+    // `_live_snapshots` (see cli::watch) and send one about every 100 ms.
+    let (_live_snapshots, watchers) =
+        Watchers::start(&WatchOptions::from_args(output, rows_to_stdout))?;
+    let io = open_outputs(plan, output, sink_path.as_deref(), format, config.shards)?;
     let result = match execution.runtime {
         RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)
         }
     };
+    watchers.finish();
     let report = match result {
         Ok(report) => report,
         // A closed pipe (`| head`) is a normal way for a reader to stop.
@@ -194,14 +208,23 @@ fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<Runtime
     Ok(config)
 }
 
-/// The sink, the dead-letter file and one stop check per shard.
-fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<RunIo> {
-    let path = match &output.output {
+/// Where the rows go: `--output`, else the stream's `output` (`None`: standard output).
+fn sink_path(plan: &QueryPlan, output: &OutputArgs) -> Option<String> {
+    match &output.output {
         Some(p) => Some(p.display().to_string()),
         None => stream_property(plan, "output").map(str::to_string),
-    };
-    let format = output_format(output, plan, path.as_deref())?;
-    let sink = open_sink(path.as_deref(), format, &plan.output)?;
+    }
+}
+
+/// The sink, the dead-letter file and one stop check per shard.
+fn open_outputs(
+    plan: &QueryPlan,
+    output: &OutputArgs,
+    sink_path: Option<&str>,
+    format: OutputFormat,
+    shards: usize,
+) -> Result<RunIo> {
+    let sink = open_sink(sink_path, format, &plan.output)?;
     let dead_letter_path = match &output.dead_letter {
         Some(p) => Some(p.clone()),
         None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),
