@@ -342,6 +342,12 @@ mod tests {
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
     }
 
+    fn assert_series(text: &str, expected: &[(&str, &str)]) {
+        for (series, value) in expected {
+            assert_eq!(value_of(text, series), Some(*value), "{series} in\n{text}");
+        }
+    }
+
     fn snapshot_with_shards() -> LiveSnapshot {
         let mut s = test_snapshot(3_000, 900);
         s.records_processed = 800;
@@ -380,33 +386,35 @@ mod tests {
             text.contains("# TYPE corestream_records_read_total counter"),
             "{text}"
         );
-        for (series, value) in [
-            ("corestream_records_read_total", "900"),
-            ("corestream_records_processed_total", "800"),
-            ("corestream_records_filtered_total", "60"),
-            ("corestream_records_late_total", "30"),
-            ("corestream_records_malformed_total", "10"),
-            ("corestream_rows_emitted_total", "700"),
-        ] {
-            assert_eq!(value_of(&text, series), Some(value), "{series} in\n{text}");
-        }
+        assert_series(
+            &text,
+            &[
+                ("corestream_records_read_total", "900"),
+                ("corestream_records_processed_total", "800"),
+                ("corestream_records_filtered_total", "60"),
+                ("corestream_records_late_total", "30"),
+                ("corestream_records_malformed_total", "10"),
+                ("corestream_rows_emitted_total", "700"),
+            ],
+        );
     }
 
     #[test]
     fn shards_are_labelled_and_lag_is_now_minus_watermark() {
         let text = exposition(Some(&snapshot_with_shards()), 1_005_000);
-        for (series, value) in [
-            ("corestream_shard_records_read_total{shard=\"1\"}", "400"),
-            ("corestream_shard_records_in_total{shard=\"0\"}", "450"),
-            ("corestream_shard_busy_seconds_total{shard=\"0\"}", "1.25"),
-            (
-                "corestream_shard_channel_full_waits_total{shard=\"0\"}",
-                "4",
-            ),
-            ("corestream_shard_watermark_lag_seconds{shard=\"0\"}", "5.0"),
-        ] {
-            assert_eq!(value_of(&text, series), Some(value), "{series} in\n{text}");
-        }
+        assert_series(
+            &text,
+            &[
+                ("corestream_shard_records_read_total{shard=\"1\"}", "400"),
+                ("corestream_shard_records_in_total{shard=\"0\"}", "450"),
+                ("corestream_shard_busy_seconds_total{shard=\"0\"}", "1.25"),
+                (
+                    "corestream_shard_channel_full_waits_total{shard=\"0\"}",
+                    "4",
+                ),
+                ("corestream_shard_watermark_lag_seconds{shard=\"0\"}", "5.0"),
+            ],
+        );
         assert!(
             !text.contains("corestream_shard_watermark_lag_seconds{shard=\"1\"}"),
             "a shard without a watermark has no lag:\n{text}"
@@ -420,18 +428,19 @@ mod tests {
             text.contains("# TYPE corestream_sink_latency_seconds histogram"),
             "{text}"
         );
-        for (series, value) in [
-            ("corestream_sink_latency_seconds_bucket{le=\"5e-05\"}", "1"),
-            ("corestream_sink_latency_seconds_bucket{le=\"0.0001\"}", "2"),
-            ("corestream_sink_latency_seconds_bucket{le=\"0.001\"}", "3"),
-            ("corestream_sink_latency_seconds_bucket{le=\"0.0025\"}", "4"),
-            ("corestream_sink_latency_seconds_bucket{le=\"0.025\"}", "4"),
-            ("corestream_sink_latency_seconds_bucket{le=\"0.05\"}", "5"),
-            ("corestream_sink_latency_seconds_bucket{le=\"+Inf\"}", "5"),
-            ("corestream_sink_latency_seconds_count", "5"),
-        ] {
-            assert_eq!(value_of(&text, series), Some(value), "{series} in\n{text}");
-        }
+        assert_series(
+            &text,
+            &[
+                ("corestream_sink_latency_seconds_bucket{le=\"5e-05\"}", "1"),
+                ("corestream_sink_latency_seconds_bucket{le=\"0.0001\"}", "2"),
+                ("corestream_sink_latency_seconds_bucket{le=\"0.001\"}", "3"),
+                ("corestream_sink_latency_seconds_bucket{le=\"0.0025\"}", "4"),
+                ("corestream_sink_latency_seconds_bucket{le=\"0.025\"}", "4"),
+                ("corestream_sink_latency_seconds_bucket{le=\"0.05\"}", "5"),
+                ("corestream_sink_latency_seconds_bucket{le=\"+Inf\"}", "5"),
+                ("corestream_sink_latency_seconds_count", "5"),
+            ],
+        );
         let sum: f64 = value_of(&text, "corestream_sink_latency_seconds_sum")
             .and_then(|v| v.parse().ok())
             .expect("a sum");

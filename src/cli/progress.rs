@@ -192,6 +192,16 @@ mod tests {
         (ProgressView::with_target(target), term)
     }
 
+    /// What the display shows after `snapshots`, and the display itself.
+    fn shown_after(snapshots: &[LiveSnapshot]) -> (String, ProgressView, InMemoryTerm) {
+        let (mut view, term) = view_in_memory();
+        for snapshot in snapshots {
+            view.update(snapshot);
+        }
+        view.draw_now();
+        (term.contents(), view, term)
+    }
+
     fn file_snapshot(elapsed_ms: u64, bytes_read: u64) -> LiveSnapshot {
         let mut s = test_snapshot(elapsed_ms, 20_000);
         s.bytes_read = bytes_read;
@@ -235,20 +245,14 @@ mod tests {
 
     #[test]
     fn a_short_run_draws_nothing() {
-        let (mut view, term) = view_in_memory();
-        view.update(&file_snapshot(100, 1 << 20));
-        view.update(&file_snapshot(900, 2 << 20));
-        view.draw_now();
-        assert_eq!(term.contents().trim(), "");
+        let (text, ..) = shown_after(&[file_snapshot(100, 1 << 20), file_snapshot(900, 2 << 20)]);
+        assert_eq!(text.trim(), "");
     }
 
     #[test]
     fn a_file_run_shows_bytes_of_total_and_counters() {
-        let (mut view, term) = view_in_memory();
-        view.update(&file_snapshot(1_000, 1 << 20));
-        view.update(&file_snapshot(2_000, 2 << 20));
-        view.draw_now();
-        let text = term.contents();
+        let (text, mut view, term) =
+            shown_after(&[file_snapshot(1_000, 1 << 20), file_snapshot(2_000, 2 << 20)]);
         assert!(text.contains("2.00 MiB/4.00 MiB"), "{text}");
         assert!(text.contains("(50%"), "{text}");
         assert!(
@@ -261,23 +265,17 @@ mod tests {
 
     #[test]
     fn a_generator_run_shows_events_of_total() {
-        let (mut view, term) = view_in_memory();
         let mut s = test_snapshot(1_500, 250_000);
         s.events_total = Some(1_000_000);
-        view.update(&s);
-        view.draw_now();
-        let text = term.contents();
+        let (text, ..) = shown_after(&[s]);
         assert!(text.contains("250,000/1,000,000 events"), "{text}");
     }
 
     #[test]
     fn an_unbounded_run_shows_a_rate_line() {
-        let (mut view, term) = view_in_memory();
         let mut s = test_snapshot(2_000, 4_000);
         s.unbounded = true;
-        view.update(&s);
-        view.draw_now();
-        let text = term.contents();
+        let (text, ..) = shown_after(&[s]);
         assert!(
             text.contains("4,000 records read, 2,000 records/s, 0 rows out"),
             "{text}"

@@ -266,6 +266,24 @@ mod tests {
     }
 
     #[test]
+    fn quiet_and_a_piped_standard_error_turn_progress_off() {
+        let output = |quiet| OutputArgs {
+            output: None,
+            format: None,
+            dead_letter: None,
+            stats_json: None,
+            latency_histogram: None,
+            quiet,
+            metrics_address: Some("127.0.0.1:0".into()),
+        };
+        let quiet = WatchOptions::from_args(&output(true), false);
+        assert!(!quiet.progress);
+        assert_eq!(quiet.metrics_address.as_deref(), Some("127.0.0.1:0"));
+        let loud = WatchOptions::from_args(&output(false), false);
+        assert_eq!(loud.progress, std::io::stderr().is_terminal());
+    }
+
+    #[test]
     fn nothing_to_watch_starts_nothing() {
         let (sender, watchers) = Watchers::start(&WatchOptions::default()).expect("start");
         assert!(sender.is_none());
