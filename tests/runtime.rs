@@ -451,3 +451,76 @@ fn a_bad_core_list_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("3-1"), "{}", stderr(&o));
 }
+
+/// The body of `GET /metrics` at `address`.
+fn scrape(address: &str) -> String {
+    use std::io::Read;
+    let mut stream =
+        std::net::TcpStream::connect(address).expect("connect to the metrics endpoint");
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    response
+}
+
+/// The value of the sample line `name value` in a Prometheus text body.
+fn sample(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{name} missing in\n{body}"))
+}
+
+#[test]
+fn the_metrics_endpoint_answers_during_a_run_with_growing_counters() {
+    use std::io::BufRead;
+    let mut child = corestream()
+        .args([
+            "run",
+            "-q",
+            "-e",
+            STATELESS_SQL,
+            "--shards",
+            "2",
+            "--format",
+            "blackhole",
+        ])
+        .args(generator_args(100_000_000, Some(20_000)))
+        .args(["--metrics-address", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let stderr_pipe = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr_pipe).lines();
+    let address = lines
+        .by_ref()
+        .map_while(|line| line.ok())
+        .find_map(|line| {
+            let rest = line.split("http://").nth(1)?;
+            Some(rest.trim_end_matches("/metrics").to_string())
+        })
+        .expect("the endpoint's address on standard error");
+    std::thread::sleep(Duration::from_millis(500));
+    let first = scrape(&address);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = scrape(&address);
+    send_signal(child.id(), libc::SIGTERM);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143));
+    for name in [
+        "corestream_records_read_total",
+        "corestream_rows_emitted_total",
+    ] {
+        let (before, after) = (sample(&first, name), sample(&second, name));
+        assert!(
+            0.0 < before && before < after,
+            "{name}: {before} then {after}"
+        );
+    }
+}

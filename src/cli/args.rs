@@ -182,9 +182,15 @@ pub struct OutputArgs {
     #[arg(long, value_name = "PATH")]
     pub latency_histogram: Option<PathBuf>,
 
-    /// Do not print the run summary on standard error.
+    /// Do not print the run summary or the progress display on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Serve Prometheus metrics of the running query at
+    /// http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0 picks a free
+    /// port). The address is printed on standard error.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_address: Option<String>,
 }
 
 #[derive(Debug, Args)]

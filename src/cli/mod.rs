@@ -4,10 +4,14 @@
 mod args;
 mod catalog;
 mod doctor;
+mod metrics_server;
+mod progress;
 mod summary;
+mod watch;
 
 pub use args::{Cli, Command};
 pub use summary::{LatencySummary, RunSummary, ShardSummary};
+pub use watch::{WatchOptions, Watchers};
 
 use crate::data::parse_duration;
 use crate::error::{Error, Result};
@@ -124,19 +128,28 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 }
 
 /// Runs a planned query: plans the input (so a missing file fails before any
-/// output), opens the sink and the dead-letter file, runs, and reports. The
-/// exit status: 0, or 128 + the signal that interrupted the run.
+/// output), starts the watchers (progress, metrics endpoint), opens the sink
+/// and the dead-letter file, runs, and reports. The exit status: 0, or 128 +
+/// the signal that interrupted the run.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<i32> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
-    let io = open_outputs(plan, output)?;
-    let report = match execution.runtime {
+    let sink_path = sink_path(plan, output);
+    let format = output_format(output, plan, sink_path.as_deref())?;
+    let rows_to_stdout =
+        format != OutputFormat::Blackhole && matches!(sink_path.as_deref(), None | Some("-"));
+    let (live, watchers) = Watchers::start(&WatchOptions::from_args(output, rows_to_stdout))?;
+    let mut io = open_outputs(plan, output, sink_path.as_deref(), format)?;
+    io.live = live;
+    let result = match execution.runtime {
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)
         }
         _ => runtime::run_with(plan, &config, io, EngineBackend, input),
-    }?;
+    };
+    watchers.finish();
+    let report = result?;
     let summary = summarize(&report, &config, execution.runtime);
     report_run(&summary, &report, output)?;
     Ok(report.interrupted_by.map_or(0, exit_status_for_signal))
@@ -256,14 +269,22 @@ fn executor_kind(runtime: RuntimeKind, shards: usize) -> Result<ExecutorKind> {
     Ok(choice.kind)
 }
 
-/// The sink, the dead-letter file, and the signals that interrupt the run.
-fn open_outputs(plan: &QueryPlan, output: &OutputArgs) -> Result<RunIo> {
-    let path = match &output.output {
+/// Where the rows go: `--output`, else the stream's `output` (`None`: standard output).
+fn sink_path(plan: &QueryPlan, output: &OutputArgs) -> Option<String> {
+    match &output.output {
         Some(p) => Some(p.display().to_string()),
         None => stream_property(plan, "output").map(str::to_string),
-    };
-    let format = output_format(output, plan, path.as_deref())?;
-    let sink = open_sink(path.as_deref(), format, &plan.output)?;
+    }
+}
+
+/// The sink, the dead-letter file, and the signals that interrupt the run.
+fn open_outputs(
+    plan: &QueryPlan,
+    output: &OutputArgs,
+    sink_path: Option<&str>,
+    format: OutputFormat,
+) -> Result<RunIo> {
+    let sink = open_sink(sink_path, format, &plan.output)?;
     let dead_letter_path = match &output.dead_letter {
         Some(p) => Some(p.clone()),
         None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),

@@ -437,6 +437,13 @@ impl Merge {
         }
     }
 
+    /// The last snapshot, which the watcher must see (it always drains).
+    fn send_final_snapshot(&mut self) {
+        if let Some(live) = self.writer.io.live.take() {
+            let _ = live.send(self.snapshot());
+        }
+    }
+
     /// After every shard ended: what is left to write, then the final flush.
     fn finish(mut self, give_up: &mut dyn FnMut() -> bool) -> Result<MergerResult> {
         let interrupted = matches!(self.stopped, Some(StopReason::Interrupted(_)));
@@ -453,7 +460,7 @@ impl Merge {
         if let Some(dead_letters) = self.writer.io.dead_letters.as_mut() {
             dead_letters.finish()?;
         }
-        self.send_snapshot();
+        self.send_final_snapshot();
         Ok(MergerResult {
             rows_written: self.writer.io.sink.rows_written(),
             limit_reached: self.writer.limit_reached,

@@ -512,13 +512,13 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             self.merger
                 .take(chunk, &mut out, filled.read_at, &mut self.stop, stats)
                 .await?;
+            self.progress.tick(stats, None, stats.bytes_read);
             if !filled.more {
                 break;
             }
             if let Some(reason) = self.stop.check() {
                 return Err(Failure::Stopped(reason));
             }
-            self.progress.tick(stats, None, stats.bytes_read);
             yield_now().await;
         }
         let lines = reading.reader.lines_read();

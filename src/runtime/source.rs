@@ -362,6 +362,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             if outbound.last_flush.elapsed() >= self.config.flush_interval {
                 self.flush_all(outbound, stats).await?;
             }
+            self.progress.tick(stats, None, stats.bytes_read);
             if !filled.more {
                 let lines = reading.reader.lines_read();
                 let dead = ChunkDead { malformed, lines };
@@ -372,7 +373,6 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             if let Some(reason) = self.stop.check() {
                 return Err(Failure::Stopped(reason));
             }
-            self.progress.tick(stats, None, stats.bytes_read);
             yield_now().await;
         }
     }
