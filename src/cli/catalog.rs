@@ -103,7 +103,9 @@ fn split_pair<'a>(
 }
 
 /// Declared sources with command-line overrides merged in; sources named
-/// only on the command line get their schema inferred from the file.
+/// only on the command line get their schema inferred from the file. Each
+/// source's WITH properties, and the columns declared over a generator, are
+/// checked here (a file's header is checked when the file is opened).
 pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> Result<Catalog> {
     let mut catalog = Catalog::default();
     for source in declared {
@@ -116,11 +118,13 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
                 .map(|c| Field::new(c.name.clone(), c.data_type))
                 .collect(),
         );
-        catalog.add(TableDef {
+        let table = TableDef {
             name: source.name.clone(),
             schema,
             properties,
-        });
+        };
+        crate::io::check_table(&table)?;
+        catalog.add(table);
     }
     for (name, _) in &overrides.paths {
         if catalog.get(name).is_none() {
