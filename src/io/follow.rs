@@ -231,7 +231,10 @@ mod tests {
     /// through the channel.
     fn follow(path: &Path, skip_headers: bool) -> Receiver<Vec<u8>> {
         let file = File::open(path).unwrap();
-        let mut follow = Follow::new(path, file, skip_headers).unwrap();
+        read_on_a_thread(Follow::new(path, file, skip_headers).unwrap())
+    }
+
+    fn read_on_a_thread(mut follow: Follow) -> Receiver<Vec<u8>> {
         let (sender, bytes) = mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 7];
@@ -323,15 +326,7 @@ mod tests {
         append(&path, "");
         let mut follow = Follow::new(&path, File::open(&path).unwrap(), false).unwrap();
         follow.wake = Wake::Poll;
-        let (sender, bytes) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 64];
-            while let Ok(n) = follow.read(&mut buf) {
-                if sender.send(buf[..n].to_vec()).is_err() {
-                    return;
-                }
-            }
-        });
+        let bytes = read_on_a_thread(follow);
         append(&path, "late\n");
         let mut got = Vec::new();
         expect(&bytes, &mut got, "late\n");

@@ -387,4 +387,52 @@ mod tests {
             assert_eq!(joined, whole, "chunk {chunk}");
         }
     }
+
+    /// A producer that has written `lines` and then waits: one more read
+    /// would block, which here is an error.
+    struct SlowProducer {
+        lines: std::collections::VecDeque<&'static [u8]>,
+    }
+
+    impl Read for SlowProducer {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let line = self
+                .lines
+                .pop_front()
+                .ok_or_else(|| io::Error::other("read() would block: the producer waits"))?;
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_live_source_hands_over_what_it_has_without_another_read() {
+        let producer = SlowProducer {
+            lines: [
+                &b"{\"qty\":1}\n"[..],
+                &b"{\"qty\":2}\nnot json\n{\"qty\":"[..],
+            ]
+            .into(),
+        };
+        let mut src = JsonlSource::new("j", &schema(), producer, "pipe").live();
+        let mut batch = Batch::new(6);
+        let mut bad = Vec::new();
+        assert!(src.fill(&mut batch, &mut bad, 100).unwrap());
+        assert_eq!(batch.len(), 1);
+        assert!(src.fill(&mut batch, &mut bad, 100).unwrap());
+        assert_eq!((batch.len(), bad.len()), (2, 1));
+        assert_eq!(batch.row(1)[2], Value::Int(2));
+        // Only a partial line is left: finding the next record needs a read.
+        let err = src.fill(&mut batch, &mut bad, 100).unwrap_err();
+        assert!(err.to_string().contains("would block"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_cost_the_first_record() {
+        let text = "\u{feff}{\"qty\":1}\n{\"qty\":2}\n";
+        let (batch, bad) = read_all(&mut JsonlSource::new("j", &schema(), text.as_bytes(), "m"));
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.row(0)[2], Value::Int(1));
+    }
 }

@@ -39,7 +39,7 @@ pub use jsonl::JsonlSource;
 pub use open::{check_table, open_source, pacing_rate, plan_chunks, ChunkPlan, SplitSpec};
 pub use properties::{
     Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
-    MAX_EVENTS, MAX_KEYS, RATE_RANGE, SOURCE_KEYS,
+    SOURCE_KEYS,
 };
 pub use sink::{
     is_broken_pipe, open_sink, BlackholeSink, CsvSink, JsonlSink, OutputFormat, RowSink,

@@ -444,7 +444,7 @@ mod tests {
         check_table(&reordered).unwrap();
         let read = |t: &TableDef| read_all(open_source(t).unwrap(), 2).unwrap();
         let (straight, swapped) = (read(&canonical), read(&reordered));
-        assert!(straight.len() > 0);
+        assert!(!straight.is_empty());
         for ((a, _), (b, _)) in straight.rows().zip(swapped.rows()) {
             assert_eq!(a, [b[1].clone(), b[0].clone()]);
         }
@@ -495,15 +495,15 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
     }
 
+    /// What one `fill` call gave: rows, malformed records, and whether more may come.
+    type Filled = (Batch, Vec<Malformed>, bool);
+
     /// Fills from `src` on another thread: each call's rows and result come
     /// back through the channel; a message on `go` asks for the next call.
     fn fill_on_a_thread(
         mut src: Box<dyn BatchSource + Send>,
         width: usize,
-    ) -> (
-        mpsc::Sender<()>,
-        mpsc::Receiver<(Batch, Vec<Malformed>, bool)>,
-    ) {
+    ) -> (mpsc::Sender<()>, mpsc::Receiver<Filled>) {
         let (go, calls) = mpsc::channel::<()>();
         let (sender, results) = mpsc::channel();
         std::thread::spawn(move || {

@@ -391,7 +391,7 @@ fn pacing_rate(props: &Properties) -> Result<Option<f64>> {
         return Ok(None);
     };
     match text.trim().replace('_', "").parse::<f64>() {
-        Ok(rate) if rate == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(rate) if RATE_RANGE.contains(&rate) => Ok(Some(rate)),
         _ => Err(props.usage(format!(
             "'rate' must be 0 (as fast as possible) or from {} to {} events per second, not '{text}'",
