@@ -82,11 +82,10 @@ impl<R: Read> CsvSource<R> {
         })
     }
 
-    /// Makes this a live stream's reader: [`BatchSource::fill`] returns as
-    /// soon as it holds a row or malformed record and the next record would
-    /// need another `read()` (so a slow producer's line is processed at
-    /// once), and returns `Ok(true)` with nothing when the input reports
-    /// [`io::ErrorKind::WouldBlock`] (nothing to read yet).
+    /// Makes this a live stream's reader: [`BatchSource::fill`] returns
+    /// `Ok(true)` as soon as it holds a row or malformed record and the next
+    /// record would need another `read()`, so a slow producer's line is
+    /// processed at once and `fill` never blocks while it holds rows.
     pub fn live(mut self) -> Self {
         self.live = true;
         self
@@ -197,11 +196,12 @@ impl<R: Read> BatchSource for CsvSource<R> {
         max_rows: usize,
     ) -> Result<bool> {
         for taken in 0..max_rows {
-            self.reader.hold_reads(self.live && taken > 0);
+            let hold = self.live && taken > 0;
+            self.reader.hold_reads(hold);
             let meta = match self.reader.next_record() {
                 Ok(Some(meta)) => meta,
                 Ok(None) => return Ok(false),
-                Err(e) if self.live && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
             match self.convert_record() {

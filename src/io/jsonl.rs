@@ -244,11 +244,12 @@ impl<R: Read> BatchSource for JsonlSource<R> {
         max_rows: usize,
     ) -> Result<bool> {
         for taken in 0..max_rows {
-            self.reader.hold_reads(self.live && taken > 0);
+            let hold = self.live && taken > 0;
+            self.reader.hold_reads(hold);
             let meta = match self.reader.next_line() {
                 Ok(Some(meta)) => meta,
                 Ok(None) => return Ok(false),
-                Err(e) if self.live && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
             match self.convert_line(meta.position) {
