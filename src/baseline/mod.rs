@@ -328,11 +328,9 @@ where
     fn run(mut self) -> Result<ShardStats> {
         let mut stats = ShardStats::new(self.worker);
         let layout = self.input.layout();
-        let chunks: Vec<u64> = match layout {
-            InputLayout::Chunks(_) => chunks_of(layout, self.worker, self.config.shards),
-            InputLayout::Stream if self.worker == 0 => vec![0],
-            InputLayout::Stream => Vec::new(),
-        };
+        // A stream is one chunk, read by worker 0.
+        let stream = u64::from(layout == InputLayout::Stream && self.worker == 0);
+        let chunks = chunks_of(layout, self.worker, self.config.shards).chain(0..stream);
         for chunk in chunks {
             if self.should_stop() {
                 break;

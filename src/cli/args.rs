@@ -60,6 +60,12 @@ pub struct QueryArgs {
     #[arg(long = "source-option", value_name = "NAME.KEY=VALUE")]
     pub source_options: Vec<String>,
 
+    /// Follow every file source like `tail -F`: read to the end, then keep
+    /// reading what is appended (surviving rotation and truncation) until
+    /// interrupted. Same as WITH ('follow' = 'true').
+    #[arg(long)]
+    pub follow: bool,
+
     /// Watermark delay: how far event time may run out of order (e.g. 5s).
     /// Overrides the query's WITH ('max_out_of_orderness' = ..). Default 0.
     #[arg(long, value_name = "DURATION")]

@@ -84,6 +84,7 @@ fn demo_command(args: &DemoArgs) -> Result<i32> {
         source_options: Vec::new(),
         max_out_of_orderness: None,
         allowed_lateness: None,
+        follow: false,
     };
     let plan = plan_from_args(&text_args)?;
     execute(&plan, &args.execution, &args.output)
@@ -109,7 +110,8 @@ fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
     let script = split_script(crate::sql::parse_sql(&text)?)?;
-    let overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
+    let mut overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
+    overrides.follow = args.follow;
     let catalog = build_catalog(&script.sources, &overrides)?;
     plan_query(&script.query, &catalog, &plan_settings(args)?)
 }

@@ -45,6 +45,9 @@ pub(crate) struct RecordReader<R> {
     spans: Vec<(usize, usize)>,
     in_scratch: bool,
     scratch: Vec<u8>,
+    /// While set, needing more input is an [`io::ErrorKind::WouldBlock`]
+    /// error instead of a `read()` (see [`RecordReader::hold_reads`]).
+    reads_held: bool,
 }
 
 /// Result of trying to cut one record out of the buffered bytes.
@@ -79,7 +82,15 @@ impl<R: Read> RecordReader<R> {
             spans: Vec::with_capacity(16),
             in_scratch: false,
             scratch: Vec::new(),
+            reads_held: false,
         }
+    }
+
+    /// While `held`, a record that is not wholly buffered is not read: the
+    /// reader fails with [`io::ErrorKind::WouldBlock`] and keeps its state, so
+    /// a live source holding rows never blocks in `read()`.
+    pub fn hold_reads(&mut self, held: bool) {
+        self.reads_held = held;
     }
 
     /// Absolute offset of the first byte not yet consumed.
@@ -173,6 +184,9 @@ impl<R: Read> RecordReader<R> {
     /// Moves the unconsumed bytes to the front, grows the buffer when they
     /// fill it, and reads more. Sets `eof` when the input is exhausted.
     fn fill_more(&mut self) -> io::Result<()> {
+        if self.reads_held {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.len, 0);
             self.len -= self.pos;

@@ -10,12 +10,11 @@
 //! in two by a range boundary (the cut only looks for `'\n'`, not at quoting).
 //! Files with quoted line breaks must be read whole (one split).
 
+use super::input::SharedFile;
 use super::records::RecordReader;
 use crate::error::{Error, Result};
 use memchr::memchr;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{self, Read};
 
 /// A byte range of a file: the lines that start in `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,18 +39,10 @@ pub struct CsvHeader {
     pub lines: u64,
 }
 
-/// Reads the header line of the CSV file at `path`.
-pub fn read_csv_header(path: &Path, delimiter: u8) -> Result<CsvHeader> {
-    let file = File::open(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-    read_header_from(file, delimiter).map_err(|e| Error::io(path.display().to_string(), e))
-}
-
-/// Reads a header from the start of `input` (which is then positioned
-/// somewhere past it: use only for files that are reopened).
-pub(crate) fn read_header_from(input: impl Read, delimiter: u8) -> io::Result<CsvHeader> {
-    let mut reader = RecordReader::new(input, 0, u64::MAX, delimiter);
-    let header = header_of(&mut reader)?;
-    Ok(header)
+/// Reads the header line of the CSV `file`.
+pub fn read_csv_header(file: &SharedFile, delimiter: u8) -> Result<CsvHeader> {
+    let mut reader = RecordReader::new(file.reader_at(0), 0, u64::MAX, delimiter);
+    header_of(&mut reader).map_err(|e| Error::io(file.label(), e))
 }
 
 /// Consumes the first record of `reader` as a header.
@@ -77,17 +68,16 @@ fn clean_header_name(bytes: &[u8], first: bool) -> String {
     String::from_utf8_lossy(bytes).trim().to_string()
 }
 
-/// Cuts the file at `path` into ranges of about `chunk_bytes` (at least 1),
-/// each ending at a line start. With `header`, the first range starts after
-/// it. Always returns at least one range (possibly empty).
+/// Cuts `file` into ranges of about `chunk_bytes` (at least 1), each ending
+/// at a line start. With `header`, the first range starts after it. Always
+/// returns at least one range (possibly empty).
 pub fn split_file(
-    path: &Path,
+    file: &SharedFile,
     chunk_bytes: u64,
     header: Option<&CsvHeader>,
 ) -> Result<Vec<ByteRange>> {
-    let io_err = |e| Error::io(path.display().to_string(), e);
-    let mut file = File::open(path).map_err(io_err)?;
-    let len = file.metadata().map_err(io_err)?.len();
+    let io_err = |e| Error::io(file.label(), e);
+    let len = file.len();
     let (data_start, first_line) = match header {
         Some(h) => (h.data_start.min(len), h.lines + 1),
         None => (0, 1),
@@ -100,7 +90,7 @@ pub fn split_file(
         let end = if cut >= len {
             len
         } else {
-            next_line_start(&mut file, cut, len).map_err(io_err)?
+            next_line_start(file, cut, len).map_err(io_err)?
         };
         ranges.push(ByteRange {
             start,
@@ -121,15 +111,14 @@ pub fn split_file(
 
 /// The first line start at or after `offset` (`offset` itself when the byte
 /// before it is `'\n'`), or `len` when no line starts there.
-pub(crate) fn next_line_start(file: &mut File, offset: u64, len: u64) -> io::Result<u64> {
+pub(crate) fn next_line_start(file: &SharedFile, offset: u64, len: u64) -> io::Result<u64> {
     if offset == 0 {
         return Ok(0);
     }
     let mut at = offset - 1;
     let mut block = vec![0u8; 64 * 1024];
-    file.seek(SeekFrom::Start(at))?;
     while at < len {
-        let n = file.read(&mut block)?;
+        let n = file.read_at(&mut block, at)?;
         if n == 0 {
             break;
         }
@@ -146,17 +135,16 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn file_with(text: &[u8]) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
+    fn file_with(text: &[u8]) -> SharedFile {
+        let mut f = tempfile::tempfile().unwrap();
         f.write_all(text).unwrap();
-        f.flush().unwrap();
-        f
+        SharedFile::new(f, "mem", text.len() as u64)
     }
 
     #[test]
     fn header_is_read_once_with_its_end() {
         let f = file_with(b"\xEF\xBB\xBFsymbol; price\nA;1\n");
-        let h = read_csv_header(f.path(), b';').unwrap();
+        let h = read_csv_header(&f, b';').unwrap();
         assert_eq!(h.names, vec!["symbol", "price"]);
         assert_eq!(h.data_start, 17);
         assert_eq!(h.lines, 1);
@@ -166,8 +154,8 @@ mod tests {
     fn ranges_are_line_aligned_and_cover_the_data() {
         let text = b"h\naaa\nbb\nc\n";
         let f = file_with(text);
-        let h = read_csv_header(f.path(), b',').unwrap();
-        let ranges = split_file(f.path(), 3, Some(&h)).unwrap();
+        let h = read_csv_header(&f, b',').unwrap();
+        let ranges = split_file(&f, 3, Some(&h)).unwrap();
         let bounds: Vec<_> = ranges.iter().map(|r| (r.start, r.end)).collect();
         // 2+3 = 5 is inside "aaa\n" -> 6; 6+3 = 9 is a line start; 9+3 >= 11.
         assert_eq!(bounds, vec![(2, 6), (6, 9), (9, 11)]);
@@ -178,17 +166,11 @@ mod tests {
     #[test]
     fn empty_and_header_only_files_give_one_empty_range() {
         let f = file_with(b"a,b\n");
-        let h = read_csv_header(f.path(), b',').unwrap();
-        let ranges = split_file(f.path(), 10, Some(&h)).unwrap();
+        let h = read_csv_header(&f, b',').unwrap();
+        let ranges = split_file(&f, 10, Some(&h)).unwrap();
         assert_eq!(ranges.len(), 1);
         assert_eq!((ranges[0].start, ranges[0].end), (4, 4));
         let e = file_with(b"");
-        assert!(read_csv_header(e.path(), b',').unwrap().names.is_empty());
-    }
-
-    #[test]
-    fn missing_file_names_the_path() {
-        let err = read_csv_header(Path::new("/nonexistent/x.csv"), b',').unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent/x.csv: "), "{err}");
+        assert!(read_csv_header(&e, b',').unwrap().names.is_empty());
     }
 }

@@ -171,10 +171,10 @@ impl TableInput {
     /// per generator chunk). Fails, before any output, if the file is missing.
     pub fn plan(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<TableInput> {
         let chunks = io::plan_chunks(table, chunk_bytes, chunk_events)?;
-        let stream = chunks == ChunkPlan::Stream;
+        let stream = chunks.is_stream();
         Ok(TableInput {
             table: table.clone(),
-            lines_before_data: io::lines_before_data(table)?,
+            lines_before_data: chunks.lines_before_data(),
             chunks,
             stream,
         })
@@ -192,7 +192,7 @@ impl Input for TableInput {
     }
     fn open(&self, index: usize) -> Result<ChunkSource> {
         Ok(ChunkSource {
-            source: io::open_source(&self.table, &self.chunks.chunk(index))?,
+            source: self.chunks.open(&self.table, index)?,
             // The header's lines count towards the first chunk.
             line_offset: if index == 0 {
                 self.lines_before_data

@@ -28,12 +28,18 @@ pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// moves on with the wall clock.
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
-/// The chunks shard `shard` of `shards` reads, in order.
-pub(crate) fn chunks_of(layout: InputLayout, shard: usize, shards: usize) -> Vec<u64> {
-    match layout {
-        InputLayout::Chunks(count) => (shard..count).step_by(shards).map(|c| c as u64).collect(),
-        InputLayout::Stream => Vec::new(),
-    }
+/// The chunks shard `shard` of `shards` reads, in order (computed as they
+/// are taken: a paced generator may have millions).
+pub(crate) fn chunks_of(
+    layout: InputLayout,
+    shard: usize,
+    shards: usize,
+) -> impl Iterator<Item = u64> {
+    let count = match layout {
+        InputLayout::Chunks(count) => count,
+        InputLayout::Stream => 0,
+    };
+    (shard..count).step_by(shards.max(1)).map(|c| c as u64)
 }
 
 /// Sends a task's counters to the merger now and then, never waiting.

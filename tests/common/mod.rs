@@ -1,5 +1,6 @@
 //! Helpers the binary's end-to-end test files share: running `corestream`,
 //! reading what it printed, and limiting its locked memory.
+#![allow(dead_code)] // each test file uses a different part
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
