@@ -196,3 +196,79 @@ fn an_interrupt_ends_a_run_blocked_on_a_reader_that_stopped_reading() {
         eprintln!("{backend}: stopped {took:?} after SIGTERM with a blocked sink");
     }
 }
+
+/// Runs `args` with io_uring_setup refused (EPERM) by a seccomp filter, as
+/// Docker's default profile and many Kubernetes nodes do.
+fn run_without_io_uring(args: &[&str]) -> std::process::Output {
+    let mut command = corestream();
+    command.args(args);
+    // SAFETY: prctl only changes the child about to exec; the filter program
+    // lives until exec (the kernel copies it when installed).
+    unsafe {
+        command.pre_exec(|| {
+            const IO_URING_SETUP: u32 = 425;
+            let filter = [
+                // Load the syscall number (offset 0 of seccomp_data).
+                libc::BPF_STMT((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0),
+                libc::BPF_JUMP(
+                    (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                    IO_URING_SETUP,
+                    0,
+                    1,
+                ),
+                libc::BPF_STMT(
+                    (libc::BPF_RET | libc::BPF_K) as u16,
+                    libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+                ),
+                libc::BPF_STMT(
+                    (libc::BPF_RET | libc::BPF_K) as u16,
+                    libc::SECCOMP_RET_ALLOW,
+                ),
+            ];
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.output().expect("run corestream")
+}
+
+#[test]
+fn where_io_uring_is_blocked_runs_use_plain_threads_and_glommio_is_refused_clearly() {
+    let query = [
+        "run",
+        "-q",
+        "-e",
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--shards",
+        "2",
+    ];
+    let normal = corestream().args(query).output().expect("run");
+    assert!(normal.status.success());
+    let fallback = run_without_io_uring(&query);
+    assert!(fallback.status.success(), "{}", stderr(&fallback));
+    assert_eq!(fallback.stdout, normal.stdout);
+    let notice = stderr(&fallback);
+    assert!(
+        notice.contains("io_uring") && notice.contains("--runtime threads"),
+        "{notice}"
+    );
+    let refused = run_without_io_uring(&[&query[..], &["--runtime", "glommio"]].concat());
+    assert_eq!(refused.status.code(), Some(1));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("seccomp") && message.contains("--runtime threads"),
+        "{message}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(refused.stdout.is_empty());
+}
