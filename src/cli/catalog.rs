@@ -4,6 +4,7 @@ use crate::data::{Field, Schema};
 use crate::error::{Error, Result};
 use crate::plan::{Catalog, TableDef};
 use crate::sql::{CreateSource, Statement, StreamingQuery};
+use std::path::Path;
 
 /// The script split into its source declarations and its one query.
 pub struct Script {
@@ -33,6 +34,28 @@ pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
             format!("the SQL script has {n} queries; corestream runs one query at a time"),
             Some(queries[1].location),
         )),
+    }
+}
+
+/// Makes the relative paths a script file names (its sources' 'path', its
+/// stream's 'output' and 'dead_letter') relative to the script's directory
+/// `dir` rather than to the working directory. Standard input (`-`) and
+/// absolute paths stay as they are.
+pub fn resolve_script_paths(script: &mut Script, dir: &Path) {
+    for source in script.sources.iter_mut() {
+        resolve_path_property(&mut source.properties, "path", dir);
+    }
+    for key in ["output", "dead_letter"] {
+        resolve_path_property(&mut script.query.properties, key, dir);
+    }
+}
+
+fn resolve_path_property(properties: &mut [(String, String)], key: &str, dir: &Path) {
+    for (_, value) in properties.iter_mut().filter(|(k, _)| k == key) {
+        let path = Path::new(value.as_str());
+        if value != "-" && path.is_relative() {
+            *value = dir.join(path).to_string_lossy().into_owned();
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod catalog;
+mod outputs;
 mod signals;
 mod summary;
 
@@ -18,7 +19,7 @@ use crate::runtime::{
     RuntimeConfig, TableInput,
 };
 use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
-use catalog::{build_catalog, split_script, SourceOverrides};
+use catalog::{build_catalog, resolve_script_paths, split_script, SourceOverrides};
 use clap::Parser;
 
 /// Parses the process arguments, runs the command and returns the exit status:
@@ -79,17 +80,33 @@ pub fn demo_sql(events: u64, keys: u64) -> String {
 
 /// Reads, parses and plans the query the arguments name.
 fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
-    let text = match (&args.execute, &args.query_file) {
-        (Some(sql), _) => sql.clone(),
+    let script = match (&args.execute, &args.query_file) {
+        (Some(sql), _) => split_script(crate::sql::parse_sql(sql)?)?,
         (None, Some(path)) => {
-            std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?
+            let mut script = split_script(crate::sql::parse_sql(&read_script(path)?)?)?;
+            if let Some(dir) = path.parent() {
+                resolve_script_paths(&mut script, dir);
+            }
+            script
         }
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
-    let script = split_script(crate::sql::parse_sql(&text)?)?;
     let overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
     let catalog = build_catalog(&script.sources, &overrides)?;
     plan_query(&script.query, &catalog, &plan_settings(args)?)
+}
+
+/// The text of a SQL script file; bytes that are not UTF-8 are a usage
+/// error naming the file, as the same bytes given with `-e` are.
+fn read_script(path: &std::path::Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{}: the SQL script is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
@@ -105,12 +122,17 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
     })
 }
 
-/// Runs a planned query: plans the input (so a missing file fails before any
-/// output), opens the sink and the dead-letter file, runs, and reports.
+/// Runs a planned query: checks the output paths (none may be the input or
+/// another output), plans the input (so a missing file fails before any
+/// output), makes sure every output can be written, opens the sink and the
+/// dead-letter file, runs, and reports.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
+    let files = outputs::output_files(plan, output);
+    outputs::check_distinct(&files, &plan.source.name, plan.source.property("path"))?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let created = outputs::prepare(&files)?;
     let io = open_outputs(plan, output, config.shards)?;
     let result = match execution.runtime {
         RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
@@ -121,11 +143,16 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let report = match result {
         Ok(report) => report,
         // A closed pipe (`| head`) is a normal way for a reader to stop.
-        Err(e) if crate::io::is_broken_pipe(&e) => return Ok(()),
+        Err(e) if crate::io::is_broken_pipe(&e) => {
+            created.keep();
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     let summary = summarize(&report, &config, execution.runtime);
-    report_run(&summary, &report, output)
+    report_run(&summary, &report, output)?;
+    created.keep();
+    Ok(())
 }
 
 /// The CREATE STREAM WITH keys corestream understands.
@@ -188,6 +215,7 @@ fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<Runtime
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
+        max_state_bytes: execution.max_state_bytes,
         ..RuntimeConfig::default()
     };
     config.validate()?;
