@@ -226,6 +226,33 @@ mod tests {
     }
 
     #[test]
+    fn script_paths_resolve_against_the_script_directory() {
+        let sql = "CREATE TABLE a (x BIGINT) WITH ('path' = 'a.csv'); \
+                   CREATE TABLE b (x BIGINT) WITH ('path' = '-'); \
+                   CREATE TABLE c (x BIGINT) WITH ('path' = '/data/c.csv'); \
+                   CREATE STREAM s AS SELECT x FROM a \
+                   WITH ('output' = 'out/s.jsonl', 'dead_letter' = 'dead.jsonl')";
+        let mut script = split_script(crate::sql::parse_sql(sql).unwrap()).unwrap();
+        resolve_script_paths(&mut script, Path::new("jobs/daily"));
+        let paths: Vec<&str> = script
+            .sources
+            .iter()
+            .map(|s| s.properties[0].1.as_str())
+            .collect();
+        assert_eq!(paths, ["jobs/daily/a.csv", "-", "/data/c.csv"]);
+        assert_eq!(
+            script.query.properties,
+            vec![
+                ("output".to_string(), "jobs/daily/out/s.jsonl".to_string()),
+                (
+                    "dead_letter".to_string(),
+                    "jobs/daily/dead.jsonl".to_string()
+                )
+            ]
+        );
+    }
+
+    #[test]
     fn command_line_path_replaces_declared_one() {
         let mut p = vec![
             ("path".to_string(), "a.csv".to_string()),

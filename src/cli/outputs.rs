@@ -9,6 +9,7 @@ use super::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::plan::QueryPlan;
 use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -165,20 +166,89 @@ impl Drop for CreatedFiles {
 /// Checks that every output can be written before any input is read, so a
 /// bad path fails at once (exit 1 naming it) rather than after the run. An
 /// existing file is opened without truncating it; a missing one is created.
+/// Devices and pipes are left alone: opening a pipe to try it would end its
+/// reader's input.
 pub fn prepare(outputs: &[OutputFile]) -> Result<CreatedFiles> {
     let mut created = CreatedFiles::default();
     for output in outputs {
         let path = &output.path;
-        let opened = if path.exists() {
-            OpenOptions::new().append(true).open(path).map(drop)
-        } else {
-            create_new(path).map(|_| created.paths.push(path.clone()))
+        let checked = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => OpenOptions::new().append(true).open(path).map(drop),
+            Ok(meta) if meta.is_dir() => Err(std::io::Error::from(ErrorKind::IsADirectory)),
+            Ok(_) => Ok(()),
+            Err(_) => create_new(path).map(|_| created.paths.push(path.clone())),
         };
-        opened.map_err(|e| Error::io(format!("{} {}", output.option, path.display()), e))?;
+        checked.map_err(|e| Error::io(format!("{} {}", output.option, path.display()), e))?;
     }
     Ok(created)
 }
 
 fn create_new(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(path: PathBuf) -> OutputFile {
+        OutputFile {
+            option: "--output",
+            path,
+        }
+    }
+
+    #[test]
+    fn files_created_for_a_run_that_fails_to_start_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, removed) = (dir.path().join("kept"), dir.path().join("removed"));
+        prepare(&[output(kept.clone())]).unwrap().keep();
+        assert!(kept.exists());
+        let created = prepare(&[output(removed.clone())]).unwrap();
+        assert!(removed.exists());
+        drop(created);
+        assert!(!removed.exists());
+    }
+
+    #[test]
+    fn existing_files_are_not_truncated_and_directories_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        std::fs::write(&existing, "data").unwrap();
+        drop(prepare(&[output(existing.clone())]).unwrap());
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "data");
+        let err = prepare(&[output(dir.path().to_path_buf())]).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn pipes_are_not_opened_to_check_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        // Opening a pipe that has no reader for writing would block here.
+        prepare(&[output(fifo)]).unwrap().keep();
+    }
+
+    #[test]
+    fn links_to_the_input_are_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "a\n1\n").unwrap();
+        let hard = dir.path().join("hard.csv");
+        std::fs::hard_link(&input, &hard).unwrap();
+        let input_text = input.to_str().unwrap();
+        let err = check_distinct(&[output(hard)], "t", Some(input_text)).unwrap_err();
+        assert!(
+            err.to_string().contains("input file of source 't'"),
+            "{err}"
+        );
+        let other = dir.path().join("sub").join("..").join("other.csv");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(check_distinct(&[output(other)], "t", Some(input_text)).is_ok());
+        let dev_null = [output("/dev/null".into()), output("/dev/null".into())];
+        assert!(check_distinct(&dev_null, "t", Some(input_text)).is_ok());
+    }
 }

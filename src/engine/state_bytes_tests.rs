@@ -34,6 +34,17 @@ fn pushed(engine: &mut PartitionEngine, batch: &Batch) -> usize {
     engine.state_bytes()
 }
 
+/// The state after the first of 20 batches of `keys` keys, 10 ms of event
+/// time apart (each closing the windows the one before filled), and the
+/// most it reached.
+fn first_and_peak(engine: &mut PartitionEngine, keys: usize) -> (usize, usize) {
+    let first = pushed(engine, &records(0..keys, 0));
+    let peak = (1..20)
+        .map(|window| pushed(engine, &records(0..keys, window * 10)))
+        .fold(first, usize::max);
+    (first, peak)
+}
+
 fn by_key(window: Option<WindowKind>, emit: EmitMode) -> QueryPlan {
     let aggregates = vec![agg(Count, None, INT), agg(Max, Some(col(2, TEXT)), TEXT)];
     let plan = GroupedPlan::new(&TYPES, vec![col(0, TEXT)], aggregates).emit(emit);
@@ -68,12 +79,7 @@ fn groups_cost_their_keys_states_and_table() {
 fn closed_windows_give_back_what_they_held() {
     let plan = by_key(Some(WindowKind::Tumbling { size_ms: 10 }), EmitMode::Final);
     let mut engine = PartitionEngine::new(&plan);
-    let one_window = pushed(&mut engine, &records(0..2_000, 0));
-    let mut most = one_window;
-    for window in 1..20 {
-        // Each window's records close the window before.
-        most = most.max(pushed(&mut engine, &records(0..2_000, window * 10)));
-    }
+    let (one_window, most) = first_and_peak(&mut engine, 2_000);
     assert!(
         most < one_window * 3,
         "{one_window} at first, {most} at most"
@@ -99,11 +105,7 @@ fn emit_changes_windows_and_sliding_windows_also_give_back() {
         },
     ] {
         let mut engine = PartitionEngine::new(&by_key(Some(window), EmitMode::Changes));
-        let first = pushed(&mut engine, &records(0..1_000, 0));
-        let mut most = first;
-        for t in 1..20 {
-            most = most.max(pushed(&mut engine, &records(0..1_000, t * 10)));
-        }
+        let (first, most) = first_and_peak(&mut engine, 1_000);
         assert!(
             most < first * 4,
             "{window:?}: {first} at first, {most} at most"
