@@ -554,6 +554,54 @@ fn bad_usage_exits_with_two() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn metrics_on_port_zero_announce_the_bound_address() {
+    let query = [
+        "run",
+        "-e",
+        "SELECT symbol FROM trades WHERE price > 100",
+        "--source",
+        "trades=tests/data/trades.csv",
+    ];
+    let plain = corestream(&query);
+    let o = corestream(&[&query[..], &["--metrics-address", "127.0.0.1:0"]].concat());
+    assert_success(&o);
+    let err = stderr(&o);
+    let announced = err
+        .lines()
+        .find_map(|l| l.strip_prefix("corestream: metrics at http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no metrics address in\n{err}"));
+    let port: u16 = announced
+        .strip_suffix("/metrics")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {announced}"));
+    assert_ne!(port, 0);
+    assert_success(&plain);
+    assert_eq!(stdout(&o), stdout(&plain), "metrics change no output");
+}
+
+#[test]
+fn a_metrics_address_in_use_is_a_usage_error_before_any_output() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = temp_dir();
+    let out = dir.path().join("out.jsonl");
+    let o = corestream(&[
+        "run",
+        "-e",
+        "SELECT symbol FROM trades",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--output",
+        out.to_str().unwrap(),
+        "--metrics-address",
+        &address,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&address), "{}", stderr(&o));
+    assert!(!out.exists(), "no output is created");
+}
+
 // ---- Outputs that would destroy an input, and outputs checked up front ----
 
 /// A copy of tests/data/trades.csv in `dir`, as `name`.

@@ -210,6 +210,11 @@ impl AlignedWindows {
         closed
     }
 
+    /// Groups held in open windows (one per window and key).
+    pub fn open_groups(&self) -> usize {
+        self.windows.values().map(|map| map.len()).sum()
+    }
+
     /// Takes back an emptied map for a later window; one not kept is freed.
     pub fn recycle(&mut self, mut map: GroupMap, footprint: &mut Footprint) {
         map.clear();
@@ -296,6 +301,11 @@ impl SessionWindows {
         self.key_ids.insert(stored, id);
         footprint.resize(before, self.structure_bytes());
         id
+    }
+
+    /// Open sessions, over all keys.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.iter().map(Vec::len).sum()
     }
 
     /// Bytes of the tables and vectors that index keys and order closings.

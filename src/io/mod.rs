@@ -36,8 +36,8 @@ pub use properties::{
     SOURCE_KEYS,
 };
 pub use sink::{
-    is_broken_pipe, open_sink, BlackholeSink, CsvSink, JsonlSink, OutputFormat, RowSink,
-    STDOUT_LABEL,
+    is_broken_pipe, open_sink, BlackholeSink, CsvRows, Flushed, FormattedSink, JsonLines,
+    OutputFile, OutputFormat, RowFormat, RowSink, SINK_BUFFER_BYTES, STDOUT_LABEL,
 };
 pub use source::{BatchSource, Malformed};
 pub use split::{read_csv_header, split_file, ByteRange, CsvHeader};

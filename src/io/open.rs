@@ -152,6 +152,30 @@ impl ChunkPlan {
         self.len() == 0
     }
 
+    /// Bytes of the file in chunk `index` (0 for generators and streams).
+    pub fn chunk_bytes(&self, index: usize) -> u64 {
+        match self.chunk(index) {
+            SplitSpec::FileRange(range) => range.end - range.start,
+            _ => 0,
+        }
+    }
+
+    /// Bytes of the file in all its chunks (files only).
+    pub fn total_bytes(&self) -> Option<u64> {
+        match self {
+            ChunkPlan::File(chunks) => Some((0..chunks.len()).map(|i| self.chunk_bytes(i)).sum()),
+            _ => None,
+        }
+    }
+
+    /// Events in all (generators only).
+    pub fn total_events(&self) -> Option<u64> {
+        match self {
+            ChunkPlan::Events { events, .. } => Some(*events),
+            _ => None,
+        }
+    }
+
     /// The split that chunk `index` reads (`Whole` for the stream).
     pub fn chunk(&self, index: usize) -> SplitSpec {
         match self {
