@@ -697,3 +697,378 @@ fn json_lines_with_a_byte_order_mark_keep_their_first_record() {
     assert_success(&o);
     assert_eq!(stdout(&o), "{\"a\":1}\n{\"a\":2}\n");
 }
+
+// ---- Outputs that would destroy an input, and outputs checked up front ----
+
+/// A copy of tests/data/trades.csv in `dir`, as `name`.
+fn copy_of_trades(dir: &std::path::Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::copy("tests/data/trades.csv", &path).expect("copy trades.csv");
+    path
+}
+
+fn path_arg(path: &std::path::Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+#[test]
+fn an_output_naming_the_input_is_refused_and_the_input_kept() {
+    let dir = temp_dir();
+    let input = copy_of_trades(dir.path(), "input.csv");
+    let symlink = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&input, &symlink).expect("symlink");
+    let hard_link = dir.path().join("hard.csv");
+    std::fs::hard_link(&input, &hard_link).expect("hard link");
+    let source = format!("trades={}", path_arg(&input));
+    let cases = [
+        ("--output", &input),
+        ("--dead-letter", &input),
+        ("--stats-json", &input),
+        ("--latency-histogram", &input),
+        ("--output", &symlink),
+        ("--output", &hard_link),
+    ];
+    for (option, path) in cases {
+        let o = corestream(&[
+            "run",
+            "-e",
+            "SELECT symbol FROM trades",
+            "--source",
+            &source,
+            option,
+            path_arg(path),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{option} {path:?}: {}",
+            stderr(&o)
+        );
+        let err = stderr(&o);
+        assert!(
+            err.contains(option) && err.contains(path_arg(path)),
+            "{err}"
+        );
+        assert!(err.contains(path_arg(&input)), "{err}");
+        assert_eq!(stdout(&o), "", "nothing may run");
+        let kept = std::fs::read_to_string(&input).expect("input still there");
+        let original = std::fs::read_to_string("tests/data/trades.csv").unwrap();
+        assert_eq!(kept, original, "{option} {path:?} destroyed the input");
+    }
+    let with_output = format!(
+        "CREATE STREAM out AS SELECT symbol FROM trades WITH ('output' = '{}')",
+        path_arg(&input)
+    );
+    let o = corestream(&["run", "-e", &with_output, "--source", &source]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("WITH ('output' = ..)"),
+        "{}",
+        stderr(&o)
+    );
+    let original = std::fs::read_to_string("tests/data/trades.csv").unwrap();
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+}
+
+#[test]
+fn two_outputs_naming_one_file_are_refused() {
+    let dir = temp_dir();
+    let out = dir.path().join("out.jsonl");
+    let o = corestream(&[
+        "run",
+        "-e",
+        "SELECT symbol FROM trades",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--output",
+        path_arg(&out),
+        "--stats-json",
+        path_arg(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("--output") && err.contains("--stats-json"),
+        "{err}"
+    );
+    assert!(err.contains("same file"), "{err}");
+    assert!(!out.exists(), "nothing may be created");
+}
+
+#[test]
+fn an_unwritable_output_fails_before_the_run_and_leaves_nothing_behind() {
+    let dir = temp_dir();
+    let missing = dir.path().join("no-such-dir").join("file");
+    for option in [
+        "--output",
+        "--dead-letter",
+        "--stats-json",
+        "--latency-histogram",
+    ] {
+        let out = dir.path().join("rows.jsonl");
+        let dead = dir.path().join("dead.jsonl");
+        let mut args = vec![
+            "run",
+            "-e",
+            "SELECT symbol FROM trades",
+            "--source",
+            "trades=tests/data/trades.csv",
+        ];
+        // The other outputs are fine; files they created must be removed.
+        if option != "--output" {
+            args.extend(["--output", path_arg(&out)]);
+        }
+        if option != "--dead-letter" {
+            args.extend(["--dead-letter", path_arg(&dead)]);
+        }
+        args.extend([option, path_arg(&missing)]);
+        let o = corestream(&args);
+        assert_eq!(o.status.code(), Some(1), "{option}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(option) && err.contains(path_arg(&missing)),
+            "{err}"
+        );
+        assert!(err.contains("No such file or directory"), "{err}");
+        assert_eq!(stdout(&o), "", "{option}: the run must not start");
+        assert!(
+            !err.contains("records read"),
+            "{option}: the run must not start"
+        );
+        assert!(
+            !out.exists() && !dead.exists(),
+            "{option}: files left behind"
+        );
+    }
+}
+
+// ---- Refusing quickly, argument handling ----
+
+#[test]
+fn an_inline_script_may_start_with_a_comment() {
+    let o = corestream(&[
+        "run",
+        "-e",
+        "-- the symbols\nSELECT symbol FROM trades LIMIT 1",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "-q",
+    ]);
+    assert_success(&o);
+    assert_eq!(stdout(&o), "{\"symbol\":\"AAPL\"}\n");
+}
+
+#[test]
+fn sql_that_is_not_utf8_is_a_usage_error_from_a_file_or_inline() {
+    let dir = temp_dir();
+    let script = dir.path().join("bad.sql");
+    std::fs::write(&script, b"SELECT symbol FROM trades WHERE symbol = '\xff'").unwrap();
+    let o = corestream(&[
+        "run",
+        path_arg(&script),
+        "--source",
+        "trades=tests/data/trades.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(path_arg(&script)) && err.contains("UTF-8"),
+        "{err}"
+    );
+    use std::os::unix::ffi::OsStrExt;
+    let inline = std::ffi::OsStr::from_bytes(b"SELECT '\xff' FROM trades");
+    let o = Command::new(env!("CARGO_BIN_EXE_corestream"))
+        .args(["run", "--source", "trades=tests/data/trades.csv", "-e"])
+        .arg(inline)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run corestream");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn a_sliding_window_with_millions_of_windows_per_record_is_refused() {
+    for query in [
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol WINDOW SLIDING(ts, 1d, 1ms)",
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol, HOP(ts, 1ms, 100d)",
+    ] {
+        let o = corestream(&[
+            "run",
+            "-e",
+            query,
+            "--source",
+            "trades=tests/data/trades.csv",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{query}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("limit 10000 windows per record"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+// ---- Expressions that nest too deeply ----
+
+fn chain(op: &str, term: &str, terms: usize) -> String {
+    format!("SELECT {} AS x FROM trades", vec![term; terms].join(op))
+}
+
+#[test]
+fn long_expression_chains_are_refused_not_crashed() {
+    for sql in [
+        chain(" + ", "1", 5_000),
+        chain(" AND ", "qty > 1", 5_000),
+        chain(" OR ", "qty > 1", 5_000),
+        chain(" || ", "symbol", 5_000),
+    ] {
+        for command in ["run", "explain"] {
+            let o = corestream(&[
+                command,
+                "-e",
+                &sql,
+                "--source",
+                "trades=tests/data/trades.csv",
+            ]);
+            assert_eq!(o.status.code(), Some(2), "{command}: {}", stderr(&o));
+            let err = stderr(&o);
+            assert!(
+                err.contains("expression nests too deeply (limit 500"),
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fifty_nested_nots_evaluate() {
+    let sql = format!(
+        "SELECT {}(qty > 6) AS x FROM trades LIMIT 2",
+        "NOT ".repeat(50)
+    );
+    let o = corestream(&[
+        "run",
+        "-e",
+        &sql,
+        "--source",
+        "trades=tests/data/trades.csv",
+        "-q",
+    ]);
+    assert_success(&o);
+    assert_eq!(stdout(&o), "{\"x\":true}\n{\"x\":false}\n");
+}
+
+#[test]
+fn an_error_in_the_deepest_accepted_chain_is_reported() {
+    // The error is at the top of the chain, about all of it.
+    let sql = format!(
+        "SELECT {} + symbol AS x FROM trades",
+        vec!["qty"; 495].join(" + ")
+    );
+    let o = corestream(&[
+        "explain",
+        "-e",
+        &sql,
+        "--source",
+        "trades=tests/data/trades.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot apply '+' to BIGINT and VARCHAR"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+// ---- The state limit option ----
+
+#[test]
+fn max_state_bytes_takes_sizes_with_units() {
+    for size in ["512MiB", "2G", "1000000"] {
+        let o = corestream(&[
+            "run",
+            "-e",
+            "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol",
+            "--source",
+            "trades=tests/data/trades.csv",
+            "--max-state-bytes",
+            size,
+            "-q",
+        ]);
+        assert_success(&o);
+    }
+    for bad in ["lots", "0"] {
+        let o = corestream(&["run", "-e", "SELECT 1", "--max-state-bytes", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--max-state-bytes"), "{}", stderr(&o));
+    }
+}
+
+// ---- What a newcomer reads and trips over ----
+
+#[test]
+fn paths_in_a_script_file_are_relative_to_the_script() {
+    let dir = temp_dir();
+    copy_of_trades(dir.path(), "in.csv");
+    let script = dir.path().join("query.sql");
+    std::fs::write(
+        &script,
+        "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+         WITH ('path' = 'in.csv');\n\
+         CREATE STREAM big AS SELECT symbol FROM trades WHERE qty >= 20 \
+         WITH ('output' = 'out.jsonl');",
+    )
+    .unwrap();
+    let o = corestream(&["run", path_arg(&script), "-q"]);
+    assert_success(&o);
+    let written = std::fs::read_to_string(dir.path().join("out.jsonl")).expect("output");
+    assert_eq!(written, "{\"symbol\":\"AAPL\"}\n{\"symbol\":\"AAPL\"}\n");
+}
+
+#[test]
+fn the_json_lines_sample_infers_a_timestamp() {
+    let o = corestream(&[
+        "explain",
+        "-e",
+        "SELECT ts FROM trades",
+        "--source",
+        "trades=tests/data/trades.jsonl",
+    ]);
+    assert_success(&o);
+    assert!(stdout(&o).contains("ts TIMESTAMP"), "{}", stdout(&o));
+}
+
+#[test]
+fn help_tells_what_the_code_does() {
+    let o = corestream(&["run", "--help"]);
+    let help = stdout(&o);
+    assert!(help.contains("generator:nexmark"), "{help}");
+    assert!(help.contains("0.25 ms"), "{help}");
+    assert!(!help.contains("1 ms worth"), "{help}");
+    assert!(help.contains("standard input, whose"), "{help}");
+    assert!(help.contains("Velostream's V2"), "{help}");
+    for command in [&["--help"][..], &["run", "--help"], &["demo", "--help"]] {
+        let text = stdout(&corestream(command)).to_lowercase();
+        assert!(!text.contains("seed"), "{command:?} speaks of the seed");
+    }
+}
+
+#[test]
+fn the_readme_and_docs_stand_alone() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let docs = std::fs::read_to_string("docs/sql.md").unwrap();
+    for (name, text) in [("README.md", &readme), ("docs/sql.md", &docs)] {
+        assert!(
+            !text.contains("../shared"),
+            "{name} points outside the repository"
+        );
+        assert!(!text.contains("the seed"), "{name} speaks of the seed");
+    }
+    assert!(readme.contains("cargo install --path ."));
+    assert!(readme.contains("EMIT CHANGES"));
+    // README says what CI runs: every command of .ci/run.
+    let ci = std::fs::read_to_string(".ci/run").unwrap();
+    for command in ci.lines().filter(|l| l.starts_with("cargo ")) {
+        assert!(readme.contains(command), "README does not name `{command}`");
+    }
+}

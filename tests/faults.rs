@@ -272,3 +272,43 @@ fn where_io_uring_is_blocked_runs_use_plain_threads_and_glommio_is_refused_clear
     assert!(!message.contains("panicked"), "{message}");
     assert!(refused.stdout.is_empty());
 }
+
+/// GROUP BY over ever more distinct keys under `--max-state-bytes`: the run
+/// ends with exit 1 and a message naming the query's state, on every runtime.
+#[test]
+fn state_over_max_state_bytes_ends_the_run_naming_the_state() {
+    let args = |runtime: &str, limit: &str| {
+        let o = corestream()
+            .args(["run", "-q", "--format", "blackhole", "-e"])
+            .arg("SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL")
+            .args(["--source", "trades=generator:trades"])
+            .args(["--source-option", "trades.events=400000"])
+            .args(["--source-option", "trades.keys=400000"])
+            .args([
+                "--shards",
+                "2",
+                "--runtime",
+                runtime,
+                "--max-state-bytes",
+                limit,
+            ])
+            .output()
+            .expect("run");
+        (o.status.code(), stderr(&o))
+    };
+    for runtime in ["glommio", "threads", "shared-lock"] {
+        let (code, err) = args(runtime, "8MiB");
+        assert_eq!(code, Some(1), "{runtime}: {err}");
+        assert!(
+            err.contains("over --max-state-bytes 8388608 (8.0 MiB)"),
+            "{runtime}: {err}"
+        );
+        assert!(
+            err.contains("the query's state (GROUP BY symbol)"),
+            "{runtime}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{runtime}: {err}");
+    }
+    let (code, err) = args("glommio", "4GiB");
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -109,6 +109,9 @@ struct Common<P> {
     /// The chunk whose batches may be applied now (input order).
     turn: Mutex<u64>,
     turn_passed: Condvar,
+    /// `--max-state-bytes`, and what the state is, for the message.
+    state_limit: Option<u64>,
+    state_description: Option<String>,
 }
 
 fn poisoned() -> Error {
@@ -126,6 +129,19 @@ impl<P: PartitionProcessor + Clone> Common<P> {
                 .map_err(|_| poisoned())?;
         }
         Ok(())
+    }
+
+    /// An error once the engine's state outgrows `--max-state-bytes`.
+    fn check_state_limit(&self, engine: &P) -> Result<()> {
+        let held = engine.state_bytes() as u64;
+        match self.state_limit {
+            Some(limit) if held > limit => Err(crate::runtime::state_limit_error(
+                held,
+                limit,
+                self.state_description.as_deref(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Hands the turn to the chunk after `chunk`.
@@ -154,6 +170,7 @@ impl<P: PartitionProcessor + Clone> Common<P> {
             let began = Instant::now();
             copy.push(batch, &mut out);
             stats.busy += began.elapsed();
+            self.check_state_limit(&copy)?;
             let mut shared = self.engine.write().map_err(|_| poisoned())?;
             if shared.version != version {
                 stats.lock_retries += 1;
@@ -232,6 +249,8 @@ where
         stop: AtomicBool::new(false),
         turn: Mutex::new(0),
         turn_passed: Condvar::new(),
+        state_limit: config.max_state_bytes,
+        state_description: plan.state_description(),
     };
     // The interrupting signal's number, 0 until one arrives.
     let interrupted = Arc::new(AtomicI32::new(0));
@@ -240,6 +259,7 @@ where
         .interrupts
         .map(|i| i.on_interrupt(move |signal| flag.store(signal, Ordering::Relaxed)))
         .transpose()?;
+    let shared = &common;
     let results: Vec<Result<ShardStats>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..config.shards)
             .map(|worker| {
@@ -250,11 +270,18 @@ where
                     config,
                     backend: &backend,
                     input: &input,
-                    common: &common,
+                    common: shared,
                     check,
                     started,
                 };
-                scope.spawn(move || job.run())
+                scope.spawn(move || {
+                    let result = job.run();
+                    if result.is_err() {
+                        // The others must not wait for this worker's turns.
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
             })
             .collect();
         workers

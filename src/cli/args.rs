@@ -35,23 +35,28 @@ pub enum Command {
 /// Where the SQL comes from and what the sources are.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// File with the SQL script (source DDL and one query).
+    /// File with the SQL script (source DDL and one query). Relative paths in
+    /// it ('path', 'output', 'dead_letter') are relative to the script's directory.
     #[arg(value_name = "QUERY.sql", required_unless_present = "execute")]
     pub query_file: Option<PathBuf>,
 
-    /// The SQL script given inline instead of a file.
+    /// The SQL script given inline instead of a file (it may start with a
+    /// `-- comment`). Relative paths in it are relative to the working directory.
     #[arg(
         short = 'e',
         long = "execute",
         value_name = "SQL",
-        conflicts_with = "query_file"
+        conflicts_with = "query_file",
+        allow_hyphen_values = true
     )]
     pub execute: Option<String>,
 
-    /// A source table: NAME=PATH. PATH `-` is standard input; the format comes
-    /// from the extension (.csv, .jsonl, .ndjson, .json) or --source-option
-    /// NAME.format=csv|jsonl. PATH `generator:trades` is the built-in trades
-    /// generator. Without DDL the schema is inferred from the file. Repeatable.
+    /// A source table: NAME=PATH. The format comes from the extension (.csv,
+    /// .jsonl, .ndjson, .json) or --source-option NAME.format=csv|jsonl; without
+    /// DDL the schema is inferred from the file. PATH `-` is standard input, whose
+    /// schema must be declared with CREATE TABLE. PATH `generator:trades` is the
+    /// built-in trades generator, `generator:nexmark` the Nexmark generator (with
+    /// --source-option NAME.table=person|auction|bid). Repeatable.
     #[arg(long = "source", value_name = "NAME=PATH")]
     pub sources: Vec<String>,
 
@@ -86,7 +91,8 @@ pub enum RuntimeKind {
     Glommio,
     /// Thread-per-core on plain pinned threads (no io_uring needed).
     Threads,
-    /// The shared-lock baseline: worker threads sharing one engine behind an RwLock.
+    /// For comparison, a shared-lock design like Velostream's V2: partitions
+    /// share one engine behind a read-write lock, copying state out and back per batch.
     SharedLock,
 }
 
@@ -156,10 +162,29 @@ pub struct ExecutionArgs {
     #[arg(long, value_enum, default_value = "drop")]
     pub on_interrupt: InterruptMode,
 
-    /// Generator events per input chunk (default: 65536, or 1 ms worth of
+    /// Generator events per input chunk (default: 65536, or 0.25 ms worth of
     /// events when the generator is paced by 'rate', for low latency).
     #[arg(long, value_name = "EVENTS")]
     pub chunk_events: Option<u64>,
+
+    /// End the run with an error once the query's state (groups, windows,
+    /// strings and DISTINCT sets held) would exceed SIZE, e.g. 512MiB or 2G
+    /// (G = 10^9 bytes, GiB = 2^30). Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_state_bytes: Option<u64>,
+}
+
+/// `512MiB`, `2G`, `1.5 GiB`, `1000000`: a positive number of bytes.
+fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let bytes = text
+        .trim()
+        .parse::<bytesize::ByteSize>()
+        .map_err(|e| format!("'{text}' is not a size like 512MiB or 2G ({e})"))?
+        .as_u64();
+    if bytes == 0 {
+        return Err("the size must be more than 0 bytes".into());
+    }
+    Ok(bytes)
 }
 
 /// Where results, rejects and statistics go.

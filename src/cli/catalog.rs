@@ -4,6 +4,7 @@ use crate::data::{Field, Schema};
 use crate::error::{Error, Result};
 use crate::plan::{Catalog, TableDef};
 use crate::sql::{CreateSource, Statement, StreamingQuery};
+use std::path::Path;
 
 /// The script split into its source declarations and its one query.
 pub struct Script {
@@ -33,6 +34,28 @@ pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
             format!("the SQL script has {n} queries; corestream runs one query at a time"),
             Some(queries[1].location),
         )),
+    }
+}
+
+/// Makes the relative paths a script file names (its sources' 'path', its
+/// stream's 'output' and 'dead_letter') relative to the script's directory
+/// `dir` rather than to the working directory. Standard input (`-`) and
+/// absolute paths stay as they are.
+pub fn resolve_script_paths(script: &mut Script, dir: &Path) {
+    for source in script.sources.iter_mut() {
+        resolve_path_property(&mut source.properties, "path", dir);
+    }
+    for key in ["output", "dead_letter"] {
+        resolve_path_property(&mut script.query.properties, key, dir);
+    }
+}
+
+fn resolve_path_property(properties: &mut [(String, String)], key: &str, dir: &Path) {
+    for (_, value) in properties.iter_mut().filter(|(k, _)| k == key) {
+        let path = Path::new(value.as_str());
+        if value != "-" && path.is_relative() {
+            *value = dir.join(path).to_string_lossy().into_owned();
+        }
     }
 }
 
@@ -214,6 +237,33 @@ mod tests {
             .contains("--source 'trades' is not of the form NAME=PATH"));
         let e = SourceOverrides::parse(&[], &["x=1".into()]).unwrap_err();
         assert!(e.to_string().contains("NAME.KEY=VALUE"));
+    }
+
+    #[test]
+    fn script_paths_resolve_against_the_script_directory() {
+        let sql = "CREATE TABLE a (x BIGINT) WITH ('path' = 'a.csv'); \
+                   CREATE TABLE b (x BIGINT) WITH ('path' = '-'); \
+                   CREATE TABLE c (x BIGINT) WITH ('path' = '/data/c.csv'); \
+                   CREATE STREAM s AS SELECT x FROM a \
+                   WITH ('output' = 'out/s.jsonl', 'dead_letter' = 'dead.jsonl')";
+        let mut script = split_script(crate::sql::parse_sql(sql).unwrap()).unwrap();
+        resolve_script_paths(&mut script, Path::new("jobs/daily"));
+        let paths: Vec<&str> = script
+            .sources
+            .iter()
+            .map(|s| s.properties[0].1.as_str())
+            .collect();
+        assert_eq!(paths, ["jobs/daily/a.csv", "-", "/data/c.csv"]);
+        assert_eq!(
+            script.query.properties,
+            vec![
+                ("output".to_string(), "jobs/daily/out/s.jsonl".to_string()),
+                (
+                    "dead_letter".to_string(),
+                    "jobs/daily/dead.jsonl".to_string()
+                )
+            ]
+        );
     }
 
     #[test]

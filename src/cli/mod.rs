@@ -5,6 +5,7 @@ mod args;
 mod catalog;
 mod doctor;
 mod metrics_server;
+mod outputs;
 mod progress;
 mod summary;
 mod watch;
@@ -26,7 +27,7 @@ use args::{
     DemoArgs, ExecutionArgs, ExplainArgs, InterruptMode, OutputArgs, PlacementArgs, QueryArgs,
     RunArgs, RuntimeKind,
 };
-use catalog::{build_catalog, split_script, SourceOverrides};
+use catalog::{build_catalog, resolve_script_paths, split_script, SourceOverrides};
 use clap::Parser;
 
 /// Parses the process arguments, runs the command and returns the exit status:
@@ -102,18 +103,34 @@ pub fn demo_sql(events: u64, keys: u64) -> String {
 
 /// Reads, parses and plans the query the arguments name.
 fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
-    let text = match (&args.execute, &args.query_file) {
-        (Some(sql), _) => sql.clone(),
+    let script = match (&args.execute, &args.query_file) {
+        (Some(sql), _) => split_script(crate::sql::parse_sql(sql)?)?,
         (None, Some(path)) => {
-            std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?
+            let mut script = split_script(crate::sql::parse_sql(&read_script(path)?)?)?;
+            if let Some(dir) = path.parent() {
+                resolve_script_paths(&mut script, dir);
+            }
+            script
         }
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
-    let script = split_script(crate::sql::parse_sql(&text)?)?;
     let mut overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
     overrides.follow = args.follow;
     let catalog = build_catalog(&script.sources, &overrides)?;
     plan_query(&script.query, &catalog, &plan_settings(args)?)
+}
+
+/// The text of a SQL script file; bytes that are not UTF-8 are a usage
+/// error naming the file, as the same bytes given with `-e` are.
+fn read_script(path: &std::path::Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{}: the SQL script is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
@@ -129,14 +146,19 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
     })
 }
 
-/// Runs a planned query: plans the input (so a missing file fails before any
-/// output), starts the watchers (progress, metrics endpoint), opens the sink
-/// and the dead-letter file, runs, and reports. The exit status: 0, or 128 +
-/// the signal that interrupted the run.
+/// Runs a planned query: checks the output paths (none may be the input or
+/// another output), plans the input (so a missing file fails before any
+/// output), makes sure every output can be written, starts the watchers
+/// (progress, metrics endpoint), opens the sink and the dead-letter file,
+/// runs, and reports. The exit status: 0, or 128 + the signal that
+/// interrupted the run.
 fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<i32> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
+    let files = outputs::output_files(plan, output);
+    outputs::check_distinct(&files, &plan.source.name, plan.source.property("path"))?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let created = outputs::prepare(&files)?;
     let sink_path = sink_path(plan, output);
     let format = output_format(output, plan, sink_path.as_deref())?;
     let rows_to_stdout =
@@ -154,6 +176,7 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let report = result?;
     let summary = summarize(&report, &config, execution.runtime);
     report_run(&summary, &report, output)?;
+    created.keep();
     Ok(report.interrupted_by.map_or(0, exit_status_for_signal))
 }
 
@@ -212,6 +235,7 @@ fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<Runtime
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
+        max_state_bytes: execution.max_state_bytes,
         output_flush_interval: duration_option("flush-interval", &execution.flush_interval)?
             .unwrap_or(defaults.output_flush_interval),
         idle_timeout: duration_option("idle-timeout", &execution.idle_timeout)?,

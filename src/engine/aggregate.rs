@@ -1,9 +1,11 @@
 //! Aggregate state: one accumulator per aggregate call and group, updated
 //! per record without allocation (numeric inputs), mergeable (session
-//! windows), with DISTINCT sets and FILTER clauses.
+//! windows), with DISTINCT sets and FILTER clauses. Every change reports how
+//! many bytes of heap it took or gave back (see [`super::footprint`]).
 
 use super::cast::conform;
 use super::eval::{is_true, with_operand};
+use super::footprint::{allocation, table, value_heap};
 use crate::data::{DataType, Decimal, Value};
 use crate::plan::{AggregateCall, AggregateFunction};
 use ahash::AHashSet;
@@ -90,9 +92,10 @@ impl Accumulator {
         }
     }
 
-    /// Adds one non-NULL input (or one row, for COUNT).
+    /// Adds one non-NULL input (or one row, for COUNT); returns the change
+    /// in heap bytes held (a MIN or MAX string replaced).
     #[inline]
-    fn add(&mut self, v: &Value) {
+    fn add(&mut self, v: &Value) -> isize {
         match self {
             Accumulator::Count(n) => *n += 1,
             Accumulator::IntSum { sum, n } => {
@@ -109,12 +112,12 @@ impl Accumulator {
             }
             Accumulator::Min(cur) => {
                 if cur.is_null() || less(v, cur) {
-                    *cur = v.clone();
+                    return replace_extreme(cur, v);
                 }
             }
             Accumulator::Max(cur) => {
                 if cur.is_null() || less(cur, v) {
-                    *cur = v.clone();
+                    return replace_extreme(cur, v);
                 }
             }
             Accumulator::Moments { n, mean, m2 } => {
@@ -124,6 +127,15 @@ impl Accumulator {
                 *mean += delta / *n as f64;
                 *m2 += delta * (x - *mean);
             }
+        }
+        0
+    }
+
+    /// Heap bytes held: the string a MIN or MAX keeps.
+    fn heap(&self) -> usize {
+        match self {
+            Accumulator::Min(v) | Accumulator::Max(v) => value_heap(v),
+            _ => 0,
         }
     }
 
@@ -199,6 +211,13 @@ impl Accumulator {
     }
 }
 
+/// Makes `v` the new MIN or MAX; returns the change in heap bytes held.
+fn replace_extreme(current: &mut Value, v: &Value) -> isize {
+    let before = value_heap(current);
+    *current = v.clone();
+    value_heap(current) as isize - before as isize
+}
+
 /// `a < b` in [`Value`]'s total order, with fast paths for numbers.
 #[inline]
 fn less(a: &Value, b: &Value) -> bool {
@@ -254,25 +273,42 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// Adds one input; returns the change in heap bytes held.
     #[inline]
-    fn add(&mut self, v: &Value) {
+    fn add(&mut self, v: &Value) -> isize {
         if v.is_null() {
-            return;
+            return 0;
         }
+        let mut grown = 0;
         if let Some(seen) = &mut self.seen {
             if seen.contains(v) {
-                return;
+                return 0;
             }
+            let before = table::<Value>(seen.capacity());
             seen.insert(v.clone());
+            grown = (table::<Value>(seen.capacity()) + value_heap(v)) as isize - before as isize;
         }
-        self.acc.add(v);
+        grown + self.acc.add(v)
     }
 
     fn merge(&mut self, other: &Slot) {
         match (&mut self.seen, &other.seen) {
-            (Some(_), Some(theirs)) => theirs.iter().for_each(|v| self.add(v)),
+            (Some(_), Some(theirs)) => theirs.iter().for_each(|v| {
+                self.add(v);
+            }),
             _ => self.acc.merge(&other.acc),
         }
+    }
+
+    /// Heap bytes held: a MIN or MAX string, and the DISTINCT set with the
+    /// strings in it.
+    fn heap(&self) -> usize {
+        let distinct = self.seen.as_ref().map_or(0, |seen| {
+            allocation(std::mem::size_of::<AHashSet<Value>>())
+                + table::<Value>(seen.capacity())
+                + seen.iter().map(value_heap).sum::<usize>()
+        });
+        self.acc.heap() + distinct
     }
 }
 
@@ -311,37 +347,50 @@ impl Aggregates {
             .collect()
     }
 
-    /// Empties a state for reuse by another group (keeps DISTINCT capacity).
-    pub fn reset(&self, state: &mut [Slot]) {
+    /// Bytes a group state takes: its slots and the heap they hold.
+    pub fn state_bytes(&self, state: &[Slot]) -> usize {
+        allocation(std::mem::size_of_val(state)) + state.iter().map(Slot::heap).sum::<usize>()
+    }
+
+    /// Empties a state for reuse by another group (keeps DISTINCT capacity);
+    /// returns the change in bytes held (zero or less).
+    pub fn reset(&self, state: &mut [Slot]) -> isize {
+        let before = self.state_bytes(state);
         for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
             slot.acc = Accumulator::for_call(call);
             if let Some(seen) = &mut slot.seen {
                 seen.clear();
             }
         }
+        self.state_bytes(state) as isize - before as isize
     }
 
-    /// Adds one source row to a group.
+    /// Adds one source row to a group; returns the change in heap bytes held.
     #[inline]
-    pub fn update(&self, state: &mut [Slot], row: &[Value]) {
+    pub fn update(&self, state: &mut [Slot], row: &[Value]) -> isize {
+        let mut grown = 0;
         for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
             if let Some(filter) = &call.filter {
                 if !is_true(filter, row) {
                     continue;
                 }
             }
-            match &call.arg {
+            grown += match &call.arg {
                 None => slot.acc.add(&Value::Null),
                 Some(arg) => with_operand(arg, row, |v| slot.add(v)),
-            }
+            };
         }
+        grown
     }
 
-    /// Folds group state `other` into `state` (same calls).
-    pub fn merge(&self, state: &mut [Slot], other: &[Slot]) {
+    /// Folds group state `other` into `state` (same calls); returns the
+    /// change in bytes `state` holds.
+    pub fn merge(&self, state: &mut [Slot], other: &[Slot]) -> isize {
+        let before = self.state_bytes(state);
         for (mine, theirs) in state.iter_mut().zip(other) {
             mine.merge(theirs);
         }
+        self.state_bytes(state) as isize - before as isize
     }
 
     /// Appends each call's current result, typed as the plan says.

@@ -1,11 +1,15 @@
 //! The grouped operator: GROUP BY keys, aggregates, windows, watermark,
-//! HAVING and the SELECT list over the group row, for both emit modes.
+//! HAVING and the SELECT list over the group row, for both emit modes, and
+//! the running count of the bytes its state holds.
 
 use super::aggregate::{Aggregates, GroupState};
 use super::eval::{eval, is_true};
+use super::footprint::Footprint;
 use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
-use super::window::{AlignedWindows, Clock, GroupKey, GroupMap, Session, SessionWindows};
+use super::window::{
+    group_table_bytes, AlignedWindows, Clock, GroupKey, GroupMap, Session, SessionWindows,
+};
 use crate::data::Value;
 use crate::plan::{AggregatePlan, EmitMode, ExprKind, ScalarExpr, TimeSettings, WindowKind};
 
@@ -33,6 +37,8 @@ struct Context {
     spare_states: Vec<GroupState>,
     /// Scratch for the groups of a closing window.
     closing: Vec<(GroupKey, GroupState)>,
+    /// Bytes held by the groups, their tables and windows, and spare states.
+    footprint: Footprint,
 }
 
 /// At most this many closed group states are kept for reuse.
@@ -89,7 +95,7 @@ impl Context {
     ) -> Option<Vec<Value>> {
         let changes = self.emit == EmitMode::Changes;
         if let Some(state) = map.get_mut(key) {
-            self.aggs.update(state, row);
+            self.footprint.change(self.aggs.update(state, row));
             return if changes {
                 self.output_row(key, state, window)
             } else {
@@ -97,29 +103,44 @@ impl Context {
             };
         }
         let mut state = self.take_state();
-        self.aggs.update(&mut state, row);
+        self.footprint.change(self.aggs.update(&mut state, row));
         let emitted = if changes {
             self.output_row(key, &state, window)
         } else {
             None
         };
-        map.insert(GroupKey::new(key), state);
+        let key = GroupKey::new(key);
+        let table_before = group_table_bytes(map.capacity());
+        self.footprint.grow(key.heap_bytes());
+        map.insert(key, state);
+        self.footprint
+            .resize(table_before, group_table_bytes(map.capacity()));
         emitted
     }
 
     /// A fresh group state, reusing one from a closed group when possible.
     fn take_state(&mut self) -> GroupState {
-        self.spare_states
-            .pop()
-            .unwrap_or_else(|| self.aggs.new_state())
+        self.spare_states.pop().unwrap_or_else(|| {
+            let state = self.aggs.new_state();
+            self.footprint.grow(self.aggs.state_bytes(&state));
+            state
+        })
     }
 
     /// Takes back the state of a closed group for reuse.
     fn recycle(&mut self, mut state: GroupState) {
         if self.spare_states.len() < MAX_SPARE_STATES {
-            self.aggs.reset(&mut state);
+            self.footprint.change(self.aggs.reset(&mut state));
             self.spare_states.push(state);
+        } else {
+            self.footprint.shrink(self.aggs.state_bytes(&state));
         }
+    }
+
+    /// Drops a closed group without output: its key goes, its state is reused.
+    fn discard(&mut self, key: GroupKey, state: GroupState) {
+        self.footprint.shrink(key.heap_bytes());
+        self.recycle(state);
     }
 
     /// EMIT FINAL rows of the groups of one closing window, sorted by key.
@@ -136,6 +157,8 @@ impl Context {
         closing.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
         out.rows.reserve(closing.len());
         for (key, state) in closing.drain(..) {
+            // The key moves into the output row's order.
+            self.footprint.shrink(key.heap_bytes());
             let values = out.new_values(self.projections.len());
             let window = Some((start, end));
             if let Some(values) = self.output_row_into(key.as_slice(), &state, window, values) {
@@ -207,6 +230,7 @@ impl Grouped {
                 group_row: Vec::with_capacity(plan.group_row_width()),
                 spare_states: Vec::new(),
                 closing: Vec::new(),
+                footprint: Footprint::default(),
             },
             single_key_column: match plan.group_keys.as_slice() {
                 [ScalarExpr {
@@ -222,6 +246,11 @@ impl Grouped {
 
     pub fn watermark(&self) -> i64 {
         self.clock.watermark()
+    }
+
+    /// The bytes this operator's state holds (see [`super::footprint`]).
+    pub fn state_bytes(&self) -> usize {
+        self.ctx.footprint.bytes()
     }
 
     /// Aggregates one source row (already past WHERE) at `position`.
@@ -268,7 +297,7 @@ impl Grouped {
                     if windows.closes_at(start) > watermark {
                         open = true;
                         let end = start.saturating_add(windows.size());
-                        let map = windows.window_mut(start);
+                        let map = windows.window_mut(start, &mut self.ctx.footprint);
                         let window = Some((start, end));
                         if let Some(values) = self.ctx.update_group(map, key, row, window) {
                             emit(values);
@@ -287,7 +316,7 @@ impl Grouped {
                 if sessions.closes_at(t.saturating_add(sessions.gap())) <= watermark {
                     return Outcome::Late(t);
                 }
-                let session = sessions.add(key, t, &self.ctx.aggs, row);
+                let session = sessions.add(key, t, &self.ctx.aggs, row, &mut self.ctx.footprint);
                 if self.ctx.emit == EmitMode::Changes {
                     let window = Some((session.start, session.end));
                     if let Some(values) = self.ctx.output_row(key, &session.state, window) {
@@ -317,7 +346,8 @@ impl Grouped {
             if self.ctx.emit == EmitMode::Final {
                 self.ctx.final_rows(map.drain(), i64::MIN, i64::MAX, out);
             } else {
-                map.clear();
+                map.drain()
+                    .for_each(|(key, state)| self.ctx.discard(key, state));
             }
         }
     }
@@ -350,20 +380,23 @@ impl Grouped {
         match &mut self.store {
             Store::Unwindowed(_) => {}
             Store::Aligned(windows) => {
-                while let Some((start, mut map)) = windows.pop_closed(watermark) {
+                while let Some((start, mut map)) =
+                    windows.pop_closed(watermark, &mut self.ctx.footprint)
+                {
                     if emit_final {
                         let end = start.saturating_add(windows.size());
                         self.ctx.final_rows(map.drain(), start, end, out);
                     } else {
-                        map.drain().for_each(|(_, state)| self.ctx.recycle(state));
+                        map.drain()
+                            .for_each(|(key, state)| self.ctx.discard(key, state));
                     }
-                    windows.recycle(map);
+                    windows.recycle(map, &mut self.ctx.footprint);
                 }
             }
             Store::Sessions(sessions) => {
                 let ctx = &mut self.ctx;
                 let closed = &mut self.closed;
-                sessions.pop_closed(watermark, |key, session: Session| {
+                let forgotten = sessions.pop_closed(watermark, |key, session: Session| {
                     let window = Some((session.start, session.end));
                     if emit_final {
                         if let Some(values) = ctx.output_row(key, &session.state, window) {
@@ -379,6 +412,7 @@ impl Grouped {
                     }
                     ctx.recycle(session.state);
                 });
+                self.ctx.footprint.shrink(forgotten);
                 self.closed.sort_by(|a, b| a.order.cmp(&b.order));
                 out.rows.append(&mut self.closed);
             }

@@ -8,6 +8,7 @@
 mod aggregate;
 mod cast;
 mod eval;
+mod footprint;
 mod functions;
 mod grouped;
 mod partition;
@@ -26,3 +27,7 @@ pub use route::{event_time, time_value, KeyRouter};
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod nesting_tests;
+#[cfg(test)]
+mod state_bytes_tests;

@@ -197,4 +197,16 @@ impl PartitionEngine {
     pub fn stats(&self) -> EngineStats {
         self.stats
     }
+
+    /// An estimate of the bytes this engine's state holds: groups and their
+    /// keys, aggregate states with the strings and DISTINCT sets they keep,
+    /// open windows and sessions, and the tables that index them. Kept up to
+    /// date as the state changes, so it costs nothing to read after every
+    /// push; a stateless query holds none.
+    pub fn state_bytes(&self) -> usize {
+        match &self.operator {
+            Operator::Grouped(grouped) => grouped.state_bytes(),
+            Operator::Stateless { .. } => 0,
+        }
+    }
 }

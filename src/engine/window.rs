@@ -1,15 +1,18 @@
 //! Window state: the watermark clock, aligned (tumbling and sliding) windows
 //! kept in start order, and per-key session windows that merge. Each store
 //! knows the earliest time one of its windows closes, so checking whether
-//! anything closes is O(1) per record.
+//! anything closes is O(1) per record, and reports the bytes it takes or
+//! gives back to a [`Footprint`].
 
 use super::aggregate::{Aggregates, GroupState};
+use super::footprint::{self, value_heap, Footprint};
 use crate::data::Value;
 use ahash::AHashMap;
 use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::{Hash, Hasher};
+use std::mem::size_of;
 
 /// The groups of one window (or of an unwindowed query), by key. Looked up
 /// by `&[Value]`, so a record's key is cloned only when its group is new.
@@ -45,6 +48,21 @@ impl GroupKey {
             GroupKey::Many(vs) => vs,
         }
     }
+
+    /// Heap bytes the key holds: its strings, and the vector of a
+    /// many-column key.
+    pub fn heap_bytes(&self) -> usize {
+        let values = self.as_slice().iter().map(value_heap).sum::<usize>();
+        match self {
+            GroupKey::One(_) => values,
+            GroupKey::Many(vs) => values + footprint::vec::<Value>(vs.capacity()),
+        }
+    }
+}
+
+/// Bytes of a group table with room for `capacity` groups.
+pub fn group_table_bytes(capacity: usize) -> usize {
+    footprint::table::<(GroupKey, GroupState)>(capacity)
 }
 
 impl Borrow<[Value]> for GroupKey {
@@ -96,6 +114,10 @@ impl Clock {
         self.watermark = self.watermark.max(watermark);
     }
 }
+
+/// What one open window's entry in the ordered map of windows takes: its
+/// start and table header, in B-tree nodes that are about half full.
+const WINDOW_ENTRY_BYTES: usize = 2 * (size_of::<i64>() + size_of::<GroupMap>());
 
 /// Tumbling (`advance == size`) and sliding windows: `[s, s + size)` for every
 /// multiple `s` of `advance`.
@@ -155,24 +177,32 @@ impl AlignedWindows {
         self.next_close
     }
 
-    /// The groups of the window starting at `start`, opening it if needed.
-    pub fn window_mut(&mut self, start: i64) -> &mut GroupMap {
+    /// The groups of the window starting at `start`, opening it if needed
+    /// (a reused table was counted when it grew; a window's entry is counted here).
+    pub fn window_mut(&mut self, start: i64, footprint: &mut Footprint) -> &mut GroupMap {
         let close = self.closes_at(start);
         let spare = &mut self.spare;
-        let map = self
-            .windows
-            .entry(start)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
+        let map = self.windows.entry(start).or_insert_with(|| {
+            footprint.grow(WINDOW_ENTRY_BYTES);
+            spare.pop().unwrap_or_default()
+        });
         self.next_close = self.next_close.min(close);
         map
     }
 
     /// Removes and returns the earliest window if it closes at `watermark`.
-    pub fn pop_closed(&mut self, watermark: i64) -> Option<(i64, GroupMap)> {
+    pub fn pop_closed(
+        &mut self,
+        watermark: i64,
+        footprint: &mut Footprint,
+    ) -> Option<(i64, GroupMap)> {
         if self.next_close > watermark {
             return None;
         }
         let closed = self.windows.pop_first();
+        if closed.is_some() {
+            footprint.shrink(WINDOW_ENTRY_BYTES);
+        }
         self.next_close = self
             .windows
             .first_key_value()
@@ -180,16 +210,18 @@ impl AlignedWindows {
         closed
     }
 
-    /// Takes back an emptied map for a later window.
     /// Groups held in open windows (one per window and key).
     pub fn open_groups(&self) -> usize {
         self.windows.values().map(|map| map.len()).sum()
     }
 
-    pub fn recycle(&mut self, mut map: GroupMap) {
+    /// Takes back an emptied map for a later window; one not kept is freed.
+    pub fn recycle(&mut self, mut map: GroupMap, footprint: &mut Footprint) {
         map.clear();
         if self.spare.len() < 2 {
             self.spare.push(map);
+        } else {
+            footprint.shrink(group_table_bytes(map.capacity()));
         }
     }
 }
@@ -247,28 +279,42 @@ impl SessionWindows {
             .map_or(i64::MAX, |Reverse((close, _))| *close)
     }
 
-    fn key_id(&mut self, key: &[Value]) -> u32 {
+    fn key_id(&mut self, key: &[Value], footprint: &mut Footprint) -> u32 {
         if let Some(id) = self.key_ids.get(key) {
             return *id;
         }
+        let before = self.structure_bytes();
+        let stored = GroupKey::new(key);
+        // The key is held twice: by `key_ids` and by `keys`.
+        footprint.grow(2 * stored.heap_bytes());
         let id = match self.free_ids.pop() {
             Some(id) => {
-                self.keys[id as usize] = GroupKey::new(key);
+                self.keys[id as usize] = stored.clone();
                 id
             }
             None => {
-                self.keys.push(GroupKey::new(key));
+                self.keys.push(stored.clone());
                 self.sessions.push(Vec::new());
                 (self.keys.len() - 1) as u32
             }
         };
-        self.key_ids.insert(GroupKey::new(key), id);
+        self.key_ids.insert(stored, id);
+        footprint.resize(before, self.structure_bytes());
         id
     }
 
     /// Open sessions, over all keys.
     pub fn open_sessions(&self) -> usize {
         self.sessions.iter().map(Vec::len).sum()
+    }
+
+    /// Bytes of the tables and vectors that index keys and order closings.
+    fn structure_bytes(&self) -> usize {
+        footprint::table::<(GroupKey, u32)>(self.key_ids.capacity())
+            + footprint::vec::<GroupKey>(self.keys.capacity())
+            + footprint::vec::<u32>(self.free_ids.capacity())
+            + footprint::vec::<Vec<Session>>(self.sessions.capacity())
+            + footprint::vec::<Reverse<(i64, u32)>>(self.closing.capacity())
     }
 
     /// Number of keys with open sessions.
@@ -279,19 +325,30 @@ impl SessionWindows {
 
     /// Adds a record at `t` for `key`: opens `[t, t + gap)`, merged with every
     /// session of the key it overlaps. Returns the session it ended up in.
-    pub fn add(&mut self, key: &[Value], t: i64, aggs: &Aggregates, row: &[Value]) -> &Session {
-        let id = self.key_id(key);
+    pub fn add(
+        &mut self,
+        key: &[Value],
+        t: i64,
+        aggs: &Aggregates,
+        row: &[Value],
+        footprint: &mut Footprint,
+    ) -> &Session {
+        let id = self.key_id(key, footprint);
         let (lo, hi) = (t, t.saturating_add(self.gap));
+        let structure_before = self.structure_bytes();
         let list = &mut self.sessions[id as usize];
+        let list_before = footprint::vec::<Session>(list.capacity());
         let first = list.partition_point(|s| s.end <= lo);
         let last = list.partition_point(|s| s.start < hi);
         if first >= last {
+            let state = aggs.new_state();
+            footprint.grow(aggs.state_bytes(&state));
             list.insert(
                 first,
                 Session {
                     start: lo,
                     end: hi,
-                    state: aggs.new_state(),
+                    state,
                 },
             );
             let close = hi.saturating_add(self.lateness);
@@ -300,21 +357,27 @@ impl SessionWindows {
             let absorbed: Vec<Session> = list.drain(first + 1..last).collect();
             let base = &mut list[first];
             for other in absorbed {
-                aggs.merge(&mut base.state, &other.state);
+                footprint.change(aggs.merge(&mut base.state, &other.state));
+                footprint.shrink(aggs.state_bytes(&other.state));
                 base.start = base.start.min(other.start);
                 base.end = base.end.max(other.end);
             }
         }
+        let list = &mut self.sessions[id as usize];
+        footprint.resize(list_before, footprint::vec::<Session>(list.capacity()));
         let session = &mut list[first];
         session.start = session.start.min(lo);
         session.end = session.end.max(hi);
-        aggs.update(&mut session.state, row);
-        &list[first]
+        footprint.change(aggs.update(&mut session.state, row));
+        footprint.resize(structure_before, self.structure_bytes());
+        &self.sessions[id as usize][first]
     }
 
     /// Removes every session that closes at `watermark`, handing each to `f`
-    /// with its key (in no particular order).
-    pub fn pop_closed(&mut self, watermark: i64, mut f: impl FnMut(&[Value], Session)) {
+    /// with its key (in no particular order; `f` owns the sessions' states
+    /// from then on). Returns the bytes of the keys it forgot.
+    pub fn pop_closed(&mut self, watermark: i64, mut f: impl FnMut(&[Value], Session)) -> usize {
+        let mut forgotten = 0;
         while let Some(&Reverse((close, id))) = self.closing.peek() {
             if close > watermark {
                 break;
@@ -339,11 +402,13 @@ impl SessionWindows {
                 // The key has no session left: forget it and reuse its id.
                 // A stale heap entry for the id can only close sessions
                 // that are due anyway.
+                forgotten += 2 * self.keys[id as usize].heap_bytes();
                 self.key_ids.remove(key);
                 self.keys[id as usize] = GroupKey::Many(Vec::new());
                 self.free_ids.push(id);
             }
         }
+        forgotten
     }
 }
 
@@ -378,14 +443,15 @@ mod tests {
     #[test]
     fn aligned_windows_close_in_start_order() {
         let mut w = AlignedWindows::new(10, 10, 5);
-        w.window_mut(20);
-        w.window_mut(0);
+        let mut fp = Footprint::default();
+        w.window_mut(20, &mut fp);
+        w.window_mut(0, &mut fp);
         assert_eq!(w.next_close(), 15);
-        assert!(w.pop_closed(14).is_none());
-        assert_eq!(w.pop_closed(15).map(|(s, _)| s), Some(0));
+        assert!(w.pop_closed(14, &mut fp).is_none());
+        assert_eq!(w.pop_closed(15, &mut fp).map(|(s, _)| s), Some(0));
         assert_eq!(w.next_close(), 35);
-        assert!(w.pop_closed(34).is_none());
-        assert_eq!(w.pop_closed(i64::MAX).map(|(s, _)| s), Some(20));
+        assert!(w.pop_closed(34, &mut fp).is_none());
+        assert_eq!(w.pop_closed(i64::MAX, &mut fp).map(|(s, _)| s), Some(20));
         assert_eq!(w.next_close(), i64::MAX);
     }
 
@@ -393,16 +459,17 @@ mod tests {
     fn sessions_merge_when_a_record_bridges_them() {
         let aggs = Aggregates::new(&[agg(AggregateFunction::Count, None, DataType::BigInt)]);
         let mut s = SessionWindows::new(10, 0);
+        let mut fp = Footprint::default();
         let key = [Value::str("k")];
-        let a = s.add(&key, 0, &aggs, &[]);
+        let a = s.add(&key, 0, &aggs, &[], &mut fp);
         assert_eq!((a.start, a.end), (0, 10));
-        let b = s.add(&key, 15, &aggs, &[]);
+        let b = s.add(&key, 15, &aggs, &[], &mut fp);
         assert_eq!((b.start, b.end), (15, 25));
         // Exactly `gap` after the last record: a new session, not a merge.
-        let c = s.add(&key, 25, &aggs, &[]);
+        let c = s.add(&key, 25, &aggs, &[], &mut fp);
         assert_eq!((c.start, c.end), (25, 35));
         // [8, 18) overlaps [0, 10) and [15, 25), not [25, 35): two merge.
-        let d = s.add(&key, 8, &aggs, &[]);
+        let d = s.add(&key, 8, &aggs, &[], &mut fp);
         assert_eq!((d.start, d.end), (0, 25));
         let mut closed = Vec::new();
         s.pop_closed(i64::MAX, |k, sess| {
@@ -418,17 +485,18 @@ mod tests {
     fn closed_session_keys_are_forgotten_and_ids_reused() {
         let aggs = Aggregates::new(&[agg(AggregateFunction::Count, None, DataType::BigInt)]);
         let mut s = SessionWindows::new(10, 0);
+        let mut fp = Footprint::default();
         let (a, b) = ([Value::str("a")], [Value::str("b")]);
-        s.add(&a, 0, &aggs, &[]);
-        s.add(&b, 5, &aggs, &[]);
+        s.add(&a, 0, &aggs, &[], &mut fp);
+        s.add(&b, 5, &aggs, &[], &mut fp);
         let mut closed = Vec::new();
         s.pop_closed(10, |k, sess| closed.push((k.to_vec(), sess.end)));
         assert_eq!(closed, vec![(a.to_vec(), 10)]);
         assert_eq!(s.open_keys(), 1);
         // "c" takes a's freed id; b's session is untouched.
         let c = [Value::str("c")];
-        s.add(&c, 7, &aggs, &[]);
-        s.add(&a, 8, &aggs, &[]);
+        s.add(&c, 7, &aggs, &[], &mut fp);
+        s.add(&a, 8, &aggs, &[], &mut fp);
         assert_eq!(s.open_keys(), 3);
         closed.clear();
         s.pop_closed(i64::MAX, |k, sess| closed.push((k.to_vec(), sess.end)));

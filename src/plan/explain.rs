@@ -44,6 +44,28 @@ impl QueryPlan {
         out
     }
 
+    /// What the query keeps as state, for messages: its GROUP BY keys and
+    /// window (`None` for a stateless query).
+    pub fn state_description(&self) -> Option<String> {
+        let QueryKind::Aggregate(agg) = &self.kind else {
+            return None;
+        };
+        let names: Vec<String> = self.source.schema.names().map(str::to_string).collect();
+        let keys: Vec<String> = agg
+            .group_keys
+            .iter()
+            .map(|key| match key.kind {
+                ExprKind::Column(c) if c < names.len() => names[c].clone(),
+                _ => key.display_with(&names).to_string(),
+            })
+            .collect();
+        let mut text = format!("GROUP BY {}", keys.join(", "));
+        if let Some(window) = &agg.window {
+            let _ = write!(text, " with windows {}", window_text(window, &names));
+        }
+        Some(text)
+    }
+
     fn header(&self) -> String {
         let emit = match self.emit {
             EmitMode::Changes => "EMIT CHANGES",

@@ -14,6 +14,7 @@ mod window;
 
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
+pub use window::MAX_WINDOWS_PER_RECORD;
 
 use crate::data::{Field, Schema};
 

@@ -11,6 +11,7 @@ use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSetti
 use crate::data::{parse_duration, Field, Schema};
 use crate::error::{Error, Result};
 use crate::sql::{EmitClause, StreamingQuery};
+use ahash::{AHashMap, AHashSet};
 use sqlparser::ast::{
     self as sql, Expr as SqlExpr, GroupByExpr, LimitClause, Select, SelectItem, SetExpr,
     TableFactor,
@@ -417,19 +418,27 @@ fn plan_grouped(
     Ok((QueryKind::Aggregate(plan), output))
 }
 
-/// Output fields: `names` made unique (`x`, `x_2`, `x_3`), types from `exprs`.
+/// Output fields: `names` made unique (`x`, `x_2`, `x_3`; compared without
+/// regard to case), types from `exprs`. Linear in the number of names: each
+/// name remembers the next suffix to try.
 fn output_schema(names: Vec<String>, exprs: &[ScalarExpr]) -> Schema {
-    let mut taken: Vec<String> = Vec::with_capacity(names.len());
+    let mut taken: AHashSet<String> = AHashSet::with_capacity(names.len());
+    let mut next_suffix: AHashMap<String, usize> = AHashMap::new();
     let mut fields = Vec::with_capacity(names.len());
     for (name, expr) in names.into_iter().zip(exprs) {
-        let is_taken = |n: &str, taken: &[String]| taken.iter().any(|t| t.eq_ignore_ascii_case(n));
-        let mut unique = name.clone();
-        let mut n = 2;
-        while is_taken(&unique, &taken) {
-            unique = format!("{name}_{n}");
-            n += 1;
-        }
-        taken.push(unique.clone());
+        let folded = name.to_ascii_lowercase();
+        let unique = if taken.insert(folded.clone()) {
+            name
+        } else {
+            let suffix = next_suffix.entry(folded).or_insert(2);
+            loop {
+                let candidate = format!("{name}_{suffix}");
+                *suffix += 1;
+                if taken.insert(candidate.to_ascii_lowercase()) {
+                    break candidate;
+                }
+            }
+        };
         fields.push(Field::new(unique, expr.data_type));
     }
     Schema::new(fields)

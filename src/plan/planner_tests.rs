@@ -1054,3 +1054,47 @@ fn qualified_star_must_name_the_source() {
         "SELECT item `x.*` is not supported",
     );
 }
+
+#[test]
+fn sliding_windows_may_put_a_record_in_at_most_ten_thousand_windows() {
+    let mut q = query("SELECT COUNT(*) FROM trades");
+    q.window = Some(window(WindowFunction::Sliding, &["ts", "'1d'", "'1ms'"]));
+    let message = error_of(&q);
+    assert_contains(&message, "puts every record into 86400000 windows");
+    assert_contains(&message, "limit 10000 windows per record");
+    assert_contains(&message, "advance by at least 8640ms");
+    assert_contains(
+        &error("SELECT COUNT(*) FROM trades GROUP BY HOP(ts, '1ms', '100d')"),
+        "limit 10000 windows per record",
+    );
+    q.window = Some(window(WindowFunction::Sliding, &["ts", "'10s'", "'1ms'"]));
+    assert_eq!(
+        aggregate(&plan_of(&q)).window.map(|w| w.kind),
+        Some(WindowKind::Sliding {
+            size_ms: 10_000,
+            advance_ms: 1
+        })
+    );
+}
+
+#[test]
+fn thousands_of_equal_output_names_are_made_unique_in_linear_time() {
+    const COPIES: usize = 20_000;
+    let sql = format!(
+        "SELECT qty AS symbol_3, {} FROM trades",
+        vec!["symbol"; COPIES].join(", ")
+    );
+    let started = std::time::Instant::now();
+    let p = plan(&sql);
+    // Quadratic renaming took minutes for 4,000 names; linear takes milliseconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let names = output_names(&p);
+    assert_eq!(
+        names[..5],
+        ["symbol_3", "symbol", "symbol_2", "symbol_4", "symbol_5"]
+    );
+    assert_eq!(names[COPIES], format!("symbol_{}", COPIES + 1));
+    let distinct: std::collections::HashSet<String> =
+        names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    assert_eq!(distinct.len(), COPIES + 1);
+}

@@ -28,9 +28,18 @@ pub(crate) fn location(span: Span) -> Option<SqlLocation> {
     })
 }
 
+/// Where `node` starts. sqlparser computes a span by recursing through the
+/// whole subtree, up to the deepest nesting the SQL front end accepts, so
+/// it gets a stack of its own when little of the current one is left.
+pub(crate) fn start_of(node: &impl Spanned) -> Option<SqlLocation> {
+    const ENOUGH_STACK: usize = 4 << 20;
+    const OWN_STACK: usize = 16 << 20;
+    location(stacker::maybe_grow(ENOUGH_STACK, OWN_STACK, || node.span()))
+}
+
 /// A plan error located at `node`.
 pub(crate) fn error_at(message: impl Into<String>, node: &impl Spanned) -> Error {
-    Error::plan(message, location(node.span()))
+    Error::plan(message, start_of(node))
 }
 
 /// The one source a query reads, and the alias it may be called by.

@@ -5,13 +5,13 @@
 
 use super::functions::is_window_function;
 use super::resolve::{
-    error_at, function_name, interval_ms, location, positional_args, SourceScope,
+    error_at, function_name, interval_ms, positional_args, start_of, SourceScope,
 };
 use super::{WindowKind, WindowSpec};
 use crate::data::DataType;
 use crate::error::{Error, Result, SqlLocation};
 use crate::sql::{WindowClause, WindowFunction};
-use sqlparser::ast::{Expr as SqlExpr, Spanned};
+use sqlparser::ast::Expr as SqlExpr;
 
 /// GROUP BY split into its window (if any) and its key expressions.
 pub(crate) struct GroupBy<'q> {
@@ -73,7 +73,7 @@ fn flink_window(
         ("hop", _) => return Err(at(format!("HOP takes (time_column, slide, size): `{e}`"))),
         _ => return Err(at(format!("SESSION takes (time_column, gap): `{e}`"))),
     };
-    check_advance(kind, location(e.span()))?;
+    check_advance(kind, start_of(e))?;
     Ok(WindowSpec {
         kind,
         time_column: time_column(args[0], scope)?,
@@ -114,21 +114,45 @@ fn clause_window(clause: &WindowClause, scope: &SourceScope) -> Result<WindowSpe
     })
 }
 
+/// The most windows a sliding window may put one record into: each record
+/// updates every window that covers it, so `size / advance` is work per record.
+pub const MAX_WINDOWS_PER_RECORD: u64 = 10_000;
+
 fn check_advance(kind: WindowKind, location: Option<SqlLocation>) -> Result<()> {
-    match kind {
-        WindowKind::Sliding {
-            size_ms,
-            advance_ms,
-        } if advance_ms > size_ms => Err(Error::plan(
+    let WindowKind::Sliding {
+        size_ms,
+        advance_ms,
+    } = kind
+    else {
+        return Ok(());
+    };
+    let text = crate::data::format_duration;
+    if advance_ms > size_ms {
+        return Err(Error::plan(
             format!(
                 "a sliding window's advance ({}) must not exceed its size ({})",
-                crate::data::format_duration(advance_ms),
-                crate::data::format_duration(size_ms)
+                text(advance_ms),
+                text(size_ms)
             ),
             location,
-        )),
-        _ => Ok(()),
+        ));
     }
+    // Both are positive (checked as they were read).
+    let windows_per_record = (size_ms as u64).div_ceil(advance_ms as u64);
+    if windows_per_record > MAX_WINDOWS_PER_RECORD {
+        return Err(Error::plan(
+            format!(
+                "a sliding window of {} advancing by {} puts every record into \
+                 {windows_per_record} windows (limit {MAX_WINDOWS_PER_RECORD} windows per \
+                 record); advance by at least {}",
+                text(size_ms),
+                text(advance_ms),
+                text((size_ms as u64).div_ceil(MAX_WINDOWS_PER_RECORD) as i64)
+            ),
+            location,
+        ));
+    }
+    Ok(())
 }
 
 fn positive_duration(e: &SqlExpr, what: &str) -> Result<i64> {

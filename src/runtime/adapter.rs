@@ -27,6 +27,10 @@ pub trait PartitionProcessor {
     fn open_groups(&self) -> u64 {
         0
     }
+    /// An estimate of the bytes this processor's state holds (cheap to read).
+    fn state_bytes(&self) -> usize {
+        0
+    }
 }
 
 impl PartitionProcessor for PartitionEngine {
@@ -44,6 +48,9 @@ impl PartitionProcessor for PartitionEngine {
     }
     fn open_groups(&self) -> u64 {
         PartitionEngine::open_groups(self)
+    }
+    fn state_bytes(&self) -> usize {
+        PartitionEngine::state_bytes(self)
     }
 }
 

@@ -144,6 +144,8 @@ pub(crate) struct TaskProgress {
     pub stats: ShardStats,
     pub watermark_ms: Option<i64>,
     pub bytes_read: u64,
+    /// The bytes the engine's state holds (engine tasks).
+    pub state_bytes: u64,
 }
 
 /// The sending end of a bounded channel.

@@ -1,4 +1,5 @@
-//! Runtime settings: shard count, core placement, batch and chunk sizes.
+//! Runtime settings: shard count, core placement, batch and chunk sizes, and
+//! the limit on the query's state.
 
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct RuntimeConfig {
     pub chunk_bytes: u64,
     /// Events per chunk of a generator.
     pub chunk_events: u64,
+    /// The most bytes the query's state may hold (summed over shards, as
+    /// [`crate::engine::PartitionEngine::state_bytes`] estimates it); `None`: no limit.
+    pub max_state_bytes: Option<u64>,
 }
 
 impl Default for RuntimeConfig {
@@ -59,8 +63,20 @@ impl Default for RuntimeConfig {
             executor: ExecutorKind::Glommio,
             chunk_bytes: 1 << 20,
             chunk_events: 65536,
+            max_state_bytes: None,
         }
     }
+}
+
+/// The error that ends a run whose state outgrew `--max-state-bytes`.
+pub(crate) fn state_limit_error(held: u64, limit: u64, state: Option<&str>) -> Error {
+    Error::Runtime(format!(
+        "the query's state ({}) grew to {held} bytes ({}), over --max-state-bytes {limit} ({}): \
+         raise the limit, add a window (or shorten it), or group by fewer distinct keys",
+        state.unwrap_or("no state"),
+        bytesize::ByteSize(held).display().iec(),
+        bytesize::ByteSize(limit).display().iec(),
+    ))
 }
 
 impl RuntimeConfig {
@@ -80,6 +96,7 @@ impl RuntimeConfig {
             ("channel capacity", self.channel_capacity as u64),
             ("chunk bytes", self.chunk_bytes),
             ("chunk events", self.chunk_events),
+            ("max state bytes", self.max_state_bytes.unwrap_or(1)),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -129,5 +146,26 @@ fn parse_core_range(part: &str, whole: &str) -> Result<std::ops::RangeInclusive<
             }
             Ok(first..=last)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_limit_is_off_by_default_and_must_be_positive() {
+        assert_eq!(RuntimeConfig::default().max_state_bytes, None);
+        let zero = RuntimeConfig {
+            max_state_bytes: Some(0),
+            ..RuntimeConfig::default()
+        };
+        let err = zero.validate().unwrap_err().to_string();
+        assert!(err.contains("max state bytes"), "{err}");
+        let limited = RuntimeConfig {
+            max_state_bytes: Some(1 << 20),
+            ..RuntimeConfig::default()
+        };
+        assert!(limited.validate().is_ok());
     }
 }

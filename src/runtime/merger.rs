@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
 use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
+use super::config::state_limit_error;
 use super::exec::sleep;
 use super::live::{LiveShard, LiveSnapshot};
 use super::metrics::{new_latency_histogram, ShardStats};
@@ -47,6 +48,9 @@ pub(crate) struct MergerIo {
     pub flush_interval: Duration,
     pub on_interrupt: OnInterrupt,
     pub started: Instant,
+    /// `--max-state-bytes`, checked against the sum of the shards' reports.
+    pub state_limit: Option<u64>,
+    pub state_description: Option<String>,
 }
 
 /// How much input there is in all, for live snapshots.
@@ -345,10 +349,30 @@ impl Merge {
             MergeMsg::Progress(progress) => {
                 let task = usize::from(progress.task).min(1);
                 self.progress[shard][task] = Some(progress);
+                self.check_state_limit()?;
             }
             MergeMsg::Finished => self.finished[shard] = true,
         }
         self.write_complete_chunks()
+    }
+
+    /// Ends the run once the shards' states together outgrow the limit.
+    fn check_state_limit(&self) -> Result<()> {
+        let Some(limit) = self.writer.io.state_limit else {
+            return Ok(());
+        };
+        let held: u64 = self
+            .progress
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|task| task.state_bytes)
+            .sum();
+        if held > limit {
+            let state = self.writer.io.state_description.as_deref();
+            return Err(state_limit_error(held, limit, state));
+        }
+        Ok(())
     }
 
     fn chunk(&mut self, chunk: u64) -> &mut ChunkOut {

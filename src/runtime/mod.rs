@@ -39,6 +39,7 @@ pub use adapter::{
     Backend, ChunkReader, ChunkSource, DeadLetterFile, DeadLetters, EngineBackend, EngineRouter,
     Input, InputLayout, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
+pub(crate) use config::state_limit_error;
 pub use config::{parse_core_list, OnInterrupt, RuntimeConfig};
 pub use exec::ExecutorKind;
 pub use live::{LiveShard, LiveSnapshot};
@@ -166,6 +167,8 @@ pub fn run_with<B: Backend, I: Input>(
         }
     }
     let merger_io = MergerIo {
+        state_limit: config.max_state_bytes,
+        state_description: plan.state_description(),
         sink: io.sink,
         dead_letters: io.dead_letters,
         limit: io.limit.or(plan.limit),
@@ -398,6 +401,8 @@ async fn shard_main<B: Backend, I: Input>(
                 merger,
                 stop: engine_stop,
                 max_event_time: None,
+                state_limit: setup.config.max_state_bytes,
+                state_description: setup.plan.state_description(),
             };
             let source = ShuffleSource {
                 shard,

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, PartitionProcessor};
 use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use super::config::state_limit_error;
 use super::exec::{sleep, yield_now};
 use super::metrics::ShardStats;
 use super::recycle::{Pool, Reusable};
@@ -229,6 +230,9 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     pub stop: Stop,
     /// The running maximum event time over all chunk ends so far.
     pub max_event_time: Option<i64>,
+    /// `--max-state-bytes`, and what the state is, for the message.
+    pub state_limit: Option<u64>,
+    pub state_description: Option<String>,
 }
 
 impl<P: PartitionProcessor> Destination<P> {
@@ -279,7 +283,22 @@ impl<P: PartitionProcessor> Destination<P> {
         let mut stats = stats.clone();
         stats.engine = self.processor.stats();
         let watermark = self.watermark();
-        self.progress.report(&stats, watermark, 0);
+        let state = self.processor.state_bytes() as u64;
+        self.progress.report(&stats, watermark, 0, state);
+    }
+
+    /// Ends the run once this shard's state alone outgrows the limit (the
+    /// merger checks the sum over shards from their progress reports).
+    fn check_state_limit(&self) -> Result<(), Failure> {
+        let Some(limit) = self.state_limit else {
+            return Ok(());
+        };
+        let held = self.processor.state_bytes() as u64;
+        if held > limit {
+            let state = self.state_description.as_deref();
+            return Err(Failure::Error(state_limit_error(held, limit, state)));
+        }
+        Ok(())
     }
 
     fn watermark(&self) -> Option<i64> {
@@ -397,6 +416,7 @@ impl<P: PartitionProcessor> Destination<P> {
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         timed(stats, || self.processor.push(batch, out));
+        self.check_state_limit()?;
         self.merger
             .take(chunk, out, read_at, &mut self.stop, stats)
             .await
@@ -452,7 +472,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         }
         stats.engine = processor.stats();
         stats.stopped = self.stop.is_stopped();
-        self.progress.report(&stats, None, stats.bytes_read);
+        self.progress.report(&stats, None, stats.bytes_read, 0);
         (stats, result)
     }
 
@@ -512,7 +532,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             self.merger
                 .take(chunk, &mut out, filled.read_at, &mut self.stop, stats)
                 .await?;
-            self.progress.tick(stats, None, stats.bytes_read);
+            self.progress.tick(stats, stats.bytes_read);
             if !filled.more {
                 break;
             }
@@ -558,7 +578,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
                 .end_chunk(chunk, Some(dead), chunk, &mut self.stop, stats)
                 .await?;
             chunk += 1;
-            self.progress.tick(stats, None, 0);
+            self.progress.tick(stats, 0);
         }
     }
 }

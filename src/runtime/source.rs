@@ -64,20 +64,27 @@ impl ProgressReporter {
         self.last.elapsed() >= PROGRESS_INTERVAL
     }
 
-    /// Reports when one is [`ProgressReporter::due`].
-    pub fn tick(&mut self, stats: &ShardStats, watermark_ms: Option<i64>, bytes_read: u64) {
+    /// Reports a source's counters when one is [`ProgressReporter::due`].
+    pub fn tick(&mut self, stats: &ShardStats, bytes_read: u64) {
         if self.due() {
-            self.report(stats, watermark_ms, bytes_read);
+            self.report(stats, None, bytes_read, 0);
         }
     }
 
-    pub fn report(&mut self, stats: &ShardStats, watermark_ms: Option<i64>, bytes_read: u64) {
+    pub fn report(
+        &mut self,
+        stats: &ShardStats,
+        watermark_ms: Option<i64>,
+        bytes_read: u64,
+        state_bytes: u64,
+    ) {
         self.last = Instant::now();
         self.tx.offer(MergeMsg::Progress(TaskProgress {
             task: self.task,
             stats: stats.clone(),
             watermark_ms,
             bytes_read,
+            state_bytes,
         }));
     }
 }
@@ -286,7 +293,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             }
         }
         stats.stopped = self.stop.is_stopped();
-        self.progress.report(&stats, None, stats.bytes_read);
+        self.progress.report(&stats, None, stats.bytes_read, 0);
         (stats, result)
     }
 
@@ -368,7 +375,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             if outbound.last_flush.elapsed() >= self.config.flush_interval {
                 self.flush_all(outbound, stats).await?;
             }
-            self.progress.tick(stats, None, stats.bytes_read);
+            self.progress.tick(stats, stats.bytes_read);
             if !filled.more {
                 let lines = reading.reader.lines_read();
                 let dead = ChunkDead { malformed, lines };
@@ -428,7 +435,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             self.end_chunk(chunk, chunk_max, dead, read_at, outbound, stats)
                 .await?;
             chunk += 1;
-            self.progress.tick(stats, None, 0);
+            self.progress.tick(stats, 0);
         }
     }
 

@@ -5,14 +5,14 @@
 use super::ast::{ColumnDef, CreateSource};
 use super::streaming::parse_properties;
 use super::tokens::{
-    from_parser_error, is_word, location_of, next_significant, sql_error, to_sql_location, DIALECT,
+    from_parser_error, is_word, location_of, next_significant, parser_for, sql_error,
+    to_sql_location,
 };
 use crate::data::DataType;
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::ast::{
     ColumnDef as SqlColumnDef, ColumnOption, DataType as SqlDataType, ExactNumberInfo,
 };
-use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 /// Largest decimal precision a scaled i64 holds exactly.
@@ -25,7 +25,7 @@ pub(super) fn parse_create_source(
     body: usize,
     location: SqlLocation,
 ) -> Result<CreateSource> {
-    let mut parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens[body..].to_vec());
+    let mut parser = parser_for(tokens[body..].to_vec());
     let name = parser
         .parse_identifier()
         .map_err(|e| from_parser_error(e, location))?;

@@ -4,10 +4,11 @@
 
 use super::ast::{Statement, StreamingQuery};
 use super::ddl::parse_create_source;
+use super::nesting::check_nesting;
 use super::streaming::extract_streaming_clauses;
 use super::tokens::{
     expand_duration_shorthand, from_parser_error, is_word, location_of, next_significant,
-    split_statements, sql_error, tokenize, unquoted_word, DIALECT,
+    parser_for, split_statements, sql_error, tokenize, unquoted_word,
 };
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::parser::Parser;
@@ -44,6 +45,7 @@ enum StatementShape {
 /// significant token).
 fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
     let tokens = expand_duration_shorthand(tokens);
+    check_nesting(&tokens)?;
     let first = next_significant(&tokens, 0);
     let location = tokens.get(first).map(location_of).unwrap_or_default();
     match statement_shape(&tokens, first) {
@@ -118,7 +120,7 @@ fn parse_streaming_query(
         (Some((properties, _)), Some(_)) => properties,
         (None, _) => Vec::new(),
     };
-    let mut parser = Parser::new(&DIALECT).with_tokens_with_locations(rest);
+    let mut parser = parser_for(rest);
     let query = parser
         .parse_query()
         .map_err(|e| from_parser_error(e, location))?;
@@ -147,7 +149,7 @@ fn expect_end_of_statement(parser: &Parser) -> Result<()> {
 /// The error for a statement that is not a query or source DDL: sqlparser's
 /// parse error if it does not parse, else one naming its kind.
 fn unsupported_statement(tokens: &[TokenWithSpan], first: usize, location: SqlLocation) -> Error {
-    let mut parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens.to_vec());
+    let mut parser = parser_for(tokens.to_vec());
     if let Err(e) = parser.parse_statement() {
         return from_parser_error(e, location);
     }

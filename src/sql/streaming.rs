@@ -5,8 +5,8 @@
 
 use super::ast::{EmitClause, SqlExpr, WindowClause, WindowFunction};
 use super::tokens::{
-    from_parser_error, is_word, location_of, next_significant, previous_significant, sql_error,
-    unquoted_word, DIALECT,
+    from_parser_error, is_word, location_of, next_significant, parser_for, previous_significant,
+    sql_error, unquoted_word,
 };
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::ast::{BinaryOperator, UnaryOperator, Value};
@@ -251,7 +251,7 @@ fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Result<usize> {
 
 /// Parses `expr, expr, .. )` (the tokens after the `(`, through the `)`).
 fn parse_window_args(tokens: &[TokenWithSpan], open: SqlLocation) -> Result<Vec<SqlExpr>> {
-    let mut parser = Parser::new(&DIALECT).with_tokens_with_locations(tokens.to_vec());
+    let mut parser = parser_for(tokens.to_vec());
     parse_args(&mut parser).map_err(|e| from_parser_error(e, open))
 }
 
@@ -282,8 +282,7 @@ pub(super) fn parse_properties(
         return Err(expected_error("( after WITH", tokens, open));
     }
     let close = matching_paren(tokens, open)?;
-    let mut parser =
-        Parser::new(&DIALECT).with_tokens_with_locations(tokens[open + 1..=close].to_vec());
+    let mut parser = parser_for(tokens[open + 1..=close].to_vec());
     let fallback = location_of(&tokens[open]);
     let mut properties = Vec::new();
     if parser.consume_token(&Token::RParen) {

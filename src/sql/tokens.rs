@@ -6,11 +6,19 @@
 use crate::error::{Error, SqlLocation};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
-use sqlparser::parser::ParserError;
+use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Word};
 
 /// The dialect every part of the front end parses with.
 pub(super) const DIALECT: GenericDialect = GenericDialect {};
+
+/// A sqlparser parser over `tokens`, with the recursion limit set above
+/// what the nesting check lets through.
+pub(super) fn parser_for(tokens: Vec<TokenWithSpan>) -> Parser<'static> {
+    Parser::new(&DIALECT)
+        .with_recursion_limit(super::nesting::PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens)
+}
 
 /// Tokenizes a whole script, keeping whitespace tokens and locations.
 pub(super) fn tokenize(text: &str) -> Result<Vec<TokenWithSpan>, Error> {

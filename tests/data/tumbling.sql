@@ -1,6 +1,6 @@
 -- Per-symbol statistics in 10-second tumbling windows.
 CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP)
-  WITH ('path' = 'tests/data/trades.csv', 'format' = 'csv');
+  WITH ('path' = 'trades.csv', 'format' = 'csv');
 
 SELECT symbol, window_start, window_end, COUNT(*) AS n, SUM(qty) AS volume,
        AVG(price) AS avg_price, MIN(price) AS low, MAX(price) AS high
