@@ -1,7 +1,7 @@
 //! IO: sources and sinks.
 //!
 //! Owns reading records from CSV and JSON-lines files, standard input and the
-//! built-in generators, cutting inputs into splits (byte ranges aligned to line
+//! built-in generators, cutting inputs into splits (byte ranges aligned to record
 //! starts, id ranges), inferring a schema from a file, writing output rows
 //! (JSON lines, CSV, blackhole) and the dead-letter file. It knows nothing of
 //! shards: a split is just a range.
@@ -35,9 +35,10 @@ pub use properties::{
     Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
     SOURCE_KEYS,
 };
+pub use records::DEFAULT_MAX_RECORD_BYTES;
 pub use sink::{
     is_broken_pipe, open_sink, BlackholeSink, CsvSink, JsonlSink, OutputFormat, RowSink,
     STDOUT_LABEL,
 };
 pub use source::{BatchSource, Malformed};
-pub use split::{read_csv_header, split_file, ByteRange, CsvHeader};
+pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};

@@ -7,11 +7,12 @@ use super::generator::TradesGenerator;
 use super::jsonl::JsonlSource;
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
-use super::split::{read_csv_header, split_file, ByteRange};
+use super::split::{read_csv_header, split_file, ByteRange, RecordSyntax};
 use super::BatchSource;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 /// The part of a source one reader reads.
@@ -83,24 +84,34 @@ fn check_schema(table: &TableDef) -> Result<()> {
 
 fn open_whole(table: &TableDef, file: &FileConfig) -> Result<Box<dyn BatchSource + Send>> {
     check_schema(table)?;
-    let (name, schema) = (table.name.as_str(), &table.schema);
     let label = file.location.label();
     match &file.location {
-        Location::Stdin => {
-            let input = std::io::stdin();
-            Ok(match file.format {
-                FileFormat::Csv => Box::new(CsvSource::new(name, schema, input, &label, file.csv)?),
-                FileFormat::Jsonl => Box::new(JsonlSource::new(name, schema, input, &label)),
-            })
-        }
+        Location::Stdin => open_stream(table, file, std::io::stdin(), &label),
         Location::Path(path) => {
             let input = File::open(path).map_err(|e| Error::io(label.clone(), e))?;
-            Ok(match file.format {
-                FileFormat::Csv => Box::new(CsvSource::new(name, schema, input, &label, file.csv)?),
-                FileFormat::Jsonl => Box::new(JsonlSource::new(name, schema, input, &label)),
-            })
+            open_stream(table, file, input, &label)
         }
     }
+}
+
+/// A reader of all of `input` in `file`'s format.
+fn open_stream(
+    table: &TableDef,
+    file: &FileConfig,
+    input: impl Read + Send + 'static,
+    label: &str,
+) -> Result<Box<dyn BatchSource + Send>> {
+    let (name, schema) = (table.name.as_str(), &table.schema);
+    Ok(match file.format {
+        FileFormat::Csv => Box::new(
+            CsvSource::new(name, schema, input, label, file.csv)?
+                .with_max_record_bytes(file.max_record_bytes),
+        ),
+        FileFormat::Jsonl => Box::new(
+            JsonlSource::new(name, schema, input, label)
+                .with_max_record_bytes(file.max_record_bytes),
+        ),
+    })
 }
 
 fn open_range(
@@ -117,10 +128,14 @@ fn open_range(
     };
     let (name, schema) = (table.name.as_str(), &table.schema);
     Ok(match file.format {
-        FileFormat::Csv => Box::new(CsvSource::open_range(
-            name, schema, path, range, file.csv, None,
-        )?),
-        FileFormat::Jsonl => Box::new(JsonlSource::open_range(name, schema, path, range)?),
+        FileFormat::Csv => Box::new(
+            CsvSource::open_range(name, schema, path, range, file.csv, None)?
+                .with_max_record_bytes(file.max_record_bytes),
+        ),
+        FileFormat::Jsonl => Box::new(
+            JsonlSource::open_range(name, schema, path, range)?
+                .with_max_record_bytes(file.max_record_bytes),
+        ),
     })
 }
 
@@ -128,7 +143,7 @@ fn open_range(
 /// chunks in order gives the whole input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChunkPlan {
-    /// Byte ranges of a file, aligned to line starts, after its CSV header.
+    /// Byte ranges of a file, aligned to record starts, after its CSV header.
     File(Vec<SplitSpec>),
     /// Contiguous event ranges of a generator, computed on demand (a paced
     /// generator may have millions of tiny chunks).
@@ -170,7 +185,7 @@ impl ChunkPlan {
 }
 
 /// Cuts a table's input into chunks: byte ranges of about `chunk_bytes`
-/// aligned to line starts for a file (after its CSV header), contiguous event
+/// aligned to record starts for a file (after its CSV header), contiguous event
 /// ranges of `chunk_events` for a generator, one stream for standard input.
 pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<ChunkPlan> {
     let config = SourceConfig::from_table(table)?;
@@ -196,10 +211,19 @@ fn file_chunks(path: &Path, file: &FileConfig, chunk_bytes: u64) -> Result<Vec<S
         FileFormat::Csv if file.csv.header => Some(read_csv_header(path, file.csv.delimiter)?),
         _ => None,
     };
-    Ok(split_file(path, chunk_bytes.max(1), header.as_ref())?
-        .into_iter()
-        .map(SplitSpec::FileRange)
-        .collect())
+    let syntax = match file.format {
+        FileFormat::Csv => RecordSyntax::Csv {
+            delimiter: file.csv.delimiter,
+            max_record_bytes: file.max_record_bytes,
+        },
+        FileFormat::Jsonl => RecordSyntax::Lines,
+    };
+    Ok(
+        split_file(path, chunk_bytes.max(1), header.as_ref(), syntax)?
+            .into_iter()
+            .map(SplitSpec::FileRange)
+            .collect(),
+    )
 }
 
 /// Wall-clock events per second of a paced generator (`rate`), if paced.
@@ -220,6 +244,7 @@ pub fn lines_before_data(table: &TableDef) -> Result<u64> {
             location: Location::Path(path),
             format: FileFormat::Csv,
             csv,
+            ..
         }) if csv.header => Ok(read_csv_header(path, csv.delimiter)?.lines),
         _ => Ok(0),
     }

@@ -10,6 +10,7 @@
 //! | `format` | `csv`, `jsonl` (also `json`, `ndjson`: one JSON object per line) | from the extension: `.csv`, `.jsonl`, `.ndjson`, `.json`; required for standard input |
 //! | `delimiter` | CSV field separator, one character (`;` for 1BRC-style files, `\t` or `tab` for tabs) | `,` |
 //! | `header` | `true`: the first CSV line names the columns, matched by name; `false`: the fields are in the declared column order | `true` |
+//! | `max_record_bytes` | files: the longest record (CSV record or JSON line) read, in bytes, 1 to 1073741824; a longer one is malformed and reading resumes on a later line | 1048576 |
 //! | `events` | generators: how many events to generate (for `nexmark`: of all three kinds together) | trades 1000000, nexmark 10000000 |
 //! | `rate` | generators: events per second of wall-clock time; `0` = as fast as possible | 0 |
 //! | `seed` | generators: seed of the deterministic generator | 42 |
@@ -18,6 +19,7 @@
 //! | `table` | `nexmark`: `person`, `auction` or `bid` | required for `nexmark` |
 
 use super::nexmark::{NexmarkConfig, NexmarkTable};
+use super::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "format",
     "delimiter",
     "header",
+    "max_record_bytes",
     "events",
     "rate",
     "seed",
@@ -45,7 +48,10 @@ const GENERATOR_KEYS: &[&str] = &[
     "events_per_second_time",
     "table",
 ];
-const FILE_KEYS: &[&str] = &["path", "format", "delimiter", "header"];
+const FILE_KEYS: &[&str] = &["path", "format", "delimiter", "header", "max_record_bytes"];
+
+/// The largest `max_record_bytes` accepted: a reader buffers up to twice it.
+const MAX_RECORD_BYTES_LIMIT: usize = 1 << 30;
 
 /// A checked source configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +75,8 @@ pub struct FileConfig {
     pub location: Location,
     pub format: FileFormat,
     pub csv: CsvOptions,
+    /// The longest record read; a longer one is malformed.
+    pub max_record_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,7 +274,20 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
         location,
         format,
         csv,
+        max_record_bytes: parse_max_record_bytes(props)?,
     })
+}
+
+fn parse_max_record_bytes(props: &Properties) -> Result<usize> {
+    let bytes: usize = props
+        .number("max_record_bytes", "a number of bytes")?
+        .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
+    if !(1..=MAX_RECORD_BYTES_LIMIT).contains(&bytes) {
+        return Err(props.usage(format!(
+            "'max_record_bytes' must be from 1 to {MAX_RECORD_BYTES_LIMIT}, not {bytes}"
+        )));
+    }
+    Ok(bytes)
 }
 
 fn parse_format(text: &str) -> Option<FileFormat> {
@@ -378,6 +399,7 @@ mod tests {
                 location: Location::Path("data/trades.CSV".into()),
                 format: FileFormat::Csv,
                 csv: CsvOptions::default(),
+                max_record_bytes: 1 << 20,
             })
         );
         let c = SourceConfig::from_table(&table(&[
@@ -414,6 +436,16 @@ mod tests {
         assert!(err(&[("connector", "kafka")]).contains("unknown connector 'kafka'"));
         assert!(err(&[("connector", "trades"), ("events", "many")])
             .contains("'events' must be a non-negative integer, not 'many'"));
+        assert!(err(&[("path", "x.csv"), ("max_record_bytes", "0")])
+            .contains("'max_record_bytes' must be from 1 to 1073741824, not 0"));
+        assert!(
+            err(&[("path", "x.csv"), ("max_record_bytes", "2147483648")])
+                .contains("not 2147483648")
+        );
+        assert!(err(&[("path", "x.csv"), ("max_record_bytes", "-1")])
+            .contains("'max_record_bytes' must be a number of bytes, not '-1'"));
+        assert!(err(&[("connector", "trades"), ("max_record_bytes", "9")])
+            .contains("property 'max_record_bytes' does not apply to connector 'trades'"));
     }
 
     #[test]
