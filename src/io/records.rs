@@ -21,8 +21,8 @@
 //! Two rules keep one bad quote from costing more than one record, and
 //! memory bounded:
 //!
-//! - **Length limit**: a record of more than `max_record_bytes` bytes (its
-//!   line break excluded; default [`DEFAULT_MAX_RECORD_BYTES`]) is malformed
+//! - **Length limit**: a record of more than `max_record_bytes` bytes (the
+//!   `\n` ending it excluded; default [`DEFAULT_MAX_RECORD_BYTES`]) is malformed
 //!   ([`Problem::TooLong`]). At most `max_record_bytes + 1` bytes of it are
 //!   ever buffered, and only a truncated copy of its text is kept.
 //! - **Unclosed quote**: a quoted field still open at the end of the input
@@ -34,8 +34,9 @@
 //! break found there, quotes ignored). So a stray `"` costs the lines from
 //! the record's start to the end of the stray quote's line, never the rest of
 //! the file, and what follows is read normally. Every byte is scanned a
-//! bounded number of times: the lines between the stray quote and the limit
-//! hold no quote that could reopen a field, so each is read once more as a
+//! bounded number of times: past the quote that opened the still-open field,
+//! the scanned lines hold only doubled quotes (any other quote would close
+//! that field or open a later one), so each of them, read afresh, is one
 //! short record.
 
 use memchr::{memchr, memchr3_iter, memchr_iter, memrchr};
@@ -43,7 +44,7 @@ use std::io::{self, Read};
 
 const INITIAL_BUFFER: usize = 256 * 1024;
 
-/// The longest record read by default, in bytes (line break excluded).
+/// The longest record read by default, in bytes (its ending `\n` excluded).
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// The most bytes of an over-long record's text kept for the dead letter.
@@ -57,9 +58,8 @@ pub(crate) struct RecordMeta {
     /// 1-based line number of the record's first line, counted from the
     /// reader's start.
     pub line: u64,
-    /// Why the record cannot be read (it then has no fields, and in CSV mode
-    /// [`RecordReader::raw`] is a copy of at most its first
-    /// [`TRUNCATED_COPY_BYTES`] bytes).
+    /// Why the record cannot be read; [`RecordReader::raw`] is then a copy
+    /// of its text, and a CSV record has no fields (a line has the copy).
     pub problem: Option<Problem>,
 }
 
@@ -89,13 +89,14 @@ impl Problem {
                 limit,
                 open_quote: Some(at),
             } => format!(
-                "record longer than {limit} bytes: the quoted field opened at byte {at} \
-                 is not closed (truncated copy, reading resumes on the next line)"
+                "record longer than {limit} bytes (truncated copy); \
+                 the quoted field opened at byte {at} is not closed"
             ),
-            Problem::UnclosedQuote { at } => format!(
-                "the quoted field opened at byte {at} is not closed at the end of the input \
-                 (reading resumes on the next line)"
-            ),
+            Problem::UnclosedQuote { at } => {
+                format!(
+                    "the quoted field opened at byte {at} is not closed at the end of the input"
+                )
+            }
         }
     }
 }

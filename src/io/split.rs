@@ -18,7 +18,7 @@
 //! - CSV ([`RecordSyntax::Csv`]): a quoted field may hold line breaks, and
 //!   whether a given line break is inside quotes depends on every quote
 //!   before it, so no local rule can tell. The splitter therefore runs the
-//!   reader's own record scanner ([`RecordReader::advance_to`]) over the file
+//!   reader's own record scanner (`RecordReader::advance_to`) over the file
 //!   once, from the start of the data, and cuts at the first record start at
 //!   or after each cut point. Runs of lines without a `"` are passed over with
 //!   `memchr` (each of their line starts is a record start), so a file with
@@ -256,6 +256,33 @@ mod tests {
         assert_eq!((ranges[0].start, ranges[0].end), (4, 4));
         let e = file_with(b"");
         assert!(read_csv_header(e.path(), b',').unwrap().names.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_header_is_an_error_naming_the_file() {
+        let f = file_with(b"a,\"b\n1,2\n");
+        let err = read_csv_header(f.path(), b',').unwrap_err().to_string();
+        assert!(
+            err.ends_with("the header cannot be read: the quoted field opened at byte 2 is not closed at the end of the input"),
+            "{err}"
+        );
+        assert!(err.starts_with(&f.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn csv_ranges_start_at_record_starts_not_at_quoted_line_breaks() {
+        let text = b"h\n\"a\nb\nc\",1\n\"d\",2\n";
+        let f = file_with(text);
+        let h = read_csv_header(f.path(), b',').unwrap();
+        let bounds = |syntax| -> Vec<(u64, u64)> {
+            let ranges = split_file(f.path(), 1, Some(&h), syntax).unwrap();
+            ranges.iter().map(|r| (r.start, r.end)).collect()
+        };
+        assert_eq!(bounds(CSV), vec![(2, 12), (12, 18)]);
+        assert_eq!(
+            bounds(RecordSyntax::Lines),
+            vec![(2, 5), (5, 7), (7, 12), (12, 18)]
+        );
     }
 
     #[test]
