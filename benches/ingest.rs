@@ -8,7 +8,7 @@
 
 use corestream::data::{Batch, DataType, Field, Schema, Value};
 use corestream::engine::KeyRouter;
-use corestream::io::{open_source, Malformed, SplitSpec};
+use corestream::io::{open_source, Malformed};
 use corestream::plan::{plan_query, Catalog, PlanSettings, QueryPlan, TableDef};
 use corestream::sql::{parse_sql, Statement};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -77,7 +77,7 @@ fn write_trades_csv(path: &Path, rows: usize) -> std::io::Result<()> {
 
 /// Reads the whole file through `open_source`, returning the rows read.
 fn read_all_csv(table: &TableDef) -> usize {
-    let mut source = open_source(table, &SplitSpec::Whole).expect("the benchmark CSV opens");
+    let mut source = open_source(table).expect("the benchmark CSV opens");
     let mut batch = Batch::with_capacity(4, BATCH_ROWS);
     let mut malformed: Vec<Malformed> = Vec::new();
     let mut rows = 0;

@@ -553,3 +553,147 @@ fn bad_usage_exits_with_two() {
     let o = corestream(&["run", "--shards", "many", "-e", "SELECT 1"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn metrics_on_port_zero_announce_the_bound_address() {
+    let query = [
+        "run",
+        "-e",
+        "SELECT symbol FROM trades WHERE price > 100",
+        "--source",
+        "trades=tests/data/trades.csv",
+    ];
+    let plain = corestream(&query);
+    let o = corestream(&[&query[..], &["--metrics-address", "127.0.0.1:0"]].concat());
+    assert_success(&o);
+    let err = stderr(&o);
+    let announced = err
+        .lines()
+        .find_map(|l| l.strip_prefix("corestream: metrics at http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no metrics address in\n{err}"));
+    let port: u16 = announced
+        .strip_suffix("/metrics")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {announced}"));
+    assert_ne!(port, 0);
+    assert_success(&plain);
+    assert_eq!(stdout(&o), stdout(&plain), "metrics change no output");
+}
+
+#[test]
+fn a_metrics_address_in_use_is_a_usage_error_before_any_output() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = temp_dir();
+    let out = dir.path().join("out.jsonl");
+    let o = corestream(&[
+        "run",
+        "-e",
+        "SELECT symbol FROM trades",
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--output",
+        out.to_str().unwrap(),
+        "--metrics-address",
+        &address,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&address), "{}", stderr(&o));
+    assert!(!out.exists(), "no output is created");
+}
+
+#[test]
+fn a_generator_rate_out_of_range_is_a_usage_error_not_a_panic() {
+    for rate in ["1e-20", "-1", "NaN", "inf"] {
+        let sql = format!(
+            "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+             WITH ('connector' = 'trades', 'events' = '5', 'rate' = '{rate}'); \
+             SELECT * FROM trades"
+        );
+        let o = corestream(&["run", "-e", &sql]);
+        assert_eq!(o.status.code(), Some(2), "rate {rate}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("'rate' must be 0 (as fast as possible) or from 0.001"),
+            "rate {rate}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "");
+    }
+}
+
+#[test]
+fn repeated_header_names_each_read_their_own_column() {
+    let dir = temp_dir();
+    let path = dir.path().join("dup.csv");
+    std::fs::write(&path, "symbol,qty,QTY,qty\nA,1,2,3\nB,4,5,6\n").expect("write csv");
+    let source = format!("t={}", path.display());
+    let o = corestream(&["run", "-e", "SELECT * FROM t", "--source", &source]);
+    assert_success(&o);
+    assert_eq!(
+        stdout(&o),
+        "{\"symbol\":\"A\",\"qty\":1,\"QTY_2\":2,\"qty_3\":3}\n\
+         {\"symbol\":\"B\",\"qty\":4,\"QTY_2\":5,\"qty_3\":6}\n"
+    );
+}
+
+#[test]
+fn a_nexmark_table_declared_out_of_order_binds_columns_by_name() {
+    let declared = |columns: &str| {
+        format!(
+            "CREATE TABLE bid ({columns}) WITH ('connector' = 'nexmark', 'table' = 'bid', \
+             'events' = '200'); SELECT auction, price FROM bid"
+        )
+    };
+    let straight = corestream(&[
+        "run",
+        "-e",
+        &declared("auction BIGINT, bidder BIGINT, price BIGINT"),
+    ]);
+    assert_success(&straight);
+    let reordered = corestream(&[
+        "run",
+        "-e",
+        &declared("price BIGINT, auction BIGINT, bidder BIGINT"),
+    ]);
+    assert_success(&reordered);
+    assert!(!stdout(&straight).is_empty());
+    assert_eq!(stdout(&reordered), stdout(&straight));
+    let mistyped = corestream(&["run", "-e", &declared("auction BIGINT, price DOUBLE")]);
+    assert_eq!(mistyped.status.code(), Some(2));
+    assert!(
+        stderr(&mistyped)
+            .contains("column 'price' of the nexmark bid generator is BIGINT, not DOUBLE"),
+        "{}",
+        stderr(&mistyped)
+    );
+}
+
+#[test]
+fn dev_stdin_is_read_as_a_stream() {
+    let o = corestream_with_stdin(
+        &[
+            "run",
+            "-e",
+            "CREATE TABLE t (symbol VARCHAR, qty BIGINT) \
+             WITH ('path' = '/dev/stdin', 'format' = 'csv'); SELECT * FROM t",
+        ],
+        Some(b"symbol,qty\nA,1\nB,2\n"),
+    );
+    assert_success(&o);
+    assert_eq!(
+        stdout(&o),
+        "{\"symbol\":\"A\",\"qty\":1}\n{\"symbol\":\"B\",\"qty\":2}\n"
+    );
+}
+
+#[test]
+fn json_lines_with_a_byte_order_mark_keep_their_first_record() {
+    let dir = temp_dir();
+    let path = dir.path().join("bom.jsonl");
+    std::fs::write(&path, "\u{feff}{\"a\":1}\n{\"a\":2}\n").expect("write jsonl");
+    let source = format!("t={}", path.display());
+    let o = corestream(&["run", "-e", "SELECT a FROM t", "--source", &source]);
+    assert_success(&o);
+    assert_eq!(stdout(&o), "{\"a\":1}\n{\"a\":2}\n");
+}

@@ -8,7 +8,7 @@
 mod checks;
 
 use checks::{read_chunked, same_rows_for_chunk_sizes, Options, Reading};
-use corestream::io::{open_source, SplitSpec};
+use corestream::io::open_source;
 use corestream::plan::TableDef;
 use std::io::Write;
 use std::path::Path;
@@ -54,8 +54,9 @@ fn csv_table(text: &[u8], options: Options) -> (tempfile::NamedTempFile, TableDe
     (file, table)
 }
 
-fn read_whole(table: &TableDef) -> Reading {
-    checks::read_whole(table).expect("the header names the columns")
+/// Reads CSV `text` whole, as one stream.
+fn read_whole(text: &[u8], options: Options) -> Reading {
+    checks::read_whole(text, options, "csv").expect("the header names the columns")
 }
 
 #[test]
@@ -67,7 +68,7 @@ fn quoted_line_breaks_never_make_phantom_rows() {
         text.push_str(&format!("\"X\n{tail}\",{i},1.5,2.25,true,{i}\n"));
     }
     let (_file, table) = csv_table(text.as_bytes(), CSV);
-    let whole = read_whole(&table);
+    let whole = read_whole(text.as_bytes(), CSV);
     assert_eq!(whole.rows.len(), 150_000);
     assert!(whole.malformed.is_empty(), "{:?}", &whole.malformed[..1]);
     for chunk_bytes in [1 << 20, 65_537] {
@@ -84,7 +85,7 @@ fn a_three_line_file_of_two_records_in_one_byte_chunks() {
     let chunked = read_chunked(&table, 1);
     assert_eq!(chunked.rows.len(), 2, "{chunked:?}");
     assert_eq!(chunked.lines, 3);
-    assert_eq!(chunked, read_whole(&table));
+    assert_eq!(chunked, read_whole(text, NO_HEADER));
 }
 
 #[test]
@@ -117,8 +118,7 @@ fn over_long_records_cut_the_same_at_every_chunk_size() {
     };
     let text = text.as_bytes();
     same_rows_for_chunk_sizes(text, limited, "csv", &every_chunk_size(text));
-    let (_file, table) = csv_table(text, limited);
-    let whole = read_whole(&table);
+    let whole = read_whole(text, limited);
     let rows: Vec<&str> = whole.rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows[2].contains("Int(5)"), "{rows:?}");
@@ -146,7 +146,7 @@ fn one_stray_quote_in_a_big_file_costs_one_record() {
         text.push_str(&format!("{symbol},{i},,,,\n"));
     }
     let (_file, table) = csv_table(text.as_bytes(), CSV);
-    let whole = read_whole(&table);
+    let whole = read_whole(text.as_bytes(), CSV);
     assert_eq!(whole.rows.len(), 199_999);
     assert_eq!(whole.malformed.len(), 1);
     assert_eq!(whole.malformed[0].1, Some(12));
@@ -159,7 +159,7 @@ fn one_stray_quote_in_a_big_file_costs_one_record() {
 #[test]
 fn an_endless_line_is_read_in_bounded_steps() {
     let (_file, table) = csv_table(&vec![b'x'; 5 << 20], NO_HEADER);
-    let mut source = open_source(&table, &SplitSpec::Whole).unwrap();
+    let mut source = open_source(&table).unwrap();
     let mut batch = corestream::data::Batch::new(6);
     let mut bad = Vec::new();
     let mut calls = 0;

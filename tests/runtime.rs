@@ -2,38 +2,14 @@
 //! determinism across shard counts, accounting with several shards, bounded
 //! memory on a large input, shutdown by signal, and start-up failures.
 
+mod common;
+
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn corestream() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_corestream"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    corestream().args(args).output().expect("run corestream")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_success(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\n{}",
-        o.status.code(),
-        stderr(o)
-    );
-}
+use common::{assert_success, corestream, output_with_memlock_limit, run, stderr, stdout};
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read stats")).expect("json")
@@ -52,7 +28,8 @@ fn assert_accounting(stats: &serde_json::Value) {
         u64_of(stats, "records_processed")
             + u64_of(stats, "records_filtered")
             + u64_of(stats, "records_late")
-            + u64_of(stats, "records_malformed"),
+            + u64_of(stats, "records_malformed")
+            + stats["records_discarded"].as_u64().unwrap_or(0),
         "{stats}"
     );
 }
@@ -118,16 +95,21 @@ fn output_with(sql: &str, file: &Path, shards: usize, runtime: &str) -> Vec<u8> 
     o.stdout
 }
 
+/// The two executor backends of the thread-per-core runtime.
+const BACKENDS: [&str; 2] = ["glommio", "threads"];
+
 #[test]
-fn output_is_byte_identical_for_1_to_4_shards() {
+fn output_is_byte_identical_for_1_to_4_shards_on_both_backends() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write_trades_file(dir.path());
     for sql in QUERIES {
-        let one = output_with(sql, &file, 1, "thread-per-core");
+        let one = output_with(sql, &file, 1, "glommio");
         assert!(!one.is_empty(), "{sql} produced nothing");
-        for shards in 2..=4 {
-            let many = output_with(sql, &file, shards, "thread-per-core");
-            assert!(one == many, "{sql}: {shards} shards differ from 1 shard");
+        for backend in BACKENDS {
+            for shards in 1..=4 {
+                let many = output_with(sql, &file, shards, backend);
+                assert!(one == many, "{sql}: {shards} {backend} shards differ");
+            }
         }
     }
 }
@@ -144,7 +126,13 @@ fn the_shared_lock_baseline_gives_the_same_results() {
 }
 
 #[test]
-fn accounting_adds_up_with_several_shards() {
+fn accounting_adds_up_with_several_shards_on_both_backends() {
+    for backend in BACKENDS {
+        accounting_adds_up(backend);
+    }
+}
+
+fn accounting_adds_up(backend: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let stats = dir.path().join("stats.json");
     let dead = dir.path().join("dead.jsonl");
@@ -163,6 +151,8 @@ fn accounting_adds_up_with_several_shards() {
         stats.to_str().expect("utf-8 path"),
         "--dead-letter",
         dead.to_str().expect("utf-8 path"),
+        "--runtime",
+        backend,
     ]);
     assert_success(&o);
     // Good rows: A (qty 10), D (qty 1, filtered), F (qty 2).
@@ -303,70 +293,97 @@ fn send_signal(pid: u32, signal: libc::c_int) {
     assert_eq!(rc, 0, "kill");
 }
 
-fn interrupted_run(signal: libc::c_int) {
+/// Generated trades: `events` in all (paced at `rate` per second if given).
+fn generator_args(events: u64, rate: Option<u64>) -> Vec<String> {
+    let mut args = vec![
+        "--source".to_string(),
+        "trades=generator:trades".to_string(),
+        "--source-option".to_string(),
+        format!("trades.events={events}"),
+        "--source-option".to_string(),
+        "trades.keys=50".to_string(),
+    ];
+    if let Some(rate) = rate {
+        args.extend(["--source-option".to_string(), format!("trades.rate={rate}")]);
+    }
+    args
+}
+
+/// Runs `sql` over paced generated trades, interrupts it with `signal` once
+/// it has written output, and checks that the output is an exact prefix of
+/// an uninterrupted run over as many events as were read, plus a margin.
+fn interrupted_run(sql: &str, signal: libc::c_int) {
     let dir = tempfile::tempdir().expect("temp dir");
     let stats = dir.path().join("stats.json");
     let out = dir.path().join("out.jsonl");
-    // Paced at 20,000 events/s, 100 million events would take over an hour.
+    // Paced at 50,000 events/s, 100 million events would take over half an hour.
     let child = corestream()
-        .args([
-            "run",
-            "-q",
-            "-e",
-            "SELECT symbol, price, ts FROM trades",
-            "--source",
-            "trades=generator:trades",
-            "--source-option",
-            "trades.events=100000000",
-            "--source-option",
-            "trades.rate=20000",
-            "--shards",
-            "2",
-            "--output",
-            out.to_str().expect("utf-8 path"),
-            "--stats-json",
-            stats.to_str().expect("utf-8 path"),
-        ])
+        .args(["run", "-q", "-e", sql, "--shards", "2"])
+        .args(generator_args(100_000_000, Some(50_000)))
+        .args(["--output", out.to_str().expect("utf-8 path")])
+        .args(["--stats-json", stats.to_str().expect("utf-8 path")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start");
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20)
-        && std::fs::metadata(&out).map_or(0, |m| m.len()) < 10_000
+        && std::fs::metadata(&out).map_or(0, |m| m.len()) < 2_000
     {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
     send_signal(child.id(), signal);
+    let signalled = Instant::now();
     let o = child.wait_with_output().expect("wait");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let took = signalled.elapsed();
+    assert_eq!(o.status.code(), Some(128 + signal), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(2), "took {took:?} to stop");
     let text = std::fs::read_to_string(&out).expect("output");
     assert!(text.ends_with('\n'), "no half-written line");
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is complete JSON"))
-        .collect();
-    assert!(rows.len() > 100, "it ran a while: {} rows", rows.len());
     let s = read_json(&stats);
     assert_eq!(s["interrupted"], true);
     assert_accounting(&s);
-    assert_eq!(u64_of(&s, "rows_emitted"), rows.len() as u64);
-    assert_eq!(u64_of(&s, "records_processed"), rows.len() as u64);
-    assert!(u64_of(&s, "records_read") < 100_000_000);
+    let read = u64_of(&s, "records_read");
+    assert!(read < 100_000_000);
+    assert_eq!(u64_of(&s, "rows_emitted"), text.lines().count() as u64);
+    let full = run(&[
+        &["run", "-q", "-e", sql, "--shards", "2"][..],
+        &strs(&generator_args(read + 200_000, None)),
+    ]
+    .concat());
+    assert_success(&full);
+    let full = stdout(&full);
+    assert!(
+        full.starts_with(&text),
+        "not a prefix: {} of {} lines",
+        text.lines().count(),
+        full.lines().count()
+    );
+    assert!(text.lines().count() > 10, "it ran a while");
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+const STATELESS_SQL: &str = "SELECT symbol, price, ts FROM trades";
+const TUMBLING_SQL: &str = "SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS volume \
+     FROM trades GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '1' SECOND) EMIT FINAL";
+
+#[test]
+fn sigterm_leaves_an_exact_prefix_and_exits_143() {
+    interrupted_run(STATELESS_SQL, libc::SIGTERM);
+    interrupted_run(TUMBLING_SQL, libc::SIGTERM);
 }
 
 #[test]
-fn sigterm_stops_the_run_with_complete_output_and_summary() {
-    interrupted_run(libc::SIGTERM);
+fn ctrl_c_leaves_an_exact_prefix_and_exits_130() {
+    interrupted_run(STATELESS_SQL, libc::SIGINT);
+    interrupted_run(TUMBLING_SQL, libc::SIGINT);
 }
 
-#[test]
-fn ctrl_c_stops_the_run_with_complete_output_and_summary() {
-    interrupted_run(libc::SIGINT);
-}
-
-fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
+fn run_with_memlock_limit(limit_kib: u64, shards: &str, runtime: &str) -> Output {
     let mut command = corestream();
     command.args([
         "run",
@@ -377,27 +394,15 @@ fn run_with_memlock_limit(limit_kib: u64, shards: &str) -> Output {
         "trades=tests/data/trades.csv",
         "--shards",
         shards,
+        "--runtime",
+        runtime,
     ]);
-    let bytes = limit_kib * 1024;
-    // SAFETY: setrlimit is async-signal-safe and only touches the child's limits.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command.output().expect("run corestream")
+    output_with_memlock_limit(&mut command, limit_kib)
 }
 
 #[test]
 fn a_locked_memory_limit_too_small_for_io_uring_is_named_with_the_fix() {
-    let o = run_with_memlock_limit(64, "2");
+    let o = run_with_memlock_limit(64, "2", "glommio");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("locked-memory limit"), "{err}");
@@ -406,8 +411,20 @@ fn a_locked_memory_limit_too_small_for_io_uring_is_named_with_the_fix() {
 }
 
 #[test]
+fn where_glommio_cannot_start_the_run_falls_back_to_plain_threads_with_a_notice() {
+    let normal = run_with_memlock_limit(8192, "2", "glommio");
+    assert_success(&normal);
+    let o = run_with_memlock_limit(64, "2", "thread-per-core");
+    assert_success(&o);
+    let err = stderr(&o);
+    assert!(err.contains("--runtime threads"), "{err}");
+    assert!(err.contains("locked-memory limit"), "{err}");
+    assert_eq!(stdout(&o), stdout(&normal));
+}
+
+#[test]
 fn eight_shards_start_under_the_default_8_mib_locked_memory_limit() {
-    let o = run_with_memlock_limit(8192, "8");
+    let o = run_with_memlock_limit(8192, "8", "glommio");
     assert_success(&o);
     assert_eq!(stdout(&o).lines().count(), 8);
 }
@@ -446,4 +463,88 @@ fn a_bad_core_list_is_a_usage_error() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("3-1"), "{}", stderr(&o));
+}
+
+/// The body of `GET /metrics` at `address`.
+fn scrape(address: &str) -> String {
+    use std::io::Read;
+    let mut stream =
+        std::net::TcpStream::connect(address).expect("connect to the metrics endpoint");
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    response
+}
+
+/// The value of the sample line `name value` in a Prometheus text body (0 when absent).
+fn sample(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn the_metrics_endpoint_answers_during_a_run_with_growing_counters() {
+    use std::io::BufRead;
+    let mut child = corestream()
+        .args([
+            "run",
+            "-q",
+            "-e",
+            STATELESS_SQL,
+            "--shards",
+            "2",
+            "--format",
+            "blackhole",
+        ])
+        .args(generator_args(100_000_000, Some(20_000)))
+        .args(["--metrics-address", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let stderr_pipe = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr_pipe).lines();
+    let address = lines
+        .by_ref()
+        .map_while(|line| line.ok())
+        .find_map(|line| {
+            let rest = line.split("http://").nth(1)?;
+            Some(rest.trim_end_matches("/metrics").to_string())
+        })
+        .expect("the endpoint's address on standard error");
+    // The first snapshot comes once the run has started; then they keep coming.
+    let started = Instant::now();
+    let names = [
+        "corestream_records_read_total",
+        "corestream_rows_emitted_total",
+    ];
+    let mut first = scrape(&address);
+    while names.iter().any(|name| sample(&first, name) == 0.0)
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        first = scrape(&address);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let second = scrape(&address);
+    send_signal(child.id(), libc::SIGTERM);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143));
+    for name in [
+        "corestream_records_read_total",
+        "corestream_rows_emitted_total",
+    ] {
+        let (before, after) = (sample(&first, name), sample(&second, name));
+        assert!(
+            0.0 < before && before < after,
+            "{name}: {before} then {after}"
+        );
+    }
 }

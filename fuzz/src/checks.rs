@@ -8,8 +8,8 @@
 
 use corestream::data::{DataType, Field, Schema};
 use corestream::io::{
-    lines_before_data, open_source, plan_chunks, BatchSource, CsvOptions, CsvSource, JsonlSource,
-    Malformed, SplitSpec, DEFAULT_MAX_RECORD_BYTES,
+    plan_chunks, BatchSource, CsvOptions, CsvSource, JsonlSource, Malformed,
+    DEFAULT_MAX_RECORD_BYTES,
 };
 use corestream::plan::TableDef;
 use std::io::Write;
@@ -175,24 +175,18 @@ fn options_and_rest(data: &[u8]) -> (Options, &[u8]) {
 pub fn csv(data: &[u8]) {
     let (options, rest) = options_and_rest(data);
     let text = options.text(rest);
-    let Ok(source) = CsvSource::new("t", &schema(), &text[..], "fuzz", options.csv()) else {
-        return; // a header that does not name the columns: a usage error
-    };
-    let mut source = source.with_max_record_bytes(options.limit());
-    let mut reading = Reading::default();
-    reading.add(&mut source, None);
-    reading.check_invariants(&text, options);
+    if let Some(reading) = read_whole(&text, options, "csv") {
+        reading.check_invariants(&text, options);
+    }
 }
 
 /// Target `jsonl`: reading JSON lines never panics and keeps the invariants
 /// of [`Reading`].
 pub fn jsonl(data: &[u8]) {
     let (options, text) = options_and_rest(data);
-    let mut source =
-        JsonlSource::new("t", &schema(), text, "fuzz").with_max_record_bytes(options.limit());
-    let mut reading = Reading::default();
-    reading.add(&mut source, None);
-    reading.check_invariants(text, options);
+    if let Some(reading) = read_whole(text, options, "jsonl") {
+        reading.check_invariants(text, options);
+    }
 }
 
 /// Target `split`: reading a file in chunks of any size gives what reading
@@ -221,7 +215,7 @@ pub fn same_rows_for_chunk_sizes(text: &[u8], options: Options, format: &str, ch
         schema: schema(),
         properties: options.properties(path, format),
     };
-    let Some(whole) = read_whole(&table) else {
+    let Some(whole) = read_whole(text, options, format) else {
         return; // a header that does not name the columns: a usage error
     };
     for &chunk_bytes in chunk_sizes {
@@ -233,10 +227,20 @@ pub fn same_rows_for_chunk_sizes(text: &[u8], options: Options, format: &str, ch
     }
 }
 
-/// Reads all of `table`'s input with one reader; `None` when it cannot be
-/// opened (a header that does not name the columns is a usage error).
-pub fn read_whole(table: &TableDef) -> Option<Reading> {
-    let mut source = open_source(table, &SplitSpec::Whole).ok()?;
+/// Reads all of `text` (`format` `csv` or `jsonl`) as one stream, the way a
+/// pipe is read; `None` when the CSV header does not name the columns (a
+/// usage error).
+pub fn read_whole(text: &[u8], options: Options, format: &str) -> Option<Reading> {
+    let mut source: Box<dyn BatchSource> = match format {
+        "csv" => Box::new(
+            CsvSource::new("t", &schema(), text, "whole", options.csv())
+                .ok()?
+                .with_max_record_bytes(options.limit()),
+        ),
+        _ => Box::new(
+            JsonlSource::new("t", &schema(), text, "whole").with_max_record_bytes(options.limit()),
+        ),
+    };
     let mut reading = Reading::default();
     reading.add(source.as_mut(), None);
     Some(reading)
@@ -247,13 +251,12 @@ pub fn read_whole(table: &TableDef) -> Option<Reading> {
 /// chunk, and each chunk starts where the lines of those before it end.
 pub fn read_chunked(table: &TableDef, chunk_bytes: u64) -> Reading {
     let plan = plan_chunks(table, chunk_bytes, 1).expect("planning a readable file");
-    let header_lines = lines_before_data(table).expect("reading the header");
     let mut reading = Reading {
-        lines: header_lines,
+        lines: plan.lines_before_data(),
         ..Reading::default()
     };
     for index in 0..plan.len() {
-        let mut source = open_source(table, &plan.chunk(index)).expect("opening a chunk");
+        let mut source = plan.open(table, index).expect("opening a chunk");
         reading.add(source.as_mut(), Some(reading.lines));
     }
     reading

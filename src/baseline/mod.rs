@@ -17,8 +17,8 @@
 //! It lives outside `runtime` because it is the one module of corestream with
 //! locks and atomics (tests/house_rules.rs keeps them out of the data path).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::io::Malformed;
 use crate::plan::QueryPlan;
 use crate::runtime::{
-    chunks_of, new_latency_histogram, RunIo, RunReport, RuntimeConfig, ShardStats, StopCheck,
+    chunks_of, new_latency_histogram, RunIo, RunReport, RuntimeConfig, ShardStats,
 };
 use crate::runtime::{
     Backend, ChunkReader, DeadLetters, EngineBackend, Input, InputLayout, PartitionProcessor,
@@ -80,10 +80,15 @@ impl Writer {
                 break;
             }
             self.sink.write_row(&row.values)?;
-            self.rows_written += 1;
-            let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
-            self.latency.saturating_record(micros);
         }
+        // Latency is taken where the thread-per-core runtime takes it: when
+        // the rows are handed to the operating system.
+        let flushed = self.sink.flush(&mut || false)?;
+        self.rows_written += flushed.rows;
+        let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .latency
+            .record_n(micros.min(self.latency.high()), flushed.rows);
         if let Some(dead_letters) = self.dead_letters.as_mut() {
             for record in malformed {
                 dead_letters.malformed(record)?;
@@ -228,13 +233,17 @@ where
         turn: Mutex::new(0),
         turn_passed: Condvar::new(),
     };
-    let mut stop_checks = io.stop_checks.into_iter();
-    let checks: Vec<Option<StopCheck>> = (0..config.shards).map(|_| stop_checks.next()).collect();
+    // The interrupting signal's number, 0 until one arrives.
+    let interrupted = Arc::new(AtomicI32::new(0));
+    let flag = interrupted.clone();
+    let _relay = io
+        .interrupts
+        .map(|i| i.on_interrupt(move |signal| flag.store(signal, Ordering::Relaxed)))
+        .transpose()?;
     let results: Vec<Result<ShardStats>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = checks
-            .into_iter()
-            .enumerate()
-            .map(|(worker, check)| {
+        let workers: Vec<_> = (0..config.shards)
+            .map(|worker| {
+                let check = interrupted.clone();
                 let job = Worker {
                     worker,
                     plan,
@@ -257,7 +266,10 @@ where
     for result in results {
         shards.push(result?);
     }
-    finish(common, shards, started)
+    let mut report = finish(common, shards, started)?;
+    let signal = interrupted.load(Ordering::Relaxed);
+    report.interrupted_by = (signal != 0).then_some(signal);
+    Ok(report)
 }
 
 fn finish<P: PartitionProcessor + Clone>(
@@ -275,7 +287,7 @@ fn finish<P: PartitionProcessor + Clone>(
     if let Some(e) = writer.error.take() {
         return Err(e);
     }
-    writer.sink.finish()?;
+    writer.sink.flush(&mut || false)?;
     if let Some(dead_letters) = writer.dead_letters.as_mut() {
         dead_letters.finish()?;
     }
@@ -302,7 +314,8 @@ struct Worker<'a, B, I, P> {
     backend: &'a B,
     input: &'a I,
     common: &'a Common<P>,
-    check: Option<StopCheck>,
+    /// The interrupting signal, once the run is interrupted (else 0).
+    check: Arc<AtomicI32>,
     started: Instant,
 }
 
@@ -315,11 +328,9 @@ where
     fn run(mut self) -> Result<ShardStats> {
         let mut stats = ShardStats::new(self.worker);
         let layout = self.input.layout();
-        let chunks: Vec<u64> = match layout {
-            InputLayout::Chunks(_) => chunks_of(layout, self.worker, self.config.shards),
-            InputLayout::Stream if self.worker == 0 => vec![0],
-            InputLayout::Stream => Vec::new(),
-        };
+        // A stream is one chunk, read by worker 0.
+        let stream = u64::from(layout == InputLayout::Stream && self.worker == 0);
+        let chunks = chunks_of(layout, self.worker, self.config.shards).chain(0..stream);
         for chunk in chunks {
             if self.should_stop() {
                 break;
@@ -331,7 +342,7 @@ where
     }
 
     fn should_stop(&mut self) -> bool {
-        if !self.common.stop.load(Ordering::Relaxed) && self.check.as_mut().is_some_and(|c| c()) {
+        if !self.common.stop.load(Ordering::Relaxed) && self.check.load(Ordering::Relaxed) != 0 {
             self.common.stop.store(true, Ordering::Relaxed);
         }
         self.common.stop.load(Ordering::Relaxed)

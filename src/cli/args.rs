@@ -1,4 +1,5 @@
-//! Command-line arguments (clap): the `run`, `explain` and `demo` subcommands.
+//! Command-line arguments (clap): the `run`, `explain`, `demo` and `doctor`
+//! subcommands.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -22,9 +23,13 @@ pub enum Command {
     /// --source trades=trades.csv
     Run(RunArgs),
     /// Print the typed plan of a query without running it.
-    Explain(QueryArgs),
+    Explain(ExplainArgs),
     /// Run a tumbling-window aggregation over the built-in trades generator.
     Demo(DemoArgs),
+    /// Report what decides latency on this host: io_uring and the runtime a
+    /// run will use, locked memory, isolated CPUs, SMT siblings, NUMA nodes,
+    /// frequency governors, and the placement --shards N would choose.
+    Doctor(DoctorArgs),
 }
 
 /// Where the SQL comes from and what the sources are.
@@ -55,6 +60,12 @@ pub struct QueryArgs {
     #[arg(long = "source-option", value_name = "NAME.KEY=VALUE")]
     pub source_options: Vec<String>,
 
+    /// Follow every file source like `tail -F`: read to the end, then keep
+    /// reading what is appended (surviving rotation and truncation) until
+    /// interrupted. Same as WITH ('follow' = 'true').
+    #[arg(long)]
+    pub follow: bool,
+
     /// Watermark delay: how far event time may run out of order (e.g. 5s).
     /// Overrides the query's WITH ('max_out_of_orderness' = ..). Default 0.
     #[arg(long, value_name = "DURATION")]
@@ -68,27 +79,51 @@ pub struct QueryArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RuntimeKind {
-    /// One pinned glommio executor per shard, shared nothing (the default).
+    /// One pinned executor per shard, shared nothing (the default): glommio
+    /// where io_uring is available, plain pinned threads where it is not.
     ThreadPerCore,
-    /// The seed's baseline: worker threads sharing one engine behind an RwLock.
+    /// Thread-per-core on glommio executors (fails if io_uring is blocked).
+    Glommio,
+    /// Thread-per-core on plain pinned threads (no io_uring needed).
+    Threads,
+    /// The shared-lock baseline: worker threads sharing one engine behind an RwLock.
     SharedLock,
 }
 
-/// How the query is spread over cores.
+/// What an interrupted run does with windows that had not closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InterruptMode {
+    /// Drop them: the output is an exact prefix of the uninterrupted output.
+    Drop,
+    /// Write them after that prefix, as they stood (partial results).
+    Emit,
+}
+
+/// How many shards, and which cores they are pinned to.
 #[derive(Debug, Args)]
-pub struct ExecutionArgs {
+pub struct PlacementArgs {
     /// Number of shards (partitions), each with its own executor and engine.
     /// Default: the number of cores available to the process.
     #[arg(long, value_name = "N")]
     pub shards: Option<usize>,
 
-    /// Cores to pin shards to, like 0-3,8. Default: all available cores.
+    /// Cores to pin shards and the merger to, like 0-3,8 (isolated CPUs are
+    /// used only when listed here). Default: the available cores that are not
+    /// isolated, shards on distinct physical cores first, within one NUMA node
+    /// when they fit.
     #[arg(long, value_name = "LIST")]
     pub cores: Option<String>,
 
     /// Do not pin executors to cores.
     #[arg(long)]
     pub no_pin: bool,
+}
+
+/// How the query is spread over cores.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
+    #[command(flatten)]
+    pub placement: PlacementArgs,
 
     /// The runtime that drives the engines.
     #[arg(long, value_enum, default_value = "thread-per-core")]
@@ -102,6 +137,24 @@ pub struct ExecutionArgs {
     /// turn; the merger writes a chunk's output once every shard is done with it.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub chunk_bytes: u64,
+
+    /// The longest a result row waits in the output buffer before it is
+    /// written (e.g. 5ms). Rows go out at once when the stream is slow, in
+    /// large writes under load.
+    #[arg(long, value_name = "DURATION")]
+    pub flush_interval: Option<String>,
+
+    /// When a stream (standard input, a pipe, a followed file) has had no
+    /// record for this long, its watermark moves on with the wall clock, so
+    /// windows close on a quiet stream (e.g. 5s). Default: off.
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+
+    /// On SIGINT/SIGTERM: drop the windows that had not closed (the output
+    /// is an exact prefix of the uninterrupted output), or emit them as
+    /// they stood. The run exits 130 (SIGINT) or 143 (SIGTERM).
+    #[arg(long, value_enum, default_value = "drop")]
+    pub on_interrupt: InterruptMode,
 
     /// Generator events per input chunk (default: 65536, or 1 ms worth of
     /// events when the generator is paced by 'rate', for low latency).
@@ -135,9 +188,15 @@ pub struct OutputArgs {
     #[arg(long, value_name = "PATH")]
     pub latency_histogram: Option<PathBuf>,
 
-    /// Do not print the run summary on standard error.
+    /// Do not print the run summary or the progress display on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Serve Prometheus metrics of the running query at
+    /// http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; port 0 picks a free
+    /// port). The address is printed on standard error.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_address: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +207,34 @@ pub struct RunArgs {
     pub execution: ExecutionArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+
+    /// Also show the cores a run with the same --shards, --cores and --no-pin
+    /// would pin its shards and merger to (implied by any of those three).
+    #[arg(long)]
+    pub placement: bool,
+
+    #[command(flatten)]
+    pub cores: PlacementArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub placement: PlacementArgs,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Read the CPU topology from this tree instead of / (for tests).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub sysfs_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,8 @@ pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
 pub struct SourceOverrides {
     pub paths: Vec<(String, String)>,
     pub options: Vec<(String, String, String)>,
+    /// `--follow`: every file source is followed (`'follow' = 'true'`).
+    pub follow: bool,
 }
 
 impl SourceOverrides {
@@ -78,6 +80,14 @@ impl SourceOverrides {
         }
         properties
     }
+
+    /// With `--follow`, marks a file source (one with a `path`) as followed.
+    fn follow_files(&self, properties: &mut Vec<(String, String)>) {
+        let is_file = properties.iter().any(|(key, _)| key == "path");
+        if self.follow && is_file {
+            merge_properties(properties, vec![("follow".into(), "true".into())]);
+        }
+    }
 }
 
 /// `generator:trades` names a built-in generator; anything else is a path.
@@ -103,12 +113,15 @@ fn split_pair<'a>(
 }
 
 /// Declared sources with command-line overrides merged in; sources named
-/// only on the command line get their schema inferred from the file.
+/// only on the command line get their schema inferred from the file. Each
+/// source's WITH properties, and the columns declared over a generator, are
+/// checked here (a file's header is checked when the file is opened).
 pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> Result<Catalog> {
     let mut catalog = Catalog::default();
     for source in declared {
         let mut properties = source.properties.clone();
         merge_properties(&mut properties, overrides.properties_for(&source.name));
+        overrides.follow_files(&mut properties);
         let schema = Schema::new(
             source
                 .columns
@@ -116,18 +129,19 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
                 .map(|c| Field::new(c.name.clone(), c.data_type))
                 .collect(),
         );
-        catalog.add(TableDef {
+        let table = TableDef {
             name: source.name.clone(),
             schema,
             properties,
-        });
+        };
+        crate::io::check_table(&table)?;
+        catalog.add(table);
     }
     for (name, _) in &overrides.paths {
         if catalog.get(name).is_none() {
-            catalog.add(table_from_command_line(
-                name,
-                overrides.properties_for(name),
-            )?);
+            let mut properties = overrides.properties_for(name);
+            overrides.follow_files(&mut properties);
+            catalog.add(table_from_command_line(name, properties)?);
         }
     }
     Ok(catalog)

@@ -3,30 +3,40 @@
 
 mod args;
 mod catalog;
-mod signals;
+mod doctor;
+mod metrics_server;
+mod progress;
 mod summary;
+mod watch;
 
 pub use args::{Cli, Command};
 pub use summary::{LatencySummary, RunSummary, ShardSummary};
+pub use watch::{WatchOptions, Watchers};
 
 use crate::data::parse_duration;
 use crate::error::{Error, Result};
 use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
+use crate::runtime::probe::{choose_runtime, Readiness, RuntimeRequest};
 use crate::runtime::{
-    self, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend, RunIo, RunReport,
-    RuntimeConfig, TableInput,
+    self, exit_status_for_signal, parse_core_list, DeadLetterFile, DeadLetters, EngineBackend,
+    ExecutorKind, Interrupts, OnInterrupt, RunIo, RunReport, RuntimeConfig, TableInput,
 };
-use args::{DemoArgs, ExecutionArgs, OutputArgs, QueryArgs, RunArgs, RuntimeKind};
+use args::{
+    DemoArgs, ExecutionArgs, ExplainArgs, InterruptMode, OutputArgs, PlacementArgs, QueryArgs,
+    RunArgs, RuntimeKind,
+};
 use catalog::{build_catalog, split_script, SourceOverrides};
 use clap::Parser;
 
 /// Parses the process arguments, runs the command and returns the exit status:
 /// 0 on success, 2 for a usage or SQL error, 1 for a failure while running.
+/// 130 after SIGINT, 143 after SIGTERM (the run's output is then an exact
+/// prefix of the uninterrupted output).
 pub fn main_entry() -> i32 {
     let cli = Cli::parse();
     match dispatch(cli.command) {
-        Ok(()) => 0,
+        Ok(status) => status,
         Err(e) => {
             eprintln!("corestream: error: {e}");
             e.exit_code()
@@ -34,25 +44,37 @@ pub fn main_entry() -> i32 {
     }
 }
 
-fn dispatch(command: Command) -> Result<()> {
+/// Runs `command`; its exit status.
+fn dispatch(command: Command) -> Result<i32> {
     match command {
         Command::Run(args) => run_command(&args),
-        Command::Explain(args) => {
-            let plan = plan_from_args(&args)?;
-            print!("{}", plan.explain());
-            Ok(())
-        }
+        Command::Explain(args) => explain_command(&args),
         Command::Demo(args) => demo_command(&args),
+        Command::Doctor(args) => doctor::doctor_command(&args).map(|()| 0),
     }
 }
 
-fn run_command(args: &RunArgs) -> Result<()> {
+/// The typed plan and, with `--placement` (implied by `--shards`, `--cores`
+/// and `--no-pin`), the cores a run would use.
+fn explain_command(args: &ExplainArgs) -> Result<i32> {
+    let plan = plan_from_args(&args.query)?;
+    print!("{}", plan.explain());
+    let cores = &args.cores;
+    if args.placement || cores.shards.is_some() || cores.cores.is_some() || cores.no_pin {
+        let config = placement_config(&args.cores, available_cores())?;
+        let topology = runtime::topology::Topology::of_this_host();
+        print!("\n{}", doctor::placement_text(&topology, &config));
+    }
+    Ok(0)
+}
+
+fn run_command(args: &RunArgs) -> Result<i32> {
     let plan = plan_from_args(&args.query)?;
     execute(&plan, &args.execution, &args.output)
 }
 
 /// The demo: per-minute OHLC-style statistics per symbol over generated trades.
-fn demo_command(args: &DemoArgs) -> Result<()> {
+fn demo_command(args: &DemoArgs) -> Result<i32> {
     let sql = demo_sql(args.events, args.keys);
     eprintln!("corestream demo: running\n{sql}\n");
     let text_args = QueryArgs {
@@ -62,6 +84,7 @@ fn demo_command(args: &DemoArgs) -> Result<()> {
         source_options: Vec::new(),
         max_out_of_orderness: None,
         allowed_lateness: None,
+        follow: false,
     };
     let plan = plan_from_args(&text_args)?;
     execute(&plan, &args.execution, &args.output)
@@ -87,7 +110,8 @@ fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
     let script = split_script(crate::sql::parse_sql(&text)?)?;
-    let overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
+    let mut overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
+    overrides.follow = args.follow;
     let catalog = build_catalog(&script.sources, &overrides)?;
     plan_query(&script.query, &catalog, &plan_settings(args)?)
 }
@@ -115,26 +139,31 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
 }
 
 /// Runs a planned query: plans the input (so a missing file fails before any
-/// output), opens the sink and the dead-letter file, runs, and reports.
-fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<()> {
+/// output), starts the watchers (progress, metrics endpoint), opens the sink
+/// and the dead-letter file, runs, and reports. The exit status: 0, or 128 +
+/// the signal that interrupted the run.
+fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> Result<i32> {
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
     let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
-    let io = open_outputs(plan, output, config.shards)?;
+    let sink_path = sink_path(plan, output);
+    let format = output_format(output, plan, sink_path.as_deref())?;
+    let rows_to_stdout =
+        format != OutputFormat::Blackhole && matches!(sink_path.as_deref(), None | Some("-"));
+    let (live, watchers) = Watchers::start(&WatchOptions::from_args(output, rows_to_stdout))?;
+    let mut io = open_outputs(plan, output, sink_path.as_deref(), format)?;
+    io.live = live;
     let result = match execution.runtime {
-        RuntimeKind::ThreadPerCore => runtime::run_with(plan, &config, io, EngineBackend, input),
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)
         }
+        _ => runtime::run_with(plan, &config, io, EngineBackend, input),
     };
-    let report = match result {
-        Ok(report) => report,
-        // A closed pipe (`| head`) is a normal way for a reader to stop.
-        Err(e) if crate::io::is_broken_pipe(&e) => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    watchers.finish();
+    let report = result?;
     let summary = summarize(&report, &config, execution.runtime);
-    report_run(&summary, &report, output)
+    report_run(&summary, &report, output)?;
+    Ok(report.interrupted_by.map_or(0, exit_status_for_signal))
 }
 
 /// The CREATE STREAM WITH keys corestream understands.
@@ -183,34 +212,90 @@ fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
     })
 }
 
+/// The run's settings from the command line; for thread-per-core runs, the
+/// executor backend the io_uring probe allows (a one-line notice when it
+/// falls back to plain threads).
 fn runtime_config(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<RuntimeConfig> {
-    let cores = execution
-        .cores
-        .as_deref()
-        .map(parse_core_list)
-        .transpose()?;
-    let default_shards = cores.as_ref().map_or_else(available_cores, Vec::len);
+    let defaults = placement_config(&execution.placement, available_cores())?;
     let config = RuntimeConfig {
-        shards: execution.shards.unwrap_or(default_shards),
-        cores,
-        pin: !execution.no_pin,
         batch_rows: execution.batch_rows,
         chunk_bytes: execution.chunk_bytes,
         chunk_events: chunk_events(execution, plan)?,
+        output_flush_interval: duration_option("flush-interval", &execution.flush_interval)?
+            .unwrap_or(defaults.output_flush_interval),
+        idle_timeout: duration_option("idle-timeout", &execution.idle_timeout)?,
+        on_interrupt: match execution.on_interrupt {
+            InterruptMode::Drop => OnInterrupt::Drop,
+            InterruptMode::Emit => OnInterrupt::Emit,
+        },
+        executor: executor_kind(execution.runtime, defaults.shards)?,
+        ..defaults
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// A non-negative duration option (`--NAME 5ms`).
+fn duration_option(name: &str, value: &Option<String>) -> Result<Option<std::time::Duration>> {
+    value
+        .as_deref()
+        .map(|v| match parse_duration(v) {
+            Ok(ms) if ms >= 0 => Ok(std::time::Duration::from_millis(ms as u64)),
+            Ok(_) => Err(Error::Usage(format!("--{name}: '{v}' is negative"))),
+            Err(e) => Err(Error::Usage(format!("--{name}: {e}"))),
+        })
+        .transpose()
+}
+
+/// The shard count, cores and pinning of `args`: `--shards`, else one shard
+/// per listed core, else `default_shards`.
+fn placement_config(args: &PlacementArgs, default_shards: usize) -> Result<RuntimeConfig> {
+    let cores = args.cores.as_deref().map(parse_core_list).transpose()?;
+    let config = RuntimeConfig {
+        shards: args
+            .shards
+            .unwrap_or_else(|| cores.as_ref().map_or(default_shards, Vec::len)),
+        cores,
+        pin: !args.no_pin,
         ..RuntimeConfig::default()
     };
     config.validate()?;
     Ok(config)
 }
 
-/// The sink, the dead-letter file and one stop check per shard.
-fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<RunIo> {
-    let path = match &output.output {
+/// The executors a `--runtime` choice starts: glommio where the io_uring
+/// and locked-memory probe passes (before any output is opened), else plain
+/// threads (thread-per-core) or an error naming the cause (glommio).
+fn executor_kind(runtime: RuntimeKind, shards: usize) -> Result<ExecutorKind> {
+    let request = match runtime {
+        RuntimeKind::Threads => return Ok(ExecutorKind::Threads),
+        RuntimeKind::SharedLock => return Ok(ExecutorKind::Threads),
+        RuntimeKind::ThreadPerCore => RuntimeRequest::Auto,
+        RuntimeKind::Glommio => RuntimeRequest::Glommio,
+    };
+    let choice = choose_runtime(request, &Readiness::of_this_host(shards + 1))?;
+    if let Some(notice) = &choice.notice {
+        eprintln!("corestream: {notice}");
+    }
+    Ok(choice.kind)
+}
+
+/// Where the rows go: `--output`, else the stream's `output` (`None`: standard output).
+fn sink_path(plan: &QueryPlan, output: &OutputArgs) -> Option<String> {
+    match &output.output {
         Some(p) => Some(p.display().to_string()),
         None => stream_property(plan, "output").map(str::to_string),
-    };
-    let format = output_format(output, plan, path.as_deref())?;
-    let sink = open_sink(path.as_deref(), format, &plan.output)?;
+    }
+}
+
+/// The sink, the dead-letter file, and the signals that interrupt the run.
+fn open_outputs(
+    plan: &QueryPlan,
+    output: &OutputArgs,
+    sink_path: Option<&str>,
+    format: OutputFormat,
+) -> Result<RunIo> {
+    let sink = open_sink(sink_path, format, &plan.output)?;
     let dead_letter_path = match &output.dead_letter {
         Some(p) => Some(p.clone()),
         None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),
@@ -226,7 +311,8 @@ fn open_outputs(plan: &QueryPlan, output: &OutputArgs, shards: usize) -> Result<
         sink,
         dead_letters,
         limit: None,
-        stop_checks: signals::stop_checks(shards)?,
+        interrupts: Some(Interrupts::signals()?),
+        live: None,
     })
 }
 
@@ -254,8 +340,8 @@ fn output_format(
 
 fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -> RunSummary {
     let placements = match runtime {
-        RuntimeKind::ThreadPerCore => crate::runtime::placement_cores(config),
         RuntimeKind::SharedLock => Vec::new(),
+        _ => crate::runtime::placement_cores(config),
     };
     RunSummary {
         records_read: report.records_read,
@@ -263,12 +349,13 @@ fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -
         records_filtered: report.records_filtered,
         records_late: report.records_late,
         records_malformed: report.records_malformed,
+        records_discarded: report.records_discarded,
         rows_emitted: report.rows_emitted,
         elapsed_seconds: report.elapsed_seconds,
         records_per_second: report.records_per_second,
         runtime: match runtime {
-            RuntimeKind::ThreadPerCore => "thread-per-core".into(),
             RuntimeKind::SharedLock => "shared-lock".into(),
+            _ => format!("thread-per-core ({})", config.executor.name()),
         },
         shards: report
             .shards
@@ -292,7 +379,20 @@ fn summarize(report: &RunReport, config: &RuntimeConfig, runtime: RuntimeKind) -
             max: report.latency_max_us(),
             count: report.latency.len(),
         },
-        interrupted: report.shards.iter().any(|s| s.stopped),
+        interrupted: report.interrupted_by.is_some(),
+        signal: report.interrupted_by.map(signal_name),
+        open_windows_at_interrupt: report.open_windows_at_interrupt,
+        open_windows_emitted: report.interrupted_by.is_some()
+            && config.on_interrupt == OnInterrupt::Emit,
+        rows_after_interrupt: report.rows_after_interrupt,
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        other => format!("signal {other}"),
     }
 }
 

@@ -28,7 +28,8 @@ pub struct LatencySummary {
     pub count: u64,
 }
 
-/// What a run did. `records_read` equals processed + filtered + late + malformed.
+/// What a run did. `records_read` equals processed + filtered + late +
+/// malformed + discarded (the last only after an interrupt).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RunSummary {
     pub records_read: u64,
@@ -36,14 +37,26 @@ pub struct RunSummary {
     pub records_filtered: u64,
     pub records_late: u64,
     pub records_malformed: u64,
+    /// Read but not processed: in flight between shards when the run was interrupted.
+    pub records_discarded: u64,
     pub rows_emitted: u64,
     pub elapsed_seconds: f64,
     pub records_per_second: f64,
     pub runtime: String,
     pub shards: Vec<ShardSummary>,
     pub latency_us: LatencySummary,
-    /// True when the run was stopped by Ctrl-C or SIGTERM.
+    /// True when the run was stopped by Ctrl-C or SIGTERM: the output is then
+    /// an exact prefix of the uninterrupted run's output (plus, with
+    /// `--on-interrupt emit`, the open windows as they stood).
     pub interrupted: bool,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`).
+    pub signal: Option<String>,
+    /// Windows (per key) and groups still open at the interrupt.
+    pub open_windows_at_interrupt: u64,
+    /// True when those were emitted (partial), false when dropped.
+    pub open_windows_emitted: bool,
+    /// Rows written for them.
+    pub rows_after_interrupt: u64,
 }
 
 impl RunSummary {
@@ -52,12 +65,17 @@ impl RunSummary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "corestream: {} records read: {} processed, {} filtered, {} late, {} malformed; {} rows emitted",
+            "corestream: {} records read: {} processed, {} filtered, {} late, {} malformed{}; {} rows emitted",
             self.records_read,
             self.records_processed,
             self.records_filtered,
             self.records_late,
             self.records_malformed,
+            if self.records_discarded > 0 {
+                format!(", {} discarded at the interrupt", self.records_discarded)
+            } else {
+                String::new()
+            },
             self.rows_emitted
         );
         let _ = writeln!(
@@ -73,6 +91,19 @@ impl RunSummary {
                 ""
             }
         );
+        if self.interrupted {
+            let _ = writeln!(
+                s,
+                "corestream: interrupted by {}: output is an exact prefix; {} open window(s) {}",
+                self.signal.as_deref().unwrap_or("a signal"),
+                self.open_windows_at_interrupt,
+                if self.open_windows_emitted {
+                    format!("emitted as they stood ({} rows)", self.rows_after_interrupt)
+                } else {
+                    "dropped".to_string()
+                }
+            );
+        }
         let l = &self.latency_us;
         if l.count > 0 {
             let _ = writeln!(

@@ -322,6 +322,15 @@ impl Grouped {
         }
     }
 
+    /// Groups not yet closed: one per open window and key (per key when unwindowed).
+    pub fn open_groups(&self) -> usize {
+        match &self.store {
+            Store::Unwindowed(map) => map.len(),
+            Store::Aligned(windows) => windows.open_groups(),
+            Store::Sessions(sessions) => sessions.open_sessions(),
+        }
+    }
+
     fn next_close(&self) -> i64 {
         match &self.store {
             Store::Unwindowed(_) => i64::MAX,

@@ -186,6 +186,14 @@ impl PartitionEngine {
         }
     }
 
+    /// Windows (per key) and groups still open: what `finish` would close.
+    pub fn open_groups(&self) -> u64 {
+        match &self.operator {
+            Operator::Grouped(grouped) => grouped.open_groups() as u64,
+            Operator::Stateless { .. } => 0,
+        }
+    }
+
     pub fn stats(&self) -> EngineStats {
         self.stats
     }

@@ -181,6 +181,11 @@ impl AlignedWindows {
     }
 
     /// Takes back an emptied map for a later window.
+    /// Groups held in open windows (one per window and key).
+    pub fn open_groups(&self) -> usize {
+        self.windows.values().map(|map| map.len()).sum()
+    }
+
     pub fn recycle(&mut self, mut map: GroupMap) {
         map.clear();
         if self.spare.len() < 2 {
@@ -259,6 +264,11 @@ impl SessionWindows {
         };
         self.key_ids.insert(GroupKey::new(key), id);
         id
+    }
+
+    /// Open sessions, over all keys.
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.iter().map(Vec::len).sum()
     }
 
     /// Number of keys with open sessions.

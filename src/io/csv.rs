@@ -1,24 +1,25 @@
 //! The CSV reader: [`CsvSource`] turns CSV records (from a file, a byte range
 //! of one, or standard input) into typed rows of the declared schema.
 //!
-//! Header columns are matched to the schema by name (case-insensitive; extra
-//! columns are ignored); without a header the fields are in schema order.
+//! Header columns are matched to the schema by name (see [`super::bind`]:
+//! case-insensitive, extra columns ignored, a repeated name by occurrence);
+//! without a header the fields are in schema order.
 //! Empty fields are NULL. A record with the wrong number of fields, a value
 //! that does not parse as its column's type, or invalid UTF-8 in a VARCHAR is
 //! reported as [`Malformed`] and reading goes on; so is a record longer than
 //! the record-length limit or whose quoted field never closes (the reader
 //! then resumes on a later line, see the `records` module).
 
+use super::bind::header_fields;
 use super::convert::ColumnParser;
+use super::input::{FileReader, SharedFile};
 use super::properties::CsvOptions;
 use super::records::{RecordMeta, RecordReader, Step};
 use super::split::{header_of, next_line_start, read_csv_header, ByteRange, CsvHeader};
 use super::{BatchSource, Malformed};
 use crate::data::{Batch, Schema, Value};
 use crate::error::{Error, Result};
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{self, Read};
 
 /// Reads typed rows from CSV text.
 pub struct CsvSource<R> {
@@ -33,6 +34,9 @@ pub struct CsvSource<R> {
     /// File line number of the reader's first line, when known.
     first_line: Option<u64>,
     row: Vec<Value>,
+    /// A live stream: `fill` returns rather than wait for more input once it
+    /// holds a row (see [`CsvSource::live`]).
+    live: bool,
 }
 
 impl<R: Read> CsvSource<R> {
@@ -76,6 +80,7 @@ impl<R: Read> CsvSource<R> {
             expected_fields,
             first_line,
             row: Vec::with_capacity(schema.len()),
+            live: false,
         })
     }
 
@@ -83,6 +88,15 @@ impl<R: Read> CsvSource<R> {
     /// longer one is malformed.
     pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
         self.reader.set_max_record_bytes(bytes);
+        self
+    }
+
+    /// Makes this a live stream's reader: [`BatchSource::fill`] returns
+    /// `Ok(true)` as soon as it holds a row or malformed record and the next
+    /// record would need another `read()`, so a slow producer's line is
+    /// processed at once and `fill` never blocks while it holds rows.
+    pub fn live(mut self) -> Self {
+        self.live = true;
         self
     }
 
@@ -115,62 +129,58 @@ impl<R: Read> CsvSource<R> {
     }
 }
 
-impl CsvSource<File> {
-    /// Reads the lines of the file at `path` that start in `range`. With
+impl CsvSource<FileReader> {
+    /// Reads the lines of `file` that start in `range`. With
     /// `options.header`, `header` is the file's header (read here when
     /// `None`), and a range starting inside the header starts after it.
     pub fn open_range(
         name: &str,
         schema: &Schema,
-        path: &Path,
+        file: &SharedFile,
         range: ByteRange,
         options: CsvOptions,
         header: Option<&CsvHeader>,
     ) -> Result<Self> {
-        let label = path.display().to_string();
         let read_header;
         let header = match (options.header, header) {
             (false, _) => None,
             (true, Some(h)) => Some(h),
             (true, None) => {
-                read_header = read_csv_header(path, options.delimiter)?;
+                read_header = read_csv_header(file, options.delimiter)?;
                 Some(&read_header)
             }
         };
-        let (file, start, first_line) = open_at_line(path, range, header)?;
-        let reader = RecordReader::new(file, start, range.end, options.delimiter);
-        Self::with_reader(name, schema, reader, &label, header, first_line)
+        let (input, start, first_line) = open_at_line(file, range, header)?;
+        let reader = RecordReader::new(input, start, range.end, options.delimiter);
+        Self::with_reader(name, schema, reader, file.label(), header, first_line)
     }
 }
 
-/// Opens `path` positioned at the first line start of `range` (past the
-/// header, if any); returns the file, that offset and its line number when
-/// known.
+/// A reader of `file` from the first line start of `range` (past the header,
+/// if any); returns it, that offset and its line number when known.
 pub(crate) fn open_at_line(
-    path: &Path,
+    file: &SharedFile,
     range: ByteRange,
     header: Option<&CsvHeader>,
-) -> Result<(File, u64, Option<u64>)> {
-    let io_err = |e| Error::io(path.display().to_string(), e);
-    let mut file = File::open(path).map_err(io_err)?;
-    let len = file.metadata().map_err(io_err)?.len();
+) -> Result<(FileReader, u64, Option<u64>)> {
+    let len = file.len();
     let (mut start, mut first_line) = (range.start, range.first_line);
     if let Some(h) = header {
         if start <= h.data_start {
             (start, first_line) = (h.data_start, Some(h.lines + 1));
         }
     }
-    let aligned = next_line_start(&mut file, start.min(len), len).map_err(io_err)?;
+    let aligned =
+        next_line_start(file, start.min(len), len).map_err(|e| Error::io(file.label(), e))?;
     if aligned != start {
         (start, first_line) = (aligned, None);
     }
-    file.seek(SeekFrom::Start(start)).map_err(io_err)?;
-    Ok((file, start, first_line))
+    Ok((file.reader_at(start), start, first_line))
 }
 
 /// For each schema column, its field index; and the number of fields a
 /// record must have.
-fn map_columns(
+pub(crate) fn map_columns(
     name: &str,
     schema: &Schema,
     header: Option<&CsvHeader>,
@@ -183,21 +193,7 @@ fn map_columns(
         // An empty file: no rows will come, so there is nothing to map.
         return Ok((vec![0; schema.len()], 0));
     }
-    let mut field_of = Vec::with_capacity(schema.len());
-    for field in &schema.fields {
-        let index = header
-            .names
-            .iter()
-            .position(|h| h.eq_ignore_ascii_case(&field.name))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "source '{name}': column '{}' is not in the header of {label} (it has: {})",
-                    field.name,
-                    header.names.join(", ")
-                ))
-            })?;
-        field_of.push(index);
-    }
+    let field_of = header_fields(name, schema, &header.names, label)?;
     Ok((field_of, header.names.len()))
 }
 
@@ -208,11 +204,14 @@ impl<R: Read> BatchSource for CsvSource<R> {
         malformed: &mut Vec<Malformed>,
         max_rows: usize,
     ) -> Result<bool> {
-        for _ in 0..max_rows {
+        for taken in 0..max_rows {
+            let hold = self.live && taken > 0;
+            self.reader.hold_reads(hold);
             let meta = match self.reader.step_record() {
                 Ok(Step::Record(meta)) => meta,
                 Ok(Step::Skipping) => return Ok(true),
                 Ok(Step::End) => return Ok(false),
+                Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
             match meta
@@ -411,19 +410,23 @@ mod tests {
         }
     }
 
-    fn whole_and_split(text: &[u8], options: CsvOptions, chunk: u64) -> (Batch, Batch) {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
+    fn shared_file(text: &[u8]) -> SharedFile {
+        let mut f = tempfile::tempfile().unwrap();
         f.write_all(text).unwrap();
-        f.flush().unwrap();
+        SharedFile::new(f, "mem", text.len() as u64)
+    }
+
+    fn whole_and_split(text: &[u8], options: CsvOptions, chunk: u64) -> (Batch, Batch) {
+        let f = shared_file(text);
         let s = trades_schema();
         let (whole, _) = read_text(text, &s, options);
         let header = options
             .header
-            .then(|| read_csv_header(f.path(), options.delimiter).unwrap());
+            .then(|| read_csv_header(&f, options.delimiter).unwrap());
         let mut joined = Batch::new(s.len());
-        for range in split_file(f.path(), chunk, header.as_ref(), csv_syntax(options)).unwrap() {
+        for range in split_file(&f, chunk, header.as_ref(), csv_syntax(options)).unwrap() {
             let mut src =
-                CsvSource::open_range("t", &s, f.path(), range, options, header.as_ref()).unwrap();
+                CsvSource::open_range("t", &s, &f, range, options, header.as_ref()).unwrap();
             let (part, _) = read_all(&mut src, s.len());
             for (row, pos) in part.rows() {
                 joined.push_row(row, pos);
@@ -453,19 +456,18 @@ mod tests {
     #[test]
     fn range_lines_are_relative_and_counted() {
         let text = b"symbol,price,qty,ts\nA,1,1,1\nB,x,2,2\nC,3,3,3\nD,y,4,4\n";
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(text).unwrap();
+        let f = shared_file(text);
         let s = trades_schema();
         let options = CsvOptions::default();
-        let header = read_csv_header(f.path(), b',').unwrap();
-        let ranges = split_file(f.path(), 16, Some(&header), csv_syntax(options)).unwrap();
+        let header = read_csv_header(&f, b',').unwrap();
+        let ranges = split_file(&f, 16, Some(&header), csv_syntax(options)).unwrap();
         assert_eq!(ranges.len(), 2);
-        let mut first = CsvSource::open_range("t", &s, f.path(), ranges[0], options, None).unwrap();
+        let mut first = CsvSource::open_range("t", &s, &f, ranges[0], options, None).unwrap();
         let (_, bad0) = read_all(&mut first, 4);
         assert_eq!(first.lines_read(), Some(2));
         assert_eq!((bad0[0].line, bad0[0].line_in_split), (Some(3), Some(2)));
         let mut second =
-            CsvSource::open_range("t", &s, f.path(), ranges[1], options, Some(&header)).unwrap();
+            CsvSource::open_range("t", &s, &f, ranges[1], options, Some(&header)).unwrap();
         let (_, bad1) = read_all(&mut second, 4);
         assert_eq!((bad1[0].line, bad1[0].line_in_split), (None, Some(2)));
         assert_eq!(bad1[0].position, 44);

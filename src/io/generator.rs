@@ -19,10 +19,11 @@
 //! it; the generator reports when (see [`BatchSource::scheduled_offset`]) and
 //! never sleeps itself.
 
+use super::bind::generator_columns;
 use super::properties::TradesConfig;
 use super::{BatchSource, Malformed};
 use crate::data::{Batch, DataType, Field, Schema, Value};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,8 @@ impl TradesGenerator {
     }
 
     /// A generator of the columns of `schema` (a table declared over the
-    /// generator), matched by name; an empty schema means all columns.
+    /// generator), bound by name with their types checked; an empty schema
+    /// means all columns.
     pub fn with_schema(
         name: &str,
         schema: &Schema,
@@ -77,8 +79,8 @@ impl TradesGenerator {
         stride: u64,
     ) -> Result<Self> {
         let mut generator = Self::new(config, first, last, stride);
-        if !schema.is_empty() {
-            generator.projection = project(name, schema)?;
+        if let Some(projection) = generator_columns(name, "trades", &trades_schema(), schema)? {
+            generator.projection = projection;
         }
         Ok(generator)
     }
@@ -141,28 +143,6 @@ fn symbol_names(keys: u32) -> Vec<Arc<str>> {
         .collect()
 }
 
-fn project(name: &str, schema: &Schema) -> Result<Vec<usize>> {
-    let canonical = trades_schema();
-    let mut projection = Vec::with_capacity(schema.len());
-    for field in &schema.fields {
-        let index = canonical.index_of(&field.name).ok_or_else(|| {
-            Error::Usage(format!(
-                "source '{name}': the trades generator has no column '{}' (it has: {canonical})",
-                field.name
-            ))
-        })?;
-        let expected = canonical.fields[index].data_type;
-        if field.data_type != expected || projection.contains(&index) {
-            return Err(Error::Usage(format!(
-                "source '{name}': column '{}' of the trades generator is {expected}, declared once",
-                field.name
-            )));
-        }
-        projection.push(index);
-    }
-    Ok(projection)
-}
-
 /// Sebastiano Vigna's splitmix64 finalizer: a fast, well-mixed 64-bit hash.
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -196,7 +176,9 @@ impl BatchSource for TradesGenerator {
 
     fn scheduled_offset(&self) -> Option<Duration> {
         let rate = self.config.rate?;
-        (self.next < self.last).then(|| Duration::from_secs_f64(self.next as f64 / rate))
+        // Saturates: a slow rate puts late events beyond any real wait.
+        (self.next < self.last)
+            .then(|| Duration::try_from_secs_f64(self.next as f64 / rate).unwrap_or(Duration::MAX))
     }
 
     fn due_rows(&self, elapsed: Duration) -> usize {
@@ -302,5 +284,25 @@ mod tests {
         );
         let bad = Schema::new(vec![Field::new("venue", DataType::Varchar)]);
         assert!(TradesGenerator::with_schema("t", &bad, &config(), 0, 1, 1).is_err());
+        let wrong_type = Schema::new(vec![Field::new("price", DataType::BigInt)]);
+        let err = TradesGenerator::with_schema("t", &wrong_type, &config(), 0, 1, 1)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "source 't': column 'price' of the trades generator is DOUBLE, not BIGINT"
+        );
+    }
+
+    #[test]
+    fn the_slowest_rate_schedules_far_events_without_overflow() {
+        let slow = TradesConfig {
+            rate: Some(0.001),
+            events: u64::MAX,
+            ..config()
+        };
+        let g = TradesGenerator::new(&slow, u64::MAX / 2, u64::MAX, 1);
+        assert_eq!(g.scheduled_offset(), Some(Duration::MAX));
+        assert_eq!(g.due_rows(Duration::from_secs(1)), 0);
     }
 }

@@ -11,14 +11,14 @@
 //!   kinds, nested values and all-null columns are VARCHAR. Lines that are not
 //!   JSON objects are skipped (they are reported when the data is read).
 //! - The `trades` generator has a fixed schema.
-//! - Standard input cannot be sampled without consuming it: its schema must
-//!   be declared with CREATE TABLE.
+//! - Standard input, pipes and devices cannot be sampled without consuming
+//!   them: their schema must be declared with CREATE TABLE.
 //!
 //! The sample is the first [`SAMPLE_ROWS`] records.
 
 use super::convert::{parse_f64, parse_i64, parse_iso_fast};
 use super::generator::trades_schema;
-use super::jsonl::JsonLine;
+use super::jsonl::{without_bom, JsonLine};
 use super::properties::{Connector, FileFormat, Location, SourceConfig};
 use super::records::RecordReader;
 use crate::data::{parse_timestamp, DataType, Field, Schema};
@@ -72,6 +72,16 @@ pub fn infer_schema(table: &TableDef) -> Result<Schema> {
         }
         Location::Path(p) => p.as_path(),
     };
+    // Looked at before opening: opening a FIFO would wait for its writer.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!(
+            "source '{}': {} is not a regular file, so its schema cannot be inferred \
+             (a pipe or device can be read only once): declare it with CREATE TABLE",
+            table.name,
+            path_label(path)
+        )));
+    }
     let input = File::open(path).map_err(|e| Error::io(path.display().to_string(), e))?;
     let schema = match file.format {
         FileFormat::Csv => infer_csv(input, file.csv.delimiter, file.csv.header),
@@ -226,11 +236,11 @@ fn infer_jsonl(input: impl Read) -> std::io::Result<Schema> {
     let mut reader = RecordReader::new(input, 0, u64::MAX, b',');
     let mut keys: Vec<(String, JsonKinds)> = Vec::new();
     for _ in 0..SAMPLE_ROWS {
-        if reader.next_line()?.is_none() {
+        let Some(meta) = reader.next_line()? else {
             break;
-        }
-        let Ok(JsonLine::Object(object)) = serde_json::from_slice::<JsonLine>(reader.field(0))
-        else {
+        };
+        let line = without_bom(reader.field(0), meta.position);
+        let Ok(JsonLine::Object(object)) = serde_json::from_slice::<JsonLine>(line) else {
             continue;
         };
         for (key, value) in &object {
@@ -336,5 +346,32 @@ mod tests {
         let empty = file(".csv", "");
         let err = infer_table("e", empty.path().to_str().unwrap(), &[]).unwrap_err();
         assert!(err.to_string().contains("no columns found"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_first_json_line() {
+        let f = file(".jsonl", "\u{feff}{\"only\":1}\n");
+        let t = infer_table("j", f.path().to_str().unwrap(), &[]).unwrap();
+        assert_eq!(types(&t.schema), "only BIGINT");
+    }
+
+    #[test]
+    fn repeated_header_names_are_kept_in_order() {
+        let f = file(".csv", "symbol,qty,QTY,qty\nA,1,x,3\n");
+        let t = infer_table("t", f.path().to_str().unwrap(), &[]).unwrap();
+        assert_eq!(
+            types(&t.schema),
+            "symbol VARCHAR, qty BIGINT, QTY VARCHAR, qty BIGINT"
+        );
+    }
+
+    #[test]
+    fn pipes_are_not_sampled() {
+        let err = infer_table("n", "/dev/null", &[("format".into(), "csv".into())]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string().contains("/dev/null is not a regular file"),
+            "{err}"
+        );
     }
 }

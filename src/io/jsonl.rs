@@ -6,13 +6,15 @@
 //! Numbers, strings and booleans convert to the column's type (a string in a
 //! numeric, boolean or timestamp column is parsed as text, as in CSV; a
 //! TIMESTAMP is ISO-8601 text or a number of epoch milliseconds; a VARCHAR
-//! takes any value, non-strings as their JSON text). Empty lines are skipped.
+//! takes any value, non-strings as their JSON text). Empty lines are skipped,
+//! and a UTF-8 byte-order mark at the start of the input is ignored.
 //! A line that is not valid JSON, not an object, or has a value of the wrong
 //! type is reported as [`Malformed`], and so is a line longer than the
 //! record-length limit (reading resumes on the next line).
 
 use super::convert::{fits_precision, ColumnParser};
 use super::csv::open_at_line;
+use super::input::{FileReader, SharedFile};
 use super::records::{RecordMeta, RecordReader, Step};
 use super::split::ByteRange;
 use super::{BatchSource, Malformed};
@@ -21,9 +23,7 @@ use crate::error::{Error, Result};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io::{self, Read};
 
 /// Reads typed rows from JSON lines.
 pub struct JsonlSource<R> {
@@ -33,6 +33,8 @@ pub struct JsonlSource<R> {
     columns: Vec<ColumnParser>,
     first_line: Option<u64>,
     row: Vec<Value>,
+    /// A live stream (see [`JsonlSource::live`]).
+    live: bool,
 }
 
 impl<R: Read> JsonlSource<R> {
@@ -60,6 +62,7 @@ impl<R: Read> JsonlSource<R> {
                 .collect(),
             first_line,
             row: Vec::with_capacity(schema.len()),
+            live: false,
         }
     }
 
@@ -70,10 +73,18 @@ impl<R: Read> JsonlSource<R> {
         self
     }
 
-    /// Converts the current line into `self.row`.
-    fn convert_line(&mut self) -> std::result::Result<(), String> {
-        let parsed: JsonLine = serde_json::from_slice(self.reader.field(0))
-            .map_err(|e| format!("invalid JSON: {e}"))?;
+    /// Makes this a live stream's reader, as [`super::CsvSource::live`].
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    /// Converts the current line, which starts at byte `position`, into
+    /// `self.row`.
+    fn convert_line(&mut self, position: u64) -> std::result::Result<(), String> {
+        let line = without_bom(self.reader.field(0), position);
+        let parsed: JsonLine =
+            serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
         let JsonLine::Object(object) = parsed else {
             return Err("not a JSON object".to_string());
         };
@@ -104,13 +115,34 @@ impl<R: Read> JsonlSource<R> {
     }
 }
 
-impl JsonlSource<File> {
-    /// Reads the lines of the file at `path` that start in `range`.
-    pub fn open_range(name: &str, schema: &Schema, path: &Path, range: ByteRange) -> Result<Self> {
-        let (file, start, first_line) = open_at_line(path, range, None)?;
-        let reader = RecordReader::new(file, start, range.end, b',');
-        let label = path.display().to_string();
-        Ok(Self::with_reader(name, schema, reader, &label, first_line))
+impl JsonlSource<FileReader> {
+    /// Reads the lines of `file` that start in `range`.
+    pub fn open_range(
+        name: &str,
+        schema: &Schema,
+        file: &SharedFile,
+        range: ByteRange,
+    ) -> Result<Self> {
+        let (input, start, first_line) = open_at_line(file, range, None)?;
+        let reader = RecordReader::new(input, start, range.end, b',');
+        Ok(Self::with_reader(
+            name,
+            schema,
+            reader,
+            file.label(),
+            first_line,
+        ))
+    }
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `line` without the UTF-8 byte-order mark that may open the input (the
+/// line at byte 0).
+pub(crate) fn without_bom(line: &[u8], position: u64) -> &[u8] {
+    match line.strip_prefix(UTF8_BOM) {
+        Some(rest) if position == 0 => rest,
+        _ => line,
     }
 }
 
@@ -219,16 +251,19 @@ impl<R: Read> BatchSource for JsonlSource<R> {
         malformed: &mut Vec<Malformed>,
         max_rows: usize,
     ) -> Result<bool> {
-        for _ in 0..max_rows {
+        for taken in 0..max_rows {
+            let hold = self.live && taken > 0;
+            self.reader.hold_reads(hold);
             let meta = match self.reader.step_line() {
                 Ok(Step::Record(meta)) => meta,
                 Ok(Step::Skipping) => return Ok(true),
                 Ok(Step::End) => return Ok(false),
+                Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
             match meta
                 .problem
-                .map_or_else(|| self.convert_line(), |p| Err(p.reason()))
+                .map_or_else(|| self.convert_line(meta.position), |p| Err(p.reason()))
             {
                 Ok(()) => batch.push_row_from(&mut self.row, meta.position),
                 Err(reason) => {
@@ -348,14 +383,15 @@ mod tests {
     #[test]
     fn ranges_together_read_the_whole_file() {
         let text = "{\"qty\":1}\n{\"qty\":22}\n\n{\"qty\":333}\n{\"qty\":4}";
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(text.as_bytes()).unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let f = SharedFile::new(file, "mem", text.len() as u64);
         let (whole, _) = read_all(&mut JsonlSource::new("j", &schema(), text.as_bytes(), "m"));
         assert_eq!(whole.len(), 4);
         for chunk in [1, 3, 11, 100] {
             let mut joined = Batch::new(6);
-            for range in split_file(f.path(), chunk, None, RecordSyntax::Lines).unwrap() {
-                let mut src = JsonlSource::open_range("j", &schema(), f.path(), range).unwrap();
+            for range in split_file(&f, chunk, None, RecordSyntax::Lines).unwrap() {
+                let mut src = JsonlSource::open_range("j", &schema(), &f, range).unwrap();
                 let (part, _) = read_all(&mut src);
                 for (row, pos) in part.rows() {
                     joined.push_row(row, pos);
@@ -363,5 +399,53 @@ mod tests {
             }
             assert_eq!(joined, whole, "chunk {chunk}");
         }
+    }
+
+    /// A producer that has written `lines` and then waits: one more read
+    /// would block, which here is an error.
+    struct SlowProducer {
+        lines: std::collections::VecDeque<&'static [u8]>,
+    }
+
+    impl Read for SlowProducer {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let line = self
+                .lines
+                .pop_front()
+                .ok_or_else(|| io::Error::other("read() would block: the producer waits"))?;
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_live_source_hands_over_what_it_has_without_another_read() {
+        let producer = SlowProducer {
+            lines: [
+                &b"{\"qty\":1}\n"[..],
+                &b"{\"qty\":2}\nnot json\n{\"qty\":"[..],
+            ]
+            .into(),
+        };
+        let mut src = JsonlSource::new("j", &schema(), producer, "pipe").live();
+        let mut batch = Batch::new(6);
+        let mut bad = Vec::new();
+        assert!(src.fill(&mut batch, &mut bad, 100).unwrap());
+        assert_eq!(batch.len(), 1);
+        assert!(src.fill(&mut batch, &mut bad, 100).unwrap());
+        assert_eq!((batch.len(), bad.len()), (2, 1));
+        assert_eq!(batch.row(1)[2], Value::Int(2));
+        // Only a partial line is left: finding the next record needs a read.
+        let err = src.fill(&mut batch, &mut bad, 100).unwrap_err();
+        assert!(err.to_string().contains("would block"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_cost_the_first_record() {
+        let text = "\u{feff}{\"qty\":1}\n{\"qty\":2}\n";
+        let (batch, bad) = read_all(&mut JsonlSource::new("j", &schema(), text.as_bytes(), "m"));
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.row(0)[2], Value::Int(1));
     }
 }

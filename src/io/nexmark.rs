@@ -39,6 +39,7 @@
 //! - A channel's url is fixed per channel number and seed (Beam caches it per
 //!   channel too, but with a process-random base).
 
+use super::bind::generator_columns;
 use super::source::{BatchSource, Malformed};
 use crate::data::{Batch, DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
@@ -265,33 +266,6 @@ impl Default for NexmarkConfig {
 }
 
 impl NexmarkConfig {
-    /// Reads `events`, `events_per_second_time` (> 0), `seed` and `rate`
-    /// (wall-clock events per second, 0 = unpaced) from WITH
-    /// properties (keys case-insensitive, the last one wins, `_` allowed in
-    /// numbers); other keys are left to the caller. Unset keys keep their
-    /// defaults.
-    pub fn from_properties(properties: &[(String, String)]) -> Result<NexmarkConfig> {
-        let mut config = NexmarkConfig::default();
-        if let Some(events) = number_property(properties, "events")? {
-            config.events = events;
-        }
-        if let Some(rate) = number_property(properties, "events_per_second_time")? {
-            if rate == 0 {
-                return Err(Error::Usage(
-                    "nexmark source: 'events_per_second_time' must be at least 1".to_string(),
-                ));
-            }
-            config.rate = rate;
-        }
-        if let Some(seed) = number_property(properties, "seed")? {
-            config.seed = seed;
-        }
-        if let Some(pace) = number_property(properties, "rate")? {
-            config.pacing_rate = (pace > 0).then_some(pace);
-        }
-        Ok(config)
-    }
-
     /// Event time of event `n`, ms since the epoch.
     pub fn event_time_ms(&self, n: u64) -> i64 {
         let rate = self.rate.max(1);
@@ -302,26 +276,6 @@ impl NexmarkConfig {
         };
         BASE_TIME_MS.saturating_add(as_i64(offset))
     }
-}
-
-fn number_property(properties: &[(String, String)], key: &str) -> Result<Option<u64>> {
-    let Some((_, value)) = properties
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-    else {
-        return Ok(None);
-    };
-    value
-        .trim()
-        .replace('_', "")
-        .parse::<u64>()
-        .map(Some)
-        .map_err(|_| {
-            Error::Usage(format!(
-                "nexmark source: '{key}' must be a non-negative integer, not '{value}'"
-            ))
-        })
 }
 
 /// Cuts event numbers `0..events` into `parts` contiguous ranges of nearly
@@ -352,6 +306,11 @@ pub struct NexmarkSource {
     pools: Pools,
     /// Reused row buffer, moved into the batch.
     row: Vec<Value>,
+    /// For each declared column, its index in [`NexmarkTable::schema`];
+    /// `None` when rows are pushed as generated.
+    projection: Option<Vec<usize>>,
+    /// Reused buffer for a projected row.
+    projected: Vec<Value>,
     /// Reused buffer for generated text.
     text: String,
 }
@@ -368,9 +327,46 @@ impl NexmarkSource {
             next: table.next_event(first),
             end,
             pools: Pools::new(config.seed),
-            row: Vec::with_capacity(table.schema().len()),
+            row: Vec::with_capacity(table.width()),
             text: String::new(),
+            projection: None,
+            projected: Vec::new(),
         }
+    }
+
+    /// A source of the columns `declared` for table `source` (a table
+    /// declared over the generator), bound by name with their types checked;
+    /// an empty declaration means all columns.
+    pub fn with_schema(
+        source: &str,
+        declared: &Schema,
+        table: NexmarkTable,
+        config: &NexmarkConfig,
+        range: Range<u64>,
+    ) -> Result<NexmarkSource> {
+        let generator = format!("nexmark {}", table.name());
+        let mut nexmark = NexmarkSource::new(table, config, range);
+        nexmark.projection = generator_columns(source, &generator, &table.schema(), declared)?;
+        Ok(nexmark)
+    }
+
+    /// The number of columns of the rows this source pushes.
+    fn width(&self) -> usize {
+        self.projection
+            .as_ref()
+            .map_or(self.table.width(), Vec::len)
+    }
+
+    /// Pushes the generated `self.row` (projected when declared so) as event `n`.
+    fn push_row(&mut self, batch: &mut Batch, n: u64) {
+        let Some(projection) = &self.projection else {
+            batch.push_row_from(&mut self.row, n);
+            return;
+        };
+        self.projected
+            .extend(projection.iter().map(|&i| std::mem::take(&mut self.row[i])));
+        self.row.clear();
+        batch.push_row_from(&mut self.projected, n);
     }
 
     pub fn table(&self) -> NexmarkTable {
@@ -444,7 +440,7 @@ impl NexmarkSource {
             Value::Timestamp(self.config.event_time_ms(n)),
             Value::Str(extra),
         ]);
-        batch.push_row_from(&mut self.row, n);
+        self.push_row(batch, n);
     }
 
     fn push_auction(&mut self, n: u64, batch: &mut Batch) {
@@ -477,7 +473,7 @@ impl NexmarkSource {
             Value::Int(as_i64(category)),
             Value::Str(extra),
         ]);
-        batch.push_row_from(&mut self.row, n);
+        self.push_row(batch, n);
     }
 
     fn push_person(&mut self, n: u64, batch: &mut Batch) {
@@ -505,7 +501,7 @@ impl NexmarkSource {
             Value::Timestamp(self.config.event_time_ms(n)),
             Value::Str(extra),
         ]);
-        batch.push_row_from(&mut self.row, n);
+        self.push_row(batch, n);
     }
 
     /// Beam's `nextAuctionLengthMs`: 1 ms plus up to twice the time until the
@@ -557,7 +553,7 @@ impl BatchSource for NexmarkSource {
         _malformed: &mut Vec<Malformed>,
         max_rows: usize,
     ) -> Result<bool> {
-        let width = self.table.width();
+        let width = self.width();
         if batch.width() != width {
             return Err(Error::Runtime(format!(
                 "nexmark source '{}': batch of width {} for a table of {width} columns",
@@ -939,48 +935,6 @@ mod tests {
     }
 
     #[test]
-    fn properties_are_read_and_checked() {
-        let props = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let c = NexmarkConfig::from_properties(&props(&[
-            ("connector", "nexmark"),
-            ("EVENTS", "1_000"),
-            ("events_per_second_time", "1000"),
-            ("seed", "7"),
-            ("rate", "500"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            c,
-            NexmarkConfig {
-                events: 1000,
-                rate: 1000,
-                seed: 7,
-                pacing_rate: Some(500)
-            }
-        );
-        let c = NexmarkConfig::from_properties(&props(&[("rate", "0")])).unwrap();
-        assert_eq!(c, NexmarkConfig::default());
-        assert_eq!(c.rate, 10_000_000);
-        let err = NexmarkConfig::from_properties(&props(&[("events", "lots")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("'events'") && err.contains("'lots'"), "{err}");
-        let err = NexmarkConfig::from_properties(&props(&[("events_per_second_time", "0")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("'events_per_second_time'"), "{err}");
-        let err = NexmarkConfig::from_properties(&props(&[("seed", "-1")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("'seed'"), "{err}");
-    }
-
-    #[test]
     fn event_time_follows_the_formula() {
         let fast = config(100);
         assert_eq!(fast.event_time_ms(9_999), BASE_TIME_MS);
@@ -1292,7 +1246,15 @@ mod tests {
                 .map(|f| (f.name.as_str(), f.data_type))
                 .collect();
             assert_eq!(declared, generated, "{name}");
-            let config = NexmarkConfig::from_properties(&source.properties).unwrap();
+            let table = crate::plan::TableDef {
+                name: source.name.clone(),
+                schema: Schema::default(),
+                properties: source.properties.clone(),
+            };
+            let config = crate::io::SourceConfig::from_table(&table).unwrap();
+            let crate::io::Connector::Nexmark(NexmarkTable::Bid, config) = config.connector else {
+                panic!("{name}: not the nexmark bid table");
+            };
             assert_eq!(config.events, 10_000_000, "{name}");
             let windowed = ["q5", "q7", "q11"].contains(&name);
             let emit = windowed.then_some(EmitClause::Final);

@@ -1,28 +1,33 @@
 //! Source options: the WITH properties of a `CREATE TABLE` / `CREATE SOURCE`
 //! (or of `--source name=path`) read into a checked [`SourceConfig`].
 //!
-//! Keys (compared case-insensitively):
+//! Keys (compared case-insensitively). A value out of its range is a usage
+//! error naming the key, never a panic later.
 //!
 //! | key | meaning | default |
 //! |---|---|---|
-//! | `connector` | `file` (a CSV or JSON-lines file, or standard input), `trades` (the built-in trades generator) or `nexmark` (the Nexmark generator) | `file` |
+//! | `connector` | `file` (a CSV or JSON-lines file, a pipe or device, or standard input), `trades` (the built-in trades generator) or `nexmark` (the Nexmark generator) | `file` |
 //! | `path` | the file to read; `-` is standard input | required for `file` |
 //! | `format` | `csv`, `jsonl` (also `json`, `ndjson`: one JSON object per line) | from the extension: `.csv`, `.jsonl`, `.ndjson`, `.json`; required for standard input |
-//! | `delimiter` | CSV field separator, one character (`;` for 1BRC-style files, `\t` or `tab` for tabs) | `,` |
+//! | `delimiter` | CSV field separator, one ASCII character (`;` for 1BRC-style files, `\t` or `tab` for tabs) | `,` |
 //! | `header` | `true`: the first CSV line names the columns, matched by name; `false`: the fields are in the declared column order | `true` |
 //! | `max_record_bytes` | files: the longest record (CSV record or JSON line) read, in bytes, 1 to 1073741824; a longer one is malformed and reading resumes on a later line | 1048576 |
-//! | `events` | generators: how many events to generate (for `nexmark`: of all three kinds together) | trades 1000000, nexmark 10000000 |
-//! | `rate` | generators: events per second of wall-clock time; `0` = as fast as possible | 0 |
+//! | `follow` | `true`: after the end of the file, keep reading what is appended (like `tail -F`, see [`super::follow`]) | `false` |
+//! | `events` | generators: how many events to generate (for `nexmark`: of all three kinds together), 0 to 2^63-1 | trades 1000000, nexmark 10000000 |
+//! | `rate` | generators: events per second of wall-clock time, from 0.001 to 1e12 (`nexmark`: a whole number); `0` = as fast as possible | 0 |
 //! | `seed` | generators: seed of the deterministic generator | 42 |
-//! | `keys` | `trades`: number of distinct symbols (`SYM0001`, `SYM0002`, ...) | 100 |
-//! | `events_per_second_time` | generators: events per second of *event* time (`ts` advances by 1000 / this ms per event) | trades 1000, nexmark 10000000 |
+//! | `keys` | `trades`: number of distinct symbols (`SYM0001`, `SYM0002`, ...), 1 to 100000000 | 100 |
+//! | `events_per_second_time` | generators: events per second of *event* time (`ts` advances by 1000 / this ms per event), at least 1 | trades 1000, nexmark 10000000 |
 //! | `table` | `nexmark`: `person`, `auction` or `bid` | required for `nexmark` |
 
 use super::nexmark::{NexmarkConfig, NexmarkTable};
 use super::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// Every key a source's WITH clause may use.
 pub const SOURCE_KEYS: &[&str] = &[
@@ -32,6 +37,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "delimiter",
     "header",
     "max_record_bytes",
+    "follow",
     "events",
     "rate",
     "seed",
@@ -48,10 +54,26 @@ const GENERATOR_KEYS: &[&str] = &[
     "events_per_second_time",
     "table",
 ];
-const FILE_KEYS: &[&str] = &["path", "format", "delimiter", "header", "max_record_bytes"];
+const FILE_KEYS: &[&str] = &[
+    "path",
+    "format",
+    "delimiter",
+    "header",
+    "follow",
+    "max_record_bytes",
+];
 
-/// The largest `max_record_bytes` accepted: a reader buffers up to twice it.
-const MAX_RECORD_BYTES_LIMIT: usize = 1 << 30;
+/// The largest `max_record_bytes`: a reader buffers up to twice it.
+pub const MAX_RECORD_BYTES: usize = 1 << 30;
+
+/// The most events a generator makes: positions and ids stay within `i64`.
+pub const MAX_EVENTS: u64 = i64::MAX as u64;
+/// Paced generators: the slowest rate (one event every 1000 s) and the
+/// fastest (beyond it, pacing means nothing: use 0).
+pub const RATE_RANGE: RangeInclusive<f64> = 0.001..=1e12;
+/// The most distinct symbols of the trades generator (each shard holds every
+/// name, about 50 bytes each).
+pub const MAX_KEYS: u32 = 100_000_000;
 
 /// A checked source configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,12 +91,14 @@ pub enum Connector {
     Nexmark(NexmarkTable, NexmarkConfig),
 }
 
-/// A file or standard input.
+/// A file, a pipe or device, or standard input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileConfig {
     pub location: Location,
     pub format: FileFormat,
     pub csv: CsvOptions,
+    /// Keep reading what is appended after the end (a regular file only).
+    pub follow: bool,
     /// The longest record read; a longer one is malformed.
     pub max_record_bytes: usize,
 }
@@ -123,7 +147,8 @@ impl Default for CsvOptions {
 pub struct TradesConfig {
     /// Number of events (event numbers `0..events`).
     pub events: u64,
-    /// Wall-clock pacing in events per second; `None` = unpaced.
+    /// Wall-clock pacing in events per second (within [`RATE_RANGE`]);
+    /// `None` = unpaced.
     pub rate: Option<f64>,
     pub seed: u64,
     /// Number of distinct symbols.
@@ -175,19 +200,28 @@ impl SourceConfig {
 
 fn nexmark_connector(props: &Properties) -> Result<Connector> {
     props.reject_keys(FILE_KEYS, "nexmark")?;
-    if props.get("keys").is_some() {
-        return Err(props.usage("property 'keys' does not apply to connector 'nexmark'".into()));
-    }
+    props.reject_keys(&["keys"], "nexmark")?;
     let table = props
         .get("table")
         .ok_or_else(|| {
             props.usage("connector 'nexmark' needs 'table' = person, auction or bid".into())
         })?
         .parse::<NexmarkTable>()?;
-    Ok(Connector::Nexmark(
-        table,
-        NexmarkConfig::from_properties(props.entries)?,
-    ))
+    let defaults = NexmarkConfig::default();
+    let max_rate = *RATE_RANGE.end() as u64;
+    let config = NexmarkConfig {
+        events: props.events(defaults.events)?,
+        rate: props
+            .bounded("events_per_second_time", 1..=u64::MAX)?
+            .unwrap_or(defaults.rate),
+        seed: props
+            .bounded("seed", 0..=u64::MAX)?
+            .unwrap_or(defaults.seed),
+        pacing_rate: props
+            .bounded("rate", 0..=max_rate)?
+            .filter(|&rate| rate > 0),
+    };
+    Ok(Connector::Nexmark(table, config))
 }
 
 struct Properties<'a> {
@@ -220,7 +254,7 @@ impl Properties<'_> {
         Ok(())
     }
 
-    /// Rejects keys that belong to the other connector.
+    /// Rejects keys that belong to another connector.
     fn reject_keys(&self, keys: &[&str], connector: &str) -> Result<()> {
         for key in keys {
             if self.get(key).is_some() {
@@ -232,15 +266,39 @@ impl Properties<'_> {
         Ok(())
     }
 
-    fn number<T: std::str::FromStr>(&self, key: &str, what: &str) -> Result<Option<T>> {
-        self.get(key)
-            .map(|v| {
-                v.trim()
-                    .replace('_', "")
-                    .parse::<T>()
-                    .map_err(|_| self.usage(format!("'{key}' must be {what}, not '{v}'")))
-            })
-            .transpose()
+    /// The number `key` holds (`_` separators allowed), which must lie in
+    /// `range`; NaN, infinities and text are refused like any value outside.
+    fn bounded<T>(&self, key: &str, range: RangeInclusive<T>) -> Result<Option<T>>
+    where
+        T: FromStr + PartialOrd + Display,
+    {
+        let Some(text) = self.get(key) else {
+            return Ok(None);
+        };
+        match text.trim().replace('_', "").parse::<T>() {
+            Ok(value) if range.contains(&value) => Ok(Some(value)),
+            _ => Err(self.usage(format!(
+                "'{key}' must be a number from {} to {}, not '{text}'",
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+
+    fn events(&self, default: u64) -> Result<u64> {
+        Ok(self.bounded("events", 0..=MAX_EVENTS)?.unwrap_or(default))
+    }
+
+    /// `true`/`false` (also `yes`/`no`, `1`/`0`).
+    fn flag(&self, key: &str, default: bool) -> Result<bool> {
+        let Some(text) = self.get(key) else {
+            return Ok(default);
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(true),
+            "false" | "no" | "0" => Ok(false),
+            _ => Err(self.usage(format!("'{key}' must be true or false, not '{text}'"))),
+        }
     }
 }
 
@@ -249,10 +307,10 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
     let path = props
         .get("path")
         .ok_or_else(|| props.usage("needs a 'path' (or connector = 'trades')".to_string()))?;
-    let location = if path.trim() == "-" {
-        Location::Stdin
-    } else {
-        Location::Path(PathBuf::from(path))
+    let location = match path.trim() {
+        "" => return Err(props.usage("'path' is empty".to_string())),
+        "-" => Location::Stdin,
+        _ => Location::Path(PathBuf::from(path)),
     };
     let format = match props.get("format") {
         Some(f) => parse_format(f).ok_or_else(|| {
@@ -268,26 +326,23 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
     };
     let csv = CsvOptions {
         delimiter: parse_delimiter(props)?,
-        header: parse_header(props)?,
+        header: props.flag("header", true)?,
     };
+    let follow = props.flag("follow", false)?;
+    if follow && location == Location::Stdin {
+        return Err(props.usage(
+            "'follow' applies to a file, not standard input (which is read live anyway)".into(),
+        ));
+    }
     Ok(FileConfig {
         location,
         format,
         csv,
-        max_record_bytes: parse_max_record_bytes(props)?,
+        follow,
+        max_record_bytes: props
+            .bounded("max_record_bytes", 1..=MAX_RECORD_BYTES)?
+            .unwrap_or(DEFAULT_MAX_RECORD_BYTES),
     })
-}
-
-fn parse_max_record_bytes(props: &Properties) -> Result<usize> {
-    let bytes: usize = props
-        .number("max_record_bytes", "a number of bytes")?
-        .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
-    if !(1..=MAX_RECORD_BYTES_LIMIT).contains(&bytes) {
-        return Err(props.usage(format!(
-            "'max_record_bytes' must be from 1 to {MAX_RECORD_BYTES_LIMIT}, not {bytes}"
-        )));
-    }
-    Ok(bytes)
 }
 
 fn parse_format(text: &str) -> Option<FileFormat> {
@@ -319,7 +374,7 @@ fn parse_delimiter(props: &Properties) -> Result<u8> {
         _ if text.len() == 1 => text.as_bytes()[0],
         _ => {
             return Err(props.usage(format!(
-                "'delimiter' must be a single character, not '{text}'"
+                "'delimiter' must be one ASCII character, not '{text}'"
             )))
         }
     };
@@ -329,49 +384,39 @@ fn parse_delimiter(props: &Properties) -> Result<u8> {
     Ok(byte)
 }
 
-fn parse_header(props: &Properties) -> Result<bool> {
-    match props.get("header") {
-        None => Ok(true),
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" => Ok(true),
-            "false" | "no" | "0" => Ok(false),
-            _ => Err(props.usage(format!("'header' must be true or false, not '{v}'"))),
-        },
-    }
-}
-
 fn trades_config(props: &Properties) -> Result<TradesConfig> {
     props.reject_keys(FILE_KEYS, "trades")?;
     props.reject_keys(&["table"], "trades")?;
     let defaults = TradesConfig::default();
-    let rate: f64 = props
-        .number("rate", "a number of events per second")?
-        .unwrap_or(0.0);
-    if !rate.is_finite() || rate < 0.0 {
-        return Err(props.usage(format!("'rate' must be 0 or more, not {rate}")));
-    }
-    let keys: u32 = props
-        .number("keys", "a positive integer")?
-        .unwrap_or(defaults.keys);
-    let event_rate: u64 = props
-        .number("events_per_second_time", "a positive integer")?
-        .unwrap_or(defaults.events_per_second_time);
-    if keys == 0 || event_rate == 0 {
-        return Err(
-            props.usage("'keys' and 'events_per_second_time' must be at least 1".to_string())
-        );
-    }
     Ok(TradesConfig {
-        events: props
-            .number("events", "a non-negative integer")?
-            .unwrap_or(defaults.events),
-        rate: (rate > 0.0).then_some(rate),
+        events: props.events(defaults.events)?,
+        rate: pacing_rate(props)?,
         seed: props
-            .number("seed", "a non-negative integer")?
+            .bounded("seed", 0..=u64::MAX)?
             .unwrap_or(defaults.seed),
-        keys,
-        events_per_second_time: event_rate,
+        keys: props
+            .bounded("keys", 1..=MAX_KEYS)?
+            .unwrap_or(defaults.keys),
+        events_per_second_time: props
+            .bounded("events_per_second_time", 1..=u64::MAX)?
+            .unwrap_or(defaults.events_per_second_time),
     })
+}
+
+/// `rate`: `None` for 0 (unpaced), else a rate within [`RATE_RANGE`].
+fn pacing_rate(props: &Properties) -> Result<Option<f64>> {
+    let Some(text) = props.get("rate") else {
+        return Ok(None);
+    };
+    match text.trim().replace('_', "").parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(rate) if RATE_RANGE.contains(&rate) => Ok(Some(rate)),
+        _ => Err(props.usage(format!(
+            "'rate' must be 0 (as fast as possible) or from {} to {} events per second, not '{text}'",
+            RATE_RANGE.start(),
+            RATE_RANGE.end()
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -399,6 +444,7 @@ mod tests {
                 location: Location::Path("data/trades.CSV".into()),
                 format: FileFormat::Csv,
                 csv: CsvOptions::default(),
+                follow: false,
                 max_record_bytes: 1 << 20,
             })
         );
@@ -430,22 +476,136 @@ mod tests {
             .contains("unknown property 'colour' (known: connector, path, format"));
         assert!(err(&[("path", "x.txt")]).contains("cannot tell the format of 'x.txt'"));
         assert!(err(&[("path", "-")]).contains("set format"));
-        assert!(err(&[("path", "x.csv"), ("delimiter", ";;")]).contains("single character"));
+        assert!(err(&[("path", "x.csv"), ("delimiter", ";;")]).contains("one ASCII character"));
         assert!(err(&[("path", "x.csv"), ("events", "5")]).contains("does not apply"));
         assert!(err(&[]).contains("needs a 'path'"));
         assert!(err(&[("connector", "kafka")]).contains("unknown connector 'kafka'"));
         assert!(err(&[("connector", "trades"), ("events", "many")])
-            .contains("'events' must be a non-negative integer, not 'many'"));
-        assert!(err(&[("path", "x.csv"), ("max_record_bytes", "0")])
-            .contains("'max_record_bytes' must be from 1 to 1073741824, not 0"));
-        assert!(
-            err(&[("path", "x.csv"), ("max_record_bytes", "2147483648")])
-                .contains("not 2147483648")
-        );
-        assert!(err(&[("path", "x.csv"), ("max_record_bytes", "-1")])
-            .contains("'max_record_bytes' must be a number of bytes, not '-1'"));
+            .contains("'events' must be a number from 0 to 9223372036854775807, not 'many'"));
+        assert!(err(&[("path", "")]).contains("'path' is empty"));
+        assert!(err(&[("path", "-"), ("format", "csv"), ("follow", "true")])
+            .contains("'follow' applies to a file"));
+        assert!(err(&[("path", "x.csv"), ("follow", "sometimes")])
+            .contains("'follow' must be true or false, not 'sometimes'"));
+        assert!(err(&[("path", "x.csv"), ("delimiter", "é")]).contains("one ASCII character"));
+        for bad in ["0", "-1", "1073741825", "1e6", "lots"] {
+            assert!(
+                err(&[("path", "x.csv"), ("max_record_bytes", bad)]).contains(&format!(
+                    "'max_record_bytes' must be a number from 1 to 1073741824, not '{bad}'"
+                )),
+                "{bad}"
+            );
+        }
         assert!(err(&[("connector", "trades"), ("max_record_bytes", "9")])
             .contains("property 'max_record_bytes' does not apply to connector 'trades'"));
+    }
+
+    /// Every numeric key of both generators, with values out of range: each
+    /// is a usage error naming the key and the value.
+    #[test]
+    fn out_of_range_values_are_usage_errors() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("trades", "rate", "1e-20"),
+            ("trades", "rate", "-1"),
+            ("trades", "rate", "NaN"),
+            ("trades", "rate", "inf"),
+            ("trades", "rate", "1e13"),
+            ("trades", "events", "-1"),
+            ("trades", "events", "1e6"),
+            ("trades", "events", "9223372036854775808"),
+            ("trades", "events", "99999999999999999999999"),
+            ("trades", "keys", "0"),
+            ("trades", "keys", "100000001"),
+            ("trades", "keys", "-3"),
+            ("trades", "events_per_second_time", "0"),
+            ("trades", "events_per_second_time", "1.5"),
+            ("trades", "seed", "-1"),
+            ("nexmark", "rate", "1e-20"),
+            ("nexmark", "rate", "0.5"),
+            ("nexmark", "rate", "-1"),
+            ("nexmark", "rate", "1000000000001"),
+            ("nexmark", "events", "9223372036854775808"),
+            ("nexmark", "events", "NaN"),
+            ("nexmark", "events_per_second_time", "0"),
+            ("nexmark", "seed", "-1"),
+        ];
+        for (connector, key, value) in cases {
+            let mut props = vec![("connector", *connector), (*key, *value)];
+            if *connector == "nexmark" {
+                props.push(("table", "bid"));
+            }
+            let err = SourceConfig::from_table(&table(&props)).unwrap_err();
+            let message = err.to_string();
+            assert_eq!(err.exit_code(), 2, "{connector} {key}={value}: {message}");
+            assert!(
+                message.contains(&format!("'{key}' must be"))
+                    && message.contains(&format!("not '{value}'")),
+                "{connector} {key}={value}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_at_the_edges_of_their_range_are_accepted() {
+        let c = SourceConfig::from_table(&table(&[
+            ("connector", "trades"),
+            ("rate", "0.001"),
+            ("events", "9223372036854775807"),
+            ("keys", "100000000"),
+            ("events_per_second_time", "1"),
+            ("seed", "18446744073709551615"),
+        ]))
+        .unwrap();
+        let Connector::Trades(trades) = c.connector else {
+            panic!("not trades")
+        };
+        assert_eq!(trades.rate, Some(0.001));
+        assert_eq!(trades.events, MAX_EVENTS);
+        assert_eq!(trades.keys, MAX_KEYS);
+        let c =
+            SourceConfig::from_table(&table(&[("connector", "trades"), ("rate", "0")])).unwrap();
+        assert_eq!(c.connector, Connector::Trades(TradesConfig::default()));
+    }
+
+    #[test]
+    fn nexmark_settings() {
+        let c = SourceConfig::from_table(&table(&[
+            ("connector", "nexmark"),
+            ("table", "Bid"),
+            ("EVENTS", "1_000"),
+            ("events_per_second_time", "1000"),
+            ("seed", "7"),
+            ("rate", "500"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.connector,
+            Connector::Nexmark(
+                NexmarkTable::Bid,
+                NexmarkConfig {
+                    events: 1000,
+                    rate: 1000,
+                    seed: 7,
+                    pacing_rate: Some(500)
+                }
+            )
+        );
+        let c = SourceConfig::from_table(&table(&[
+            ("connector", "nexmark"),
+            ("table", "person"),
+            ("rate", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.connector,
+            Connector::Nexmark(NexmarkTable::Person, NexmarkConfig::default())
+        );
+        let err = |p: &[(&str, &str)]| SourceConfig::from_table(&table(p)).unwrap_err().to_string();
+        assert!(err(&[("connector", "nexmark")]).contains("needs 'table'"));
+        assert!(
+            err(&[("connector", "nexmark"), ("table", "bid"), ("keys", "3")])
+                .contains("'keys' does not apply")
+        );
     }
 
     #[test]

@@ -140,6 +140,9 @@ pub(crate) struct RecordReader<R> {
     spans: Vec<(usize, usize)>,
     in_scratch: bool,
     scratch: Vec<u8>,
+    /// While set, needing more input is an [`io::ErrorKind::WouldBlock`]
+    /// error instead of a `read()` (see [`RecordReader::hold_reads`]).
+    reads_held: bool,
 }
 
 /// Result of trying to cut one record out of the buffered bytes.
@@ -182,12 +185,20 @@ impl<R: Read> RecordReader<R> {
             spans: Vec::with_capacity(16),
             in_scratch: false,
             scratch: Vec::new(),
+            reads_held: false,
         }
     }
 
     /// Sets the longest readable record (see the module doc).
     pub fn set_max_record_bytes(&mut self, bytes: usize) {
         self.max_record = bytes;
+    }
+
+    /// While `held`, a record that is not wholly buffered is not read: the
+    /// reader fails with [`io::ErrorKind::WouldBlock`] and keeps its state, so
+    /// a live source holding rows never blocks in `read()`.
+    pub fn hold_reads(&mut self, held: bool) {
+        self.reads_held = held;
     }
 
     /// Absolute offset of the first byte not yet consumed.
@@ -422,6 +433,9 @@ impl<R: Read> RecordReader<R> {
     /// scans never ask for more than `max_record + 1` unconsumed bytes, so
     /// the buffer stays below twice that (or [`INITIAL_BUFFER`]).
     fn fill_more(&mut self) -> io::Result<()> {
+        if self.reads_held {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.len, 0);
             self.len -= self.pos;

@@ -1,30 +1,65 @@
 //! Sinks: where output rows go. JSON lines (one object per row, keys in
 //! SELECT order), CSV with a header line, or a blackhole that only counts.
-//! Output is buffered; a file path or standard output (`None` or `-`).
 //!
-//! Write errors are [`Error::Io`] naming the path (`<stdout>`). When standard
-//! output is a closed pipe (`corestream ... | head`), the error's kind is
-//! `BrokenPipe`: check it with [`is_broken_pipe`] and end quietly.
+//! A sink formats rows into a buffer that remembers where each row ends, and
+//! hands whole rows to the operating system only when told to
+//! ([`RowSink::flush`]): the merger decides when (large writes under load,
+//! every row at once on a slow stream) and measures latency at that moment.
+//!
+//! [`OutputFile`] is where the bytes go, a file path or standard output
+//! (`None` or `-`), written so that the output always ends at a whole row:
+//! - a regular file: large writes; after a failed write (disk full, file too
+//!   large, I/O error) the file is truncated back to the last whole row;
+//! - a pipe or socket: pieces of whole rows of at most `PIPE_BUF` bytes (which
+//!   the kernel writes atomically), each after `poll` says there is room, so
+//!   a blocked reader never blocks the writer for longer than it allows
+//!   (`give_up`), and the reader never sees half a row;
+//! - anything else (a terminal, /dev/null): large writes.
+//!
+//! Write errors are [`Error::Io`] naming the path (`<stdout>`) and the OS
+//! error; a closed pipe is `BrokenPipe` ([`is_broken_pipe`]).
 
 use crate::data::{write_timestamp, Schema, Value};
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Seek, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
 use std::str::FromStr;
+use std::time::Duration;
 
-const BUFFER: usize = 64 * 1024;
+/// How much formatted output a sink buffers before the merger writes it out.
+pub const SINK_BUFFER_BYTES: usize = 64 * 1024;
 /// How messages name standard output.
 pub const STDOUT_LABEL: &str = "<stdout>";
+/// Bytes the kernel writes to a pipe atomically (POSIX `PIPE_BUF` on Linux).
+const PIPE_ATOMIC_BYTES: usize = 4096;
+/// How long one `poll` for room in a pipe waits before `give_up` is asked again.
+const POLL_SLICE: Duration = Duration::from_millis(10);
 
-/// Receives output rows in order.
+/// Receives output rows in order and writes them out when flushed.
 pub trait RowSink {
+    /// Formats `values` into the buffer (no I/O).
     fn write_row(&mut self, values: &[Value]) -> Result<()>;
-    /// Pushes buffered rows out (for live output: call after each batch).
-    fn flush(&mut self) -> Result<()>;
-    /// Flushes; call once at the end.
-    fn finish(&mut self) -> Result<()>;
+    /// Bytes formatted but not yet handed to the operating system.
+    fn buffered_bytes(&self) -> usize;
+    /// Hands the buffered rows to the operating system, in whole rows. While
+    /// the output cannot take more (a full pipe), `give_up` is asked every
+    /// few milliseconds; when it says so, the rows not yet written stay
+    /// buffered and the result says how many went out.
+    fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed>;
+    /// Rows handed to the operating system so far.
     fn rows_written(&self) -> u64;
+}
+
+/// What one [`RowSink::flush`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    /// Rows handed to the operating system by this flush.
+    pub rows: u64,
+    /// False when it gave up with rows still buffered.
+    pub complete: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +97,16 @@ pub fn open_sink(
     format: OutputFormat,
     columns: &Schema,
 ) -> Result<Box<dyn RowSink + Send>> {
-    if format == OutputFormat::Blackhole {
-        return Ok(Box::new(BlackholeSink::default()));
-    }
-    let (out, label) = open_output(path)?;
     Ok(match format {
-        OutputFormat::Jsonl => Box::new(JsonlSink::new(out, &label, columns)),
-        OutputFormat::Csv => Box::new(CsvSink::new(out, &label, columns)?),
         OutputFormat::Blackhole => Box::new(BlackholeSink::default()),
+        OutputFormat::Jsonl => Box::new(FormattedSink::new(
+            OutputFile::open(path)?,
+            JsonLines::new(columns),
+        )),
+        OutputFormat::Csv => Box::new(FormattedSink::new(
+            OutputFile::open(path)?,
+            CsvRows::new(columns),
+        )),
     })
 }
 
@@ -80,6 +117,371 @@ pub(crate) fn open_output(path: Option<&str>) -> Result<(Box<dyn Write + Send>, 
         Some(p) => {
             let file = File::create(p).map_err(|e| Error::io(p, e))?;
             Ok((Box::new(file), p.to_string()))
+        }
+    }
+}
+
+/// Turns rows into bytes of one output format.
+pub trait RowFormat {
+    /// Bytes before the first row (a CSV header), if any.
+    fn header(&mut self, out: &mut Vec<u8>);
+    /// Appends one row, line terminator included.
+    fn format(&mut self, values: &[Value], out: &mut Vec<u8>);
+}
+
+/// One JSON object per line.
+pub struct JsonLines {
+    keys: Vec<Vec<u8>>,
+    scratch: String,
+}
+
+impl JsonLines {
+    pub fn new(columns: &Schema) -> Self {
+        JsonLines {
+            keys: json_keys(columns),
+            scratch: String::new(),
+        }
+    }
+}
+
+impl RowFormat for JsonLines {
+    fn header(&mut self, _out: &mut Vec<u8>) {}
+
+    fn format(&mut self, values: &[Value], out: &mut Vec<u8>) {
+        write_json_object(out, &self.keys, values, &mut self.scratch);
+        out.push(b'\n');
+    }
+}
+
+/// CSV with a header line; NULL is an empty field. Quoting by `csv_core`
+/// (as the csv crate writes it).
+pub struct CsvRows {
+    names: Vec<String>,
+    writer: csv_core::Writer,
+    scratch: String,
+}
+
+impl CsvRows {
+    pub fn new(columns: &Schema) -> Self {
+        CsvRows {
+            names: columns.names().map(str::to_string).collect(),
+            writer: csv_core::Writer::new(),
+            scratch: String::new(),
+        }
+    }
+
+    /// Appends field `index` of a record (with the delimiter before it).
+    fn field(&mut self, index: usize, mut input: &[u8], out: &mut Vec<u8>) {
+        if index > 0 {
+            self.put(out, 2, |w, o| w.delimiter(o));
+        }
+        loop {
+            // Quoting at most doubles every byte and adds two quotes.
+            let start = out.len();
+            out.resize(start + 2 * input.len() + 2, 0);
+            let (result, read, written) = self.writer.field(input, &mut out[start..]);
+            out.truncate(start + written);
+            input = &input[read..];
+            if result == csv_core::WriteResult::InputEmpty {
+                return;
+            }
+        }
+    }
+
+    fn end_record(&mut self, out: &mut Vec<u8>) {
+        self.put(out, 4, |w, o| w.terminator(o));
+    }
+
+    /// Runs one csv_core call that needs at most `room` bytes of output.
+    fn put(
+        &mut self,
+        out: &mut Vec<u8>,
+        room: usize,
+        call: impl FnOnce(&mut csv_core::Writer, &mut [u8]) -> (csv_core::WriteResult, usize),
+    ) {
+        let start = out.len();
+        out.resize(start + room, 0);
+        let (_, written) = call(&mut self.writer, &mut out[start..]);
+        out.truncate(start + written);
+    }
+}
+
+impl RowFormat for CsvRows {
+    fn header(&mut self, out: &mut Vec<u8>) {
+        let names = std::mem::take(&mut self.names);
+        for (index, name) in names.iter().enumerate() {
+            self.field(index, name.as_bytes(), out);
+        }
+        self.end_record(out);
+        self.names = names;
+    }
+
+    fn format(&mut self, values: &[Value], out: &mut Vec<u8>) {
+        let mut text = std::mem::take(&mut self.scratch);
+        for (index, value) in values.iter().enumerate() {
+            text.clear();
+            let _ = write!(text, "{value}");
+            self.field(index, text.as_bytes(), out);
+        }
+        self.scratch = text;
+        self.end_record(out);
+    }
+}
+
+/// Formatted rows waiting to be written: their bytes and where each row ends.
+#[derive(Debug, Default)]
+struct RowBuffer {
+    bytes: Vec<u8>,
+    /// End offset in `bytes` of each buffered row (the header counts as one,
+    /// without being a row of output).
+    ends: Vec<usize>,
+    /// Entries of `ends` that are not rows (the header).
+    non_rows: usize,
+}
+
+impl RowBuffer {
+    /// Drops the first `rows` rows (written) and `bytes` bytes.
+    fn consume(&mut self, rows: usize) {
+        let bytes = rows.checked_sub(1).map_or(0, |last| self.ends[last]);
+        self.bytes.drain(..bytes);
+        self.ends.drain(..rows);
+        for end in &mut self.ends {
+            *end -= bytes;
+        }
+    }
+}
+
+/// A sink that formats rows with `F` and writes them to an [`OutputFile`].
+pub struct FormattedSink<F: RowFormat> {
+    format: F,
+    buffer: RowBuffer,
+    out: OutputFile,
+    rows: u64,
+}
+
+impl<F: RowFormat> FormattedSink<F> {
+    pub fn new(out: OutputFile, mut format: F) -> Self {
+        let mut buffer = RowBuffer::default();
+        format.header(&mut buffer.bytes);
+        if !buffer.bytes.is_empty() {
+            buffer.ends.push(buffer.bytes.len());
+            buffer.non_rows = 1;
+        }
+        FormattedSink {
+            format,
+            buffer,
+            out,
+            rows: 0,
+        }
+    }
+}
+
+impl<F: RowFormat> RowSink for FormattedSink<F> {
+    fn write_row(&mut self, values: &[Value]) -> Result<()> {
+        self.format.format(values, &mut self.buffer.bytes);
+        self.buffer.ends.push(self.buffer.bytes.len());
+        Ok(())
+    }
+
+    fn buffered_bytes(&self) -> usize {
+        self.buffer.bytes.len()
+    }
+
+    fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
+        let pending = self.buffer.ends.len();
+        let written = self.out.write_rows(&self.buffer, give_up);
+        let units = match &written {
+            Ok(units) => *units,
+            Err(failed) => failed.units,
+        };
+        let header = self.buffer.non_rows.min(units);
+        self.buffer.non_rows -= header;
+        let rows = (units - header) as u64;
+        self.rows += rows;
+        self.buffer.consume(units);
+        match written {
+            Ok(_) => Ok(Flushed {
+                rows,
+                complete: units == pending,
+            }),
+            Err(failed) => Err(failed.error),
+        }
+    }
+
+    fn rows_written(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// A write that failed after `units` whole rows went out.
+struct WriteFailed {
+    units: usize,
+    error: Error,
+}
+
+/// What kind of file the output is, which decides how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputKind {
+    /// A regular file, whose rows start at byte `base`.
+    Regular { base: u64 },
+    /// A pipe or socket: written in atomic pieces after `poll`.
+    Pipe,
+    /// A terminal, /dev/null, another device.
+    Other,
+}
+
+/// Where a sink's bytes go: a file or standard output, written in whole rows.
+pub struct OutputFile {
+    file: File,
+    label: String,
+    kind: OutputKind,
+    /// Bytes of whole rows written so far.
+    written: u64,
+}
+
+impl OutputFile {
+    /// Creates (truncates) the file at `path`; `None` or `-` is standard output.
+    pub fn open(path: Option<&str>) -> Result<OutputFile> {
+        let (file, label) = match path {
+            None | Some("-") => {
+                let fd = io::stdout().as_fd().try_clone_to_owned();
+                let fd = fd.map_err(|e| Error::io(STDOUT_LABEL, e))?;
+                (File::from(fd), STDOUT_LABEL.to_string())
+            }
+            Some(p) => (File::create(p).map_err(|e| Error::io(p, e))?, p.to_string()),
+        };
+        Self::from_file(file, &label)
+    }
+
+    /// Writes to an opened `file`, naming it `label` in errors.
+    pub fn from_file(mut file: File, label: &str) -> Result<OutputFile> {
+        let io_error = |e| Error::io(label, e);
+        let file_type = file.metadata().map_err(io_error)?.file_type();
+        let kind = if file_type.is_file() {
+            let appending = rustix::fs::fcntl_getfl(&file)
+                .map_err(|e| io_error(e.into()))?
+                .contains(rustix::fs::OFlags::APPEND);
+            let base = if appending {
+                file.metadata().map_err(io_error)?.len()
+            } else {
+                file.stream_position().map_err(io_error)?
+            };
+            OutputKind::Regular { base }
+        } else if file_type.is_fifo() || file_type.is_socket() {
+            OutputKind::Pipe
+        } else {
+            OutputKind::Other
+        };
+        Ok(OutputFile {
+            file,
+            label: label.to_string(),
+            kind,
+            written: 0,
+        })
+    }
+
+    /// Writes the rows of `buffer`; the number of its entries written in full.
+    fn write_rows(
+        &mut self,
+        buffer: &RowBuffer,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> std::result::Result<usize, WriteFailed> {
+        if buffer.ends.is_empty() {
+            return Ok(0);
+        }
+        match self.kind {
+            OutputKind::Pipe => self.write_pieces(buffer, give_up),
+            OutputKind::Regular { base } => {
+                let result = self.write_all_rows(buffer);
+                if result.is_err() {
+                    // Leave only whole rows; the error already says what failed.
+                    let _ = self.file.set_len(base + self.written);
+                }
+                result
+            }
+            OutputKind::Other => self.write_all_rows(buffer),
+        }
+    }
+
+    /// One large write of everything, counting the whole rows that went out.
+    fn write_all_rows(&mut self, buffer: &RowBuffer) -> std::result::Result<usize, WriteFailed> {
+        let mut done = 0;
+        while done < buffer.bytes.len() {
+            match self.file.write(&buffer.bytes[done..]) {
+                Ok(0) => {
+                    let error = io::Error::from(io::ErrorKind::WriteZero);
+                    return Err(self.failed(buffer, done, error));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.failed(buffer, done, e)),
+            }
+        }
+        self.written += done as u64;
+        Ok(buffer.ends.len())
+    }
+
+    /// The failure of a write that got `done` bytes of `buffer` out.
+    fn failed(&mut self, buffer: &RowBuffer, done: usize, error: io::Error) -> WriteFailed {
+        let units = buffer.ends.partition_point(|end| *end <= done);
+        let whole = units.checked_sub(1).map_or(0, |last| buffer.ends[last]);
+        self.written += whole as u64;
+        WriteFailed {
+            units,
+            error: Error::io(self.label.clone(), error),
+        }
+    }
+
+    /// Pieces of whole rows of at most `PIPE_ATOMIC_BYTES` (a longer row on
+    /// its own), each once `poll` says the pipe has room.
+    fn write_pieces(
+        &mut self,
+        buffer: &RowBuffer,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> std::result::Result<usize, WriteFailed> {
+        let mut units = 0;
+        let mut start = 0;
+        while units < buffer.ends.len() {
+            let mut last = units;
+            while last + 1 < buffer.ends.len() && buffer.ends[last + 1] - start <= PIPE_ATOMIC_BYTES
+            {
+                last += 1;
+            }
+            match self.wait_for_room(give_up) {
+                Ok(true) => {}
+                Ok(false) => return Ok(units),
+                Err(e) => return Err(self.failed(buffer, start, e)),
+            }
+            let end = buffer.ends[last];
+            if let Err(e) = self.file.write_all(&buffer.bytes[start..end]) {
+                return Err(self.failed(buffer, start, e));
+            }
+            self.written += (end - start) as u64;
+            units = last + 1;
+            start = end;
+        }
+        Ok(units)
+    }
+
+    /// Waits until the pipe can take a piece; `false` when `give_up` said so first.
+    fn wait_for_room(&self, give_up: &mut dyn FnMut() -> bool) -> io::Result<bool> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let slice = Timespec {
+            tv_sec: 0,
+            tv_nsec: POLL_SLICE.as_nanos() as _,
+        };
+        loop {
+            let mut fds = [PollFd::new(&self.file, PollFlags::OUT)];
+            match poll(&mut fds, Some(&slice)) {
+                Ok(0) => {}
+                // Ready, or an error condition the write will report.
+                Ok(_) => return Ok(true),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if give_up() {
+                return Ok(false);
+            }
         }
     }
 }
@@ -140,139 +542,30 @@ pub(crate) fn write_json_object(
     out.push(b'}');
 }
 
-/// One JSON object per row.
-pub struct JsonlSink<W: Write> {
-    out: BufWriter<W>,
-    label: String,
-    keys: Vec<Vec<u8>>,
-    line: Vec<u8>,
-    scratch: String,
-    rows: u64,
-}
-
-impl<W: Write> JsonlSink<W> {
-    pub fn new(out: W, label: &str, columns: &Schema) -> Self {
-        JsonlSink {
-            out: BufWriter::with_capacity(BUFFER, out),
-            label: label.to_string(),
-            keys: json_keys(columns),
-            line: Vec::with_capacity(256),
-            scratch: String::new(),
-            rows: 0,
-        }
-    }
-}
-
-impl<W: Write> RowSink for JsonlSink<W> {
-    fn write_row(&mut self, values: &[Value]) -> Result<()> {
-        self.line.clear();
-        write_json_object(&mut self.line, &self.keys, values, &mut self.scratch);
-        self.line.push(b'\n');
-        self.out
-            .write_all(&self.line)
-            .map_err(|e| Error::io(self.label.clone(), e))?;
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| Error::io(self.label.clone(), e))
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.flush()
-    }
-
-    fn rows_written(&self) -> u64 {
-        self.rows
-    }
-}
-
-/// CSV with a header line; NULL is an empty field.
-pub struct CsvSink<W: Write> {
-    writer: csv::Writer<W>,
-    label: String,
-    record: csv::ByteRecord,
-    scratch: String,
-    rows: u64,
-}
-
-impl<W: Write> CsvSink<W> {
-    pub fn new(out: W, label: &str, columns: &Schema) -> Result<Self> {
-        let mut sink = CsvSink {
-            writer: csv::WriterBuilder::new()
-                .buffer_capacity(BUFFER)
-                .from_writer(out),
-            label: label.to_string(),
-            record: csv::ByteRecord::new(),
-            scratch: String::new(),
-            rows: 0,
-        };
-        let names: Vec<&str> = columns.names().collect();
-        sink.writer
-            .write_record(&names)
-            .map_err(|e| csv_error(&sink.label, e))?;
-        Ok(sink)
-    }
-}
-
-fn csv_error(label: &str, err: csv::Error) -> Error {
-    match err.into_kind() {
-        csv::ErrorKind::Io(e) => Error::io(label, e),
-        other => Error::Runtime(format!("{label}: {other:?}")),
-    }
-}
-
-impl<W: Write> RowSink for CsvSink<W> {
-    fn write_row(&mut self, values: &[Value]) -> Result<()> {
-        self.record.clear();
-        for value in values {
-            self.scratch.clear();
-            let _ = write!(self.scratch, "{value}");
-            self.record.push_field(self.scratch.as_bytes());
-        }
-        self.writer
-            .write_byte_record(&self.record)
-            .map_err(|e| csv_error(&self.label, e))?;
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.writer
-            .flush()
-            .map_err(|e| Error::io(self.label.clone(), e))
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.flush()
-    }
-
-    fn rows_written(&self) -> u64 {
-        self.rows
-    }
-}
-
 /// Discards rows, counting them (for benchmarks).
 #[derive(Debug, Default)]
 pub struct BlackholeSink {
     rows: u64,
+    buffered: u64,
 }
 
 impl RowSink for BlackholeSink {
     fn write_row(&mut self, _values: &[Value]) -> Result<()> {
-        self.rows += 1;
+        self.buffered += 1;
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
-        Ok(())
+    fn buffered_bytes(&self) -> usize {
+        0
     }
 
-    fn finish(&mut self) -> Result<()> {
-        Ok(())
+    fn flush(&mut self, _give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
+        let rows = std::mem::take(&mut self.buffered);
+        self.rows += rows;
+        Ok(Flushed {
+            rows,
+            complete: true,
+        })
     }
 
     fn rows_written(&self) -> u64 {
@@ -319,22 +612,19 @@ mod tests {
         ]
     }
 
-    fn write_all<S: RowSink>(sink: &mut S) {
+    fn formatted(format: &mut dyn RowFormat) -> String {
+        let mut out = Vec::new();
+        format.header(&mut out);
         for row in rows() {
-            sink.write_row(&row).unwrap();
+            format.format(&row, &mut out);
         }
-        sink.finish().unwrap();
-        assert_eq!(sink.rows_written(), 2);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn json_lines_exact_text() {
-        let mut out = Vec::new();
-        let mut sink = JsonlSink::new(&mut out, "mem", &columns());
-        write_all(&mut sink);
-        drop(sink);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            formatted(&mut JsonLines::new(&columns())),
             concat!(
                 r#"{"sym":"A\"B\n,c","n":-3,"avg":2.0,"total":1120.472,"at":"2026-01-01T00:00:10.000Z","ok":true,"none":null,"q\"uote":0.1}"#,
                 "\n",
@@ -346,16 +636,28 @@ mod tests {
 
     #[test]
     fn csv_exact_text() {
-        let mut out = Vec::new();
-        let mut sink = CsvSink::new(&mut out, "mem", &columns()).unwrap();
-        write_all(&mut sink);
-        drop(sink);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            formatted(&mut CsvRows::new(&columns())),
             "sym,n,avg,total,at,ok,none,\"q\"\"uote\"\n\
              \"A\"\"B\n,c\",-3,2.0,1120.472,2026-01-01T00:00:10.000Z,true,,0.1\n\
              é,0,NaN,-0.05,1970-01-01T00:00:00.000Z,false,,inf\n"
         );
+    }
+
+    #[test]
+    fn csv_matches_the_csv_crate_on_awkward_fields() {
+        let columns = Schema::new(vec![Field::new("x", DataType::Varchar)]);
+        let fields = ["", " lead", "a\r\nb", "\"", "#", "plain"];
+        let mut ours = Vec::new();
+        let mut format = CsvRows::new(&columns);
+        for field in fields {
+            format.format(&[Value::str(field)], &mut ours);
+        }
+        let mut theirs = csv::Writer::from_writer(Vec::new());
+        for field in fields {
+            theirs.write_record([field]).unwrap();
+        }
+        assert_eq!(ours, theirs.into_inner().unwrap());
     }
 
     #[test]
@@ -365,6 +667,8 @@ mod tests {
         assert!("xml".parse::<OutputFormat>().is_err());
         let mut sink = open_sink(None, OutputFormat::Blackhole, &columns()).unwrap();
         sink.write_row(&rows()[0]).unwrap();
+        assert_eq!(sink.rows_written(), 0);
+        sink.flush(&mut || false).unwrap();
         assert_eq!(sink.rows_written(), 1);
         let err = open_sink(
             Some("/nonexistent/out.jsonl"),
@@ -382,23 +686,64 @@ mod tests {
         assert!(!is_broken_pipe(&err));
     }
 
-    struct ClosedPipe;
-
-    impl Write for ClosedPipe {
-        fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
-            Err(io::ErrorKind::BrokenPipe.into())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
+    fn pipe_sink() -> (FormattedSink<JsonLines>, io::PipeReader) {
+        let (reader, writer) = io::pipe().unwrap();
+        let out = OutputFile::from_file(File::from(std::os::fd::OwnedFd::from(writer)), "pipe");
+        (
+            FormattedSink::new(out.unwrap(), JsonLines::new(&columns())),
+            reader,
+        )
     }
 
     #[test]
-    fn broken_pipe_is_recognisable() {
-        let mut sink = JsonlSink::new(ClosedPipe, STDOUT_LABEL, &columns());
+    fn a_closed_pipe_is_a_broken_pipe_error_naming_the_output() {
+        let (mut sink, reader) = pipe_sink();
+        drop(reader);
         sink.write_row(&rows()[0]).unwrap();
-        let err = sink.finish().unwrap_err();
-        assert!(is_broken_pipe(&err));
-        assert!(err.to_string().starts_with("<stdout>: "));
+        let err = sink.flush(&mut || false).unwrap_err();
+        assert!(is_broken_pipe(&err), "{err}");
+        assert!(err.to_string().starts_with("pipe: "), "{err}");
+        assert_eq!(sink.rows_written(), 0);
+    }
+
+    #[test]
+    fn a_full_pipe_gives_up_when_told_and_leaves_whole_rows() {
+        let (mut sink, mut reader) = pipe_sink();
+        // Far more than a pipe holds (64 KiB by default).
+        let rows_in = 20_000;
+        for _ in 0..rows_in {
+            sink.write_row(&rows()[0]).unwrap();
+        }
+        let mut asked = 0;
+        let flushed = sink
+            .flush(&mut || {
+                asked += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(asked, 1);
+        assert!(!flushed.complete);
+        assert!(flushed.rows > 0 && flushed.rows < rows_in);
+        assert_eq!(sink.rows_written(), flushed.rows);
+        drop(sink);
+        let mut text = String::new();
+        io::Read::read_to_string(&mut reader, &mut text).unwrap();
+        assert!(text.ends_with('\n'));
+        assert_eq!(text.lines().count() as u64, flushed.rows);
+    }
+
+    #[test]
+    fn rows_written_to_a_file_are_counted_once_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let path = path.to_str().unwrap();
+        let mut sink = open_sink(Some(path), OutputFormat::Csv, &columns()).unwrap();
+        sink.write_row(&rows()[0]).unwrap();
+        assert!(sink.buffered_bytes() > 0);
+        assert_eq!(std::fs::read(path).unwrap().len(), 0);
+        let flushed = sink.flush(&mut || false).unwrap();
+        assert_eq!((flushed.rows, flushed.complete), (1, true));
+        assert_eq!(sink.buffered_bytes(), 0);
+        assert_eq!(std::fs::read_to_string(path).unwrap().lines().count(), 3);
     }
 }

@@ -23,6 +23,10 @@ pub trait PartitionProcessor {
     /// End of input: closes every open window and group.
     fn finish(&mut self, out: &mut Output);
     fn stats(&self) -> EngineStats;
+    /// Windows (per key) and groups still open: what `finish` would close.
+    fn open_groups(&self) -> u64 {
+        0
+    }
 }
 
 impl PartitionProcessor for PartitionEngine {
@@ -37,6 +41,9 @@ impl PartitionProcessor for PartitionEngine {
     }
     fn stats(&self) -> EngineStats {
         PartitionEngine::stats(self)
+    }
+    fn open_groups(&self) -> u64 {
+        PartitionEngine::open_groups(self)
     }
 }
 
@@ -119,20 +126,34 @@ pub trait ChunkReader {
 pub enum InputLayout {
     /// A fixed, ordered list of this many chunks; chunk c is read by shard c % N.
     Chunks(usize),
-    /// One unbounded stream (standard input) read by shard 0, cut at every flush.
+    /// One stream (standard input, a pipe, a followed file) read by shard 0,
+    /// cut into a chunk at whatever each read returns.
     Stream,
 }
 
 /// An input the runtime can read in chunks. Cloned into every shard; readers
 /// are opened on the shard's own thread.
 pub trait Input: Clone + Send + 'static {
-    type Reader: ChunkReader;
+    /// Sent to a reader thread for a stream.
+    type Reader: ChunkReader + Send;
     fn layout(&self) -> InputLayout;
     /// Opens chunk `index` (for a stream: index 0, the whole stream).
     fn open(&self, index: usize) -> Result<Self::Reader>;
     fn line_numbering(&self) -> LineNumbering;
     /// The source's name, for the dead-letter file.
     fn name(&self) -> &str;
+    /// Input bytes in chunk `index` (files; 0 otherwise).
+    fn chunk_bytes(&self, _index: usize) -> u64 {
+        0
+    }
+    /// Input bytes in all (files), for progress.
+    fn total_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// Events in all (generators), for progress.
+    fn total_events(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A table read through io: its chunks, planned once.
@@ -150,10 +171,10 @@ impl TableInput {
     /// per generator chunk). Fails, before any output, if the file is missing.
     pub fn plan(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<TableInput> {
         let chunks = io::plan_chunks(table, chunk_bytes, chunk_events)?;
-        let stream = chunks == ChunkPlan::Stream;
+        let stream = chunks.is_stream();
         Ok(TableInput {
             table: table.clone(),
-            lines_before_data: io::lines_before_data(table)?,
+            lines_before_data: chunks.lines_before_data(),
             chunks,
             stream,
         })
@@ -171,7 +192,7 @@ impl Input for TableInput {
     }
     fn open(&self, index: usize) -> Result<ChunkSource> {
         Ok(ChunkSource {
-            source: io::open_source(&self.table, &self.chunks.chunk(index))?,
+            source: self.chunks.open(&self.table, index)?,
             // The header's lines count towards the first chunk.
             line_offset: if index == 0 {
                 self.lines_before_data
@@ -190,6 +211,15 @@ impl Input for TableInput {
     }
     fn name(&self) -> &str {
         &self.table.name
+    }
+    fn chunk_bytes(&self, index: usize) -> u64 {
+        self.chunks.chunk_bytes(index)
+    }
+    fn total_bytes(&self) -> Option<u64> {
+        self.chunks.total_bytes()
+    }
+    fn total_events(&self) -> Option<u64> {
+        self.chunks.total_events()
     }
 }
 
@@ -234,6 +264,10 @@ pub use crate::io::RowSink;
 pub trait DeadLetters {
     fn malformed(&mut self, record: &Malformed) -> Result<()>;
     fn late(&mut self, source: &str, record: &LateRecord) -> Result<()>;
+    /// Hands what is buffered to the operating system.
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn finish(&mut self) -> Result<()>;
 }
 
@@ -261,6 +295,9 @@ impl DeadLetters for DeadLetterFile {
             &self.columns,
             &record.values,
         )
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.writer.finish()
     }
     fn finish(&mut self) -> Result<()> {
         self.writer.finish()

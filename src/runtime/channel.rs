@@ -1,19 +1,17 @@
 //! Messages between shards and the merger, and the bounded channel ends that
-//! carry them: a glommio `shared_channel` between executors, a glommio
-//! `local_channel` between two tasks of one executor.
+//! carry them: tokio's bounded mpsc channels used single-producer, which work
+//! between any two executors of either backend (glommio or plain threads) and
+//! between two tasks of one executor alike. Every wait races the task's
+//! [`Stop`].
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use glommio::channels::local_channel::{LocalReceiver, LocalSender};
-use glommio::channels::shared_channel::{
-    ConnectedReceiver, ConnectedSender, SharedReceiver, SharedSender,
-};
-use glommio::{GlommioError, ResourceType};
+use tokio::sync::mpsc;
 
+use super::metrics::ShardStats;
 use super::recycle::Reusable;
+use super::stop::{Stop, StopReason};
+use super::Failure;
 use crate::data::{Batch, Value};
 use crate::engine::{LateRecord, Output, OutputRow, RowOrder};
 use crate::io::Malformed;
@@ -21,8 +19,8 @@ use crate::io::Malformed;
 /// From a source task to a destination engine task.
 #[derive(Debug)]
 pub(crate) enum ShardMsg {
-    /// Rows of the current chunk routed to this destination.
-    Rows(Batch),
+    /// Rows of the current chunk routed to this destination, read at `read_at`.
+    Rows { batch: Batch, read_at: Instant },
     /// The end of chunk `chunk`, sent to every destination after its rows.
     ChunkEnd {
         chunk: u64,
@@ -31,8 +29,11 @@ pub(crate) enum ShardMsg {
         /// The chunk's malformed records and line count: sent to one
         /// destination only (the chunk's owner shard).
         dead: Option<ChunkDead>,
+        /// When the chunk's last record was read (what its watermark's rows
+        /// are measured from).
+        read_at: Instant,
     },
-    /// The source has no more chunks.
+    /// The source has no more chunks: its input ended.
     Done,
 }
 
@@ -127,136 +128,103 @@ pub(crate) enum MergeMsg {
     Through(u64),
     /// Rows from `finish()`.
     Final(RowBlock),
+    /// Windows (per key) and groups still open when the run was interrupted.
+    OpenAtStop(u64),
+    /// A task's counters so far (for live snapshots).
+    Progress(TaskProgress),
     /// The shard is done.
     Finished,
 }
 
-/// The receiver went away: the run is failing elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Disconnected;
-
-/// The sending end of a bounded channel.
-pub(crate) enum Tx<T: Send + 'static> {
-    Shared(ConnectedSender<T>),
-    Local(LocalSender<T>),
+/// A shard task's counters so far: `task` tells the source task (0) from the
+/// engine task (1) of one shard.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskProgress {
+    pub task: u8,
+    pub stats: ShardStats,
+    pub watermark_ms: Option<i64>,
+    pub bytes_read: u64,
 }
 
-impl<T: Send + 'static> Tx<T> {
-    /// Sends `item`, waiting while the channel is full; `full_waits` counts
-    /// the sends that had to wait.
-    pub async fn send(&self, item: T, full_waits: &mut u64) -> Result<(), Disconnected> {
-        let item = match self.try_send(item) {
-            TrySend::Sent => return Ok(()),
-            TrySend::Gone => return Err(Disconnected),
-            TrySend::Full(item) => item,
+/// The sending end of a bounded channel.
+pub(crate) struct Tx<T>(mpsc::Sender<T>);
+
+impl<T> Clone for Tx<T> {
+    fn clone(&self) -> Self {
+        Tx(self.0.clone())
+    }
+}
+
+/// The receiving end of a bounded channel.
+pub(crate) struct Rx<T>(mpsc::Receiver<T>);
+
+/// A bounded channel of `capacity` messages.
+pub(crate) fn bounded<T>(capacity: usize) -> (Tx<T>, Rx<T>) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    (Tx(tx), Rx(rx))
+}
+
+impl<T> Tx<T> {
+    /// Sends `item`, waiting while the channel is full unless a stop comes
+    /// first; `full_waits` counts the sends that had to wait.
+    pub async fn send(
+        &self,
+        item: T,
+        stop: &mut Stop,
+        full_waits: &mut u64,
+    ) -> Result<(), Failure> {
+        let item = match self.0.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Failure::PeerGone),
+            Err(mpsc::error::TrySendError::Full(item)) => item,
         };
         *full_waits += 1;
-        let sent = match self {
-            Tx::Shared(tx) => tx.send(item).await.is_ok(),
-            Tx::Local(tx) => tx.send(item).await.is_ok(),
-        };
-        if sent {
-            Ok(())
-        } else {
-            Err(Disconnected)
+        // `reserve` is cancel-safe: a stop leaves the item with us.
+        match stop.until(self.0.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(item);
+                Ok(())
+            }
+            Ok(Err(_closed)) => Err(Failure::PeerGone),
+            Err(reason) => Err(Failure::Stopped(reason)),
         }
     }
 
-    fn try_send(&self, item: T) -> TrySend<T> {
-        let result = match self {
-            Tx::Shared(tx) => tx.try_send(item),
-            Tx::Local(tx) => tx.try_send(item),
-        };
-        match result {
-            Ok(()) => TrySend::Sent,
-            Err(GlommioError::WouldBlock(ResourceType::Channel(item))) => TrySend::Full(item),
-            Err(_) => TrySend::Gone,
-        }
+    /// Sends `item` whether or not the run is stopping (the last messages of
+    /// a task that is winding down), waiting while the channel is full.
+    pub async fn send_anyway(&self, item: T) -> Result<(), Failure> {
+        self.0.send(item).await.map_err(|_| Failure::PeerGone)
     }
 
     /// Sends without waiting, dropping the item if the channel is full or gone.
     pub fn offer(&self, item: T) {
-        let _ = self.try_send(item);
+        let _ = self.0.try_send(item);
+    }
+
+    /// Sends from a thread outside any executor, blocking while the channel
+    /// is full; `false` once the receiver is gone.
+    pub fn send_blocking(&self, item: T) -> bool {
+        self.0.blocking_send(item).is_ok()
     }
 }
 
-enum TrySend<T> {
-    Sent,
-    Full(T),
-    Gone,
-}
-
-/// The receiving end of a bounded channel.
-pub(crate) enum Rx<T: Send + 'static> {
-    Shared(ConnectedReceiver<T>),
-    Local(LocalReceiver<T>),
-}
-
-impl<T: Send + 'static> Rx<T> {
-    /// The next item; `None` once every sender is gone.
-    pub async fn recv(&self) -> Option<T> {
-        match self {
-            Rx::Shared(rx) => rx.recv().await,
-            Rx::Local(rx) => rx.recv().await,
-        }
+impl<T> Rx<T> {
+    /// The next item (`None` once every sender is gone), unless a stop comes first.
+    pub async fn recv(&mut self, stop: &mut Stop) -> Result<Option<T>, StopReason> {
+        stop.until(self.0.recv()).await
     }
-}
 
-/// Shared channel ends being connected. Every `connect` waits for its peer,
-/// so an executor starts connecting all of its ends (as tasks) before it
-/// awaits any: connecting one by one could wait in a cycle between executors.
-pub(crate) struct Connecting<T> {
-    tasks: Vec<glommio::Task<T>>,
-}
-
-impl<T: Send + 'static> Connecting<Tx<T>> {
-    pub fn senders(ends: Vec<SharedSender<T>>) -> Self {
-        let tasks = ends
-            .into_iter()
-            .map(|end| glommio::spawn_local(async move { Tx::Shared(end.connect().await) }))
-            .collect();
-        Connecting { tasks }
+    /// The next item, waiting whatever happens (`None` once every sender is gone).
+    pub async fn recv_anyway(&mut self) -> Option<T> {
+        self.0.recv().await
     }
-}
 
-impl<T: Send + 'static> Connecting<Rx<T>> {
-    pub fn receivers(ends: Vec<SharedReceiver<T>>) -> Self {
-        let tasks = ends
-            .into_iter()
-            .map(|end| glommio::spawn_local(async move { Rx::Shared(end.connect().await) }))
-            .collect();
-        Connecting { tasks }
+    /// The next item if one is waiting.
+    pub fn try_recv(&mut self) -> Option<T> {
+        self.0.try_recv().ok()
     }
-}
 
-impl<T> Connecting<T> {
-    pub async fn connected(self) -> Vec<T> {
-        let mut ends = Vec::with_capacity(self.tasks.len());
-        for task in self.tasks {
-            ends.push(task.await);
-        }
-        ends
-    }
-}
-
-/// Lets the other tasks of this executor run once.
-pub(crate) fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
-}
-
-pub(crate) struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            Poll::Ready(())
-        } else {
-            self.yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
+        self.0.poll_recv(cx)
     }
 }

@@ -2,7 +2,18 @@
 
 use std::time::Duration;
 
+use super::exec::ExecutorKind;
 use crate::error::{Error, Result};
+
+/// What an interrupted run does with the windows (and groups) still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnInterrupt {
+    /// Drop them: the output is an exact prefix of the uninterrupted output.
+    #[default]
+    Drop,
+    /// Close and write them after that prefix, as they stand (partial).
+    Emit,
+}
 
 /// How a run is spread over cores and cut into batches and chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +28,16 @@ pub struct RuntimeConfig {
     pub batch_rows: usize,
     /// Capacity, in messages (batches), of every channel.
     pub channel_capacity: usize,
-    /// A partly filled batch is flushed after this long (slow input).
+    /// A partly filled batch is sent on after this long (slow input).
     pub flush_interval: Duration,
+    /// The longest a row written by the merger waits in the sink's buffer.
+    pub output_flush_interval: Duration,
+    /// A stream idle this long moves its watermark on with the wall clock.
+    pub idle_timeout: Option<Duration>,
+    /// What an interrupted run does with its open windows.
+    pub on_interrupt: OnInterrupt,
+    /// The executor backend.
+    pub executor: ExecutorKind,
     /// Bytes per chunk of a file.
     pub chunk_bytes: u64,
     /// Events per chunk of a generator.
@@ -34,6 +53,10 @@ impl Default for RuntimeConfig {
             batch_rows: 1024,
             channel_capacity: 64,
             flush_interval: Duration::from_millis(1),
+            output_flush_interval: Duration::from_millis(5),
+            idle_timeout: None,
+            on_interrupt: OnInterrupt::Drop,
+            executor: ExecutorKind::Glommio,
             chunk_bytes: 1 << 20,
             chunk_events: 65536,
         }

@@ -2,20 +2,36 @@
 //! buffers each shard's output per chunk, and once every shard is through
 //! with chunk c it writes that chunk's rows sorted by `RowOrder` (stable),
 //! then the next chunk; after all shards finish, the rows of `finish()`,
-//! sorted. The output is thereby the same for any shard count. It applies
-//! LIMIT (asking the sources to stop) and measures output latency. Written
-//! row blocks go back to the shard that made them (see [`super::recycle`]).
+//! sorted. The output is thereby the same for any shard count, and a run that
+//! stops early has written an exact prefix of it: only complete chunks are
+//! ever written.
+//!
+//! Output is live: the merger hands what it wrote to the operating system
+//! whenever it is about to wait for more, when a sink buffer's worth has
+//! gathered, and at the latest `flush_interval` after a row was written.
+//! Latency is measured per row from the read of the record that caused it to
+//! that hand-over. It applies LIMIT (stopping the run), sends live snapshots,
+//! and gives written row blocks back to the shard that made them (see
+//! [`super::recycle`]).
 
 use hdrhistogram::Histogram;
-use std::collections::BTreeMap;
-use std::time::Instant;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::poll_fn;
+use std::sync::mpsc::SyncSender;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
-use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, Tx};
-use super::metrics::new_latency_histogram;
-use super::Failure;
+use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
+use super::exec::sleep;
+use super::live::{LiveShard, LiveSnapshot};
+use super::metrics::{new_latency_histogram, ShardStats};
+use super::source::PROGRESS_INTERVAL;
+use super::stop::{Stop, StopBroadcast, StopReason};
+use super::{Failure, OnInterrupt};
 use crate::engine::{LateRecord, RowOrder};
 use crate::error::Result;
+use crate::io::SINK_BUFFER_BYTES;
 
 /// What the merger writes to, and how.
 pub(crate) struct MergerIo {
@@ -24,6 +40,21 @@ pub(crate) struct MergerIo {
     pub limit: Option<u64>,
     pub line_numbering: LineNumbering,
     pub source_name: String,
+    /// Where live snapshots go, if anyone watches.
+    pub live: Option<SyncSender<LiveSnapshot>>,
+    pub totals: InputTotals,
+    /// The longest a written row waits in the sink's buffer.
+    pub flush_interval: Duration,
+    pub on_interrupt: OnInterrupt,
+    pub started: Instant,
+}
+
+/// How much input there is in all, for live snapshots.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InputTotals {
+    pub bytes: Option<u64>,
+    pub events: Option<u64>,
+    pub unbounded: bool,
 }
 
 /// What the merger reports when it ends.
@@ -32,6 +63,12 @@ pub(crate) struct MergerResult {
     pub rows_written: u64,
     pub limit_reached: bool,
     pub latency: Histogram<u64>,
+    /// Why the run stopped early, as the merger heard it.
+    pub stopped: Option<StopReason>,
+    /// Windows (per key) still open when the run was interrupted.
+    pub open_at_stop: u64,
+    /// Rows of those windows written (`--on-interrupt emit`).
+    pub rows_after_interrupt: u64,
 }
 
 /// A block of rows and the shard it came from (and goes back to).
@@ -45,44 +82,64 @@ struct ChunkOut {
     dead: Option<ChunkDead>,
 }
 
-/// Consecutive rows caused at the same instant (one engine call) share one
-/// clock reading and one histogram update.
+/// Rows in the sink's buffer, as runs of rows caused at one instant (one
+/// engine call), oldest first: their latency is taken when they go out.
 #[derive(Default)]
-struct LatencyRun {
-    caused_at: Option<Instant>,
-    rows: u64,
+struct Unflushed {
+    runs: VecDeque<(Instant, u64)>,
+    /// When the oldest of them was written into the buffer.
+    since: Option<Instant>,
 }
 
-impl LatencyRun {
-    fn add(&mut self, caused_at: Instant, histogram: &mut Histogram<u64>) {
-        if self.caused_at != Some(caused_at) {
-            self.flush(histogram);
-            self.caused_at = Some(caused_at);
+impl Unflushed {
+    fn add(&mut self, caused_at: Instant) {
+        match self.runs.back_mut() {
+            Some((at, rows)) if *at == caused_at => *rows += 1,
+            _ => self.runs.push_back((caused_at, 1)),
         }
-        self.rows += 1;
+        self.since.get_or_insert_with(Instant::now);
     }
 
-    fn flush(&mut self, histogram: &mut Histogram<u64>) {
-        if let Some(caused_at) = self.caused_at.take() {
-            let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
-            // Recording can only fail beyond the histogram's range; clamp instead.
-            let micros = micros.min(histogram.high());
-            let _ = histogram.record_n(micros, std::mem::take(&mut self.rows));
+    /// The oldest `rows` went out at `now`.
+    fn flushed(&mut self, mut rows: u64, now: Instant, histogram: &mut Histogram<u64>) {
+        while rows > 0 {
+            let Some((caused_at, run)) = self.runs.front_mut() else {
+                break;
+            };
+            let taken = rows.min(*run);
+            let micros = now.saturating_duration_since(*caused_at).as_micros();
+            let micros = u64::try_from(micros)
+                .unwrap_or(u64::MAX)
+                .min(histogram.high());
+            // Recording can only fail beyond the histogram's range, clamped above.
+            let _ = histogram.record_n(micros, taken);
+            *run -= taken;
+            rows -= taken;
+            if *run == 0 {
+                self.runs.pop_front();
+            }
+        }
+        if self.runs.is_empty() {
+            self.since = None;
+        } else if rows == 0 {
+            self.since = Some(now);
         }
     }
 }
 
-/// Writes rows and dead letters in order.
+/// Writes rows and dead letters in order, and hands them to the OS.
 struct Writer {
     io: MergerIo,
-    stops: Vec<Tx<()>>,
+    broadcast: StopBroadcast,
     /// Per shard: where its written blocks go back to.
     returns: Vec<Tx<RowBlock>>,
     /// Scratch: (block, row) in output order, when blocks interleave.
     order: Vec<(u32, u32)>,
-    rows_written: u64,
+    /// Rows given to the sink (written or buffered).
+    rows_accepted: u64,
     limit_reached: bool,
     latency: Histogram<u64>,
+    unflushed: Unflushed,
     /// Lines of all chunks before `next_line_chunk`, while known.
     line_base: Option<u64>,
     next_line_chunk: u64,
@@ -102,12 +159,11 @@ impl Writer {
     }
 
     fn write_sorted(&mut self, blocks: &[ShardBlock]) -> Result<()> {
-        let mut latency = LatencyRun::default();
         if in_order(blocks) {
             // Each shard's rows of a chunk arrive sorted; one producer's need no sort.
             for (_, block) in blocks {
                 for index in 0..block.len() {
-                    self.write_row(block, index, &mut latency)?;
+                    self.write_row(block, index)?;
                 }
             }
         } else {
@@ -119,42 +175,55 @@ impl Writer {
             let order_of = |&(b, r): &(u32, u32)| blocks[b as usize].1.order(r as usize);
             order.sort_by(|x, y| order_of(x).cmp(order_of(y)));
             for &(b, r) in &order {
-                self.write_row(&blocks[b as usize].1, r as usize, &mut latency)?;
+                self.write_row(&blocks[b as usize].1, r as usize)?;
             }
             self.order = order;
         }
-        latency.flush(&mut self.latency);
         Ok(())
     }
 
     #[inline]
-    fn write_row(
-        &mut self,
-        block: &RowBlock,
-        index: usize,
-        latency: &mut LatencyRun,
-    ) -> Result<()> {
+    fn write_row(&mut self, block: &RowBlock, index: usize) -> Result<()> {
         if self.limit_reached {
             return Ok(());
         }
         self.io.sink.write_row(block.row(index))?;
-        self.rows_written += 1;
-        latency.add(block.caused_at(index), &mut self.latency);
+        self.rows_accepted += 1;
+        self.unflushed.add(block.caused_at(index));
         if self
             .io
             .limit
-            .is_some_and(|limit| self.rows_written >= limit)
+            .is_some_and(|limit| self.rows_accepted >= limit)
         {
-            self.reach_limit();
+            self.limit_reached = true;
+            self.broadcast.stop(StopReason::Limit);
         }
         Ok(())
     }
 
-    fn reach_limit(&mut self) {
-        self.limit_reached = true;
-        for stop in &self.stops {
-            stop.offer(());
+    /// True when the sink holds a large write's worth, or a row older than
+    /// the flush interval.
+    fn flush_due(&self) -> bool {
+        self.io.sink.buffered_bytes() >= SINK_BUFFER_BYTES
+            || self
+                .unflushed
+                .since
+                .is_some_and(|since| since.elapsed() >= self.io.flush_interval)
+    }
+
+    /// Hands what the sink buffered to the OS (giving up on a blocked
+    /// output when `give_up` says so) and takes the rows' latency.
+    fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
+        if self.unflushed.runs.is_empty() && self.io.sink.buffered_bytes() == 0 {
+            return Ok(());
         }
+        let flushed = self.io.sink.flush(give_up)?;
+        self.unflushed
+            .flushed(flushed.rows, Instant::now(), &mut self.latency);
+        if let Some(dead_letters) = self.io.dead_letters.as_mut() {
+            dead_letters.flush()?;
+        }
+        Ok(())
     }
 
     fn write_chunk(&mut self, chunk: u64, mut out: ChunkOut) -> Result<()> {
@@ -204,6 +273,10 @@ pub(crate) struct Merge {
     finished: Vec<bool>,
     finals: Vec<ShardBlock>,
     final_late: Vec<LateRecord>,
+    /// Latest counters per shard task: `[shard][task]`.
+    progress: Vec<[Option<TaskProgress>; 2]>,
+    open_at_stop: u64,
+    stopped: Option<StopReason>,
     writer: Writer,
 }
 
@@ -211,7 +284,7 @@ impl Merge {
     pub fn new(
         shards: usize,
         io: MergerIo,
-        stops: Vec<Tx<()>>,
+        broadcast: StopBroadcast,
         returns: Vec<Tx<RowBlock>>,
     ) -> Self {
         let line_base = (io.line_numbering == LineNumbering::ChunkRelative).then_some(0);
@@ -221,29 +294,26 @@ impl Merge {
             finished: vec![false; shards],
             finals: Vec::new(),
             final_late: Vec::new(),
+            progress: vec![[None, None]; shards],
+            open_at_stop: 0,
+            stopped: None,
             writer: Writer {
                 io,
-                stops,
+                broadcast,
                 returns,
                 order: Vec::new(),
-                rows_written: 0,
+                rows_accepted: 0,
                 limit_reached: false,
                 latency: new_latency_histogram(),
+                unflushed: Unflushed::default(),
                 line_base,
                 next_line_chunk: 0,
             },
         }
     }
 
-    pub fn all_finished(&self) -> bool {
+    fn all_finished(&self) -> bool {
         self.finished.iter().all(|f| *f)
-    }
-
-    /// The shard whose progress holds the output back the most.
-    pub fn slowest_shard(&self) -> Option<usize> {
-        (0..self.finished.len())
-            .filter(|s| !self.finished[*s])
-            .min_by_key(|s| self.through[*s].map_or(0, |c| c as u128 + 1))
     }
 
     /// Takes one message from `shard` and writes whatever became complete.
@@ -271,6 +341,11 @@ impl Merge {
                 self.through[shard] = self.through[shard].max(Some(chunk));
             }
             MergeMsg::Final(rows) => self.finals.push((shard, rows)),
+            MergeMsg::OpenAtStop(open) => self.open_at_stop += open,
+            MergeMsg::Progress(progress) => {
+                let task = usize::from(progress.task).min(1);
+                self.progress[shard][task] = Some(progress);
+            }
             MergeMsg::Finished => self.finished[shard] = true,
         }
         self.write_complete_chunks()
@@ -280,7 +355,8 @@ impl Merge {
         self.pending.entry(chunk).or_default()
     }
 
-    /// Every chunk up to this one is complete.
+    /// Every chunk up to this one is complete. A shard that stopped early
+    /// (not finished) keeps bounding it: its partial chunk is never written.
     fn complete_through(&self) -> Option<u64> {
         let mut through = u64::MAX;
         for shard in 0..self.finished.len() {
@@ -301,26 +377,105 @@ impl Merge {
             }
             let (chunk, out) = entry.remove_entry();
             self.writer.write_chunk(chunk, out)?;
+            if self.writer.flush_due() {
+                self.flush(&mut || false)?;
+            }
         }
         Ok(())
     }
 
-    /// After every shard finished: the rows of `finish()`, then close the sinks.
-    pub fn finish(mut self) -> Result<MergerResult> {
-        self.write_complete_chunks()?;
-        let mut finals = std::mem::take(&mut self.finals);
-        self.writer.write_rows(&mut finals)?;
-        let late = std::mem::take(&mut self.final_late);
-        self.writer.write_late(late)?;
-        self.writer.io.sink.finish()?;
+    fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
+        self.writer.flush(give_up)
+    }
+
+    /// The counters of the run so far.
+    fn snapshot(&self) -> LiveSnapshot {
+        let mut snapshot = LiveSnapshot {
+            elapsed: self.writer.io.started.elapsed(),
+            records_read: 0,
+            records_processed: 0,
+            records_filtered: 0,
+            records_late: 0,
+            records_malformed: 0,
+            rows_emitted: self.writer.io.sink.rows_written(),
+            bytes_read: 0,
+            bytes_total: self.writer.io.totals.bytes,
+            events_total: self.writer.io.totals.events,
+            unbounded: self.writer.io.totals.unbounded,
+            shards: Vec::with_capacity(self.progress.len()),
+            latency: self.writer.latency.clone(),
+        };
+        for (shard, tasks) in self.progress.iter().enumerate() {
+            let mut stats = ShardStats::new(shard);
+            let mut watermark_ms = None;
+            for task in tasks.iter().flatten() {
+                stats.absorb(&task.stats);
+                watermark_ms = watermark_ms.max(task.watermark_ms);
+                snapshot.bytes_read += task.bytes_read;
+            }
+            snapshot.records_read += stats.records_in;
+            snapshot.records_malformed += stats.records_malformed;
+            snapshot.records_processed += stats.engine.processed;
+            snapshot.records_filtered += stats.engine.filtered;
+            snapshot.records_late += stats.engine.late;
+            snapshot.shards.push(LiveShard {
+                shard,
+                records_read: stats.records_in,
+                records_in: stats.engine.records_in,
+                busy: stats.busy,
+                channel_full_waits: stats.channel_full_waits,
+                watermark_ms,
+            });
+        }
+        snapshot
+    }
+
+    fn send_snapshot(&self) {
+        if let Some(live) = &self.writer.io.live {
+            // A watcher that is behind misses this one; the next replaces it.
+            let _ = live.try_send(self.snapshot());
+        }
+    }
+
+    /// The last snapshot, which the watcher must see (it always drains).
+    fn send_final_snapshot(&mut self) {
+        if let Some(live) = self.writer.io.live.take() {
+            let _ = live.send(self.snapshot());
+        }
+    }
+
+    /// After every shard ended: what is left to write, then the final flush.
+    fn finish(mut self, give_up: &mut dyn FnMut() -> bool) -> Result<MergerResult> {
+        let interrupted = matches!(self.stopped, Some(StopReason::Interrupted(_)));
+        let mut rows_after_interrupt = 0;
+        if self.all_finished() {
+            self.write_complete_chunks()?;
+            self.write_finals()?;
+        } else if interrupted && self.writer.io.on_interrupt == OnInterrupt::Emit {
+            let before = self.writer.rows_accepted;
+            self.write_finals()?;
+            rows_after_interrupt = self.writer.rows_accepted - before;
+        }
+        self.flush(give_up)?;
         if let Some(dead_letters) = self.writer.io.dead_letters.as_mut() {
             dead_letters.finish()?;
         }
+        self.send_final_snapshot();
         Ok(MergerResult {
-            rows_written: self.writer.rows_written,
+            rows_written: self.writer.io.sink.rows_written(),
             limit_reached: self.writer.limit_reached,
             latency: self.writer.latency,
+            stopped: self.stopped,
+            open_at_stop: self.open_at_stop,
+            rows_after_interrupt,
         })
+    }
+
+    fn write_finals(&mut self) -> Result<()> {
+        let mut finals = std::mem::take(&mut self.finals);
+        self.writer.write_rows(&mut finals)?;
+        let late = std::mem::take(&mut self.final_late);
+        self.writer.write_late(late)
     }
 }
 
@@ -341,69 +496,119 @@ fn in_order(blocks: &[ShardBlock]) -> bool {
     true
 }
 
-/// Stateless plans: shards do not depend on each other, so reading from the
-/// shard that holds the output back cannot deadlock, and nothing is buffered
-/// beyond the chunk being completed.
-pub(crate) async fn merge_in_order(
-    mut merge: Merge,
-    inboxes: Vec<Rx<MergeMsg>>,
-) -> Result<MergerResult, Failure> {
-    while let Some(shard) = merge.slowest_shard() {
-        let msg = inboxes[shard].recv().await.ok_or(Failure::PeerGone)?;
-        merge.accept(shard, msg)?;
-    }
-    Ok(merge.finish()?)
+/// What the merger's wait ended with.
+enum Event {
+    /// A message from a shard, or `None` once that shard's channel closed.
+    Message(usize, Option<MergeMsg>),
+    /// Time to send a snapshot or flush.
+    Tick,
 }
 
-/// Shuffled plans: every shard needs every source, so the merger must never
-/// wait on one shard while another is blocked on a full channel to it. One
-/// task per inbound channel forwards into a local queue; the merger takes
-/// from it in arrival order.
-pub(crate) async fn merge_concurrently(
-    mut merge: Merge,
-    inboxes: Vec<Rx<MergeMsg>>,
-) -> Result<MergerResult, Failure> {
-    let (queue_tx, queue_rx) = glommio::channels::local_channel::new_unbounded();
-    let queue_tx = std::rc::Rc::new(queue_tx);
-    let forwarders: Vec<_> = inboxes
-        .into_iter()
-        .enumerate()
-        .map(|(shard, inbox)| {
-            let queue_tx = queue_tx.clone();
-            glommio::spawn_local(async move {
-                loop {
-                    let msg = inbox.recv().await;
-                    let last = matches!(msg, None | Some(MergeMsg::Finished));
-                    if queue_tx.send((shard, msg)).await.is_err() || last {
-                        break;
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(queue_tx);
-    let mut result = Ok(());
-    while !merge.all_finished() {
-        match queue_rx.recv().await {
-            Some((shard, Some(msg))) => {
-                if let Err(e) = merge.accept(shard, msg) {
-                    result = Err(Failure::Error(e));
-                    break;
-                }
+/// The merger's loop over its inboxes, one per shard.
+pub(crate) struct MergerLoop {
+    pub merge: Merge,
+    pub inboxes: Vec<Rx<MergeMsg>>,
+    pub stop: Stop,
+    /// Stateless plans: shards do not depend on each other, so the merger
+    /// reads only from the shard that holds the output back, which bounds
+    /// what it buffers. Shuffled plans: every shard needs every source, so it
+    /// reads from all (waiting on one could deadlock), and shards stay in
+    /// step because engines take chunks in global order.
+    pub read_slowest_only: bool,
+}
+
+impl MergerLoop {
+    pub async fn run(mut self) -> std::result::Result<MergerResult, Failure> {
+        match self.merge_all().await {
+            Ok(()) => {
+                let stop = &mut self.stop;
+                let mut give_up = || matches!(stop.check(), Some(r) if r != StopReason::Limit);
+                Ok(self.merge.finish(&mut give_up)?)
             }
-            Some((_, None)) | None => {
-                result = Err(Failure::PeerGone);
-                break;
+            Err(e) => {
+                // The shards stop at once; the error is the run's result.
+                self.merge.writer.broadcast.stop(StopReason::Failed);
+                Err(Failure::Error(e))
             }
         }
     }
-    if let Err(failure) = result {
-        // Cancelling the forwarders drops the inbound channels, which stops the shards.
-        drop(forwarders);
-        return Err(failure);
+
+    async fn merge_all(&mut self) -> Result<()> {
+        let mut open = vec![true; self.inboxes.len()];
+        let mut next_snapshot = Instant::now() + PROGRESS_INTERVAL;
+        while open.iter().any(|o| *o) {
+            let eligible = self.eligible(&open);
+            if let Some((shard, msg)) = self.try_next(&eligible) {
+                self.merge.accept(shard, msg)?;
+            } else {
+                // About to wait: everything written goes out now.
+                let stop = &mut self.stop;
+                let mut give_up = || matches!(stop.check(), Some(r) if r != StopReason::Limit);
+                self.merge.flush(&mut give_up)?;
+                match self.wait(&eligible, next_snapshot).await {
+                    Event::Message(shard, Some(msg)) => self.merge.accept(shard, msg)?,
+                    Event::Message(shard, None) => open[shard] = false,
+                    Event::Tick => {}
+                }
+            }
+            if Instant::now() >= next_snapshot {
+                self.merge.send_snapshot();
+                next_snapshot = Instant::now() + PROGRESS_INTERVAL;
+            }
+        }
+        Ok(())
     }
-    for forwarder in forwarders {
-        forwarder.await;
+
+    /// The inboxes to read from now: all open ones, or (reading the slowest
+    /// only, and not stopping) the open shard that holds the output back.
+    fn eligible(&self, open: &[bool]) -> Vec<bool> {
+        let merge = &self.merge;
+        let slowest = (self.read_slowest_only && merge.stopped.is_none())
+            .then(|| {
+                (0..open.len())
+                    .filter(|s| open[*s] && !merge.finished[*s])
+                    .min_by_key(|s| merge.through[*s].map_or(0, |c| c as u128 + 1))
+            })
+            .flatten();
+        (0..open.len())
+            .map(|shard| open[shard] && slowest.is_none_or(|s| s == shard))
+            .collect()
     }
-    Ok(merge.finish()?)
+
+    fn try_next(&mut self, eligible: &[bool]) -> Option<(usize, MergeMsg)> {
+        (0..self.inboxes.len())
+            .filter(|s| eligible[*s])
+            .find_map(|s| self.inboxes[s].try_recv().map(|msg| (s, msg)))
+    }
+
+    /// Waits for a message from an eligible inbox, the stop (once), or the
+    /// next snapshot.
+    async fn wait(&mut self, eligible: &[bool], next_snapshot: Instant) -> Event {
+        let inboxes = &mut self.inboxes;
+        let message = poll_fn(|cx| {
+            for (shard, inbox) in inboxes.iter_mut().enumerate() {
+                if eligible[shard] {
+                    if let Poll::Ready(msg) = inbox.poll_recv(cx) {
+                        return Poll::Ready(Event::Message(shard, msg));
+                    }
+                }
+            }
+            Poll::Pending
+        });
+        let tick = async {
+            sleep(next_snapshot.saturating_duration_since(Instant::now())).await;
+            Event::Tick
+        };
+        let event = futures_lite::future::or(message, tick);
+        if self.merge.stopped.is_some() {
+            return event.await;
+        }
+        match self.stop.until(event).await {
+            Ok(event) => event,
+            Err(reason) => {
+                self.merge.stopped = Some(reason);
+                Event::Tick
+            }
+        }
+    }
 }

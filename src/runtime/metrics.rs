@@ -16,6 +16,9 @@ pub struct ShardStats {
     /// Records read and parsed from this shard's chunks (malformed included).
     pub records_in: u64,
     pub records_malformed: u64,
+    /// Records read but never processed because the run was interrupted
+    /// (in flight between shards, or in a batch not yet sent).
+    pub records_discarded: u64,
     /// Counters of this shard's engine.
     pub engine: EngineStats,
     /// Rows this shard's engine sent to the merger.
@@ -24,6 +27,8 @@ pub struct ShardStats {
     pub batches_received: u64,
     /// Sends that found their channel full and had to wait.
     pub channel_full_waits: u64,
+    /// Input bytes of the chunks this shard finished reading (files).
+    pub bytes_read: u64,
     /// Time spent reading, parsing and routing, and inside engine calls.
     pub busy: Duration,
     /// The shard's source stopped before the end of its input.
@@ -45,6 +50,7 @@ impl ShardStats {
     pub(crate) fn absorb(&mut self, other: &ShardStats) {
         self.records_in += other.records_in;
         self.records_malformed += other.records_malformed;
+        self.records_discarded += other.records_discarded;
         self.engine.records_in += other.engine.records_in;
         self.engine.processed += other.engine.processed;
         self.engine.filtered += other.engine.filtered;
@@ -54,6 +60,7 @@ impl ShardStats {
         self.batches_sent += other.batches_sent;
         self.batches_received += other.batches_received;
         self.channel_full_waits += other.channel_full_waits;
+        self.bytes_read += other.bytes_read;
         self.busy += other.busy;
         self.stopped |= other.stopped;
         self.lock_retries += other.lock_retries;
@@ -61,11 +68,13 @@ impl ShardStats {
 }
 
 /// The result of a run: totals, per-shard counters and output latency.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunReport {
     pub shards: Vec<ShardStats>,
     pub records_read: u64,
     pub records_malformed: u64,
+    /// Read but not processed: in flight when the run was interrupted.
+    pub records_discarded: u64,
     pub records_processed: u64,
     pub records_filtered: u64,
     pub records_late: u64,
@@ -75,8 +84,38 @@ pub struct RunReport {
     pub records_per_second: f64,
     /// True when the run ended early: a stop request, or LIMIT reached.
     pub stopped_early: bool,
-    /// Microseconds from a row's cause entering the engine to the row's write.
+    /// The signal (SIGINT, SIGTERM) that interrupted the run, if one did.
+    pub interrupted_by: Option<i32>,
+    /// Windows (per key) and groups still open when the run was interrupted.
+    pub open_windows_at_interrupt: u64,
+    /// Rows of those windows written after the prefix (`--on-interrupt emit`).
+    pub rows_after_interrupt: u64,
+    /// Microseconds from the read of the record that caused a row to the
+    /// moment the row was handed to the operating system.
     pub latency: Histogram<u64>,
+}
+
+/// Everything but the histogram's buckets (its percentiles instead).
+impl std::fmt::Debug for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunReport")
+            .field("records_read", &self.records_read)
+            .field("records_processed", &self.records_processed)
+            .field("records_filtered", &self.records_filtered)
+            .field("records_late", &self.records_late)
+            .field("records_malformed", &self.records_malformed)
+            .field("records_discarded", &self.records_discarded)
+            .field("rows_emitted", &self.rows_emitted)
+            .field("stopped_early", &self.stopped_early)
+            .field("interrupted_by", &self.interrupted_by)
+            .field("open_windows_at_interrupt", &self.open_windows_at_interrupt)
+            .field(
+                "latency_p50_p99_us",
+                &(self.latency_p50_us(), self.latency_p99_us()),
+            )
+            .field("shards", &self.shards)
+            .finish()
+    }
 }
 
 impl RunReport {
@@ -93,6 +132,7 @@ impl RunReport {
         RunReport {
             records_read,
             records_malformed: sum(|s| s.records_malformed),
+            records_discarded: sum(|s| s.records_discarded),
             records_processed: sum(|s| s.engine.processed),
             records_filtered: sum(|s| s.engine.filtered),
             records_late: sum(|s| s.engine.late),
@@ -104,18 +144,22 @@ impl RunReport {
                 0.0
             },
             stopped_early,
+            interrupted_by: None,
+            open_windows_at_interrupt: 0,
+            rows_after_interrupt: 0,
             latency,
             shards,
         }
     }
 
-    /// `records_read == processed + filtered + late + malformed`.
+    /// `records_read == processed + filtered + late + malformed + discarded`.
     pub fn accounts_for_every_record(&self) -> bool {
         self.records_read
             == self.records_processed
                 + self.records_filtered
                 + self.records_late
                 + self.records_malformed
+                + self.records_discarded
     }
 
     pub fn latency_p50_us(&self) -> u64 {

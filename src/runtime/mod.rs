@@ -20,37 +20,44 @@
 mod adapter;
 mod channel;
 mod config;
+mod exec;
 mod live;
 mod merger;
 mod metrics;
+pub mod placement;
+pub mod probe;
 mod recycle;
 mod shard;
 mod source;
 mod startup;
+mod stop;
 #[cfg(test)]
 mod tests;
+pub mod topology;
 
 pub use adapter::{
     Backend, ChunkReader, ChunkSource, DeadLetterFile, DeadLetters, EngineBackend, EngineRouter,
     Input, InputLayout, LineNumbering, PartitionProcessor, RowRouter, RowSink, TableInput,
 };
-pub use config::{parse_core_list, RuntimeConfig};
+pub use config::{parse_core_list, OnInterrupt, RuntimeConfig};
+pub use exec::ExecutorKind;
 pub use live::{LiveShard, LiveSnapshot};
 pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
 pub(crate) use source::chunks_of;
+pub use stop::{exit_status_for_signal, Interrupts, StopReason};
 
+use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
-use glommio::channels::local_channel;
-use glommio::channels::shared_channel::{self, SharedReceiver, SharedSender};
-
-use channel::{Connecting, Disconnected, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
-use merger::{Merge, MergerIo, MergerResult};
+use channel::{bounded, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use exec::{spawn_local, Executor};
+use merger::{InputTotals, Merge, MergerIo, MergerLoop, MergerResult};
 use recycle::{spawn_recycler, Pool};
 use shard::{Destination, StatelessShard, ToMerger};
-use source::{ShuffleSource, StopSignal};
-use startup::{choose_placements, classify_glommio_error, executor_builder, start_error};
+use source::ShuffleSource;
+use startup::choose_placements;
+use stop::{Stop, StopBroadcast};
 
 use crate::data::Batch;
 use crate::error::{Error, Result};
@@ -61,18 +68,16 @@ pub fn placement_cores(config: &RuntimeConfig) -> Vec<Option<usize>> {
     choose_placements(config).shards
 }
 
-/// A source shard's stop check: returns true once the run should stop
-/// (e.g. SIGINT). Called between batches.
-pub type StopCheck = Box<dyn FnMut() -> bool + Send>;
-
-/// Where a run's output goes and when it stops.
+/// Where a run's output goes, what stops it, and who watches it.
 pub struct RunIo {
     pub sink: Box<dyn RowSink + Send>,
     pub dead_letters: Option<Box<dyn DeadLetters + Send>>,
     /// Stop after this many output rows (`None`: the plan's LIMIT, if any).
     pub limit: Option<u64>,
-    /// One per source shard (shard i uses `stop_checks[i]`; missing ones never stop).
-    pub stop_checks: Vec<StopCheck>,
+    /// SIGINT/SIGTERM (or a test's stand-in) to relay to the run.
+    pub interrupts: Option<Interrupts>,
+    /// Where live snapshots go while the run lasts (see [`LiveSnapshot`]).
+    pub live: Option<SyncSender<LiveSnapshot>>,
 }
 
 impl RunIo {
@@ -81,7 +86,8 @@ impl RunIo {
             sink,
             dead_letters: None,
             limit: None,
-            stop_checks: Vec::new(),
+            interrupts: None,
+            live: None,
         }
     }
 }
@@ -90,19 +96,15 @@ impl RunIo {
 #[derive(Debug)]
 pub(crate) enum Failure {
     Error(Error),
-    /// A channel's other end went away: some other task failed.
+    /// A channel's other end went away: some other task stopped or failed.
     PeerGone,
+    /// The run was told to stop.
+    Stopped(StopReason),
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Failure::Error(e)
-    }
-}
-
-impl From<Disconnected> for Failure {
-    fn from(_: Disconnected) -> Self {
-        Failure::PeerGone
     }
 }
 
@@ -122,27 +124,45 @@ pub fn run_with<B: Backend, I: Input>(
 ) -> Result<RunReport> {
     config.validate()?;
     let started = Instant::now();
-    let mut wiring = Wiring::new(config.shards, config.channel_capacity, !plan.is_stateless());
+    let shuffled = !plan.is_stateless();
+    let mut broadcast = StopBroadcast::default();
+    let stops: Vec<ShardStops> = (0..config.shards)
+        .map(|_| ShardStops {
+            source: broadcast.subscribe(),
+            engine: shuffled.then(|| broadcast.subscribe()),
+        })
+        .collect();
+    let merger_stop = broadcast.subscribe();
+    let _relay = io
+        .interrupts
+        .map(|interrupts| interrupts.relay(broadcast.clone()))
+        .transpose()?;
+    let mut wiring = Wiring::new(config.shards, config.channel_capacity, shuffled);
     let placements = choose_placements(config);
-    let mut stop_checks = io.stop_checks.into_iter();
     let mut outcome = Outcome::default();
     let mut shard_handles = Vec::new();
-    for shard in 0..config.shards {
-        let ends = wiring.take_shard(shard);
+    for (shard, stops) in stops.into_iter().enumerate() {
         let setup = ShardSetup {
             shard,
             plan: plan.clone(),
             backend: backend.clone(),
             input: input.clone(),
             config: config.clone(),
-            stop_check: stop_checks.next(),
+            stops,
+            broadcast: broadcast.clone(),
             started,
         };
+        let ends = wiring.take_shard(shard);
         let name = format!("corestream-shard-{shard}");
-        let builder = executor_builder(&name, placements.shards[shard]);
-        match builder.spawn(move || shard_main(setup, ends)) {
+        let core = placements.shards[shard];
+        match Executor::start(config.executor, &name, core, move || {
+            shard_main(setup, ends)
+        }) {
             Ok(handle) => shard_handles.push((name, handle)),
-            Err(e) => outcome.start_failed(&name, &e),
+            Err(e) => {
+                broadcast.stop(StopReason::Failed);
+                outcome.start_errors.push(e);
+            }
         }
     }
     let merger_io = MergerIo {
@@ -151,32 +171,49 @@ pub fn run_with<B: Backend, I: Input>(
         limit: io.limit.or(plan.limit),
         line_numbering: input.line_numbering(),
         source_name: input.name().to_string(),
+        live: io.live,
+        totals: InputTotals {
+            bytes: input.total_bytes(),
+            events: input.total_events(),
+            unbounded: input.layout() == InputLayout::Stream,
+        },
+        flush_interval: config.output_flush_interval,
+        on_interrupt: config.on_interrupt,
+        started,
     };
     let merger_ends = wiring.take_merger();
-    let shuffled = wiring.shuffled;
-    let builder = executor_builder("corestream-merger", placements.merger);
-    let merger = builder.spawn(move || merger_main(merger_ends, merger_io, shuffled));
+    let merger_setup = MergerSetup {
+        io: merger_io,
+        stop: merger_stop,
+        broadcast: broadcast.clone(),
+        read_slowest_only: !shuffled,
+    };
+    let merger = Executor::start(config.executor, "corestream-merger", placements.merger, {
+        move || merger_main(merger_setup, merger_ends)
+    });
     let merger = match merger {
         Ok(handle) => Some(handle),
         Err(e) => {
-            outcome.start_failed("corestream-merger", &e);
+            broadcast.stop(StopReason::Failed);
+            outcome.start_errors.push(e);
             None
         }
     };
+    drop(broadcast);
     for (name, handle) in shard_handles {
-        match handle.join() {
+        match handle.join(&name) {
             Ok((stats, result)) => outcome.shard_ended(stats, result),
-            Err(e) => outcome.start_failed(&name, &e),
+            Err(e) => outcome.errors.push(e),
         }
     }
-    let merged = match merger.map(|h| h.join()) {
+    let merged = match merger.map(|h| h.join("corestream-merger")) {
         Some(Ok(Ok(merged))) => Some(merged),
         Some(Ok(Err(failure))) => {
             outcome.failed(failure);
             None
         }
         Some(Err(e)) => {
-            outcome.start_failed("corestream-merger", &e);
+            outcome.errors.push(e);
             None
         }
         None => None,
@@ -184,99 +221,91 @@ pub fn run_with<B: Backend, I: Input>(
     outcome.into_report(merged, started)
 }
 
-/// The shared channel ends of a run, handed out to the executors.
+/// A shard's stop inboxes: one per task.
+struct ShardStops {
+    source: Stop,
+    /// The engine task's (shuffled plans only).
+    engine: Option<Stop>,
+}
+
+/// The channel ends of a run, handed out to the executors. Every channel is
+/// a bounded SPSC use of a tokio mpsc channel; a shard's channel to itself is
+/// one like the others.
 struct Wiring {
-    shuffled: bool,
-    /// `mesh_out[s]`: source s's senders to every other destination, in order.
-    mesh_out: Vec<Vec<SharedSender<ShardMsg>>>,
-    /// `mesh_in[d]`: destination d's receivers from every other source, in order.
-    mesh_in: Vec<Vec<SharedReceiver<ShardMsg>>>,
-    /// `back_out[d]`: destination d's senders of spent batches to every other source.
-    back_out: Vec<Vec<SharedSender<Batch>>>,
-    /// `back_in[s]`: source s's receivers of spent batches from every other destination.
-    back_in: Vec<Vec<SharedReceiver<Batch>>>,
-    to_merger: Vec<Option<SharedSender<MergeMsg>>>,
-    merger_in: Vec<SharedReceiver<MergeMsg>>,
-    stop_out: Vec<SharedSender<()>>,
-    stop_in: Vec<Option<SharedReceiver<()>>>,
+    /// `mesh_out[s][d]`: source s's sender to destination d.
+    mesh_out: Vec<Vec<Tx<ShardMsg>>>,
+    /// `mesh_in[d][s]`: destination d's receiver from source s.
+    mesh_in: Vec<Vec<Rx<ShardMsg>>>,
+    /// `back_out[d][s]`: destination d's sender of spent batches to source s.
+    back_out: Vec<Vec<Tx<Batch>>>,
+    /// `back_in[s][d]`: source s's receiver of spent batches from destination d.
+    back_in: Vec<Vec<Rx<Batch>>>,
+    to_merger: Vec<Option<Tx<MergeMsg>>>,
+    merger_in: Vec<Rx<MergeMsg>>,
     /// Written row blocks, from the merger back to each shard.
-    blocks_back_out: Vec<SharedSender<RowBlock>>,
-    blocks_back_in: Vec<Option<SharedReceiver<RowBlock>>>,
-    capacity: usize,
+    blocks_back_out: Vec<Tx<RowBlock>>,
+    blocks_back_in: Vec<Option<Rx<RowBlock>>>,
 }
 
 /// One shard's channel ends.
 struct ShardEnds {
-    mesh_out: Vec<SharedSender<ShardMsg>>,
-    mesh_in: Vec<SharedReceiver<ShardMsg>>,
-    back_out: Vec<SharedSender<Batch>>,
-    back_in: Vec<SharedReceiver<Batch>>,
-    to_merger: Option<SharedSender<MergeMsg>>,
-    stop_in: Option<SharedReceiver<()>>,
-    blocks_back: Option<SharedReceiver<RowBlock>>,
-    capacity: usize,
+    mesh_out: Vec<Tx<ShardMsg>>,
+    mesh_in: Vec<Rx<ShardMsg>>,
+    back_out: Vec<Tx<Batch>>,
+    back_in: Vec<Rx<Batch>>,
+    to_merger: Option<Tx<MergeMsg>>,
+    blocks_back: Option<Rx<RowBlock>>,
 }
 
 /// The merger's channel ends, indexed by shard.
 struct MergerEnds {
-    inboxes: Vec<SharedReceiver<MergeMsg>>,
-    stops: Vec<SharedSender<()>>,
-    blocks_back: Vec<SharedSender<RowBlock>>,
+    inboxes: Vec<Rx<MergeMsg>>,
+    blocks_back: Vec<Tx<RowBlock>>,
+}
+
+/// The two sides of an `n` x `n` mesh of channels: `out[from][to]` and `in[to][from]`.
+type Mesh<T> = (Vec<Vec<Tx<T>>>, Vec<Vec<Rx<T>>>);
+
+/// An `n` x `n` mesh of bounded channels.
+fn mesh<T>(n: usize, capacity: usize) -> Mesh<T> {
+    let mut outs: Vec<Vec<Tx<T>>> = (0..n).map(|_| Vec::new()).collect();
+    let mut ins: Vec<Vec<Rx<T>>> = (0..n).map(|_| Vec::new()).collect();
+    for out in outs.iter_mut() {
+        for inbox in ins.iter_mut() {
+            let (tx, rx) = bounded(capacity);
+            out.push(tx);
+            inbox.push(rx);
+        }
+    }
+    (outs, ins)
 }
 
 impl Wiring {
     fn new(shards: usize, capacity: usize, shuffled: bool) -> Self {
-        let mut mesh_out: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
-        let mut mesh_in: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
-        let mut back_out: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
-        let mut back_in: Vec<Vec<_>> = (0..shards).map(|_| Vec::new()).collect();
-        if shuffled {
-            for (source, outs) in mesh_out.iter_mut().enumerate() {
-                for destination in (0..shards).filter(|d| *d != source) {
-                    let (tx, rx) = shared_channel::new_bounded(capacity);
-                    outs.push(tx);
-                    mesh_in[destination].push(rx);
-                }
-            }
-            for (destination, outs) in back_out.iter_mut().enumerate() {
-                for source in (0..shards).filter(|s| *s != destination) {
-                    let (tx, rx) = shared_channel::new_bounded(capacity);
-                    outs.push(tx);
-                    back_in[source].push(rx);
-                }
-            }
-        }
+        let mesh_size = if shuffled { shards } else { 0 };
+        let (mesh_out, mesh_in) = mesh(mesh_size, capacity);
+        let (back_out, back_in) = mesh(mesh_size, capacity);
         let (to_merger, merger_in) = (0..shards)
             .map(|_| {
-                let (tx, rx) = shared_channel::new_bounded(capacity);
+                let (tx, rx) = bounded(capacity);
                 (Some(tx), rx)
-            })
-            .unzip();
-        let (stop_out, stop_in) = (0..shards)
-            .map(|_| {
-                let (tx, rx) = shared_channel::new_bounded(1);
-                (tx, Some(rx))
             })
             .unzip();
         let (blocks_back_out, blocks_back_in) = (0..shards)
             .map(|_| {
-                let (tx, rx) = shared_channel::new_bounded(capacity);
+                let (tx, rx) = bounded(capacity);
                 (tx, Some(rx))
             })
             .unzip();
         Wiring {
-            shuffled,
-            mesh_out,
-            mesh_in,
-            back_out,
-            back_in,
+            mesh_out: pad(mesh_out, shards),
+            mesh_in: pad(mesh_in, shards),
+            back_out: pad(back_out, shards),
+            back_in: pad(back_in, shards),
             to_merger,
             merger_in,
-            stop_out,
-            stop_in,
             blocks_back_out,
             blocks_back_in,
-            capacity,
         }
     }
 
@@ -287,18 +316,24 @@ impl Wiring {
             back_out: std::mem::take(&mut self.back_out[shard]),
             back_in: std::mem::take(&mut self.back_in[shard]),
             to_merger: self.to_merger[shard].take(),
-            stop_in: self.stop_in[shard].take(),
             blocks_back: self.blocks_back_in[shard].take(),
-            capacity: self.capacity,
         }
     }
 
     fn take_merger(&mut self) -> MergerEnds {
         MergerEnds {
             inboxes: std::mem::take(&mut self.merger_in),
-            stops: std::mem::take(&mut self.stop_out),
             blocks_back: std::mem::take(&mut self.blocks_back_out),
         }
+    }
+}
+
+/// `rows`, or `n` empty rows when there is no mesh.
+fn pad<T>(rows: Vec<Vec<T>>, n: usize) -> Vec<Vec<T>> {
+    if rows.is_empty() {
+        (0..n).map(|_| Vec::new()).collect()
+    } else {
+        rows
     }
 }
 
@@ -309,124 +344,111 @@ struct ShardSetup<B, I> {
     backend: B,
     input: I,
     config: RuntimeConfig,
-    stop_check: Option<StopCheck>,
+    stops: ShardStops,
+    broadcast: StopBroadcast,
     started: Instant,
 }
 
 async fn shard_main<B: Backend, I: Input>(
     setup: ShardSetup<B, I>,
     ends: ShardEnds,
-) -> (ShardStats, Result<(), Failure>) {
+) -> (ShardStats, std::result::Result<(), Failure>) {
     let shard = setup.shard;
-    let gone = || (ShardStats::new(shard), Err(Failure::PeerGone));
-    // Start every connection before awaiting any (see `Connecting`).
-    let mesh_out = Connecting::senders(ends.mesh_out);
-    let mesh_in = Connecting::receivers(ends.mesh_in);
-    let back_out = Connecting::senders(ends.back_out);
-    let back_in = Connecting::receivers(ends.back_in);
-    let to_merger = Connecting::senders(ends.to_merger.into_iter().collect());
-    let stop_in = Connecting::receivers(ends.stop_in.into_iter().collect());
-    let blocks_back = Connecting::receivers(ends.blocks_back.into_iter().collect());
-    let mut outboxes = mesh_out.connected().await;
-    let mut inboxes = mesh_in.connected().await;
-    let mut batches_back = back_out.connected().await;
-    let mut spent_batches = back_in.connected().await;
-    let (Some(to_merger), Some(stop_in), Some(blocks_back)) = (
-        to_merger.connected().await.pop(),
-        stop_in.connected().await.pop(),
-        blocks_back.connected().await.pop(),
-    ) else {
-        return gone();
+    let (Some(to_merger), Some(blocks_back)) = (ends.to_merger, ends.blocks_back) else {
+        return (ShardStats::new(shard), Err(Failure::PeerGone));
     };
     let block_pool = Pool::default();
     let block_recycler = spawn_recycler(blocks_back, block_pool.clone());
-    let stop = StopSignal::new(setup.stop_check);
-    let flag = stop.flag();
-    let watcher = glommio::spawn_local(async move {
-        if stop_in.recv().await.is_some() {
-            flag.set(true);
-        }
-    });
     let merger = ToMerger::new(to_merger, setup.config.batch_rows, block_pool);
-    let shards = setup.config.shards;
-    let result = if setup.plan.is_stateless() {
-        let worker = StatelessShard {
-            shard,
-            shards,
-            plan: setup.plan,
-            backend: setup.backend,
-            input: setup.input,
-            config: setup.config,
-            stop,
-            started: setup.started,
-            merger,
-        };
-        worker.run().await
-    } else {
-        let (local_tx, local_rx) = local_channel::new_bounded(ends.capacity);
-        outboxes.insert(shard, Tx::Local(local_tx));
-        inboxes.insert(shard, Rx::Local(local_rx));
-        let (local_tx, local_rx) = local_channel::new_bounded(ends.capacity);
-        batches_back.insert(shard, Tx::Local(local_tx));
-        spent_batches.insert(shard, Rx::Local(local_rx));
-        let batch_pool = Pool::default();
-        let batch_recyclers: Vec<_> = spent_batches
-            .into_iter()
-            .map(|spent| spawn_recycler(spent, batch_pool.clone()))
-            .collect();
-        let destination = Destination {
-            shard,
-            processor: setup.backend.processor(&setup.plan),
-            layout: setup.input.layout(),
-            out_of_orderness_ms: setup.plan.time.max_out_of_orderness_ms,
-            has_event_time: setup.plan.event_time_column().is_some(),
-            inboxes,
-            batches_back,
-            merger,
-        };
-        let source = ShuffleSource {
-            shard,
-            plan: setup.plan,
-            backend: setup.backend,
-            input: setup.input,
-            config: setup.config,
-            stop,
-            started: setup.started,
-            outboxes,
-            batch_pool,
-        };
-        let source = glommio::spawn_local(source.run());
-        let destination = glommio::spawn_local(destination.run());
-        let (mut stats, source_result) = source.await;
-        let (engine_stats, engine_result) = destination.await;
-        stats.absorb(&engine_stats);
-        stats.engine = engine_stats.engine;
-        drop(batch_recyclers);
-        (stats, source_result.and(engine_result))
+    let broadcast = setup.broadcast;
+    let (stats, result) = match setup.stops.engine {
+        None => {
+            let progress = merger.reporter(0);
+            let worker = StatelessShard {
+                shard,
+                shards: setup.config.shards,
+                plan: setup.plan,
+                backend: setup.backend,
+                input: setup.input,
+                config: setup.config,
+                stop: setup.stops.source,
+                started: setup.started,
+                merger,
+                progress,
+            };
+            worker.run().await
+        }
+        Some(engine_stop) => {
+            let batch_pool = Pool::default();
+            let batch_recyclers: Vec<_> = ends
+                .back_in
+                .into_iter()
+                .map(|spent| spawn_recycler(spent, batch_pool.clone()))
+                .collect();
+            let destination = Destination {
+                shard,
+                processor: setup.backend.processor(&setup.plan),
+                layout: setup.input.layout(),
+                out_of_orderness_ms: setup.plan.time.max_out_of_orderness_ms,
+                has_event_time: setup.plan.event_time_column().is_some(),
+                on_interrupt: setup.config.on_interrupt,
+                inboxes: ends.mesh_in,
+                batches_back: ends.back_out,
+                progress: merger.reporter(1),
+                merger,
+                stop: engine_stop,
+                max_event_time: None,
+            };
+            let source = ShuffleSource {
+                shard,
+                progress: destination.merger.reporter(0),
+                plan: setup.plan,
+                backend: setup.backend,
+                input: setup.input,
+                config: setup.config,
+                stop: setup.stops.source,
+                started: setup.started,
+                outboxes: ends.mesh_out,
+                batch_pool,
+            };
+            let source = spawn_local(source.run());
+            let destination = spawn_local(destination.run());
+            let (mut stats, source_result) = source.await;
+            let (engine_stats, engine_result) = destination.await;
+            stats.absorb(&engine_stats);
+            stats.engine = engine_stats.engine;
+            drop(batch_recyclers);
+            (stats, source_result.and(engine_result))
+        }
     };
-    drop(watcher);
+    if matches!(result, Err(Failure::Error(_))) {
+        broadcast.stop(StopReason::Failed);
+    }
     drop(block_recycler);
-    result
+    (stats, result)
+}
+
+/// What the merger executor needs besides its channel ends.
+struct MergerSetup {
+    io: MergerIo,
+    stop: Stop,
+    broadcast: StopBroadcast,
+    read_slowest_only: bool,
 }
 
 async fn merger_main(
+    setup: MergerSetup,
     ends: MergerEnds,
-    io: MergerIo,
-    shuffled: bool,
-) -> Result<MergerResult, Failure> {
+) -> std::result::Result<MergerResult, Failure> {
     let shards = ends.inboxes.len();
-    let inboxes = Connecting::receivers(ends.inboxes);
-    let stops = Connecting::senders(ends.stops);
-    let blocks_back = Connecting::senders(ends.blocks_back);
-    let inboxes = inboxes.connected().await;
-    let stops = stops.connected().await;
-    let blocks_back = blocks_back.connected().await;
-    let merge = Merge::new(shards, io, stops, blocks_back);
-    if shuffled {
-        merger::merge_concurrently(merge, inboxes).await
-    } else {
-        merger::merge_in_order(merge, inboxes).await
-    }
+    let merge = Merge::new(shards, setup.io, setup.broadcast, ends.blocks_back);
+    let merger = MergerLoop {
+        merge,
+        inboxes: ends.inboxes,
+        stop: setup.stop,
+        read_slowest_only: setup.read_slowest_only,
+    };
+    merger.run().await
 }
 
 /// What the executors returned, gathered into a report or the error to show.
@@ -437,23 +459,21 @@ struct Outcome {
     start_errors: Vec<Error>,
     errors: Vec<Error>,
     peer_gone: bool,
+    stopped: Option<StopReason>,
 }
 
 impl Outcome {
-    fn start_failed<T>(&mut self, what: &str, e: &glommio::GlommioError<T>) {
-        let failure = classify_glommio_error(e);
-        self.start_errors
-            .push(start_error(what, &failure, &e.to_string()));
-    }
-
     fn failed(&mut self, failure: Failure) {
         match failure {
             Failure::Error(e) => self.errors.push(e),
             Failure::PeerGone => self.peer_gone = true,
+            Failure::Stopped(reason) => {
+                self.stopped.get_or_insert(reason);
+            }
         }
     }
 
-    fn shard_ended(&mut self, stats: ShardStats, result: Result<(), Failure>) {
+    fn shard_ended(&mut self, stats: ShardStats, result: std::result::Result<(), Failure>) {
         self.shards.push(stats);
         if let Err(failure) = result {
             self.failed(failure);
@@ -467,22 +487,30 @@ impl Outcome {
         if let Some(e) = self.errors.into_iter().next() {
             return Err(e);
         }
-        let merged = match merged {
-            Some(merged) if !self.peer_gone => merged,
-            _ => {
-                return Err(Error::Runtime(
-                    "a shard stopped unexpectedly (internal error)".into(),
-                ))
-            }
+        let Some(merged) = merged else {
+            return Err(Error::Runtime(
+                "internal error: the merger ended without a result".into(),
+            ));
         };
+        let stopped = merged.stopped.or(self.stopped);
+        if self.peer_gone && stopped.is_none() {
+            return Err(Error::Runtime(
+                "internal error: a shard stopped unexpectedly".into(),
+            ));
+        }
         self.shards.sort_by_key(|s| s.shard);
-        let stopped = merged.limit_reached || self.shards.iter().any(|s| s.stopped);
-        Ok(RunReport::new(
+        let mut report = RunReport::new(
             self.shards,
             merged.rows_written,
             started.elapsed(),
-            stopped,
+            merged.limit_reached || stopped.is_some(),
             merged.latency,
-        ))
+        );
+        if let Some(StopReason::Interrupted(signal)) = stopped {
+            report.interrupted_by = Some(signal);
+            report.open_windows_at_interrupt = merged.open_at_stop;
+            report.rows_after_interrupt = merged.rows_after_interrupt;
+        }
+        Ok(report)
     }
 }

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::channel::Rx;
+use super::exec::{spawn_local, LocalTask};
 
 /// At most this many spent buffers wait in a pool for reuse.
 const MAX_POOLED: usize = 16;
@@ -68,11 +69,11 @@ impl<T: Reusable> Pool<T> {
 /// Starts a task that takes the buffers coming back over `returns` into `pool`.
 /// Dropping the task stops it.
 pub(crate) fn spawn_recycler<T: Reusable + Send + 'static>(
-    returns: Rx<T>,
+    mut returns: Rx<T>,
     pool: Pool<T>,
-) -> glommio::Task<()> {
-    glommio::spawn_local(async move {
-        while let Some(buffer) = returns.recv().await {
+) -> LocalTask<()> {
+    spawn_local(async move {
+        while let Some(buffer) = returns.recv_anyway().await {
             pool.put(buffer);
         }
     })

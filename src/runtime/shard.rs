@@ -3,19 +3,29 @@
 //! `ChunkEnd`), aligning the watermark at every chunk end; in a stateless plan
 //! one task reads the shard's own chunks and runs them through its engine.
 //! Both send their output, tagged with the chunk, to the merger.
+//!
+//! When the run is interrupted, an engine task stops where it is and winds
+//! down as `--on-interrupt` says: it reports how many windows were still open
+//! and, with `emit`, closes and sends them (they are partial).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, PartitionProcessor};
-use super::channel::{yield_now, ChunkDead, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use super::exec::{sleep, yield_now};
 use super::metrics::ShardStats;
-use super::recycle::Pool;
-use super::source::{chunks_of, Reading, StopSignal};
-use super::{Failure, RuntimeConfig};
+use super::recycle::{Pool, Reusable};
+use super::source::{chunks_of, count_piece, Fed, ProgressReporter, Reading, StreamFeed};
+use super::stop::{Stop, StopReason};
+use super::{Failure, OnInterrupt, RuntimeConfig};
 use crate::data::Batch;
 use crate::engine::{LateRecord, Output};
 use crate::error::Error;
 use crate::plan::QueryPlan;
+
+/// How long an engine task whose input closed waits to hear why (the stop
+/// that closed it reaches every task at once, give or take scheduling).
+const STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// Output bound for the merger: rows gathered per chunk and sent in blocks
 /// (taken from `pool`, where the merger's spent blocks come back).
@@ -45,16 +55,18 @@ impl ToMerger {
         std::mem::replace(&mut self.rows, spare)
     }
 
-    /// Takes what the engine produced while processing `chunk`.
+    /// Takes what the engine produced while processing `chunk`, caused by
+    /// records read at `caused_at`.
     pub async fn take(
         &mut self,
         chunk: u64,
         out: &mut Output,
         caused_at: Instant,
+        stop: &mut Stop,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         if chunk != self.chunk {
-            self.flush_rows(stats).await?;
+            self.flush_rows(stop, stats).await?;
             self.chunk = chunk;
         }
         stats.rows_out += out.rows.len() as u64;
@@ -65,19 +77,21 @@ impl ToMerger {
         out.rows = rows;
         self.late.append(&mut out.late);
         if self.rows.len() >= self.batch_rows {
-            self.flush_rows(stats).await?;
+            self.flush_rows(stop, stats).await?;
         }
         Ok(())
     }
 
-    async fn flush_rows(&mut self, stats: &mut ShardStats) -> Result<(), Failure> {
+    async fn flush_rows(&mut self, stop: &mut Stop, stats: &mut ShardStats) -> Result<(), Failure> {
         if !self.rows.is_empty() {
             let rows = self.take_rows();
             let msg = MergeMsg::Rows {
                 chunk: self.chunk,
                 rows,
             };
-            self.tx.send(msg, &mut stats.channel_full_waits).await?;
+            self.tx
+                .send(msg, stop, &mut stats.channel_full_waits)
+                .await?;
         }
         Ok(())
     }
@@ -89,32 +103,42 @@ impl ToMerger {
         chunk: u64,
         dead: Option<ChunkDead>,
         through: u64,
+        stop: &mut Stop,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         self.chunk = chunk;
-        self.flush_rows(stats).await?;
+        self.flush_rows(stop, stats).await?;
+        let waits = &mut stats.channel_full_waits;
         if dead.is_some() || !self.late.is_empty() {
             let late = std::mem::take(&mut self.late);
             let msg = MergeMsg::Dead { chunk, late, dead };
-            self.tx.send(msg, &mut stats.channel_full_waits).await?;
+            self.tx.send(msg, stop, waits).await?;
         }
-        let waits = &mut stats.channel_full_waits;
-        self.tx.send(MergeMsg::Through(through), waits).await?;
-        Ok(())
+        self.tx.send(MergeMsg::Through(through), stop, waits).await
     }
 
-    pub async fn send(&mut self, msg: MergeMsg, stats: &mut ShardStats) -> Result<(), Failure> {
-        Ok(self.tx.send(msg, &mut stats.channel_full_waits).await?)
+    pub async fn send(
+        &mut self,
+        msg: MergeMsg,
+        stop: &mut Stop,
+        stats: &mut ShardStats,
+    ) -> Result<(), Failure> {
+        self.tx.send(msg, stop, &mut stats.channel_full_waits).await
     }
 
-    /// The rows of `finish()`, then `Finished`.
+    /// The rows of `finish()` (and their late records), then `Finished` when
+    /// the input ended. Sent even while the run is stopping: the merger waits
+    /// for them.
     pub async fn finish(
         &mut self,
         out: &mut Output,
+        ended: bool,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         stats.rows_out += out.rows.len() as u64;
         let now = Instant::now();
+        // Rows of a chunk not ended (only after a stop): never written.
+        self.rows.clear_for_reuse();
         let mut rows = self.take_rows();
         let mut finished = std::mem::take(&mut out.rows);
         for row in finished.drain(..) {
@@ -128,12 +152,18 @@ impl ToMerger {
                 late,
                 dead: None,
             };
-            self.tx.send(msg, &mut stats.channel_full_waits).await?;
+            self.tx.send_anyway(msg).await?;
         }
-        let waits = &mut stats.channel_full_waits;
-        self.tx.send(MergeMsg::Final(rows), waits).await?;
-        self.tx.send(MergeMsg::Finished, waits).await?;
+        self.tx.send_anyway(MergeMsg::Final(rows)).await?;
+        if ended {
+            self.tx.send_anyway(MergeMsg::Finished).await?;
+        }
         Ok(())
+    }
+
+    /// A clone of the channel to the merger, for progress reports.
+    pub fn reporter(&self, task: u8) -> ProgressReporter {
+        ProgressReporter::new(self.tx.clone(), task)
     }
 }
 
@@ -145,6 +175,43 @@ fn timed<T>(stats: &mut ShardStats, call: impl FnOnce() -> T) -> (T, Instant) {
     (result, began)
 }
 
+/// After the loop of an engine task ended with `failure`: why the run
+/// stops. A closed input with no stop heard yet waits briefly for the stop
+/// that closed it; hearing none means a peer failed.
+async fn stop_reason(failure: Failure, stop: &mut Stop) -> Result<StopReason, Failure> {
+    match failure {
+        Failure::Stopped(reason) => Ok(reason),
+        Failure::PeerGone => match stop.until(sleep(STOP_GRACE)).await {
+            Err(reason) => Ok(reason),
+            Ok(()) => Err(Failure::PeerGone),
+        },
+        Failure::Error(e) => Err(Failure::Error(e)),
+    }
+}
+
+/// Winds an engine down after `reason`: on an interrupt it reports the open
+/// windows and, with `emit`, closes and sends them.
+async fn wind_down<P: PartitionProcessor>(
+    reason: StopReason,
+    processor: &mut P,
+    on_interrupt: OnInterrupt,
+    merger: &mut ToMerger,
+    stats: &mut ShardStats,
+) -> Result<(), Failure> {
+    stats.stopped = true;
+    if !matches!(reason, StopReason::Interrupted(_)) {
+        return Err(Failure::Stopped(reason));
+    }
+    let open = processor.open_groups();
+    merger.tx.send_anyway(MergeMsg::OpenAtStop(open)).await?;
+    if on_interrupt == OnInterrupt::Emit {
+        let mut out = Output::default();
+        timed(stats, || processor.finish(&mut out));
+        merger.finish(&mut out, false, stats).await?;
+    }
+    Err(Failure::Stopped(reason))
+}
+
 /// The engine task of a shard in a shuffled plan.
 pub(crate) struct Destination<P: PartitionProcessor> {
     pub shard: usize,
@@ -152,19 +219,73 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     pub layout: InputLayout,
     pub out_of_orderness_ms: i64,
     pub has_event_time: bool,
+    pub on_interrupt: OnInterrupt,
     /// Indexed by source shard.
     pub inboxes: Vec<Rx<ShardMsg>>,
     /// Indexed by source shard: where processed batches go back to.
     pub batches_back: Vec<Tx<Batch>>,
     pub merger: ToMerger,
+    pub progress: ProgressReporter,
+    pub stop: Stop,
+    /// The running maximum event time over all chunk ends so far.
+    pub max_event_time: Option<i64>,
 }
 
 impl<P: PartitionProcessor> Destination<P> {
     pub async fn run(mut self) -> (ShardStats, Result<(), Failure>) {
         let mut stats = ShardStats::new(self.shard);
-        let result = self.process_all(&mut stats).await;
+        let result = match self.process_all(&mut stats).await {
+            Ok(()) => {
+                let mut out = Output::default();
+                timed(&mut stats, || self.processor.finish(&mut out));
+                self.merger.finish(&mut out, true, &mut stats).await
+            }
+            Err(failure) => match stop_reason(failure, &mut self.stop).await {
+                Ok(reason) => {
+                    stats.records_discarded += self.drain_inboxes().await;
+                    let merger = &mut self.merger;
+                    wind_down(
+                        reason,
+                        &mut self.processor,
+                        self.on_interrupt,
+                        merger,
+                        &mut stats,
+                    )
+                    .await
+                }
+                Err(failure) => Err(failure),
+            },
+        };
         stats.engine = self.processor.stats();
+        self.report(&stats);
         (stats, result)
+    }
+
+    /// After a stop: takes what the sources still send until they end (they
+    /// end at once on a stop); the rows that will never be processed.
+    async fn drain_inboxes(&mut self) -> u64 {
+        let mut rows = 0;
+        for inbox in &mut self.inboxes {
+            while let Some(msg) = inbox.recv_anyway().await {
+                if let ShardMsg::Rows { batch, .. } = msg {
+                    rows += batch.len() as u64;
+                }
+            }
+        }
+        rows
+    }
+
+    fn report(&mut self, stats: &ShardStats) {
+        let mut stats = stats.clone();
+        stats.engine = self.processor.stats();
+        let watermark = self.watermark();
+        self.progress.report(&stats, watermark, 0);
+    }
+
+    fn watermark(&self) -> Option<i64> {
+        self.max_event_time
+            .filter(|_| self.has_event_time)
+            .map(|max| max.saturating_sub(self.out_of_orderness_ms))
     }
 
     fn owner(&self, chunk: u64) -> usize {
@@ -178,40 +299,39 @@ impl<P: PartitionProcessor> Destination<P> {
         let sources = self.inboxes.len();
         let mut done = vec![false; sources];
         let mut out = Output::default();
-        let mut max_event_time: Option<i64> = None;
         let mut chunk = 0u64;
         while done.iter().any(|d| !d) {
             let owner = self.owner(chunk);
             if self.layout == InputLayout::Stream && done[0] {
                 // Only shard 0 reads a stream; the others send nothing but Done.
-                self.drain_done(&mut done).await?;
-                break;
+                return self.drain_done(&mut done).await;
             }
             if !done[owner] {
-                let ended = self
-                    .process_chunk(chunk, owner, &mut out, &mut max_event_time, stats)
-                    .await?;
+                let ended = self.process_chunk(chunk, owner, &mut out, stats).await?;
                 done[owner] = !ended;
             }
             chunk += 1;
+            if self.progress.due() {
+                self.report(stats);
+            }
             yield_now().await;
         }
-        timed(stats, || self.processor.finish(&mut out));
-        self.merger.finish(&mut out, stats).await
+        Ok(())
     }
 
     async fn drain_done(&mut self, done: &mut [bool]) -> Result<(), Failure> {
         for (source, done) in done.iter_mut().enumerate() {
             while !*done {
-                match self.inboxes[source].recv().await {
-                    Some(ShardMsg::Done) => *done = true,
-                    Some(_) => {
+                match self.inboxes[source].recv(&mut self.stop).await {
+                    Ok(Some(ShardMsg::Done)) => *done = true,
+                    Ok(Some(_)) => {
                         return Err(protocol_error(
                             source,
                             "sent rows for a stream it does not read",
                         ))
                     }
-                    None => return Err(Failure::PeerGone),
+                    Ok(None) => return Err(Failure::PeerGone),
+                    Err(reason) => return Err(Failure::Stopped(reason)),
                 }
             }
         }
@@ -219,41 +339,49 @@ impl<P: PartitionProcessor> Destination<P> {
     }
 
     /// Processes chunk `chunk` from `owner`; `Ok(false)` when the owner turned
-    /// out to be done (the chunk does not exist: the source stopped).
+    /// out to be done (the chunk does not exist: its input ended).
     async fn process_chunk(
         &mut self,
         chunk: u64,
         owner: usize,
         out: &mut Output,
-        max_event_time: &mut Option<i64>,
         stats: &mut ShardStats,
     ) -> Result<bool, Failure> {
         loop {
-            let msg = self.inboxes[owner].recv().await.ok_or(Failure::PeerGone)?;
+            let msg = match self.inboxes[owner].recv(&mut self.stop).await {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return Err(Failure::PeerGone),
+                Err(reason) => return Err(Failure::Stopped(reason)),
+            };
             match msg {
-                ShardMsg::Rows(batch) => {
+                ShardMsg::Rows { batch, read_at } => {
                     stats.batches_received += 1;
-                    self.push(chunk, &batch, out, stats).await?;
+                    self.push(chunk, &batch, read_at, out, stats).await?;
                     self.batches_back[owner].offer(batch);
                 }
                 ShardMsg::ChunkEnd {
                     chunk: ended,
-                    max_event_time: chunk_max,
+                    max_event_time,
                     dead,
+                    read_at,
                 } => {
                     if ended != chunk {
                         let what = format!("ended chunk {ended} while chunk {chunk} was due");
                         return Err(protocol_error(owner, &what));
                     }
-                    *max_event_time = (*max_event_time).max(chunk_max);
-                    self.align_watermark(chunk, *max_event_time, out, stats)
+                    self.max_event_time = self.max_event_time.max(max_event_time);
+                    self.align_watermark(chunk, read_at, out, stats).await?;
+                    self.merger
+                        .end_chunk(chunk, dead, chunk, &mut self.stop, stats)
                         .await?;
-                    self.merger.end_chunk(chunk, dead, chunk, stats).await?;
                     return Ok(true);
                 }
                 ShardMsg::Done => {
-                    // Tell the merger this shard is through with the skipped chunk too.
-                    self.merger.end_chunk(chunk, None, chunk, stats).await?;
+                    // The owner's input ended before this chunk: no such
+                    // chunk, and nothing of it will come from this shard.
+                    self.merger
+                        .end_chunk(chunk, None, chunk, &mut self.stop, stats)
+                        .await?;
                     return Ok(false);
                 }
             }
@@ -264,26 +392,30 @@ impl<P: PartitionProcessor> Destination<P> {
         &mut self,
         chunk: u64,
         batch: &Batch,
+        read_at: Instant,
         out: &mut Output,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        let (_, began) = timed(stats, || self.processor.push(batch, out));
-        self.merger.take(chunk, out, began, stats).await
+        timed(stats, || self.processor.push(batch, out));
+        self.merger
+            .take(chunk, out, read_at, &mut self.stop, stats)
+            .await
     }
 
     async fn align_watermark(
         &mut self,
         chunk: u64,
-        max_event_time: Option<i64>,
+        read_at: Instant,
         out: &mut Output,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        let Some(max) = max_event_time.filter(|_| self.has_event_time) else {
+        let Some(watermark) = self.watermark() else {
             return Ok(());
         };
-        let watermark = max.saturating_sub(self.out_of_orderness_ms);
-        let (_, began) = timed(stats, || self.processor.advance_watermark(watermark, out));
-        self.merger.take(chunk, out, began, stats).await
+        timed(stats, || self.processor.advance_watermark(watermark, out));
+        self.merger
+            .take(chunk, out, read_at, &mut self.stop, stats)
+            .await
     }
 }
 
@@ -302,9 +434,10 @@ pub(crate) struct StatelessShard<B: Backend, I: Input> {
     pub backend: B,
     pub input: I,
     pub config: RuntimeConfig,
-    pub stop: StopSignal,
+    pub stop: Stop,
     pub started: Instant,
     pub merger: ToMerger,
+    pub progress: ProgressReporter,
 }
 
 impl<B: Backend, I: Input> StatelessShard<B, I> {
@@ -315,10 +448,11 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         if result.is_ok() {
             let mut out = Output::default();
             timed(&mut stats, || processor.finish(&mut out));
-            result = self.merger.finish(&mut out, &mut stats).await;
+            result = self.merger.finish(&mut out, true, &mut stats).await;
         }
         stats.engine = processor.stats();
-        stats.stopped = self.stop.stopped();
+        stats.stopped = self.stop.is_stopped();
+        self.progress.report(&stats, None, stats.bytes_read);
         (stats, result)
     }
 
@@ -330,83 +464,101 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         let layout = self.input.layout();
         match layout {
             InputLayout::Chunks(_) => {
-                let stride = self.shards as u64;
                 if self.shard > 0 {
                     // Nothing from this shard for the chunks before its first.
                     let before = MergeMsg::Through(self.shard as u64 - 1);
-                    self.merger.send(before, stats).await?;
+                    self.merger.send(before, &mut self.stop, stats).await?;
                 }
                 for chunk in chunks_of(layout, self.shard, self.shards) {
-                    if self.stop.should_stop() {
-                        break;
+                    if let Some(reason) = self.stop.check() {
+                        return Err(Failure::Stopped(reason));
                     }
-                    let reader = self.input.open(chunk as usize)?;
-                    let through = chunk + stride - 1;
-                    self.run_chunk(chunk, through, reader, processor, stats, false)
-                        .await?;
+                    self.run_chunk(chunk, processor, stats).await?;
+                    stats.bytes_read += self.input.chunk_bytes(chunk as usize);
                 }
+                Ok(())
             }
-            InputLayout::Stream if self.shard == 0 => {
-                let reader = self.input.open(0)?;
-                self.run_chunk(0, 0, reader, processor, stats, true).await?;
-            }
-            InputLayout::Stream => {}
+            InputLayout::Stream if self.shard == 0 => self.run_stream(processor, stats).await,
+            InputLayout::Stream => Ok(()),
         }
-        Ok(())
     }
 
-    /// Reads one chunk (or, for a stream, the whole stream as one chunk per
-    /// batch) through the engine.
+    /// Reads chunk `chunk` through the engine.
     async fn run_chunk(
         &mut self,
-        first_chunk: u64,
-        through: u64,
-        reader: I::Reader,
+        chunk: u64,
         processor: &mut B::Processor,
         stats: &mut ShardStats,
-        stream: bool,
     ) -> Result<(), Failure> {
         let mut reading = Reading {
-            reader,
+            reader: self.input.open(chunk as usize)?,
             started: self.started,
-            stats,
         };
         let width = self.plan.source.schema.len();
         let mut batch = Batch::with_capacity(width, self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut out = Output::default();
-        let mut chunk = first_chunk;
         loop {
-            let more = reading
-                .fill(&mut batch, &mut malformed, self.config.batch_rows)
+            let filled = reading
+                .fill(
+                    &mut batch,
+                    &mut malformed,
+                    self.config.batch_rows,
+                    &mut self.stop,
+                    stats,
+                )
                 .await?;
-            let (_, began) = timed(reading.stats, || processor.push(&batch, &mut out));
+            timed(stats, || processor.push(&batch, &mut out));
             self.merger
-                .take(chunk, &mut out, began, reading.stats)
+                .take(chunk, &mut out, filled.read_at, &mut self.stop, stats)
                 .await?;
-            let stop = !more || self.stop.should_stop();
-            if stream {
-                let dead = ChunkDead {
-                    malformed: std::mem::take(&mut malformed),
-                    lines: None,
-                };
-                self.merger
-                    .end_chunk(chunk, Some(dead), chunk, reading.stats)
-                    .await?;
-                chunk += 1;
-            }
-            if stop {
+            self.progress.tick(stats, None, stats.bytes_read);
+            if !filled.more {
                 break;
+            }
+            if let Some(reason) = self.stop.check() {
+                return Err(Failure::Stopped(reason));
             }
             yield_now().await;
         }
-        if !stream {
-            let lines = reading.reader.lines_read();
-            let dead = ChunkDead { malformed, lines };
+        let lines = reading.reader.lines_read();
+        let dead = ChunkDead { malformed, lines };
+        let through = chunk + self.shards as u64 - 1;
+        self.merger
+            .end_chunk(chunk, Some(dead), through, &mut self.stop, stats)
+            .await
+    }
+
+    /// A stream: every piece its reader thread delivers is a chunk.
+    async fn run_stream(
+        &mut self,
+        processor: &mut B::Processor,
+        stats: &mut ShardStats,
+    ) -> Result<(), Failure> {
+        let width = self.plan.source.schema.len();
+        let mut feed = StreamFeed::start(&self.input, &self.config, width)?;
+        let mut out = Output::default();
+        let mut chunk = 0u64;
+        loop {
+            let piece = match feed.next(&mut self.stop).await? {
+                Fed::End => return Ok(()),
+                Fed::Idle(_) => continue,
+                Fed::Piece(piece) => piece,
+            };
+            count_piece(&piece, stats);
+            timed(stats, || processor.push(&piece.batch, &mut out));
             self.merger
-                .end_chunk(chunk, Some(dead), through, reading.stats)
+                .take(chunk, &mut out, piece.read_at, &mut self.stop, stats)
                 .await?;
+            let dead = ChunkDead {
+                malformed: piece.malformed,
+                lines: None,
+            };
+            self.merger
+                .end_chunk(chunk, Some(dead), chunk, &mut self.stop, stats)
+                .await?;
+            chunk += 1;
+            self.progress.tick(stats, None, 0);
         }
-        Ok(())
     }
 }

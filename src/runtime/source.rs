@@ -1,91 +1,238 @@
-//! A shard's source side: reads its chunks in order, parses them, and (for
-//! grouped plans) routes every row by key into per-destination batches,
-//! ending each chunk with a `ChunkEnd` marker to every destination.
+//! A shard's source side: reads its chunks in order (pacing generators),
+//! parses them, and (for grouped plans) routes every row by key into
+//! per-destination batches, ending each chunk with a `ChunkEnd` marker to
+//! every destination. A stream (standard input, a pipe, a followed file) is
+//! read on a reader thread of its own ([`StreamFeed`]) so that a blocking
+//! read never holds up a shard, and every piece it delivers is a chunk.
+//!
+//! A stop abandons the chunk being read: no `ChunkEnd` goes out for it, so
+//! the merger never writes output of a partly read chunk.
 
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, RowRouter};
-use super::channel::{yield_now, ChunkDead, ShardMsg, Tx};
+use super::channel::{bounded, ChunkDead, MergeMsg, Rx, ShardMsg, TaskProgress, Tx};
+use super::exec::{sleep, yield_now};
 use super::metrics::ShardStats;
 use super::recycle::Pool;
+use super::stop::Stop;
 use super::{Failure, RuntimeConfig};
 use crate::data::Batch;
+use crate::error::{Error, Result};
 use crate::io::Malformed;
 use crate::plan::QueryPlan;
 
-/// A source's stop conditions: a request from the merger (LIMIT reached) and
-/// the caller's stop check (signals).
-pub(crate) struct StopSignal {
-    requested: Rc<Cell<bool>>,
-    check: Option<Box<dyn FnMut() -> bool + Send>>,
+/// How often a task reports its counters to the merger (for live snapshots).
+pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// While a stream stays idle past its idle timeout, how often the watermark
+/// moves on with the wall clock.
+const IDLE_TICK: Duration = Duration::from_millis(100);
+
+/// The chunks shard `shard` of `shards` reads, in order (computed as they
+/// are taken: a paced generator may have millions).
+pub(crate) fn chunks_of(
+    layout: InputLayout,
+    shard: usize,
+    shards: usize,
+) -> impl Iterator<Item = u64> {
+    let count = match layout {
+        InputLayout::Chunks(count) => count,
+        InputLayout::Stream => 0,
+    };
+    (shard..count).step_by(shards.max(1)).map(|c| c as u64)
 }
 
-impl StopSignal {
-    pub fn new(check: Option<Box<dyn FnMut() -> bool + Send>>) -> Self {
-        StopSignal {
-            requested: Rc::new(Cell::new(false)),
-            check,
+/// Sends a task's counters to the merger now and then, never waiting.
+pub(crate) struct ProgressReporter {
+    tx: Tx<MergeMsg>,
+    task: u8,
+    last: Instant,
+}
+
+impl ProgressReporter {
+    /// `task`: 0 for a shard's source side, 1 for its engine side.
+    pub fn new(tx: Tx<MergeMsg>, task: u8) -> Self {
+        ProgressReporter {
+            tx,
+            task,
+            last: Instant::now(),
         }
     }
 
-    /// The flag the merger's stop request sets.
-    pub fn flag(&self) -> Rc<Cell<bool>> {
-        self.requested.clone()
+    /// True when the last report is older than [`PROGRESS_INTERVAL`].
+    pub fn due(&self) -> bool {
+        self.last.elapsed() >= PROGRESS_INTERVAL
     }
 
-    pub fn should_stop(&mut self) -> bool {
-        if !self.requested.get() && self.check.as_mut().is_some_and(|check| check()) {
-            self.requested.set(true);
+    /// Reports when one is [`ProgressReporter::due`].
+    pub fn tick(&mut self, stats: &ShardStats, watermark_ms: Option<i64>, bytes_read: u64) {
+        if self.due() {
+            self.report(stats, watermark_ms, bytes_read);
         }
-        self.requested.get()
     }
 
-    pub fn stopped(&self) -> bool {
-        self.requested.get()
+    pub fn report(&mut self, stats: &ShardStats, watermark_ms: Option<i64>, bytes_read: u64) {
+        self.last = Instant::now();
+        self.tx.offer(MergeMsg::Progress(TaskProgress {
+            task: self.task,
+            stats: stats.clone(),
+            watermark_ms,
+            bytes_read,
+        }));
     }
 }
 
-/// The chunks shard `shard` of `shards` reads, in order.
-pub(crate) fn chunks_of(layout: InputLayout, shard: usize, shards: usize) -> Vec<u64> {
-    match layout {
-        InputLayout::Chunks(count) => (shard..count).step_by(shards).map(|c| c as u64).collect(),
-        InputLayout::Stream => Vec::new(),
-    }
+/// What one [`Reading::fill`] gave.
+pub(crate) struct Filled {
+    /// False once the chunk is exhausted.
+    pub more: bool,
+    /// When the rows were read (for a paced generator: when they were due).
+    pub read_at: Instant,
 }
 
 /// Reads rows from one chunk reader, pacing generators and timing the work.
-pub(crate) struct Reading<'a, R> {
+pub(crate) struct Reading<R> {
     pub reader: R,
     pub started: Instant,
-    pub stats: &'a mut ShardStats,
 }
 
-impl<R: ChunkReader> Reading<'_, R> {
+impl<R: ChunkReader> Reading<R> {
     /// Fills `batch` (cleared first) with up to `max_rows` rows; malformed
-    /// records are appended to `malformed`. `Ok(false)` at the chunk's end.
+    /// records are appended to `malformed`. A paced generator's rows are
+    /// waited for (unless a stop comes first).
     pub async fn fill(
         &mut self,
         batch: &mut Batch,
         malformed: &mut Vec<Malformed>,
         max_rows: usize,
-    ) -> Result<bool, Failure> {
-        if let Some(due) = self.reader.next_due() {
-            let wait = (self.started + due).saturating_duration_since(Instant::now());
+        stop: &mut Stop,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<Filled, Failure> {
+        let due = self.reader.next_due().map(|offset| self.started + offset);
+        if let Some(due) = due {
+            let wait = due.saturating_duration_since(Instant::now());
             if !wait.is_zero() {
-                glommio::timer::sleep(wait).await;
+                stop.until(sleep(wait)).await.map_err(Failure::Stopped)?;
             }
         }
         batch.clear();
         let bad_before = malformed.len();
         let began = Instant::now();
         let more = self.reader.fill(batch, malformed, max_rows)?;
-        self.stats.busy += began.elapsed();
+        stats.busy += began.elapsed();
         let bad = (malformed.len() - bad_before) as u64;
-        self.stats.records_in += batch.len() as u64 + bad;
-        self.stats.records_malformed += bad;
-        Ok(more)
+        stats.records_in += batch.len() as u64 + bad;
+        stats.records_malformed += bad;
+        Ok(Filled {
+            more,
+            read_at: due.unwrap_or(began),
+        })
+    }
+}
+
+/// What a stream's reader thread delivers: the rows one read gave.
+pub(crate) struct StreamPiece {
+    pub batch: Batch,
+    pub malformed: Vec<Malformed>,
+    pub read_at: Instant,
+}
+
+/// The next thing a stream has for its shard.
+pub(crate) enum Fed {
+    Piece(StreamPiece),
+    /// No record for this long (past the idle timeout).
+    Idle(Duration),
+    /// The stream ended.
+    End,
+}
+
+/// A stream read on a thread of its own: blocking reads (an idle terminal,
+/// a pipe, a followed file) happen there, and the shard waits on a channel,
+/// where a stop or the idle timeout can interrupt the wait.
+pub(crate) struct StreamFeed {
+    rx: Rx<Result<StreamPiece>>,
+    idle_timeout: Option<Duration>,
+    last_record: Instant,
+}
+
+impl StreamFeed {
+    /// Starts the reader thread of `input`'s stream.
+    pub fn start<I: Input>(input: &I, config: &RuntimeConfig, width: usize) -> Result<StreamFeed> {
+        let (tx, rx) = bounded(4);
+        let input = input.clone();
+        let rows = config.batch_rows;
+        std::thread::Builder::new()
+            .name("corestream-reader".into())
+            .spawn(move || read_stream_into(input, rows, width, tx))
+            .map_err(|e| Error::Runtime(format!("cannot start the stream reader: {e}")))?;
+        Ok(StreamFeed {
+            rx,
+            idle_timeout: config.idle_timeout,
+            last_record: Instant::now(),
+        })
+    }
+
+    /// The next piece, an idle report, or the end; a stop ends the wait.
+    pub async fn next(&mut self, stop: &mut Stop) -> std::result::Result<Fed, Failure> {
+        let idle_wait = self.idle_timeout.map(|timeout| {
+            let since = self.last_record.elapsed();
+            timeout.checked_sub(since).unwrap_or(IDLE_TICK.min(timeout))
+        });
+        let received = async { Some(self.rx.recv_anyway().await) };
+        let idle = async {
+            match idle_wait {
+                Some(wait) => sleep(wait).await,
+                None => std::future::pending().await,
+            }
+            None
+        };
+        let next = stop
+            .until(futures_lite::future::or(received, idle))
+            .await
+            .map_err(Failure::Stopped)?;
+        match next {
+            Some(Some(Ok(piece))) => {
+                if !piece.batch.is_empty() || !piece.malformed.is_empty() {
+                    self.last_record = piece.read_at;
+                }
+                Ok(Fed::Piece(piece))
+            }
+            Some(Some(Err(e))) => Err(Failure::Error(e)),
+            Some(None) => Ok(Fed::End),
+            None => Ok(Fed::Idle(self.last_record.elapsed())),
+        }
+    }
+}
+
+/// The reader thread: fills batches from the stream until it ends, fails, or
+/// the shard stops listening. A read that blocks here blocks no shard.
+fn read_stream_into<I: Input>(input: I, rows: usize, width: usize, tx: Tx<Result<StreamPiece>>) {
+    let mut reader = match input.open(0) {
+        Ok(reader) => reader,
+        Err(e) => {
+            tx.send_blocking(Err(e));
+            return;
+        }
+    };
+    loop {
+        let mut batch = Batch::with_capacity(width, rows);
+        let mut malformed = Vec::new();
+        let more = match reader.fill(&mut batch, &mut malformed, rows) {
+            Ok(more) => more,
+            Err(e) => {
+                tx.send_blocking(Err(e));
+                return;
+            }
+        };
+        let piece = StreamPiece {
+            batch,
+            malformed,
+            read_at: Instant::now(),
+        };
+        let has_records = !piece.batch.is_empty() || !piece.malformed.is_empty();
+        if (has_records && !tx.send_blocking(Ok(piece))) || !more {
+            return;
+        }
     }
 }
 
@@ -96,154 +243,220 @@ pub(crate) struct ShuffleSource<B: Backend, I: Input> {
     pub backend: B,
     pub input: I,
     pub config: RuntimeConfig,
-    pub stop: StopSignal,
+    pub stop: Stop,
     pub started: Instant,
     pub outboxes: Vec<Tx<ShardMsg>>,
     /// Batches the destinations are done with, emptied on this core.
     pub batch_pool: Pool<Batch>,
+    pub progress: ProgressReporter,
 }
 
-/// Per-destination batches being filled, and when they were last flushed.
+/// Per-destination batches being filled, when their first row was read, and
+/// when they were last flushed.
 struct Outbound {
     batches: Vec<Batch>,
+    read_at: Vec<Option<Instant>>,
     last_flush: Instant,
 }
 
+impl Outbound {
+    /// Rows routed but not sent yet.
+    fn rows(&self) -> u64 {
+        self.batches.iter().map(|b| b.len() as u64).sum()
+    }
+}
+
 impl<B: Backend, I: Input> ShuffleSource<B, I> {
-    pub async fn run(mut self) -> (ShardStats, Result<(), Failure>) {
+    pub async fn run(mut self) -> (ShardStats, std::result::Result<(), Failure>) {
         let mut stats = ShardStats::new(self.shard);
-        let result = self.read_all(&mut stats).await;
-        for outbox in &self.outboxes {
-            // A destination that is gone has failed; its error is reported there.
-            let _ = outbox
-                .send(ShardMsg::Done, &mut stats.channel_full_waits)
-                .await;
+        let mut result = self.read_all(&mut stats).await;
+        if result.is_ok() {
+            for outbox in &self.outboxes {
+                let sent = outbox
+                    .send(
+                        ShardMsg::Done,
+                        &mut self.stop,
+                        &mut stats.channel_full_waits,
+                    )
+                    .await;
+                if let Err(failure) = sent {
+                    result = Err(failure);
+                    break;
+                }
+            }
         }
-        stats.stopped = self.stop.stopped();
+        stats.stopped = self.stop.is_stopped();
+        self.progress.report(&stats, None, stats.bytes_read);
         (stats, result)
     }
 
-    async fn read_all(&mut self, stats: &mut ShardStats) -> Result<(), Failure> {
+    async fn read_all(&mut self, stats: &mut ShardStats) -> std::result::Result<(), Failure> {
         let layout = self.input.layout();
         match layout {
             InputLayout::Chunks(_) => {
                 for chunk in chunks_of(layout, self.shard, self.outboxes.len()) {
-                    if self.stop.should_stop() {
-                        break;
+                    if let Some(reason) = self.stop.check() {
+                        return Err(Failure::Stopped(reason));
                     }
                     self.read_chunk(chunk, stats).await?;
+                    stats.bytes_read += self.input.chunk_bytes(chunk as usize);
                 }
+                Ok(())
             }
-            InputLayout::Stream if self.shard == 0 => self.read_stream(stats).await?,
-            InputLayout::Stream => {}
+            InputLayout::Stream if self.shard == 0 => self.read_stream(stats).await,
+            InputLayout::Stream => Ok(()),
         }
-        Ok(())
     }
 
     fn outbound(&self) -> Outbound {
         let width = self.plan.source.schema.len();
         let rows = self.config.batch_rows;
+        let destinations = self.outboxes.len();
         Outbound {
-            batches: (0..self.outboxes.len())
+            batches: (0..destinations)
                 .map(|_| Batch::with_capacity(width, rows))
                 .collect(),
+            read_at: vec![None; destinations],
             last_flush: Instant::now(),
         }
     }
 
-    async fn read_chunk(&mut self, chunk: u64, stats: &mut ShardStats) -> Result<(), Failure> {
-        let reader = self.input.open(chunk as usize)?;
+    /// Reads chunk `chunk`; rows routed but not sent when a stop ends it
+    /// count as discarded.
+    async fn read_chunk(
+        &mut self,
+        chunk: u64,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
+        let mut outbound = self.outbound();
+        let result = self.route_chunk(chunk, &mut outbound, stats).await;
+        if result.is_err() {
+            stats.records_discarded += outbound.rows();
+        }
+        result
+    }
+
+    async fn route_chunk(
+        &mut self,
+        chunk: u64,
+        outbound: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
         let mut reading = Reading {
-            reader,
+            reader: self.input.open(chunk as usize)?,
             started: self.started,
-            stats,
         };
         let mut router = self.backend.router(&self.plan);
-        let mut outbound = self.outbound();
         let mut batch = Batch::with_capacity(self.plan.source.schema.len(), self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut max_event_time = None;
         loop {
-            let more = reading
-                .fill(&mut batch, &mut malformed, self.config.batch_rows)
+            let filled = reading
+                .fill(
+                    &mut batch,
+                    &mut malformed,
+                    self.config.batch_rows,
+                    &mut self.stop,
+                    stats,
+                )
                 .await?;
             let began = Instant::now();
-            let event_time = self.route(&batch, &mut router, &mut outbound);
+            let event_time = self.route(&batch, filled.read_at, &mut router, outbound);
             max_event_time = max_event_time.max(event_time);
-            reading.stats.busy += began.elapsed();
-            self.flush_full(&mut outbound, reading.stats).await?;
+            stats.busy += began.elapsed();
+            self.flush_full(outbound, stats).await?;
             if outbound.last_flush.elapsed() >= self.config.flush_interval {
-                self.flush_all(&mut outbound, reading.stats).await?;
+                self.flush_all(outbound, stats).await?;
             }
-            if !more || self.stop.should_stop() {
-                break;
+            self.progress.tick(stats, None, stats.bytes_read);
+            if !filled.more {
+                let lines = reading.reader.lines_read();
+                let dead = ChunkDead { malformed, lines };
+                return self
+                    .end_chunk(chunk, max_event_time, dead, filled.read_at, outbound, stats)
+                    .await;
+            }
+            if let Some(reason) = self.stop.check() {
+                return Err(Failure::Stopped(reason));
             }
             yield_now().await;
         }
-        let lines = reading.reader.lines_read();
-        let dead = ChunkDead { malformed, lines };
-        self.end_chunk(chunk, max_event_time, dead, &mut outbound, reading.stats)
-            .await
     }
 
-    /// Standard input: one stream, cut into a chunk at every flush.
-    async fn read_stream(&mut self, stats: &mut ShardStats) -> Result<(), Failure> {
-        let reader = self.input.open(0)?;
-        let mut reading = Reading {
-            reader,
-            started: self.started,
-            stats,
-        };
-        let mut router = self.backend.router(&self.plan);
+    /// A stream: every piece its reader thread delivers is a chunk; while it
+    /// is idle past the idle timeout, the watermark moves on with the clock.
+    async fn read_stream(&mut self, stats: &mut ShardStats) -> std::result::Result<(), Failure> {
         let mut outbound = self.outbound();
-        let mut batch = Batch::with_capacity(self.plan.source.schema.len(), self.config.batch_rows);
-        let mut malformed = Vec::new();
+        let result = self.route_stream(&mut outbound, stats).await;
+        if result.is_err() {
+            stats.records_discarded += outbound.rows();
+        }
+        result
+    }
+
+    async fn route_stream(
+        &mut self,
+        outbound: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
+        let width = self.plan.source.schema.len();
+        let mut feed = StreamFeed::start(&self.input, &self.config, width)?;
+        let mut router = self.backend.router(&self.plan);
         let mut max_event_time = None;
-        let mut rows_in_chunk = 0;
         let mut chunk = 0u64;
         loop {
-            let more = reading
-                .fill(&mut batch, &mut malformed, self.config.batch_rows)
+            let (chunk_max, dead, read_at) = match feed.next(&mut self.stop).await? {
+                Fed::End => return Ok(()),
+                Fed::Piece(piece) => {
+                    count_piece(&piece, stats);
+                    let began = Instant::now();
+                    let routed = self.route(&piece.batch, piece.read_at, &mut router, outbound);
+                    max_event_time = max_event_time.max(routed);
+                    stats.busy += began.elapsed();
+                    let dead = ChunkDead {
+                        malformed: piece.malformed,
+                        lines: None,
+                    };
+                    (max_event_time, dead, piece.read_at)
+                }
+                Fed::Idle(quiet) => {
+                    let Some(max) = max_event_time else { continue };
+                    let advanced = max.saturating_add(quiet.as_millis() as i64);
+                    (Some(advanced), ChunkDead::default(), Instant::now())
+                }
+            };
+            self.end_chunk(chunk, chunk_max, dead, read_at, outbound, stats)
                 .await?;
-            let began = Instant::now();
-            max_event_time = max_event_time.max(self.route(&batch, &mut router, &mut outbound));
-            rows_in_chunk += batch.len();
-            reading.stats.busy += began.elapsed();
-            let stop = !more || self.stop.should_stop();
-            let due = outbound.last_flush.elapsed() >= self.config.flush_interval;
-            let full = rows_in_chunk.max(malformed.len()) >= self.config.batch_rows;
-            if stop || due || full {
-                let dead = ChunkDead {
-                    malformed: std::mem::take(&mut malformed),
-                    lines: None,
-                };
-                self.end_chunk(chunk, max_event_time, dead, &mut outbound, reading.stats)
-                    .await?;
-                chunk += 1;
-                rows_in_chunk = 0;
-                // The watermark carries over: markers are running maxima anyway.
-            }
-            if stop {
-                return Ok(());
-            }
-            yield_now().await;
+            chunk += 1;
+            self.progress.tick(stats, None, 0);
         }
     }
 
     /// Appends each row of `batch` to its destination's batch; returns the
     /// largest event time among them.
-    fn route(&self, batch: &Batch, router: &mut B::Router, out: &mut Outbound) -> Option<i64> {
+    fn route(
+        &self,
+        batch: &Batch,
+        read_at: Instant,
+        router: &mut B::Router,
+        out: &mut Outbound,
+    ) -> Option<i64> {
         let destinations = out.batches.len();
         let mut max_event_time = None;
         for (row, position) in batch.rows() {
             let destination = router.partition_of(row, destinations) % destinations;
             out.batches[destination].push_row(row, position);
+            out.read_at[destination].get_or_insert(read_at);
             max_event_time = max_event_time.max(self.backend.event_time(&self.plan, row));
         }
         max_event_time
     }
 
-    async fn flush_full(&self, out: &mut Outbound, stats: &mut ShardStats) -> Result<(), Failure> {
+    async fn flush_full(
+        &mut self,
+        out: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
         for destination in 0..out.batches.len() {
             if out.batches[destination].len() >= self.config.batch_rows {
                 self.send_batch(destination, out, stats).await?;
@@ -252,7 +465,11 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         Ok(())
     }
 
-    async fn flush_all(&self, out: &mut Outbound, stats: &mut ShardStats) -> Result<(), Failure> {
+    async fn flush_all(
+        &mut self,
+        out: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
         for destination in 0..out.batches.len() {
             if !out.batches[destination].is_empty() {
                 self.send_batch(destination, out, stats).await?;
@@ -263,37 +480,44 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
     }
 
     async fn send_batch(
-        &self,
+        &mut self,
         destination: usize,
         out: &mut Outbound,
         stats: &mut ShardStats,
-    ) -> Result<(), Failure> {
+    ) -> std::result::Result<(), Failure> {
         let width = self.plan.source.schema.len();
         let rows = self.config.batch_rows;
         let spare = self
             .batch_pool
             .take_or(|| Batch::with_capacity(width, rows));
         let batch = std::mem::replace(&mut out.batches[destination], spare);
-        self.outboxes[destination]
-            .send(ShardMsg::Rows(batch), &mut stats.channel_full_waits)
-            .await?;
-        stats.batches_sent += 1;
-        Ok(())
+        let read_at = out.read_at[destination].take().unwrap_or_else(Instant::now);
+        let rows = batch.len() as u64;
+        let msg = ShardMsg::Rows { batch, read_at };
+        let sent = self.outboxes[destination]
+            .send(msg, &mut self.stop, &mut stats.channel_full_waits)
+            .await;
+        match sent {
+            Ok(()) => stats.batches_sent += 1,
+            Err(_) => stats.records_discarded += rows,
+        }
+        sent
     }
 
     /// Flushes the chunk's rows, then tells every destination the chunk ended.
     /// The chunk's dead letters go to this shard's own engine only.
     async fn end_chunk(
-        &self,
+        &mut self,
         chunk: u64,
         max_event_time: Option<i64>,
         dead: ChunkDead,
+        read_at: Instant,
         out: &mut Outbound,
         stats: &mut ShardStats,
-    ) -> Result<(), Failure> {
+    ) -> std::result::Result<(), Failure> {
         self.flush_all(out, stats).await?;
         let mut dead = Some(dead);
-        for (destination, outbox) in self.outboxes.iter().enumerate() {
+        for destination in 0..self.outboxes.len() {
             let marker = ShardMsg::ChunkEnd {
                 chunk,
                 max_event_time,
@@ -302,9 +526,19 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                 } else {
                     None
                 },
+                read_at,
             };
-            outbox.send(marker, &mut stats.channel_full_waits).await?;
+            self.outboxes[destination]
+                .send(marker, &mut self.stop, &mut stats.channel_full_waits)
+                .await?;
         }
         Ok(())
     }
+}
+
+/// Counts a stream piece's records (read on the reader thread) as this shard's.
+pub(crate) fn count_piece(piece: &StreamPiece, stats: &mut ShardStats) {
+    let bad = piece.malformed.len() as u64;
+    stats.records_in += piece.batch.len() as u64 + bad;
+    stats.records_malformed += bad;
 }

@@ -4,15 +4,17 @@
 
 use glommio::{GlommioError, LocalExecutorBuilder, Placement};
 
+use super::placement::plan_cores;
+use super::topology::Topology;
 use super::RuntimeConfig;
 use crate::error::Error;
 
 /// io_uring registered-buffer memory per executor. The runtime does no
 /// storage I/O through glommio, so a little is enough, and N+1 executors stay
 /// well under the default 8 MiB RLIMIT_MEMLOCK.
-const IO_MEMORY_BYTES: usize = 256 * 1024;
+pub(super) const IO_MEMORY_BYTES: usize = 256 * 1024;
 /// Entries per io_uring ring (each executor has three rings).
-const RING_DEPTH: usize = 32;
+pub(super) const RING_DEPTH: usize = 32;
 
 /// Where each executor runs: shards `0..shards`, then the merger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,23 +23,22 @@ pub(crate) struct Placements {
     pub merger: Option<usize>,
 }
 
-/// Chooses cores: `config.cores` or every core of the machine, assigned
-/// round-robin (wrapping when there are more executors than cores); no core
-/// at all when not pinning.
+/// Chooses cores from this host's topology (see [`super::placement`]); no
+/// core at all when not pinning.
 pub(crate) fn choose_placements(config: &RuntimeConfig) -> Placements {
-    let cores = match (&config.cores, config.pin) {
-        (_, false) => Vec::new(),
-        (Some(cores), true) => cores.clone(),
-        (None, true) => core_affinity::get_core_ids()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.id)
-            .collect(),
-    };
-    let core_for = |i: usize| (!cores.is_empty()).then(|| cores[i % cores.len()]);
-    Placements {
-        shards: (0..config.shards).map(core_for).collect(),
-        merger: core_for(config.shards),
+    let plan = config
+        .pin
+        .then(|| plan_cores(&Topology::of_this_host(), config))
+        .flatten();
+    match plan {
+        Some(plan) => Placements {
+            shards: plan.shards.into_iter().map(Some).collect(),
+            merger: Some(plan.merger),
+        },
+        None => Placements {
+            shards: vec![None; config.shards],
+            merger: None,
+        },
     }
 }
 

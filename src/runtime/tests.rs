@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use super::metrics;
 use super::startup::{self, start_error, StartFailure};
 use super::*;
 use crate::data::{Batch, DataType, Field, Schema, Value};
 use crate::engine::{EngineStats, LateRecord, Output, OutputRow, RowOrder};
-use crate::io::Malformed;
+use crate::io::{Flushed, Malformed};
 use crate::plan::{
     AggregatePlan, EmitMode, QueryKind, ScalarExpr, TableDef, TimeSettings, WindowKind, WindowSpec,
 };
@@ -31,6 +32,8 @@ struct FakeInput {
     chunks: Vec<Vec<Rec>>,
     stream: bool,
     numbering: LineNumbering,
+    /// Paced: record n of a chunk is due `n * pace` after the chunk's first.
+    pace: Option<Duration>,
 }
 
 impl FakeInput {
@@ -39,7 +42,14 @@ impl FakeInput {
             chunks,
             stream: false,
             numbering: LineNumbering::ChunkRelative,
+            pace: None,
         }
+    }
+
+    /// Record i (counted over the whole input) is due `i * pace` after the start.
+    fn paced(mut self, pace: Duration) -> Self {
+        self.pace = Some(pace);
+        self
     }
 
     fn total(&self) -> u64 {
@@ -50,6 +60,8 @@ impl FakeInput {
 struct FakeReader {
     records: Vec<(Rec, u64)>,
     next: usize,
+    /// With pacing: the due offset of `records[0]`, and the pace.
+    pace: Option<(Duration, Duration)>,
 }
 
 impl ChunkReader for FakeReader {
@@ -84,6 +96,11 @@ impl ChunkReader for FakeReader {
     fn lines_read(&self) -> Option<u64> {
         Some(self.next as u64)
     }
+
+    fn next_due(&self) -> Option<Duration> {
+        self.pace
+            .map(|(first, pace)| first + pace * self.next as u32)
+    }
 }
 
 impl Input for FakeInput {
@@ -102,7 +119,13 @@ impl Input for FakeInput {
             let chunk = self.chunks[index].iter().cloned().enumerate();
             positioned(chunk.map(|(i, r)| (index * 1000 + i, r)))
         };
-        Ok(FakeReader { records, next: 0 })
+        let before: usize = self.chunks[..index].iter().map(Vec::len).sum();
+        let pace = self.pace.map(|pace| (pace * before as u32, pace));
+        Ok(FakeReader {
+            records,
+            next: 0,
+            pace,
+        })
     }
     fn line_numbering(&self) -> LineNumbering {
         self.numbering
@@ -181,6 +204,10 @@ impl PartitionProcessor for FakeProcessor {
     fn stats(&self) -> EngineStats {
         self.stats
     }
+
+    fn open_groups(&self) -> u64 {
+        self.chains.len() as u64
+    }
 }
 
 impl FakeProcessor {
@@ -218,26 +245,45 @@ impl Backend for FakeBackend {
     }
 }
 
-/// Collects rows; sends them to the test when finished.
+/// Collects rows; sends them to the test when dropped (the run ended).
+/// With `interrupt`, sends SIGTERM once `interrupt_after` rows went out.
 struct VecSink {
+    buffered: Vec<Vec<Value>>,
     rows: Vec<Vec<Value>>,
     done: mpsc::Sender<Vec<Vec<Value>>>,
+    interrupt: Option<mpsc::Sender<i32>>,
+    interrupt_after: usize,
 }
 
 impl RowSink for VecSink {
     fn write_row(&mut self, row: &[Value]) -> crate::error::Result<()> {
-        self.rows.push(row.to_vec());
+        self.buffered.push(row.to_vec());
         Ok(())
     }
-    fn flush(&mut self) -> crate::error::Result<()> {
-        Ok(())
+    fn buffered_bytes(&self) -> usize {
+        self.buffered.len()
     }
-    fn finish(&mut self) -> crate::error::Result<()> {
-        let _ = self.done.send(std::mem::take(&mut self.rows));
-        Ok(())
+    fn flush(&mut self, _give_up: &mut dyn FnMut() -> bool) -> crate::error::Result<Flushed> {
+        let rows = self.buffered.len() as u64;
+        self.rows.append(&mut self.buffered);
+        if self.rows.len() >= self.interrupt_after {
+            if let Some(interrupt) = self.interrupt.take() {
+                let _ = interrupt.send(15);
+            }
+        }
+        Ok(Flushed {
+            rows,
+            complete: true,
+        })
     }
     fn rows_written(&self) -> u64 {
         self.rows.len() as u64
+    }
+}
+
+impl Drop for VecSink {
+    fn drop(&mut self) {
+        let _ = self.done.send(std::mem::take(&mut self.rows));
     }
 }
 
@@ -313,23 +359,32 @@ struct Ran {
     dead: Vec<String>,
 }
 
-fn run_fake(
+fn run_fake(plan: &QueryPlan, config: &RuntimeConfig, input: FakeInput) -> Ran {
+    run_fake_interrupted(plan, config, input, None)
+}
+
+/// Runs, interrupting (as SIGTERM would) once `interrupt_after` rows went out.
+fn run_fake_interrupted(
     plan: &QueryPlan,
     config: &RuntimeConfig,
     input: FakeInput,
-    stops: Vec<StopCheck>,
+    interrupt_after: Option<usize>,
 ) -> Ran {
     let (rows_tx, rows_rx) = mpsc::channel();
     let (dead_tx, dead_rx) = mpsc::channel();
+    let (interrupt_tx, interrupt_rx) = mpsc::channel();
     let mut io = RunIo::new(Box::new(VecSink {
+        buffered: vec![],
         rows: vec![],
         done: rows_tx,
+        interrupt: interrupt_after.map(|_| interrupt_tx),
+        interrupt_after: interrupt_after.unwrap_or(usize::MAX),
     }));
     io.dead_letters = Some(Box::new(VecDeadLetters {
         lines: vec![],
         done: dead_tx,
     }));
-    io.stop_checks = stops;
+    io.interrupts = Some(Interrupts::from_channel(interrupt_rx));
     let report = match run_with(plan, config, io, FakeBackend, input) {
         Ok(report) => report,
         Err(e) => panic!("run failed: {e}"),
@@ -392,7 +447,7 @@ fn hand_computed_keyed_output_in_input_order() {
             Rec::Row(2, 4, 14),
         ],
     ]);
-    let ran = run_fake(&plan(false), &config(2), input, vec![]);
+    let ran = run_fake(&plan(false), &config(2), input);
     let mut expected = int_rows(&[&[1, 2], &[2, 3], &[1, 2 * 31 + 5], &[2, 3 * 31 + 4]]);
     // finish(): per key totals, ordered by key.
     expected.push(vec![Value::Int(1), Value::Int(67), Value::Null]);
@@ -415,14 +470,14 @@ fn hand_computed_keyed_output_in_input_order() {
 #[test]
 fn output_is_identical_for_one_to_four_shards() {
     let plan = plan(false);
-    let first = run_fake(&plan, &config(1), workload(23, 37), vec![]);
+    let first = run_fake(&plan, &config(1), workload(23, 37));
     assert!(
         first.report.records_late > 0,
         "the workload has late records"
     );
     assert!(first.rows.len() > 500);
     for shards in 2..=4 {
-        let ran = run_fake(&plan, &config(shards), workload(23, 37), vec![]);
+        let ran = run_fake(&plan, &config(shards), workload(23, 37));
         assert_eq!(ran.rows, first.rows, "{shards} shards");
         assert_eq!(ran.dead, first.dead, "{shards} shards");
         assert_eq!(ran.report.records_late, first.report.records_late);
@@ -432,14 +487,14 @@ fn output_is_identical_for_one_to_four_shards() {
 #[test]
 fn stateless_output_is_input_order_for_any_shard_count() {
     let plan = plan(true);
-    let first = run_fake(&plan, &config(1), workload(10, 9), vec![]);
+    let first = run_fake(&plan, &config(1), workload(10, 9));
     let positions_ok = first
         .rows
         .windows(2)
         .all(|w| w[0][2] <= w[1][2] || w[1][2] == Value::Int(0));
     assert!(positions_ok);
     for shards in 2..=3 {
-        let ran = run_fake(&plan, &config(shards), workload(10, 9), vec![]);
+        let ran = run_fake(&plan, &config(shards), workload(10, 9));
         assert_eq!(ran.rows, first.rows, "{shards} shards");
         assert_eq!(ran.dead, first.dead);
     }
@@ -453,8 +508,8 @@ fn stream_input_gives_the_same_output_as_chunks() {
     let mut stream = chunked.clone();
     stream.stream = true;
     // Late decisions depend on where chunks end, so compare streams with streams.
-    let one = run_fake(&plan, &config(1), stream.clone(), vec![]);
-    let three = run_fake(&plan, &config(3), stream, vec![]);
+    let one = run_fake(&plan, &config(1), stream.clone());
+    let three = run_fake(&plan, &config(3), stream);
     assert_eq!(one.rows, three.rows);
     assert_eq!(one.report.records_read, chunked.total());
     assert!(three.report.accounts_for_every_record());
@@ -464,7 +519,7 @@ fn stream_input_gives_the_same_output_as_chunks() {
 fn every_record_is_accounted_for_with_several_shards() {
     let input = workload(17, 31);
     let total = input.total();
-    let ran = run_fake(&plan(false), &config(3), input, vec![]);
+    let ran = run_fake(&plan(false), &config(3), input);
     let r = &ran.report;
     assert_eq!(r.records_read, total);
     assert!(r.accounts_for_every_record(), "{r:?}");
@@ -492,7 +547,7 @@ fn tiny_channels_and_many_chunks_finish() {
         };
         let input = workload(300, 7);
         let total = input.total();
-        let ran = run_fake(&plan(stateless), &config, input, vec![]);
+        let ran = run_fake(&plan(stateless), &config, input);
         assert_eq!(ran.report.records_read, total);
         assert!(ran.report.accounts_for_every_record());
         assert!(
@@ -513,7 +568,7 @@ fn malformed_line_numbers_are_fixed_up_across_chunks() {
         vec![Rec::Row(1, 1, 1), Rec::Bad, Rec::Row(1, 1, 2)],
         vec![Rec::Row(1, 1, 3), Rec::Row(1, 1, 4), Rec::Bad],
     ]);
-    let ran = run_fake(&plan(false), &config(2), input, vec![]);
+    let ran = run_fake(&plan(false), &config(2), input);
     // Chunk 0 has 3 lines, so chunk 1's third line is line 6.
     assert_eq!(
         ran.dead,
@@ -525,37 +580,53 @@ fn malformed_line_numbers_are_fixed_up_across_chunks() {
 }
 
 #[test]
-fn a_stop_ends_the_run_cleanly_with_a_complete_report() {
-    for stateless in [false, true] {
-        let input = workload(40, 10);
-        let total = input.total();
-        let stop_after = |calls: u32| -> StopCheck {
-            let mut n = 0;
-            Box::new(move || {
-                n += 1;
-                n > calls
-            })
-        };
-        let stops = vec![stop_after(3), stop_after(5)];
-        let ran = run_fake(&plan(stateless), &config(2), input, stops);
-        let r = &ran.report;
-        assert!(r.stopped_early);
-        assert!(
-            r.records_read > 0 && r.records_read < total,
-            "{}",
-            r.records_read
-        );
-        assert!(r.accounts_for_every_record(), "{r:?}");
-        assert_eq!(r.rows_emitted as usize, ran.rows.len());
+fn an_interrupt_leaves_an_exact_prefix_of_the_output() {
+    for executor in [ExecutorKind::Glommio, ExecutorKind::Threads] {
+        for stateless in [false, true] {
+            let input = workload(40, 10).paced(Duration::from_micros(500));
+            let config = RuntimeConfig {
+                executor,
+                ..config(2)
+            };
+            let full = run_fake(&plan(stateless), &config, input.clone());
+            let ran = run_fake_interrupted(&plan(stateless), &config, input.clone(), Some(12));
+            let r = &ran.report;
+            assert_eq!(r.interrupted_by, Some(15), "{executor:?} {stateless}");
+            assert!(r.stopped_early);
+            assert!(r.records_read < input.total(), "{}", r.records_read);
+            assert!(r.accounts_for_every_record(), "{r:?}");
+            assert_eq!(r.rows_emitted as usize, ran.rows.len());
+            assert!(ran.rows.len() >= 12 && ran.rows.len() < full.rows.len());
+            assert_eq!(ran.rows[..], full.rows[..ran.rows.len()]);
+        }
     }
 }
 
 #[test]
+fn on_interrupt_emit_writes_the_open_windows_after_the_prefix() {
+    let input = workload(40, 10).paced(Duration::from_micros(500));
+    let config = RuntimeConfig {
+        on_interrupt: OnInterrupt::Emit,
+        ..config(2)
+    };
+    let full = run_fake(&plan(false), &config, input.clone());
+    let ran = run_fake_interrupted(&plan(false), &config, input, Some(12));
+    let r = &ran.report;
+    assert_eq!(r.interrupted_by, Some(15));
+    assert!(r.open_windows_at_interrupt > 0);
+    // The fake closes one group per key at the end: [key, chain, NULL].
+    assert_eq!(r.rows_after_interrupt, r.open_windows_at_interrupt);
+    let prefix = ran.rows.len() - r.rows_after_interrupt as usize;
+    assert_eq!(ran.rows[..prefix], full.rows[..prefix]);
+    assert!(ran.rows[prefix..].iter().all(|row| row.len() == 3));
+}
+
+#[test]
 fn limit_writes_the_first_rows_and_stops_the_sources() {
-    let full = run_fake(&plan(true), &config(2), workload(50, 10), vec![]);
+    let full = run_fake(&plan(true), &config(2), workload(50, 10));
     let mut limited_plan = plan(true);
     limited_plan.limit = Some(5);
-    let ran = run_fake(&limited_plan, &config(2), workload(50, 10), vec![]);
+    let ran = run_fake(&limited_plan, &config(2), workload(50, 10));
     assert_eq!(ran.rows, full.rows[..5].to_vec());
     assert_eq!(ran.report.rows_emitted, 5);
     assert!(ran.report.stopped_early);
@@ -692,7 +763,7 @@ fn sixteen_shards_start_with_small_io_memory() {
     // because each registers only 256 KiB of io memory.
     let input = workload(40, 5);
     let total = input.total();
-    let ran = run_fake(&plan(false), &config(16), input, vec![]);
+    let ran = run_fake(&plan(false), &config(16), input);
     assert_eq!(ran.report.records_read, total);
     assert_eq!(ran.report.shards.len(), 16);
 }
@@ -703,8 +774,11 @@ fn run_baseline(plan: &QueryPlan, config: &RuntimeConfig, input: FakeInput) -> R
     let (rows_tx, rows_rx) = mpsc::channel();
     let (dead_tx, dead_rx) = mpsc::channel();
     let mut io = RunIo::new(Box::new(VecSink {
+        buffered: vec![],
         rows: vec![],
         done: rows_tx,
+        interrupt: None,
+        interrupt_after: usize::MAX,
     }));
     io.dead_letters = Some(Box::new(VecDeadLetters {
         lines: vec![],
@@ -724,7 +798,7 @@ fn run_baseline(plan: &QueryPlan, config: &RuntimeConfig, input: FakeInput) -> R
 #[test]
 fn baseline_with_one_worker_matches_the_sharded_runtime() {
     let plan = plan(false);
-    let sharded = run_fake(&plan, &config(3), workload(12, 20), vec![]);
+    let sharded = run_fake(&plan, &config(3), workload(12, 20));
     let baseline = run_baseline(&plan, &config(1), workload(12, 20));
     assert_eq!(baseline.rows, sharded.rows);
     assert_eq!(baseline.report.records_late, sharded.report.records_late);
@@ -735,7 +809,7 @@ fn baseline_with_one_worker_matches_the_sharded_runtime() {
 fn baseline_with_several_workers_accounts_for_every_record() {
     let input = workload(30, 25);
     let total = input.total();
-    let sharded = run_fake(&plan(true), &config(3), input.clone(), vec![]);
+    let sharded = run_fake(&plan(true), &config(3), input.clone());
     let ran = run_baseline(&plan(true), &config(3), input);
     let r = &ran.report;
     assert_eq!(r.records_read, total);

@@ -1,0 +1,53 @@
+//! Helpers the binary's end-to-end test files share: running `corestream`,
+//! reading what it printed, and limiting its locked memory.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output};
+
+/// `corestream` run from the repository root.
+pub fn corestream() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_corestream"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+pub fn run(args: &[&str]) -> Output {
+    corestream().args(args).output().expect("run corestream")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\n{}",
+        o.status.code(),
+        stderr(o)
+    );
+}
+
+/// Runs `command` under an RLIMIT_MEMLOCK of `limit_kib` KiB.
+pub fn output_with_memlock_limit(command: &mut Command, limit_kib: u64) -> Output {
+    let bytes = limit_kib * 1024;
+    // SAFETY: setrlimit is async-signal-safe and only touches the child's limits.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.output().expect("run corestream")
+}
