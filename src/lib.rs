@@ -16,4 +16,5 @@ pub mod plan;
 pub mod runtime;
 pub mod sql;
 
+pub use cli::plan_script;
 pub use error::{Error, Result};

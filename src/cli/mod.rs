@@ -133,6 +133,15 @@ fn read_script(path: &std::path::Path) -> Result<String> {
     })
 }
 
+/// Parses and plans a script (source declarations and one query) with no
+/// command-line sources or settings; reads no file. What the SQL fuzz target
+/// runs.
+pub fn plan_script(text: &str) -> Result<QueryPlan> {
+    let script = split_script(crate::sql::parse_sql(text)?)?;
+    let catalog = build_catalog(&script.sources, &SourceOverrides::default())?;
+    plan_query(&script.query, &catalog, &PlanSettings::default())
+}
+
 fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
     let duration = |option: &str, value: &Option<String>| -> Result<Option<i64>> {
         value

@@ -6,13 +6,15 @@
 //! without a header the fields are in schema order.
 //! Empty fields are NULL. A record with the wrong number of fields, a value
 //! that does not parse as its column's type, or invalid UTF-8 in a VARCHAR is
-//! reported as [`Malformed`] and reading goes on.
+//! reported as [`Malformed`] and reading goes on; so is a record longer than
+//! the record-length limit or whose quoted field never closes (the reader
+//! then resumes on a later line, see the `records` module).
 
 use super::bind::header_fields;
 use super::convert::ColumnParser;
 use super::input::{FileReader, SharedFile};
 use super::properties::CsvOptions;
-use super::records::{RecordMeta, RecordReader};
+use super::records::{RecordMeta, RecordReader, Step};
 use super::split::{header_of, next_line_start, read_csv_header, ByteRange, CsvHeader};
 use super::{BatchSource, Malformed};
 use crate::data::{Batch, Schema, Value};
@@ -80,6 +82,13 @@ impl<R: Read> CsvSource<R> {
             row: Vec::with_capacity(schema.len()),
             live: false,
         })
+    }
+
+    /// Sets the longest record read after the header (1 MiB by default); a
+    /// longer one is malformed.
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.reader.set_max_record_bytes(bytes);
+        self
     }
 
     /// Makes this a live stream's reader: [`BatchSource::fill`] returns
@@ -198,13 +207,17 @@ impl<R: Read> BatchSource for CsvSource<R> {
         for taken in 0..max_rows {
             let hold = self.live && taken > 0;
             self.reader.hold_reads(hold);
-            let meta = match self.reader.next_record() {
-                Ok(Some(meta)) => meta,
-                Ok(None) => return Ok(false),
+            let meta = match self.reader.step_record() {
+                Ok(Step::Record(meta)) => meta,
+                Ok(Step::Skipping) => return Ok(true),
+                Ok(Step::End) => return Ok(false),
                 Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
-            match self.convert_record() {
+            match meta
+                .problem
+                .map_or_else(|| self.convert_record(), |p| Err(p.reason()))
+            {
                 Ok(()) => batch.push_row_from(&mut self.row, meta.position),
                 Err(reason) => {
                     self.row.clear();
@@ -224,7 +237,7 @@ impl<R: Read> BatchSource for CsvSource<R> {
 mod tests {
     use super::*;
     use crate::data::{DataType, Decimal, Field};
-    use crate::io::split::split_file;
+    use crate::io::split::{split_file, RecordSyntax};
     use std::io::Write;
 
     fn schema(cols: &[(&str, DataType)]) -> Schema {
@@ -390,6 +403,13 @@ mod tests {
         assert_eq!(batch.positions(), &[0, 13]);
     }
 
+    fn csv_syntax(options: CsvOptions) -> RecordSyntax {
+        RecordSyntax::Csv {
+            delimiter: options.delimiter,
+            max_record_bytes: 1 << 20,
+        }
+    }
+
     fn shared_file(text: &[u8]) -> SharedFile {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(text).unwrap();
@@ -404,7 +424,7 @@ mod tests {
             .header
             .then(|| read_csv_header(&f, options.delimiter).unwrap());
         let mut joined = Batch::new(s.len());
-        for range in split_file(&f, chunk, header.as_ref()).unwrap() {
+        for range in split_file(&f, chunk, header.as_ref(), csv_syntax(options)).unwrap() {
             let mut src =
                 CsvSource::open_range("t", &s, &f, range, options, header.as_ref()).unwrap();
             let (part, _) = read_all(&mut src, s.len());
@@ -440,7 +460,7 @@ mod tests {
         let s = trades_schema();
         let options = CsvOptions::default();
         let header = read_csv_header(&f, b',').unwrap();
-        let ranges = split_file(&f, 16, Some(&header)).unwrap();
+        let ranges = split_file(&f, 16, Some(&header), csv_syntax(options)).unwrap();
         assert_eq!(ranges.len(), 2);
         let mut first = CsvSource::open_range("t", &s, &f, ranges[0], options, None).unwrap();
         let (_, bad0) = read_all(&mut first, 4);

@@ -9,12 +9,13 @@
 //! takes any value, non-strings as their JSON text). Empty lines are skipped,
 //! and a UTF-8 byte-order mark at the start of the input is ignored.
 //! A line that is not valid JSON, not an object, or has a value of the wrong
-//! type is reported as [`Malformed`].
+//! type is reported as [`Malformed`], and so is a line longer than the
+//! record-length limit (reading resumes on the next line).
 
 use super::convert::{fits_precision, ColumnParser};
 use super::csv::open_at_line;
 use super::input::{FileReader, SharedFile};
-use super::records::{RecordMeta, RecordReader};
+use super::records::{RecordMeta, RecordReader, Step};
 use super::split::ByteRange;
 use super::{BatchSource, Malformed};
 use crate::data::{Batch, DataType, Decimal, Schema, Value};
@@ -63,6 +64,13 @@ impl<R: Read> JsonlSource<R> {
             row: Vec::with_capacity(schema.len()),
             live: false,
         }
+    }
+
+    /// Sets the longest line read (1 MiB by default); a longer one is
+    /// malformed.
+    pub fn with_max_record_bytes(mut self, bytes: usize) -> Self {
+        self.reader.set_max_record_bytes(bytes);
+        self
     }
 
     /// Makes this a live stream's reader, as [`super::CsvSource::live`].
@@ -246,13 +254,17 @@ impl<R: Read> BatchSource for JsonlSource<R> {
         for taken in 0..max_rows {
             let hold = self.live && taken > 0;
             self.reader.hold_reads(hold);
-            let meta = match self.reader.next_line() {
-                Ok(Some(meta)) => meta,
-                Ok(None) => return Ok(false),
+            let meta = match self.reader.step_line() {
+                Ok(Step::Record(meta)) => meta,
+                Ok(Step::Skipping) => return Ok(true),
+                Ok(Step::End) => return Ok(false),
                 Err(e) if hold && e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) => return Err(Error::io(self.label.clone(), e)),
             };
-            match self.convert_line(meta.position) {
+            match meta
+                .problem
+                .map_or_else(|| self.convert_line(meta.position), |p| Err(p.reason()))
+            {
                 Ok(()) => batch.push_row_from(&mut self.row, meta.position),
                 Err(reason) => {
                     self.row.clear();
@@ -272,7 +284,7 @@ impl<R: Read> BatchSource for JsonlSource<R> {
 mod tests {
     use super::*;
     use crate::data::Field;
-    use crate::io::split::split_file;
+    use crate::io::split::{split_file, RecordSyntax};
     use std::io::Write;
 
     fn schema() -> Schema {
@@ -378,7 +390,7 @@ mod tests {
         assert_eq!(whole.len(), 4);
         for chunk in [1, 3, 11, 100] {
             let mut joined = Batch::new(6);
-            for range in split_file(&f, chunk, None).unwrap() {
+            for range in split_file(&f, chunk, None, RecordSyntax::Lines).unwrap() {
                 let mut src = JsonlSource::open_range("j", &schema(), &f, range).unwrap();
                 let (part, _) = read_all(&mut src);
                 for (row, pos) in part.rows() {

@@ -2,7 +2,7 @@
 //!
 //! Owns reading records from CSV and JSON-lines files, pipes, standard input,
 //! followed files and the built-in generators, cutting inputs into splits
-//! (byte ranges aligned to line starts, id ranges), inferring a schema from a
+//! (byte ranges aligned to record starts, id ranges), inferring a schema from a
 //! file, writing output rows (JSON lines, CSV, blackhole) and the dead-letter
 //! file. It knows nothing of shards: a split is just a range.
 //!
@@ -41,9 +41,10 @@ pub use properties::{
     Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
     SOURCE_KEYS,
 };
+pub use records::DEFAULT_MAX_RECORD_BYTES;
 pub use sink::{
     is_broken_pipe, open_sink, BlackholeSink, CsvRows, Flushed, FormattedSink, JsonLines,
     OutputFile, OutputFormat, RowFormat, RowSink, SINK_BUFFER_BYTES, STDOUT_LABEL,
 };
 pub use source::{BatchSource, Malformed};
-pub use split::{read_csv_header, split_file, ByteRange, CsvHeader};
+pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};

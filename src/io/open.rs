@@ -10,7 +10,7 @@ use super::input::{open_path, Opened, SharedFile, StreamInput};
 use super::jsonl::JsonlSource;
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
-use super::split::{read_csv_header, split_file, ByteRange, CsvHeader};
+use super::split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
 use super::BatchSource;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
@@ -32,8 +32,8 @@ pub enum SplitSpec {
 /// chunks in order gives the whole input. Cloning shares an opened input.
 #[derive(Debug, Clone)]
 pub enum ChunkPlan {
-    /// Byte ranges of a regular file, aligned to line starts, after its CSV
-    /// header.
+    /// Byte ranges of a regular file, aligned to record starts, after its
+    /// CSV header.
     File {
         file: SharedFile,
         header: Option<CsvHeader>,
@@ -157,17 +157,14 @@ impl ChunkPlan {
                 },
                 SplitSpec::FileRange(range),
             ) => Ok(match file.format {
-                FileFormat::Csv => Box::new(CsvSource::open_range(
-                    name,
-                    schema,
-                    shared,
-                    range,
-                    file.csv,
-                    header.as_ref(),
-                )?),
-                FileFormat::Jsonl => {
-                    Box::new(JsonlSource::open_range(name, schema, shared, range)?)
-                }
+                FileFormat::Csv => Box::new(
+                    CsvSource::open_range(name, schema, shared, range, file.csv, header.as_ref())?
+                        .with_max_record_bytes(file.max_record_bytes),
+                ),
+                FileFormat::Jsonl => Box::new(
+                    JsonlSource::open_range(name, schema, shared, range)?
+                        .with_max_record_bytes(file.max_record_bytes),
+                ),
             }),
             (Connector::File(file), ChunkPlan::Stream(stream), SplitSpec::Whole) => {
                 open_stream(table, file, stream)
@@ -250,13 +247,21 @@ fn stream_source<R: Read + Send + 'static>(
 ) -> Result<Box<dyn BatchSource + Send>> {
     let (name, schema) = (table.name.as_str(), &table.schema);
     Ok(match file.format {
-        FileFormat::Csv => Box::new(CsvSource::new(name, schema, input, label, file.csv)?.live()),
-        FileFormat::Jsonl => Box::new(JsonlSource::new(name, schema, input, label).live()),
+        FileFormat::Csv => Box::new(
+            CsvSource::new(name, schema, input, label, file.csv)?
+                .with_max_record_bytes(file.max_record_bytes)
+                .live(),
+        ),
+        FileFormat::Jsonl => Box::new(
+            JsonlSource::new(name, schema, input, label)
+                .with_max_record_bytes(file.max_record_bytes)
+                .live(),
+        ),
     })
 }
 
 /// Opens a table's input once and cuts it into chunks: byte ranges of about
-/// `chunk_bytes` aligned to line starts for a regular file (after its CSV
+/// `chunk_bytes` aligned to record starts for a regular file (after its CSV
 /// header, whose names are bound to the columns here), contiguous event
 /// ranges of `chunk_events` for a generator, one stream for anything else.
 pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<ChunkPlan> {
@@ -297,7 +302,14 @@ fn plan_file(
     if let Some(header) = &header {
         map_columns(&table.name, &table.schema, Some(header), shared.label())?;
     }
-    let ranges = split_file(&shared, chunk_bytes.max(1), header.as_ref())?;
+    let syntax = match file.format {
+        FileFormat::Csv => RecordSyntax::Csv {
+            delimiter: file.csv.delimiter,
+            max_record_bytes: file.max_record_bytes,
+        },
+        FileFormat::Jsonl => RecordSyntax::Lines,
+    };
+    let ranges = split_file(&shared, chunk_bytes.max(1), header.as_ref(), syntax)?;
     Ok(ChunkPlan::File {
         file: shared,
         header,

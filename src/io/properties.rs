@@ -11,6 +11,7 @@
 //! | `format` | `csv`, `jsonl` (also `json`, `ndjson`: one JSON object per line) | from the extension: `.csv`, `.jsonl`, `.ndjson`, `.json`; required for standard input |
 //! | `delimiter` | CSV field separator, one ASCII character (`;` for 1BRC-style files, `\t` or `tab` for tabs) | `,` |
 //! | `header` | `true`: the first CSV line names the columns, matched by name; `false`: the fields are in the declared column order | `true` |
+//! | `max_record_bytes` | files: the longest record (CSV record or JSON line) read, in bytes, 1 to 1073741824; a longer one is malformed and reading resumes on a later line | 1048576 |
 //! | `follow` | `true`: after the end of the file, keep reading what is appended (like `tail -F`, see [`super::follow`]) | `false` |
 //! | `events` | generators: how many events to generate (for `nexmark`: of all three kinds together), 0 to 2^63-1 | trades 1000000, nexmark 10000000 |
 //! | `rate` | generators: events per second of wall-clock time, from 0.001 to 1e12 (`nexmark`: a whole number); `0` = as fast as possible | 0 |
@@ -20,6 +21,7 @@
 //! | `table` | `nexmark`: `person`, `auction` or `bid` | required for `nexmark` |
 
 use super::nexmark::{NexmarkConfig, NexmarkTable};
+use super::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fmt::Display;
@@ -34,6 +36,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "format",
     "delimiter",
     "header",
+    "max_record_bytes",
     "follow",
     "events",
     "rate",
@@ -51,7 +54,17 @@ const GENERATOR_KEYS: &[&str] = &[
     "events_per_second_time",
     "table",
 ];
-const FILE_KEYS: &[&str] = &["path", "format", "delimiter", "header", "follow"];
+const FILE_KEYS: &[&str] = &[
+    "path",
+    "format",
+    "delimiter",
+    "header",
+    "follow",
+    "max_record_bytes",
+];
+
+/// The largest `max_record_bytes`: a reader buffers up to twice it.
+pub const MAX_RECORD_BYTES: usize = 1 << 30;
 
 /// The most events a generator makes: positions and ids stay within `i64`.
 pub const MAX_EVENTS: u64 = i64::MAX as u64;
@@ -86,6 +99,8 @@ pub struct FileConfig {
     pub csv: CsvOptions,
     /// Keep reading what is appended after the end (a regular file only).
     pub follow: bool,
+    /// The longest record read; a longer one is malformed.
+    pub max_record_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,6 +339,9 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
         format,
         csv,
         follow,
+        max_record_bytes: props
+            .bounded("max_record_bytes", 1..=MAX_RECORD_BYTES)?
+            .unwrap_or(DEFAULT_MAX_RECORD_BYTES),
     })
 }
 
@@ -427,6 +445,7 @@ mod tests {
                 format: FileFormat::Csv,
                 csv: CsvOptions::default(),
                 follow: false,
+                max_record_bytes: 1 << 20,
             })
         );
         let c = SourceConfig::from_table(&table(&[
@@ -469,6 +488,16 @@ mod tests {
         assert!(err(&[("path", "x.csv"), ("follow", "sometimes")])
             .contains("'follow' must be true or false, not 'sometimes'"));
         assert!(err(&[("path", "x.csv"), ("delimiter", "é")]).contains("one ASCII character"));
+        for bad in ["0", "-1", "1073741825", "1e6", "lots"] {
+            assert!(
+                err(&[("path", "x.csv"), ("max_record_bytes", bad)]).contains(&format!(
+                    "'max_record_bytes' must be a number from 1 to 1073741824, not '{bad}'"
+                )),
+                "{bad}"
+            );
+        }
+        assert!(err(&[("connector", "trades"), ("max_record_bytes", "9")])
+            .contains("property 'max_record_bytes' does not apply to connector 'trades'"));
     }
 
     /// Every numeric key of both generators, with values out of range: each
