@@ -13,9 +13,9 @@
 #   nexmark.sh    Nexmark q0 q1 q2 q5 q7 q11 q14 q15 q17, 1 shard / all cores
 #   scaling.sh    tumbling GROUP BY, 1, 2, 4, .. nproc shards, both runtimes
 #   1brc.sh       billion-row challenge vs DuckDB (when importable)
-#   latency       pure SELECT on the trades generator paced at half the
-#                 throughput measured by scenarios.sh (all cores, thread-per-core),
-#                 both runtimes, with --latency-histogram
+#   latency.sh    pure SELECT on the trades generator paced at half the
+#                 throughput measured by scenarios.sh (all cores), on glommio,
+#                 plain threads and shared-lock, with --latency-histogram
 # Writes target/bench/results.json (all rows), results.md (Markdown tables),
 # throughput_vs_shards.svg and latency_percentiles.svg.
 source "$(dirname "$0")/bench_common.sh"
@@ -72,16 +72,8 @@ rates = [r["records_per_second"] for r in rows if r["suite"] == "scenarios"
 print(int(rates[0]) if rates else 1000000)
 PY
 )
-rate=$((max_rate / 2))
-latency_events=$((rate * latency_seconds))
-section "Latency (pure SELECT paced at $rate events/s = half of $max_rate, ${latency_seconds} s)"
-for runtime in thread-per-core shared-lock; do
-  measure latency pure_select "$runtime" "$cores" --histogram --rate "$rate" -- \
-    -e "SELECT symbol, price * qty AS notional, ts FROM trades WHERE price > 500" \
-    --source trades=generator:trades --source-option trades.events="$latency_events" \
-    --source-option trades.keys=10000 --source-option trades.rate="$rate" --format blackhole
-done
-print_table latency
+section "Latency (pure SELECT paced at half of $max_rate events/s, ${latency_seconds} s)"
+scripts/latency.sh "$latency_seconds" "$cores" "$max_rate"
 
 notes=(--note "Billion-row challenge result check against the reference: $brc_check.")
 if [ -n "$criterion" ]; then

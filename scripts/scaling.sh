@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scaling benchmark: a tumbling-window GROUP BY over 10,000 keys on generated
 # trades, with 1, 2, 4, ... shards up to the cores available, for the
-# thread-per-core runtime and the shared-lock baseline, in one run.
+# thread-per-core runtime on glommio and on plain threads, and the shared-lock
+# baseline, in one run.
 #
 #   scripts/scaling.sh [EVENTS] [MAX_SHARDS]
 #
@@ -19,7 +20,7 @@ sql="SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS volume, AVG(price) 
 FROM trades GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)"
 
 echo "scaling: $events generated trades, 10000 keys, blackhole sink, $REPEATS runs each, machine: $(python3 scripts/benchlib.py machine)" >&2
-for runtime in thread-per-core shared-lock; do
+for runtime in glommio threads shared-lock; do
   for shards in $(doubling_to "$max_shards"); do
     measure scaling tumbling_groupby_10k "$runtime" "$shards" -- -e "$sql" \
       --source trades=generator:trades --source-option trades.events="$events" \

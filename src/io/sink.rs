@@ -36,7 +36,7 @@ pub const STDOUT_LABEL: &str = "<stdout>";
 /// Bytes the kernel writes to a pipe atomically (POSIX `PIPE_BUF` on Linux).
 const PIPE_ATOMIC_BYTES: usize = 4096;
 /// How long one `poll` for room in a pipe waits before `give_up` is asked again.
-const POLL_SLICE: Duration = Duration::from_millis(10);
+const POLL_SLICE: Duration = Duration::from_millis(2);
 
 /// Receives output rows in order and writes them out when flushed.
 pub trait RowSink {

@@ -115,25 +115,33 @@ impl Reusable for RowBlock {
 /// From a shard's engine to the merger.
 #[derive(Debug)]
 pub(crate) enum MergeMsg {
-    /// Rows produced while processing chunk `chunk`.
+    /// Rows produced while processing chunk `chunk` (a full block; the rest
+    /// comes with the chunk's end).
     Rows { chunk: u64, rows: RowBlock },
-    /// Late records produced while processing `chunk`, and the chunk's
-    /// malformed records and line count when this shard owns it.
-    Dead {
+    /// The end of `chunk` from this shard, in one message (one wake-up of
+    /// the merger per chunk): its last rows, its late records, the chunk's
+    /// malformed records and line count when this shard owns it, and the
+    /// promise that nothing more comes for chunks up to `through`.
+    ChunkEnd {
         chunk: u64,
+        rows: Option<RowBlock>,
         late: Vec<LateRecord>,
         dead: Option<ChunkDead>,
+        through: u64,
     },
-    /// This shard will send nothing more for chunks up to and including this one.
+    /// This shard will send nothing for chunks up to and including this one.
     Through(u64),
-    /// Rows from `finish()`.
-    Final(RowBlock),
+    /// Rows from `finish()` and their late records; `ended` when the shard's
+    /// input ended (after an interrupt it did not).
+    Final {
+        rows: RowBlock,
+        late: Vec<LateRecord>,
+        ended: bool,
+    },
     /// Windows (per key) and groups still open when the run was interrupted.
     OpenAtStop(u64),
     /// A task's counters so far (for live snapshots).
     Progress(TaskProgress),
-    /// The shard is done.
-    Finished,
 }
 
 /// A shard task's counters so far: `task` tells the source task (0) from the

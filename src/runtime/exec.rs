@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::startup::{classify_glommio_error, executor_builder, start_error};
 use crate::error::{Error, Result};
@@ -186,6 +186,30 @@ pub(crate) async fn sleep(duration: Duration) {
     match current() {
         ExecutorKind::Glommio => glommio::timer::sleep(duration).await,
         ExecutorKind::Threads => tokio::time::sleep(duration).await,
+    }
+}
+
+/// How much of a precise wait plain threads spend awake: tokio's timer
+/// ticks in milliseconds.
+const AWAKE_BEFORE_DEADLINE: Duration = Duration::from_millis(2);
+
+/// Waits until `deadline` (a paced source's next record). glommio's timers
+/// are exact. On plain threads the wait is on tokio's timer until shortly
+/// before, then lets the executor's other tasks run until the deadline, so
+/// the record is taken on time instead of up to a millisecond late (this
+/// costs CPU for waits shorter than a couple of milliseconds). glommio must
+/// not wait that way: a task that keeps yielding holds off the processing of
+/// wake-ups from other cores until its preemption timer fires.
+pub(crate) async fn sleep_until_precisely(deadline: Instant) {
+    let wait = deadline.saturating_duration_since(Instant::now());
+    if current() == ExecutorKind::Glommio {
+        return glommio::timer::sleep(wait).await;
+    }
+    if let Some(coarse) = wait.checked_sub(AWAKE_BEFORE_DEADLINE) {
+        tokio::time::sleep(coarse).await;
+    }
+    while Instant::now() < deadline {
+        yield_now().await;
     }
 }
 

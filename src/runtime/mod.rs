@@ -49,7 +49,7 @@ pub(crate) use source::chunks_of;
 pub use stop::{exit_status_for_signal, Interrupts, StopReason};
 
 use std::sync::mpsc::SyncSender;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use channel::{bounded, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use exec::{spawn_local, Executor};
@@ -142,30 +142,6 @@ pub fn run_with<B: Backend, I: Input>(
     let placements = choose_placements(config);
     let mut outcome = Outcome::default();
     let mut shard_handles = Vec::new();
-    for (shard, stops) in stops.into_iter().enumerate() {
-        let setup = ShardSetup {
-            shard,
-            plan: plan.clone(),
-            backend: backend.clone(),
-            input: input.clone(),
-            config: config.clone(),
-            stops,
-            broadcast: broadcast.clone(),
-            started,
-        };
-        let ends = wiring.take_shard(shard);
-        let name = format!("corestream-shard-{shard}");
-        let core = placements.shards[shard];
-        match Executor::start(config.executor, &name, core, move || {
-            shard_main(setup, ends)
-        }) {
-            Ok(handle) => shard_handles.push((name, handle)),
-            Err(e) => {
-                broadcast.stop(StopReason::Failed);
-                outcome.start_errors.push(e);
-            }
-        }
-    }
     let merger_io = MergerIo {
         state_limit: config.max_state_bytes,
         state_description: plan.state_description(),
@@ -184,32 +160,74 @@ pub fn run_with<B: Backend, I: Input>(
         on_interrupt: config.on_interrupt,
         started,
     };
-    let merger_ends = wiring.take_merger();
-    let merger_setup = MergerSetup {
-        io: merger_io,
-        stop: merger_stop,
-        broadcast: broadcast.clone(),
-        read_slowest_only: !shuffled,
-    };
-    let merger = Executor::start(config.executor, "corestream-merger", placements.merger, {
-        move || merger_main(merger_setup, merger_ends)
+    let mut merger = Some((
+        MergerSetup {
+            io: merger_io,
+            stop: merger_stop,
+            broadcast: broadcast.clone(),
+            read_slowest_only: !shuffled,
+        },
+        wiring.take_merger(),
+    ));
+    // With no core of its own, the merger runs as a task of the shard whose
+    // core it shares, rather than as a thread competing with it.
+    let merger_host = placements
+        .merger
+        .and_then(|core| placements.shards.iter().rposition(|c| *c == Some(core)));
+    for (shard, stops) in stops.into_iter().enumerate() {
+        let setup = ShardSetup {
+            shard,
+            plan: plan.clone(),
+            backend: backend.clone(),
+            input: input.clone(),
+            config: config.clone(),
+            stops,
+            broadcast: broadcast.clone(),
+            started,
+        };
+        let ends = wiring.take_shard(shard);
+        let hosted = if merger_host == Some(shard) {
+            merger.take()
+        } else {
+            None
+        };
+        let name = format!("corestream-shard-{shard}");
+        let core = placements.shards[shard];
+        match Executor::start(config.executor, &name, core, move || {
+            shard_executor(setup, ends, hosted)
+        }) {
+            Ok(handle) => shard_handles.push((name, handle)),
+            Err(e) => {
+                broadcast.stop(StopReason::Failed);
+                outcome.start_errors.push(e);
+            }
+        }
+    }
+    let merger = merger.map(|(setup, ends)| {
+        Executor::start(config.executor, "corestream-merger", placements.merger, {
+            move || merger_main(setup, ends, false)
+        })
     });
-    let merger = match merger {
-        Ok(handle) => Some(handle),
-        Err(e) => {
+    let mut merged = None;
+    match merger {
+        Some(Ok(handle)) => merged = Some(handle.join("corestream-merger")),
+        Some(Err(e)) => {
             broadcast.stop(StopReason::Failed);
             outcome.start_errors.push(e);
-            None
         }
-    };
+        None => {}
+    }
     drop(broadcast);
     for (name, handle) in shard_handles {
         match handle.join(&name) {
-            Ok((stats, result)) => outcome.shard_ended(stats, result),
+            Ok((stats, result, hosted)) => {
+                outcome.shard_ended(stats, result);
+                merged = hosted.map(Ok).or(merged);
+            }
             Err(e) => outcome.errors.push(e),
         }
     }
-    let merged = match merger.map(|h| h.join("corestream-merger")) {
+    let merged = match merged {
         Some(Ok(Ok(merged))) => Some(merged),
         Some(Ok(Err(failure))) => {
             outcome.failed(failure);
@@ -433,6 +451,35 @@ async fn shard_main<B: Backend, I: Input>(
     (stats, result)
 }
 
+/// What a shard executor ends with: the shard's counters and result, and
+/// the merger's result when it ran as one of its tasks.
+type ShardOutcome = (
+    ShardStats,
+    std::result::Result<(), Failure>,
+    Option<std::result::Result<MergerResult, Failure>>,
+);
+
+/// A shard executor's work: the shard, and the merger when it is hosted here.
+async fn shard_executor<B: Backend, I: Input>(
+    setup: ShardSetup<B, I>,
+    ends: ShardEnds,
+    merger: Option<(MergerSetup, MergerEnds)>,
+) -> ShardOutcome {
+    let merger = merger.map(|(setup, ends)| spawn_local(merger_main(setup, ends, true)));
+    let (stats, result) = shard_main(setup, ends).await;
+    let merged = match merger {
+        Some(task) => Some(task.await),
+        None => None,
+    };
+    (stats, result, merged)
+}
+
+/// How long a merger with a core of its own looks for the next message
+/// before it parks: under a steady stream it never parks (a wake-up from
+/// another core costs tens of microseconds on a virtual machine); on a quiet
+/// one it parks after this long.
+const MERGER_POLL_BEFORE_PARK: Duration = Duration::from_micros(200);
+
 /// What the merger executor needs besides its channel ends.
 struct MergerSetup {
     io: MergerIo,
@@ -444,6 +491,7 @@ struct MergerSetup {
 async fn merger_main(
     setup: MergerSetup,
     ends: MergerEnds,
+    hosted: bool,
 ) -> std::result::Result<MergerResult, Failure> {
     let shards = ends.inboxes.len();
     let merge = Merge::new(shards, setup.io, setup.broadcast, ends.blocks_back);
@@ -452,6 +500,11 @@ async fn merger_main(
         inboxes: ends.inboxes,
         stop: setup.stop,
         read_slowest_only: setup.read_slowest_only,
+        poll_before_park: if hosted {
+            Duration::ZERO
+        } else {
+            MERGER_POLL_BEFORE_PARK
+        },
     };
     merger.run().await
 }

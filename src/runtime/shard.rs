@@ -107,15 +107,19 @@ impl ToMerger {
         stop: &mut Stop,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        self.chunk = chunk;
-        self.flush_rows(stop, stats).await?;
-        let waits = &mut stats.channel_full_waits;
-        if dead.is_some() || !self.late.is_empty() {
-            let late = std::mem::take(&mut self.late);
-            let msg = MergeMsg::Dead { chunk, late, dead };
-            self.tx.send(msg, stop, waits).await?;
+        if chunk != self.chunk {
+            self.flush_rows(stop, stats).await?;
+            self.chunk = chunk;
         }
-        self.tx.send(MergeMsg::Through(through), stop, waits).await
+        let rows = (!self.rows.is_empty()).then(|| self.take_rows());
+        let msg = MergeMsg::ChunkEnd {
+            chunk,
+            rows,
+            late: std::mem::take(&mut self.late),
+            dead,
+            through,
+        };
+        self.tx.send(msg, stop, &mut stats.channel_full_waits).await
     }
 
     pub async fn send(
@@ -127,8 +131,8 @@ impl ToMerger {
         self.tx.send(msg, stop, &mut stats.channel_full_waits).await
     }
 
-    /// The rows of `finish()` (and their late records), then `Finished` when
-    /// the input ended. Sent even while the run is stopping: the merger waits
+    /// The rows of `finish()` and their late records; `ended` when the
+    /// input ended. Sent even while the run is stopping: the merger waits
     /// for them.
     pub async fn finish(
         &mut self,
@@ -146,20 +150,9 @@ impl ToMerger {
             rows.push(row, now, out);
         }
         self.late.append(&mut out.late);
-        if !self.late.is_empty() {
-            let late = std::mem::take(&mut self.late);
-            let msg = MergeMsg::Dead {
-                chunk: u64::MAX,
-                late,
-                dead: None,
-            };
-            self.tx.send_anyway(msg).await?;
-        }
-        self.tx.send_anyway(MergeMsg::Final(rows)).await?;
-        if ended {
-            self.tx.send_anyway(MergeMsg::Finished).await?;
-        }
-        Ok(())
+        let late = std::mem::take(&mut self.late);
+        let msg = MergeMsg::Final { rows, late, ended };
+        self.tx.send_anyway(msg).await
     }
 
     /// A clone of the channel to the merger, for progress reports.

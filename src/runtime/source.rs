@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, RowRouter};
 use super::channel::{bounded, ChunkDead, MergeMsg, Rx, ShardMsg, TaskProgress, Tx};
-use super::exec::{sleep, yield_now};
+use super::exec::{sleep, sleep_until_precisely, yield_now};
 use super::metrics::ShardStats;
 use super::recycle::Pool;
 use super::stop::Stop;
@@ -116,11 +116,10 @@ impl<R: ChunkReader> Reading<R> {
         stats: &mut ShardStats,
     ) -> std::result::Result<Filled, Failure> {
         let due = self.reader.next_due().map(|offset| self.started + offset);
-        if let Some(due) = due {
-            let wait = due.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                stop.until(sleep(wait)).await.map_err(Failure::Stopped)?;
-            }
+        if let Some(due) = due.filter(|due| *due > Instant::now()) {
+            stop.until(sleep_until_precisely(due))
+                .await
+                .map_err(Failure::Stopped)?;
         }
         batch.clear();
         let bad_before = malformed.len();
