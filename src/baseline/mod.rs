@@ -152,11 +152,14 @@ impl<P: PartitionProcessor + Clone> Common<P> {
         Ok(())
     }
 
-    /// Optimistic copy-out / write-back of one batch of `chunk`, in its turn.
+    /// Optimistic copy-out / write-back of one batch of `chunk`, in its turn;
+    /// its rows' latency counts from `read_at`, as the thread-per-core
+    /// runtime's does.
     fn push(
         &self,
         chunk: u64,
         batch: &Batch,
+        read_at: Instant,
         malformed: &[Malformed],
         stats: &mut ShardStats,
     ) -> Result<()> {
@@ -179,25 +182,30 @@ impl<P: PartitionProcessor + Clone> Common<P> {
             shared.engine = copy;
             shared.version += 1;
             // Deliver under the engine lock, so output is in emission order.
-            self.deliver(&mut out, began, malformed)?;
+            self.deliver(&mut out, read_at, malformed)?;
             return Ok(());
         }
     }
 
-    /// Advances the shared engine's watermark in place.
-    fn chunk_ended(&self, max_event_time: Option<i64>, out_of_orderness: i64) -> Result<()> {
+    /// Advances the shared engine's watermark in place (rows measured from
+    /// `read_at`, the read of the chunk's last batch).
+    fn chunk_ended(
+        &self,
+        max_event_time: Option<i64>,
+        out_of_orderness: i64,
+        read_at: Instant,
+    ) -> Result<()> {
         let mut shared = self.engine.write().map_err(|_| poisoned())?;
         shared.max_event_time = shared.max_event_time.max(max_event_time);
         let Some(max) = shared.max_event_time else {
             return Ok(());
         };
         let mut out = Output::default();
-        let began = Instant::now();
         shared
             .engine
             .advance_watermark(max.saturating_sub(out_of_orderness), &mut out);
         shared.version += 1;
-        self.deliver(&mut out, began, &[])
+        self.deliver(&mut out, read_at, &[])
     }
 
     fn deliver(&self, out: &mut Output, caused_at: Instant, malformed: &[Malformed]) -> Result<()> {
@@ -385,12 +393,14 @@ where
         let mut malformed = Vec::new();
         let mut max_event_time = None;
         loop {
-            if let Some(due) = reader.next_due() {
-                std::thread::sleep((self.started + due).saturating_duration_since(Instant::now()));
+            let due = reader.next_due().map(|offset| self.started + offset);
+            if let Some(due) = due {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
             }
             batch.clear();
             malformed.clear();
             let began = Instant::now();
+            let read_at = due.unwrap_or(began);
             let more = reader.fill(&mut batch, &mut malformed, self.config.batch_rows)?;
             let batch_max = batch
                 .rows()
@@ -401,10 +411,11 @@ where
             stats.records_in += (batch.len() + malformed.len()) as u64;
             stats.records_malformed += malformed.len() as u64;
             stats.batches_received += 1;
-            self.common.push(chunk, &batch, &malformed, stats)?;
+            self.common
+                .push(chunk, &batch, read_at, &malformed, stats)?;
             let end = !more || self.should_stop();
             if stream || end {
-                self.advance_watermark(max_event_time)?;
+                self.advance_watermark(max_event_time, read_at)?;
             }
             if end {
                 return self.common.pass_turn(chunk);
@@ -412,11 +423,11 @@ where
         }
     }
 
-    fn advance_watermark(&self, max_event_time: Option<i64>) -> Result<()> {
+    fn advance_watermark(&self, max_event_time: Option<i64>, read_at: Instant) -> Result<()> {
         if self.plan.event_time_column().is_none() {
             return Ok(());
         }
         let ooo = self.plan.time.max_out_of_orderness_ms;
-        self.common.chunk_ended(max_event_time, ooo)
+        self.common.chunk_ended(max_event_time, ooo, read_at)
     }
 }

@@ -174,7 +174,13 @@ pub fn run_with<B: Backend, I: Input>(
     let merger_host = placements
         .merger
         .and_then(|core| placements.shards.iter().rposition(|c| *c == Some(core)));
+    // Every executor says when it runs; the shards start reading (and paced
+    // sources count their due times) once all of them do.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let mut start_txs = Vec::with_capacity(config.shards);
     for (shard, stops) in stops.into_iter().enumerate() {
+        let (start_tx, start) = tokio::sync::oneshot::channel();
+        start_txs.push(start_tx);
         let setup = ShardSetup {
             shard,
             plan: plan.clone(),
@@ -183,7 +189,7 @@ pub fn run_with<B: Backend, I: Input>(
             config: config.clone(),
             stops,
             broadcast: broadcast.clone(),
-            started,
+            start,
         };
         let ends = wiring.take_shard(shard);
         let hosted = if merger_host == Some(shard) {
@@ -193,7 +199,9 @@ pub fn run_with<B: Backend, I: Input>(
         };
         let name = format!("corestream-shard-{shard}");
         let core = placements.shards[shard];
+        let ready = ready_tx.clone();
         match Executor::start(config.executor, &name, core, move || {
+            let _ = ready.send(());
             shard_executor(setup, ends, hosted)
         }) {
             Ok(handle) => shard_handles.push((name, handle)),
@@ -204,19 +212,32 @@ pub fn run_with<B: Backend, I: Input>(
         }
     }
     let merger = merger.map(|(setup, ends)| {
+        let ready = ready_tx.clone();
         Executor::start(config.executor, "corestream-merger", placements.merger, {
-            move || merger_main(setup, ends, false)
+            move || {
+                let _ = ready.send(());
+                merger_main(setup, ends, false)
+            }
         })
     });
-    let mut merged = None;
-    match merger {
-        Some(Ok(handle)) => merged = Some(handle.join("corestream-merger")),
+    let merger = match merger {
+        Some(Ok(handle)) => Some(handle),
         Some(Err(e)) => {
             broadcast.stop(StopReason::Failed);
             outcome.start_errors.push(e);
+            None
         }
-        None => {}
+        None => None,
+    };
+    drop(ready_tx);
+    let started_executors = shard_handles.len() + usize::from(merger.is_some());
+    // A sender gone before it said so: an executor died starting; the run fails anyway.
+    let _ = (0..started_executors).try_for_each(|_| ready_rx.recv());
+    let reading_starts = Instant::now();
+    for start in start_txs {
+        let _ = start.send(reading_starts);
     }
+    let mut merged = merger.map(|handle| handle.join("corestream-merger"));
     drop(broadcast);
     for (name, handle) in shard_handles {
         match handle.join(&name) {
@@ -367,7 +388,9 @@ struct ShardSetup<B, I> {
     config: RuntimeConfig,
     stops: ShardStops,
     broadcast: StopBroadcast,
-    started: Instant,
+    /// When every executor runs: the shard starts reading then, and paced
+    /// sources count their due times from it.
+    start: tokio::sync::oneshot::Receiver<Instant>,
 }
 
 async fn shard_main<B: Backend, I: Input>(
@@ -375,7 +398,9 @@ async fn shard_main<B: Backend, I: Input>(
     ends: ShardEnds,
 ) -> (ShardStats, std::result::Result<(), Failure>) {
     let shard = setup.shard;
-    let (Some(to_merger), Some(blocks_back)) = (ends.to_merger, ends.blocks_back) else {
+    let (Some(to_merger), Some(blocks_back), Ok(started)) =
+        (ends.to_merger, ends.blocks_back, setup.start.await)
+    else {
         return (ShardStats::new(shard), Err(Failure::PeerGone));
     };
     let block_pool = Pool::default();
@@ -393,7 +418,7 @@ async fn shard_main<B: Backend, I: Input>(
                 input: setup.input,
                 config: setup.config,
                 stop: setup.stops.source,
-                started: setup.started,
+                started,
                 merger,
                 progress,
             };
@@ -430,7 +455,7 @@ async fn shard_main<B: Backend, I: Input>(
                 input: setup.input,
                 config: setup.config,
                 stop: setup.stops.source,
-                started: setup.started,
+                started,
                 outboxes: ends.mesh_out,
                 batch_pool,
             };
