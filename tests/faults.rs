@@ -52,6 +52,15 @@ fn wait_within(child: &mut std::process::Child, limit: Duration) -> (Option<i32>
     }
 }
 
+/// What `child` wrote to its piped standard error.
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut err = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut err).expect("read standard error");
+    }
+    err
+}
+
 fn is_whole_json_lines(text: &str) -> bool {
     text.is_empty()
         || (text.ends_with('\n')
@@ -70,13 +79,7 @@ fn a_full_disk_ends_the_run_with_the_path_and_the_os_error() {
                 .spawn()
                 .expect("start");
             let (code, took) = wait_within(&mut child, Duration::from_secs(10));
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .expect("stderr")
-                .read_to_string(&mut err)
-                .expect("read");
+            let err = stderr_of(&mut child);
             assert_eq!(code, Some(1), "{backend} {shards}: {err}");
             assert!(err.contains("/dev/full: No space left on device"), "{err}");
             eprintln!("{backend}, {shards} shards: ended {took:?} after start on ENOSPC");
@@ -139,13 +142,7 @@ fn a_closed_pipe_ends_the_run_promptly_at_any_shard_count() {
             stdout.read_exact(&mut first).expect("some output");
             drop(stdout);
             let (code, took) = wait_within(&mut child, Duration::from_secs(5));
-            let mut err = String::new();
-            child
-                .stderr
-                .take()
-                .expect("stderr")
-                .read_to_string(&mut err)
-                .expect("read");
+            let err = stderr_of(&mut child);
             assert_eq!(code, Some(1), "{backend} {shards}: {err}");
             assert!(err.contains("<stdout>: Broken pipe"), "{err}");
             eprintln!("{backend}, {shards} shards: ended {took:?} after the reader left");
