@@ -5,11 +5,13 @@
 //! resolved once, at plan time, into positions.
 
 mod batch;
+mod columns;
 mod decimal;
 mod time;
 mod value;
 
 pub use batch::Batch;
+pub use columns::{Column, ColumnBatch, ColumnData, Strings};
 pub use decimal::Decimal;
 pub use time::{
     format_duration, format_timestamp, parse_duration, parse_timestamp, write_timestamp,
