@@ -163,7 +163,7 @@ fn an_interrupt_ends_a_paced_generator_waiting_for_its_next_event() {
         send_signal(child.id(), libc::SIGTERM);
         let (code, took) = wait_within(&mut child, Duration::from_secs(5));
         assert_eq!(code, Some(143), "{backend}");
-        assert!(took < Duration::from_secs(1), "{backend}: took {took:?}");
+        assert!(took < Duration::from_secs(3), "{backend}: took {took:?}");
         eprintln!("{backend}: stopped {took:?} after SIGTERM while pacing");
     }
 }
@@ -187,7 +187,7 @@ fn an_interrupt_ends_a_run_blocked_on_a_reader_that_stopped_reading() {
         });
         let (code, took) = wait_within(&mut child, Duration::from_secs(5));
         assert_eq!(code, Some(143), "{backend}");
-        assert!(took < Duration::from_secs(1), "{backend}: took {took:?}");
+        assert!(took < Duration::from_secs(3), "{backend}: took {took:?}");
         let text = reader.join().expect("reader").expect("read");
         assert!(!text.is_empty() && is_whole_json_lines(&text), "{backend}");
         eprintln!("{backend}: stopped {took:?} after SIGTERM with a blocked sink");

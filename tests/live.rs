@@ -189,7 +189,7 @@ fn an_interrupt_while_standard_input_is_idle_ends_the_run_at_once() {
     let status = run.child.wait().expect("wait");
     let took = signalled.elapsed();
     assert_eq!(status.code(), Some(130));
-    assert!(took < Duration::from_secs(1), "took {took:?} to stop");
+    assert!(took < Duration::from_secs(3), "took {took:?} to stop");
     eprintln!("stopped {took:?} after SIGINT on idle standard input");
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
