@@ -401,7 +401,9 @@ impl ColumnBatch {
                 .map(|c| {
                     let mut empty = Column {
                         data: match &c.data {
-                            ColumnData::Decimal(_, scale) => ColumnData::Decimal(Vec::new(), *scale),
+                            ColumnData::Decimal(_, scale) => {
+                                ColumnData::Decimal(Vec::new(), *scale)
+                            }
                             ColumnData::Bool(_) => ColumnData::Bool(Vec::new()),
                             ColumnData::Int(_) => ColumnData::Int(Vec::new()),
                             ColumnData::Double(_) => ColumnData::Double(Vec::new()),
@@ -470,7 +472,11 @@ impl ColumnBatch {
 
     /// Appends a row of values (converted to the column types).
     pub fn push_values(&mut self, row: &[Value], position: u64) {
-        assert_eq!(row.len(), self.width(), "row width does not match the batch");
+        assert_eq!(
+            row.len(),
+            self.width(),
+            "row width does not match the batch"
+        );
         for (column, value) in self.columns.iter_mut().zip(row) {
             column.push_value(value);
         }
