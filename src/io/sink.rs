@@ -13,7 +13,10 @@
 //! - a pipe or socket: pieces of whole rows of at most `PIPE_BUF` bytes (which
 //!   the kernel writes atomically), each after `poll` says there is room, so
 //!   a blocked reader never blocks the writer for longer than it allows
-//!   (`give_up`), and the reader never sees half a row;
+//!   (`give_up`), and the reader never sees half a row; a longer row goes
+//!   out in pieces of `PIPE_BUF` bytes the same way, so it may be left cut
+//!   when the writer gives up part-way through it (the next flush goes on
+//!   where it stopped);
 //! - anything else (a terminal, /dev/null): large writes.
 //!
 //! Write errors are [`Error::Io`] naming the path (`<stdout>`) and the OS
@@ -337,6 +340,9 @@ pub struct OutputFile {
     kind: OutputKind,
     /// Bytes of whole rows written so far.
     written: u64,
+    /// Bytes of the first buffered row already written (a pipe's row longer
+    /// than `PIPE_ATOMIC_BYTES`, when a flush gave up part-way through it).
+    partial: usize,
 }
 
 impl OutputFile {
@@ -377,6 +383,7 @@ impl OutputFile {
             label: label.to_string(),
             kind,
             written: 0,
+            partial: 0,
         })
     }
 
@@ -432,33 +439,32 @@ impl OutputFile {
         }
     }
 
-    /// Pieces of whole rows of at most `PIPE_ATOMIC_BYTES` (a longer row on
-    /// its own), each once `poll` says the pipe has room.
+    /// Pieces of whole rows of at most `PIPE_ATOMIC_BYTES` (a longer row in
+    /// pieces of that size), each once `poll` says the pipe has room.
     fn write_pieces(
         &mut self,
         buffer: &RowBuffer,
         give_up: &mut dyn FnMut() -> bool,
     ) -> std::result::Result<usize, WriteFailed> {
         let mut units = 0;
-        let mut start = 0;
+        let mut start = std::mem::take(&mut self.partial);
         while units < buffer.ends.len() {
-            let mut last = units;
-            while last + 1 < buffer.ends.len() && buffer.ends[last + 1] - start <= PIPE_ATOMIC_BYTES
-            {
-                last += 1;
-            }
+            let end = piece_end(&buffer.ends[units..], start);
             match self.wait_for_room(give_up) {
                 Ok(true) => {}
-                Ok(false) => return Ok(units),
+                Ok(false) => {
+                    let row_start = units.checked_sub(1).map_or(0, |last| buffer.ends[last]);
+                    self.partial = start - row_start;
+                    return Ok(units);
+                }
                 Err(e) => return Err(self.failed(buffer, start, e)),
             }
-            let end = buffer.ends[last];
             if let Err(e) = self.file.write_all(&buffer.bytes[start..end]) {
                 return Err(self.failed(buffer, start, e));
             }
             self.written += (end - start) as u64;
-            units = last + 1;
             start = end;
+            units += buffer.ends[units..].partition_point(|row_end| *row_end <= end);
         }
         Ok(units)
     }
@@ -483,6 +489,17 @@ impl OutputFile {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// Where the piece of a pipe's output that starts at `start` ends: after the
+/// last of the rows ending at `ends` that fit into `PIPE_ATOMIC_BYTES` with
+/// it, or, when the first does not, `PIPE_ATOMIC_BYTES` into that row.
+fn piece_end(ends: &[usize], start: usize) -> usize {
+    let fitting = ends.partition_point(|end| end - start <= PIPE_ATOMIC_BYTES);
+    match fitting.checked_sub(1) {
+        Some(last) => ends[last],
+        None => start + PIPE_ATOMIC_BYTES,
     }
 }
 
@@ -730,6 +747,45 @@ mod tests {
         io::Read::read_to_string(&mut reader, &mut text).unwrap();
         assert!(text.ends_with('\n'));
         assert_eq!(text.lines().count() as u64, flushed.rows);
+    }
+
+    /// Rows longer than a pipe holds: a flush into a full pipe still gives
+    /// way when told (it used to block in the write of the long row), and
+    /// the next flush goes on where it stopped, so the reader gets every row
+    /// once, whole.
+    #[test]
+    fn a_full_pipe_gives_up_within_a_long_row_and_resumes_there() {
+        let (mut sink, mut reader) = pipe_sink();
+        let mut long = rows()[0].clone();
+        long[0] = Value::str("x".repeat(100_000).as_str());
+        let rows_in = 5;
+        for _ in 0..rows_in {
+            sink.write_row(&long).unwrap();
+        }
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let flushed = sink.flush(&mut || true);
+            let _ = done_tx.send((sink, flushed));
+        });
+        let (mut sink, flushed) = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the flush gives up instead of blocking");
+        let flushed = flushed.unwrap();
+        assert!(!flushed.complete);
+        let drained = std::thread::spawn(move || {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut reader, &mut text).map(|_| text)
+        });
+        assert!(sink.flush(&mut || false).unwrap().complete);
+        assert_eq!(sink.rows_written(), rows_in);
+        drop(sink);
+        let text = drained.join().unwrap().unwrap();
+        let mut expected = Vec::new();
+        JsonLines::new(&columns()).format(&long, &mut expected);
+        let expected = String::from_utf8(expected)
+            .unwrap()
+            .repeat(rows_in as usize);
+        assert!(text == expected, "{} bytes, not the rows", text.len());
     }
 
     #[test]
