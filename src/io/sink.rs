@@ -113,17 +113,6 @@ pub fn open_sink(
     })
 }
 
-/// A writer for `path` (`None` or `-`: standard output) and its label.
-pub(crate) fn open_output(path: Option<&str>) -> Result<(Box<dyn Write + Send>, String)> {
-    match path {
-        None | Some("-") => Ok((Box::new(io::stdout()), STDOUT_LABEL.to_string())),
-        Some(p) => {
-            let file = File::create(p).map_err(|e| Error::io(p, e))?;
-            Ok((Box::new(file), p.to_string()))
-        }
-    }
-}
-
 /// Turns rows into bytes of one output format.
 pub trait RowFormat {
     /// Bytes before the first row (a CSV header), if any.
@@ -233,7 +222,7 @@ impl RowFormat for CsvRows {
 
 /// Formatted rows waiting to be written: their bytes and where each row ends.
 #[derive(Debug, Default)]
-struct RowBuffer {
+pub(crate) struct RowBuffer {
     bytes: Vec<u8>,
     /// End offset in `bytes` of each buffered row (the header counts as one,
     /// without being a row of output).
@@ -243,6 +232,16 @@ struct RowBuffer {
 }
 
 impl RowBuffer {
+    /// Ends the row formatted into `bytes` since the last one.
+    pub(crate) fn end_row(&mut self) {
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Bytes waiting to be written.
+    pub(crate) fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
     /// Drops the first `rows` rows (written) and `bytes` bytes.
     fn consume(&mut self, rows: usize) {
         let bytes = rows.checked_sub(1).map_or(0, |last| self.ends[last]);
@@ -282,7 +281,7 @@ impl<F: RowFormat> FormattedSink<F> {
 impl<F: RowFormat> RowSink for FormattedSink<F> {
     fn write_row(&mut self, values: &[Value]) -> Result<()> {
         self.format.format(values, &mut self.buffer.bytes);
-        self.buffer.ends.push(self.buffer.bytes.len());
+        self.buffer.end_row();
         Ok(())
     }
 
@@ -292,23 +291,15 @@ impl<F: RowFormat> RowSink for FormattedSink<F> {
 
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
         let pending = self.buffer.ends.len();
-        let written = self.out.write_rows(&self.buffer, give_up);
-        let units = match &written {
-            Ok(units) => *units,
-            Err(failed) => failed.units,
-        };
+        let (units, written) = self.out.drain(&mut self.buffer, give_up);
         let header = self.buffer.non_rows.min(units);
         self.buffer.non_rows -= header;
         let rows = (units - header) as u64;
         self.rows += rows;
-        self.buffer.consume(units);
-        match written {
-            Ok(_) => Ok(Flushed {
-                rows,
-                complete: units == pending,
-            }),
-            Err(failed) => Err(failed.error),
-        }
+        written.map(|()| Flushed {
+            rows,
+            complete: units == pending,
+        })
     }
 
     fn rows_written(&self) -> u64 {
@@ -385,6 +376,22 @@ impl OutputFile {
             written: 0,
             partial: 0,
         })
+    }
+
+    /// Writes the rows of `buffer` and drops those that went out from it:
+    /// how many entries of it went out in full, and the error that stopped
+    /// the rest, if one did (the output then ends at a whole row).
+    pub(crate) fn drain(
+        &mut self,
+        buffer: &mut RowBuffer,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> (usize, Result<()>) {
+        let (units, result) = match self.write_rows(buffer, give_up) {
+            Ok(units) => (units, Ok(())),
+            Err(failed) => (failed.units, Err(failed.error)),
+        };
+        buffer.consume(units);
+        (units, result)
     }
 
     /// Writes the rows of `buffer`; the number of its entries written in full.
