@@ -770,6 +770,25 @@ fn an_output_naming_the_input_is_refused_and_the_input_kept() {
     assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
 }
 
+/// `corestream run .. --source t=- -o in.csv < in.csv`: standard input is
+/// the file the output names; writing it would truncate the input unread.
+#[test]
+fn an_output_naming_the_file_on_standard_input_is_refused() {
+    let dir = temp_dir();
+    let input = copy_of_trades(dir.path(), "input.csv");
+    let script = "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+                  WITH ('path' = '-', 'format' = 'csv'); SELECT symbol FROM trades";
+    let o = Command::new(env!("CARGO_BIN_EXE_corestream"))
+        .args(["run", "-e", script, "--output", path_arg(&input)])
+        .stdin(std::fs::File::open(&input).expect("open input"))
+        .output()
+        .expect("run corestream");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is the input file"), "{}", stderr(&o));
+    let original = std::fs::read_to_string("tests/data/trades.csv").unwrap();
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+}
+
 #[test]
 fn two_outputs_naming_one_file_are_refused() {
     let dir = temp_dir();

@@ -87,6 +87,36 @@ fn a_full_disk_ends_the_run_with_the_path_and_the_os_error() {
     }
 }
 
+/// The file-size limit of the files `command` writes, as `ulimit -f` sets
+/// it (SIGXFSZ keeps its default action, which would end the process mid-row).
+fn limit_file_size(command: &mut Command, bytes: u64) {
+    // SAFETY: setrlimit is async-signal-safe and only changes the child.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// What a write cut short by a 100,000-byte file limit left in `path`:
+/// most of the limit, in whole JSON lines.
+fn assert_cut_back_to_whole_lines(path: &std::path::Path, what: &str) {
+    let text = std::fs::read_to_string(path).expect("output");
+    assert!(
+        text.len() > 50_000 && text.len() <= 100_000,
+        "{what}: {} bytes",
+        text.len()
+    );
+    assert!(is_whole_json_lines(&text), "{what}: the file ends mid-line");
+}
+
 /// A file-size limit (RLIMIT_FSIZE) makes writes fail part-way, like a disk
 /// filling up: the output file is cut back to its last whole row.
 #[test]
@@ -96,34 +126,41 @@ fn a_write_that_fails_part_way_leaves_the_file_at_a_whole_row() {
         let out = dir.path().join(format!("out-{backend}.jsonl"));
         let mut command = endless(2, backend, None);
         command.args(["--output", out.to_str().expect("utf-8")]);
-        // SAFETY: setrlimit and signal are async-signal-safe and only change
-        // the child: a 100,000-byte file limit, and EFBIG instead of SIGXFSZ.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: 100_000,
-                    rlim_max: 100_000,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                Ok(())
-            });
-        }
+        limit_file_size(&mut command, 100_000);
         let o = command.output().expect("run");
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains("File too large"), "{}", stderr(&o));
-        let text = std::fs::read_to_string(&out).expect("output");
-        assert!(
-            text.len() > 50_000 && text.len() <= 100_000,
-            "{}",
-            text.len()
-        );
-        assert!(
-            is_whole_json_lines(&text),
-            "{backend}: the output ends mid-row"
-        );
+        assert_cut_back_to_whole_lines(&out, backend);
+    }
+}
+
+/// The dead-letter file is an output like the others: a write to it that
+/// fails part-way leaves it at its last whole line.
+#[test]
+fn a_dead_letter_write_that_fails_part_way_leaves_whole_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("malformed.csv");
+    let mut text = String::from("symbol,price\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("S{i},not a number\n"));
+    }
+    std::fs::write(&input, text).expect("write input");
+    for backend in BACKENDS {
+        let dead = dir.path().join(format!("dead-{backend}.jsonl"));
+        let mut command = corestream();
+        command.args(["run", "-q", "--format", "blackhole", "--runtime", backend]);
+        command.args([
+            "-e",
+            "CREATE TABLE t (symbol VARCHAR, price DOUBLE) WITH ('format' = 'csv'); \
+             SELECT symbol FROM t",
+        ]);
+        command.args(["--source", &format!("t={}", input.display())]);
+        command.args(["--dead-letter", dead.to_str().expect("utf-8")]);
+        limit_file_size(&mut command, 100_000);
+        let o = command.output().expect("run");
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("File too large"), "{}", stderr(&o));
+        assert_cut_back_to_whole_lines(&dead, backend);
     }
 }
 
@@ -168,8 +205,9 @@ fn an_interrupt_ends_a_paced_generator_waiting_for_its_next_event() {
     }
 }
 
-/// SIGTERM while the sink waits on a reader that has stopped reading: the
-/// run ends promptly and what the reader gets ends at a whole row.
+/// SIGTERM while the sink waits on a reader that has stopped reading (and
+/// does not read again until the run has ended): the run ends promptly and
+/// what the reader gets ends at a whole row.
 #[test]
 fn an_interrupt_ends_a_run_blocked_on_a_reader_that_stopped_reading() {
     for backend in BACKENDS {
@@ -182,15 +220,12 @@ fn an_interrupt_ends_a_run_blocked_on_a_reader_that_stopped_reading() {
         // Nobody reads: the pipe fills and the merger's writes wait.
         std::thread::sleep(Duration::from_millis(1500));
         send_signal(child.id(), libc::SIGTERM);
-        let mut stdout = child.stdout.take().expect("stdout");
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            stdout.read_to_string(&mut text).map(|_| text)
-        });
         let (code, took) = wait_within(&mut child, Duration::from_secs(5));
         assert_eq!(code, Some(143), "{backend}");
         assert!(took < Duration::from_secs(3), "{backend}: took {took:?}");
-        let text = reader.join().expect("reader").expect("read");
+        let mut text = String::new();
+        let mut stdout = child.stdout.take().expect("stdout");
+        stdout.read_to_string(&mut text).expect("read");
         assert!(
             !text.is_empty() && is_whole_json_lines(&text),
             "{backend}: {} bytes, ends {:?}",

@@ -35,6 +35,7 @@ use clap::Parser;
 /// 130 after SIGINT, 143 after SIGTERM (the run's output is then an exact
 /// prefix of the uninterrupted output).
 pub fn main_entry() -> i32 {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(status) => status,
@@ -42,6 +43,17 @@ pub fn main_entry() -> i32 {
             eprintln!("corestream: error: {e}");
             e.exit_code()
         }
+    }
+}
+
+/// A write past the file-size limit (`ulimit -f`) fails with EFBIG instead of
+/// killing the process with SIGXFSZ, so the run ends like on a full disk: an
+/// error naming the output, exit status 1, the file cut back to a whole row.
+fn ignore_file_size_signal() {
+    // SAFETY: sets the disposition of one signal to SIG_IGN before any thread
+    // starts; no handler runs, so nothing can be unsound.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

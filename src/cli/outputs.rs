@@ -98,6 +98,9 @@ impl FileIdentity {
     }
 }
 
+/// Where standard input can be looked at as a file.
+const STDIN_PATH: &str = "/dev/stdin";
+
 /// Refuses outputs that are the source file (`source_path`, if a file) or
 /// each other: writing one would truncate the other before it is read.
 pub fn check_distinct(
@@ -105,14 +108,16 @@ pub fn check_distinct(
     source: &str,
     source_path: Option<&str>,
 ) -> Result<()> {
+    // Standard input may be redirected from the very file an output names.
     let source_identity = source_path
-        .filter(|p| *p != "-")
+        .map(|p| if p == "-" { STDIN_PATH } else { p })
         .and_then(|p| identity(Path::new(p)));
     let identities: Vec<Option<FileIdentity>> = outputs.iter().map(|o| identity(&o.path)).collect();
     for (i, (output, id)) in outputs.iter().zip(&identities).enumerate() {
         let Some(id) = id else { continue };
         if let (Some(input), Some(path)) = (&source_identity, source_path) {
             if id.same_file(input) {
+                let path = if path == "-" { "standard input" } else { path };
                 return Err(Error::Usage(format!(
                     "{} {} is the input file of source '{source}' ({path}); writing it would \
                      destroy the input: choose another output path",

@@ -6,17 +6,17 @@
 //! - late: `{"source":"trades","position":34,"reason":"late: every window of its event time 2026-01-01T00:00:05.000Z had already closed","record":{"symbol":"B",...}}`
 //!   (`record` is the typed row, keyed by the source's column names).
 
-use super::sink::{json_keys, open_output, write_json_object, write_json_string};
-use super::Malformed;
+use super::sink::{json_keys, write_json_object, write_json_string, OutputFile, RowBuffer};
+use super::{Malformed, SINK_BUFFER_BYTES};
 use crate::data::{format_timestamp, Schema, Value};
-use crate::error::{Error, Result};
-use std::io::{BufWriter, Write};
+use crate::error::Result;
 use std::path::Path;
 
-/// Writes dead letters as JSON lines.
+/// Writes dead letters as JSON lines, in whole lines: a write that fails
+/// (a full disk) leaves the file at its last whole line, as the sink does.
 pub struct DeadLetterWriter {
-    out: BufWriter<Box<dyn Write + Send>>,
-    label: String,
+    out: OutputFile,
+    lines: RowBuffer,
     line: Vec<u8>,
     scratch: String,
     written: u64,
@@ -25,19 +25,13 @@ pub struct DeadLetterWriter {
 impl DeadLetterWriter {
     /// Creates (truncates) the file at `path`; `-` is standard output.
     pub fn create(path: &Path) -> Result<Self> {
-        let (out, label) = open_output(Some(&path.display().to_string()))?;
-        Ok(Self::to_writer(out, &label))
-    }
-
-    /// Writes to `out`, naming it `label` in errors.
-    pub fn to_writer(out: Box<dyn Write + Send>, label: &str) -> Self {
-        DeadLetterWriter {
-            out: BufWriter::new(out),
-            label: label.to_string(),
+        Ok(DeadLetterWriter {
+            out: OutputFile::open(Some(&path.display().to_string()))?,
+            lines: RowBuffer::default(),
             line: Vec::with_capacity(256),
             scratch: String::new(),
             written: 0,
-        }
+        })
     }
 
     /// Records a record that could not be read.
@@ -85,10 +79,9 @@ impl DeadLetterWriter {
         self.written
     }
 
+    /// Writes what is buffered (waiting while a pipe is full).
     pub fn finish(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| Error::io(self.label.clone(), e))
+        self.out.drain(&mut self.lines, &mut || false).1
     }
 
     fn begin(&mut self, source: &str) {
@@ -109,10 +102,14 @@ impl DeadLetterWriter {
 
     fn end(&mut self) -> Result<()> {
         self.line.extend_from_slice(b"}\n");
-        self.out
-            .write_all(&self.line)
-            .map_err(|e| Error::io(self.label.clone(), e))?;
+        let buffered = self.lines.bytes();
+        buffered.extend_from_slice(&self.line);
+        let full = buffered.len() >= SINK_BUFFER_BYTES;
+        self.lines.end_row();
         self.written += 1;
+        if full {
+            self.finish()?;
+        }
         Ok(())
     }
 }

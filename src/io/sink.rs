@@ -13,7 +13,10 @@
 //! - a pipe or socket: pieces of whole rows of at most `PIPE_BUF` bytes (which
 //!   the kernel writes atomically), each after `poll` says there is room, so
 //!   a blocked reader never blocks the writer for longer than it allows
-//!   (`give_up`), and the reader never sees half a row;
+//!   (`give_up`), and the reader never sees half a row; a longer row goes
+//!   out in pieces of `PIPE_BUF` bytes the same way, so it may be left cut
+//!   when the writer gives up part-way through it (the next flush goes on
+//!   where it stopped);
 //! - anything else (a terminal, /dev/null): large writes.
 //!
 //! Write errors are [`Error::Io`] naming the path (`<stdout>`) and the OS
@@ -108,17 +111,6 @@ pub fn open_sink(
             CsvRows::new(columns),
         )),
     })
-}
-
-/// A writer for `path` (`None` or `-`: standard output) and its label.
-pub(crate) fn open_output(path: Option<&str>) -> Result<(Box<dyn Write + Send>, String)> {
-    match path {
-        None | Some("-") => Ok((Box::new(io::stdout()), STDOUT_LABEL.to_string())),
-        Some(p) => {
-            let file = File::create(p).map_err(|e| Error::io(p, e))?;
-            Ok((Box::new(file), p.to_string()))
-        }
-    }
 }
 
 /// Turns rows into bytes of one output format.
@@ -230,7 +222,7 @@ impl RowFormat for CsvRows {
 
 /// Formatted rows waiting to be written: their bytes and where each row ends.
 #[derive(Debug, Default)]
-struct RowBuffer {
+pub(crate) struct RowBuffer {
     bytes: Vec<u8>,
     /// End offset in `bytes` of each buffered row (the header counts as one,
     /// without being a row of output).
@@ -240,6 +232,16 @@ struct RowBuffer {
 }
 
 impl RowBuffer {
+    /// Ends the row formatted into `bytes` since the last one.
+    pub(crate) fn end_row(&mut self) {
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Bytes waiting to be written.
+    pub(crate) fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
     /// Drops the first `rows` rows (written) and `bytes` bytes.
     fn consume(&mut self, rows: usize) {
         let bytes = rows.checked_sub(1).map_or(0, |last| self.ends[last]);
@@ -279,7 +281,7 @@ impl<F: RowFormat> FormattedSink<F> {
 impl<F: RowFormat> RowSink for FormattedSink<F> {
     fn write_row(&mut self, values: &[Value]) -> Result<()> {
         self.format.format(values, &mut self.buffer.bytes);
-        self.buffer.ends.push(self.buffer.bytes.len());
+        self.buffer.end_row();
         Ok(())
     }
 
@@ -289,23 +291,15 @@ impl<F: RowFormat> RowSink for FormattedSink<F> {
 
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
         let pending = self.buffer.ends.len();
-        let written = self.out.write_rows(&self.buffer, give_up);
-        let units = match &written {
-            Ok(units) => *units,
-            Err(failed) => failed.units,
-        };
+        let (units, written) = self.out.drain(&mut self.buffer, give_up);
         let header = self.buffer.non_rows.min(units);
         self.buffer.non_rows -= header;
         let rows = (units - header) as u64;
         self.rows += rows;
-        self.buffer.consume(units);
-        match written {
-            Ok(_) => Ok(Flushed {
-                rows,
-                complete: units == pending,
-            }),
-            Err(failed) => Err(failed.error),
-        }
+        written.map(|()| Flushed {
+            rows,
+            complete: units == pending,
+        })
     }
 
     fn rows_written(&self) -> u64 {
@@ -337,6 +331,9 @@ pub struct OutputFile {
     kind: OutputKind,
     /// Bytes of whole rows written so far.
     written: u64,
+    /// Bytes of the first buffered row already written (a pipe's row longer
+    /// than `PIPE_ATOMIC_BYTES`, when a flush gave up part-way through it).
+    partial: usize,
 }
 
 impl OutputFile {
@@ -377,7 +374,24 @@ impl OutputFile {
             label: label.to_string(),
             kind,
             written: 0,
+            partial: 0,
         })
+    }
+
+    /// Writes the rows of `buffer` and drops those that went out from it:
+    /// how many entries of it went out in full, and the error that stopped
+    /// the rest, if one did (the output then ends at a whole row).
+    pub(crate) fn drain(
+        &mut self,
+        buffer: &mut RowBuffer,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> (usize, Result<()>) {
+        let (units, result) = match self.write_rows(buffer, give_up) {
+            Ok(units) => (units, Ok(())),
+            Err(failed) => (failed.units, Err(failed.error)),
+        };
+        buffer.consume(units);
+        (units, result)
     }
 
     /// Writes the rows of `buffer`; the number of its entries written in full.
@@ -432,33 +446,32 @@ impl OutputFile {
         }
     }
 
-    /// Pieces of whole rows of at most `PIPE_ATOMIC_BYTES` (a longer row on
-    /// its own), each once `poll` says the pipe has room.
+    /// Pieces of whole rows of at most `PIPE_ATOMIC_BYTES` (a longer row in
+    /// pieces of that size), each once `poll` says the pipe has room.
     fn write_pieces(
         &mut self,
         buffer: &RowBuffer,
         give_up: &mut dyn FnMut() -> bool,
     ) -> std::result::Result<usize, WriteFailed> {
         let mut units = 0;
-        let mut start = 0;
+        let mut start = std::mem::take(&mut self.partial);
         while units < buffer.ends.len() {
-            let mut last = units;
-            while last + 1 < buffer.ends.len() && buffer.ends[last + 1] - start <= PIPE_ATOMIC_BYTES
-            {
-                last += 1;
-            }
+            let end = piece_end(&buffer.ends[units..], start);
             match self.wait_for_room(give_up) {
                 Ok(true) => {}
-                Ok(false) => return Ok(units),
+                Ok(false) => {
+                    let row_start = units.checked_sub(1).map_or(0, |last| buffer.ends[last]);
+                    self.partial = start - row_start;
+                    return Ok(units);
+                }
                 Err(e) => return Err(self.failed(buffer, start, e)),
             }
-            let end = buffer.ends[last];
             if let Err(e) = self.file.write_all(&buffer.bytes[start..end]) {
                 return Err(self.failed(buffer, start, e));
             }
             self.written += (end - start) as u64;
-            units = last + 1;
             start = end;
+            units += buffer.ends[units..].partition_point(|row_end| *row_end <= end);
         }
         Ok(units)
     }
@@ -483,6 +496,17 @@ impl OutputFile {
                 return Ok(false);
             }
         }
+    }
+}
+
+/// Where the piece of a pipe's output that starts at `start` ends: after the
+/// last of the rows ending at `ends` that fit into `PIPE_ATOMIC_BYTES` with
+/// it, or, when the first does not, `PIPE_ATOMIC_BYTES` into that row.
+fn piece_end(ends: &[usize], start: usize) -> usize {
+    let fitting = ends.partition_point(|end| end - start <= PIPE_ATOMIC_BYTES);
+    match fitting.checked_sub(1) {
+        Some(last) => ends[last],
+        None => start + PIPE_ATOMIC_BYTES,
     }
 }
 
@@ -730,6 +754,45 @@ mod tests {
         io::Read::read_to_string(&mut reader, &mut text).unwrap();
         assert!(text.ends_with('\n'));
         assert_eq!(text.lines().count() as u64, flushed.rows);
+    }
+
+    /// Rows longer than a pipe holds: a flush into a full pipe still gives
+    /// way when told (it used to block in the write of the long row), and
+    /// the next flush goes on where it stopped, so the reader gets every row
+    /// once, whole.
+    #[test]
+    fn a_full_pipe_gives_up_within_a_long_row_and_resumes_there() {
+        let (mut sink, mut reader) = pipe_sink();
+        let mut long = rows()[0].clone();
+        long[0] = Value::str("x".repeat(100_000).as_str());
+        let rows_in = 5;
+        for _ in 0..rows_in {
+            sink.write_row(&long).unwrap();
+        }
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let flushed = sink.flush(&mut || true);
+            let _ = done_tx.send((sink, flushed));
+        });
+        let (mut sink, flushed) = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the flush gives up instead of blocking");
+        let flushed = flushed.unwrap();
+        assert!(!flushed.complete);
+        let drained = std::thread::spawn(move || {
+            let mut text = String::new();
+            io::Read::read_to_string(&mut reader, &mut text).map(|_| text)
+        });
+        assert!(sink.flush(&mut || false).unwrap().complete);
+        assert_eq!(sink.rows_written(), rows_in);
+        drop(sink);
+        let text = drained.join().unwrap().unwrap();
+        let mut expected = Vec::new();
+        JsonLines::new(&columns()).format(&long, &mut expected);
+        let expected = String::from_utf8(expected)
+            .unwrap()
+            .repeat(rows_in as usize);
+        assert!(text == expected, "{} bytes, not the rows", text.len());
     }
 
     #[test]

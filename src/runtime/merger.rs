@@ -320,8 +320,14 @@ impl Merge {
         self.finished.iter().all(|f| *f)
     }
 
-    /// Takes one message from `shard` and writes whatever became complete.
-    pub fn accept(&mut self, shard: usize, msg: MergeMsg) -> Result<()> {
+    /// Takes one message from `shard` and writes whatever became complete
+    /// (a write blocked on a full output gives way when `give_up` says so).
+    pub fn accept(
+        &mut self,
+        shard: usize,
+        msg: MergeMsg,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
         match msg {
             MergeMsg::Rows { chunk, rows } => {
                 self.chunk(chunk).blocks.push((shard, rows));
@@ -356,7 +362,7 @@ impl Merge {
                 self.check_state_limit()?;
             }
         }
-        self.write_complete_chunks()
+        self.write_complete_chunks(give_up)
     }
 
     /// Ends the run once the shards' states together outgrow the limit.
@@ -394,7 +400,7 @@ impl Merge {
         Some(through)
     }
 
-    fn write_complete_chunks(&mut self) -> Result<()> {
+    fn write_complete_chunks(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
         let Some(through) = self.complete_through() else {
             return Ok(());
         };
@@ -405,7 +411,7 @@ impl Merge {
             let (chunk, out) = entry.remove_entry();
             self.writer.write_chunk(chunk, out)?;
             if self.writer.flush_due() {
-                self.flush(&mut || false)?;
+                self.flush(give_up)?;
             }
         }
         Ok(())
@@ -476,7 +482,7 @@ impl Merge {
         let interrupted = matches!(self.stopped, Some(StopReason::Interrupted(_)));
         let mut rows_after_interrupt = 0;
         if self.all_finished() {
-            self.write_complete_chunks()?;
+            self.write_complete_chunks(give_up)?;
             self.write_finals()?;
         } else if interrupted && self.writer.io.on_interrupt == OnInterrupt::Emit {
             let before = self.writer.rows_accepted;
@@ -504,6 +510,12 @@ impl Merge {
         let late = std::mem::take(&mut self.final_late);
         self.writer.write_late(late)
     }
+}
+
+/// A `give_up` for writes to a blocked output: true once the run was
+/// interrupted or failed (not when LIMIT was reached: those rows still go out).
+fn interrupted(stop: &mut Stop) -> impl FnMut() -> bool + '_ {
+    || matches!(stop.check(), Some(r) if r != StopReason::Limit)
 }
 
 /// True when the rows of `blocks`, in turn, are already in order.
@@ -551,8 +563,7 @@ impl MergerLoop {
     pub async fn run(mut self) -> std::result::Result<MergerResult, Failure> {
         match self.merge_all().await {
             Ok(()) => {
-                let stop = &mut self.stop;
-                let mut give_up = || matches!(stop.check(), Some(r) if r != StopReason::Limit);
+                let mut give_up = interrupted(&mut self.stop);
                 Ok(self.merge.finish(&mut give_up)?)
             }
             Err(e) => {
@@ -569,18 +580,16 @@ impl MergerLoop {
         while open.iter().any(|o| *o) {
             let eligible = self.eligible(&open);
             if let Some((shard, msg)) = self.try_next(&eligible) {
-                self.merge.accept(shard, msg)?;
+                self.accept(shard, msg)?;
             } else {
                 // About to wait: everything written goes out now.
-                let stop = &mut self.stop;
-                let mut give_up = || matches!(stop.check(), Some(r) if r != StopReason::Limit);
-                self.merge.flush(&mut give_up)?;
+                self.merge.flush(&mut interrupted(&mut self.stop))?;
                 if let Some((shard, msg)) = self.poll_briefly(&eligible) {
-                    self.merge.accept(shard, msg)?;
+                    self.accept(shard, msg)?;
                     continue;
                 }
                 match self.wait(&eligible, next_snapshot).await {
-                    Event::Message(shard, Some(msg)) => self.merge.accept(shard, msg)?,
+                    Event::Message(shard, Some(msg)) => self.accept(shard, msg)?,
                     Event::Message(shard, None) => open[shard] = false,
                     Event::Tick => {}
                 }
@@ -591,6 +600,13 @@ impl MergerLoop {
             }
         }
         Ok(())
+    }
+
+    /// Takes a message; a write it makes that waits on a full output gives
+    /// way to an interrupt or a failure.
+    fn accept(&mut self, shard: usize, msg: MergeMsg) -> Result<()> {
+        self.merge
+            .accept(shard, msg, &mut interrupted(&mut self.stop))
     }
 
     /// The inboxes to read from now: all open ones, or (reading the slowest
