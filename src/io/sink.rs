@@ -45,6 +45,17 @@ const POLL_SLICE: Duration = Duration::from_millis(2);
 pub trait RowSink {
     /// Formats `values` into the buffer (no I/O).
     fn write_row(&mut self, values: &[Value]) -> Result<()>;
+    /// A formatter producing this sink's bytes, for the shards to format
+    /// rows where they are made (`None`: rows come as values).
+    fn formatter(&self) -> Option<Box<dyn RowFormat + Send>> {
+        None
+    }
+    /// Appends one row already formatted by [`RowSink::formatter`]'s kind.
+    fn write_formatted(&mut self, _row: &[u8]) -> Result<()> {
+        Err(Error::Runtime(
+            "internal error: this sink takes rows as values".into(),
+        ))
+    }
     /// Bytes formatted but not yet handed to the operating system.
     fn buffered_bytes(&self) -> usize;
     /// Hands the buffered rows to the operating system, in whole rows. While
@@ -119,9 +130,12 @@ pub trait RowFormat {
     fn header(&mut self, out: &mut Vec<u8>);
     /// Appends one row, line terminator included.
     fn format(&mut self, values: &[Value], out: &mut Vec<u8>);
+    /// A formatter of the same kind, for another core.
+    fn boxed_clone(&self) -> Box<dyn RowFormat + Send>;
 }
 
 /// One JSON object per line.
+#[derive(Clone)]
 pub struct JsonLines {
     keys: Vec<Vec<u8>>,
     scratch: String,
@@ -143,10 +157,15 @@ impl RowFormat for JsonLines {
         write_json_object(out, &self.keys, values, &mut self.scratch);
         out.push(b'\n');
     }
+
+    fn boxed_clone(&self) -> Box<dyn RowFormat + Send> {
+        Box::new(self.clone())
+    }
 }
 
 /// CSV with a header line; NULL is an empty field. Quoting by `csv_core`
 /// (as the csv crate writes it).
+#[derive(Clone)]
 pub struct CsvRows {
     names: Vec<String>,
     writer: csv_core::Writer,
@@ -218,6 +237,10 @@ impl RowFormat for CsvRows {
         self.scratch = text;
         self.end_record(out);
     }
+
+    fn boxed_clone(&self) -> Box<dyn RowFormat + Send> {
+        Box::new(self.clone())
+    }
 }
 
 /// Formatted rows waiting to be written: their bytes and where each row ends.
@@ -282,6 +305,16 @@ impl<F: RowFormat> RowSink for FormattedSink<F> {
     fn write_row(&mut self, values: &[Value]) -> Result<()> {
         self.format.format(values, &mut self.buffer.bytes);
         self.buffer.end_row();
+        Ok(())
+    }
+
+    fn formatter(&self) -> Option<Box<dyn RowFormat + Send>> {
+        Some(self.format.boxed_clone())
+    }
+
+    fn write_formatted(&mut self, row: &[u8]) -> Result<()> {
+        self.buffer.bytes.extend_from_slice(row);
+        self.buffer.ends.push(self.buffer.bytes.len());
         Ok(())
     }
 

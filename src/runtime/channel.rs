@@ -14,7 +14,7 @@ use super::stop::{Stop, StopReason};
 use super::Failure;
 use crate::data::{Batch, Value};
 use crate::engine::{LateRecord, Output, OutputRow, RowOrder};
-use crate::io::Malformed;
+use crate::io::{Malformed, RowFormat};
 
 /// From a source task to a destination engine task.
 #[derive(Debug)]
@@ -44,15 +44,18 @@ pub(crate) struct ChunkDead {
     pub lines: Option<u64>,
 }
 
-/// Output rows of one shard, stored flat (one vector of values for all rows),
-/// each with its order and the instant its cause entered the engine. Moved
-/// to the merger, which gives it back to the shard once written (see
-/// [`super::recycle`]).
+/// Output rows of one shard, each with its order and the instant its cause
+/// was read: formatted into the sink's bytes by the shard (one byte buffer
+/// for all rows), or, for a sink that takes values, stored flat (one vector
+/// of values for all rows). Moved to the merger, which gives it back to the
+/// shard once written (see [`super::recycle`]).
 #[derive(Debug, Default)]
 pub(crate) struct RowBlock {
     values: Vec<Value>,
-    /// Per row: where its values end in `values`.
+    bytes: Vec<u8>,
+    /// Per row: where it ends in `bytes` (formatted) or `values`.
     ends: Vec<usize>,
+    formatted: bool,
     orders: Vec<RowOrder>,
     caused_at: Vec<Instant>,
 }
@@ -77,9 +80,32 @@ impl RowBlock {
         self.caused_at.push(caused_at);
     }
 
-    pub fn row(&self, index: usize) -> &[Value] {
+    /// Appends `row` formatted by `format`; its emptied vector goes back to
+    /// `out` for the engine's next rows.
+    pub fn push_formatted(
+        &mut self,
+        row: OutputRow,
+        caused_at: Instant,
+        format: &mut dyn RowFormat,
+        out: &mut Output,
+    ) {
+        let OutputRow { values, order } = row;
+        format.format(&values, &mut self.bytes);
+        out.recycle_values(values);
+        self.formatted = true;
+        self.ends.push(self.bytes.len());
+        self.orders.push(order);
+        self.caused_at.push(caused_at);
+    }
+
+    /// Row `index`: its formatted bytes, or its values.
+    pub fn row(&self, index: usize) -> BlockRow<'_> {
         let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.values[start..self.ends[index]]
+        if self.formatted {
+            BlockRow::Formatted(&self.bytes[start..self.ends[index]])
+        } else {
+            BlockRow::Values(&self.values[start..self.ends[index]])
+        }
     }
 
     pub fn order(&self, index: usize) -> &RowOrder {
@@ -103,9 +129,17 @@ impl RowBlock {
     }
 }
 
+/// One row of a [`RowBlock`].
+pub(crate) enum BlockRow<'a> {
+    Formatted(&'a [u8]),
+    Values(&'a [Value]),
+}
+
 impl Reusable for RowBlock {
     fn clear_for_reuse(&mut self) {
         self.values.clear();
+        self.bytes.clear();
+        self.formatted = false;
         self.ends.clear();
         self.orders.clear();
         self.caused_at.clear();

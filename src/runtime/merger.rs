@@ -22,7 +22,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
-use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
+use super::channel::{BlockRow, ChunkDead, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
 use super::config::state_limit_error;
 use super::exec::sleep;
 use super::live::{LiveShard, LiveSnapshot};
@@ -191,7 +191,10 @@ impl Writer {
         if self.limit_reached {
             return Ok(());
         }
-        self.io.sink.write_row(block.row(index))?;
+        match block.row(index) {
+            BlockRow::Formatted(bytes) => self.io.sink.write_formatted(bytes)?,
+            BlockRow::Values(values) => self.io.sink.write_row(values)?,
+        }
         self.rows_accepted += 1;
         self.unflushed.add(block.caused_at(index));
         if self

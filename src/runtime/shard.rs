@@ -20,8 +20,9 @@ use super::source::{chunks_of, count_piece, Fed, ProgressReporter, Reading, Stre
 use super::stop::{Stop, StopReason};
 use super::{Failure, OnInterrupt, RuntimeConfig};
 use crate::data::Batch;
-use crate::engine::{LateRecord, Output};
+use crate::engine::{LateRecord, Output, OutputRow};
 use crate::error::Error;
+use crate::io::RowFormat;
 use crate::plan::QueryPlan;
 
 /// How long an engine task whose input closed waits to hear why (the stop
@@ -32,6 +33,9 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 /// (taken from `pool`, where the merger's spent blocks come back).
 pub(crate) struct ToMerger {
     tx: Tx<MergeMsg>,
+    /// The sink's formatter: rows are formatted here, on the shard that made
+    /// them (`None`: the sink takes values).
+    format: Option<Box<dyn RowFormat + Send>>,
     rows: RowBlock,
     pool: Pool<RowBlock>,
     late: Vec<LateRecord>,
@@ -40,14 +44,42 @@ pub(crate) struct ToMerger {
 }
 
 impl ToMerger {
-    pub fn new(tx: Tx<MergeMsg>, batch_rows: usize, pool: Pool<RowBlock>) -> Self {
+    pub fn new(
+        tx: Tx<MergeMsg>,
+        format: Option<Box<dyn RowFormat + Send>>,
+        batch_rows: usize,
+        pool: Pool<RowBlock>,
+    ) -> Self {
         ToMerger {
             tx,
+            format,
             rows: RowBlock::default(),
             pool,
             late: Vec::new(),
             chunk: 0,
             batch_rows,
+        }
+    }
+
+    /// Moves `rows` into `block`, formatted when there is a formatter.
+    fn append(
+        block: &mut RowBlock,
+        format: &mut Option<Box<dyn RowFormat + Send>>,
+        rows: &mut Vec<OutputRow>,
+        caused_at: Instant,
+        out: &mut Output,
+    ) {
+        match format {
+            Some(format) => {
+                for row in rows.drain(..) {
+                    block.push_formatted(row, caused_at, format.as_mut(), out);
+                }
+            }
+            None => {
+                for row in rows.drain(..) {
+                    block.push(row, caused_at, out);
+                }
+            }
         }
     }
 
@@ -72,9 +104,7 @@ impl ToMerger {
         }
         stats.rows_out += out.rows.len() as u64;
         let mut rows = std::mem::take(&mut out.rows);
-        for row in rows.drain(..) {
-            self.rows.push(row, caused_at, out);
-        }
+        Self::append(&mut self.rows, &mut self.format, &mut rows, caused_at, out);
         out.rows = rows;
         self.late.append(&mut out.late);
         if self.rows.len() >= self.batch_rows {
@@ -146,9 +176,7 @@ impl ToMerger {
         self.rows.clear_for_reuse();
         let mut rows = self.take_rows();
         let mut finished = std::mem::take(&mut out.rows);
-        for row in finished.drain(..) {
-            rows.push(row, now, out);
-        }
+        Self::append(&mut rows, &mut self.format, &mut finished, now, out);
         self.late.append(&mut out.late);
         let late = std::mem::take(&mut self.late);
         let msg = MergeMsg::Final { rows, late, ended };
