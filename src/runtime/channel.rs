@@ -46,9 +46,10 @@ pub(crate) struct ChunkDead {
 
 /// Output rows of one shard, each with its order and the instant its cause
 /// was read: formatted into the sink's bytes by the shard (one byte buffer
-/// for all rows), or, for a sink that takes values, stored flat (one vector
-/// of values for all rows). Moved to the merger, which gives it back to the
-/// shard once written (see [`super::recycle`]).
+/// for all rows), stored flat as values (one vector of values for all rows)
+/// for a sink that takes values, or only counted for a sink that discards
+/// them (no content, no order). Moved to the merger, which gives it back to
+/// the shard once written (see [`super::recycle`]).
 #[derive(Debug, Default)]
 pub(crate) struct RowBlock {
     values: Vec<Value>,
@@ -56,17 +57,25 @@ pub(crate) struct RowBlock {
     /// Per row: where it ends in `bytes` (formatted) or `values`.
     ends: Vec<usize>,
     formatted: bool,
+    discarded: bool,
     orders: Vec<RowOrder>,
     caused_at: Vec<Instant>,
 }
 
 impl RowBlock {
     pub fn len(&self) -> usize {
-        self.orders.len()
+        self.caused_at.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.orders.is_empty()
+        self.caused_at.is_empty()
+    }
+
+    /// Counts a row whose sink discards it; its vector goes back to `out`.
+    pub fn push_discarded(&mut self, row: OutputRow, caused_at: Instant, out: &mut Output) {
+        out.recycle_values(row.values);
+        self.discarded = true;
+        self.caused_at.push(caused_at);
     }
 
     /// Appends `row`, moving its values; its emptied vector goes back to
@@ -98,8 +107,11 @@ impl RowBlock {
         self.caused_at.push(caused_at);
     }
 
-    /// Row `index`: its formatted bytes, or its values.
+    /// Row `index`: its formatted bytes, its values, or nothing (discarded).
     pub fn row(&self, index: usize) -> BlockRow<'_> {
+        if self.discarded {
+            return BlockRow::Discarded;
+        }
         let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
         if self.formatted {
             BlockRow::Formatted(&self.bytes[start..self.ends[index]])
@@ -133,6 +145,7 @@ impl RowBlock {
 pub(crate) enum BlockRow<'a> {
     Formatted(&'a [u8]),
     Values(&'a [Value]),
+    Discarded,
 }
 
 impl Reusable for RowBlock {
@@ -140,6 +153,7 @@ impl Reusable for RowBlock {
         self.values.clear();
         self.bytes.clear();
         self.formatted = false;
+        self.discarded = false;
         self.ends.clear();
         self.orders.clear();
         self.caused_at.clear();

@@ -194,6 +194,7 @@ impl Writer {
         match block.row(index) {
             BlockRow::Formatted(bytes) => self.io.sink.write_formatted(bytes)?,
             BlockRow::Values(values) => self.io.sink.write_row(values)?,
+            BlockRow::Discarded => self.io.sink.write_discarded()?,
         }
         self.rows_accepted += 1;
         self.unflushed.add(block.caused_at(index));

@@ -55,7 +55,7 @@ use channel::{bounded, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use exec::{spawn_local, Executor};
 use merger::{InputTotals, Merge, MergerIo, MergerLoop, MergerResult};
 use recycle::{spawn_recycler, Pool};
-use shard::{Destination, StatelessShard, ToMerger};
+use shard::{Destination, ShardOutput, StatelessShard, ToMerger};
 use source::ShuffleSource;
 use startup::choose_placements;
 use stop::{Stop, StopBroadcast};
@@ -142,7 +142,7 @@ pub fn run_with<B: Backend, I: Input>(
     let placements = choose_placements(config);
     let mut outcome = Outcome::default();
     let mut shard_handles = Vec::new();
-    let row_format = io.sink.formatter();
+    let shard_output = ShardOutput::for_sink(io.sink.as_ref());
     let merger_io = MergerIo {
         state_limit: config.max_state_bytes,
         state_description: plan.state_description(),
@@ -190,7 +190,7 @@ pub fn run_with<B: Backend, I: Input>(
             config: config.clone(),
             stops,
             broadcast: broadcast.clone(),
-            format: row_format.as_ref().map(|f| f.boxed_clone()),
+            output: shard_output.for_another_shard(),
             start,
         };
         let ends = wiring.take_shard(shard);
@@ -390,8 +390,8 @@ struct ShardSetup<B, I> {
     config: RuntimeConfig,
     stops: ShardStops,
     broadcast: StopBroadcast,
-    /// The sink's formatter, for formatting rows on the shard.
-    format: Option<Box<dyn crate::io::RowFormat + Send>>,
+    /// What the shard does with its output rows, as the sink wants them.
+    output: ShardOutput,
     /// When every executor runs: the shard starts reading then, and paced
     /// sources count their due times from it.
     start: tokio::sync::oneshot::Receiver<Instant>,
@@ -409,7 +409,7 @@ async fn shard_main<B: Backend, I: Input>(
     };
     let block_pool = Pool::default();
     let block_recycler = spawn_recycler(blocks_back, block_pool.clone());
-    let merger = ToMerger::new(to_merger, setup.format, setup.config.batch_rows, block_pool);
+    let merger = ToMerger::new(to_merger, setup.output, setup.config.batch_rows, block_pool);
     let broadcast = setup.broadcast;
     let (stats, result) = match setup.stops.engine {
         None => {

@@ -29,13 +29,42 @@ use crate::plan::QueryPlan;
 /// that closed it reaches every task at once, give or take scheduling).
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
+/// What a shard does with its output rows, as the sink wants them.
+pub(crate) enum ShardOutput {
+    /// Formats them into the sink's bytes.
+    Format(Box<dyn RowFormat + Send>),
+    /// Sends their values (a sink that formats for itself).
+    Values,
+    /// Only counts them (a sink that discards rows).
+    Count,
+}
+
+impl ShardOutput {
+    /// The shape `sink` takes its rows in.
+    pub fn for_sink(sink: &dyn crate::io::RowSink) -> ShardOutput {
+        if sink.discards_rows() {
+            return ShardOutput::Count;
+        }
+        sink.formatter()
+            .map_or(ShardOutput::Values, ShardOutput::Format)
+    }
+
+    /// The same shape, for another shard.
+    pub fn for_another_shard(&self) -> ShardOutput {
+        match self {
+            ShardOutput::Format(format) => ShardOutput::Format(format.boxed_clone()),
+            ShardOutput::Values => ShardOutput::Values,
+            ShardOutput::Count => ShardOutput::Count,
+        }
+    }
+}
+
 /// Output bound for the merger: rows gathered per chunk and sent in blocks
 /// (taken from `pool`, where the merger's spent blocks come back).
 pub(crate) struct ToMerger {
     tx: Tx<MergeMsg>,
-    /// The sink's formatter: rows are formatted here, on the shard that made
-    /// them (`None`: the sink takes values).
-    format: Option<Box<dyn RowFormat + Send>>,
+    /// What becomes of rows here, on the shard that made them.
+    output: ShardOutput,
     rows: RowBlock,
     pool: Pool<RowBlock>,
     late: Vec<LateRecord>,
@@ -46,13 +75,13 @@ pub(crate) struct ToMerger {
 impl ToMerger {
     pub fn new(
         tx: Tx<MergeMsg>,
-        format: Option<Box<dyn RowFormat + Send>>,
+        output: ShardOutput,
         batch_rows: usize,
         pool: Pool<RowBlock>,
     ) -> Self {
         ToMerger {
             tx,
-            format,
+            output,
             rows: RowBlock::default(),
             pool,
             late: Vec::new(),
@@ -61,23 +90,28 @@ impl ToMerger {
         }
     }
 
-    /// Moves `rows` into `block`, formatted when there is a formatter.
+    /// Moves `rows` into `block` as `output` says.
     fn append(
         block: &mut RowBlock,
-        format: &mut Option<Box<dyn RowFormat + Send>>,
+        output: &mut ShardOutput,
         rows: &mut Vec<OutputRow>,
         caused_at: Instant,
         out: &mut Output,
     ) {
-        match format {
-            Some(format) => {
+        match output {
+            ShardOutput::Format(format) => {
                 for row in rows.drain(..) {
                     block.push_formatted(row, caused_at, format.as_mut(), out);
                 }
             }
-            None => {
+            ShardOutput::Values => {
                 for row in rows.drain(..) {
                     block.push(row, caused_at, out);
+                }
+            }
+            ShardOutput::Count => {
+                for row in rows.drain(..) {
+                    block.push_discarded(row, caused_at, out);
                 }
             }
         }
@@ -104,7 +138,7 @@ impl ToMerger {
         }
         stats.rows_out += out.rows.len() as u64;
         let mut rows = std::mem::take(&mut out.rows);
-        Self::append(&mut self.rows, &mut self.format, &mut rows, caused_at, out);
+        Self::append(&mut self.rows, &mut self.output, &mut rows, caused_at, out);
         out.rows = rows;
         self.late.append(&mut out.late);
         if self.rows.len() >= self.batch_rows {
@@ -176,7 +210,7 @@ impl ToMerger {
         self.rows.clear_for_reuse();
         let mut rows = self.take_rows();
         let mut finished = std::mem::take(&mut out.rows);
-        Self::append(&mut rows, &mut self.format, &mut finished, now, out);
+        Self::append(&mut rows, &mut self.output, &mut finished, now, out);
         self.late.append(&mut out.late);
         let late = std::mem::take(&mut self.late);
         let msg = MergeMsg::Final { rows, late, ended };
