@@ -17,6 +17,9 @@
 //!   number always yields the same event.
 //! - Event time is `2026-01-01T00:00:00Z + n * 1000 / events_per_second_time` ms
 //!   (integer division), in order, with no disorder.
+//! - Strings come from preallocated pools and prices from a table
+//!   ([`PriceTable`]: the same prices as the `powf` formula), built once per
+//!   shard and source and kept across chunks in a [`SourceState`].
 //!
 //! Where it differs from Beam (deliberately):
 //!
