@@ -8,7 +8,7 @@
 
 use corestream::data::{DataType, Field, Schema};
 use corestream::io::{
-    plan_chunks, BatchSource, CsvOptions, CsvSource, JsonlSource, Malformed,
+    plan_chunks, BatchSource, CsvOptions, CsvSource, JsonlSource, Malformed, SourceState,
     DEFAULT_MAX_RECORD_BYTES,
 };
 use corestream::plan::TableDef;
@@ -255,9 +255,14 @@ pub fn read_chunked(table: &TableDef, chunk_bytes: u64) -> Reading {
         lines: plan.lines_before_data(),
         ..Reading::default()
     };
+    // One state handed from chunk to chunk, as a shard's readers do.
+    let mut state = SourceState::new();
     for index in 0..plan.len() {
-        let mut source = plan.open(table, index).expect("opening a chunk");
+        let mut source = plan
+            .open(table, index, &mut state)
+            .expect("opening a chunk");
         reading.add(source.as_mut(), Some(reading.lines));
+        source.save_state(&mut state);
     }
     reading
 }

@@ -277,7 +277,8 @@ where
                     plan,
                     config,
                     backend: &backend,
-                    input: &input,
+                    // Each worker's own clone: its own reader state.
+                    input: input.clone(),
                     common: shared,
                     check,
                     started,
@@ -347,7 +348,7 @@ struct Worker<'a, B, I, P> {
     plan: &'a QueryPlan,
     config: &'a RuntimeConfig,
     backend: &'a B,
-    input: &'a I,
+    input: I,
     common: &'a Common<P>,
     /// The interrupting signal, once the run is interrupted (else 0).
     check: Arc<AtomicI32>,
@@ -418,6 +419,7 @@ where
                 self.advance_watermark(max_event_time, read_at)?;
             }
             if end {
+                self.input.close(reader);
                 return self.common.pass_turn(chunk);
             }
         }

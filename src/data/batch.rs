@@ -56,6 +56,20 @@ impl Batch {
         self.positions.push(position);
     }
 
+    /// Appends a row that `write` pushes onto the batch's values in place
+    /// (a generator's row, with no intermediate copy). Panics if it pushes
+    /// other than `width` values (a programming error).
+    pub fn push_row_with(&mut self, position: u64, write: impl FnOnce(&mut Vec<Value>)) {
+        let before = self.values.len();
+        write(&mut self.values);
+        assert_eq!(
+            self.values.len() - before,
+            self.width,
+            "row width does not match the batch"
+        );
+        self.positions.push(position);
+    }
+
     pub fn row(&self, index: usize) -> &[Value] {
         &self.values[index * self.width..(index + 1) * self.width]
     }

@@ -3,7 +3,7 @@
 //! path for ISO-8601 timestamps.
 
 use crate::data::{parse_timestamp, DataType, Decimal, Value};
-use ahash::AHashMap;
+use ahash::AHashSet;
 use std::sync::Arc;
 
 /// How many distinct strings one column remembers for sharing. Past this,
@@ -14,10 +14,19 @@ const INTERN_MAX_LEN: usize = 64;
 
 /// Shares one `Arc<str>` among equal short strings of a column (symbols,
 /// station names): a hash lookup is cheaper than an allocation, and equal
-/// keys then share memory.
+/// keys then share memory. An interner lives as long as its shard's
+/// [`super::SourceState`], across chunks.
+///
+/// Its memory is bounded: it holds at most [`INTERN_CAPACITY`] strings of at
+/// most [`INTERN_MAX_LEN`] bytes (about 2 MB at worst). Once full, new strings
+/// are allocated on their own; after as many such misses as it holds (a
+/// high-cardinality or drifting column), it forgets everything and learns the
+/// strings that come next, so it never stays stuck on stale ones.
 #[derive(Default)]
 pub(crate) struct Interner {
-    map: AHashMap<Box<[u8]>, Arc<str>>,
+    strings: AHashSet<Arc<str>>,
+    /// Strings not interned since the set filled up.
+    misses_while_full: usize,
 }
 
 impl Interner {
@@ -25,14 +34,26 @@ impl Interner {
         if text.len() > INTERN_MAX_LEN {
             return Arc::from(text);
         }
-        if let Some(s) = self.map.get(text.as_bytes()) {
+        if let Some(s) = self.strings.get(text) {
             return s.clone();
         }
         let s: Arc<str> = Arc::from(text);
-        if self.map.len() < INTERN_CAPACITY {
-            self.map.insert(text.as_bytes().into(), s.clone());
+        if self.strings.len() < INTERN_CAPACITY {
+            self.strings.insert(s.clone());
+        } else {
+            self.miss_while_full();
         }
         s
+    }
+
+    /// Counts a string left out of the full set; forgets the set after
+    /// [`INTERN_CAPACITY`] of them.
+    fn miss_while_full(&mut self) {
+        self.misses_while_full += 1;
+        if self.misses_while_full >= INTERN_CAPACITY {
+            self.strings.clear();
+            self.misses_while_full = 0;
+        }
     }
 }
 
@@ -51,6 +72,11 @@ impl ColumnParser {
             data_type,
             interner,
         }
+    }
+
+    /// Whether `other` converts the same column (name and type).
+    pub fn parses_like(&self, other: &ColumnParser) -> bool {
+        self.name == other.name && self.data_type == other.data_type
     }
 
     /// The value of `bytes`; an empty cell is NULL. The error is the reason
@@ -271,6 +297,26 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interner_shares_equal_strings_and_stays_bounded() {
+        let mut interner = Interner::default();
+        let (a, b) = (interner.get("SYM1"), interner.get("SYM1"));
+        assert!(Arc::ptr_eq(&a, &b));
+        let long = "x".repeat(INTERN_MAX_LEN + 1);
+        assert!(!Arc::ptr_eq(&interner.get(&long), &interner.get(&long)));
+        // A column of ever new strings: the set never outgrows its cap, and
+        // once it has missed as many as it holds it starts over.
+        let mut emptied = false;
+        for i in 0..3 * INTERN_CAPACITY {
+            interner.get(&format!("key{i}"));
+            assert!(interner.strings.len() <= INTERN_CAPACITY);
+            emptied |= interner.strings.len() == 1;
+        }
+        assert!(emptied);
+        let (c, d) = (interner.get("fresh"), interner.get("fresh"));
+        assert_eq!(c, d);
+    }
 
     #[test]
     fn integers() {

@@ -16,7 +16,7 @@ use super::input::{FileReader, SharedFile};
 use super::properties::CsvOptions;
 use super::records::{RecordMeta, RecordReader, Step};
 use super::split::{header_of, next_line_start, read_csv_header, ByteRange, CsvHeader};
-use super::{BatchSource, Malformed};
+use super::{BatchSource, Malformed, SourceState};
 use crate::data::{Batch, Schema, Value};
 use crate::error::{Error, Result};
 use std::io::{self, Read};
@@ -82,6 +82,13 @@ impl<R: Read> CsvSource<R> {
             row: Vec::with_capacity(schema.len()),
             live: false,
         })
+    }
+
+    /// Takes the column parsers (and so the string interners) that an
+    /// earlier chunk's reader of this source left in `state`.
+    pub fn reusing(mut self, state: &mut SourceState) -> Self {
+        state.reuse_columns(&mut self.columns);
+        self
     }
 
     /// Sets the longest record read after the header (1 MiB by default); a
@@ -230,6 +237,12 @@ impl<R: Read> BatchSource for CsvSource<R> {
 
     fn lines_read(&self) -> Option<u64> {
         Some(self.reader.lines_read())
+    }
+
+    /// Hands the column parsers, with their interners, to the next chunk's
+    /// reader.
+    fn save_state(self: Box<Self>, state: &mut SourceState) {
+        state.columns = Some(self.columns);
     }
 }
 

@@ -50,7 +50,6 @@ pub struct TradesGenerator {
     symbols: SymbolNames,
     /// For each output column, its index in [`trades_schema`].
     projection: Vec<usize>,
-    row: Vec<Value>,
 }
 
 impl TradesGenerator {
@@ -63,7 +62,6 @@ impl TradesGenerator {
             stride: stride.max(1),
             symbols: pooled_symbol_names(config.keys),
             projection: (0..4).collect(),
-            row: Vec::with_capacity(4),
         }
     }
 
@@ -163,12 +161,10 @@ impl BatchSource for TradesGenerator {
                 return Ok(false);
             }
             let mut values = self.event(self.next);
-            self.row.extend(
-                self.projection
-                    .iter()
-                    .map(|&i| std::mem::take(&mut values[i])),
-            );
-            batch.push_row_from(&mut self.row, self.next);
+            let projection = &self.projection;
+            batch.push_row_with(self.next, |row| {
+                row.extend(projection.iter().map(|&i| std::mem::take(&mut values[i])));
+            });
             self.next = self.next.saturating_add(self.stride);
         }
         Ok(self.next < self.last)

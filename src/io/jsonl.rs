@@ -17,7 +17,7 @@ use super::csv::open_at_line;
 use super::input::{FileReader, SharedFile};
 use super::records::{RecordMeta, RecordReader, Step};
 use super::split::ByteRange;
-use super::{BatchSource, Malformed};
+use super::{BatchSource, Malformed, SourceState};
 use crate::data::{Batch, DataType, Decimal, Schema, Value};
 use crate::error::{Error, Result};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -64,6 +64,13 @@ impl<R: Read> JsonlSource<R> {
             row: Vec::with_capacity(schema.len()),
             live: false,
         }
+    }
+
+    /// Takes the column parsers (and so the string interners) that an
+    /// earlier chunk's reader of this source left in `state`.
+    pub fn reusing(mut self, state: &mut SourceState) -> Self {
+        state.reuse_columns(&mut self.columns);
+        self
     }
 
     /// Sets the longest line read (1 MiB by default); a longer one is
@@ -277,6 +284,12 @@ impl<R: Read> BatchSource for JsonlSource<R> {
 
     fn lines_read(&self) -> Option<u64> {
         Some(self.reader.lines_read())
+    }
+
+    /// Hands the column parsers, with their interners, to the next chunk's
+    /// reader.
+    fn save_state(self: Box<Self>, state: &mut SourceState) {
+        state.columns = Some(self.columns);
     }
 }
 

@@ -10,7 +10,8 @@
 //! properties (documented in [`properties`]) and [`check_table`] its declared
 //! columns; [`infer_table`] builds a table from a file when there is no DDL;
 //! [`plan_chunks`] opens a table's input once and [`ChunkPlan::open`] gives one
-//! [`BatchSource`] per chunk ([`open_source`]: one for the whole input);
+//! [`BatchSource`] per chunk ([`open_source`]: one for the whole input), with
+//! a shard's [`SourceState`] carried from each chunk's reader to the next;
 //! [`open_sink`] and [`DeadLetterWriter`] write.
 
 mod bind;
@@ -29,6 +30,7 @@ mod records;
 mod sink;
 mod source;
 mod split;
+mod state;
 
 pub use csv::CsvSource;
 pub use dead_letter::DeadLetterWriter;
@@ -48,3 +50,4 @@ pub use sink::{
 };
 pub use source::{BatchSource, Malformed};
 pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
+pub use state::SourceState;

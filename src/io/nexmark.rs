@@ -17,6 +17,9 @@
 //!   number always yields the same event.
 //! - Event time is `2026-01-01T00:00:00Z + n * 1000 / events_per_second_time` ms
 //!   (integer division), in order, with no disorder.
+//! - Strings come from preallocated pools and prices from a table
+//!   ([`PriceTable`]: the same prices as the `powf` formula), built once per
+//!   shard and source and kept across chunks in a [`SourceState`].
 //!
 //! Where it differs from Beam (deliberately):
 //!
@@ -41,6 +44,7 @@
 
 use super::bind::generator_columns;
 use super::source::{BatchSource, Malformed};
+use super::SourceState;
 use crate::data::{Batch, DataType, Field, Schema, Value};
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
@@ -304,7 +308,7 @@ pub struct NexmarkSource {
     /// One past the range's last event number.
     end: u64,
     pools: Pools,
-    /// Reused row buffer, moved into the batch.
+    /// Reused buffer for a generated row that is projected.
     row: Vec<Value>,
     /// For each declared column, its index in [`NexmarkTable::schema`];
     /// `None` when rows are pushed as generated.
@@ -319,6 +323,15 @@ impl NexmarkSource {
     /// A source of `table`'s rows for the event numbers in `range`, cut to
     /// the stream's `config.events`.
     pub fn new(table: NexmarkTable, config: &NexmarkConfig, range: Range<u64>) -> NexmarkSource {
+        NexmarkSource::with_pools(table, config, range, Pools::new(config.seed))
+    }
+
+    fn with_pools(
+        table: NexmarkTable,
+        config: &NexmarkConfig,
+        range: Range<u64>,
+        pools: Pools,
+    ) -> NexmarkSource {
         let end = range.end.min(config.events);
         let first = range.start.min(end);
         NexmarkSource {
@@ -326,7 +339,7 @@ impl NexmarkSource {
             config: *config,
             next: table.next_event(first),
             end,
-            pools: Pools::new(config.seed),
+            pools,
             row: Vec::with_capacity(table.width()),
             text: String::new(),
             projection: None,
@@ -336,16 +349,23 @@ impl NexmarkSource {
 
     /// A source of the columns `declared` for table `source` (a table
     /// declared over the generator), bound by name with their types checked;
-    /// an empty declaration means all columns.
+    /// an empty declaration means all columns. It reuses the pools an earlier
+    /// chunk's source left in `state` (see [`BatchSource::save_state`]).
     pub fn with_schema(
         source: &str,
         declared: &Schema,
         table: NexmarkTable,
         config: &NexmarkConfig,
         range: Range<u64>,
+        state: &mut SourceState,
     ) -> Result<NexmarkSource> {
         let generator = format!("nexmark {}", table.name());
-        let mut nexmark = NexmarkSource::new(table, config, range);
+        let pools = state
+            .nexmark
+            .take()
+            .filter(|pools| pools.seed == config.seed)
+            .unwrap_or_else(|| Pools::new(config.seed));
+        let mut nexmark = NexmarkSource::with_pools(table, config, range, pools);
         nexmark.projection = generator_columns(source, &generator, &table.schema(), declared)?;
         Ok(nexmark)
     }
@@ -357,12 +377,14 @@ impl NexmarkSource {
             .map_or(self.table.width(), Vec::len)
     }
 
-    /// Pushes the generated `self.row` (projected when declared so) as event `n`.
-    fn push_row(&mut self, batch: &mut Batch, n: u64) {
+    /// Pushes the row that `write` generates (projected when declared so)
+    /// as event `n`.
+    fn push_row(&mut self, batch: &mut Batch, n: u64, write: impl FnOnce(&mut Vec<Value>)) {
         let Some(projection) = &self.projection else {
-            batch.push_row_from(&mut self.row, n);
+            batch.push_row_with(n, write);
             return;
         };
+        write(&mut self.row);
         self.projected
             .extend(projection.iter().map(|&i| std::mem::take(&mut self.row[i])));
         self.row.clear();
@@ -428,19 +450,19 @@ impl NexmarkSource {
         } else {
             recent_person(&mut rng, last_person)
         } + FIRST_PERSON_ID;
-        let price = next_price(&mut rng);
+        let price = self.pools.prices.price(rng.unit());
         let (channel, url) = self.pools.channel(&mut rng);
         let extra = self.pools.extra(&mut rng, BID_FIXED_BYTES, AVG_BID_BYTES);
-        self.row.extend([
-            Value::Int(as_i64(auction)),
-            Value::Int(as_i64(bidder)),
-            Value::Int(price),
-            Value::Str(channel),
-            Value::Str(url),
-            Value::Timestamp(self.config.event_time_ms(n)),
-            Value::Str(extra),
-        ]);
-        self.push_row(batch, n);
+        let date_time = self.config.event_time_ms(n);
+        self.push_row(batch, n, |row| {
+            row.push(Value::Int(as_i64(auction)));
+            row.push(Value::Int(as_i64(bidder)));
+            row.push(Value::Int(price));
+            row.push(Value::Str(channel));
+            row.push(Value::Str(url));
+            row.push(Value::Timestamp(date_time));
+            row.push(Value::Str(extra));
+        });
     }
 
     fn push_auction(&mut self, n: u64, batch: &mut Batch) {
@@ -453,27 +475,26 @@ impl NexmarkSource {
             recent_person(&mut rng, last_person)
         } + FIRST_PERSON_ID;
         let category = FIRST_CATEGORY_ID + rng.below(NUM_CATEGORIES);
-        let initial_bid = next_price(&mut rng);
+        let initial_bid = self.pools.prices.price(rng.unit());
         let date_time = self.config.event_time_ms(n);
         let expires = date_time + self.auction_length_ms(n, &mut rng);
         let item_name = self.random_text(&mut rng, 20);
         let description = self.random_text(&mut rng, 100);
-        let reserve = initial_bid + next_price(&mut rng);
+        let reserve = initial_bid + self.pools.prices.price(rng.unit());
         let size = AUCTION_FIXED_BYTES + item_name.len() + description.len();
         let extra = self.pools.extra(&mut rng, size, AVG_AUCTION_BYTES);
-        self.row.extend([
-            Value::Int(as_i64(id)),
-            Value::Str(item_name),
-            Value::Str(description),
-            Value::Int(initial_bid),
-            Value::Int(reserve),
-            Value::Timestamp(date_time),
-            Value::Timestamp(expires),
-            Value::Int(as_i64(seller)),
-            Value::Int(as_i64(category)),
-            Value::Str(extra),
-        ]);
-        self.push_row(batch, n);
+        self.push_row(batch, n, |row| {
+            row.push(Value::Int(as_i64(id)));
+            row.push(Value::Str(item_name));
+            row.push(Value::Str(description));
+            row.push(Value::Int(initial_bid));
+            row.push(Value::Int(reserve));
+            row.push(Value::Timestamp(date_time));
+            row.push(Value::Timestamp(expires));
+            row.push(Value::Int(as_i64(seller)));
+            row.push(Value::Int(as_i64(category)));
+            row.push(Value::Str(extra));
+        });
     }
 
     fn push_person(&mut self, n: u64, batch: &mut Batch) {
@@ -491,17 +512,17 @@ impl NexmarkSource {
             + city.len()
             + state.len();
         let extra = self.pools.extra(&mut rng, size, AVG_PERSON_BYTES);
-        self.row.extend([
-            Value::Int(as_i64(id)),
-            Value::Str(name),
-            Value::Str(email),
-            Value::Str(credit_card),
-            Value::Str(city),
-            Value::Str(state),
-            Value::Timestamp(self.config.event_time_ms(n)),
-            Value::Str(extra),
-        ]);
-        self.push_row(batch, n);
+        let date_time = self.config.event_time_ms(n);
+        self.push_row(batch, n, |row| {
+            row.push(Value::Int(as_i64(id)));
+            row.push(Value::Str(name));
+            row.push(Value::Str(email));
+            row.push(Value::Str(credit_card));
+            row.push(Value::Str(city));
+            row.push(Value::Str(state));
+            row.push(Value::Timestamp(date_time));
+            row.push(Value::Str(extra));
+        });
     }
 
     /// Beam's `nextAuctionLengthMs`: 1 ms plus up to twice the time until the
@@ -572,6 +593,11 @@ impl BatchSource for NexmarkSource {
     fn due_rows(&self, elapsed: Duration) -> usize {
         NexmarkSource::due_rows(self, elapsed)
     }
+
+    /// Hands the pools to the next chunk's source.
+    fn save_state(self: Box<Self>, state: &mut SourceState) {
+        state.nexmark = Some(self.pools);
+    }
 }
 
 /// The last person generated at or before event `n`, counted from 0.
@@ -610,11 +636,76 @@ fn recent_person(rng: &mut EventRng, last: u64) -> u64 {
     people - active + rng.below(active)
 }
 
-/// `round(10^(u * 6) * 100)` cents: log-uniform from 1 to 1,000,000 dollars.
-fn next_price(rng: &mut EventRng) -> i64 {
+/// `round(10^(unit * 6) * 100)` cents: log-uniform from 1 to 1,000,000
+/// dollars, by `powf`. [`PriceTable::price`] gives the same prices faster.
+fn powf_price(unit: f64) -> i64 {
     // Java's `Math.round` (floor of x + 0.5); x is positive, so the cast
     // floors (and avoids a libm call).
-    (10f64.powf(rng.unit() * 6.0) * 100.0 + 0.5) as i64
+    (10f64.powf(unit * 6.0) * 100.0 + 0.5) as i64
+}
+
+/// Table steps per power of ten of the price.
+const PRICE_STEPS_PER_DECADE: f64 = 256.0;
+/// Powers of ten a price spans (1 to 1,000,000 dollars).
+const PRICE_DECADES: usize = 6;
+/// How far (relative) [`PriceTable::price`]'s estimate may be from the
+/// `powf` formula's value before rounding: ample for both (a few ulps each,
+/// below 1e-15); closer than this to a rounding boundary, `powf` decides.
+const PRICE_ROUNDING_MARGIN: f64 = 1e-13;
+
+/// [`powf_price`] without a `powf` per price: `10^e * 100` is a table entry
+/// `10^(i / 256) * 100` times `exp(r * ln 10)` for the rest `r < 1/256`,
+/// by a short series. The estimate is within [`PRICE_ROUNDING_MARGIN`] of
+/// `powf`'s value, so when no rounding boundary lies that close, both round
+/// to the same cent; otherwise (about one price in a million) it calls
+/// [`powf_price`]. Every seed's prices are therefore exactly the `powf`
+/// formula's (the tests compare millions of draws).
+pub(crate) struct PriceTable {
+    /// `10^(i / 256) * 100` for `i` in `0..=6 * 256`.
+    steps: Vec<f64>,
+}
+
+impl PriceTable {
+    fn new() -> PriceTable {
+        let steps = (0..=PRICE_DECADES * PRICE_STEPS_PER_DECADE as usize)
+            .map(|i| 10f64.powf(i as f64 / PRICE_STEPS_PER_DECADE) * 100.0)
+            .collect();
+        PriceTable { steps }
+    }
+
+    /// The price of the uniform draw `unit` in `[0, 1)`, as [`powf_price`].
+    fn price(&self, unit: f64) -> i64 {
+        // The same exponent as `powf_price` computes, rounding included.
+        let exponent = unit * PRICE_DECADES as f64;
+        // Multiplying by a power of two is exact, and so is the rest: it is 0
+        // or `exponent` minus a number within a factor of two of it.
+        let step = (exponent * PRICE_STEPS_PER_DECADE) as usize;
+        let rest = exponent - step as f64 / PRICE_STEPS_PER_DECADE;
+        let Some(base) = self.steps.get(step) else {
+            return powf_price(unit);
+        };
+        let estimate = base * exp_small(rest * std::f64::consts::LN_10) + 0.5;
+        let margin = estimate * PRICE_ROUNDING_MARGIN;
+        // Positive, so the casts floor (as `powf_price`'s does), with no
+        // libm call.
+        let (low, high) = ((estimate - margin) as i64, (estimate + margin) as i64);
+        if low == high {
+            low
+        } else {
+            powf_price(unit)
+        }
+    }
+}
+
+/// `exp(x)` for `0 <= x < ln(10) / 256` (below 0.009) by its Taylor series
+/// to `x^6`: the first term left out is below 1e-18, far under an ulp.
+fn exp_small(x: f64) -> f64 {
+    // Horner's rule: 1 + x(1 + x(1/2 + x(1/6 + x(1/24 + x(1/120 + x/720))))).
+    let tail = 1.0 / 120.0 + x * (1.0 / 720.0);
+    let tail = 1.0 / 24.0 + x * tail;
+    let tail = 1.0 / 6.0 + x * tail;
+    let tail = 1.0 / 2.0 + x * tail;
+    1.0 + x * (1.0 + x * tail)
 }
 
 fn push_random_word(out: &mut String, rng: &mut EventRng, max_len: u64, special: char) {
@@ -642,10 +733,14 @@ fn as_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Preallocated strings, one set per source so that cores never share the
+/// Preallocated strings and the price table, one set per shard and source
+/// (kept across chunks in a [`SourceState`]) so that cores never share the
 /// reference counts of the `Arc<str>`s they clone.
-struct Pools {
+pub(crate) struct Pools {
+    /// The seed they were made for.
+    seed: u64,
     seed_mix: u64,
+    prices: PriceTable,
     /// `FIRST_NAMES[i] + " " + LAST_NAMES[j]` at `i * LAST_NAMES.len() + j`.
     names: Vec<Arc<str>>,
     cities: Vec<Arc<str>>,
@@ -675,7 +770,9 @@ impl Pools {
             })
             .collect();
         Pools {
+            seed,
             seed_mix,
+            prices: PriceTable::new(),
             names,
             cities: US_CITIES.iter().map(|c| Arc::from(*c)).collect(),
             states: US_STATES.iter().map(|s| Arc::from(*s)).collect(),
@@ -985,6 +1082,79 @@ mod tests {
             }
             assert_eq!(whole, thirds, "{table:?}");
         }
+    }
+
+    #[test]
+    fn chunks_sharing_one_state_give_the_rows_of_fresh_sources() {
+        let c = config(3000);
+        let mut state = SourceState::new();
+        for seed in [42, 7] {
+            let c = NexmarkConfig { seed, ..c };
+            for table in TABLES {
+                let mut joined = Batch::new(table.width());
+                for first in (0..3000).step_by(333) {
+                    let range = first..first + 333;
+                    let mut source = NexmarkSource::with_schema(
+                        "t",
+                        &Schema::default(),
+                        table,
+                        &c,
+                        range,
+                        &mut state,
+                    )
+                    .unwrap();
+                    while source.fill(&mut joined, &mut Vec::new(), 50).unwrap() {}
+                    Box::new(source).save_state(&mut state);
+                }
+                assert_eq!(
+                    joined,
+                    generate(table, &c, 0..3000),
+                    "{table:?} seed {seed}"
+                );
+            }
+        }
+    }
+
+    /// Uniform draws as the generator makes them, from many event numbers.
+    fn draws(seed: u64, count: u64) -> impl Iterator<Item = f64> {
+        let seed_mix = mix(seed);
+        (0..count).map(move |n| EventRng::new(seed_mix, n).unit())
+    }
+
+    #[test]
+    fn table_prices_equal_powf_prices_over_millions_of_draws() {
+        let table = PriceTable::new();
+        for seed in [0, 42, u64::MAX] {
+            for unit in draws(seed, 2_000_000) {
+                assert_eq!(table.price(unit), powf_price(unit), "unit {unit:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn table_prices_equal_powf_prices_at_steps_and_rounding_boundaries() {
+        let table = PriceTable::new();
+        let around = |unit: f64| {
+            let mut below = unit;
+            let mut above = unit;
+            let mut near = vec![unit];
+            for _ in 0..4 {
+                (below, above) = (below.next_down(), above.next_up());
+                near.extend([below, above]);
+            }
+            near.into_iter().filter(|u| (0.0..1.0).contains(u))
+        };
+        // Every table step, and the units where the price in cents turns
+        // over (x + 0.5 crosses an integer), with their neighbours.
+        let steps = (0..=PRICE_DECADES * 256).map(|i| i as f64 / 256.0 / PRICE_DECADES as f64);
+        let cents = draws(1, 200_000).map(|u| (10f64.powf(u * 6.0) * 100.0).round());
+        let turns = cents.map(|c| ((c - 0.5) / 100.0).log10() / PRICE_DECADES as f64);
+        let mut checked = 0;
+        for unit in steps.chain(turns).flat_map(around) {
+            assert_eq!(table.price(unit), powf_price(unit), "unit {unit:e}");
+            checked += 1;
+        }
+        assert!(checked > 1_000_000, "{checked}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Opening sources: [`plan_chunks`] opens a table's input once and cuts it
 //! into ordered chunks (byte ranges of a regular file, event ranges of a
 //! generator, or one stream), and [`ChunkPlan::open`] gives the reader of one
-//! chunk. Every reader of a file shares the descriptor the plan opened.
+//! chunk. Every reader of a file shares the descriptor the plan opened, and
+//! the readers of one shard hand a [`SourceState`] from chunk to chunk.
 
 use super::csv::{map_columns, CsvSource};
 use super::follow::Follow;
@@ -11,7 +12,7 @@ use super::jsonl::JsonlSource;
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
-use super::BatchSource;
+use super::{BatchSource, SourceState};
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fs::File;
@@ -122,9 +123,16 @@ impl ChunkPlan {
         }
     }
 
-    /// A reader of chunk `index` of `table` (which this plan was made for).
-    /// A stream has one chunk, and is opened once.
-    pub fn open(&self, table: &TableDef, index: usize) -> Result<Box<dyn BatchSource + Send>> {
+    /// A reader of chunk `index` of `table` (which this plan was made for),
+    /// reusing what the shard's earlier readers left in `state` (give it back
+    /// with [`BatchSource::save_state`] when the chunk is read). A stream has
+    /// one chunk, and is opened once.
+    pub fn open(
+        &self,
+        table: &TableDef,
+        index: usize,
+        state: &mut SourceState,
+    ) -> Result<Box<dyn BatchSource + Send>> {
         let config = SourceConfig::from_table(table)?;
         let (name, schema) = (table.name.as_str(), &table.schema);
         match (&config.connector, self, self.chunk(index)) {
@@ -146,6 +154,7 @@ impl ChunkPlan {
                     *kind,
                     nexmark,
                     first..last,
+                    state,
                 )?))
             }
             (
@@ -159,11 +168,13 @@ impl ChunkPlan {
             ) => Ok(match file.format {
                 FileFormat::Csv => Box::new(
                     CsvSource::open_range(name, schema, shared, range, file.csv, header.as_ref())?
-                        .with_max_record_bytes(file.max_record_bytes),
+                        .with_max_record_bytes(file.max_record_bytes)
+                        .reusing(state),
                 ),
                 FileFormat::Jsonl => Box::new(
                     JsonlSource::open_range(name, schema, shared, range)?
-                        .with_max_record_bytes(file.max_record_bytes),
+                        .with_max_record_bytes(file.max_record_bytes)
+                        .reusing(state),
                 ),
             }),
             (Connector::File(file), ChunkPlan::Stream(stream), SplitSpec::Whole) => {
@@ -179,7 +190,7 @@ impl ChunkPlan {
 
 /// A reader of all of `table`'s input, as one chunk.
 pub fn open_source(table: &TableDef) -> Result<Box<dyn BatchSource + Send>> {
-    plan_chunks(table, u64::MAX, u64::MAX)?.open(table, 0)
+    plan_chunks(table, u64::MAX, u64::MAX)?.open(table, 0, &mut SourceState::new())
 }
 
 /// Checks what can be checked of `table` before its input is opened: its WITH
@@ -193,7 +204,8 @@ pub fn check_table(table: &TableDef) -> Result<()> {
             TradesGenerator::with_schema(name, schema, trades, 0, 0, 1).map(drop)
         }
         Connector::Nexmark(kind, nexmark) => {
-            NexmarkSource::with_schema(name, schema, *kind, nexmark, 0..0).map(drop)
+            let state = &mut SourceState::new();
+            NexmarkSource::with_schema(name, schema, *kind, nexmark, 0..0, state).map(drop)
         }
         Connector::File(_) => Ok(()),
     }
@@ -330,6 +342,7 @@ pub fn pacing_rate(table: &TableDef) -> Result<Option<f64>> {
 mod tests {
     use super::*;
     use crate::data::{Batch, DataType, Field, Schema, Value};
+    use crate::io::nexmark::NexmarkTable;
     use crate::io::Malformed;
     use std::io::Write;
     use std::path::Path;
@@ -358,16 +371,25 @@ mod tests {
     }
 
     fn read_all(mut src: Box<dyn BatchSource + Send>, width: usize) -> Result<Batch> {
+        fill_all(src.as_mut(), width)
+    }
+
+    fn fill_all(src: &mut (dyn BatchSource + Send), width: usize) -> Result<Batch> {
         let mut batch = Batch::new(width);
         while src.fill(&mut batch, &mut Vec::new(), 100)? {}
         Ok(batch)
     }
 
-    /// Every chunk of `plan`, read in order into one batch.
+    /// Every chunk of `plan`, read in order into one batch by readers that
+    /// hand one state from chunk to chunk, as a shard's readers do.
     fn read_chunks(plan: &ChunkPlan, table: &TableDef) -> Result<Batch> {
-        let mut joined = Batch::new(table.schema.len());
+        let width = table.schema.len();
+        let mut joined = Batch::new(width);
+        let mut state = SourceState::new();
         for index in 0..plan.len() {
-            let part = read_all(plan.open(table, index)?, table.schema.len())?;
+            let mut reader = plan.open(table, index, &mut state)?;
+            let part = fill_all(reader.as_mut(), width)?;
+            reader.save_state(&mut state);
             for (row, pos) in part.rows() {
                 joined.push_row(row, pos);
             }
@@ -399,7 +421,34 @@ mod tests {
         assert_eq!(plan.lines_before_data(), 1);
         assert_eq!(read_chunks(&plan, &t).unwrap(), whole);
         let generator = plan_chunks(&table(Schema::default(), &[("connector", "trades")]), 1, 1);
-        assert!(generator.unwrap().open(&t, 0).is_err());
+        assert!(generator
+            .unwrap()
+            .open(&t, 0, &mut SourceState::new())
+            .is_err());
+    }
+
+    #[test]
+    fn generator_and_jsonl_chunks_sharing_a_state_read_the_whole_input() {
+        let bid = NexmarkTable::Bid.schema();
+        let nexmark = table(
+            bid.clone(),
+            &[
+                ("connector", "nexmark"),
+                ("table", "bid"),
+                ("events", "900"),
+            ],
+        );
+        let whole = read_all(open_source(&nexmark).unwrap(), bid.len()).unwrap();
+        let plan = plan_chunks(&nexmark, 1, 97).unwrap();
+        assert_eq!(plan.len(), 10);
+        assert_eq!(read_chunks(&plan, &nexmark).unwrap(), whole);
+        let f = csv_file(b"{\"a\":\"x\",\"b\":1}\n{\"a\":\"y\"}\n{\"b\":3,\"a\":\"x\"}\n");
+        let jsonl = table(ab_schema(), &[("path", path_of(&f)), ("format", "jsonl")]);
+        let whole = read_all(open_source(&jsonl).unwrap(), 2).unwrap();
+        assert_eq!(whole.len(), 3);
+        let plan = plan_chunks(&jsonl, 5, 1).unwrap();
+        assert_eq!(plan.len(), 3);
+        assert_eq!(read_chunks(&plan, &jsonl).unwrap(), whole);
     }
 
     #[test]
@@ -577,7 +626,7 @@ mod tests {
         let plan = plan_chunks(&t, 1, 1).unwrap();
         assert!(plan.is_stream());
         assert_eq!(plan.len(), 1);
-        let (go, results) = fill_on_a_thread(plan.open(&t, 0).unwrap(), 2);
+        let (go, results) = fill_on_a_thread(plan.open(&t, 0, &mut SourceState::new()).unwrap(), 2);
         // The writer waits: fill must hand over the row it has, not wait.
         go.send(()).unwrap();
         let (batch, _, more) = results.recv_timeout(PATIENCE).expect("fill returned");
@@ -605,7 +654,12 @@ mod tests {
         let t = table(ab_schema(), &[("path", "/dev/null"), ("format", "jsonl")]);
         let plan = plan_chunks(&t, 1, 1).unwrap();
         assert!(plan.is_stream());
-        assert_eq!(read_all(plan.open(&t, 0).unwrap(), 2).unwrap().len(), 0);
+        assert_eq!(
+            read_all(plan.open(&t, 0, &mut SourceState::new()).unwrap(), 2)
+                .unwrap()
+                .len(),
+            0
+        );
     }
 
     #[test]
@@ -619,7 +673,7 @@ mod tests {
         );
         let plan = plan_chunks(&t, 1, 1).unwrap();
         assert!(plan.is_stream());
-        let (go, results) = fill_on_a_thread(plan.open(&t, 0).unwrap(), 2);
+        let (go, results) = fill_on_a_thread(plan.open(&t, 0, &mut SourceState::new()).unwrap(), 2);
         let mut rows = Vec::new();
         let mut read_until = |count: usize| {
             while rows.len() < count {

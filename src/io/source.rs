@@ -1,6 +1,7 @@
 //! The source contract: [`BatchSource`] yields typed rows in batches and
 //! reports records it cannot read as [`Malformed`].
 
+use super::SourceState;
 use crate::data::Batch;
 use crate::error::Result;
 use std::time::Duration;
@@ -59,4 +60,9 @@ pub trait BatchSource {
     fn lines_read(&self) -> Option<u64> {
         None
     }
+
+    /// Ends this reader, giving what it built and the next chunk's reader of
+    /// the same source can reuse (its pools, parsers and interners) to
+    /// `state`. The default keeps nothing.
+    fn save_state(self: Box<Self>, _state: &mut SourceState) {}
 }

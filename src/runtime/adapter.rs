@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{EngineStats, KeyRouter, LateRecord, Output, PartitionEngine};
 use crate::error::Result;
-use crate::io::{self, BatchSource, ChunkPlan, Malformed};
+use crate::io::{self, BatchSource, ChunkPlan, Malformed, SourceState};
 use crate::plan::{QueryPlan, TableDef};
 
 /// One partition's synchronous query processor: what a shard drives.
@@ -139,13 +139,19 @@ pub enum InputLayout {
 }
 
 /// An input the runtime can read in chunks. Cloned into every shard; readers
-/// are opened on the shard's own thread.
+/// are opened on the shard's own thread, and what a reader builds that the
+/// next one can use (see [`SourceState`]) lives in the shard's clone.
 pub trait Input: Clone + Send + 'static {
     /// Sent to a reader thread for a stream.
     type Reader: ChunkReader + Send;
     fn layout(&self) -> InputLayout;
     /// Opens chunk `index` (for a stream: index 0, the whole stream).
-    fn open(&self, index: usize) -> Result<Self::Reader>;
+    fn open(&mut self, index: usize) -> Result<Self::Reader>;
+    /// Ends a reader whose chunk has been read, keeping what the next
+    /// chunk's reader can reuse.
+    fn close(&mut self, reader: Self::Reader) {
+        drop(reader);
+    }
     fn line_numbering(&self) -> LineNumbering;
     /// The source's name, for the dead-letter file.
     fn name(&self) -> &str;
@@ -171,6 +177,9 @@ pub struct TableInput {
     /// Header lines before the first record (line numbers are per chunk).
     lines_before_data: u64,
     stream: bool,
+    /// This shard's reader state, handed from chunk to chunk (a clone, for
+    /// another shard, starts empty).
+    state: SourceState,
 }
 
 impl TableInput {
@@ -184,6 +193,7 @@ impl TableInput {
             lines_before_data: chunks.lines_before_data(),
             chunks,
             stream,
+            state: SourceState::new(),
         })
     }
 }
@@ -197,9 +207,9 @@ impl Input for TableInput {
             InputLayout::Chunks(self.chunks.len())
         }
     }
-    fn open(&self, index: usize) -> Result<ChunkSource> {
+    fn open(&mut self, index: usize) -> Result<ChunkSource> {
         Ok(ChunkSource {
-            source: self.chunks.open(&self.table, index)?,
+            source: self.chunks.open(&self.table, index, &mut self.state)?,
             // The header's lines count towards the first chunk.
             line_offset: if index == 0 {
                 self.lines_before_data
@@ -208,6 +218,9 @@ impl Input for TableInput {
             },
             absolute: self.stream,
         })
+    }
+    fn close(&mut self, reader: ChunkSource) {
+        reader.source.save_state(&mut self.state);
     }
     fn line_numbering(&self) -> LineNumbering {
         if self.stream {

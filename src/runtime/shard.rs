@@ -597,6 +597,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             yield_now().await;
         }
         let lines = reading.reader.lines_read();
+        self.input.close(reading.reader);
         let dead = ChunkDead { malformed, lines };
         let through = chunk + self.shards as u64 - 1;
         self.merger

@@ -212,7 +212,12 @@ impl StreamFeed {
 
 /// The reader thread: fills batches from the stream until it ends, fails, or
 /// the shard stops listening. A read that blocks here blocks no shard.
-fn read_stream_into<I: Input>(input: I, rows: usize, width: usize, tx: Tx<Result<StreamPiece>>) {
+fn read_stream_into<I: Input>(
+    mut input: I,
+    rows: usize,
+    width: usize,
+    tx: Tx<Result<StreamPiece>>,
+) {
     let mut reader = match input.open(0) {
         Ok(reader) => reader,
         Err(e) => {
@@ -377,6 +382,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             self.progress.tick(stats, stats.bytes_read);
             if !filled.more {
                 let lines = reading.reader.lines_read();
+                self.input.close(reading.reader);
                 let dead = ChunkDead { malformed, lines };
                 return self
                     .end_chunk(chunk, max_event_time, dead, filled.read_at, outbound, stats)

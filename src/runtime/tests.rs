@@ -112,7 +112,7 @@ impl Input for FakeInput {
             InputLayout::Chunks(self.chunks.len())
         }
     }
-    fn open(&self, index: usize) -> crate::error::Result<FakeReader> {
+    fn open(&mut self, index: usize) -> crate::error::Result<FakeReader> {
         let records = if self.stream {
             positioned(self.chunks.iter().flatten().cloned().enumerate())
         } else {
