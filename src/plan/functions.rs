@@ -138,8 +138,8 @@ pub(crate) fn window_bound(e: &SqlExpr) -> Option<WindowBound> {
     };
     let bare = matches!(e, SqlExpr::Identifier(_));
     match name.as_str() {
-        "window_start" | "_window_start" if bare => Some(WindowBound::Start),
-        "window_end" | "_window_end" if bare => Some(WindowBound::End),
+        "window_start" | "_window_start" | "windowstart" if bare => Some(WindowBound::Start),
+        "window_end" | "_window_end" | "windowend" if bare => Some(WindowBound::End),
         "tumble_start" | "hop_start" | "session_start" if !bare => Some(WindowBound::Start),
         "tumble_end" | "hop_end" | "session_end" if !bare => Some(WindowBound::End),
         _ => None,
