@@ -296,3 +296,101 @@ fn dialect_errors_carry_line_and_column() {
     let hopping = sql_error("SELECT COUNT(*) AS n FROM trades WINDOW HOPPING (SIZE 10 SECONDS)");
     assert!(hopping.contains("column 34: the window must be written WINDOW HOPPING (SIZE <duration>, ADVANCE BY <duration>)"), "{hopping}");
 }
+
+#[test]
+fn greatest_least_if_split_part_date_trunc_floor_and_ceil_to_a_unit() {
+    let units = [
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year",
+    ];
+    let trunc: String = units
+        .iter()
+        .map(|u| format!(", DATE_TRUNC('{u}', ts) AS trunc_{u}"))
+        .collect();
+    let ceil: String = units
+        .iter()
+        .map(|u| format!(", CEIL(ts TO {}) AS ceil_{u}", u.to_uppercase()))
+        .collect();
+    let sql = format!(
+        "SELECT id, GREATEST(a, b) AS g, LEAST(a, b, 0) AS l, IF(a > b, 'a', 'b') AS i, \
+         SPLIT_PART(s, '-', 2) AS p2, SPLIT_PART(s, '-', -1) AS plast, \
+         SPLIT_PART(s, '-', 0) AS p0, SPLIT_PART(s, '', 1) AS pchar{trunc}{ceil} FROM t"
+    );
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        &sql,
+        "--source",
+        "t=tests/data/dialects/times.csv",
+    ]);
+    assert_success(&o);
+    assert_eq!(stdout(&o), expected("scalar_functions"));
+    // FLOOR(ts TO unit) is DATE_TRUNC.
+    let floor: String = units
+        .iter()
+        .map(|u| format!(", FLOOR(ts TO {}) AS trunc_{u}", u.to_uppercase()))
+        .collect();
+    let both = format!("SELECT id{floor} FROM t");
+    let via_trunc = format!("SELECT id{trunc} FROM t");
+    let run_one = |sql: &str| {
+        let o = run(&[
+            "run",
+            "-q",
+            "-e",
+            sql,
+            "--source",
+            "t=tests/data/dialects/times.csv",
+        ]);
+        assert_success(&o);
+        stdout(&o)
+    };
+    assert_eq!(run_one(&both), run_one(&via_trunc));
+}
+
+#[test]
+fn date_format_refuses_an_unknown_pattern_letter() {
+    let message = sql_error("SELECT symbol,\n  DATE_FORMAT(ts, 'hh:mm') AS t FROM trades");
+    assert!(
+        message.contains("line 2, column 3: DATE_FORMAT pattern letter 'h' is not supported"),
+        "{message}"
+    );
+    // Quoted text is text.
+    let o = query(
+        "SELECT DATE_FORMAT(ts, 'HH''h''mm') AS t FROM trades LIMIT 1",
+        &[],
+    );
+    assert_eq!(o, "{\"t\":\"00h00\"}\n");
+}
+
+#[test]
+fn function_errors_name_the_place() {
+    let unit = sql_error("SELECT DATE_TRUNC('fortnight', ts) AS t FROM trades");
+    assert!(
+        unit.contains("column 8: DATE_TRUNC takes a unit literal"),
+        "{unit}"
+    );
+    let ceil = sql_error("SELECT CEIL(ts TO DOW) AS t FROM trades");
+    assert!(
+        ceil.contains("column 13: FLOOR/CEIL(.. TO DOW) is not supported"),
+        "{ceil}"
+    );
+    let mixed = sql_error("SELECT GREATEST(qty, symbol) AS g FROM trades");
+    assert!(
+        mixed.contains("GREATEST arguments have incompatible types"),
+        "{mixed}"
+    );
+    let condition = sql_error("SELECT IF(qty, 1, 2) AS g FROM trades");
+    assert!(
+        condition.contains("IF expects BOOLEAN as argument 1"),
+        "{condition}"
+    );
+}
+
+#[test]
+fn an_unknown_function_in_a_grouped_query_is_named_not_its_column() {
+    let message = sql_error("SELECT symbol, COLLECT_LIST(price) AS l FROM trades GROUP BY symbol");
+    assert!(
+        message.contains("column 16: unknown function 'collect_list'"),
+        "{message}"
+    );
+}

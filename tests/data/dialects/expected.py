@@ -96,3 +96,17 @@ session_rows("session_8s", "trades", "symbol", "qty", 8000)
 # A GROUP BY name that is a source column is the column, not the alias.
 write("group_by_column_over_alias", """SELECT qty * 0 AS qty, COUNT(*) AS n
     FROM trades GROUP BY qty ORDER BY trades.qty""")
+
+table("times", f"{DIR}/times.csv",
+      "{'id': 'BIGINT', 's': 'VARCHAR', 'a': 'BIGINT', 'b': 'BIGINT', 'ts': 'VARCHAR'}")
+# Scalar functions, row by row. DuckDB has no FLOOR/CEIL(ts TO unit):
+# FLOOR is DATE_TRUNC, CEIL the next boundary unless ts is on one.
+UNITS = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+ceil = lambda u: (f"CASE WHEN date_trunc('{u}', ts) = ts THEN ts "
+                  f"ELSE date_trunc('{u}', ts) + INTERVAL 1 {u} END AS ceil_{u}")
+write("scalar_functions", f"""SELECT id, greatest(a, b) AS g, least(a, b, 0) AS l,
+    if(a > b, 'a', 'b') AS i, split_part(s, '-', 2) AS p2, split_part(s, '-', -1) AS plast,
+    split_part(s, '-', 0) AS p0, split_part(s, '', 1) AS pchar,
+    {", ".join(f"date_trunc('{u}', ts) AS trunc_{u}" for u in UNITS)},
+    {", ".join(ceil(u) for u in UNITS)}
+    FROM times ORDER BY id""")
