@@ -17,13 +17,20 @@ fn expected(name: &str) -> String {
     std::fs::read_to_string(format!("tests/data/dialects/{name}.jsonl")).expect("expected file")
 }
 
-/// Runs `sql` over trades.csv (inferred schema) with `extra` options.
-fn query(sql: &str, extra: &[&str]) -> String {
-    let mut args = vec!["run", "-q", "-e", sql, "--source", TRADES];
+/// Runs the script `sql` with the options `extra`; its standard output.
+fn run_sql(sql: &str, extra: &[&str]) -> String {
+    let mut args = vec!["run", "-q", "-e", sql];
     args.extend_from_slice(extra);
     let o = run(&args);
     assert_success(&o);
     stdout(&o)
+}
+
+/// Runs `sql` over trades.csv (inferred schema) with `extra` options.
+fn query(sql: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--source", TRADES];
+    args.extend_from_slice(extra);
+    run_sql(sql, &args)
 }
 
 /// Every runtime and shard count gives the same output.
@@ -44,6 +51,12 @@ fn sql_error(sql: &str) -> String {
     let o = run(&["run", "-q", "-e", sql, "--source", TRADES]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     stderr(&o)
+}
+
+/// Asserts that `sql` over trades fails with an error containing `fragment`.
+fn assert_sql_error(sql: &str, fragment: &str) {
+    let message = sql_error(sql);
+    assert!(message.contains(fragment), "{message}");
 }
 
 #[test]
@@ -72,11 +85,7 @@ fn aggregate_without_group_by_over_empty_input_emits_one_row() {
         &["--shards", "3"],
         &["--runtime", "shared-lock"],
     ] {
-        let mut args = vec!["run", "-q", "-e", sql];
-        args.extend_from_slice(extra);
-        let o = run(&args);
-        assert_success(&o);
-        assert_eq!(stdout(&o), expected("empty_global"), "{extra:?}");
+        assert_eq!(run_sql(sql, extra), expected("empty_global"), "{extra:?}");
     }
 }
 
@@ -113,15 +122,13 @@ fn group_by_a_source_column_wins_over_an_alias_of_the_same_name() {
 
 #[test]
 fn group_by_ordinal_errors_name_the_position() {
-    let out_of_range = sql_error("SELECT symbol, COUNT(*) AS n FROM trades\nGROUP BY 3");
-    assert!(
-        out_of_range.contains("line 2, column 10: GROUP BY 3 refers to SELECT item 3, but the SELECT list has 2 item(s)"),
-        "{out_of_range}"
+    assert_sql_error(
+        "SELECT symbol, COUNT(*) AS n FROM trades\nGROUP BY 3",
+        "line 2, column 10: GROUP BY 3 refers to SELECT item 3, but the SELECT list has 2 item(s)",
     );
-    let aggregate = sql_error("SELECT symbol, COUNT(*) AS n FROM trades GROUP BY 2");
-    assert!(
-        aggregate.contains("column 51: GROUP BY `2` refers to `COUNT(*)`, which is an aggregate"),
-        "{aggregate}"
+    assert_sql_error(
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY 2",
+        "column 51: GROUP BY `2` refers to `COUNT(*)`, which is an aggregate",
     );
 }
 
@@ -130,18 +137,16 @@ fn records_exactly_gap_apart_start_a_new_session() {
     let sql = "SELECT k, window_start, window_end, COUNT(*) AS n, SUM(v) AS v FROM s \
                GROUP BY k WINDOW SESSION(ts, INTERVAL '5' SECOND)";
     for shards in ["1", "2"] {
-        let o = run(&[
-            "run",
-            "-q",
-            "-e",
+        let out = run_sql(
             sql,
-            "--source",
-            "s=tests/data/dialects/sessions.csv",
-            "--shards",
-            shards,
-        ]);
-        assert_success(&o);
-        assert_eq!(stdout(&o), expected("session_boundaries"));
+            &[
+                "--source",
+                "s=tests/data/dialects/sessions.csv",
+                "--shards",
+                shards,
+            ],
+        );
+        assert_eq!(out, expected("session_boundaries"));
     }
 }
 
@@ -176,18 +181,10 @@ fn ksqldb_grace_period_is_the_allowed_lateness() {
         format!("SELECT window_start, COUNT(*) AS n FROM t WINDOW TUMBLING ({window}) GROUP BY window_start")
     };
     let late = |window: &str| {
-        let o = run(&[
-            "run",
-            "-q",
-            "-e",
+        run_sql(
             &sql(window),
-            "--source",
-            "t=tests/data/late.csv",
-            "--format",
-            "csv",
-        ]);
-        assert_success(&o);
-        stdout(&o)
+            &["--source", "t=tests/data/late.csv", "--format", "csv"],
+        )
     };
     assert_eq!(
         late("SIZE 10 SECONDS"),
@@ -207,10 +204,9 @@ fn flink_watermark_in_ddl_sets_the_out_of_orderness_and_primary_key_is_accepted(
                PRIMARY KEY (symbol) NOT ENFORCED) WITH ('path' = 'tests/data/late.csv');\n\
                SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), \
                INTERVAL '10' SECOND)) GROUP BY window_start, window_end";
-    let o = run(&["run", "-q", "-e", sql, "--format", "csv"]);
-    assert_success(&o);
+    let out = run_sql(sql, &["--format", "csv"]);
     assert_eq!(
-        stdout(&o),
+        out,
         "window_start,n\n2026-01-01T00:00:00.000Z,2\n2026-01-01T00:00:10.000Z,2\n"
     );
 }
@@ -245,9 +241,7 @@ fn create_table_and_materialized_view_as_select_run_the_query() {
         "CREATE STREAM totals AS",
     ] {
         let sql = format!("{TRADES_DDL}\n{head} {select}");
-        let o = run(&["run", "-q", "-e", &sql]);
-        assert_success(&o);
-        assert_eq!(stdout(&o), expected("group_by_alias"), "{head}");
+        assert_eq!(run_sql(&sql, &[]), expected("group_by_alias"), "{head}");
     }
 }
 
@@ -257,44 +251,24 @@ fn ksqldb_create_stream_with_properties_before_as() {
         "{TRADES_DDL}\nCREATE STREAM firsts WITH ('output.format' = 'csv') AS \
          SELECT symbol FROM trades LIMIT 3"
     );
-    let o = run(&["run", "-q", "-e", &sql]);
-    assert_success(&o);
-    assert_eq!(stdout(&o), "symbol\nAAPL\nMSFT\nAAPL\n");
+    assert_eq!(run_sql(&sql, &[]), "symbol\nAAPL\nMSFT\nAAPL\n");
 }
 
 #[test]
 fn dialect_errors_carry_line_and_column() {
-    let unit = sql_error("SELECT COUNT(*) AS n FROM trades\nWINDOW TUMBLING (SIZE 10 PARSECS)");
-    assert!(
-        unit.contains("line 2, column 26: unknown time unit PARSECS"),
-        "{unit}"
+    assert_sql_error(
+        "SELECT COUNT(*) AS n FROM trades\nWINDOW TUMBLING (SIZE 10 PARSECS)",
+        "line 2, column 26: unknown time unit PARSECS",
     );
-    let cumulate = sql_error(
-        "SELECT COUNT(*) AS n\nFROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), 1s, 10s))\nGROUP BY window_start, window_end",
-    );
-    assert!(
-        cumulate.contains("line 2, column 12: FROM TABLE(CUMULATE(..)) is not supported"),
-        "{cumulate}"
-    );
+    assert_sql_error("SELECT COUNT(*) AS n\nFROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), 1s, 10s))\nGROUP BY window_start, window_end", "line 2, column 12: FROM TABLE(CUMULATE(..)) is not supported");
     // The dropped TABLE keyword leaves the other tokens where they were.
-    let column = sql_error(
-        "SELECT COUNT(*) AS n FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(tss), INTERVAL '1' MINUTE))\nGROUP BY window_start",
+    assert_sql_error("SELECT COUNT(*) AS n FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(tss), INTERVAL '1' MINUTE))\nGROUP BY window_start", "line 1, column 65: unknown column 'tss'");
+    assert_sql_error(
+        "SELECT COUNT(*) AS n FROM trades GROUP BY window_start",
+        "column 43: GROUP BY window_start needs a window",
     );
-    assert!(
-        column.contains("line 1, column 65: unknown column 'tss'"),
-        "{column}"
-    );
-    let no_window = sql_error("SELECT COUNT(*) AS n FROM trades GROUP BY window_start");
-    assert!(
-        no_window.contains("column 43: GROUP BY window_start needs a window"),
-        "{no_window}"
-    );
-    let two = sql_error(
-        "SELECT COUNT(*) AS n FROM TUMBLE(trades, ts, 10s) GROUP BY window_start WINDOW TUMBLING(ts, 5s)",
-    );
-    assert!(two.contains("only one window"), "{two}");
-    let hopping = sql_error("SELECT COUNT(*) AS n FROM trades WINDOW HOPPING (SIZE 10 SECONDS)");
-    assert!(hopping.contains("column 34: the window must be written WINDOW HOPPING (SIZE <duration>, ADVANCE BY <duration>)"), "{hopping}");
+    assert_sql_error("SELECT COUNT(*) AS n FROM TUMBLE(trades, ts, 10s) GROUP BY window_start WINDOW TUMBLING(ts, 5s)", "only one window");
+    assert_sql_error("SELECT COUNT(*) AS n FROM trades WINDOW HOPPING (SIZE 10 SECONDS)", "column 34: the window must be written WINDOW HOPPING (SIZE <duration>, ADVANCE BY <duration>)");
 }
 
 #[test]
@@ -315,16 +289,8 @@ fn greatest_least_if_split_part_date_trunc_floor_and_ceil_to_a_unit() {
          SPLIT_PART(s, '-', 2) AS p2, SPLIT_PART(s, '-', -1) AS plast, \
          SPLIT_PART(s, '-', 0) AS p0, SPLIT_PART(s, '', 1) AS pchar{trunc}{ceil} FROM t"
     );
-    let o = run(&[
-        "run",
-        "-q",
-        "-e",
-        &sql,
-        "--source",
-        "t=tests/data/dialects/times.csv",
-    ]);
-    assert_success(&o);
-    assert_eq!(stdout(&o), expected("scalar_functions"));
+    let out = run_sql(&sql, &["--source", "t=tests/data/dialects/times.csv"]);
+    assert_eq!(out, expected("scalar_functions"));
     // FLOOR(ts TO unit) is DATE_TRUNC.
     let floor: String = units
         .iter()
@@ -332,27 +298,15 @@ fn greatest_least_if_split_part_date_trunc_floor_and_ceil_to_a_unit() {
         .collect();
     let both = format!("SELECT id{floor} FROM t");
     let via_trunc = format!("SELECT id{trunc} FROM t");
-    let run_one = |sql: &str| {
-        let o = run(&[
-            "run",
-            "-q",
-            "-e",
-            sql,
-            "--source",
-            "t=tests/data/dialects/times.csv",
-        ]);
-        assert_success(&o);
-        stdout(&o)
-    };
+    let run_one = |sql: &str| run_sql(sql, &["--source", "t=tests/data/dialects/times.csv"]);
     assert_eq!(run_one(&both), run_one(&via_trunc));
 }
 
 #[test]
 fn date_format_refuses_an_unknown_pattern_letter() {
-    let message = sql_error("SELECT symbol,\n  DATE_FORMAT(ts, 'hh:mm') AS t FROM trades");
-    assert!(
-        message.contains("line 2, column 3: DATE_FORMAT pattern letter 'h' is not supported"),
-        "{message}"
+    assert_sql_error(
+        "SELECT symbol,\n  DATE_FORMAT(ts, 'hh:mm') AS t FROM trades",
+        "line 2, column 3: DATE_FORMAT pattern letter 'h' is not supported",
     );
     // Quoted text is text.
     let o = query(
@@ -364,33 +318,28 @@ fn date_format_refuses_an_unknown_pattern_letter() {
 
 #[test]
 fn function_errors_name_the_place() {
-    let unit = sql_error("SELECT DATE_TRUNC('fortnight', ts) AS t FROM trades");
-    assert!(
-        unit.contains("column 8: DATE_TRUNC takes a unit literal"),
-        "{unit}"
+    assert_sql_error(
+        "SELECT DATE_TRUNC('fortnight', ts) AS t FROM trades",
+        "column 8: DATE_TRUNC takes a unit literal",
     );
-    let ceil = sql_error("SELECT CEIL(ts TO DOW) AS t FROM trades");
-    assert!(
-        ceil.contains("column 13: FLOOR/CEIL(.. TO DOW) is not supported"),
-        "{ceil}"
+    assert_sql_error(
+        "SELECT CEIL(ts TO DOW) AS t FROM trades",
+        "column 13: FLOOR/CEIL(.. TO DOW) is not supported",
     );
-    let mixed = sql_error("SELECT GREATEST(qty, symbol) AS g FROM trades");
-    assert!(
-        mixed.contains("GREATEST arguments have incompatible types"),
-        "{mixed}"
+    assert_sql_error(
+        "SELECT GREATEST(qty, symbol) AS g FROM trades",
+        "GREATEST arguments have incompatible types",
     );
-    let condition = sql_error("SELECT IF(qty, 1, 2) AS g FROM trades");
-    assert!(
-        condition.contains("IF expects BOOLEAN as argument 1"),
-        "{condition}"
+    assert_sql_error(
+        "SELECT IF(qty, 1, 2) AS g FROM trades",
+        "IF expects BOOLEAN as argument 1",
     );
 }
 
 #[test]
 fn an_unknown_function_in_a_grouped_query_is_named_not_its_column() {
-    let message = sql_error("SELECT symbol, COLLECT_LIST(price) AS l FROM trades GROUP BY symbol");
-    assert!(
-        message.contains("column 16: unknown function 'collect_list'"),
-        "{message}"
+    assert_sql_error(
+        "SELECT symbol, COLLECT_LIST(price) AS l FROM trades GROUP BY symbol",
+        "column 16: unknown function 'collect_list'",
     );
 }
