@@ -257,6 +257,14 @@ fn ksqldb_create_stream_with_properties_before_as() {
 #[test]
 fn dialect_errors_carry_line_and_column() {
     assert_sql_error(
+        "CREATE TABLE t (a VARCHAR, ts TIMESTAMP,\n  WATERMARK FOR ts AS ts + 1) WITH ('path' = 'x.csv');\nSELECT a FROM t",
+        "line 2, column 3: WATERMARK must be written WATERMARK FOR <column> AS <column> - INTERVAL",
+    );
+    assert_sql_error(
+        "CREATE TABLE t (a VARCHAR, ts TIMESTAMP, WATERMARK FOR tss AS tss) WITH ('path' = 'x.csv');\nSELECT a FROM t",
+        "line 1, column 1: WATERMARK FOR tss: tss is not a declared column",
+    );
+    assert_sql_error(
         "SELECT COUNT(*) AS n FROM trades\nWINDOW TUMBLING (SIZE 10 PARSECS)",
         "line 2, column 26: unknown time unit PARSECS",
     );

@@ -53,6 +53,7 @@ pub(super) fn parse_create_source(
         .collect::<Result<Vec<_>>>()?;
     let rest = body + parser.index();
     let (mut properties, end) = properties_after_columns(tokens, rest)?;
+    check_watermark_column(&watermark, &columns, location)?;
     properties.extend(watermark);
     expect_end(tokens, end)?;
     Ok(CreateSource {
@@ -86,6 +87,24 @@ fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<()> {
             location_of(t),
         )),
     }
+}
+
+/// The column of `WATERMARK FOR <column>` must be a declared one.
+fn check_watermark_column(
+    watermark: &[(String, String)],
+    columns: &[ColumnDef],
+    location: SqlLocation,
+) -> Result<()> {
+    for (key, column) in watermark {
+        let declared = columns.iter().any(|c| c.name.eq_ignore_ascii_case(column));
+        if key == "timestamp" && !declared {
+            return Err(sql_error(
+                format!("WATERMARK FOR {column}: {column} is not a declared column"),
+                location,
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `PRIMARY KEY (..)`: accepted and not enforced (a stream may repeat keys).
