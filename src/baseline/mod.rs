@@ -50,6 +50,8 @@ struct Writer {
     source_name: String,
     limit: Option<u64>,
     rows_written: u64,
+    /// Rows handed to the sink (flushed or not), counted against LIMIT.
+    rows_accepted: u64,
     latency: Histogram<u64>,
     error: Option<Error>,
 }
@@ -66,7 +68,7 @@ impl Writer {
     }
 
     fn limit_reached(&self) -> bool {
-        self.limit.is_some_and(|l| self.rows_written >= l)
+        self.limit.is_some_and(|l| self.rows_accepted >= l)
     }
 
     fn try_deliver(
@@ -80,6 +82,7 @@ impl Writer {
                 break;
             }
             self.sink.write_row(&row.values)?;
+            self.rows_accepted += 1;
         }
         // Latency is taken where the thread-per-core runtime takes it: when
         // the rows are handed to the operating system.
@@ -251,6 +254,7 @@ where
             source_name: input.name().to_string(),
             limit: io.limit.or(plan.limit),
             rows_written: 0,
+            rows_accepted: 0,
             latency: new_latency_histogram(),
             error: None,
         }),

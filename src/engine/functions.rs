@@ -1,11 +1,12 @@
 //! Named scalar functions: COALESCE, NULLIF, numeric (ABS, ROUND, FLOOR,
-//! CEIL, MOD), text (UPPER, LOWER, LENGTH, SUBSTRING, TRIM, CONCAT) and time
-//! (HOUR, DATE_FORMAT). Results conform to the plan's type.
+//! CEIL, MOD, GREATEST, LEAST), text (UPPER, LOWER, LENGTH, SUBSTRING, TRIM,
+//! CONCAT, SPLIT_PART) and time (HOUR, DATE_FORMAT, DATE_TRUNC and
+//! FLOOR/CEIL(ts TO unit)). Results conform to the plan's type.
 
 use super::cast::conform;
 use super::eval::{binary_values, eval, sql_eq, with_operand};
 use crate::data::{DataType, Decimal, Value};
-use crate::plan::{BinaryOp, ScalarExpr, ScalarFunction, TrimSide};
+use crate::plan::{BinaryOp, ScalarExpr, ScalarFunction, TimeUnit, TrimSide};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::Write;
 
@@ -38,6 +39,8 @@ pub fn eval_function(
             }
             _ => Value::Null,
         },
+        ScalarFunction::Greatest => extreme(args, row, std::cmp::Ordering::Greater),
+        ScalarFunction::Least => extreme(args, row, std::cmp::Ordering::Less),
         ScalarFunction::Mod => match args {
             [a, b] => with_operand(a, row, |x| {
                 with_operand(b, row, |y| {
@@ -86,11 +89,112 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
             let pattern = text_of(args.get(1)?);
             date_format(time_of(first)?, &pattern).map(|s| Value::Str(s.into()))
         }
+        ScalarFunction::SplitPart => {
+            let part = split_part(
+                &text_of(first),
+                &text_of(args.get(1)?),
+                args.get(2)?.as_i64()?,
+            );
+            Some(Value::Str(part.into()))
+        }
+        ScalarFunction::TimeFloor(unit) => time_floor(time_of(first)?, unit).map(Value::Timestamp),
+        ScalarFunction::TimeCeil(unit) => time_ceil(time_of(first)?, unit).map(Value::Timestamp),
         ScalarFunction::Coalesce
         | ScalarFunction::NullIf
         | ScalarFunction::Concat
-        | ScalarFunction::Mod => None,
+        | ScalarFunction::Mod
+        | ScalarFunction::Greatest
+        | ScalarFunction::Least => None,
     }
+}
+
+/// GREATEST (`wanted` = Greater) or LEAST of the non-NULL arguments.
+fn extreme(args: &[ScalarExpr], row: &[Value], wanted: std::cmp::Ordering) -> Value {
+    let mut best = Value::Null;
+    for arg in args {
+        let v = eval(arg, row);
+        let better = !v.is_null() && (best.is_null() || v.partial_cmp(&best) == Some(wanted));
+        if better {
+            best = v;
+        }
+    }
+    best
+}
+
+/// The `n`-th part of `s` split at `delimiter` (1-based, negative from the
+/// end); '' when there is none. An empty delimiter splits into characters.
+fn split_part(s: &str, delimiter: &str, n: i64) -> String {
+    let parts: Vec<&str> = if delimiter.is_empty() {
+        s.char_indices()
+            .map(|(i, c)| &s[i..i + c.len_utf8()])
+            .collect()
+    } else {
+        s.split(delimiter).collect()
+    };
+    let index = match n {
+        0 => None,
+        n if n > 0 => usize::try_from(n - 1).ok(),
+        n => usize::try_from(n.unsigned_abs())
+            .ok()
+            .and_then(|back| parts.len().checked_sub(back)),
+    };
+    index
+        .and_then(|i| parts.get(i))
+        .map_or_else(String::new, |p| (*p).to_string())
+}
+
+/// The start (epoch millis) of the `unit` holding `millis`, in UTC.
+fn time_floor(millis: i64, unit: TimeUnit) -> Option<i64> {
+    let fixed = |size: i64| Some(millis - millis.rem_euclid(size));
+    match unit {
+        TimeUnit::Millisecond => Some(millis),
+        TimeUnit::Second => fixed(1_000),
+        TimeUnit::Minute => fixed(60_000),
+        TimeUnit::Hour => fixed(MILLIS_PER_HOUR),
+        TimeUnit::Day => fixed(MILLIS_PER_DAY),
+        TimeUnit::Week => {
+            let day = millis - millis.rem_euclid(MILLIS_PER_DAY);
+            let t = DateTime::<Utc>::from_timestamp_millis(day)?;
+            Some(day - i64::from(t.weekday().num_days_from_monday()) * MILLIS_PER_DAY)
+        }
+        TimeUnit::Month => month_start(millis, 1),
+        TimeUnit::Quarter => month_start(millis, 3),
+        TimeUnit::Year => month_start(millis, 12),
+    }
+}
+
+/// The start of the run of `months` months (aligned to January) holding `millis`.
+fn month_start(millis: i64, months: u32) -> Option<i64> {
+    let t = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    let month = (t.month0() / months) * months + 1;
+    let date = chrono::NaiveDate::from_ymd_opt(t.year(), month, 1)?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+/// The smallest `unit` boundary at or after `millis`.
+fn time_ceil(millis: i64, unit: TimeUnit) -> Option<i64> {
+    let floor = time_floor(millis, unit)?;
+    if floor == millis {
+        return Some(millis);
+    }
+    let next = match unit {
+        TimeUnit::Millisecond => millis,
+        TimeUnit::Second => floor.checked_add(1_000)?,
+        TimeUnit::Minute => floor.checked_add(60_000)?,
+        TimeUnit::Hour => floor.checked_add(MILLIS_PER_HOUR)?,
+        TimeUnit::Day => floor.checked_add(MILLIS_PER_DAY)?,
+        TimeUnit::Week => floor.checked_add(7 * MILLIS_PER_DAY)?,
+        TimeUnit::Month => add_months(floor, 1)?,
+        TimeUnit::Quarter => add_months(floor, 3)?,
+        TimeUnit::Year => add_months(floor, 12)?,
+    };
+    Some(next)
+}
+
+fn add_months(millis: i64, months: u32) -> Option<i64> {
+    let t = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    let later = t.checked_add_months(chrono::Months::new(months))?;
+    Some(later.timestamp_millis())
 }
 
 fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
@@ -224,7 +328,8 @@ fn trim(s: &str, chars: &str, side: TrimSide) -> Value {
 
 /// Formats epoch millis with Java-style letters: `yyyy` `yy` `MM` `dd` `HH`
 /// `mm` `ss` `SSS` (a run of n letters pads to n digits); text in single
-/// quotes is literal (`''` is a quote); other characters are copied.
+/// quotes is literal (`''` is a quote); other characters are copied, but
+/// any other ASCII letter makes the result `None`.
 pub fn date_format(millis: i64, pattern: &str) -> Option<String> {
     let t = DateTime::<Utc>::from_timestamp_millis(millis)?;
     let mut out = String::with_capacity(pattern.len() + 8);
@@ -248,6 +353,9 @@ pub fn date_format(millis: i64, pattern: &str) -> Option<String> {
             'm' => Some(t.minute() as i64),
             's' => Some(t.second() as i64),
             'S' => Some(millis.rem_euclid(1000)),
+            // An unknown letter is refused when the pattern is a literal; a
+            // computed pattern with one gives NULL, never the letter as text.
+            c if c.is_ascii_alphabetic() => return None,
             _ => None,
         };
         match field {

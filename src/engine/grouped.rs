@@ -198,6 +198,10 @@ pub struct Grouped {
     key: Vec<Value>,
     /// Scratch for closed sessions before they are sorted.
     closed: Vec<OutputRow>,
+    /// Emits the one group of a GROUP-BY-less EMIT FINAL aggregate at the
+    /// end of the input even when no row reached it (`COUNT(*)` = 0), as
+    /// SQL does. Only the partition that owns the empty key (0) does.
+    owns_empty_group: bool,
 }
 
 impl Grouped {
@@ -241,7 +245,14 @@ impl Grouped {
             },
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
+            owns_empty_group: true,
         }
+    }
+
+    /// Tells this operator whether it is the partition that owns the empty
+    /// key (see [`Grouped::finish`]).
+    pub fn set_owns_empty_group(&mut self, owns: bool) {
+        self.owns_empty_group = owns;
     }
 
     pub fn watermark(&self) -> i64 {
@@ -339,11 +350,18 @@ impl Grouped {
         self.close_ready(out);
     }
 
-    /// Closes every window; EMIT FINAL emits them and unwindowed groups.
+    /// Closes every window; EMIT FINAL emits them and unwindowed groups. An
+    /// aggregate without GROUP BY or window emits its one row even over
+    /// empty input (on the partition that owns the empty key).
     pub fn finish(&mut self, out: &mut Output) {
         self.advance_watermark(i64::MAX, out);
         if let Store::Unwindowed(map) = &mut self.store {
             if self.ctx.emit == EmitMode::Final {
+                let empty_global = self.keys.is_empty() && map.is_empty() && self.owns_empty_group;
+                if empty_global {
+                    let state = self.ctx.take_state();
+                    map.insert(GroupKey::new(&[]), state);
+                }
                 self.ctx.final_rows(map.drain(), i64::MIN, i64::MAX, out);
             } else {
                 map.drain()

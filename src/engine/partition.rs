@@ -112,6 +112,17 @@ impl PartitionEngine {
         }
     }
 
+    /// The engine of partition `partition` of `partitions`: as [`Self::new`],
+    /// except that only partition 0, where every row of a query without
+    /// GROUP BY goes, emits such a query's row over empty input.
+    pub fn for_partition(plan: &QueryPlan, partition: usize) -> Self {
+        let mut engine = Self::new(plan);
+        if let Operator::Grouped(grouped) = &mut engine.operator {
+            grouped.set_owns_empty_group(partition == 0);
+        }
+        engine
+    }
+
     /// Processes rows routed to this partition (in position order).
     ///
     /// A windowed query drops a record whose event time is NULL (or not a

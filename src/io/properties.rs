@@ -44,6 +44,8 @@ pub const SOURCE_KEYS: &[&str] = &[
     "keys",
     "events_per_second_time",
     "table",
+    "timestamp",
+    "watermark.max_out_of_orderness",
 ];
 
 const GENERATOR_KEYS: &[&str] = &[

@@ -211,6 +211,11 @@ impl ScalarFunction {
             ScalarFunction::Mod => "MOD",
             ScalarFunction::Hour => "HOUR",
             ScalarFunction::DateFormat => "DATE_FORMAT",
+            ScalarFunction::Greatest => "GREATEST",
+            ScalarFunction::Least => "LEAST",
+            ScalarFunction::SplitPart => "SPLIT_PART",
+            ScalarFunction::TimeFloor(_) => "FLOOR",
+            ScalarFunction::TimeCeil(_) => "CEIL",
         }
     }
 }
@@ -392,6 +397,18 @@ impl fmt::Display for ExprDisplay<'_> {
             }
             ExprKind::Cast { expr } => {
                 write!(f, "CAST({} AS {})", self.sub(expr), self.expr.data_type)
+            }
+            ExprKind::Function {
+                func: ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit),
+                args,
+            } => {
+                let name = match &self.expr.kind {
+                    ExprKind::Function { func, .. } => func.name(),
+                    _ => "",
+                };
+                write!(f, "{name}(")?;
+                self.comma_list(f, args)?;
+                write!(f, " TO {})", unit.name())
             }
             ExprKind::Function { func, args } => {
                 write!(f, "{}(", func.name())?;

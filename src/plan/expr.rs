@@ -131,6 +131,66 @@ pub enum ScalarFunction {
     Hour,
     /// `DATE_FORMAT(ts, 'yyyy-MM-dd')` (Java-style pattern letters y M d H m s S).
     DateFormat,
+    /// `GREATEST(..)` / `LEAST(..)`: NULL arguments are skipped (as in
+    /// DuckDB and PostgreSQL); NULL only when all are.
+    Greatest,
+    Least,
+    /// `SPLIT_PART(s, delimiter, n)`: the n-th part (1-based; negative counts
+    /// from the end; '' when there is none; an empty delimiter splits into
+    /// characters).
+    SplitPart,
+    /// `DATE_TRUNC('unit', ts)`, `FLOOR(ts TO unit)`: the start of the unit.
+    TimeFloor(TimeUnit),
+    /// `CEIL(ts TO unit)`: the smallest unit boundary at or after `ts`.
+    TimeCeil(TimeUnit),
+}
+
+/// A calendar unit of DATE_TRUNC, FLOOR/CEIL(.. TO ..), in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    /// ISO weeks, starting on Monday.
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl TimeUnit {
+    /// The unit a name stands for (`minute`, `MINUTES`, ..).
+    pub fn from_name(name: &str) -> Option<TimeUnit> {
+        let unit = match name.to_ascii_lowercase().trim_end_matches('s') {
+            "millisecond" => TimeUnit::Millisecond,
+            "second" => TimeUnit::Second,
+            "minute" => TimeUnit::Minute,
+            "hour" => TimeUnit::Hour,
+            "day" => TimeUnit::Day,
+            "week" => TimeUnit::Week,
+            "month" => TimeUnit::Month,
+            "quarter" => TimeUnit::Quarter,
+            "year" => TimeUnit::Year,
+            _ => return None,
+        };
+        Some(unit)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Millisecond => "MILLISECOND",
+            TimeUnit::Second => "SECOND",
+            TimeUnit::Minute => "MINUTE",
+            TimeUnit::Hour => "HOUR",
+            TimeUnit::Day => "DAY",
+            TimeUnit::Week => "WEEK",
+            TimeUnit::Month => "MONTH",
+            TimeUnit::Quarter => "QUARTER",
+            TimeUnit::Year => "YEAR",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

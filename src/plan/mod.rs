@@ -6,7 +6,9 @@
 
 mod explain;
 mod expr;
+mod from_window;
 mod functions;
+mod group_refs;
 mod planner;
 mod resolve;
 mod typecheck;

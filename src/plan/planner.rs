@@ -4,9 +4,11 @@
 //! and what is computed over them, names the output columns, and settles the
 //! emit mode, LIMIT and time settings.
 
+use super::from_window::{from_window, FromWindow};
 use super::functions::contains_aggregate;
+use super::group_refs::{resolve_group_refs, SelectRef};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
-use super::window::{split_group_by, GroupBy};
+use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 use crate::data::{parse_duration, Field, Schema};
 use crate::error::{Error, Result};
@@ -75,14 +77,19 @@ pub fn plan_query(
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
     let select = select_of(&query.query)?;
-    let scope = source_scope(select, catalog)?;
+    let (scope, from_window) = source_scope(select, catalog)?;
     let filter = select
         .selection
         .as_ref()
         .map(|w| ExprPlanner::over_source(&scope, "in WHERE").plan_condition(w, "WHERE"))
         .transpose()?;
     let items = select_items(select, &scope)?;
-    let group_by = split_group_by(group_by_exprs(select)?, query.window.as_ref(), &scope)?;
+    let group_exprs = group_by_with_refs(select, &items, &scope)?;
+    let from_window = from_window
+        .map(|f| flink_window(&f.name, &f.args, f.call, &scope).map(|spec| (spec, f.call)))
+        .transpose()?;
+    let group_by = split_group_by(&group_exprs, query.window.as_ref(), &scope)?
+        .with_from_window(from_window)?;
     let grouped = is_grouped(select, &items, &group_by)?;
     let windowed = group_by.window.is_some();
     let (kind, output) = if grouped {
@@ -97,7 +104,7 @@ pub fn plan_query(
         output,
         emit: emit_mode(query, grouped, windowed)?,
         limit: limit_of(&query.query)?,
-        time: time_settings(settings, &query.properties)?,
+        time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
         properties: query.properties.clone(),
     })
@@ -179,8 +186,12 @@ fn check_select_clauses(select: &Select) -> Result<()> {
     Ok(())
 }
 
-/// The one table the query reads, looked up in `catalog`.
-fn source_scope<'c>(select: &Select, catalog: &'c Catalog) -> Result<SourceScope<'c>> {
+/// The one table the query reads, looked up in `catalog`, and the window
+/// when FROM is a window table function.
+fn source_scope<'c, 'q>(
+    select: &'q Select,
+    catalog: &'c Catalog,
+) -> Result<(SourceScope<'c>, Option<FromWindow<'q>>)> {
     let from = match select.from.as_slice() {
         [one] => one,
         [] => return Err(error_at("a query needs FROM <source>", select)),
@@ -193,6 +204,10 @@ fn source_scope<'c>(select: &Select, catalog: &'c Catalog) -> Result<SourceScope
     };
     if let Some(join) = from.joins.first() {
         return Err(error_at("JOIN is not supported yet", join));
+    }
+    if let Some(window) = from_window(&from.relation)? {
+        let scope = window_source(&window, catalog)?;
+        return Ok((scope, Some(window)));
     }
     let (name, alias) = match &from.relation {
         TableFactor::Table {
@@ -220,9 +235,30 @@ fn source_scope<'c>(select: &Select, catalog: &'c Catalog) -> Result<SourceScope
             a,
         ));
     }
-    Ok(SourceScope {
+    let scope = SourceScope {
         table,
         alias: alias.as_ref().map(|a| a.name.value.clone()),
+    };
+    Ok((scope, None))
+}
+
+/// The source a window table function reads (its first argument).
+fn window_source<'c>(window: &FromWindow, catalog: &'c Catalog) -> Result<SourceScope<'c>> {
+    let SqlExpr::Identifier(name) = window.table else {
+        return Err(error_at(
+            format!(
+                "the window table function's first argument must be a table name, got `{}`",
+                window.table
+            ),
+            window.table,
+        ));
+    };
+    let table = catalog
+        .get(&name.value)
+        .ok_or_else(|| error_at(unknown_table(&name.value, catalog), window.table))?;
+    Ok(SourceScope {
+        table,
+        alias: window.alias.map(|a| a.name.value.clone()),
     })
 }
 
@@ -245,6 +281,8 @@ enum Item<'q> {
     Expr {
         expr: &'q SqlExpr,
         name: String,
+        /// True when the name is an alias written with AS.
+        aliased: bool,
     },
     /// `*` or `source.*`.
     AllColumns(&'q SelectItem),
@@ -258,10 +296,12 @@ fn select_items<'q>(select: &'q Select, scope: &SourceScope) -> Result<Vec<Item<
             SelectItem::UnnamedExpr(expr) => Ok(Item::Expr {
                 expr,
                 name: default_name(expr, scope),
+                aliased: false,
             }),
             SelectItem::ExprWithAlias { expr, alias } => Ok(Item::Expr {
                 expr,
                 name: alias.value.clone(),
+                aliased: true,
             }),
             SelectItem::Wildcard(options) if plain_wildcard(options) => Ok(Item::AllColumns(item)),
             SelectItem::QualifiedWildcard(
@@ -325,6 +365,34 @@ fn group_by_exprs(select: &Select) -> Result<&[SqlExpr]> {
     }
 }
 
+/// The GROUP BY expressions with ordinals and output aliases replaced by
+/// the SELECT items they name.
+fn group_by_with_refs(
+    select: &Select,
+    items: &[Item],
+    scope: &SourceScope,
+) -> Result<Vec<SqlExpr>> {
+    let written = group_by_exprs(select)?;
+    let refs: Vec<SelectRef> = items
+        .iter()
+        .map(|item| match item {
+            Item::Expr {
+                expr,
+                name,
+                aliased,
+            } => SelectRef {
+                expr: Some(*expr),
+                alias: aliased.then_some(name.as_str()),
+            },
+            Item::AllColumns(_) => SelectRef {
+                expr: None,
+                alias: None,
+            },
+        })
+        .collect();
+    resolve_group_refs(written, &refs, scope)
+}
+
 /// GROUP BY, a window, or an aggregate in SELECT or HAVING make a query grouped.
 fn is_grouped(select: &Select, items: &[Item], group_by: &GroupBy) -> Result<bool> {
     let aggregates_in_select = items.iter().any(|item| match item {
@@ -350,7 +418,7 @@ fn plan_stateless(items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Sch
     let mut names = Vec::with_capacity(items.len());
     for item in items {
         match item {
-            Item::Expr { expr, name } => {
+            Item::Expr { expr, name, .. } => {
                 projections.push(planner.plan(expr)?);
                 names.push(name.clone());
             }
@@ -383,7 +451,7 @@ fn plan_grouped(
     let mut names = Vec::with_capacity(items.len());
     for item in items {
         match item {
-            Item::Expr { expr, name } => {
+            Item::Expr { expr, name, .. } => {
                 projections.push(planner.plan(expr)?);
                 names.push(name.clone());
             }
@@ -490,15 +558,20 @@ fn limit_value(e: &SqlExpr) -> Result<u64> {
     ))
 }
 
-/// Command-line settings first, then the query's WITH properties, else 0.
-fn time_settings(settings: &PlanSettings, properties: &[(String, String)]) -> Result<TimeSettings> {
+/// Command-line settings first, then the query's WITH properties, then
+/// (for the out-of-orderness) the source's (`WATERMARK FOR ..`), else 0.
+fn time_settings(
+    settings: &PlanSettings,
+    properties: &[(String, String)],
+    source: &[(String, String)],
+) -> Result<TimeSettings> {
+    let keys = ["max_out_of_orderness", "watermark.max_out_of_orderness"];
     let max_out_of_orderness_ms = match settings.max_out_of_orderness_ms {
         Some(ms) => ms,
-        None => property_duration(
-            properties,
-            &["max_out_of_orderness", "watermark.max_out_of_orderness"],
-        )?
-        .unwrap_or(0),
+        None => match property_duration(properties, &keys)? {
+            Some(ms) => ms,
+            None => property_duration(source, &keys[1..])?.unwrap_or(0),
+        },
     };
     let allowed_lateness_ms = match settings.allowed_lateness_ms {
         Some(ms) => ms,

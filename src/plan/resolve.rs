@@ -12,7 +12,9 @@ use super::functions::{aggregate_function, is_window_function, window_bound, Win
 use super::typecheck::{
     arithmetic_type, castable, common_type, comparable, number_literal, sql_type,
 };
-use super::{AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarExpr, TableDef, UnaryOp};
+use super::{
+    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarExpr, TableDef, TimeUnit, UnaryOp,
+};
 use crate::data::{parse_timestamp, DataType, Value};
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::ast::{
@@ -636,6 +638,7 @@ impl<'a> ExprPlanner<'a> {
                 e,
             ));
         }
+        super::functions::check_known_function(&name, e)?;
         let args = positional_args(f, e)?;
         let planned = args
             .into_iter()
@@ -647,7 +650,7 @@ impl<'a> ExprPlanner<'a> {
     /// EXTRACT, CEIL, FLOOR, SUBSTRING and TRIM, which sqlparser parses as
     /// expressions of their own.
     fn plan_special_function(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
-        use super::functions::scalar_function;
+        use super::functions::{scalar_function, time_floor};
         use sql::CeilFloorKind;
         match e {
             SqlExpr::Extract { field, expr, .. } => match field {
@@ -665,6 +668,14 @@ impl<'a> ExprPlanner<'a> {
                 expr,
                 field: CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
             } => scalar_function("floor", vec![self.plan(expr)?], e),
+            SqlExpr::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(field),
+            } => time_floor(time_unit(field, e)?, vec![self.plan(expr)?], false, e),
+            SqlExpr::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(field),
+            } => time_floor(time_unit(field, e)?, vec![self.plan(expr)?], true, e),
             SqlExpr::Substring {
                 expr,
                 substring_from,
@@ -1034,6 +1045,19 @@ fn typed_string(t: &sql::TypedString, e: &SqlExpr) -> Result<ScalarExpr> {
 
 /// The milliseconds of a duration: `INTERVAL '10' SECOND`, `INTERVAL '10s'`,
 /// `'10s'`, or a bare number of milliseconds.
+/// The unit of `FLOOR(ts TO <field>)` / `CEIL(ts TO <field>)`.
+fn time_unit(field: &sql::DateTimeField, e: &SqlExpr) -> Result<TimeUnit> {
+    TimeUnit::from_name(&field.to_string()).ok_or_else(|| {
+        error_at(
+            format!(
+                "FLOOR/CEIL(.. TO {field}) is not supported (units: MILLISECOND, SECOND, \
+                 MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR)"
+            ),
+            e,
+        )
+    })
+}
+
 pub(crate) fn interval_ms(e: &SqlExpr) -> Result<i64> {
     let bad = |m: String| error_at(format!("`{e}` is not a duration: {m}"), e);
     let text = match e {

@@ -3,7 +3,7 @@
 //! clause (`TUMBLING(ts, size)`, `SLIDING(ts, size, advance)`,
 //! `SESSION(ts, gap)`), turned into one [`WindowSpec`].
 
-use super::functions::is_window_function;
+use super::functions::{is_window_function, window_bound};
 use super::resolve::{
     error_at, function_name, interval_ms, positional_args, start_of, SourceScope,
 };
@@ -17,6 +17,35 @@ use sqlparser::ast::Expr as SqlExpr;
 pub(crate) struct GroupBy<'q> {
     pub window: Option<WindowSpec>,
     pub keys: Vec<&'q SqlExpr>,
+    /// `window_start` / `window_end` written in GROUP BY (the window
+    /// supplies them, so they are not keys).
+    pub window_bounds: Vec<&'q SqlExpr>,
+}
+
+impl GroupBy<'_> {
+    /// Adds the window of FROM (a window table function), if any: there
+    /// may be only one window; `window_start` in GROUP BY needs one.
+    pub fn with_from_window(mut self, from: Option<(WindowSpec, &SqlExpr)>) -> Result<Self> {
+        if let Some((spec, call)) = from {
+            if self.window.is_some() {
+                return Err(error_at(
+                    "a query may have only one window; FROM already has one",
+                    call,
+                ));
+            }
+            self.window = Some(spec);
+        }
+        if let (None, Some(bound)) = (&self.window, self.window_bounds.first()) {
+            return Err(error_at(
+                format!(
+                    "GROUP BY {bound} needs a window (GROUP BY TUMBLE(..), \
+                     WINDOW TUMBLING(..) or FROM TABLE(TUMBLE(..)))"
+                ),
+                *bound,
+            ));
+        }
+        Ok(self)
+    }
 }
 
 /// Takes the window function out of `group_by` and combines it with the
@@ -28,7 +57,13 @@ pub(crate) fn split_group_by<'q>(
 ) -> Result<GroupBy<'q>> {
     let mut window = clause.map(|c| clause_window(c, scope)).transpose()?;
     let mut keys = Vec::new();
+    let mut window_bounds = Vec::new();
     for e in group_by {
+        if window_bound(e).is_some() {
+            // `GROUP BY window_start, window_end`: the window supplies them.
+            window_bounds.push(e);
+            continue;
+        }
         let SqlExpr::Function(f) = e else {
             keys.push(e);
             continue;
@@ -47,11 +82,15 @@ pub(crate) fn split_group_by<'q>(
         let args = positional_args(f, e)?;
         window = Some(flink_window(&name, &args, e, scope)?);
     }
-    Ok(GroupBy { window, keys })
+    Ok(GroupBy {
+        window,
+        keys,
+        window_bounds,
+    })
 }
 
 /// `TUMBLE(ts, size)`, `HOP(ts, slide, size)`, `SESSION(ts, gap)`.
-fn flink_window(
+pub(crate) fn flink_window(
     name: &str,
     args: &[&SqlExpr],
     e: &SqlExpr,
@@ -163,8 +202,12 @@ fn positive_duration(e: &SqlExpr, what: &str) -> Result<i64> {
     Ok(ms)
 }
 
-/// The window's time column: a plain TIMESTAMP or BIGINT (epoch millis) column.
+/// The window's time column: a plain TIMESTAMP or BIGINT (epoch millis)
+/// column, or `ROWTIME` (ksqlDB) for the source's event-time column.
 fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
+    if let Some(index) = rowtime_column(e, scope)? {
+        return Ok(index);
+    }
     let idents = match e {
         SqlExpr::Identifier(id) => std::slice::from_ref(id),
         SqlExpr::CompoundIdentifier(ids) => ids.as_slice(),
@@ -180,6 +223,46 @@ fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
         DataType::Timestamp | DataType::BigInt => Ok(index),
         other => Err(error_at(
             format!("the window's time column must be TIMESTAMP or BIGINT, but `{e}` is {other}"),
+            e,
+        )),
+    }
+}
+
+/// `ROWTIME` (when the source has no column of that name): the source's
+/// event-time column, which is its `timestamp` WITH key (also set by
+/// `WATERMARK FOR col`), else its only TIMESTAMP column.
+fn rowtime_column(e: &SqlExpr, scope: &SourceScope) -> Result<Option<usize>> {
+    let schema = &scope.table.schema;
+    let is_rowtime =
+        matches!(e, SqlExpr::Identifier(id) if id.value.eq_ignore_ascii_case("rowtime"));
+    if !is_rowtime || schema.index_of("rowtime").is_some() {
+        return Ok(None);
+    }
+    if let Some(name) = scope.table.property("timestamp") {
+        return match schema.index_of(name) {
+            Some(index) => Ok(Some(index)),
+            None => Err(error_at(
+                format!(
+                    "the event-time column '{name}' (WITH 'timestamp') is not a column of {}",
+                    scope.table.name
+                ),
+                e,
+            )),
+        };
+    }
+    let timestamps: Vec<usize> = (0..schema.fields.len())
+        .filter(|&i| schema.fields[i].data_type == DataType::Timestamp)
+        .collect();
+    match timestamps.as_slice() {
+        [one] => Ok(Some(*one)),
+        _ => Err(error_at(
+            format!(
+                "this window takes its time from the source's event-time column, but {} has {} \
+                 TIMESTAMP columns: declare one with WATERMARK FOR <column> .. or \
+                 WITH ('timestamp' = '<column>')",
+                scope.table.name,
+                timestamps.len()
+            ),
             e,
         )),
     }

@@ -65,6 +65,11 @@ pub trait Backend: Clone + Send + 'static {
     type Processor: PartitionProcessor;
     type Router: RowRouter;
     fn processor(&self, plan: &QueryPlan) -> Self::Processor;
+    /// The processor of shard `partition` (by default, [`Self::processor`]).
+    fn processor_for(&self, plan: &QueryPlan, partition: usize) -> Self::Processor {
+        let _ = partition;
+        self.processor(plan)
+    }
     fn router(&self, plan: &QueryPlan) -> Self::Router;
     /// The event time (ms) of a source row, when the plan has one.
     fn event_time(&self, plan: &QueryPlan, row: &[Value]) -> Option<i64>;
@@ -88,6 +93,9 @@ impl Backend for EngineBackend {
     type Router = EngineRouter;
     fn processor(&self, plan: &QueryPlan) -> PartitionEngine {
         PartitionEngine::new(plan)
+    }
+    fn processor_for(&self, plan: &QueryPlan, partition: usize) -> PartitionEngine {
+        PartitionEngine::for_partition(plan, partition)
     }
     fn router(&self, plan: &QueryPlan) -> EngineRouter {
         EngineRouter(KeyRouter::new(plan))

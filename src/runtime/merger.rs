@@ -188,7 +188,7 @@ impl Writer {
 
     #[inline]
     fn write_row(&mut self, block: &RowBlock, index: usize) -> Result<()> {
-        if self.limit_reached {
+        if self.limit_reached || self.at_limit() {
             return Ok(());
         }
         match block.row(index) {
@@ -198,15 +198,22 @@ impl Writer {
         }
         self.rows_accepted += 1;
         self.unflushed.add(block.caused_at(index));
-        if self
+        self.at_limit();
+        Ok(())
+    }
+
+    /// True once LIMIT rows were written (at once for `LIMIT 0`); the
+    /// first time, tells every shard to stop.
+    fn at_limit(&mut self) -> bool {
+        let reached = self
             .io
             .limit
-            .is_some_and(|limit| self.rows_accepted >= limit)
-        {
+            .is_some_and(|limit| self.rows_accepted >= limit);
+        if reached && !self.limit_reached {
             self.limit_reached = true;
             self.broadcast.stop(StopReason::Limit);
         }
-        Ok(())
+        reached
     }
 
     /// True when the sink holds a large write's worth, or a row older than

@@ -437,7 +437,7 @@ async fn shard_main<B: Backend, I: Input>(
                 .collect();
             let destination = Destination {
                 shard,
-                processor: setup.backend.processor(&setup.plan),
+                processor: setup.backend.processor_for(&setup.plan, shard),
                 layout: setup.input.layout(),
                 out_of_orderness_ms: setup.plan.time.max_out_of_orderness_ms,
                 has_event_time: setup.plan.event_time_column().is_some(),

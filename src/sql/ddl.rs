@@ -1,4 +1,6 @@
-//! Source DDL: `CREATE TABLE|STREAM|SOURCE name (col TYPE, ..) WITH (..)`.
+//! Source DDL: `CREATE TABLE|STREAM|SOURCE name (col TYPE, ..) WITH (..)`,
+//! with Flink's `WATERMARK FOR ..` (see [`super::watermark`]) and
+//! `PRIMARY KEY (..) NOT ENFORCED` (accepted, not enforced).
 //! sqlparser parses the column list; this maps its types onto corestream's
 //! [`DataType`] and collects the `WITH` properties.
 
@@ -8,10 +10,12 @@ use super::tokens::{
     from_parser_error, is_word, location_of, next_significant, parser_for, sql_error,
     to_sql_location,
 };
+use super::watermark::take_watermark;
 use crate::data::DataType;
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::ast::{
     ColumnDef as SqlColumnDef, ColumnOption, DataType as SqlDataType, ExactNumberInfo,
+    TableConstraint,
 };
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -25,6 +29,8 @@ pub(super) fn parse_create_source(
     body: usize,
     location: SqlLocation,
 ) -> Result<CreateSource> {
+    let (tokens, watermark) = take_watermark(tokens, body)?;
+    let tokens = tokens.as_slice();
     let mut parser = parser_for(tokens[body..].to_vec());
     let name = parser
         .parse_identifier()
@@ -32,9 +38,12 @@ pub(super) fn parse_create_source(
     let (sql_columns, constraints) = parser
         .parse_columns()
         .map_err(|e| from_parser_error(e, location))?;
-    if !constraints.is_empty() {
+    if constraints.iter().any(|c| !is_primary_key(c)) {
         return Err(sql_error(
-            format!("table constraints are not supported in CREATE of {name}"),
+            format!(
+                "table constraints other than PRIMARY KEY (..) NOT ENFORCED are not supported \
+                 in CREATE of {name}"
+            ),
             location,
         ));
     }
@@ -43,7 +52,9 @@ pub(super) fn parse_create_source(
         .map(column_def)
         .collect::<Result<Vec<_>>>()?;
     let rest = body + parser.index();
-    let (properties, end) = properties_after_columns(tokens, rest)?;
+    let (mut properties, end) = properties_after_columns(tokens, rest)?;
+    check_watermark_column(&watermark, &columns, location)?;
+    properties.extend(watermark);
     expect_end(tokens, end)?;
     Ok(CreateSource {
         name: name.value,
@@ -76,6 +87,29 @@ fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<()> {
             location_of(t),
         )),
     }
+}
+
+/// The column of `WATERMARK FOR <column>` must be a declared one.
+fn check_watermark_column(
+    watermark: &[(String, String)],
+    columns: &[ColumnDef],
+    location: SqlLocation,
+) -> Result<()> {
+    for (key, column) in watermark {
+        let declared = columns.iter().any(|c| c.name.eq_ignore_ascii_case(column));
+        if key == "timestamp" && !declared {
+            return Err(sql_error(
+                format!("WATERMARK FOR {column}: {column} is not a declared column"),
+                location,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `PRIMARY KEY (..)`: accepted and not enforced (a stream may repeat keys).
+fn is_primary_key(constraint: &TableConstraint) -> bool {
+    matches!(constraint, TableConstraint::PrimaryKey(_))
 }
 
 fn column_def(column: &SqlColumnDef) -> Result<ColumnDef> {

@@ -6,9 +6,11 @@ use super::ast::{Statement, StreamingQuery};
 use super::ddl::parse_create_source;
 use super::nesting::check_nesting;
 use super::streaming::extract_streaming_clauses;
+use super::streaming::parse_properties;
 use super::tokens::{
-    expand_duration_shorthand, from_parser_error, is_word, location_of, next_significant,
-    parser_for, split_statements, sql_error, tokenize, unquoted_word,
+    drop_table_before_table_argument, expand_duration_shorthand, from_parser_error, is_word,
+    location_of, next_significant, parser_for, split_statements, sql_error, tokenize,
+    unquoted_word,
 };
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::parser::Parser;
@@ -33,8 +35,14 @@ pub fn parse_sql(text: &str) -> Result<Vec<Statement>> {
 enum StatementShape {
     /// `SELECT ..`, `WITH .. SELECT`, `(SELECT ..)`, `VALUES ..`.
     Query,
-    /// `CREATE STREAM name AS <query>`: the name's index and the query's.
-    CreateStreamAs { name: usize, query: usize },
+    /// `CREATE STREAM|TABLE|MATERIALIZED VIEW name AS <query>`: the name's
+    /// index and the query's.
+    /// `with`: ksqlDB's `WITH (..)` written before `AS`, at that `WITH`.
+    CreateStreamAs {
+        name: usize,
+        query: usize,
+        with: Option<usize>,
+    },
     /// `CREATE TABLE|STREAM|SOURCE <body>`: the index of the body.
     CreateSource { body: usize },
     /// Anything else; sqlparser decides whether it is malformed or unsupported.
@@ -44,7 +52,7 @@ enum StatementShape {
 /// Parses one statement's tokens (ending in EOF, holding at least one
 /// significant token).
 fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
-    let tokens = expand_duration_shorthand(tokens);
+    let tokens = drop_table_before_table_argument(expand_duration_shorthand(tokens));
     check_nesting(&tokens)?;
     let first = next_significant(&tokens, 0);
     let location = tokens.get(first).map(location_of).unwrap_or_default();
@@ -52,9 +60,15 @@ fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
         StatementShape::Query => {
             parse_streaming_query(&tokens[first..], None, location).map(Statement::Query)
         }
-        StatementShape::CreateStreamAs { name, query } => {
+        StatementShape::CreateStreamAs { name, query, with } => {
             let name = stream_name(&tokens[name]);
-            parse_streaming_query(&tokens[query..], Some(name), location).map(Statement::Query)
+            let mut parsed = parse_streaming_query(&tokens[query..], Some(name), location)?;
+            if let Some(with) = with {
+                let (mut properties, _) = parse_properties(&tokens, with)?;
+                properties.append(&mut parsed.properties);
+                parsed.properties = properties;
+            }
+            Ok(Statement::Query(parsed))
         }
         StatementShape::CreateSource { body } => {
             parse_create_source(&tokens, body, location).map(Statement::CreateSource)
@@ -75,24 +89,59 @@ fn statement_shape(tokens: &[TokenWithSpan], first: usize) -> StatementShape {
     if !is_word(head, "CREATE") {
         return StatementShape::Other;
     }
-    let kind = next_significant(tokens, first + 1);
-    if is_word(tokens.get(kind), "TABLE") || is_word(tokens.get(kind), "SOURCE") {
-        return StatementShape::CreateSource { body: kind + 1 };
+    let mut kind = next_significant(tokens, first + 1);
+    if is_word(tokens.get(kind), "MATERIALIZED") {
+        kind = next_significant(tokens, kind + 1);
+        if !is_word(tokens.get(kind), "VIEW") {
+            return StatementShape::Other;
+        }
+        return create_as(tokens, kind).unwrap_or(StatementShape::Other);
     }
-    if !is_word(tokens.get(kind), "STREAM") {
+    let source_like = ["TABLE", "SOURCE", "STREAM"]
+        .iter()
+        .any(|w| is_word(tokens.get(kind), w));
+    if !source_like {
         return StatementShape::Other;
     }
+    create_as(tokens, kind).unwrap_or(StatementShape::CreateSource { body: kind + 1 })
+}
+
+/// `<kind> name AS <query>` (`kind` at the index of TABLE, STREAM or VIEW).
+fn create_as(tokens: &[TokenWithSpan], kind: usize) -> Option<StatementShape> {
     let name = next_significant(tokens, kind + 1);
-    let after_name = next_significant(tokens, name + 1);
+    let mut after_name = next_significant(tokens, name + 1);
+    let with = properties_before_as(tokens, after_name);
+    if let Some(past) = with {
+        after_name = next_significant(tokens, past);
+    }
     let is_word_token = matches!(tokens.get(name).map(|t| &t.token), Some(Token::Word(_)));
-    if is_word_token && is_word(tokens.get(after_name), "AS") {
+    (is_word_token && is_word(tokens.get(after_name), "AS")).then_some(
         StatementShape::CreateStreamAs {
             name,
             query: after_name + 1,
-        }
-    } else {
-        StatementShape::CreateSource { body: kind + 1 }
+            with: with.map(|_| next_significant(tokens, name + 1)),
+        },
+    )
+}
+
+/// ksqlDB's `CREATE STREAM name WITH (..) AS ..`: when `WITH (` is at
+/// `with`, the index just past its `)`.
+fn properties_before_as(tokens: &[TokenWithSpan], with: usize) -> Option<usize> {
+    let open = next_significant(tokens, with + 1);
+    let opens = matches!(tokens.get(open).map(|t| &t.token), Some(Token::LParen));
+    if !is_word(tokens.get(with), "WITH") || !opens {
+        return None;
     }
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match token.token {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 1 => return Some(i + 1),
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn stream_name(token: &TokenWithSpan) -> String {
@@ -120,6 +169,7 @@ fn parse_streaming_query(
         (Some((properties, _)), Some(_)) => properties,
         (None, _) => Vec::new(),
     };
+    let properties = with_grace(properties, clauses.grace);
     let mut parser = parser_for(rest);
     let query = parser
         .parse_query()
@@ -133,6 +183,19 @@ fn parse_streaming_query(
         properties,
         location,
     })
+}
+
+/// ksqlDB's `GRACE PERIOD` is the allowed lateness, unless WITH sets one.
+fn with_grace(
+    mut properties: Vec<(String, String)>,
+    grace: Option<String>,
+) -> Vec<(String, String)> {
+    if let Some(grace) = grace {
+        if !properties.iter().any(|(k, _)| k == "allowed_lateness") {
+            properties.push(("allowed_lateness".to_string(), grace));
+        }
+    }
+    properties
 }
 
 fn expect_end_of_statement(parser: &Parser) -> Result<()> {

@@ -1,9 +1,11 @@
-//! corestream's streaming clauses: finds `WINDOW TUMBLING|SLIDING|SESSION (..)`,
-//! `EMIT CHANGES|FINAL` and `WITH ('k' = 'v', ..)` at the top level of a query's
+//! corestream's streaming clauses: finds `WINDOW TUMBLING|SLIDING|SESSION (..)`
+//! (and ksqlDB's `HOPPING` and forms, see [`super::ksql`]),
+//! `EMIT CHANGES|FINAL|ON WINDOW CLOSE` and `WITH ('k' = 'v', ..)` at the top level of a query's
 //! tokens, cuts them out, and parses their arguments with sqlparser. What is
 //! left is a standard query for sqlparser.
 
 use super::ast::{EmitClause, SqlExpr, WindowClause, WindowFunction};
+use super::ksql::{is_ksql_window, parse_ksql_window, KsqlWindow};
 use super::tokens::{
     from_parser_error, is_word, location_of, next_significant, parser_for, previous_significant,
     sql_error, unquoted_word,
@@ -19,6 +21,8 @@ use sqlparser::tokenizer::{Token, TokenWithSpan};
 pub(super) struct StreamingClauses {
     pub window: Option<WindowClause>,
     pub emit: Option<EmitClause>,
+    /// ksqlDB's `GRACE PERIOD` of the window, as duration text.
+    pub grace: Option<String>,
     /// `WITH (..)` properties, and where the `WITH` was written.
     pub properties: Option<(Vec<(String, String)>, SqlLocation)>,
 }
@@ -105,9 +109,10 @@ fn try_clause(
     };
     match word.keyword {
         Keyword::WINDOW if !is_named_window(tokens, start) => {
-            let (window, end) = parse_window(tokens, start)?;
+            let ((window, grace), end) = parse_window(tokens, start)?;
             reject_duplicate(clauses.window.is_some(), "WINDOW", token)?;
             clauses.window = Some(window);
+            clauses.grace = grace;
             Ok(Some(end))
         }
         Keyword::WITH if is_properties(tokens, start) => {
@@ -157,7 +162,11 @@ fn is_emit_clause(tokens: &[TokenWithSpan], emit: usize) -> bool {
     if is_word(before, "AS") || matches!(before.map(|t| &t.token), Some(Token::Period)) {
         return false;
     }
-    let next = tokens.get(next_significant(tokens, emit + 1));
+    let next_at = next_significant(tokens, emit + 1);
+    if on_window_close(tokens, next_at).is_some() {
+        return true;
+    }
+    let next = tokens.get(next_at);
     match next.map(|t| &t.token) {
         None | Some(Token::EOF) => true,
         Some(Token::Word(word)) if word.quote_style.is_none() => !WORDS_AFTER_IDENTIFIER
@@ -170,6 +179,9 @@ fn is_emit_clause(tokens: &[TokenWithSpan], emit: usize) -> bool {
 fn parse_emit(tokens: &[TokenWithSpan], emit: usize) -> Result<(EmitClause, usize)> {
     let kind_at = next_significant(tokens, emit + 1);
     let kind = tokens.get(kind_at);
+    if let Some(end) = on_window_close(tokens, kind_at) {
+        return Ok((EmitClause::Final, end));
+    }
     let clause = if is_word(kind, "CHANGES") {
         EmitClause::Changes
     } else if is_word(kind, "FINAL") {
@@ -184,7 +196,17 @@ fn parse_emit(tokens: &[TokenWithSpan], emit: usize) -> Result<(EmitClause, usiz
     Ok((clause, kind_at + 1))
 }
 
-fn parse_window(tokens: &[TokenWithSpan], window: usize) -> Result<(WindowClause, usize)> {
+/// RisingWave's `ON WINDOW CLOSE` (after EMIT, at `on`): the index past it.
+fn on_window_close(tokens: &[TokenWithSpan], on: usize) -> Option<usize> {
+    let window = next_significant(tokens, on + 1);
+    let close = next_significant(tokens, window + 1);
+    let written = is_word(tokens.get(on), "ON")
+        && is_word(tokens.get(window), "WINDOW")
+        && is_word(tokens.get(close), "CLOSE");
+    written.then_some(close + 1)
+}
+
+fn parse_window(tokens: &[TokenWithSpan], window: usize) -> Result<(KsqlWindow, usize)> {
     let function_at = next_significant(tokens, window + 1);
     let function = window_function(tokens.get(function_at)).ok_or_else(|| {
         expected_error(
@@ -199,19 +221,31 @@ fn parse_window(tokens: &[TokenWithSpan], window: usize) -> Result<(WindowClause
         return Err(expected_error(&name, tokens, open));
     }
     let close = matching_paren(tokens, open)?;
+    let ksql = is_ksql_window(&tokens[open + 1..close]);
+    if is_word(tokens.get(function_at), "HOPPING") && !ksql {
+        return Err(expected_error(
+            "TUMBLING, SLIDING or SESSION after WINDOW",
+            tokens,
+            function_at,
+        ));
+    }
+    if ksql {
+        let parsed = parse_ksql_window(function, &tokens[open + 1..close], &tokens[window])?;
+        return Ok((parsed, close + 1));
+    }
     let args = parse_window_args(&tokens[open + 1..=close], location_of(&tokens[open]))?;
     let clause = WindowClause {
         function,
         args,
         location: location_of(&tokens[window]),
     };
-    Ok((clause, close + 1))
+    Ok(((clause, None), close + 1))
 }
 
 fn window_function(token: Option<&TokenWithSpan>) -> Option<WindowFunction> {
     if is_word(token, "TUMBLING") {
         Some(WindowFunction::Tumbling)
-    } else if is_word(token, "SLIDING") {
+    } else if is_word(token, "SLIDING") || is_word(token, "HOPPING") {
         Some(WindowFunction::Sliding)
     } else if is_word(token, "SESSION") {
         Some(WindowFunction::Session)

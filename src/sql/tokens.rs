@@ -177,3 +177,29 @@ fn split_location(text: &str) -> Option<(String, SqlLocation)> {
     };
     Some((text[..at].to_string(), location))
 }
+
+/// Flink's window table functions pass their table as `TABLE t`
+/// (`TUMBLE(TABLE t, DESCRIPTOR(ts), ..)`), which sqlparser does not parse
+/// as an argument: drops such a `TABLE` (after `(` or `,`, before a name).
+/// The other tokens keep their places, so error locations stay right.
+pub(super) fn drop_table_before_table_argument(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let drop: Vec<bool> = (0..tokens.len())
+        .map(|i| is_table_argument_keyword(&tokens, i))
+        .collect();
+    tokens
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(token, drop)| (!drop).then_some(token))
+        .collect()
+}
+
+fn is_table_argument_keyword(tokens: &[TokenWithSpan], i: usize) -> bool {
+    if !is_word(tokens.get(i), "TABLE") {
+        return false;
+    }
+    let before = previous_significant(tokens, i).map(|b| &tokens[b].token);
+    let after = tokens
+        .get(next_significant(tokens, i + 1))
+        .map(|t| &t.token);
+    matches!(before, Some(Token::LParen | Token::Comma)) && matches!(after, Some(Token::Word(_)))
+}

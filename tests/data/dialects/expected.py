@@ -1,0 +1,112 @@
+"""Computes the expected outputs of tests/dialects.rs with DuckDB,
+independently of corestream. Run from the repository root:
+    python3 tests/data/dialects/expected.py
+Each query states the rows in SQL terms; the ORDER BY is corestream's
+output order (EMIT FINAL: window end, window start, then the keys)."""
+import json
+import duckdb
+
+DIR = "tests/data/dialects"
+con = duckdb.connect()
+
+
+def table(name, path, types):
+    con.execute(
+        f"""CREATE TABLE {name} AS SELECT * REPLACE (
+              CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts)
+            FROM read_csv('{path}', header = true, types = {types})"""
+    )
+
+
+table("trades", "tests/data/trades.csv",
+      "{'symbol': 'VARCHAR', 'price': 'DOUBLE', 'qty': 'BIGINT', 'ts': 'VARCHAR'}")
+table("empty", "tests/data/empty.csv",
+      "{'symbol': 'VARCHAR', 'price': 'DOUBLE', 'qty': 'BIGINT', 'ts': 'VARCHAR'}")
+table("sessions", f"{DIR}/sessions.csv",
+      "{'k': 'VARCHAR', 'v': 'BIGINT', 'ts': 'VARCHAR'}")
+
+
+def text(value):
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value
+
+
+def write(name, sql):
+    cur = con.execute(sql)
+    columns = [d[0] for d in cur.description]
+    with open(f"{DIR}/{name}.jsonl", "w") as out:
+        for row in cur.fetchall():
+            obj = {c: text(v) for c, v in zip(columns, row)}
+            out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+# Aggregates without GROUP BY over no rows: one row, COUNT 0, the others NULL.
+write("empty_global", """SELECT COUNT(*) AS n, SUM(qty) AS s, AVG(price) AS a,
+    MIN(symbol) AS lo FROM empty""")
+write("filtered_global", """SELECT COUNT(*) AS n, SUM(qty) AS s FROM trades
+    WHERE qty > 1000""")
+write("limit_3", "SELECT symbol FROM trades LIMIT 3")
+# GROUP BY an output alias, an ordinal, and an expression's alias.
+write("group_by_alias", """SELECT symbol AS s, COUNT(*) AS n, SUM(qty) AS v
+    FROM trades GROUP BY s ORDER BY s""")
+write("group_by_expression_alias", """SELECT qty >= 10 AS big, COUNT(*) AS n
+    FROM trades GROUP BY big ORDER BY big""")
+
+WINDOWED = """SELECT symbol, window_start, window_end, COUNT(*) AS n,
+    SUM(qty) AS v FROM windows GROUP BY ALL
+    ORDER BY window_end, window_start, symbol"""
+
+
+def windows(size_s, advance_s):
+    """Every (record, window) pair: windows of size_s starting at multiples of advance_s."""
+    con.execute(f"""CREATE OR REPLACE VIEW windows AS
+        SELECT t.*, s AS window_start, s + INTERVAL {size_s} SECOND AS window_end
+        FROM trades t, LATERAL (SELECT unnest(generate_series(
+            time_bucket(INTERVAL {advance_s} SECOND, t.ts) - INTERVAL {size_s - advance_s} SECOND,
+            time_bucket(INTERVAL {advance_s} SECOND, t.ts),
+            INTERVAL {advance_s} SECOND)) AS s)
+        WHERE t.ts >= s AND t.ts < s + INTERVAL {size_s} SECOND""")
+
+
+windows(10, 10)
+write("tumbling_10s", WINDOWED)
+windows(10, 5)
+write("hopping_10s_5s", WINDOWED)
+
+
+def session_rows(name, source, key, value, gap_ms):
+    """Sessions: a record less than gap after the previous one of its key
+    joins its session; one exactly gap after it starts a new one."""
+    write(name, f"""WITH marked AS (
+          SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY {key} ORDER BY ts)
+                         < INTERVAL {gap_ms} MILLISECOND THEN 0 ELSE 1 END AS fresh
+          FROM {source}),
+        numbered AS (
+          SELECT *, SUM(fresh) OVER (PARTITION BY {key} ORDER BY ts) AS session FROM marked)
+        SELECT {key}, MIN(ts) AS window_start,
+               MAX(ts) + INTERVAL {gap_ms} MILLISECOND AS window_end,
+               COUNT(*) AS n, SUM({value}) AS v
+        FROM numbered GROUP BY {key}, session
+        ORDER BY window_end, window_start, {key}""")
+
+
+session_rows("session_boundaries", "sessions", "k", "v", 5000)
+session_rows("session_8s", "trades", "symbol", "qty", 8000)
+# A GROUP BY name that is a source column is the column, not the alias.
+write("group_by_column_over_alias", """SELECT qty * 0 AS qty, COUNT(*) AS n
+    FROM trades GROUP BY qty ORDER BY trades.qty""")
+
+table("times", f"{DIR}/times.csv",
+      "{'id': 'BIGINT', 's': 'VARCHAR', 'a': 'BIGINT', 'b': 'BIGINT', 'ts': 'VARCHAR'}")
+# Scalar functions, row by row. DuckDB has no FLOOR/CEIL(ts TO unit):
+# FLOOR is DATE_TRUNC, CEIL the next boundary unless ts is on one.
+UNITS = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+ceil = lambda u: (f"CASE WHEN date_trunc('{u}', ts) = ts THEN ts "
+                  f"ELSE date_trunc('{u}', ts) + INTERVAL 1 {u} END AS ceil_{u}")
+write("scalar_functions", f"""SELECT id, greatest(a, b) AS g, least(a, b, 0) AS l,
+    if(a > b, 'a', 'b') AS i, split_part(s, '-', 2) AS p2, split_part(s, '-', -1) AS plast,
+    split_part(s, '-', 0) AS p0, split_part(s, '', 1) AS pchar,
+    {", ".join(f"date_trunc('{u}', ts) AS trunc_{u}" for u in UNITS)},
+    {", ".join(ceil(u) for u in UNITS)}
+    FROM times ORDER BY id""")
