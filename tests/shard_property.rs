@@ -44,6 +44,11 @@ fn write_csv(lines: &[Line]) -> tempfile::NamedTempFile {
     file
 }
 
+/// The schema is declared, so that an input with no trades (empty, or only
+/// malformed lines) reads as the same types as any other.
+const DDL: &str = "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+     WITH ('format' = 'csv');";
+
 const QUERIES: [&str; 3] = [
     "SELECT symbol, qty FROM trades WHERE qty > 50",
     "SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS q FROM trades \
@@ -53,7 +58,7 @@ const QUERIES: [&str; 3] = [
 
 fn output(sql: &str, file: &std::path::Path, shards: usize, backend: &str, chunk: u64) -> Vec<u8> {
     let o = corestream()
-        .args(["run", "-q", "-e", sql, "--source"])
+        .args(["run", "-q", "-e", &format!("{DDL} {sql}"), "--source"])
         .arg(format!("trades={}", file.display()))
         .args(["--shards", &shards.to_string(), "--runtime", backend])
         .args(["--chunk-bytes", &chunk.to_string(), "--batch-rows", "7"])
