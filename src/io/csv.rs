@@ -125,6 +125,7 @@ impl<R: Read> CsvSource<R> {
             position: meta.position,
             reason,
             raw: String::from_utf8_lossy(self.reader.raw()).into_owned(),
+            origin: None,
         }
     }
 }
