@@ -410,3 +410,42 @@ fn missing_topics_are_clear_errors_on_both_sides() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_message_the_broker_refuses_fails_the_run_with_its_reason() {
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let cluster = cluster(&[("ok_in", 1), ("refusing", 1)]);
+    let servers = cluster.bootstrap_servers();
+    let messages: Vec<_> = (0..5).map(|i| (0, BASE_MS, trade_json(i))).collect();
+    produce(&servers, "ok_in", &messages);
+    let refused = RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    cluster.request_errors(RDKafkaApiKey::Produce, &[refused; 20]);
+    let sql = format!(
+        "{} SELECT * FROM trades",
+        kafka_table(&servers, "ok_in", "json", BOUNDED_EARLIEST)
+    );
+    let o = run_sql(&sql, &["--output", &format!("kafka://{servers}/refusing")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("delivery to topic 'refusing'") && stderr(&o).contains("uthoriz"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_command_line_kafka_source_over_a_declared_table() {
+    let cluster = cluster(&[("cli_in", 2)]);
+    let servers = cluster.bootstrap_servers();
+    let messages: Vec<_> = (0..20).map(|i| ((i % 2) as i32, BASE_MS, trade_json(i))).collect();
+    produce(&servers, "cli_in", &messages);
+    let sql = format!(
+        "CREATE TABLE trades ({COLUMNS}) WITH ('path' = 'unused.jsonl', 'format' = 'json', \
+         'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'); \
+         SELECT COUNT(*) AS n FROM trades EMIT FINAL"
+    );
+    let source = format!("trades=kafka://{servers}/cli_in");
+    let o = run_sql(&sql, &["--source", &source]);
+    assert_success(&o);
+    assert_eq!(stdout(&o), "{\"n\":20}\n");
+}
