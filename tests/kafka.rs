@@ -420,24 +420,39 @@ fn a_message_the_broker_refuses_fails_the_run_with_its_reason() {
     produce(&servers, "ok_in", &messages);
     let refused = RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
     cluster.request_errors(RDKafkaApiKey::Produce, &[refused; 20]);
+    let group = ", 'properties.group.id' = 'copier', 'properties.auto.offset.reset' = 'earliest', \
+                 'scan.bounded.mode' = 'latest-offset'";
     let sql = format!(
         "{} SELECT * FROM trades",
-        kafka_table(&servers, "ok_in", "json", BOUNDED_EARLIEST)
+        kafka_table(&servers, "ok_in", "json", group)
     );
-    let o = run_sql(&sql, &["--output", &format!("kafka://{servers}/refusing")]);
+    let output = format!("kafka://{servers}/refusing");
+    let o = run_sql(&sql, &["--output", &output]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("delivery to topic 'refusing'") && stderr(&o).contains("uthoriz"),
         "{}",
         stderr(&o)
     );
+    // At-least-once: the failed run committed nothing, so the next run of
+    // the group reads every record again and delivers it.
+    cluster.clear_request_errors(RDKafkaApiKey::Produce);
+    let o = run_sql(&sql, &["--output", &output]);
+    assert_success(&o);
+    let delivered: Vec<String> = consume_all(&servers, "refusing")
+        .into_iter()
+        .map(|(_, _, v)| v)
+        .collect();
+    assert_eq!(delivered.len(), 5, "{delivered:?}");
 }
 
 #[test]
 fn a_command_line_kafka_source_over_a_declared_table() {
     let cluster = cluster(&[("cli_in", 2)]);
     let servers = cluster.bootstrap_servers();
-    let messages: Vec<_> = (0..20).map(|i| ((i % 2) as i32, BASE_MS, trade_json(i))).collect();
+    let messages: Vec<_> = (0..20)
+        .map(|i| ((i % 2) as i32, BASE_MS, trade_json(i)))
+        .collect();
     produce(&servers, "cli_in", &messages);
     let sql = format!(
         "CREATE TABLE trades ({COLUMNS}) WITH ('path' = 'unused.jsonl', 'format' = 'json', \
