@@ -167,6 +167,23 @@ fn murmur2_partition(key: &[u8], partitions: u32) -> i32 {
     ((h & 0x7fff_ffff) % partitions) as i32
 }
 
+/// Asserts that the run failed with exit status 1 and said each of `words`.
+fn assert_failed_saying(o: &Output, words: &[&str]) {
+    let said = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    for word in words {
+        assert!(said.contains(word), "expected '{word}' in: {said}");
+    }
+}
+
+/// `SELECT * FROM trades` over a bounded read of `topic` from its start.
+fn select_all(servers: &str, topic: &str) -> String {
+    format!(
+        "{} SELECT * FROM trades",
+        kafka_table(servers, topic, "json", BOUNDED_EARLIEST)
+    )
+}
+
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
@@ -368,47 +385,24 @@ fn malformed_messages_are_dead_lettered_with_partition_and_offset() {
 
 #[test]
 fn a_broker_that_is_down_at_start_fails_the_run_within_bounded_time() {
-    let sql = format!(
-        "{} SELECT * FROM trades",
-        kafka_table("127.0.0.1:1", "t", "json", BOUNDED_EARLIEST)
-    );
     let started = Instant::now();
-    let o = run_sql(&sql, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run_sql(&select_all("127.0.0.1:1", "t"), &[]);
     assert!(started.elapsed() < PATIENCE, "took {:?}", started.elapsed());
-    assert!(
-        stderr(&o).contains("no answer from Kafka at 127.0.0.1:1"),
-        "{}",
-        stderr(&o)
-    );
+    assert_failed_saying(&o, &["no answer from Kafka at 127.0.0.1:1"]);
 }
 
 #[test]
 fn missing_topics_are_clear_errors_on_both_sides() {
     let cluster = cluster(&[("present", 1)]);
     let servers = cluster.bootstrap_servers();
-    let sql = format!(
-        "{} SELECT * FROM trades",
-        kafka_table(&servers, "absent", "json", BOUNDED_EARLIEST)
+    let o = run_sql(&select_all(&servers, "absent"), &[]);
+    assert_failed_saying(
+        &o,
+        &["Kafka topic 'absent' does not exist", "create it first"],
     );
-    let o = run_sql(&sql, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("Kafka topic 'absent' does not exist"),
-        "{}",
-        stderr(&o)
-    );
-    let sql = format!(
-        "{} SELECT * FROM trades",
-        kafka_table(&servers, "present", "json", BOUNDED_EARLIEST)
-    );
-    let o = run_sql(&sql, &["--output", &format!("kafka://{servers}/nowhere")]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("Kafka topic 'nowhere' does not exist"),
-        "{}",
-        stderr(&o)
-    );
+    let output = format!("kafka://{servers}/nowhere");
+    let o = run_sql(&select_all(&servers, "present"), &["--output", &output]);
+    assert_failed_saying(&o, &["Kafka topic 'nowhere' does not exist"]);
 }
 
 #[test]
@@ -428,12 +422,7 @@ fn a_message_the_broker_refuses_fails_the_run_with_its_reason() {
     );
     let output = format!("kafka://{servers}/refusing");
     let o = run_sql(&sql, &["--output", &output]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("delivery to topic 'refusing'") && stderr(&o).contains("uthoriz"),
-        "{}",
-        stderr(&o)
-    );
+    assert_failed_saying(&o, &["delivery to topic 'refusing'", "uthoriz"]);
     // At-least-once: the failed run committed nothing, so the next run of
     // the group reads every record again and delivers it.
     cluster.clear_request_errors(RDKafkaApiKey::Produce);
