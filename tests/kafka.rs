@@ -453,3 +453,42 @@ fn a_command_line_kafka_source_over_a_declared_table() {
     assert_success(&o);
     assert_eq!(stdout(&o), "{\"n\":20}\n");
 }
+
+#[test]
+fn metadata_columns_hold_partition_offset_timestamp_and_key() {
+    let cluster = cluster(&[("meta", 2)]);
+    let servers = cluster.bootstrap_servers();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &servers)
+        .create()
+        .expect("producer");
+    for i in 0..4i64 {
+        let (key, value) = (format!("k{i}"), format!("S{i},{}", i + 10));
+        let record = BaseRecord::to("meta")
+            .partition((i % 2) as i32)
+            .timestamp(BASE_MS + i * 1000)
+            .key(&key)
+            .payload(&value);
+        producer.send(record).expect("enqueue");
+    }
+    producer.flush(PATIENCE).expect("flush");
+    let sql = format!(
+        "CREATE TABLE m (p BIGINT, symbol VARCHAR, o BIGINT, qty BIGINT, mts TIMESTAMP, k VARCHAR) \
+         WITH ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '{servers}', \
+         'format' = 'csv', 'metadata.partition' = 'p', 'metadata.offset' = 'o', \
+         'metadata.timestamp' = 'mts', 'metadata.key' = 'k'{BOUNDED_EARLIEST}); \
+         SELECT symbol, qty, p, o, mts, k FROM m"
+    );
+    let o = run_sql(&sql, &["--format", "csv"]);
+    assert_success(&o);
+    let rows = sorted(stdout(&o).lines().skip(1).map(str::to_string).collect());
+    assert_eq!(
+        rows,
+        vec![
+            "S0,10,0,0,2026-01-01T00:00:00.000Z,k0",
+            "S1,11,1,0,2026-01-01T00:00:01.000Z,k1",
+            "S2,12,0,1,2026-01-01T00:00:02.000Z,k2",
+            "S3,13,1,1,2026-01-01T00:00:03.000Z,k3",
+        ]
+    );
+}

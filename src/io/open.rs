@@ -8,7 +8,7 @@ use super::follow::Follow;
 use super::generator::TradesGenerator;
 use super::input::{open_path, Opened, SharedFile, StreamInput};
 use super::jsonl::JsonlSource;
-use super::kafka::{commit_source, plan_source, KafkaPlan, KafkaSource};
+use super::kafka::{commit_source, plan_source, KafkaPlan, KafkaSource, Layout};
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
@@ -202,7 +202,10 @@ pub fn check_table(table: &TableDef) -> Result<()> {
             NexmarkSource::with_schema(name, schema, *kind, nexmark, 0..0).map(drop)
         }
         Connector::File(_) => Ok(()),
-        Connector::Kafka(_) => check_schema(table),
+        Connector::Kafka(kafka) => {
+            check_schema(table)?;
+            Layout::new(name, schema, &kafka.metadata).map(drop)
+        }
     }
 }
 

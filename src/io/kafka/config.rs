@@ -22,6 +22,31 @@ pub const KAFKA_SOURCE_KEYS: &[&str] = &[
     "bootstrap.servers",
     "group.id",
     "value.format",
+    "metadata.timestamp",
+    "metadata.partition",
+    "metadata.offset",
+    "metadata.key",
+];
+
+/// A message's metadata that a column can hold (WITH `metadata.KIND` =
+/// 'column').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metadata {
+    /// The message timestamp (TIMESTAMP, or BIGINT epoch ms).
+    Timestamp,
+    /// The partition (BIGINT).
+    Partition,
+    /// The offset (BIGINT).
+    Offset,
+    /// The message key as text (VARCHAR; NULL without a key).
+    Key,
+}
+
+const METADATA_KEYS: [(&str, Metadata); 4] = [
+    ("metadata.timestamp", Metadata::Timestamp),
+    ("metadata.partition", Metadata::Partition),
+    ("metadata.offset", Metadata::Offset),
+    ("metadata.key", Metadata::Key),
 ];
 
 /// Where a source starts reading each partition.
@@ -49,6 +74,8 @@ pub struct KafkaSourceConfig {
     /// `scan.bounded.mode` = `latest-offset`: stop at the offsets that were
     /// the latest when the run started.
     pub bounded: bool,
+    /// Columns filled from the message's metadata, not from its value.
+    pub metadata: Vec<(String, Metadata)>,
 }
 
 impl KafkaSourceConfig {
@@ -149,6 +176,10 @@ pub fn source_config(
         client,
         startup,
         bounded: bounded_mode(entries, usage)?,
+        metadata: METADATA_KEYS
+            .iter()
+            .filter_map(|(key, kind)| Some((setting(entries, key)?.trim().to_string(), *kind)))
+            .collect(),
     })
 }
 

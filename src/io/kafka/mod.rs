@@ -8,15 +8,19 @@
 //! every partition (no group membership, so no rebalances) and hands batches
 //! to shard 0, which routes rows over the mesh by key as for any stream.
 //! Offsets are committed only after a bounded run has written all its output
-//! ([`commit_source`]). A sink ([`KafkaSink`]) produces one message per row.
+//! ([`commit_source`]). Columns can hold message metadata ([`Layout`]). A sink
+//! ([`KafkaSink`]) produces one message per row.
 //! Without the feature, every entry point answers with an error saying so.
 
 mod config;
+mod layout;
 
 pub use config::{
     client_settings, parse_kafka_url, setting, sink_config, source_config, KafkaSinkConfig,
-    KafkaSourceConfig, Startup, KAFKA_SOURCE_KEYS,
+    KafkaSourceConfig, Metadata, Startup, KAFKA_SOURCE_KEYS,
 };
+
+pub use layout::{Layout, MessageMeta};
 
 #[cfg(feature = "kafka")]
 mod client;

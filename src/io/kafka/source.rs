@@ -7,7 +7,8 @@
 
 use super::client::{consumer, partitions, unreachable_error, CONNECT_TIMEOUT};
 use super::config::{KafkaSourceConfig, Startup};
-use crate::data::{Batch, Schema};
+use super::layout::{Layout, MessageMeta};
+use crate::data::{Batch, Schema, Value};
 use crate::error::{Error, Result};
 use crate::io::properties::FileFormat;
 use crate::io::{BatchSource, CsvSource, JsonlSource, Malformed, RecordOrigin};
@@ -150,8 +151,7 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
 
 /// One message waiting to be parsed: where it came from.
 struct Pending {
-    partition: i32,
-    offset: i64,
+    meta: MessageMeta,
     /// Where its line starts in the parse buffer.
     start: usize,
 }
@@ -167,7 +167,10 @@ struct Messages {
     name: String,
     label: String,
     topic: String,
-    schema: Schema,
+    /// Which columns the value holds and which come from metadata.
+    layout: Layout,
+    /// A declared row being put together.
+    row: Vec<Value>,
     config: KafkaSourceConfig,
     /// Bounded: partitions still short of their end, with that end.
     open: Vec<(i32, i64)>,
@@ -188,6 +191,7 @@ impl KafkaSource {
         plan: &KafkaPlan,
     ) -> Result<KafkaSource> {
         let what = format!("source '{name}'");
+        let layout = Layout::new(name, schema, &config.metadata)?;
         let consumer = consumer(&config.client, &what)?;
         let mut tpl = TopicPartitionList::new();
         let mut open = Vec::new();
@@ -210,7 +214,8 @@ impl KafkaSource {
                 name: name.to_string(),
                 label: format!("Kafka topic '{}'", plan.topic),
                 topic: plan.topic.clone(),
-                schema: schema.clone(),
+                layout,
+                row: Vec::with_capacity(schema.len()),
                 config: config.clone(),
                 open,
                 buffer: Vec::new(),
@@ -294,7 +299,18 @@ impl Messages {
                 malformed.push(self.dead(partition, offset, reason, raw));
                 self.sequence += 1;
             }
-            None => self.buffer_line(partition, offset, payload),
+            None => {
+                let meta = MessageMeta {
+                    partition,
+                    offset,
+                    timestamp: message.timestamp().to_millis(),
+                    key: message
+                        .key()
+                        .filter(|_| self.layout.wants_key())
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
+                };
+                self.buffer_line(meta, payload);
+            }
         }
     }
 
@@ -316,10 +332,9 @@ impl Messages {
     }
 
     /// Appends `payload` as one line (JSON line breaks are whitespace).
-    fn buffer_line(&mut self, partition: i32, offset: i64, payload: &[u8]) {
+    fn buffer_line(&mut self, meta: MessageMeta, payload: &[u8]) {
         self.pending.push(Pending {
-            partition,
-            offset,
+            meta,
             start: self.buffer.len(),
         });
         self.buffer.extend(payload.iter().map(|&b| match b {
@@ -372,16 +387,25 @@ impl Messages {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut rows = Batch::with_capacity(self.schema.len(), self.pending.len());
+        let width = self.layout.value_schema().len();
+        let mut rows = Batch::with_capacity(width, self.pending.len());
         let mut bad = Vec::new();
         self.parse_buffer(&mut rows, &mut bad)?;
+        let plain = self.layout.is_plain();
         for (row, at) in rows.rows() {
             let index = self.index_of(at);
-            batch.push_row(row, self.sequence + index as u64);
+            let position = self.sequence + index as u64;
+            if plain {
+                batch.push_row(row, position);
+            } else {
+                self.layout
+                    .row(row, &self.pending[index].meta, &mut self.row);
+                batch.push_row(&self.row, position);
+            }
         }
         for record in bad {
             let index = self.index_of(record.position);
-            let message = &self.pending[index];
+            let message = &self.pending[index].meta;
             let mut dead = self.dead(message.partition, message.offset, record.reason, record.raw);
             dead.position = self.sequence + index as u64;
             malformed.push(dead);
@@ -394,7 +418,8 @@ impl Messages {
 
     fn parse_buffer(&self, rows: &mut Batch, bad: &mut Vec<Malformed>) -> Result<()> {
         let input = self.buffer.as_slice();
-        let (name, schema, label) = (self.name.as_str(), &self.schema, self.label.as_str());
+        let schema = self.layout.value_schema();
+        let (name, label) = (self.name.as_str(), self.label.as_str());
         let limit = self.config.max_record_bytes.saturating_add(1);
         let mut source: Box<dyn BatchSource + '_> = match self.config.format {
             FileFormat::Jsonl => {
