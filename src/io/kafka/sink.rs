@@ -224,8 +224,9 @@ impl RowSink for KafkaSink {
         self.sent
     }
 
+    /// Waits for the acknowledgement of every message handed over (rows a
+    /// flush gave up on after an interrupt stay unsent).
     fn finish(&mut self) -> Result<()> {
-        self.flush(&mut || false)?;
         let flushed = self.producer.flush(DELIVERY_TIMEOUT);
         self.check_deliveries()?;
         flushed.map_err(|e| {
