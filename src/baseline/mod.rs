@@ -328,6 +328,7 @@ fn finish<P: PartitionProcessor + Clone>(
         return Err(e);
     }
     writer.sink.flush(&mut || false)?;
+    writer.sink.finish()?;
     if let Some(dead_letters) = writer.dead_letters.as_mut() {
         dead_letters.finish()?;
     }

@@ -87,21 +87,21 @@ impl SourceOverrides {
         Ok(parsed)
     }
 
-    fn properties_for(&self, table: &str) -> Vec<(String, String)> {
+    fn properties_for(&self, table: &str) -> Result<Vec<(String, String)>> {
         let mut properties = Vec::new();
         if let Some((_, path)) = self
             .paths
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(table))
         {
-            properties.push(source_location_property(path));
+            properties.extend(source_location_properties(path)?);
         }
         for (name, key, value) in &self.options {
             if name.eq_ignore_ascii_case(table) {
                 properties.push((key.clone(), value.clone()));
             }
         }
-        properties
+        Ok(properties)
     }
 
     /// With `--follow`, marks a file source (one with a `path`) as followed.
@@ -113,12 +113,21 @@ impl SourceOverrides {
     }
 }
 
-/// `generator:trades` names a built-in generator; anything else is a path.
-fn source_location_property(path: &str) -> (String, String) {
-    match path.strip_prefix("generator:") {
+/// `generator:trades` names a built-in generator, `kafka://HOST:PORT/TOPIC`
+/// a Kafka topic; anything else is a path.
+fn source_location_properties(path: &str) -> Result<Vec<(String, String)>> {
+    if let Some(kafka) = crate::io::kafka::parse_kafka_url(path) {
+        let (servers, topic) = kafka?;
+        return Ok(vec![
+            ("connector".to_string(), "kafka".to_string()),
+            ("topic".to_string(), topic),
+            ("properties.bootstrap.servers".to_string(), servers),
+        ]);
+    }
+    Ok(vec![match path.strip_prefix("generator:") {
         Some(generator) => ("connector".to_string(), generator.to_string()),
         None => ("path".to_string(), path.to_string()),
-    }
+    }])
 }
 
 fn split_pair<'a>(
@@ -143,7 +152,7 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
     let mut catalog = Catalog::default();
     for source in declared {
         let mut properties = source.properties.clone();
-        merge_properties(&mut properties, overrides.properties_for(&source.name));
+        merge_properties(&mut properties, overrides.properties_for(&source.name)?);
         overrides.follow_files(&mut properties);
         let schema = Schema::new(
             source
@@ -162,7 +171,7 @@ pub fn build_catalog(declared: &[CreateSource], overrides: &SourceOverrides) -> 
     }
     for (name, _) in &overrides.paths {
         if catalog.get(name).is_none() {
-            let mut properties = overrides.properties_for(name);
+            let mut properties = overrides.properties_for(name)?;
             overrides.follow_files(&mut properties);
             catalog.add(table_from_command_line(name, properties)?);
         }
@@ -217,14 +226,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            o.properties_for("TRADES"),
+            o.properties_for("TRADES").unwrap(),
             vec![
                 ("path".to_string(), "data/t.csv".to_string()),
                 ("delimiter".to_string(), ";".to_string())
             ]
         );
         assert_eq!(
-            o.properties_for("gen"),
+            o.properties_for("gen").unwrap(),
             vec![("connector".to_string(), "trades".to_string())]
         );
     }

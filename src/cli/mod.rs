@@ -16,7 +16,8 @@ pub use watch::{WatchOptions, Watchers};
 
 use crate::data::parse_duration;
 use crate::error::{Error, Result};
-use crate::io::{open_sink, DeadLetterWriter, OutputFormat};
+use crate::io::kafka::{self, KafkaSink, KafkaSinkConfig};
+use crate::io::{open_sink, DeadLetterWriter, OutputFormat, RowSink};
 use crate::plan::{plan_query, PlanSettings, QueryPlan};
 use crate::runtime::probe::{choose_runtime, Readiness, RuntimeRequest};
 use crate::runtime::{
@@ -182,11 +183,18 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let created = outputs::prepare(&files)?;
     let sink_path = sink_path(plan, output);
     let format = output_format(output, plan, sink_path.as_deref())?;
-    let rows_to_stdout =
-        format != OutputFormat::Blackhole && matches!(sink_path.as_deref(), None | Some("-"));
+    let kafka_sink = kafka_sink_config(plan, sink_path.as_deref())?;
+    let rows_to_stdout = format != OutputFormat::Blackhole
+        && kafka_sink.is_none()
+        && matches!(sink_path.as_deref(), None | Some("-"));
     let (live, watchers) = Watchers::start(&WatchOptions::from_args(output, rows_to_stdout))?;
-    let mut io = open_outputs(plan, output, sink_path.as_deref(), format)?;
+    let sink = match &kafka_sink {
+        Some(kafka) => Box::new(KafkaSink::open(kafka, format, &plan.output)?),
+        None => open_sink(sink_path.as_deref(), format, &plan.output)?,
+    };
+    let mut io = open_outputs(plan, output, sink)?;
     io.live = live;
+    let read = input.clone();
     let result = match execution.runtime {
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)
@@ -195,25 +203,36 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     };
     watchers.finish();
     let report = result?;
+    // At-least-once: a run that stopped early (LIMIT, a signal) commits
+    // nothing, so a restart reads again what it may not have written.
+    if report.interrupted_by.is_none() && !report.stopped_early {
+        read.commit_read()?;
+    }
     let summary = summarize(&report, &config, execution.runtime);
     report_run(&summary, &report, output)?;
     created.keep();
     Ok(report.interrupted_by.map_or(0, exit_status_for_signal))
 }
 
-/// The CREATE STREAM WITH keys corestream understands.
-const STREAM_KEYS: [&str; 6] = [
+/// The CREATE STREAM WITH keys corestream understands (and `properties.*`,
+/// librdkafka settings of a Kafka sink).
+const STREAM_KEYS: [&str; 10] = [
     "output",
     "output.format",
     "dead_letter",
     "max_out_of_orderness",
     "watermark.max_out_of_orderness",
     "allowed_lateness",
+    "connector",
+    "topic",
+    "format",
+    "key.fields",
 ];
 
 fn check_stream_properties(plan: &QueryPlan) -> Result<()> {
     for (key, _) in &plan.properties {
-        if !STREAM_KEYS.contains(&key.as_str()) {
+        let client = key.starts_with("properties.");
+        if !client && !STREAM_KEYS.contains(&key.as_str()) {
             return Err(Error::Usage(format!(
                 "unknown WITH key '{key}' of CREATE STREAM (known: {})",
                 STREAM_KEYS.join(", ")
@@ -324,14 +343,29 @@ fn sink_path(plan: &QueryPlan, output: &OutputArgs) -> Option<String> {
     }
 }
 
-/// The sink, the dead-letter file, and the signals that interrupt the run.
+/// The Kafka sink's settings when the rows go to Kafka: an output
+/// `kafka://HOST:PORT/TOPIC`, or a stream WITH ('connector' = 'kafka').
+fn kafka_sink_config(plan: &QueryPlan, sink_path: Option<&str>) -> Result<Option<KafkaSinkConfig>> {
+    let url = sink_path.filter(|p| p.starts_with("kafka://"));
+    match stream_property(plan, "connector") {
+        Some(c) if c.eq_ignore_ascii_case("kafka") => {}
+        Some(c) if url.is_none() => {
+            return Err(Error::Usage(format!(
+                "unknown output connector '{c}' of CREATE STREAM (known: kafka)"
+            )))
+        }
+        _ if url.is_none() => return Ok(None),
+        _ => {}
+    }
+    kafka::sink_config(&plan.properties, url).map(Some)
+}
+
+/// The dead-letter file and the signals that interrupt the run, with `sink`.
 fn open_outputs(
     plan: &QueryPlan,
     output: &OutputArgs,
-    sink_path: Option<&str>,
-    format: OutputFormat,
+    sink: Box<dyn RowSink + Send>,
 ) -> Result<RunIo> {
-    let sink = open_sink(sink_path, format, &plan.output)?;
     let dead_letter_path = match &output.dead_letter {
         Some(p) => Some(p.clone()),
         None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),
@@ -361,7 +395,8 @@ fn output_format(
     let named = output
         .format
         .as_deref()
-        .or_else(|| stream_property(plan, "output.format"));
+        .or_else(|| stream_property(plan, "output.format"))
+        .or_else(|| stream_property(plan, "format"));
     if let Some(name) = named {
         return name.parse();
     }

@@ -20,10 +20,12 @@ pub struct OutputFile {
     pub path: PathBuf,
 }
 
-/// The output files the options and the query name (standard output, `-`, excluded).
+/// The output files the options and the query name (standard output, `-`,
+/// and Kafka topics, `kafka://..`, excluded).
 pub fn output_files(plan: &QueryPlan, output: &OutputArgs) -> Vec<OutputFile> {
     let file = |option: &'static str, path: PathBuf| {
-        (path.as_os_str() != "-").then_some(OutputFile { option, path })
+        let kafka = path.to_string_lossy().starts_with("kafka://");
+        (path.as_os_str() != "-" && !kafka).then_some(OutputFile { option, path })
     };
     // An option wins over the query's WITH key for the same file.
     let option_or_with = |option, given: &Option<PathBuf>, key: &str, with_label| {

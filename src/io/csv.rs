@@ -132,6 +132,7 @@ impl<R: Read> CsvSource<R> {
             position: meta.position,
             reason,
             raw: String::from_utf8_lossy(self.reader.raw()).into_owned(),
+            origin: None,
         }
     }
 }

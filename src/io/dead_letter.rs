@@ -2,7 +2,8 @@
 //! not make it into the results, so that none is silently lost.
 //!
 //! - malformed: `{"source":"trades","line":3,"position":34,"reason":"column 'price': 'abc' is not a DOUBLE","record":"B,abc,10,1000"}`
-//!   (`line` is `null` when unknown; `record` is the raw text);
+//!   (`line` is `null` when unknown; `record` is the raw text; a Kafka
+//!   message has `"topic"`, `"partition"` and `"offset"` after `position`);
 //! - late: `{"source":"trades","position":34,"reason":"late: every window of its event time 2026-01-01T00:00:05.000Z had already closed","record":{"symbol":"B",...}}`
 //!   (`record` is the typed row, keyed by the source's column names).
 
@@ -44,6 +45,13 @@ impl DeadLetterWriter {
             None => self.line.extend_from_slice(b"null"),
         }
         self.field_number("position", record.position);
+        if let Some(origin) = &record.origin {
+            self.field_string("topic", &origin.topic);
+            self.line
+                .extend_from_slice(format!(",\"partition\":{}", origin.partition).as_bytes());
+            self.line
+                .extend_from_slice(format!(",\"offset\":{}", origin.offset).as_bytes());
+        }
         self.field_string("reason", &record.reason);
         self.line.extend_from_slice(b",\"record\":");
         write_json_string(&mut self.line, &record.raw);
@@ -131,6 +139,7 @@ mod tests {
             position: 34,
             reason: "column 'price': 'abc' is not a DOUBLE".into(),
             raw: "B,\"abc\",10".into(),
+            origin: None,
         })
         .unwrap();
         w.write_malformed(&Malformed {
@@ -140,6 +149,11 @@ mod tests {
             position: 7,
             reason: "expected 2 fields, found 1".into(),
             raw: "x".into(),
+            origin: Some(crate::io::RecordOrigin {
+                topic: "in".into(),
+                partition: 2,
+                offset: 41,
+            }),
         })
         .unwrap();
         let schema = Schema::new(vec![
@@ -162,7 +176,7 @@ mod tests {
             concat!(
                 r#"{"source":"trades","line":3,"position":34,"reason":"column 'price': 'abc' is not a DOUBLE","record":"B,\"abc\",10"}"#,
                 "\n",
-                r#"{"source":"t","line":null,"position":7,"reason":"expected 2 fields, found 1","record":"x"}"#,
+                r#"{"source":"t","line":null,"position":7,"topic":"in","partition":2,"offset":41,"reason":"expected 2 fields, found 1","record":"x"}"#,
                 "\n",
                 r#"{"source":"trades","position":99,"reason":"late: every window of its event time 2026-01-01T00:00:05.000Z had already closed","record":{"symbol":"A","ts":"2026-01-01T00:00:05.000Z"}}"#,
                 "\n"

@@ -62,6 +62,12 @@ pub fn infer_schema(table: &TableDef) -> Result<Schema> {
         Connector::Trades(_) => return Ok(trades_schema()),
         Connector::Nexmark(kind, _) => return Ok(kind.schema()),
         Connector::File(file) => file,
+        Connector::Kafka(_) => {
+            return Err(Error::Usage(format!(
+                "source '{}': declare the columns of a Kafka topic with CREATE TABLE",
+                table.name
+            )))
+        }
     };
     let path = match &file.location {
         Location::Stdin => {

@@ -118,6 +118,7 @@ impl<R: Read> JsonlSource<R> {
             position: meta.position,
             reason,
             raw: String::from_utf8_lossy(self.reader.raw()).into_owned(),
+            origin: None,
         }
     }
 }

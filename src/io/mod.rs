@@ -4,7 +4,8 @@
 //! followed files and the built-in generators, cutting inputs into splits
 //! (byte ranges aligned to record starts, id ranges), inferring a schema from a
 //! file, writing output rows (JSON lines, CSV, blackhole) and the dead-letter
-//! file. It knows nothing of shards: a split is just a range.
+//! file, and reading and writing Kafka topics ([`kafka`]). It knows nothing of
+//! shards: a split is just a range.
 //!
 //! Entry points: [`SourceConfig::from_table`] checks a source's WITH
 //! properties (documented in [`properties`]) and [`check_table`] its declared
@@ -23,6 +24,7 @@ mod generator;
 mod infer;
 mod input;
 mod jsonl;
+pub mod kafka;
 pub mod nexmark;
 mod open;
 pub mod properties;
@@ -38,7 +40,9 @@ pub use generator::{trades_schema, TradesGenerator, TRADES_BASE_TIME_MS};
 pub use infer::{infer_schema, infer_table, SAMPLE_ROWS};
 pub use input::{FileReader, SharedFile, StreamInput};
 pub use jsonl::JsonlSource;
-pub use open::{check_table, open_source, pacing_rate, plan_chunks, ChunkPlan, SplitSpec};
+pub use open::{
+    check_table, commit_chunks, open_source, pacing_rate, plan_chunks, ChunkPlan, SplitSpec,
+};
 pub use properties::{
     Connector, CsvOptions, FileConfig, FileFormat, Location, SourceConfig, TradesConfig,
     SOURCE_KEYS,
@@ -48,6 +52,6 @@ pub use sink::{
     is_broken_pipe, open_sink, BlackholeSink, CsvRows, Flushed, FormattedSink, JsonLines,
     OutputFile, OutputFormat, RowFormat, RowSink, SINK_BUFFER_BYTES, STDOUT_LABEL,
 };
-pub use source::{BatchSource, Malformed};
+pub use source::{BatchSource, Malformed, RecordOrigin};
 pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
 pub use state::SourceState;

@@ -9,6 +9,7 @@ use super::follow::Follow;
 use super::generator::TradesGenerator;
 use super::input::{open_path, Opened, SharedFile, StreamInput};
 use super::jsonl::JsonlSource;
+use super::kafka::{commit_source, plan_source, KafkaPlan, KafkaSource, Layout};
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
@@ -46,6 +47,8 @@ pub enum ChunkPlan {
     /// One stream, read live: standard input, a pipe or device, or a
     /// followed file.
     Stream(StreamInput),
+    /// A Kafka topic's partitions, read as one live stream.
+    Kafka(KafkaPlan),
 }
 
 impl ChunkPlan {
@@ -55,7 +58,7 @@ impl ChunkPlan {
             ChunkPlan::Events { events, per_chunk } => {
                 usize::try_from(events.div_ceil(*per_chunk)).unwrap_or(usize::MAX)
             }
-            ChunkPlan::Stream(_) => 1,
+            ChunkPlan::Stream(_) | ChunkPlan::Kafka(_) => 1,
         }
     }
 
@@ -65,7 +68,7 @@ impl ChunkPlan {
 
     /// Whether the input is one stream, read by one reader.
     pub fn is_stream(&self) -> bool {
-        matches!(self, ChunkPlan::Stream(_))
+        matches!(self, ChunkPlan::Stream(_) | ChunkPlan::Kafka(_))
     }
 
     /// Lines before the first record of a file (its CSV header), so that
@@ -95,7 +98,7 @@ impl ChunkPlan {
                     stride: 1,
                 }
             }
-            ChunkPlan::Stream(_) => SplitSpec::Whole,
+            ChunkPlan::Stream(_) | ChunkPlan::Kafka(_) => SplitSpec::Whole,
         }
     }
 
@@ -180,6 +183,9 @@ impl ChunkPlan {
             (Connector::File(file), ChunkPlan::Stream(stream), SplitSpec::Whole) => {
                 open_stream(table, file, stream)
             }
+            (Connector::Kafka(kafka), ChunkPlan::Kafka(plan), SplitSpec::Whole) => {
+                Ok(Box::new(KafkaSource::open(name, schema, kafka, plan)?))
+            }
             (_, _, split) => Err(Error::Runtime(format!(
                 "source '{}': split {split:?} does not fit its connector",
                 table.name
@@ -208,6 +214,21 @@ pub fn check_table(table: &TableDef) -> Result<()> {
             NexmarkSource::with_schema(name, schema, *kind, nexmark, 0..0, state).map(drop)
         }
         Connector::File(_) => Ok(()),
+        Connector::Kafka(kafka) => {
+            check_schema(table)?;
+            Layout::new(name, schema, &kafka.metadata).map(drop)
+        }
+    }
+}
+
+/// After a run wrote all its output: tells the input what was consumed (a
+/// bounded Kafka source commits its end offsets). Nothing for others.
+pub fn commit_chunks(table: &TableDef, plan: &ChunkPlan) -> Result<()> {
+    match (SourceConfig::from_table(table)?.connector, plan) {
+        (Connector::Kafka(kafka), ChunkPlan::Kafka(planned)) => {
+            commit_source(&table.name, &kafka, planned)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -288,6 +309,10 @@ pub fn plan_chunks(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Res
             events: nexmark.events,
             per_chunk,
         }),
+        Connector::Kafka(kafka) => {
+            check_schema(table)?;
+            Ok(ChunkPlan::Kafka(plan_source(&table.name, kafka)?))
+        }
         Connector::File(file) => {
             check_schema(table)?;
             match &file.location {
@@ -334,7 +359,7 @@ pub fn pacing_rate(table: &TableDef) -> Result<Option<f64>> {
     Ok(match SourceConfig::from_table(table)?.connector {
         Connector::Trades(trades) => trades.rate,
         Connector::Nexmark(_, config) => config.pacing_rate.map(|r| r as f64),
-        Connector::File(_) => None,
+        Connector::File(_) | Connector::Kafka(_) => None,
     })
 }
 

@@ -19,7 +19,12 @@
 //! | `keys` | `trades`: number of distinct symbols (`SYM0001`, `SYM0002`, ...), 1 to 100000000 | 100 |
 //! | `events_per_second_time` | generators: events per second of *event* time (`ts` advances by 1000 / this ms per event), at least 1 | trades 1000, nexmark 10000000 |
 //! | `table` | `nexmark`: `person`, `auction` or `bid` | required for `nexmark` |
+//!
+//! Connector `kafka` (also `type` = `kafka_source`) has keys of its own
+//! (`topic`, `properties.*`, `scan.startup.mode`, `scan.bounded.mode`, ...):
+//! see [`super::kafka`] and docs/sql.md.
 
+use super::kafka::{source_config as kafka_source_config, KafkaSourceConfig, KAFKA_SOURCE_KEYS};
 use super::nexmark::{NexmarkConfig, NexmarkTable};
 use super::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::error::{Error, Result};
@@ -91,6 +96,8 @@ pub enum Connector {
     Trades(TradesConfig),
     /// The Nexmark generator: one of its three tables.
     Nexmark(NexmarkTable, NexmarkConfig),
+    /// A Kafka topic.
+    Kafka(KafkaSourceConfig),
 }
 
 /// A file, a pipe or device, or standard input.
@@ -180,7 +187,8 @@ impl SourceConfig {
             entries: &table.properties,
         };
         props.reject_unknown()?;
-        let connector = match props.get("connector") {
+        let connector = match props.get("connector").or_else(|| props.get("type")) {
+            Some(c) if is_kafka(c) => Connector::Kafka(kafka_config(&props)?),
             None => Connector::File(file_config(&props)?),
             Some(c) if c.eq_ignore_ascii_case("file") => Connector::File(file_config(&props)?),
             Some(c) if c.eq_ignore_ascii_case("trades") => {
@@ -189,10 +197,13 @@ impl SourceConfig {
             Some(c) if c.eq_ignore_ascii_case("nexmark") => nexmark_connector(&props)?,
             Some(other) => {
                 return Err(props.usage(format!(
-                    "unknown connector '{other}' (known: file, trades, nexmark)"
+                    "unknown connector '{other}' (known: file, trades, nexmark, kafka)"
                 )))
             }
         };
+        if !matches!(connector, Connector::Kafka(_)) {
+            props.reject_kafka_keys()?;
+        }
         Ok(SourceConfig {
             name: table.name.clone(),
             connector,
@@ -246,7 +257,11 @@ impl Properties<'_> {
 
     fn reject_unknown(&self) -> Result<()> {
         for (key, _) in self.entries {
-            if !SOURCE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            let kafka = KAFKA_SOURCE_KEYS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key))
+                || key.to_ascii_lowercase().starts_with("properties.");
+            if !kafka && !SOURCE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
                 return Err(self.usage(format!(
                     "unknown property '{key}' (known: {})",
                     SOURCE_KEYS.join(", ")
@@ -254,6 +269,22 @@ impl Properties<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Rejects the keys of connector `kafka` (for any other connector).
+    fn reject_kafka_keys(&self) -> Result<()> {
+        let kafka = self.entries.iter().find(|(key, _)| {
+            KAFKA_SOURCE_KEYS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key))
+                || key.to_ascii_lowercase().starts_with("properties.")
+        });
+        match kafka {
+            Some((key, _)) => Err(self.usage(format!(
+                "property '{key}' applies to connector 'kafka' only"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Rejects keys that belong to another connector.
@@ -345,6 +376,31 @@ fn file_config(props: &Properties) -> Result<FileConfig> {
             .bounded("max_record_bytes", 1..=MAX_RECORD_BYTES)?
             .unwrap_or(DEFAULT_MAX_RECORD_BYTES),
     })
+}
+
+fn is_kafka(connector: &str) -> bool {
+    connector.eq_ignore_ascii_case("kafka") || connector.eq_ignore_ascii_case("kafka_source")
+}
+
+fn kafka_config(props: &Properties) -> Result<KafkaSourceConfig> {
+    props.reject_keys(GENERATOR_KEYS, "kafka")?;
+    props.reject_keys(&["path", "follow", "header"], "kafka")?;
+    let format = match props.get("format").or_else(|| props.get("value.format")) {
+        Some(f) => Some(
+            parse_format(f)
+                .ok_or_else(|| props.usage(format!("unknown format '{f}' (known: json, csv)")))?,
+        ),
+        None => None,
+    };
+    let csv = CsvOptions {
+        delimiter: parse_delimiter(props)?,
+        header: false,
+    };
+    let max_record_bytes = props
+        .bounded("max_record_bytes", 1..=MAX_RECORD_BYTES)?
+        .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
+    let usage = |m: String| props.usage(m);
+    kafka_source_config(props.entries, format, csv, max_record_bytes, &usage)
 }
 
 fn parse_format(text: &str) -> Option<FileFormat> {

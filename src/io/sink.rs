@@ -75,6 +75,11 @@ pub trait RowSink {
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed>;
     /// Rows handed to the operating system so far.
     fn rows_written(&self) -> u64;
+    /// After the last flush of a run that did not fail: waits until what
+    /// was handed over is stored (a Kafka producer's acknowledgements).
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What one [`RowSink::flush`] did.

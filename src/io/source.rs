@@ -25,6 +25,16 @@ pub struct Malformed {
     pub reason: String,
     /// The raw text of the record (lossy UTF-8), for the dead-letter file.
     pub raw: String,
+    /// Where a message came from (Kafka), when the source has no lines.
+    pub origin: Option<RecordOrigin>,
+}
+
+/// A Kafka message's place: topic, partition and offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOrigin {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// Something that yields typed rows in batches.

@@ -206,6 +206,14 @@ impl TableInput {
     }
 }
 
+impl TableInput {
+    /// After the run wrote all its output: commits what was read (a bounded
+    /// Kafka source's offsets; nothing for files and generators).
+    pub fn commit_read(&self) -> Result<()> {
+        io::commit_chunks(&self.table, &self.chunks)
+    }
+}
+
 impl Input for TableInput {
     type Reader = ChunkSource;
     fn layout(&self) -> InputLayout {

@@ -501,6 +501,7 @@ impl Merge {
             rows_after_interrupt = self.writer.rows_accepted - before;
         }
         self.flush(give_up)?;
+        self.writer.io.sink.finish()?;
         if let Some(dead_letters) = self.writer.io.dead_letters.as_mut() {
             dead_letters.finish()?;
         }

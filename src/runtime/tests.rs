@@ -87,6 +87,7 @@ impl ChunkReader for FakeReader {
                     position: *position,
                     reason: "bad".into(),
                     raw: "?".into(),
+                    origin: None,
                 }),
             }
         }

@@ -1,0 +1,464 @@
+//! The Kafka source: [`plan_source`] fixes every partition's offsets on the
+//! main thread; [`KafkaSource`] reads them on the stream's reader thread (a
+//! poll there may wait up to [`POLL_WAIT`], which blocks no shard), turns
+//! each message's value into a row (JSON or CSV, one record per message),
+//! and dead-letters a message it cannot read with its topic, partition and
+//! offset. Every message read becomes exactly one row or one dead letter.
+
+use super::client::{consumer, partitions, unreachable_error, CONNECT_TIMEOUT};
+use super::config::{KafkaSourceConfig, Startup};
+use super::layout::{Layout, MessageMeta};
+use crate::data::{Batch, Schema, Value};
+use crate::error::{Error, Result};
+use crate::io::properties::FileFormat;
+use crate::io::{BatchSource, CsvSource, JsonlSource, Malformed, RecordOrigin};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::time::{Duration, Instant};
+
+/// The longest one poll waits for a message on the reader thread.
+pub const POLL_WAIT: Duration = Duration::from_millis(100);
+/// How long errors that librdkafka retries (a broker gone) may go on,
+/// without a message in between, before the run fails with the last one.
+pub const ERROR_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Where one partition is read from and, for a bounded read, up to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRange {
+    pub partition: i32,
+    pub start: i64,
+    /// Exclusive; `None` when unbounded.
+    pub end: Option<i64>,
+}
+
+/// A Kafka source's partitions with their offsets, fixed when planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaPlan {
+    pub topic: String,
+    pub partitions: Vec<PartitionRange>,
+}
+
+/// Checks that the topic exists and fixes every partition's start (from the
+/// startup mode) and end (the latest offset now, when bounded).
+pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> {
+    let what = format!("source '{name}'");
+    let consumer = consumer(&config.client, &what)?;
+    let ids = partitions(&consumer, &config.client, &config.topic, &what)?;
+    let mut ranges = Vec::with_capacity(ids.len());
+    let starts = start_offsets(&consumer, config, &ids, &what)?;
+    for (partition, start) in ids.into_iter().zip(starts) {
+        let (low, high) = consumer
+            .fetch_watermarks(&config.topic, partition, CONNECT_TIMEOUT)
+            .map_err(|e| unreachable_error(&config.client, &what, &e))?;
+        let start = match start {
+            Offset::Offset(n) => n.clamp(low, high),
+            Offset::Beginning => low,
+            _ => high,
+        };
+        ranges.push(PartitionRange {
+            partition,
+            start,
+            end: config.bounded.then_some(high),
+        });
+    }
+    Ok(KafkaPlan {
+        topic: config.topic.clone(),
+        partitions: ranges,
+    })
+}
+
+/// Each partition's start as the startup mode gives it (resolved against
+/// the watermarks by the caller).
+fn start_offsets(
+    consumer: &BaseConsumer,
+    config: &KafkaSourceConfig,
+    ids: &[i32],
+    what: &str,
+) -> Result<Vec<Offset>> {
+    let list = |offset: Offset| -> Result<TopicPartitionList> {
+        let mut tpl = TopicPartitionList::new();
+        for id in ids {
+            tpl.add_partition_offset(&config.topic, *id, offset)
+                .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+        }
+        Ok(tpl)
+    };
+    let resolved = match config.startup {
+        Startup::Earliest => return Ok(vec![Offset::Beginning; ids.len()]),
+        Startup::Latest => return Ok(vec![Offset::End; ids.len()]),
+        Startup::GroupOffsets => {
+            consumer.committed_offsets(list(Offset::Invalid)?, CONNECT_TIMEOUT)
+        }
+        Startup::Timestamp(ms) => {
+            consumer.offsets_for_times(list(Offset::Offset(ms))?, CONNECT_TIMEOUT)
+        }
+    }
+    .map_err(|e| unreachable_error(&config.client, what, &e))?;
+    let reset = no_committed_offset(config);
+    Ok(ids
+        .iter()
+        .map(|id| {
+            match resolved
+                .find_partition(&config.topic, *id)
+                .map(|p| p.offset())
+            {
+                Some(Offset::Offset(n)) => Offset::Offset(n),
+                _ if config.startup == Startup::GroupOffsets => reset,
+                _ => Offset::End,
+            }
+        })
+        .collect())
+}
+
+/// Where a group without a committed offset starts: `auto.offset.reset`
+/// (librdkafka's default, `latest`).
+fn no_committed_offset(config: &KafkaSourceConfig) -> Offset {
+    match config
+        .client_setting("auto.offset.reset")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("earliest" | "smallest" | "beginning") => Offset::Beginning,
+        _ => Offset::End,
+    }
+}
+
+/// After a bounded run wrote all its output: commits every partition's end
+/// offset for the group (at-least-once: nothing is committed before). A
+/// source without `group.id`, or an unbounded one, commits nothing.
+pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -> Result<()> {
+    if config.client_setting("group.id").is_none() || !config.bounded {
+        return Ok(());
+    }
+    let what = format!("source '{name}'");
+    let mut tpl = TopicPartitionList::new();
+    for range in &plan.partitions {
+        let end = range.end.unwrap_or(range.start);
+        tpl.add_partition_offset(&plan.topic, range.partition, Offset::Offset(end))
+            .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+    }
+    let consumer = consumer(&config.client, &what)?;
+    consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+        Error::Runtime(format!(
+            "{what}: the output was written, but committing the offsets of Kafka topic '{}' \
+             failed (a restart reads those records again): {e}",
+            plan.topic
+        ))
+    })
+}
+
+/// One message waiting to be parsed: where it came from.
+struct Pending {
+    meta: MessageMeta,
+    /// Where its line starts in the parse buffer.
+    start: usize,
+}
+
+/// Reads the planned partitions of a topic into rows.
+pub struct KafkaSource {
+    consumer: BaseConsumer,
+    messages: Messages,
+}
+
+/// What the reader has read but not parsed yet, and how far it has come.
+struct Messages {
+    name: String,
+    label: String,
+    topic: String,
+    /// Which columns the value holds and which come from metadata.
+    layout: Layout,
+    /// A declared row being put together.
+    row: Vec<Value>,
+    config: KafkaSourceConfig,
+    /// Bounded: partitions still short of their end, with that end.
+    open: Vec<(i32, i64)>,
+    buffer: Vec<u8>,
+    pending: Vec<Pending>,
+    /// Messages read so far (rows carry this as their position).
+    sequence: u64,
+    /// The first and the latest of a run of errors librdkafka retries.
+    trouble: Option<(Instant, Instant)>,
+}
+
+impl KafkaSource {
+    /// Assigns this reader every planned partition that has something to read.
+    pub fn open(
+        name: &str,
+        schema: &Schema,
+        config: &KafkaSourceConfig,
+        plan: &KafkaPlan,
+    ) -> Result<KafkaSource> {
+        let what = format!("source '{name}'");
+        let layout = Layout::new(name, schema, &config.metadata)?;
+        let consumer = consumer(&config.client, &what)?;
+        let mut tpl = TopicPartitionList::new();
+        let mut open = Vec::new();
+        for range in &plan.partitions {
+            if range.end.is_some_and(|end| range.start >= end) {
+                continue;
+            }
+            tpl.add_partition_offset(&plan.topic, range.partition, Offset::Offset(range.start))
+                .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+            if let Some(end) = range.end {
+                open.push((range.partition, end));
+            }
+        }
+        consumer
+            .assign(&tpl)
+            .map_err(|e| Error::Runtime(format!("{what}: cannot assign partitions: {e}")))?;
+        Ok(KafkaSource {
+            consumer,
+            messages: Messages {
+                name: name.to_string(),
+                label: format!("Kafka topic '{}'", plan.topic),
+                topic: plan.topic.clone(),
+                layout,
+                row: Vec::with_capacity(schema.len()),
+                config: config.clone(),
+                open,
+                buffer: Vec::new(),
+                pending: Vec::new(),
+                sequence: 0,
+                trouble: None,
+            },
+        })
+    }
+
+    fn finished(&self) -> bool {
+        self.messages.config.bounded && self.messages.open.is_empty()
+    }
+
+    /// Polls up to `max` messages (waiting for the first only).
+    fn poll(&mut self, max: usize, malformed: &mut Vec<Malformed>) -> Result<usize> {
+        for taken in 0..max {
+            let wait = if taken == 0 {
+                POLL_WAIT
+            } else {
+                Duration::ZERO
+            };
+            match self.consumer.poll(wait) {
+                None => return Ok(taken),
+                Some(Ok(message)) => self.messages.take(&message, malformed),
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e)) => self.messages.trouble(e)?,
+            }
+            if self.finished() {
+                return Ok(taken + 1);
+            }
+        }
+        Ok(max)
+    }
+
+    /// Bounded: partitions whose next offset reached the end (past
+    /// transaction markers, which are never delivered) are done.
+    fn close_reached_partitions(&mut self) -> Result<()> {
+        if self.messages.open.is_empty() {
+            return Ok(());
+        }
+        let positions = self
+            .consumer
+            .position()
+            .map_err(|e| Error::Runtime(format!("source '{}': {e}", self.messages.name)))?;
+        let topic = &self.messages.topic;
+        self.messages.open.retain(|(partition, end)| {
+            let at = positions
+                .find_partition(topic, *partition)
+                .map(|p| p.offset());
+            !matches!(at, Some(Offset::Offset(n)) if n >= *end)
+        });
+        Ok(())
+    }
+}
+
+impl Messages {
+    /// Takes one message: into the parse buffer, or straight to the dead
+    /// letters when it has no value or (CSV) more than one line. Messages
+    /// past a bounded partition's end are not read.
+    fn take(&mut self, message: &BorrowedMessage<'_>, malformed: &mut Vec<Malformed>) {
+        self.trouble = None;
+        let (partition, offset) = (message.partition(), message.offset());
+        if self.config.bounded {
+            let Some(at) = self.open.iter().position(|(p, _)| *p == partition) else {
+                return;
+            };
+            let end = self.open[at].1;
+            if offset >= end {
+                self.open.swap_remove(at);
+                return;
+            }
+            if offset + 1 >= end {
+                self.open.swap_remove(at);
+            }
+        }
+        let payload = message.payload().unwrap_or_default();
+        match self.refusal(payload) {
+            Some(reason) => {
+                let raw = String::from_utf8_lossy(payload).into_owned();
+                malformed.push(self.dead(partition, offset, reason, raw));
+                self.sequence += 1;
+            }
+            None => {
+                let meta = MessageMeta {
+                    partition,
+                    offset,
+                    timestamp: message.timestamp().to_millis(),
+                    key: message
+                        .key()
+                        .filter(|_| self.layout.wants_key())
+                        .map(|k| String::from_utf8_lossy(k).into_owned()),
+                };
+                self.buffer_line(meta, payload);
+            }
+        }
+    }
+
+    /// Why a message cannot be parsed as one record, if it cannot.
+    fn refusal(&self, payload: &[u8]) -> Option<String> {
+        if payload.iter().all(u8::is_ascii_whitespace) {
+            return Some("empty message: no value".to_string());
+        }
+        if payload.len() > self.config.max_record_bytes {
+            return Some(format!(
+                "message of {} bytes is longer than max_record_bytes ({})",
+                payload.len(),
+                self.config.max_record_bytes
+            ));
+        }
+        let multiline = payload.iter().any(|b| matches!(b, b'\n' | b'\r'));
+        (self.config.format == FileFormat::Csv && multiline)
+            .then(|| "a CSV message must hold one record on one line".to_string())
+    }
+
+    /// Appends `payload` as one line (JSON line breaks are whitespace).
+    fn buffer_line(&mut self, meta: MessageMeta, payload: &[u8]) {
+        self.pending.push(Pending {
+            meta,
+            start: self.buffer.len(),
+        });
+        self.buffer.extend(payload.iter().map(|&b| match b {
+            b'\n' | b'\r' => b' ',
+            other => other,
+        }));
+        self.buffer.push(b'\n');
+    }
+
+    fn dead(&self, partition: i32, offset: i64, reason: String, raw: String) -> Malformed {
+        Malformed {
+            source: self.name.clone(),
+            line: None,
+            line_in_split: None,
+            position: self.sequence,
+            reason,
+            raw,
+            origin: Some(RecordOrigin {
+                topic: self.topic.clone(),
+                partition,
+                offset,
+            }),
+        }
+    }
+
+    /// An error from the consumer: fatal ones end the run; ones librdkafka
+    /// retries do once they have gone on for [`ERROR_PATIENCE`].
+    fn trouble(&mut self, error: KafkaError) -> Result<()> {
+        let now = Instant::now();
+        let first = match self.trouble {
+            Some((first, last)) if now - last < ERROR_PATIENCE => first,
+            _ => now,
+        };
+        self.trouble = Some((first, now));
+        let fatal = matches!(error, KafkaError::MessageConsumptionFatal(_));
+        if fatal || now - first >= ERROR_PATIENCE {
+            return Err(Error::Runtime(format!(
+                "source '{}': reading Kafka topic '{}' from {} failed: {error}",
+                self.name,
+                self.topic,
+                super::client::servers(&self.config.client)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses the buffered lines into `batch` (in message order), and the
+    /// ones that are not records of the schema into `malformed`.
+    fn parse(&mut self, batch: &mut Batch, malformed: &mut Vec<Malformed>) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let width = self.layout.value_schema().len();
+        let mut rows = Batch::with_capacity(width, self.pending.len());
+        let mut bad = Vec::new();
+        self.parse_buffer(&mut rows, &mut bad)?;
+        let plain = self.layout.is_plain();
+        for (row, at) in rows.rows() {
+            let index = self.index_of(at);
+            let position = self.sequence + index as u64;
+            if plain {
+                batch.push_row(row, position);
+            } else {
+                self.layout
+                    .row(row, &self.pending[index].meta, &mut self.row);
+                batch.push_row(&self.row, position);
+            }
+        }
+        for record in bad {
+            let index = self.index_of(record.position);
+            let message = &self.pending[index].meta;
+            let mut dead = self.dead(message.partition, message.offset, record.reason, record.raw);
+            dead.position = self.sequence + index as u64;
+            malformed.push(dead);
+        }
+        self.sequence += self.pending.len() as u64;
+        self.pending.clear();
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn parse_buffer(&self, rows: &mut Batch, bad: &mut Vec<Malformed>) -> Result<()> {
+        let input = self.buffer.as_slice();
+        let schema = self.layout.value_schema();
+        let (name, label) = (self.name.as_str(), self.label.as_str());
+        let limit = self.config.max_record_bytes.saturating_add(1);
+        let mut source: Box<dyn BatchSource + '_> = match self.config.format {
+            FileFormat::Jsonl => {
+                Box::new(JsonlSource::new(name, schema, input, label).with_max_record_bytes(limit))
+            }
+            FileFormat::Csv => Box::new(
+                CsvSource::new(name, schema, input, label, self.config.csv)?
+                    .with_max_record_bytes(limit),
+            ),
+        };
+        while source.fill(rows, bad, usize::MAX)? {}
+        Ok(())
+    }
+
+    /// The pending message whose line starts at byte `at` of the buffer.
+    fn index_of(&self, at: u64) -> usize {
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        match self.pending.binary_search_by_key(&at, |p| p.start) {
+            Ok(index) => index,
+            Err(index) => index.saturating_sub(1),
+        }
+    }
+}
+
+impl BatchSource for KafkaSource {
+    fn fill(
+        &mut self,
+        batch: &mut Batch,
+        malformed: &mut Vec<Malformed>,
+        max_rows: usize,
+    ) -> Result<bool> {
+        if self.finished() {
+            return Ok(false);
+        }
+        let taken = self.poll(max_rows.max(1), malformed)?;
+        self.messages.parse(batch, malformed)?;
+        if taken == 0 && self.messages.config.bounded {
+            self.close_reached_partitions()?;
+        }
+        Ok(!self.finished())
+    }
+}
