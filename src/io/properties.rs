@@ -537,7 +537,9 @@ mod tests {
         assert!(err(&[("path", "x.csv"), ("delimiter", ";;")]).contains("one ASCII character"));
         assert!(err(&[("path", "x.csv"), ("events", "5")]).contains("does not apply"));
         assert!(err(&[]).contains("needs a 'path'"));
-        assert!(err(&[("connector", "kafka")]).contains("unknown connector 'kafka'"));
+        assert!(err(&[("connector", "pulsar")]).contains("unknown connector 'pulsar'"));
+        assert!(err(&[("connector", "kafka")]).contains("needs a 'topic'"));
+        assert!(err(&[("path", "x.csv"), ("topic", "t")]).contains("applies to connector 'kafka'"));
         assert!(err(&[("connector", "trades"), ("events", "many")])
             .contains("'events' must be a number from 0 to 9223372036854775807, not 'many'"));
         assert!(err(&[("path", "")]).contains("'path' is empty"));
