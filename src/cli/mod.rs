@@ -179,7 +179,7 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let config = runtime_config(execution, plan)?;
     let files = outputs::output_files(plan, output);
     outputs::check_distinct(&files, &plan.source.name, plan.source.property("path"))?;
-    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let input = TableInput::plan(plan, &config)?;
     let created = outputs::prepare(&files)?;
     let sink_path = sink_path(plan, output);
     let format = output_format(output, plan, sink_path.as_deref())?;

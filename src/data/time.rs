@@ -128,3 +128,13 @@ mod tests {
         assert_eq!(format_duration(1_500), "1500ms");
     }
 }
+
+/// A value as event time in ms: a TIMESTAMP, epoch milliseconds, or text
+/// that parses as a timestamp.
+pub fn time_value(v: &super::Value) -> Option<i64> {
+    match v {
+        super::Value::Timestamp(t) | super::Value::Int(t) => Some(*t),
+        super::Value::Str(s) => parse_timestamp(s),
+        _ => None,
+    }
+}

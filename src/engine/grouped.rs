@@ -223,7 +223,11 @@ impl Grouped {
         Grouped {
             keys: plan.group_keys.clone(),
             time_column: plan.window.map_or(0, |w| w.time_column),
-            clock: Clock::new(time.max_out_of_orderness_ms),
+            clock: if time.aligned_only {
+                Clock::new(time.max_out_of_orderness_ms).aligned_only()
+            } else {
+                Clock::new(time.max_out_of_orderness_ms)
+            },
             store,
             ctx: Context {
                 aggs: Aggregates::new(&plan.aggregates),

@@ -138,6 +138,7 @@ impl GroupedPlan {
         self.time = TimeSettings {
             max_out_of_orderness_ms,
             allowed_lateness_ms,
+            aligned_only: false,
         };
         self
     }

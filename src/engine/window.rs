@@ -91,6 +91,8 @@ impl Eq for GroupKey {}
 pub struct Clock {
     out_of_orderness: i64,
     watermark: i64,
+    /// False: only watermarks given from outside move it.
+    follows_records: bool,
 }
 
 impl Clock {
@@ -98,6 +100,15 @@ impl Clock {
         Clock {
             out_of_orderness: out_of_orderness.max(0),
             watermark: i64::MIN,
+            follows_records: true,
+        }
+    }
+
+    /// A clock that only watermarks given from outside move.
+    pub fn aligned_only(self) -> Self {
+        Clock {
+            follows_records: false,
+            ..self
         }
     }
 
@@ -107,7 +118,9 @@ impl Clock {
 
     /// A record with event time `t` was read.
     pub fn observe(&mut self, t: i64) {
-        self.advance(t.saturating_sub(self.out_of_orderness));
+        if self.follows_records {
+            self.advance(t.saturating_sub(self.out_of_orderness));
+        }
     }
 
     pub fn advance(&mut self, watermark: i64) {

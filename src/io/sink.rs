@@ -74,6 +74,12 @@ pub trait RowSink {
     /// buffered and the result says how many went out.
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed>;
     /// Rows handed to the operating system so far.
+    /// Waits until everything flushed is durable where the sink can tell
+    /// (a Kafka sink: acknowledged by the brokers). Called before a source
+    /// commits what the output holds. Most sinks have nothing to wait for.
+    fn settle(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn rows_written(&self) -> u64;
     /// After the last flush of a run that did not fail: waits until what
     /// was handed over is stored (a Kafka producer's acknowledgements).

@@ -580,6 +580,7 @@ fn time_settings(
     Ok(TimeSettings {
         max_out_of_orderness_ms,
         allowed_lateness_ms,
+        aligned_only: false,
     })
 }
 

@@ -947,7 +947,8 @@ fn time_settings_come_from_cli_then_properties() {
         p.time,
         TimeSettings {
             max_out_of_orderness_ms: 4_000,
-            allowed_lateness_ms: 60_000
+            allowed_lateness_ms: 60_000,
+            aligned_only: false,
         }
     );
     assert_eq!(p.stream_name.as_deref(), Some("out"));

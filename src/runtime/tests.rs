@@ -348,6 +348,7 @@ fn plan(stateless: bool) -> QueryPlan {
         time: TimeSettings {
             max_out_of_orderness_ms: 5,
             allowed_lateness_ms: 0,
+            aligned_only: false,
         },
         stream_name: None,
         properties: vec![],

@@ -227,6 +227,11 @@ impl RowSink for KafkaSink {
     /// Waits for the acknowledgement of every message handed over (rows a
     /// flush gave up on after an interrupt stay unsent).
     fn finish(&mut self) -> Result<()> {
+        self.settle()
+    }
+
+    /// Waits for the acknowledgement of every message handed over.
+    fn settle(&mut self) -> Result<()> {
         let flushed = self.producer.flush(DELIVERY_TIMEOUT);
         self.check_deliveries()?;
         flushed.map_err(|e| {
