@@ -98,6 +98,16 @@ pub fn format_duration(millis: i64) -> String {
     format!("{millis}ms")
 }
 
+/// A value as event time in ms: a TIMESTAMP, epoch milliseconds, or text
+/// that parses as a timestamp.
+pub fn time_value(v: &super::Value) -> Option<i64> {
+    match v {
+        super::Value::Timestamp(t) | super::Value::Int(t) => Some(*t),
+        super::Value::Str(s) => parse_timestamp(s),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,15 +136,5 @@ mod tests {
         assert!(parse_duration("fast").is_err());
         assert_eq!(format_duration(10_000), "10s");
         assert_eq!(format_duration(1_500), "1500ms");
-    }
-}
-
-/// A value as event time in ms: a TIMESTAMP, epoch milliseconds, or text
-/// that parses as a timestamp.
-pub fn time_value(v: &super::Value) -> Option<i64> {
-    match v {
-        super::Value::Timestamp(t) | super::Value::Int(t) => Some(*t),
-        super::Value::Str(s) => parse_timestamp(s),
-        _ => None,
     }
 }

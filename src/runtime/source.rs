@@ -190,7 +190,7 @@ impl StreamFeed {
         std::thread::Builder::new()
             .name("corestream-reader".into())
             .spawn(move || {
-                let mut committer = commits.map(Committer::new);
+                let mut committer = commits.map(|link| Committer::new(link, width));
                 read_stream_into(input, index, rows, width, tx, committer.as_mut());
                 if let Some(committer) = committer {
                     committer.finish();
@@ -328,61 +328,80 @@ fn read_stream_into<I: Input>(
 }
 
 /// A reader thread's commits: the positions the merger sends (each one
-/// covers all before it, so only the latest waiting is committed).
+/// covers all before it, so only the latest is committed). A commit that
+/// fails (a rebalance in progress) is tried again with the next, or after
+/// [`COMMIT_RETRY`]; the last one for up to [`LAST_COMMIT_PATIENCE`].
 struct Committer<R> {
     link: CommitIn,
-    committed: Option<ReadPosition>,
-    /// The reader, kept after reading ended for the last commits.
+    /// The latest position received and not committed yet.
+    pending: Option<ReadPosition>,
+    last_try: Option<Instant>,
+    /// The reader, kept after reading ended for the last commit.
     reader: Option<R>,
-    warned: bool,
+    /// Columns of the reader's rows.
+    width: usize,
 }
 
+/// How long after a failed commit the reader tries again.
+const COMMIT_RETRY: Duration = Duration::from_millis(250);
+/// How long the last commit of a run is tried before the run gives up on it
+/// (a restart then reads those records again: at-least-once).
+const LAST_COMMIT_PATIENCE: Duration = Duration::from_secs(10);
+
 impl<R: super::adapter::ChunkReader> Committer<R> {
-    fn new(link: CommitIn) -> Self {
+    fn new(link: CommitIn, width: usize) -> Self {
         Committer {
             link,
-            committed: None,
+            pending: None,
+            last_try: None,
             reader: None,
-            warned: false,
+            width,
         }
     }
 
-    /// Commits the latest position waiting, if there is one.
+    /// Takes the positions waiting; commits the latest unless a failed try
+    /// was too recent.
     fn commit_waiting(&mut self, reader: &mut R) {
-        let mut latest = None;
         while let Some(position) = self.link.positions.try_recv() {
-            latest = Some(position);
+            self.pending = Some(position);
         }
-        if let Some(position) = latest {
-            self.commit(reader, position);
-        }
-    }
-
-    fn commit(&mut self, reader: &mut R, position: ReadPosition) {
-        if self.committed.as_ref() == Some(&position) {
-            return;
-        }
-        match reader.commit(&position) {
-            Ok(()) => self.committed = Some(position),
-            // The output holds the rows; a failed commit only means a
-            // restart reads them again (at-least-once). Said once.
-            Err(e) if !self.warned => {
-                self.warned = true;
-                eprintln!("corestream: warning: {e}");
-            }
-            Err(_) => {}
+        let recent = self.last_try.is_some_and(|at| at.elapsed() < COMMIT_RETRY);
+        if self.pending.is_some() && !recent {
+            let _ = self.try_commit(reader);
         }
     }
 
-    /// After reading ended: commits what the merger still sends until it is
-    /// done, then says so.
+    fn try_commit(&mut self, reader: &mut R) -> Result<()> {
+        let Some(position) = self.pending.take() else {
+            return Ok(());
+        };
+        self.last_try = Some(Instant::now());
+        reader
+            .commit(&position)
+            .inspect_err(|_| self.pending = Some(position))
+    }
+
+    /// After reading ended: takes what the merger still sends until it is
+    /// done, commits the latest, then says so. The output holds the rows of
+    /// a commit that fails for good; a restart reads them again (warned).
     fn finish(mut self) {
-        let mut latest = None;
         while let Some(position) = self.link.positions.recv_blocking() {
-            latest = Some(position);
+            self.pending = Some(position);
         }
-        if let (Some(position), Some(mut reader)) = (latest, self.reader.take()) {
-            self.commit(&mut reader, position);
+        if let Some(mut reader) = self.reader.take() {
+            let deadline = Instant::now() + LAST_COMMIT_PATIENCE;
+            while let Err(e) = self.try_commit(&mut reader) {
+                if Instant::now() >= deadline {
+                    eprintln!("corestream: warning: {e}");
+                    break;
+                }
+                // Reading serves the rebalance that holds the commit up; what
+                // it reads is not committed, so it is read again later.
+                let mut batch = Batch::with_capacity(self.width, 1);
+                let mut malformed = Vec::new();
+                let _ = reader.fill(&mut batch, &mut malformed, 1);
+                std::thread::sleep(COMMIT_RETRY);
+            }
         }
         drop(self.link.done);
     }

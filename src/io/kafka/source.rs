@@ -154,15 +154,18 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
     })
 }
 
-/// Assigns `consumer` the partitions of `ranges` that have something to
-/// read; returns it with those partitions, and the bounded ones with their
+/// A consumer with its assigned partitions, and the bounded ones with their
 /// ends.
+type Assigned = (BaseConsumer, Vec<i32>, Vec<(i32, i64)>);
+
+/// Assigns `consumer` the partitions of `ranges` that have something to
+/// read.
 fn assign<'a>(
     consumer: BaseConsumer,
     topic: &str,
     ranges: impl Iterator<Item = &'a PartitionRange>,
     what: &str,
-) -> Result<(BaseConsumer, Vec<i32>, Vec<(i32, i64)>)> {
+) -> Result<Assigned> {
     let mut tpl = TopicPartitionList::new();
     let mut assigned = Vec::new();
     let mut open = Vec::new();
