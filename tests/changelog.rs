@@ -380,8 +380,12 @@ fn csv_changelog_has_an_op_column_first() {
 
 #[test]
 fn debezium_json_is_a_changelog_in_before_after_envelopes() {
+    let stream = format!("CREATE STREAM out WITH ('output.format' = 'debezium-json') AS {SUMS}");
+    let by_key = run_shape(&stream, &[]);
+    let by_flag = run_shape(SUMS, &["--format", "debezium-json"]);
+    assert_eq!(by_key, by_flag);
     assert_eq!(
-        run_shape(SUMS, &["--format", "debezium-json"]),
+        by_flag,
         concat!(
             "{\"before\":null,\"after\":{\"k\":\"a\",\"s\":1},\"op\":\"c\"}\n",
             "{\"before\":{\"k\":\"a\",\"s\":1},\"after\":null,\"op\":\"d\"}\n",
@@ -406,6 +410,17 @@ fn the_with_key_asks_for_the_changelog_and_emit_final_rows_are_inserts() {
          +I,a,1970-01-01T00:00:00.002Z,1\n\
          +I,b,1970-01-01T00:00:00.002Z,1\n\
          +I,a,1970-01-01T00:00:00.004Z,1\n"
+    );
+}
+
+#[test]
+fn rows_of_a_query_without_group_by_are_inserts() {
+    assert_eq!(
+        run_shape(
+            "SELECT k, v FROM t WHERE v > 0",
+            &["--changelog", "--format", "csv"]
+        ),
+        "op,k,v\n+I,a,1\n+I,a,1\n+I,b,5\n"
     );
 }
 
@@ -440,5 +455,31 @@ fn changelog_mistakes_are_usage_errors_naming_the_cause() {
             .expect("run corestream");
         assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
         assert!(stderr(&o).contains(message), "{sql}: {}", stderr(&o));
+    }
+}
+
+/// The example of docs/sql.md's Changelog section, and what it shows.
+#[test]
+fn the_documented_example_writes_what_the_docs_show() {
+    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
+    let sql = "SELECT symbol, COUNT(*) AS n, SUM(qty) AS volume FROM trades\n  \
+               GROUP BY symbol HAVING SUM(qty) < 40";
+    assert!(docs.contains(sql), "the example's SQL is not in the docs");
+    for (format, rows) in [("csv", 11), ("debezium-json", 4)] {
+        let o = corestream()
+            .args([
+                "run",
+                "-q",
+                "-e",
+                sql,
+                "--source",
+                "trades=tests/data/trades.csv",
+            ])
+            .args(["--changelog", "--format", format])
+            .output()
+            .expect("run corestream");
+        assert_success(&o);
+        let shown: String = stdout(&o).split_inclusive('\n').take(rows).collect();
+        assert!(docs.contains(&shown), "the docs do not show\n{shown}");
     }
 }

@@ -108,6 +108,42 @@ pub(super) fn with_op_column(output: Schema) -> Result<Schema> {
 mod tests {
     use super::*;
 
+    fn wants(flag: bool, properties: &[(&str, &str)]) -> Result<bool> {
+        let settings = PlanSettings {
+            changelog: flag,
+            ..PlanSettings::default()
+        };
+        let properties: Vec<(String, String)> = properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        wants_changelog(&settings, &properties)
+    }
+
+    #[test]
+    fn the_flag_the_mode_key_or_a_changelog_format_asks_for_it() {
+        assert!(!wants(false, &[]).unwrap());
+        assert!(wants(true, &[("changelog.mode", "none")]).unwrap());
+        assert!(wants(false, &[("changelog.mode", " Retract ")]).unwrap());
+        assert!(!wants(false, &[("changelog.mode", "none"), ("format", "csv")]).unwrap());
+        assert!(wants(false, &[("output.format", "DEBEZIUM-JSON")]).unwrap());
+        let err = wants(true, &[("changelog.mode", "upsert")]).unwrap_err();
+        assert!(err.to_string().contains("'changelog.mode'"), "{err}");
+    }
+
+    #[test]
+    fn the_op_column_comes_first_and_is_not_taken_twice() {
+        let output = Schema::new(vec![Field::new("n", DataType::BigInt)]);
+        let names: Vec<String> = with_op_column(output)
+            .unwrap()
+            .names()
+            .map(String::from)
+            .collect();
+        assert_eq!(names, ["op", "n"]);
+        let taken = Schema::new(vec![Field::new("OP", DataType::BigInt)]);
+        assert!(with_op_column(taken).is_err());
+    }
+
     #[test]
     fn row_kinds_read_back() {
         for text in ["+I", "-U", "+U", "-D"] {
