@@ -437,20 +437,30 @@ fn emit_changes_skips_rows_that_did_not_change() {
 fn changelog_mistakes_are_usage_errors_naming_the_cause() {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = shapes_input(dir.path());
-    let cases = [
+    let kafka = [
+        "--format",
+        "debezium-json",
+        "--output",
+        "kafka://127.0.0.1:1/out",
+    ];
+    let cases: [(&str, &[&str], &str); 3] = [
         (
             "CREATE STREAM out WITH ('changelog.mode' = 'upsert') AS SELECT k FROM t",
+            &[],
             "'changelog.mode': unknown changelog mode 'upsert'",
         ),
         (
             "SELECT k AS op, COUNT(*) FROM t GROUP BY k",
+            &[],
             "output column `op`",
         ),
+        (SUMS, &kafka, "the Kafka sink does not write debezium-json"),
     ];
-    for (sql, message) in cases {
+    for (sql, args, message) in cases {
         let o = corestream()
             .args(["run", "-q", "--changelog", "-e", &format!("{DDL} {sql}")])
             .args(["--source", &source])
+            .args(args)
             .output()
             .expect("run corestream");
         assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
