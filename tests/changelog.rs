@@ -493,3 +493,24 @@ fn the_documented_example_writes_what_the_docs_show() {
         assert!(docs.contains(&shown), "the docs do not show\n{shown}");
     }
 }
+
+#[test]
+fn explain_shows_the_changelog_and_its_op_column() {
+    let o = corestream()
+        .args([
+            "explain",
+            "--changelog",
+            "-e",
+            "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol",
+        ])
+        .args(["--source", "trades=tests/data/trades.csv"])
+        .output()
+        .expect("run corestream");
+    assert_success(&o);
+    let text = stdout(&o);
+    assert!(text.contains("EMIT CHANGES as a changelog"), "{text}");
+    assert!(
+        text.contains("Output: op VARCHAR, symbol VARCHAR, n BIGINT"),
+        "{text}"
+    );
+}
