@@ -4,6 +4,7 @@
 //! grouped query into keys, aggregates and the expressions over them, and
 //! `explain`. It never touches rows.
 
+mod changelog;
 mod explain;
 mod expr;
 mod from_window;
@@ -14,6 +15,7 @@ mod resolve;
 mod typecheck;
 mod window;
 
+pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;
@@ -31,6 +33,9 @@ pub struct QueryPlan {
     /// Names and types of the output columns, in SELECT order.
     pub output: Schema,
     pub emit: EmitMode,
+    /// Output is a changelog: a first column [`CHANGELOG_OP_COLUMN`] says what
+    /// each row does to the result (`+I`, `-U`, `+U`, `-D`).
+    pub changelog: bool,
     pub limit: Option<u64>,
     pub time: TimeSettings,
     /// `CREATE STREAM <name>`: the output's name, if given.

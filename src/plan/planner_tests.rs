@@ -955,6 +955,7 @@ fn time_settings_come_from_cli_then_properties() {
     let settings = PlanSettings {
         max_out_of_orderness_ms: Some(250),
         allowed_lateness_ms: None,
+        changelog: false,
     };
     let p = plan_query(&q, &catalog(), &settings).expect("plans");
     assert_eq!(p.time.max_out_of_orderness_ms, 250);

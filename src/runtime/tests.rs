@@ -344,6 +344,7 @@ fn plan(stateless: bool) -> QueryPlan {
         kind,
         output: Schema::default(),
         emit: EmitMode::Changes,
+        changelog: false,
         limit: None,
         time: TimeSettings {
             max_out_of_orderness_ms: 5,
