@@ -741,3 +741,45 @@ fn two_processes_in_one_group_share_a_topic_and_one_takes_over_when_the_other_di
         &missing[..missing.len().min(10)]
     );
 }
+
+#[test]
+fn a_debezium_changelog_goes_to_a_keyed_topic_in_order_per_key() {
+    let cluster = cluster(&[("sums_in", 2), ("sums_out", 3)]);
+    let servers = cluster.bootstrap_servers();
+    // Symbol A's quantities 1, 2 on partition 0; B's 5 on partition 1.
+    let messages = [(0, "A", 1), (0, "A", 2), (1, "B", 5)].map(|(p, symbol, qty)| {
+        let value = format!(r#"{{"symbol":"{symbol}","price":1,"qty":{qty},"ts":{BASE_MS}}}"#);
+        (p, BASE_MS, value)
+    });
+    produce(&servers, "sums_in", &messages);
+    let sql = format!(
+        "{} CREATE STREAM sums AS SELECT symbol, SUM(qty) AS s FROM trades GROUP BY symbol \
+         WITH ('connector' = 'kafka', 'topic' = 'sums_out', \
+         'properties.bootstrap.servers' = '{servers}', 'format' = 'debezium-json', \
+         'key.fields' = 'symbol')",
+        kafka_table(&servers, "sums_in", "json", BOUNDED_EARLIEST)
+    );
+    let o = run_sql(&sql, &["--shards", "2"]);
+    assert_success(&o);
+    let out = consume_all(&servers, "sums_out");
+    let of = |symbol: &str| -> Vec<String> {
+        let key = format!(r#"{{"symbol":"{symbol}"}}"#);
+        out.iter()
+            .filter(|(_, k, _)| k.as_deref() == Some(key.as_str()))
+            .map(|(_, _, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("A"),
+        [
+            r#"{"before":null,"after":{"symbol":"A","s":1},"op":"c"}"#,
+            r#"{"before":{"symbol":"A","s":1},"after":null,"op":"d"}"#,
+            r#"{"before":null,"after":{"symbol":"A","s":3},"op":"c"}"#,
+        ]
+    );
+    assert_eq!(
+        of("B"),
+        [r#"{"before":null,"after":{"symbol":"B","s":5},"op":"c"}"#]
+    );
+    assert_eq!(out.len(), 4);
+}

@@ -195,11 +195,6 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let sink_path = sink_path(plan, output);
     let format = output_format(output, plan, sink_path.as_deref())?;
     let kafka_sink = kafka_sink_config(plan, sink_path.as_deref())?;
-    if kafka_sink.is_some() && format == OutputFormat::DebeziumJson {
-        return Err(Error::Usage(
-            "the Kafka sink does not write debezium-json yet; use --changelog with jsonl".into(),
-        ));
-    }
     let rows_to_stdout = format != OutputFormat::Blackhole
         && kafka_sink.is_none()
         && matches!(sink_path.as_deref(), None | Some("-"));
