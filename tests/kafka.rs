@@ -328,6 +328,19 @@ fn startup_modes_and_committed_group_offsets() {
         (10..15).collect::<Vec<_>>()
     );
     assert!(quantities_read(&servers, "modes", &group).is_empty());
+
+    // A backfill up to where the group has got: records produced after its
+    // last commit are left out.
+    let newer: Vec<_> = (15..20)
+        .map(|q| qty_message(q, BASE_MS + q * 1000))
+        .collect();
+    produce(&servers, "modes", &newer);
+    let up_to_group = ", 'scan.startup.mode' = 'earliest-offset', \
+                       'scan.bounded.mode' = 'group-offsets', 'properties.group.id' = 'g1'";
+    assert_eq!(
+        quantities_read(&servers, "modes", up_to_group),
+        (0..15).collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub const KAFKA_SOURCE_KEYS: &[&str] = &[
     "scan.startup.mode",
     "scan.startup.timestamp-millis",
     "scan.bounded.mode",
+    "scan.bounded.timestamp-millis",
     "type",
     "bootstrap.servers",
     "group.id",
@@ -49,6 +50,17 @@ const METADATA_KEYS: [(&str, Metadata); 4] = [
     ("metadata.key", Metadata::Key),
 ];
 
+/// Where a bounded source stops reading each partition (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The latest offset when the run started.
+    LatestOffset,
+    /// The group's committed offset when the run started.
+    GroupOffsets,
+    /// The first offset whose message timestamp is at or after this (ms).
+    Timestamp(i64),
+}
+
 /// Where a source starts reading each partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Startup {
@@ -71,9 +83,11 @@ pub struct KafkaSourceConfig {
     /// librdkafka settings (`bootstrap.servers`, `group.id`, ...).
     pub client: Vec<(String, String)>,
     pub startup: Startup,
-    /// `scan.bounded.mode` = `latest-offset`: stop at the offsets that were
-    /// the latest when the run started.
+    /// `scan.bounded.mode` given (not `unbounded`): the run ends where
+    /// [`KafkaSourceConfig::bound`] says.
     pub bounded: bool,
+    /// Where a bounded read ends.
+    pub bound: Bound,
     /// Columns filled from the message's metadata, not from its value.
     pub metadata: Vec<(String, Metadata)>,
 }
@@ -168,6 +182,12 @@ pub fn source_config(
     let format = format
         .ok_or_else(|| usage("connector 'kafka' needs a 'format': 'json' or 'csv'".into()))?;
     let startup = startup_mode(entries, usage)?;
+    let bound = bounded_mode(entries, usage)?;
+    if bound == Some(Bound::GroupOffsets) && setting(&client, "group.id").is_none() {
+        return Err(usage(
+            "'scan.bounded.mode' = 'group-offsets' needs 'properties.group.id'".into(),
+        ));
+    }
     if startup == Startup::GroupOffsets && setting(&client, "group.id").is_none() {
         return Err(usage(
             "'scan.startup.mode' = 'group-offsets' (the default) needs 'properties.group.id'"
@@ -184,7 +204,8 @@ pub fn source_config(
         max_record_bytes,
         client,
         startup,
-        bounded: bounded_mode(entries, usage)?,
+        bounded: bound.is_some(),
+        bound: bound.unwrap_or(Bound::LatestOffset),
         metadata: METADATA_KEYS
             .iter()
             .filter_map(|(key, kind)| Some((setting(entries, key)?.trim().to_string(), *kind)))
@@ -214,13 +235,34 @@ fn startup_mode(entries: &[(String, String)], usage: &dyn Fn(String) -> Error) -
     }
 }
 
-fn bounded_mode(entries: &[(String, String)], usage: &dyn Fn(String) -> Error) -> Result<bool> {
-    match setting(entries, "scan.bounded.mode").map(|m| m.trim().to_ascii_lowercase()) {
-        None => Ok(false),
-        Some(m) if m == "unbounded" => Ok(false),
-        Some(m) if m == "latest-offset" => Ok(true),
-        Some(other) => Err(usage(format!(
-            "unsupported 'scan.bounded.mode' '{other}' (supported: latest-offset, unbounded)"
+fn bounded_mode(
+    entries: &[(String, String)],
+    usage: &dyn Fn(String) -> Error,
+) -> Result<Option<Bound>> {
+    let mode = setting(entries, "scan.bounded.mode").map(|m| m.trim().to_ascii_lowercase());
+    let timestamp = setting(entries, "scan.bounded.timestamp-millis");
+    match (mode.as_deref(), timestamp) {
+        (None | Some("unbounded"), None) => Ok(None),
+        (Some("latest-offset"), None) => Ok(Some(Bound::LatestOffset)),
+        (Some("group-offsets"), None) => Ok(Some(Bound::GroupOffsets)),
+        (Some("timestamp"), Some(ms)) => ms
+            .trim()
+            .parse::<i64>()
+            .map(|ms| Some(Bound::Timestamp(ms)))
+            .map_err(|_| {
+                usage(format!(
+                    "'scan.bounded.timestamp-millis' must be epoch milliseconds, not '{ms}'"
+                ))
+            }),
+        (Some("timestamp"), None) => Err(usage(
+            "'scan.bounded.mode' = 'timestamp' needs 'scan.bounded.timestamp-millis'".into(),
+        )),
+        (_, Some(_)) => Err(usage(
+            "'scan.bounded.timestamp-millis' needs 'scan.bounded.mode' = 'timestamp'".into(),
+        )),
+        (Some(other), None) => Err(usage(format!(
+            "unsupported 'scan.bounded.mode' '{other}' (supported: latest-offset, group-offsets, \
+             timestamp, unbounded)"
         ))),
     }
 }
@@ -295,6 +337,7 @@ mod tests {
         assert_eq!(config.topic, "bids");
         assert_eq!(config.startup, Startup::GroupOffsets);
         assert!(config.bounded);
+        assert_eq!(config.bound, Bound::LatestOffset);
         assert_eq!(config.client_setting("fetch.min.bytes"), Some("10"));
         assert_eq!(config.client_setting("group.id"), Some("q5"));
         assert!(!config.csv.header);
@@ -332,6 +375,46 @@ mod tests {
             ("scan.startup.mode", "sometime"),
         ]);
         assert!(bad_mode.unwrap_err().to_string().contains("'sometime'"));
+    }
+
+    #[test]
+    fn bounded_modes_end_at_the_latest_offset_the_group_or_a_time() {
+        let bounded = |extra: &[(&str, &str)]| {
+            let mut entries = vec![
+                ("topic", "t"),
+                ("properties.bootstrap.servers", "h:1"),
+                ("scan.startup.mode", "earliest-offset"),
+            ];
+            entries.extend_from_slice(extra);
+            source(&entries)
+        };
+        let timed = bounded(&[
+            ("scan.bounded.mode", "timestamp"),
+            ("scan.bounded.timestamp-millis", "1767225600000"),
+        ])
+        .unwrap();
+        assert_eq!(timed.bound, Bound::Timestamp(1_767_225_600_000));
+        assert!(timed.bounded);
+        let unbounded = bounded(&[("scan.bounded.mode", "unbounded")]).unwrap();
+        assert!(!unbounded.bounded);
+        let needs_group = bounded(&[("scan.bounded.mode", "group-offsets")]);
+        assert!(needs_group.unwrap_err().to_string().contains("group.id"));
+        let needs_time = bounded(&[("scan.bounded.mode", "timestamp")]);
+        assert!(needs_time
+            .unwrap_err()
+            .to_string()
+            .contains("timestamp-millis"));
+        let bad_time = bounded(&[
+            ("scan.bounded.mode", "timestamp"),
+            ("scan.bounded.timestamp-millis", "noon"),
+        ]);
+        assert!(bad_time.unwrap_err().to_string().contains("'noon'"));
+        let group = bounded(&[
+            ("scan.bounded.mode", "group-offsets"),
+            ("properties.group.id", "g"),
+        ])
+        .unwrap();
+        assert_eq!(group.bound, Bound::GroupOffsets);
     }
 
     #[test]

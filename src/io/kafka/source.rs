@@ -6,7 +6,7 @@
 //! offset. Every message read becomes exactly one row or one dead letter.
 
 use super::client::{consumer, group_member, partitions, unreachable_error, CONNECT_TIMEOUT};
-use super::config::{KafkaSourceConfig, Startup};
+use super::config::{Bound, KafkaSourceConfig, Startup};
 use super::layout::{Layout, MessageMeta};
 use crate::data::{time_value, Batch, Schema, Value};
 use crate::error::{Error, Result};
@@ -52,7 +52,11 @@ pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> 
     let ids = partitions(&consumer, &config.client, &config.topic, &what)?;
     let mut ranges = Vec::with_capacity(ids.len());
     let starts = start_offsets(&consumer, config, &ids, &what)?;
-    for (partition, start) in ids.into_iter().zip(starts) {
+    let ends = match config.bounded {
+        true => end_offsets(&consumer, config, &ids, &what)?,
+        false => vec![None; ids.len()],
+    };
+    for ((partition, start), end) in ids.into_iter().zip(starts).zip(ends) {
         let (low, high) = consumer
             .fetch_watermarks(&config.topic, partition, CONNECT_TIMEOUT)
             .map_err(|e| unreachable_error(&config.client, &what, &e))?;
@@ -61,10 +65,14 @@ pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> 
             Offset::Beginning => low,
             _ => high,
         };
+        let end = config.bounded.then(|| match end {
+            Some(Offset::Offset(n)) => n.clamp(start, high),
+            _ => high,
+        });
         ranges.push(PartitionRange {
             partition,
             start,
-            end: config.bounded.then_some(high),
+            end,
         });
     }
     Ok(KafkaPlan {
@@ -72,6 +80,57 @@ pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> 
         partitions: ranges,
         sharing: StreamSharing::default(),
     })
+}
+
+/// Each partition's end as the bounded mode gives it (`None`: the latest
+/// offset; resolved against the watermarks by the caller).
+fn end_offsets(
+    consumer: &BaseConsumer,
+    config: &KafkaSourceConfig,
+    ids: &[i32],
+    what: &str,
+) -> Result<Vec<Option<Offset>>> {
+    let resolved = match config.bound {
+        Bound::LatestOffset => return Ok(vec![None; ids.len()]),
+        Bound::GroupOffsets => consumer.committed_offsets(
+            partition_list(config, ids, Offset::Invalid, what)?,
+            CONNECT_TIMEOUT,
+        ),
+        Bound::Timestamp(ms) => consumer.offsets_for_times(
+            partition_list(config, ids, Offset::Offset(ms), what)?,
+            CONNECT_TIMEOUT,
+        ),
+    }
+    .map_err(|e| unreachable_error(&config.client, what, &e))?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            match resolved
+                .find_partition(&config.topic, *id)
+                .map(|p| p.offset())
+            {
+                Some(Offset::Offset(n)) => Some(Offset::Offset(n)),
+                // A group without a commit for the partition reads none of it.
+                _ if config.bound == Bound::GroupOffsets => Some(Offset::Offset(0)),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
+/// `ids` of the topic, each at `offset`.
+fn partition_list(
+    config: &KafkaSourceConfig,
+    ids: &[i32],
+    offset: Offset,
+    what: &str,
+) -> Result<TopicPartitionList> {
+    let mut tpl = TopicPartitionList::new();
+    for id in ids {
+        tpl.add_partition_offset(&config.topic, *id, offset)
+            .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+    }
+    Ok(tpl)
 }
 
 /// Each partition's start as the startup mode gives it (resolved against
@@ -82,14 +141,7 @@ fn start_offsets(
     ids: &[i32],
     what: &str,
 ) -> Result<Vec<Offset>> {
-    let list = |offset: Offset| -> Result<TopicPartitionList> {
-        let mut tpl = TopicPartitionList::new();
-        for id in ids {
-            tpl.add_partition_offset(&config.topic, *id, offset)
-                .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
-        }
-        Ok(tpl)
-    };
+    let list = |offset: Offset| partition_list(config, ids, offset, what);
     let resolved = match config.startup {
         Startup::Earliest => return Ok(vec![Offset::Beginning; ids.len()]),
         Startup::Latest => return Ok(vec![Offset::End; ids.len()]),
