@@ -7,7 +7,7 @@ mod common;
 
 use common::{assert_success, corestream, send_signal, stderr, stdout};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -470,7 +470,7 @@ fn a_command_line_kafka_source_over_a_declared_table() {
 }
 
 #[test]
-fn metadata_columns_hold_partition_offset_timestamp_and_key() {
+fn metadata_columns_hold_partition_offset_timestamp_key_and_headers() {
     let cluster = cluster(&[("meta", 2)]);
     let servers = cluster.bootstrap_servers();
     let producer: BaseProducer = ClientConfig::new()
@@ -479,20 +479,35 @@ fn metadata_columns_hold_partition_offset_timestamp_and_key() {
         .expect("producer");
     for i in 0..4i64 {
         let (key, value) = (format!("k{i}"), format!("S{i},{}", i + 10));
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "trace",
+            value: Some(&format!("t{i}")),
+        });
+        let headers = match i {
+            0 => OwnedHeaders::new(),
+            3 => headers.insert(Header {
+                key: "empty",
+                value: None::<&str>,
+            }),
+            _ => headers,
+        };
         let record = BaseRecord::to("meta")
             .partition((i % 2) as i32)
             .timestamp(BASE_MS + i * 1000)
             .key(&key)
+            .headers(headers)
             .payload(&value);
         producer.send(record).expect("enqueue");
     }
     producer.flush(PATIENCE).expect("flush");
     let sql = format!(
-        "CREATE TABLE m (p BIGINT, symbol VARCHAR, o BIGINT, qty BIGINT, mts TIMESTAMP, k VARCHAR) \
+        "CREATE TABLE m (p BIGINT, symbol VARCHAR, o BIGINT, qty BIGINT, mts TIMESTAMP, k VARCHAR, \
+         h VARCHAR) \
          WITH ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '{servers}', \
          'format' = 'csv', 'metadata.partition' = 'p', 'metadata.offset' = 'o', \
-         'metadata.timestamp' = 'mts', 'metadata.key' = 'k'{BOUNDED_EARLIEST}); \
-         SELECT symbol, qty, p, o, mts, k FROM m"
+         'metadata.timestamp' = 'mts', 'metadata.key' = 'k', 'metadata.headers' = 'h'\
+         {BOUNDED_EARLIEST}); \
+         SELECT symbol, qty, p, o, mts, k, h FROM m"
     );
     let o = run_sql(&sql, &["--format", "csv"]);
     assert_success(&o);
@@ -500,10 +515,10 @@ fn metadata_columns_hold_partition_offset_timestamp_and_key() {
     assert_eq!(
         rows,
         vec![
-            "S0,10,0,0,2026-01-01T00:00:00.000Z,k0",
-            "S1,11,1,0,2026-01-01T00:00:01.000Z,k1",
-            "S2,12,0,1,2026-01-01T00:00:02.000Z,k2",
-            "S3,13,1,1,2026-01-01T00:00:03.000Z,k3",
+            "S0,10,0,0,2026-01-01T00:00:00.000Z,k0,{}",
+            r#"S1,11,1,0,2026-01-01T00:00:01.000Z,k1,"{""trace"":""t1""}""#,
+            r#"S2,12,0,1,2026-01-01T00:00:02.000Z,k2,"{""trace"":""t2""}""#,
+            r#"S3,13,1,1,2026-01-01T00:00:03.000Z,k3,"{""empty"":null,""trace"":""t3""}""#,
         ]
     );
 }

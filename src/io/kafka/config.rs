@@ -27,6 +27,7 @@ pub const KAFKA_SOURCE_KEYS: &[&str] = &[
     "metadata.partition",
     "metadata.offset",
     "metadata.key",
+    "metadata.headers",
 ];
 
 /// A message's metadata that a column can hold (WITH `metadata.KIND` =
@@ -41,13 +42,18 @@ pub enum Metadata {
     Offset,
     /// The message key as text (VARCHAR; NULL without a key).
     Key,
+    /// The message headers as a JSON object of texts (VARCHAR; `{}` without
+    /// headers; a header without a value is `null`; a repeated name keeps
+    /// its last value).
+    Headers,
 }
 
-const METADATA_KEYS: [(&str, Metadata); 4] = [
+const METADATA_KEYS: [(&str, Metadata); 5] = [
     ("metadata.timestamp", Metadata::Timestamp),
     ("metadata.partition", Metadata::Partition),
     ("metadata.offset", Metadata::Offset),
     ("metadata.key", Metadata::Key),
+    ("metadata.headers", Metadata::Headers),
 ];
 
 /// Where a bounded source stops reading each partition (exclusive).

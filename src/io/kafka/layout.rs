@@ -1,6 +1,7 @@
 //! Which declared columns of a Kafka source come from the message value and
 //! which from its metadata (WITH `metadata.timestamp` / `partition` /
-//! `offset` / `key` = 'column'), and the rows put together from both.
+//! `offset` / `key` / `headers` = 'column'), and the rows put together from
+//! both.
 //! The value is parsed against the other columns only, so a CSV value holds
 //! just the value columns, in their declared order.
 
@@ -26,6 +27,8 @@ pub struct MessageMeta {
     pub timestamp: Option<i64>,
     /// The key as text (lossy UTF-8), when asked for and present.
     pub key: Option<String>,
+    /// The headers as a JSON object, when asked for.
+    pub headers: Option<String>,
 }
 
 /// The declared columns of a source split into value and metadata columns.
@@ -92,9 +95,18 @@ impl Layout {
 
     /// True when a column holds the message key.
     pub fn wants_key(&self) -> bool {
+        self.wants(Metadata::Key)
+    }
+
+    /// True when a column holds the message headers.
+    pub fn wants_headers(&self) -> bool {
+        self.wants(Metadata::Headers)
+    }
+
+    fn wants(&self, metadata: Metadata) -> bool {
         self.slots
             .iter()
-            .any(|s| matches!(s, Slot::Meta(Metadata::Key, _)))
+            .any(|s| matches!(s, Slot::Meta(kind, _) if *kind == metadata))
     }
 
     /// The declared row of a message: `parsed` value columns and `meta`.
@@ -117,6 +129,7 @@ fn meta_value(kind: Metadata, data_type: DataType, meta: &MessageMeta) -> Value 
             (None, _) => Value::Null,
         },
         Metadata::Key => meta.key.as_deref().map_or(Value::Null, Value::str),
+        Metadata::Headers => meta.headers.as_deref().map_or(Value::Null, Value::str),
     }
 }
 
@@ -124,7 +137,7 @@ fn checked_type(source: &str, field: &Field, kind: Metadata) -> Result<DataType>
     let fits = match kind {
         Metadata::Timestamp => matches!(field.data_type, DataType::Timestamp | DataType::BigInt),
         Metadata::Partition | Metadata::Offset => field.data_type == DataType::BigInt,
-        Metadata::Key => field.data_type == DataType::Varchar,
+        Metadata::Key | Metadata::Headers => field.data_type == DataType::Varchar,
     };
     if fits {
         return Ok(field.data_type);
@@ -133,7 +146,7 @@ fn checked_type(source: &str, field: &Field, kind: Metadata) -> Result<DataType>
         source,
         format!(
             "metadata column '{}' ({kind:?}) cannot be {:?} (timestamp: TIMESTAMP or BIGINT; \
-             partition, offset: BIGINT; key: VARCHAR)",
+             partition, offset: BIGINT; key, headers: VARCHAR)",
             field.name, field.data_type
         ),
     ))
@@ -171,6 +184,7 @@ mod tests {
             offset: 9,
             timestamp: Some(1500),
             key: None,
+            headers: None,
         };
         let mut row = Vec::new();
         layout.row(&[Value::str("A"), Value::Int(7)], &message, &mut row);

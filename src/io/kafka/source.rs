@@ -16,7 +16,7 @@ use crate::io::{
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::{Duration, Instant};
 
@@ -209,6 +209,21 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
 /// A consumer with its assigned partitions, and the bounded ones with their
 /// ends.
 type Assigned = (BaseConsumer, Vec<i32>, Vec<(i32, i64)>);
+
+/// A message's headers as a JSON object of texts (lossy UTF-8; a header
+/// without a value is `null`; a repeated name keeps its last value).
+fn headers_json(message: &BorrowedMessage<'_>) -> String {
+    let mut object = serde_json::Map::new();
+    if let Some(headers) = message.headers() {
+        for header in headers.iter() {
+            let value = header.value.map_or(serde_json::Value::Null, |v| {
+                serde_json::Value::String(String::from_utf8_lossy(v).into_owned())
+            });
+            object.insert(header.key.to_string(), value);
+        }
+    }
+    serde_json::Value::Object(object).to_string()
+}
 
 /// Assigns `consumer` the partitions of `ranges` that have something to
 /// read.
@@ -519,6 +534,7 @@ impl Messages {
                         .key()
                         .filter(|_| self.layout.wants_key())
                         .map(|k| String::from_utf8_lossy(k).into_owned()),
+                    headers: self.layout.wants_headers().then(|| headers_json(message)),
                 };
                 self.buffer_line(meta, payload);
             }
