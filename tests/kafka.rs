@@ -811,3 +811,21 @@ fn a_debezium_changelog_goes_to_a_keyed_topic_in_order_per_key() {
     );
     assert_eq!(out.len(), 4);
 }
+
+#[test]
+fn a_broker_that_goes_away_mid_run_ends_the_run_with_an_error() {
+    let cluster = cluster(&[("gone", 2)]);
+    let servers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    produce(&servers, "gone", &qty_run(0, 0..10, BASE_MS));
+    let output = dir.path().join("gone.csv");
+    let member = live_member(&servers, "gone", "g-gone", "", &output);
+    wait_for_outputs(&[&output], |seen| seen.len() == 10);
+    let went_away = Instant::now();
+    drop(cluster);
+    let o = member.wait_with_output().expect("wait");
+    // librdkafka retries; the run gives up after 30 s without a message.
+    assert!(went_away.elapsed() < PATIENCE * 2, "the run hung");
+    assert_failed_saying(&o, &["source 'trades'", "Kafka topic 'gone'", &servers]);
+    assert_eq!(quantities_in(&output), (0..10).collect::<Vec<_>>());
+}
