@@ -351,3 +351,100 @@ fn an_unknown_function_in_a_grouped_query_is_named_not_its_column() {
         "column 16: unknown function 'collect_list'",
     );
 }
+
+const MOMENTS_DDL: &str = "CREATE TABLE m (id BIGINT, a TIMESTAMP, b TIMESTAMP, s VARCHAR, \
+     f VARCHAR, n BIGINT) WITH ('path' = 'tests/data/dialects/moments.csv');\n";
+
+#[test]
+fn extract_every_field_of_duckdb_and_flink() {
+    let fields = [
+        "year",
+        "quarter",
+        "month",
+        "week",
+        "isoyear",
+        "day",
+        "dow",
+        "dayofweek",
+        "isodow",
+        "doy",
+        "dayofyear",
+        "hour",
+        "minute",
+        "second",
+        "millisecond",
+        "microsecond",
+        "epoch",
+    ];
+    let columns: String = fields
+        .iter()
+        .map(|f| format!(", EXTRACT({} FROM a) AS {f}", f.to_uppercase()))
+        .collect();
+    let out = run_sql(&format!("{MOMENTS_DDL}SELECT id{columns} FROM m"), &[]);
+    assert_eq!(out, expected("extract_fields"));
+}
+
+#[test]
+fn timestampdiff_timestampadd_and_to_timestamp() {
+    let units = [
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year",
+    ];
+    let diffs: String = units
+        .iter()
+        .map(|u| format!(", TIMESTAMPDIFF({}, a, b) AS diff_{u}", u.to_uppercase()))
+        .collect();
+    let sql = format!(
+        "{MOMENTS_DDL}SELECT id{diffs}, TIMESTAMPADD(MONTH, 1, a) AS plus_month, \
+         TIMESTAMPADD('month', -13, a) AS minus_13_months, \
+         TIMESTAMPADD(QUARTER, -3, b) AS minus_3_quarters, \
+         TIMESTAMPADD(HOUR, 36, a) AS plus_36_hours, TO_TIMESTAMP(s) AS parsed, \
+         TO_TIMESTAMP(f, 'dd/MM/yyyy HH:mm:ss') AS patterned, TO_TIMESTAMP(n) AS from_epoch \
+         FROM m"
+    );
+    assert_eq!(run_sql(&sql, &[]), expected("time_functions"));
+}
+
+#[test]
+fn time_function_errors_name_the_place() {
+    assert_sql_error(
+        "SELECT\n  EXTRACT(JULIAN FROM ts) AS j FROM trades",
+        "line 2, column 23: EXTRACT(JULIAN FROM ..) is not supported",
+    );
+    assert_sql_error(
+        "SELECT TIMESTAMPDIFF(FORTNIGHT, ts, ts) AS d FROM trades",
+        "column 8: TIMESTAMPDIFF takes a unit as its first argument",
+    );
+    assert_sql_error(
+        "SELECT TIMESTAMPADD(DAY, ts) AS d FROM trades",
+        "TIMESTAMPADD takes 3 arguments, got 2",
+    );
+    assert_sql_error(
+        "SELECT TO_TIMESTAMP(symbol, 'yyyy-MM-dd hh') AS t FROM trades",
+        "TO_TIMESTAMP pattern letter 'h' is not supported",
+    );
+}
+
+/// CURRENT_TIMESTAMP and NOW() are the wall clock while the query runs
+/// (processing time): only checked against generous bounds.
+#[test]
+fn current_timestamp_is_the_wall_clock() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64;
+    let out = query(
+        "SELECT TIMESTAMPDIFF(MILLISECOND, TIMESTAMP '1970-01-01 00:00:00', CURRENT_TIMESTAMP) \
+         AS a, TIMESTAMPDIFF(MILLISECOND, TIMESTAMP '1970-01-01 00:00:00', NOW()) AS b \
+         FROM trades LIMIT 1",
+        &[],
+    );
+    let after = before + 10 * 60 * 1000;
+    let row: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON row");
+    for column in ["a", "b"] {
+        let millis = row[column].as_i64().expect("a number");
+        assert!(
+            (before..after).contains(&millis),
+            "{column}: {millis} not in {before}..{after}"
+        );
+    }
+}

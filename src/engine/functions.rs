@@ -4,14 +4,15 @@
 //! FLOOR/CEIL(ts TO unit)). Results conform to the plan's type.
 
 use super::cast::conform;
+use super::datetime::{
+    date_part, fixed_millis, timestamp_add, timestamp_diff, to_timestamp, MILLIS_PER_DAY,
+    MILLIS_PER_HOUR,
+};
 use super::eval::{binary_values, eval, sql_eq, with_operand};
 use crate::data::{DataType, Decimal, Value};
 use crate::plan::{BinaryOp, ScalarExpr, ScalarFunction, TimeUnit, TrimSide};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::Write;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
-const MILLIS_PER_HOUR: i64 = 3_600_000;
 
 /// Evaluates `func(args)` over `row`; NULL for wrong arity or types.
 pub fn eval_function(
@@ -41,6 +42,7 @@ pub fn eval_function(
         },
         ScalarFunction::Greatest => extreme(args, row, std::cmp::Ordering::Greater),
         ScalarFunction::Least => extreme(args, row, std::cmp::Ordering::Less),
+        ScalarFunction::Now => Value::Timestamp(chrono::Utc::now().timestamp_millis()),
         ScalarFunction::Mod => match args {
             [a, b] => with_operand(a, row, |x| {
                 with_operand(b, row, |y| {
@@ -81,10 +83,14 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
             let chars = args.get(1).map(text_of);
             Some(trim(&text_of(first), chars.as_deref().unwrap_or(" "), side))
         }
-        ScalarFunction::Hour => {
-            let t = time_of(first)?;
-            Some(Value::Int(t.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_HOUR))
+        ScalarFunction::DatePart(part) => date_part(time_of(first)?, part),
+        ScalarFunction::TimestampDiff(unit) => {
+            timestamp_diff(unit, time_of(first)?, time_of(args.get(1)?)?).map(Value::Int)
         }
+        ScalarFunction::TimestampAdd(unit) => {
+            timestamp_add(unit, first.as_i64()?, time_of(args.get(1)?)?).map(Value::Timestamp)
+        }
+        ScalarFunction::ToTimestamp => to_timestamp(first, args.get(1)),
         ScalarFunction::DateFormat => {
             let pattern = text_of(args.get(1)?);
             date_format(time_of(first)?, &pattern).map(|s| Value::Str(s.into()))
@@ -104,7 +110,8 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
         | ScalarFunction::Concat
         | ScalarFunction::Mod
         | ScalarFunction::Greatest
-        | ScalarFunction::Least => None,
+        | ScalarFunction::Least
+        | ScalarFunction::Now => None,
     }
 }
 
@@ -177,24 +184,10 @@ fn time_ceil(millis: i64, unit: TimeUnit) -> Option<i64> {
     if floor == millis {
         return Some(millis);
     }
-    let next = match unit {
-        TimeUnit::Millisecond => millis,
-        TimeUnit::Second => floor.checked_add(1_000)?,
-        TimeUnit::Minute => floor.checked_add(60_000)?,
-        TimeUnit::Hour => floor.checked_add(MILLIS_PER_HOUR)?,
-        TimeUnit::Day => floor.checked_add(MILLIS_PER_DAY)?,
-        TimeUnit::Week => floor.checked_add(7 * MILLIS_PER_DAY)?,
-        TimeUnit::Month => add_months(floor, 1)?,
-        TimeUnit::Quarter => add_months(floor, 3)?,
-        TimeUnit::Year => add_months(floor, 12)?,
-    };
-    Some(next)
-}
-
-fn add_months(millis: i64, months: u32) -> Option<i64> {
-    let t = DateTime::<Utc>::from_timestamp_millis(millis)?;
-    let later = t.checked_add_months(chrono::Months::new(months))?;
-    Some(later.timestamp_millis())
+    match fixed_millis(unit) {
+        Some(size) => floor.checked_add(size),
+        None => timestamp_add(unit, 1, floor),
+    }
 }
 
 fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
@@ -565,12 +558,13 @@ mod tests {
         // 2026-01-02T13:04:05.007Z
         let t = crate::data::parse_timestamp("2026-01-02T13:04:05.007Z").unwrap();
         let ts = Value::Timestamp(t);
+        let hour = ScalarFunction::DatePart(crate::plan::DatePart::Hour);
         assert_eq!(
-            call(Hour, vec![ts.clone()], DataType::BigInt),
+            call(hour, vec![ts.clone()], DataType::BigInt),
             Value::Int(13)
         );
         assert_eq!(
-            call(Hour, vec![Value::Timestamp(-1)], DataType::BigInt),
+            call(hour, vec![Value::Timestamp(-1)], DataType::BigInt),
             Value::Int(23)
         );
         let fmt = |p: &str| {

@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod cast;
+mod datetime;
 mod eval;
 mod footprint;
 mod functions;

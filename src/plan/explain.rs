@@ -209,13 +209,17 @@ impl ScalarFunction {
             ScalarFunction::Trim(TrimSide::Trailing) => "RTRIM",
             ScalarFunction::Concat => "CONCAT",
             ScalarFunction::Mod => "MOD",
-            ScalarFunction::Hour => "HOUR",
+            ScalarFunction::DatePart(_) => "EXTRACT",
             ScalarFunction::DateFormat => "DATE_FORMAT",
             ScalarFunction::Greatest => "GREATEST",
             ScalarFunction::Least => "LEAST",
             ScalarFunction::SplitPart => "SPLIT_PART",
             ScalarFunction::TimeFloor(_) => "FLOOR",
             ScalarFunction::TimeCeil(_) => "CEIL",
+            ScalarFunction::TimestampDiff(_) => "TIMESTAMPDIFF",
+            ScalarFunction::TimestampAdd(_) => "TIMESTAMPADD",
+            ScalarFunction::ToTimestamp => "TO_TIMESTAMP",
+            ScalarFunction::Now => "NOW",
         }
     }
 }
@@ -409,6 +413,26 @@ impl fmt::Display for ExprDisplay<'_> {
                 write!(f, "{name}(")?;
                 self.comma_list(f, args)?;
                 write!(f, " TO {})", unit.name())
+            }
+            ExprKind::Function {
+                func: ScalarFunction::TimestampDiff(unit) | ScalarFunction::TimestampAdd(unit),
+                args,
+            } => {
+                let name = match &self.expr.kind {
+                    ExprKind::Function { func, .. } => func.name(),
+                    _ => "",
+                };
+                write!(f, "{name}({}, ", unit.name())?;
+                self.comma_list(f, args)?;
+                f.write_str(")")
+            }
+            ExprKind::Function {
+                func: ScalarFunction::DatePart(part),
+                args,
+            } => {
+                write!(f, "EXTRACT({} FROM ", part.name())?;
+                self.comma_list(f, args)?;
+                f.write_str(")")
             }
             ExprKind::Function { func, args } => {
                 write!(f, "{}(", func.name())?;

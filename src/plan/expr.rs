@@ -127,8 +127,8 @@ pub enum ScalarFunction {
     Concat,
     /// `MOD(a, b)`.
     Mod,
-    /// `HOUR(ts)`, `EXTRACT(HOUR FROM ts)`: 0 to 23, UTC.
-    Hour,
+    /// `EXTRACT(field FROM ts)`, `HOUR(ts)`: a field of a timestamp, UTC.
+    DatePart(DatePart),
     /// `DATE_FORMAT(ts, 'yyyy-MM-dd')` (Java-style pattern letters y M d H m s S).
     DateFormat,
     /// `GREATEST(..)` / `LEAST(..)`: NULL arguments are skipped (as in
@@ -143,6 +143,97 @@ pub enum ScalarFunction {
     TimeFloor(TimeUnit),
     /// `CEIL(ts TO unit)`: the smallest unit boundary at or after `ts`.
     TimeCeil(TimeUnit),
+    /// `TIMESTAMPDIFF(unit, a, b)`: the whole units from `a` to `b`,
+    /// truncated toward zero; months, quarters and years by the calendar.
+    TimestampDiff(TimeUnit),
+    /// `TIMESTAMPADD(unit, n, ts)`; months clamp the day to the month's end.
+    TimestampAdd(TimeUnit),
+    /// `TO_TIMESTAMP(text [, pattern])` (ISO-8601, or Java-style pattern
+    /// letters as DATE_FORMAT's) or `TO_TIMESTAMP(epoch_seconds)`; NULL when
+    /// the value does not convert.
+    ToTimestamp,
+    /// `CURRENT_TIMESTAMP`, `NOW()`: the wall clock when the row is
+    /// evaluated (processing time, not deterministic).
+    Now,
+}
+
+/// A field of `EXTRACT(field FROM ts)`, in UTC, with DuckDB's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    /// 1 to 4.
+    Quarter,
+    /// 1 to 12.
+    Month,
+    /// The ISO week number (weeks start on Monday; week 1 holds January 4th).
+    Week,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// `DOW`, `DAYOFWEEK`: 0 (Sunday) to 6 (Saturday).
+    DayOfWeek,
+    /// `ISODOW`: 1 (Monday) to 7 (Sunday).
+    IsoDayOfWeek,
+    /// `DOY`, `DAYOFYEAR`: 1 to 366.
+    DayOfYear,
+    /// The year of the ISO week.
+    IsoYear,
+    Hour,
+    Minute,
+    /// 0 to 59, whole seconds.
+    Second,
+    /// The seconds in milliseconds: 0 to 59999.
+    Millisecond,
+    /// The seconds in microseconds: 0 to 59999000.
+    Microsecond,
+    /// Seconds since 1970-01-01 00:00:00 UTC, with the fraction (DOUBLE).
+    Epoch,
+}
+
+impl DatePart {
+    /// The field an EXTRACT names (`YEAR`, `dow`, `DAYOFWEEK`, ..).
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        use DatePart::*;
+        let part = match name.to_ascii_lowercase().as_str() {
+            "year" | "years" => Year,
+            "quarter" => Quarter,
+            "month" | "months" => Month,
+            "week" | "weeks" => Week,
+            "day" | "days" => Day,
+            "dow" | "dayofweek" => DayOfWeek,
+            "isodow" => IsoDayOfWeek,
+            "doy" | "dayofyear" => DayOfYear,
+            "isoyear" => IsoYear,
+            "hour" | "hours" => Hour,
+            "minute" | "minutes" => Minute,
+            "second" | "seconds" => Second,
+            "millisecond" | "milliseconds" => Millisecond,
+            "microsecond" | "microseconds" => Microsecond,
+            "epoch" => Epoch,
+            _ => return None,
+        };
+        Some(part)
+    }
+
+    pub fn name(self) -> &'static str {
+        use DatePart::*;
+        match self {
+            Year => "YEAR",
+            Quarter => "QUARTER",
+            Month => "MONTH",
+            Week => "WEEK",
+            Day => "DAY",
+            DayOfWeek => "DOW",
+            IsoDayOfWeek => "ISODOW",
+            DayOfYear => "DOY",
+            IsoYear => "ISOYEAR",
+            Hour => "HOUR",
+            Minute => "MINUTE",
+            Second => "SECOND",
+            Millisecond => "MILLISECOND",
+            Microsecond => "MICROSECOND",
+            Epoch => "EPOCH",
+        }
+    }
 }
 
 /// A calendar unit of DATE_TRUNC, FLOOR/CEIL(.. TO ..), in UTC.

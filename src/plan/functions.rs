@@ -5,7 +5,7 @@
 use super::resolve::{convert, error_at, unify};
 use super::typecheck::{arithmetic_type, comparable, DERIVED_PRECISION};
 use super::{
-    AggregateFunction, BinaryOp, ExprKind, ScalarExpr, ScalarFunction, TimeUnit, TrimSide,
+    AggregateFunction, BinaryOp, DatePart, ExprKind, ScalarExpr, ScalarFunction, TimeUnit, TrimSide,
 };
 use crate::data::{DataType, Value};
 use crate::error::Result;
@@ -177,6 +177,12 @@ const SCALAR_FUNCTIONS: &[&str] = &[
     "if",
     "split_part",
     "date_trunc",
+    "date_part",
+    "timestampdiff",
+    "timestampadd",
+    "to_timestamp",
+    "current_timestamp",
+    "now",
 ];
 
 /// The error for a call of a function corestream does not know, raised
@@ -212,7 +218,13 @@ pub(crate) fn scalar_function(
         "rtrim" => call.trim(TrimSide::Trailing, args),
         "concat" => call.concat(args),
         "mod" => call.modulo(args),
-        "hour" => call.hour(args),
+        "hour" => date_part(name, DatePart::Hour, args, e),
+        "date_part" => call.date_part(args),
+        "to_timestamp" => call.to_timestamp(args),
+        "current_timestamp" | "now" => {
+            call.arity(&args, 0, 0)?;
+            call.build(ScalarFunction::Now, args, DataType::Timestamp)
+        }
         "date_format" => call.date_format(args),
         "greatest" => call.extreme(ScalarFunction::Greatest, args),
         "least" => call.extreme(ScalarFunction::Least, args),
@@ -402,29 +414,32 @@ impl Call<'_> {
         self.build(ScalarFunction::Mod, args, t)
     }
 
-    fn hour(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
-        self.arity(&args, 1, 1)?;
-        self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
-        self.build(ScalarFunction::Hour, args, DataType::BigInt)
-    }
-
     fn date_format(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
         self.arity(&args, 2, 2)?;
         self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
         self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
-        if let ExprKind::Literal(Value::Str(pattern)) = &args[1].kind {
-            if let Some(letter) = unknown_pattern_letter(pattern) {
-                return Err(error_at(
-                    format!(
-                        "DATE_FORMAT pattern letter '{letter}' is not supported in `{}` \
-                         (letters: y M d H m s S; quote text: 'T')",
-                        self.e
-                    ),
-                    self.e,
-                ));
-            }
-        }
+        self.check_pattern_literal(&args[1])?;
         self.build(ScalarFunction::DateFormat, args, DataType::Varchar)
+    }
+
+    /// Refuses a literal DATE_FORMAT / TO_TIMESTAMP pattern with a letter
+    /// that is not a pattern letter.
+    fn check_pattern_literal(&self, pattern: &ScalarExpr) -> Result<()> {
+        let ExprKind::Literal(Value::Str(pattern)) = &pattern.kind else {
+            return Ok(());
+        };
+        match unknown_pattern_letter(pattern) {
+            None => Ok(()),
+            Some(letter) => Err(error_at(
+                format!(
+                    "{} pattern letter '{letter}' is not supported in `{}` \
+                     (letters: y M d H m s S; quote text: 'T')",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )),
+        }
     }
 
     /// GREATEST / LEAST over arguments of one (common) type.
@@ -485,6 +500,95 @@ impl Call<'_> {
         let ts = args.into_iter().skip(1).collect();
         time_floor(unit, ts, false, self.e)
     }
+
+    /// `TO_TIMESTAMP(text [, pattern])` or `TO_TIMESTAMP(epoch_seconds)`.
+    fn to_timestamp(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 2)?;
+        if args.len() == 2 {
+            self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+            self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
+            self.check_pattern_literal(&args[1])?;
+        } else {
+            self.expect(&args, 0, "VARCHAR or a number", |t| {
+                t == DataType::Varchar || t.is_numeric()
+            })?;
+        }
+        self.build(ScalarFunction::ToTimestamp, args, DataType::Timestamp)
+    }
+
+    /// `DATE_PART('field', ts)`: `EXTRACT(field FROM ts)`, the field a literal.
+    fn date_part(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        let part = match &args[0].kind {
+            ExprKind::Literal(Value::Str(name)) => {
+                DatePart::from_name(name).ok_or_else(|| unknown_date_part(name, self.e))?
+            }
+            _ => {
+                return Err(error_at(
+                    format!(
+                        "DATE_PART takes a field literal as its first argument in `{}`",
+                        self.e
+                    ),
+                    self.e,
+                ))
+            }
+        };
+        let ts = args.into_iter().skip(1).collect();
+        date_part(self.name, part, ts, self.e)
+    }
+}
+
+/// `TIMESTAMPDIFF(unit, a, b)` or `TIMESTAMPADD(unit, n, ts)` (`name`
+/// lower-case); `args` are the arguments after the unit.
+pub(crate) fn unit_function(
+    name: &str,
+    unit: TimeUnit,
+    args: Vec<ScalarExpr>,
+    e: &SqlExpr,
+) -> Result<ScalarExpr> {
+    let call = Call { name, e };
+    call.arity(&args, 2, 2)?;
+    call.expect(&args, 1, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+    if name == "timestampdiff" {
+        call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+        return call.build(ScalarFunction::TimestampDiff(unit), args, DataType::BigInt);
+    }
+    call.expect(&args, 0, "BIGINT", |t| t == DataType::BigInt)?;
+    call.build(
+        ScalarFunction::TimestampAdd(unit),
+        args,
+        DataType::Timestamp,
+    )
+}
+
+/// `EXTRACT(part FROM ts)`, `HOUR(ts)` (`name` the call's, for errors);
+/// `args` = `[ts]`.
+pub(crate) fn date_part(
+    name: &str,
+    part: DatePart,
+    args: Vec<ScalarExpr>,
+    e: &SqlExpr,
+) -> Result<ScalarExpr> {
+    let call = Call { name, e };
+    call.arity(&args, 1, 1)?;
+    call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+    let t = match part {
+        DatePart::Epoch => DataType::Double,
+        _ => DataType::BigInt,
+    };
+    call.build(ScalarFunction::DatePart(part), args, t)
+}
+
+/// The error for an EXTRACT field corestream does not know.
+pub(crate) fn unknown_date_part(field: &str, e: &SqlExpr) -> crate::error::Error {
+    error_at(
+        format!(
+            "EXTRACT({field} FROM ..) is not supported (fields: YEAR, QUARTER, MONTH, WEEK, DAY, \
+             DOW/DAYOFWEEK, ISODOW, DOY/DAYOFYEAR, ISOYEAR, HOUR, MINUTE, SECOND, MILLISECOND, \
+             MICROSECOND, EPOCH)"
+        ),
+        e,
+    )
 }
 
 /// `FLOOR(ts TO unit)` (or with `ceil`, `CEIL(ts TO unit)`); `args` = `[ts]`.

@@ -496,10 +496,100 @@ fn special_syntax_functions() {
         (ScalarFunction::Trim(TrimSide::Leading), 2)
     );
     assert_eq!(func_of(&ps[3]), (ScalarFunction::Trim(TrimSide::Both), 1));
-    assert_eq!(func_of(&ps[4]), (ScalarFunction::Hour, 1));
+    assert_eq!(
+        func_of(&ps[4]),
+        (ScalarFunction::DatePart(crate::plan::DatePart::Hour), 1)
+    );
     assert_eq!(
         output_names(&p),
         ["substring", "substring_2", "trim", "trim_2", "extract"]
+    );
+}
+
+#[test]
+fn extract_knows_every_field_of_duckdb_and_flink() {
+    use crate::plan::DatePart;
+    let fields = [
+        ("YEAR", DatePart::Year),
+        ("QUARTER", DatePart::Quarter),
+        ("MONTH", DatePart::Month),
+        ("WEEK", DatePart::Week),
+        ("DAY", DatePart::Day),
+        ("DOW", DatePart::DayOfWeek),
+        ("DAYOFWEEK", DatePart::DayOfWeek),
+        ("ISODOW", DatePart::IsoDayOfWeek),
+        ("DOY", DatePart::DayOfYear),
+        ("DAYOFYEAR", DatePart::DayOfYear),
+        ("ISOYEAR", DatePart::IsoYear),
+        ("HOUR", DatePart::Hour),
+        ("MINUTE", DatePart::Minute),
+        ("SECOND", DatePart::Second),
+        ("MILLISECOND", DatePart::Millisecond),
+        ("MICROSECOND", DatePart::Microsecond),
+        ("EPOCH", DatePart::Epoch),
+    ];
+    for (name, part) in fields {
+        for sql in [
+            format!("SELECT EXTRACT({name} FROM ts) FROM trades"),
+            format!("SELECT DATE_PART('{name}', ts) FROM trades"),
+        ] {
+            let p = plan(&sql);
+            let e = &projections(&p)[0];
+            let wanted = match part {
+                DatePart::Epoch => DataType::Double,
+                _ => DataType::BigInt,
+            };
+            assert_eq!(e.data_type, wanted, "{sql}");
+            assert!(
+                matches!(&e.kind, ExprKind::Function { func: ScalarFunction::DatePart(p), .. } if *p == part),
+                "{sql}: {e:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn time_functions_take_a_unit_word_or_literal() {
+    use crate::plan::TimeUnit;
+    let p = plan(
+        "SELECT TIMESTAMPDIFF(SECOND, ts, ts), TIMESTAMPADD('week', qty, ts), TO_TIMESTAMP(symbol), \
+         TO_TIMESTAMP(symbol, 'yyyy'), TO_TIMESTAMP(price), CURRENT_TIMESTAMP, NOW() FROM trades",
+    );
+    let shapes: Vec<(ScalarFunction, usize, DataType)> = projections(&p)
+        .iter()
+        .map(|e| match &e.kind {
+            ExprKind::Function { func, args } => (*func, args.len(), e.data_type),
+            other => panic!("not a function: {other:?}"),
+        })
+        .collect();
+    let ts = DataType::Timestamp;
+    assert_eq!(
+        shapes,
+        [
+            (
+                ScalarFunction::TimestampDiff(TimeUnit::Second),
+                2,
+                DataType::BigInt
+            ),
+            (ScalarFunction::TimestampAdd(TimeUnit::Week), 2, ts),
+            (ScalarFunction::ToTimestamp, 1, ts),
+            (ScalarFunction::ToTimestamp, 2, ts),
+            (ScalarFunction::ToTimestamp, 1, ts),
+            (ScalarFunction::Now, 0, ts),
+            (ScalarFunction::Now, 0, ts),
+        ]
+    );
+    assert_contains(
+        &error("SELECT TIMESTAMPADD(DAY, price, ts) FROM trades"),
+        "TIMESTAMPADD expects BIGINT as argument 1, got DOUBLE",
+    );
+    assert_contains(
+        &error("SELECT TIMESTAMPDIFF(DAY, qty, ts) FROM trades"),
+        "TIMESTAMPDIFF expects TIMESTAMP as argument 1, got BIGINT",
+    );
+    assert_contains(
+        &error("SELECT NOW(1) FROM trades"),
+        "NOW takes 0 arguments, got 1",
     );
 }
 
@@ -547,8 +637,16 @@ fn function_errors() {
         "cannot cast TIMESTAMP to BOOLEAN",
     );
     assert_contains(
-        &error("SELECT EXTRACT(MINUTE FROM ts) FROM trades"),
-        "EXTRACT(MINUTE FROM ..) is not supported (only HOUR)",
+        &error("SELECT EXTRACT(JULIAN FROM ts) FROM trades"),
+        "SQL error at line 1, column 28: EXTRACT(JULIAN FROM ..) is not supported (fields: YEAR,",
+    );
+    assert_contains(
+        &error("SELECT DATE_PART('fortnight', ts) FROM trades"),
+        "EXTRACT(fortnight FROM ..) is not supported",
+    );
+    assert_contains(
+        &error("SELECT EXTRACT(YEAR FROM symbol) FROM trades"),
+        "EXTRACT expects TIMESTAMP as argument 1, got VARCHAR",
     );
 }
 

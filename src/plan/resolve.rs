@@ -13,7 +13,8 @@ use super::typecheck::{
     arithmetic_type, castable, common_type, comparable, number_literal, sql_type,
 };
 use super::{
-    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarExpr, TableDef, TimeUnit, UnaryOp,
+    AggregateCall, AggregateFunction, BinaryOp, DatePart, ExprKind, ScalarExpr, TableDef, TimeUnit,
+    UnaryOp,
 };
 use crate::data::{parse_timestamp, DataType, Value};
 use crate::error::{Error, Result, SqlLocation};
@@ -640,6 +641,9 @@ impl<'a> ExprPlanner<'a> {
         }
         super::functions::check_known_function(&name, e)?;
         let args = positional_args(f, e)?;
+        if matches!(name.as_str(), "timestampdiff" | "timestampadd") {
+            return self.plan_unit_call(&name, &args, e);
+        }
         let planned = args
             .into_iter()
             .map(|a| self.plan(a))
@@ -647,19 +651,57 @@ impl<'a> ExprPlanner<'a> {
         super::functions::scalar_function(&name, planned, e)
     }
 
+    /// `TIMESTAMPDIFF(unit, a, b)` and `TIMESTAMPADD(unit, n, ts)`: the unit
+    /// is a bare word (`DAY`) or a string literal (`'day'`).
+    fn plan_unit_call(&mut self, name: &str, args: &[&SqlExpr], e: &SqlExpr) -> Result<ScalarExpr> {
+        let upper = name.to_ascii_uppercase();
+        let [unit, rest @ ..] = args else {
+            return Err(error_at(
+                format!("{upper} takes 3 arguments, got 0 in `{e}`"),
+                e,
+            ));
+        };
+        if rest.len() != 2 {
+            return Err(error_at(
+                format!("{upper} takes 3 arguments, got {} in `{e}`", args.len()),
+                e,
+            ));
+        }
+        let unit_name = match unit {
+            SqlExpr::Identifier(id) => Some(id.value.clone()),
+            other => literal_text(other),
+        };
+        let unit = unit_name
+            .as_deref()
+            .and_then(TimeUnit::from_name)
+            .ok_or_else(|| {
+                error_at(
+                    format!(
+                        "{upper} takes a unit as its first argument (MILLISECOND, SECOND, \
+                         MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR), got `{unit}` in `{e}`"
+                    ),
+                    e,
+                )
+            })?;
+        let planned = rest
+            .iter()
+            .map(|a| self.plan(a))
+            .collect::<Result<Vec<_>>>()?;
+        super::functions::unit_function(name, unit, planned, e)
+    }
+
     /// EXTRACT, CEIL, FLOOR, SUBSTRING and TRIM, which sqlparser parses as
     /// expressions of their own.
     fn plan_special_function(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
-        use super::functions::{scalar_function, time_floor};
+        use super::functions::{date_part, scalar_function, time_floor, unknown_date_part};
         use sql::CeilFloorKind;
         match e {
-            SqlExpr::Extract { field, expr, .. } => match field {
-                sql::DateTimeField::Hour => scalar_function("hour", vec![self.plan(expr)?], e),
-                _ => Err(error_at(
-                    format!("EXTRACT({field} FROM ..) is not supported (only HOUR)"),
-                    e,
-                )),
-            },
+            SqlExpr::Extract { field, expr, .. } => {
+                let field = field.to_string();
+                let part =
+                    DatePart::from_name(&field).ok_or_else(|| unknown_date_part(&field, e))?;
+                date_part("extract", part, vec![self.plan(expr)?], e)
+            }
             SqlExpr::Ceil {
                 expr,
                 field: CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),

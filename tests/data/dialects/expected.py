@@ -110,3 +110,29 @@ write("scalar_functions", f"""SELECT id, greatest(a, b) AS g, least(a, b, 0) AS 
     {", ".join(f"date_trunc('{u}', ts) AS trunc_{u}" for u in UNITS)},
     {", ".join(ceil(u) for u in UNITS)}
     FROM times ORDER BY id""")
+
+# Time functions over moments.csv (a, b timestamps; s, f text; n epoch seconds).
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"""CREATE TABLE moments AS SELECT * REPLACE (
+      CAST(replace(replace(a, 'T', ' '), 'Z', '') AS TIMESTAMP) AS a,
+      CAST(replace(replace(b, 'T', ' '), 'Z', '') AS TIMESTAMP) AS b)
+    FROM read_csv('{DIR}/moments.csv', header = true, types = {{'id': 'BIGINT',
+      'a': 'VARCHAR', 'b': 'VARCHAR', 's': 'VARCHAR', 'f': 'VARCHAR', 'n': 'BIGINT'}})""")
+FIELDS = ["year", "quarter", "month", "week", "isoyear", "day", "dow", "dayofweek",
+          "isodow", "doy", "dayofyear", "hour", "minute", "second", "millisecond",
+          "microsecond", "epoch"]
+write("extract_fields", f"""SELECT id,
+    {", ".join(f"extract({f} FROM a) AS {f}" for f in FIELDS)}
+    FROM moments ORDER BY id""")
+# TIMESTAMPDIFF counts whole units (DuckDB's date_sub, not date_diff, which
+# counts boundaries); TIMESTAMPADD is + INTERVAL; TO_TIMESTAMP(text) a cast,
+# with a pattern strptime, of epoch seconds to_timestamp.
+DIFF_UNITS = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+write("time_functions", f"""SELECT id,
+    {", ".join(f"date_sub('{u}', a, b) AS diff_{u}" for u in DIFF_UNITS)},
+    a + INTERVAL 1 MONTH AS plus_month, a + INTERVAL (-13) MONTH AS minus_13_months,
+    b + INTERVAL (-3 * 3) MONTH AS minus_3_quarters, a + INTERVAL 36 HOUR AS plus_36_hours,
+    try_cast(s AS TIMESTAMP) AS parsed,
+    try_strptime(f, '%d/%m/%Y %H:%M:%S') AS patterned,
+    CAST(to_timestamp(n) AS TIMESTAMP) AS from_epoch
+    FROM moments ORDER BY id""")
