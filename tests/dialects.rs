@@ -448,3 +448,61 @@ fn current_timestamp_is_the_wall_clock() {
         );
     }
 }
+
+const TEXTS_DDL: &str = "CREATE TABLE t (id BIGINT, s VARCHAR, j VARCHAR) \
+     WITH ('path' = 'tests/data/dialects/texts.csv');\n";
+
+#[test]
+fn regexp_json_and_md5_functions() {
+    let sql = format!(
+        "{TEXTS_DDL}SELECT id, REGEXP_LIKE(s, 'shipped') AS like_plain, \
+         REGEXP_LIKE(s, 'shipped', 'i') AS like_i, \
+         REGEXP_EXTRACT(s, '(\\w+)-(\\d+)', 2) AS ex_group, REGEXP_EXTRACT(s, '\\d+') AS ex_whole, \
+         REGEXP_REPLACE(s, '(\\w)(\\d)', '\\2\\1') AS rep_first, \
+         REGEXP_REPLACE(s, '(\\w)(\\d)', '<\\2\\1>', 'g') AS rep_all, \
+         JSON_VALUE(j, '$.a.b[1].c') AS jv_c, JSON_VALUE(j, '$.t') AS jv_t, \
+         JSON_VALUE(j, '$.a') AS jv_object, JSON_VALUE(j, '$.n') AS jv_null, \
+         j ->> 'name' AS arrow_name, j ->> 'a' AS arrow_object, j ->> 1 AS arrow_index, \
+         MD5(s) AS md5 FROM t"
+    );
+    assert_eq!(run_sql(&sql, &[]), expected("text_functions"));
+}
+
+/// HASH is xxHash64 with seed 0 of the value's text: the specification's
+/// test vector for the empty text, the same on every runtime and shard count.
+#[test]
+fn hash_is_xxhash64_and_stable_everywhere() {
+    let out = query_everywhere(
+        "SELECT HASH('') AS h, HASH(symbol) = HASH(symbol) AS same FROM trades LIMIT 1",
+    );
+    let empty = 0xef46_db37_51d8_e999_u64 as i64;
+    assert_eq!(out, format!("{{\"h\":{empty},\"same\":true}}\n"));
+}
+
+#[test]
+fn regexp_and_json_errors_are_found_at_plan_time() {
+    assert_sql_error(
+        "SELECT symbol,\n  REGEXP_LIKE(symbol, 'a(') AS x FROM trades",
+        "line 2, column 3: REGEXP_LIKE: invalid regular expression",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_EXTRACT(symbol, symbol) AS x FROM trades",
+        "column 8: REGEXP_EXTRACT takes a constant pattern (a string literal) as argument 2",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_EXTRACT(symbol, '(a)', 2) AS x FROM trades",
+        "REGEXP_EXTRACT group 2 does not exist: the pattern has 1 group(s)",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_REPLACE(symbol, 'a', 'b', 'x') AS x FROM trades",
+        "REGEXP_REPLACE flag 'x' is not supported (flags: gi)",
+    );
+    assert_sql_error(
+        "SELECT JSON_VALUE(symbol, 'a.b') AS x FROM trades",
+        "column 8: JSON path 'a.b' must start with '$'",
+    );
+    assert_sql_error(
+        "SELECT qty ->> 'a' AS x FROM trades",
+        "->> expects VARCHAR as argument 1, got BIGINT",
+    );
+}

@@ -91,6 +91,8 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
             timestamp_add(unit, first.as_i64()?, time_of(args.get(1)?)?).map(Value::Timestamp)
         }
         ScalarFunction::ToTimestamp => to_timestamp(first, args.get(1)),
+        ScalarFunction::Hash => Some(Value::Int(hash(first))),
+        ScalarFunction::Md5 => Some(Value::Str(md5_hex(&text_of(first)).into())),
         ScalarFunction::DateFormat => {
             let pattern = text_of(args.get(1)?);
             date_format(time_of(first)?, &pattern).map(|s| Value::Str(s.into()))
@@ -113,6 +115,23 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
         | ScalarFunction::Least
         | ScalarFunction::Now => None,
     }
+}
+
+/// xxHash64 (seed 0) of the value's text, as corestream writes it.
+fn hash(v: &Value) -> i64 {
+    let digest = twox_hash::XxHash64::oneshot(0, text_of(v).as_bytes());
+    i64::from_ne_bytes(digest.to_ne_bytes())
+}
+
+/// The MD5 digest of `s`'s UTF-8 bytes as 32 lower-case hex digits.
+fn md5_hex(s: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(s.as_bytes())
+        .iter()
+        .fold(String::with_capacity(32), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// GREATEST (`wanted` = Greater) or LEAST of the non-NULL arguments.
@@ -549,6 +568,31 @@ mod tests {
                 text
             ),
             s("a12.0")
+        );
+    }
+
+    #[test]
+    fn hash_is_xxhash64_of_the_text_and_md5_is_hex() {
+        use ScalarFunction::*;
+        // Reference digests: xxh64 of "" with seed 0 is 0xef46db3751d8e999
+        // (the xxHash specification's test vector); md5("") and md5("abc")
+        // are RFC 1321's.
+        assert_eq!(
+            call(Hash, vec![Value::str("")], DataType::BigInt),
+            Value::Int(0xef46_db37_51d8_e999_u64 as i64)
+        );
+        assert_eq!(
+            call(Hash, vec![Value::Int(42)], DataType::BigInt),
+            call(Hash, vec![Value::str("42")], DataType::BigInt)
+        );
+        assert_eq!(call(Hash, vec![Value::Null], DataType::BigInt), Value::Null);
+        assert_eq!(
+            call(Md5, vec![Value::str("")], DataType::Varchar),
+            Value::str("d41d8cd98f00b204e9800998ecf8427e")
+        );
+        assert_eq!(
+            call(Md5, vec![Value::str("abc")], DataType::Varchar),
+            Value::str("900150983cd24fb0d6963f7d28e17f72")
         );
     }
 

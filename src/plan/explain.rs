@@ -2,8 +2,9 @@
 //! rendering of typed expressions (`#1 price` is column 1, called price).
 
 use super::{
-    AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, EmitMode, ExprKind, QueryKind,
-    QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind, WindowSpec,
+    AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, CompiledFunction, EmitMode,
+    ExprKind, QueryKind, QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind,
+    WindowSpec,
 };
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
@@ -220,6 +221,8 @@ impl ScalarFunction {
             ScalarFunction::TimestampAdd(_) => "TIMESTAMPADD",
             ScalarFunction::ToTimestamp => "TO_TIMESTAMP",
             ScalarFunction::Now => "NOW",
+            ScalarFunction::Hash => "HASH",
+            ScalarFunction::Md5 => "MD5",
         }
     }
 }
@@ -437,6 +440,38 @@ impl fmt::Display for ExprDisplay<'_> {
             ExprKind::Function { func, args } => {
                 write!(f, "{}(", func.name())?;
                 self.comma_list(f, args)?;
+                f.write_str(")")
+            }
+            ExprKind::Compiled {
+                func: CompiledFunction::JsonText(path),
+                args,
+            } => {
+                self.comma_list(f, args)?;
+                f.write_str(" ->> ")?;
+                write_literal(f, &Value::str(&path.to_string()))
+            }
+            ExprKind::Compiled { func, args } => {
+                let constant = match func {
+                    CompiledFunction::RegexpLike(p)
+                    | CompiledFunction::RegexpExtract(p)
+                    | CompiledFunction::RegexpReplace { pattern: p, .. } => p.to_string(),
+                    CompiledFunction::JsonValue(path) | CompiledFunction::JsonText(path) => {
+                        path.to_string()
+                    }
+                };
+                let (first, rest) = args
+                    .split_first()
+                    .map_or((&[][..], &[][..]), |(a, r)| (std::slice::from_ref(a), r));
+                write!(f, "{}(", func.name())?;
+                self.comma_list(f, first)?;
+                f.write_str(", ")?;
+                write_literal(f, &Value::str(&constant))?;
+                for e in rest {
+                    write!(f, ", {}", self.sub(e))?;
+                }
+                if let CompiledFunction::RegexpReplace { all: true, .. } = func {
+                    f.write_str(", 'g'")?;
+                }
                 f.write_str(")")
             }
         }

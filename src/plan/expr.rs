@@ -77,6 +77,12 @@ pub enum ExprKind {
         func: ScalarFunction,
         args: Vec<ScalarExpr>,
     },
+    /// A function whose constant argument (a regular expression, a JSON
+    /// path) was compiled at plan time; `args` are the others.
+    Compiled {
+        func: super::CompiledFunction,
+        args: Vec<ScalarExpr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +158,10 @@ pub enum ScalarFunction {
     /// letters as DATE_FORMAT's) or `TO_TIMESTAMP(epoch_seconds)`; NULL when
     /// the value does not convert.
     ToTimestamp,
+    /// `HASH(x)`: xxHash64 (seed 0) of `x`'s text, as a signed BIGINT.
+    Hash,
+    /// `MD5(s)`: the MD5 digest of the UTF-8 bytes, 32 lower-case hex digits.
+    Md5,
     /// `CURRENT_TIMESTAMP`, `NOW()`: the wall clock when the row is
     /// evaluated (processing time, not deterministic).
     Now,

@@ -2,6 +2,7 @@
 //! result types, aggregate names, and the window functions and window bound
 //! references (`TUMBLE(..)`, `window_start`, `TUMBLE_END(..)`).
 
+use super::compiled::{CompiledFunction, JsonPath, Pattern};
 use super::resolve::{convert, error_at, unify};
 use super::typecheck::{arithmetic_type, comparable, DERIVED_PRECISION};
 use super::{
@@ -183,6 +184,12 @@ const SCALAR_FUNCTIONS: &[&str] = &[
     "to_timestamp",
     "current_timestamp",
     "now",
+    "regexp_like",
+    "regexp_extract",
+    "regexp_replace",
+    "json_value",
+    "hash",
+    "md5",
 ];
 
 /// The error for a call of a function corestream does not know, raised
@@ -221,6 +228,15 @@ pub(crate) fn scalar_function(
         "hour" => date_part(name, DatePart::Hour, args, e),
         "date_part" => call.date_part(args),
         "to_timestamp" => call.to_timestamp(args),
+        "regexp_like" => call.regexp_like(args),
+        "regexp_extract" => call.regexp_extract(args),
+        "regexp_replace" => call.regexp_replace(args),
+        "json_value" => call.json_value(args),
+        "hash" => {
+            call.arity(&args, 1, 1)?;
+            call.build(ScalarFunction::Hash, args, DataType::BigInt)
+        }
+        "md5" => call.text_to_text(ScalarFunction::Md5, args),
         "current_timestamp" | "now" => {
             call.arity(&args, 0, 0)?;
             call.build(ScalarFunction::Now, args, DataType::Timestamp)
@@ -422,6 +438,134 @@ impl Call<'_> {
         self.build(ScalarFunction::DateFormat, args, DataType::Varchar)
     }
 
+    fn compiled(
+        &self,
+        func: CompiledFunction,
+        args: Vec<ScalarExpr>,
+        t: DataType,
+    ) -> Result<ScalarExpr> {
+        Ok(ScalarExpr::new(ExprKind::Compiled { func, args }, t))
+    }
+
+    /// The text of argument `i`, which must be a VARCHAR literal (`what`
+    /// names it in the error).
+    fn constant_text<'x>(&self, args: &'x [ScalarExpr], i: usize, what: &str) -> Result<&'x str> {
+        match args.get(i).map(|a| &a.kind) {
+            Some(ExprKind::Literal(Value::Str(text))) => Ok(text),
+            _ => Err(error_at(
+                format!(
+                    "{} takes a constant {what} (a string literal) as argument {} in `{}`",
+                    self.upper_name(),
+                    i + 1,
+                    self.e
+                ),
+                self.e,
+            )),
+        }
+    }
+
+    /// The flags at argument `i` (none when absent), each one of `allowed`.
+    fn flags(&self, args: &[ScalarExpr], i: usize, allowed: &str) -> Result<String> {
+        if args.len() <= i {
+            return Ok(String::new());
+        }
+        let flags = self.constant_text(args, i, "flags")?;
+        match flags.chars().find(|c| !allowed.contains(*c)) {
+            None => Ok(flags.to_string()),
+            Some(c) => Err(error_at(
+                format!(
+                    "{} flag '{c}' is not supported (flags: {allowed}) in `{}`",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )),
+        }
+    }
+
+    /// The regular expression at argument 2, compiled (`i` in `flags`: case
+    /// insensitive); an invalid one is an error here, at plan time.
+    fn pattern(&self, args: &[ScalarExpr], flags: &str) -> Result<Pattern> {
+        self.expect(args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        let text = self.constant_text(args, 1, "pattern")?;
+        Pattern::compile(text, flags.contains('i')).map_err(|m| {
+            error_at(
+                format!(
+                    "{}: invalid regular expression in `{}`: {m}",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )
+        })
+    }
+
+    /// `REGEXP_LIKE(s, pattern [, 'i'])`.
+    fn regexp_like(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 3)?;
+        let flags = self.flags(&args, 2, "i")?;
+        let pattern = self.pattern(&args, &flags)?;
+        let args = keep(args, &[0]);
+        self.compiled(
+            CompiledFunction::RegexpLike(pattern),
+            args,
+            DataType::Boolean,
+        )
+    }
+
+    /// `REGEXP_EXTRACT(s, pattern [, group])`; a literal group must exist.
+    fn regexp_extract(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 3)?;
+        let pattern = self.pattern(&args, "")?;
+        if args.len() == 3 {
+            self.expect(&args, 2, "BIGINT", |t| t == DataType::BigInt)?;
+        }
+        if let Some(ExprKind::Literal(Value::Int(group))) = args.get(2).map(|a| &a.kind) {
+            let groups = pattern.groups();
+            if usize::try_from(*group).map_or(true, |g| g > groups) {
+                return Err(error_at(
+                    format!(
+                        "REGEXP_EXTRACT group {group} does not exist: the pattern has {groups} \
+                         group(s) in `{}`",
+                        self.e
+                    ),
+                    self.e,
+                ));
+            }
+        }
+        let args = keep(args, &[0, 2]);
+        self.compiled(
+            CompiledFunction::RegexpExtract(pattern),
+            args,
+            DataType::Varchar,
+        )
+    }
+
+    /// `REGEXP_REPLACE(s, pattern, replacement [, 'gi'])`.
+    fn regexp_replace(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 3, 4)?;
+        let flags = self.flags(&args, 3, "gi")?;
+        let pattern = self.pattern(&args, &flags)?;
+        self.expect(&args, 2, "VARCHAR", |t| t == DataType::Varchar)?;
+        let func = CompiledFunction::RegexpReplace {
+            pattern,
+            all: flags.contains('g'),
+        };
+        let args = keep(args, &[0, 2]);
+        self.compiled(func, args, DataType::Varchar)
+    }
+
+    /// `JSON_VALUE(s, '$.path')`.
+    fn json_value(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        let text = self.constant_text(&args, 1, "JSON path")?;
+        let path =
+            JsonPath::parse(text).map_err(|m| error_at(format!("{m} in `{}`", self.e), self.e))?;
+        let args = keep(args, &[0]);
+        self.compiled(CompiledFunction::JsonValue(path), args, DataType::Varchar)
+    }
+
     /// Refuses a literal DATE_FORMAT / TO_TIMESTAMP pattern with a letter
     /// that is not a pattern letter.
     fn check_pattern_literal(&self, pattern: &ScalarExpr) -> Result<()> {
@@ -558,6 +702,37 @@ pub(crate) fn unit_function(
         ScalarFunction::TimestampAdd(unit),
         args,
         DataType::Timestamp,
+    )
+}
+
+/// The arguments at positions `wanted` (those that exist), in order.
+fn keep(args: Vec<ScalarExpr>, wanted: &[usize]) -> Vec<ScalarExpr> {
+    args.into_iter()
+        .enumerate()
+        .filter(|(i, _)| wanted.contains(i))
+        .map(|(_, a)| a)
+        .collect()
+}
+
+/// `json ->> key`: the key a string (a path when it starts with `$`) or an
+/// array index, constant.
+pub(crate) fn json_arrow(json: ScalarExpr, key: ScalarExpr, e: &SqlExpr) -> Result<ScalarExpr> {
+    let call = Call { name: "->>", e };
+    call.expect(std::slice::from_ref(&json), 0, "VARCHAR", |t| {
+        t == DataType::Varchar
+    })?;
+    let path = match &key.kind {
+        ExprKind::Literal(Value::Str(text)) => JsonPath::key_or_path(text),
+        ExprKind::Literal(Value::Int(i)) => usize::try_from(*i)
+            .map(JsonPath::index)
+            .map_err(|_| format!("a negative array index {i}")),
+        _ => Err("the key must be a string or integer literal".to_string()),
+    }
+    .map_err(|m| error_at(format!("->> {m} in `{e}`"), e))?;
+    call.compiled(
+        CompiledFunction::JsonText(path),
+        vec![json],
+        DataType::Varchar,
     )
 }
 

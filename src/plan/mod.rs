@@ -4,6 +4,7 @@
 //! grouped query into keys, aggregates and the expressions over them, and
 //! `explain`. It never touches rows.
 
+mod compiled;
 mod explain;
 mod expr;
 mod from_window;
@@ -14,6 +15,7 @@ mod resolve;
 mod typecheck;
 mod window;
 
+pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;

@@ -1196,3 +1196,38 @@ fn thousands_of_equal_output_names_are_made_unique_in_linear_time() {
         names.iter().map(|n| n.to_ascii_lowercase()).collect();
     assert_eq!(distinct.len(), COPIES + 1);
 }
+
+#[test]
+fn compiled_functions_keep_their_constant_and_explain_it() {
+    let p = plan(
+        "SELECT REGEXP_LIKE(symbol, 'it''s', 'i'), REGEXP_EXTRACT(symbol, '(a)', 1), \
+         REGEXP_REPLACE(symbol, 'a', 'b', 'g'), JSON_VALUE(symbol, '$.a[0]'), symbol ->> 'k', \
+         EXTRACT(DOY FROM ts), TIMESTAMPADD(DAY, 1, ts) FROM trades",
+    );
+    assert_contains(
+        &p.explain(),
+        "  Project: REGEXP_LIKE(#0 symbol, '(?i)it''s'), REGEXP_EXTRACT(#0 symbol, '(a)', 1), \
+         REGEXP_REPLACE(#0 symbol, 'a', 'b', 'g'), JSON_VALUE(#0 symbol, '$.a[0]'), \
+         #0 symbol ->> 'k', EXTRACT(DOY FROM #3 ts), TIMESTAMPADD(DAY, 1, #3 ts)\n",
+    );
+    let types: Vec<DataType> = projections(&p).iter().map(|e| e.data_type).collect();
+    assert_eq!(
+        types[..5],
+        [
+            DataType::Boolean,
+            DataType::Varchar,
+            DataType::Varchar,
+            DataType::Varchar,
+            DataType::Varchar
+        ]
+    );
+    let ExprKind::Compiled {
+        func: crate::plan::CompiledFunction::RegexpExtract(pattern),
+        args,
+    } = &projections(&p)[1].kind
+    else {
+        panic!("not compiled: {:?}", projections(&p)[1]);
+    };
+    assert_eq!(pattern.groups(), 1);
+    assert_eq!(args.len(), 2);
+}

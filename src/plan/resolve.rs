@@ -197,7 +197,9 @@ pub(crate) fn visit_columns_mut(expr: &mut ScalarExpr, f: &mut dyn FnMut(&mut us
                 visit_columns_mut(then, f);
             }
         }
-        ExprKind::Function { args, .. } => args.iter_mut().for_each(|e| visit_columns_mut(e, f)),
+        ExprKind::Function { args, .. } | ExprKind::Compiled { args, .. } => {
+            args.iter_mut().for_each(|e| visit_columns_mut(e, f))
+        }
     }
 }
 
@@ -418,6 +420,9 @@ impl<'a> ExprPlanner<'a> {
         right: &SqlExpr,
         e: &SqlExpr,
     ) -> Result<ScalarExpr> {
+        if *op == sql::BinaryOperator::LongArrow {
+            return self.plan_json_arrow(left, right, e);
+        }
         let op = binary_op(op)
             .ok_or_else(|| error_at(format!("operator {op} is not supported in `{e}`"), e))?;
         let l = self.plan(left)?;
@@ -431,6 +436,19 @@ impl<'a> ExprPlanner<'a> {
             },
             data_type,
         ))
+    }
+
+    /// `json ->> key`; out of line, so that the frames of deep chains of
+    /// binary operators stay small.
+    #[inline(never)]
+    fn plan_json_arrow(
+        &mut self,
+        json: &SqlExpr,
+        key: &SqlExpr,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let (json, key) = (self.plan(json)?, self.plan(key)?);
+        super::functions::json_arrow(json, key, e)
     }
 
     fn plan_is_null(&mut self, operand: &SqlExpr, negated: bool) -> Result<ScalarExpr> {

@@ -136,3 +136,28 @@ write("time_functions", f"""SELECT id,
     try_strptime(f, '%d/%m/%Y %H:%M:%S') AS patterned,
     CAST(to_timestamp(n) AS TIMESTAMP) AS from_epoch
     FROM moments ORDER BY id""")
+
+# Regular expressions (DuckDB's regexp_matches is REGEXP_LIKE), JSON and MD5
+# over texts.csv. JSON_VALUE is json_extract_string of a scalar, NULL for an
+# object or array; text that is not JSON is NULL.
+con.execute(f"""CREATE TABLE texts AS SELECT * FROM read_csv('{DIR}/texts.csv',
+    header = true, types = {{'id': 'BIGINT', 's': 'VARCHAR', 'j': 'VARCHAR'}})""")
+
+
+def json_value(path):
+    return (f"CASE WHEN json_valid(j) AND json_type(j, '{path}') NOT IN ('OBJECT', 'ARRAY') "
+            f"THEN json_extract_string(j, '{path}') END")
+
+
+write("text_functions", f"""SELECT id,
+    regexp_matches(s, 'shipped') AS like_plain, regexp_matches(s, 'shipped', 'i') AS like_i,
+    regexp_extract(s, '(\\w+)-(\\d+)', 2) AS ex_group, regexp_extract(s, '\\d+') AS ex_whole,
+    regexp_replace(s, '(\\w)(\\d)', '\\2\\1') AS rep_first,
+    regexp_replace(s, '(\\w)(\\d)', '<\\2\\1>', 'g') AS rep_all,
+    {json_value('$.a.b[1].c')} AS jv_c, {json_value('$.t')} AS jv_t,
+    {json_value('$.a')} AS jv_object, {json_value('$.n')} AS jv_null,
+    CASE WHEN json_valid(j) THEN j ->> 'name' END AS arrow_name,
+    CASE WHEN json_valid(j) THEN j ->> 'a' END AS arrow_object,
+    CASE WHEN json_valid(j) THEN j ->> 1 END AS arrow_index,
+    md5(s) AS md5
+    FROM texts ORDER BY id""")
