@@ -3,6 +3,7 @@
 //! text (ISO-8601 or a Java-style pattern) or epoch seconds. All in UTC, on
 //! epoch milliseconds.
 
+use super::functions::copy_quoted;
 use crate::data::{parse_timestamp, Value};
 use crate::plan::{DatePart, TimeUnit};
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Timelike, Utc};
@@ -141,28 +142,22 @@ pub(super) fn parse_with_pattern(text: &str, pattern: &str) -> Option<i64> {
 fn chrono_format(pattern: &str) -> Option<String> {
     let mut out = String::with_capacity(pattern.len() * 2);
     let mut chars = pattern.chars().peekable();
-    let mut quoted = false;
     while let Some(c) = chars.next() {
         if c == '\'' {
-            if chars.peek() == Some(&'\'') {
-                chars.next();
-                out.push('\'');
-            } else {
-                quoted = !quoted;
-            }
+            let mut text = String::new();
+            copy_quoted(&mut chars, &mut text);
+            out.push_str(&text.replace('%', "%%"));
             continue;
         }
-        if quoted || !c.is_ascii_alphabetic() {
+        if !c.is_ascii_alphabetic() {
             match c {
                 '%' => out.push_str("%%"),
-                c if c.is_whitespace() => out.push(' '),
                 c => out.push(c),
             }
             continue;
         }
         let mut run = 1;
-        while chars.peek() == Some(&c) {
-            chars.next();
+        while chars.next_if_eq(&c).is_some() {
             run += 1;
         }
         out.push_str(match c {

@@ -383,7 +383,9 @@ pub fn date_format(millis: i64, pattern: &str) -> Option<String> {
     Some(out)
 }
 
-fn copy_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+/// Copies quoted pattern text up to the closing quote (the opening one
+/// consumed); `''` is a quote.
+pub(super) fn copy_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
     if chars.peek() == Some(&'\'') {
         chars.next();
         out.push('\'');

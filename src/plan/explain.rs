@@ -316,6 +316,29 @@ impl ExprDisplay<'_> {
         }
     }
 
+    /// A call, in the syntax of the SQL that makes it.
+    fn write_function(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        func: ScalarFunction,
+        args: &[ScalarExpr],
+    ) -> fmt::Result {
+        match func {
+            ScalarFunction::DatePart(part) => write!(f, "EXTRACT({} FROM ", part.name())?,
+            ScalarFunction::TimestampDiff(unit) | ScalarFunction::TimestampAdd(unit) => {
+                write!(f, "{}({}, ", func.name(), unit.name())?
+            }
+            _ => write!(f, "{}(", func.name())?,
+        }
+        self.comma_list(f, args)?;
+        match func {
+            ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit) => {
+                write!(f, " TO {})", unit.name())
+            }
+            _ => f.write_str(")"),
+        }
+    }
+
     fn comma_list(&self, f: &mut fmt::Formatter<'_>, exprs: &[ScalarExpr]) -> fmt::Result {
         for (i, e) in exprs.iter().enumerate() {
             if i > 0 {
@@ -405,43 +428,7 @@ impl fmt::Display for ExprDisplay<'_> {
             ExprKind::Cast { expr } => {
                 write!(f, "CAST({} AS {})", self.sub(expr), self.expr.data_type)
             }
-            ExprKind::Function {
-                func: ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit),
-                args,
-            } => {
-                let name = match &self.expr.kind {
-                    ExprKind::Function { func, .. } => func.name(),
-                    _ => "",
-                };
-                write!(f, "{name}(")?;
-                self.comma_list(f, args)?;
-                write!(f, " TO {})", unit.name())
-            }
-            ExprKind::Function {
-                func: ScalarFunction::TimestampDiff(unit) | ScalarFunction::TimestampAdd(unit),
-                args,
-            } => {
-                let name = match &self.expr.kind {
-                    ExprKind::Function { func, .. } => func.name(),
-                    _ => "",
-                };
-                write!(f, "{name}({}, ", unit.name())?;
-                self.comma_list(f, args)?;
-                f.write_str(")")
-            }
-            ExprKind::Function {
-                func: ScalarFunction::DatePart(part),
-                args,
-            } => {
-                write!(f, "EXTRACT({} FROM ", part.name())?;
-                self.comma_list(f, args)?;
-                f.write_str(")")
-            }
-            ExprKind::Function { func, args } => {
-                write!(f, "{}(", func.name())?;
-                self.comma_list(f, args)?;
-                f.write_str(")")
-            }
+            ExprKind::Function { func, args } => self.write_function(f, *func, args),
             ExprKind::Compiled {
                 func: CompiledFunction::JsonText(path),
                 args,
