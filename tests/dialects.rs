@@ -35,13 +35,24 @@ fn query(sql: &str, extra: &[&str]) -> String {
 
 /// Every runtime and shard count gives the same output.
 fn query_everywhere(sql: &str) -> String {
-    let first = query(sql, &["--shards", "1"]);
+    run_everywhere(sql, &["--source", TRADES])
+}
+
+/// The output of the script `sql` with the options `source`, the same on
+/// every runtime and shard count.
+fn run_everywhere(sql: &str, source: &[&str]) -> String {
+    let with = |extra: &[&str]| {
+        let mut args = source.to_vec();
+        args.extend_from_slice(extra);
+        run_sql(sql, &args)
+    };
+    let first = with(&["--shards", "1"]);
     for extra in [
         &["--shards", "3", "--chunk-bytes", "64"][..],
         &["--runtime", "shared-lock", "--shards", "2"],
         &["--runtime", "shared-lock", "--shards", "1"],
     ] {
-        assert_eq!(query(sql, extra), first, "{sql} with {extra:?}");
+        assert_eq!(with(extra), first, "{sql} with {extra:?}");
     }
     first
 }
@@ -347,8 +358,8 @@ fn function_errors_name_the_place() {
 #[test]
 fn an_unknown_function_in_a_grouped_query_is_named_not_its_column() {
     assert_sql_error(
-        "SELECT symbol, COLLECT_LIST(price) AS l FROM trades GROUP BY symbol",
-        "column 16: unknown function 'collect_list'",
+        "SELECT symbol, MEDIAN(price) AS l FROM trades GROUP BY symbol",
+        "column 16: unknown function 'median'",
     );
 }
 
@@ -504,5 +515,65 @@ fn regexp_and_json_errors_are_found_at_plan_time() {
     assert_sql_error(
         "SELECT qty ->> 'a' AS x FROM trades",
         "->> expects VARCHAR as argument 1, got BIGINT",
+    );
+}
+
+const TICKS_DDL: &str = "CREATE TABLE ticks (k VARCHAR, name VARCHAR, x DOUBLE, flag BOOLEAN, \
+     ts TIMESTAMP) WITH ('path' = 'tests/data/dialects/ticks.csv');\n";
+
+const NEW_AGGREGATES: &str = "BOOL_AND(flag) AS all_flag, BOOL_OR(flag) AS any_flag, \
+     ARG_MAX(name, x) AS top_name, ARG_MIN(name, x) AS bottom_name, \
+     FIRST_VALUE(x) AS first_x, LAST_VALUE(x) AS last_x, COLLECT_LIST(name) AS names, \
+     APPROX_COUNT_DISTINCT(name) AS distinct_names, APPROX_PERCENTILE(x, 0.5) AS median_x, \
+     PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x) AS p90_x";
+
+#[test]
+fn new_aggregates_by_key_with_emit_final_on_every_shard_count() {
+    let sql = format!("{TICKS_DDL}SELECT k, {NEW_AGGREGATES} FROM ticks GROUP BY k EMIT FINAL");
+    assert_eq!(run_everywhere(&sql, &[]), expected("aggregates_by_key"));
+}
+
+#[test]
+fn new_aggregates_in_tumbling_windows() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT k, window_start, window_end, {NEW_AGGREGATES} FROM ticks \
+         GROUP BY k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT FINAL"
+    );
+    assert_eq!(
+        run_everywhere(&sql, &[]),
+        expected("aggregates_tumbling_60s")
+    );
+}
+
+/// EMIT CHANGES: each record's group row, computed by DuckDB as running
+/// window functions in record order.
+#[test]
+fn new_aggregates_with_emit_changes() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT k, BOOL_AND(flag) AS all_flag, MAX_BY(name, x) AS top_name, \
+         EARLIEST_BY_OFFSET(x) AS first_x, LATEST_BY_OFFSET(x) AS last_x, \
+         PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x) AS median_x \
+         FROM ticks GROUP BY k EMIT CHANGES"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("aggregates_changes"));
+}
+
+#[test]
+fn aggregate_argument_errors_name_the_place() {
+    assert_sql_error(
+        "SELECT symbol,\n  ARG_MAX(qty) AS a FROM trades GROUP BY symbol",
+        "line 2, column 3: ARG_MAX takes exactly two arguments (x, by)",
+    );
+    assert_sql_error(
+        "SELECT PERCENTILE_CONT(1.5) WITHIN GROUP (ORDER BY qty) AS p FROM trades",
+        "PERCENTILE_CONT takes a fraction from 0 to 1 as a number literal, got `1.5`",
+    );
+    assert_sql_error(
+        "SELECT BOOL_AND(qty) AS b FROM trades",
+        "BOOL_AND needs a BOOLEAN argument, got BIGINT",
+    );
+    assert_sql_error(
+        "SELECT COUNT(*) AS n FROM trades GROUP BY symbol HAVING MEDIAN(qty) > 1",
+        "unknown function 'median'",
     );
 }

@@ -240,6 +240,15 @@ impl AggregateFunction {
             AggregateFunction::StddevSamp => "STDDEV_SAMP",
             AggregateFunction::VarPop => "VAR_POP",
             AggregateFunction::VarSamp => "VAR_SAMP",
+            AggregateFunction::BoolAnd => "BOOL_AND",
+            AggregateFunction::BoolOr => "BOOL_OR",
+            AggregateFunction::ArgMax => "ARG_MAX",
+            AggregateFunction::ArgMin => "ARG_MIN",
+            AggregateFunction::FirstValue => "FIRST_VALUE",
+            AggregateFunction::LastValue => "LAST_VALUE",
+            AggregateFunction::CollectList => "COLLECT_LIST",
+            AggregateFunction::ApproxCountDistinct => "APPROX_COUNT_DISTINCT",
+            AggregateFunction::PercentileCont => "PERCENTILE_CONT",
         }
     }
 }
@@ -294,6 +303,12 @@ impl fmt::Display for AggregateDisplay<'_> {
         match &call.arg {
             Some(arg) => write!(f, "{}", arg.display_with(self.names))?,
             None => f.write_str("*")?,
+        }
+        if let Some(by) = &call.by {
+            write!(f, ", {}", by.display_with(self.names))?;
+        }
+        if let Some(fraction) = call.fraction {
+            write!(f, ", {fraction}")?;
         }
         f.write_str(")")?;
         if let Some(filter) = &call.filter {

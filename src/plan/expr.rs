@@ -313,6 +313,29 @@ pub enum AggregateFunction {
     StddevSamp,
     VarPop,
     VarSamp,
+    /// `BOOL_AND(b)` (`EVERY`): TRUE when every non-NULL input is.
+    BoolAnd,
+    /// `BOOL_OR(b)`: TRUE when some input is.
+    BoolOr,
+    /// `ARG_MAX(x, by)` (`MAX_BY`): `x` of the row with the largest `by`
+    /// (the first such row on ties); rows where either is NULL are skipped.
+    ArgMax,
+    /// `ARG_MIN(x, by)` (`MIN_BY`).
+    ArgMin,
+    /// `FIRST_VALUE(x)`, `EARLIEST_BY_OFFSET(x)`: the first non-NULL input
+    /// in input order.
+    FirstValue,
+    /// `LAST_VALUE(x)`, `LATEST_BY_OFFSET(x)`: the last non-NULL input.
+    LastValue,
+    /// `COLLECT_LIST(x)`: the non-NULL inputs in input order, as a JSON
+    /// array (VARCHAR).
+    CollectList,
+    /// `APPROX_COUNT_DISTINCT(x)`: a HyperLogLog estimate (exact while
+    /// small), BIGINT.
+    ApproxCountDistinct,
+    /// `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)`, `APPROX_PERCENTILE(x,
+    /// p)`: the exact continuous percentile (linear interpolation), DOUBLE.
+    PercentileCont,
 }
 
 /// One aggregate of a grouped query: `func([DISTINCT] arg) [FILTER (WHERE filter)]`.
@@ -324,8 +347,13 @@ pub struct AggregateCall {
     pub distinct: bool,
     /// Over the source row: only rows where it is TRUE are aggregated.
     pub filter: Option<ScalarExpr>,
+    /// The second argument, over the source row: ARG_MAX / ARG_MIN's `by`.
+    pub by: Option<ScalarExpr>,
+    /// The constant fraction of PERCENTILE_CONT (0 to 1).
+    pub fraction: Option<f64>,
     /// The result type: COUNT BIGINT; SUM of BIGINT BIGINT, of DECIMAL(p,s)
-    /// DECIMAL(18,s), of DOUBLE DOUBLE; AVG and the variances DOUBLE; MIN/MAX
-    /// the argument's type.
+    /// DECIMAL(18,s), of DOUBLE DOUBLE; AVG, the variances and percentiles
+    /// DOUBLE; MIN/MAX, ARG_MAX/ARG_MIN, FIRST/LAST_VALUE the argument's type;
+    /// BOOL_AND/BOOL_OR BOOLEAN; COLLECT_LIST VARCHAR.
     pub data_type: DataType,
 }

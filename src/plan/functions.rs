@@ -32,6 +32,15 @@ fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
         "stddev_samp" | "stddev" => StddevSamp,
         "var_pop" => VarPop,
         "var_samp" | "variance" => VarSamp,
+        "bool_and" | "every" => BoolAnd,
+        "bool_or" => BoolOr,
+        "arg_max" | "max_by" => ArgMax,
+        "arg_min" | "min_by" => ArgMin,
+        "first_value" | "earliest_by_offset" => FirstValue,
+        "last_value" | "latest_by_offset" => LastValue,
+        "collect_list" => CollectList,
+        "approx_count_distinct" => ApproxCountDistinct,
+        "percentile_cont" | "approx_percentile" => PercentileCont,
         _ => return None,
     })
 }
@@ -118,6 +127,7 @@ fn function_arguments(f: &sql::Function) -> Vec<&SqlExpr> {
         _ => Vec::new(),
     };
     args.extend(f.filter.as_deref());
+    args.extend(f.within_group.iter().map(|o| &o.expr));
     args
 }
 

@@ -665,6 +665,8 @@ fn aggregate_rewrite_over_the_group_row() {
             arg: None,
             distinct: false,
             filter: None,
+            by: None,
+            fraction: None,
             data_type: DataType::BigInt,
         }]
     );
@@ -1230,4 +1232,61 @@ fn compiled_functions_keep_their_constant_and_explain_it() {
     };
     assert_eq!(pattern.groups(), 1);
     assert_eq!(args.len(), 2);
+}
+
+#[test]
+fn multi_argument_aggregates_keep_their_second_argument() {
+    let p = plan(
+        "SELECT symbol, ARG_MAX(price, qty), MIN_BY(ts, price), \
+         PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY price DESC), APPROX_PERCENTILE(qty, 0.5), \
+         COLLECT_LIST(symbol), APPROX_COUNT_DISTINCT(qty), BOOL_OR(qty > 1) \
+         FROM trades GROUP BY symbol",
+    );
+    let a = aggregate(&p);
+    let shapes: Vec<(AggregateFunction, Option<ScalarExpr>, Option<f64>, DataType)> = a
+        .aggregates
+        .iter()
+        .map(|c| (c.func, c.by.clone(), c.fraction, c.data_type))
+        .collect();
+    use AggregateFunction::*;
+    assert_eq!(
+        shapes,
+        [
+            (
+                ArgMax,
+                Some(col(2, DataType::BigInt)),
+                None,
+                DataType::Double
+            ),
+            (
+                ArgMin,
+                Some(col(1, DataType::Double)),
+                None,
+                DataType::Timestamp
+            ),
+            (PercentileCont, None, Some(0.75), DataType::Double),
+            (PercentileCont, None, Some(0.5), DataType::Double),
+            (CollectList, None, None, DataType::Varchar),
+            (ApproxCountDistinct, None, None, DataType::BigInt),
+            (BoolOr, None, None, DataType::Boolean),
+        ]
+    );
+    assert_eq!(a.aggregates[2].arg, Some(col(1, DataType::Double)));
+    assert_contains(
+        &p.explain(),
+        "#1 agg0 = ARG_MAX(#1 price, #2 qty), #2 agg1 = ARG_MIN(#3 ts, #1 price), \
+         #3 agg2 = PERCENTILE_CONT(#1 price, 0.75)",
+    );
+    assert_contains(
+        &error("SELECT ARG_MAX(DISTINCT price, qty) FROM trades"),
+        "ARG_MAX(DISTINCT ..) is not supported",
+    );
+    assert_contains(
+        &error("SELECT FIRST_VALUE(price) WITHIN GROUP (ORDER BY qty) FROM trades"),
+        "ORDER BY and similar clauses inside FIRST_VALUE are not supported",
+    );
+    assert_contains(
+        &error("SELECT PERCENTILE_CONT(price) WITHIN GROUP (ORDER BY qty) FROM trades"),
+        "PERCENTILE_CONT takes a fraction from 0 to 1 as a number literal, got `price`",
+    );
 }

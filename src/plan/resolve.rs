@@ -809,10 +809,16 @@ impl<'a> ExprPlanner<'a> {
                 e,
             ));
         }
-        let (arg, distinct) = aggregate_argument(f, func, &name, e)?;
-        let arg = arg
-            .map(|a| self.over_source_row("inside another aggregate function", |p| p.plan(a)))
-            .transpose()?;
+        let AggregateArgs {
+            arg,
+            by,
+            fraction,
+            distinct,
+        } = aggregate_arguments(f, func, &name, e)?;
+        let mut over_source =
+            |x: &SqlExpr| self.over_source_row("inside another aggregate function", |p| p.plan(x));
+        let arg = arg.map(&mut over_source).transpose()?;
+        let by = by.map(&mut over_source).transpose()?;
         let filter = match f.filter.as_deref() {
             Some(cond) => {
                 Some(self.over_source_row("in FILTER", |p| p.plan_condition(cond, "FILTER"))?)
@@ -826,6 +832,8 @@ impl<'a> ExprPlanner<'a> {
             arg,
             distinct,
             filter,
+            by,
+            fraction,
             data_type,
         };
         let group = self
@@ -877,18 +885,31 @@ pub(crate) fn positional_args<'e>(f: &'e sql::Function, e: &SqlExpr) -> Result<V
         .collect()
 }
 
-/// The argument of an aggregate call (`None` for `COUNT(*)`) and whether it
-/// is DISTINCT.
-fn aggregate_argument<'e>(
+/// What an aggregate call's parentheses (and WITHIN GROUP) hold.
+struct AggregateArgs<'e> {
+    /// `None` only for `COUNT(*)`.
+    arg: Option<&'e SqlExpr>,
+    /// ARG_MAX / ARG_MIN's second argument.
+    by: Option<&'e SqlExpr>,
+    /// PERCENTILE_CONT's fraction.
+    fraction: Option<f64>,
+    distinct: bool,
+}
+
+/// The arguments of an aggregate call: one expression (`*` for COUNT), two
+/// for ARG_MAX / ARG_MIN, and for PERCENTILE_CONT a fraction with the
+/// expression in `WITHIN GROUP (ORDER BY x)` (or `APPROX_PERCENTILE(x, p)`).
+fn aggregate_arguments<'e>(
     f: &'e sql::Function,
     func: AggregateFunction,
     name: &str,
     e: &SqlExpr,
-) -> Result<(Option<&'e SqlExpr>, bool)> {
+) -> Result<AggregateArgs<'e>> {
     let FunctionArguments::List(list) = &f.args else {
         return Err(error_at(format!("{name} needs an argument: `{e}`"), e));
     };
-    if !list.clauses.is_empty() || !f.within_group.is_empty() {
+    let percentile = func == AggregateFunction::PercentileCont;
+    if !list.clauses.is_empty() || (!f.within_group.is_empty() && !percentile) {
         return Err(error_at(
             format!("ORDER BY and similar clauses inside {name} are not supported: `{e}`"),
             e,
@@ -898,21 +919,102 @@ fn aggregate_argument<'e>(
         list.duplicate_treatment,
         Some(sql::DuplicateTreatment::Distinct)
     );
-    match list.args.as_slice() {
+    let mut args = AggregateArgs {
+        arg: None,
+        by: None,
+        fraction: None,
+        distinct,
+    };
+    let wildcard = matches!(
+        list.args.as_slice(),
         [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]
-            if func == AggregateFunction::Count && !distinct =>
-        {
-            Ok((None, false))
-        }
-        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => Ok((Some(x), distinct)),
-        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggregateFunction::Count => {
-            Err(error_at(
+    );
+    match (func, wildcard) {
+        (AggregateFunction::Count, true) if !distinct => return Ok(args),
+        (AggregateFunction::Count, true) => {
+            return Err(error_at(
                 format!("COUNT(DISTINCT *) is not supported: `{e}`"),
                 e,
             ))
         }
+        _ => {}
+    }
+    let exprs = plain_arguments(list, name, e)?;
+    let many = matches!(
+        func,
+        AggregateFunction::ArgMax | AggregateFunction::ArgMin | AggregateFunction::PercentileCont
+    );
+    if distinct && many {
+        return Err(error_at(
+            format!("{name}(DISTINCT ..) is not supported: `{e}`"),
+            e,
+        ));
+    }
+    match (func, exprs.as_slice(), f.within_group.as_slice()) {
+        (AggregateFunction::PercentileCont, [p], [order]) => {
+            let descending = matches!(order.options.sort, Some(sql::OrderBySort::Desc));
+            let p = fraction_literal(p, name, e)?;
+            args.arg = Some(&order.expr);
+            args.fraction = Some(if descending { 1.0 - p } else { p });
+        }
+        (AggregateFunction::PercentileCont, [x, p], []) => {
+            args.arg = Some(x);
+            args.fraction = Some(fraction_literal(p, name, e)?);
+        }
+        (AggregateFunction::PercentileCont, ..) => {
+            return Err(error_at(
+                format!(
+                    "{name} takes a fraction and WITHIN GROUP (ORDER BY x), or (x, fraction): `{e}`"
+                ),
+                e,
+            ))
+        }
+        (AggregateFunction::ArgMax | AggregateFunction::ArgMin, [x, by], _) => {
+            args.arg = Some(x);
+            args.by = Some(by);
+        }
+        (AggregateFunction::ArgMax | AggregateFunction::ArgMin, ..) => {
+            return Err(error_at(
+                format!("{name} takes exactly two arguments (x, by): `{e}`"),
+                e,
+            ))
+        }
+        (_, [x], _) => args.arg = Some(x),
+        _ => {
+            return Err(error_at(
+                format!("{name} takes exactly one argument: `{e}`"),
+                e,
+            ))
+        }
+    }
+    Ok(args)
+}
+
+/// The plain expressions of an aggregate's argument list.
+fn plain_arguments<'e>(
+    list: &'e sql::FunctionArgumentList,
+    name: &str,
+    e: &SqlExpr,
+) -> Result<Vec<&'e SqlExpr>> {
+    list.args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+            _ => Err(error_at(
+                format!("argument `{a}` is not supported in {name}: `{e}`"),
+                e,
+            )),
+        })
+        .collect()
+}
+
+/// A fraction from 0 to 1, written as a number literal.
+fn fraction_literal(p: &SqlExpr, name: &str, e: &SqlExpr) -> Result<f64> {
+    let value = literal_text(p).and_then(|text| text.parse::<f64>().ok());
+    match value {
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(error_at(
-            format!("{name} takes exactly one argument: `{e}`"),
+            format!("{name} takes a fraction from 0 to 1 as a number literal, got `{p}` in `{e}`"),
             e,
         )),
     }

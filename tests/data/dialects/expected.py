@@ -161,3 +161,31 @@ write("text_functions", f"""SELECT id,
     CASE WHEN json_valid(j) THEN j ->> 1 END AS arrow_index,
     md5(s) AS md5
     FROM texts ORDER BY id""")
+
+# Aggregates over ticks.csv, in input order (pos). FIRST_VALUE, LAST_VALUE
+# and COLLECT_LIST skip NULLs; APPROX_COUNT_DISTINCT is exact while small
+# (at most 128 values), so count(DISTINCT ..) is its expectation here.
+con.execute(f"""CREATE TABLE ticks AS SELECT * REPLACE (
+      CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts),
+      row_number() OVER () AS pos
+    FROM read_csv('{DIR}/ticks.csv', header = true, types = {{'k': 'VARCHAR',
+      'name': 'VARCHAR', 'x': 'DOUBLE', 'flag': 'BOOLEAN', 'ts': 'VARCHAR'}})""")
+AGGREGATES = """bool_and(flag) AS all_flag, bool_or(flag) AS any_flag,
+    arg_max(name, x) AS top_name, arg_min(name, x) AS bottom_name,
+    first(x ORDER BY pos) FILTER (WHERE x IS NOT NULL) AS first_x,
+    last(x ORDER BY pos) FILTER (WHERE x IS NOT NULL) AS last_x,
+    CAST(to_json(list(name ORDER BY pos)) AS VARCHAR) AS names,
+    count(DISTINCT name) AS distinct_names,
+    quantile_cont(x, 0.5) AS median_x, quantile_cont(x, 0.9) AS p90_x"""
+write("aggregates_by_key", f"""SELECT k, {AGGREGATES} FROM ticks GROUP BY k ORDER BY k""")
+write("aggregates_tumbling_60s", f"""SELECT k, time_bucket(INTERVAL 60 SECOND, ts) AS window_start,
+    time_bucket(INTERVAL 60 SECOND, ts) + INTERVAL 60 SECOND AS window_end, {AGGREGATES}
+    FROM ticks GROUP BY ALL ORDER BY window_end, window_start, k""")
+# EMIT CHANGES: the group's row after each record, in record order.
+RUNNING = "OVER (PARTITION BY k ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+write("aggregates_changes", f"""SELECT k, bool_and(flag) {RUNNING} AS all_flag,
+    arg_max(name, x) {RUNNING} AS top_name,
+    first_value(x IGNORE NULLS) {RUNNING} AS first_x,
+    last_value(x IGNORE NULLS) {RUNNING} AS last_x,
+    quantile_cont(x, 0.5) {RUNNING} AS median_x
+    FROM ticks ORDER BY pos""")
