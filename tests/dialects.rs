@@ -577,3 +577,22 @@ fn aggregate_argument_errors_name_the_place() {
         "unknown function 'median'",
     );
 }
+
+#[test]
+fn select_distinct_writes_each_row_once_at_the_end() {
+    let out = query_everywhere("SELECT DISTINCT symbol, qty >= 10 AS big FROM trades");
+    assert_eq!(out, expected("distinct_rows"));
+}
+
+#[test]
+fn select_distinct_per_window_writes_each_row_once_per_window() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT DISTINCT k, name, window_start FROM ticks \
+         WINDOW TUMBLING (SIZE 60 SECONDS)"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("distinct_per_window"));
+    assert_sql_error(
+        "SELECT DISTINCT symbol FROM trades EMIT CHANGES",
+        "SELECT DISTINCT writes each row once, at the end of its window or of the input",
+    );
+}

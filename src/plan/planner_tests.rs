@@ -203,8 +203,16 @@ fn unsupported_shapes_are_named() {
         ),
         ("SELECT * FROM trades, trades", "more than one source"),
         (
-            "SELECT DISTINCT symbol FROM trades",
-            "SELECT DISTINCT (use GROUP BY) is not supported",
+            "SELECT DISTINCT ON (symbol) symbol FROM trades",
+            "SELECT DISTINCT ON (..) is not supported",
+        ),
+        (
+            "SELECT DISTINCT symbol, COUNT(*) FROM trades",
+            "SELECT DISTINCT with aggregate functions is not supported",
+        ),
+        (
+            "SELECT DISTINCT symbol FROM trades GROUP BY symbol",
+            "SELECT DISTINCT with GROUP BY is not supported",
         ),
         (
             "SELECT symbol FROM trades UNION SELECT symbol FROM trades",
@@ -1289,4 +1297,20 @@ fn multi_argument_aggregates_keep_their_second_argument() {
         &error("SELECT PERCENTILE_CONT(price) WITHIN GROUP (ORDER BY qty) FROM trades"),
         "PERCENTILE_CONT takes a fraction from 0 to 1 as a number literal, got `price`",
     );
+}
+
+#[test]
+fn select_distinct_is_a_group_by_over_the_selected_items() {
+    let p = plan("SELECT DISTINCT symbol, qty > 10 AS big FROM trades");
+    let grouped = plan("SELECT symbol, qty > 10 AS big FROM trades GROUP BY symbol, big");
+    let without_emit = |text: String| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_emit(p.explain()), without_emit(grouped.explain()));
+    assert_eq!(p.emit, crate::plan::EmitMode::Final);
+    assert_eq!(output_names(&p), ["symbol", "big"]);
+    let star = plan("SELECT DISTINCT * FROM trades");
+    assert_eq!(
+        aggregate(&star).group_keys.len(),
+        trades().schema.fields.len()
+    );
+    assert!(aggregate(&star).aggregates.is_empty());
 }

@@ -189,3 +189,9 @@ write("aggregates_changes", f"""SELECT k, bool_and(flag) {RUNNING} AS all_flag,
     last_value(x IGNORE NULLS) {RUNNING} AS last_x,
     quantile_cont(x, 0.5) {RUNNING} AS median_x
     FROM ticks ORDER BY pos""")
+
+# SELECT DISTINCT: a GROUP BY over the selected items, written at the end
+# (EMIT FINAL order: window end, window start, then the items).
+write("distinct_rows", """SELECT DISTINCT symbol, qty >= 10 AS big FROM trades ORDER BY symbol, big""")
+write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
+    FROM ticks ORDER BY window_start, k, name""")
