@@ -165,6 +165,8 @@ write("text_functions", f"""SELECT id,
 # Aggregates over ticks.csv, in input order (pos). FIRST_VALUE, LAST_VALUE
 # and COLLECT_LIST skip NULLs; APPROX_COUNT_DISTINCT is exact while small
 # (at most 128 values), so count(DISTINCT ..) is its expectation here.
+# Percentiles are rounded to 6 places: DuckDB interpolates with more than
+# double precision, so the last bit can differ.
 con.execute(f"""CREATE TABLE ticks AS SELECT * REPLACE (
       CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts),
       row_number() OVER () AS pos
@@ -176,7 +178,7 @@ AGGREGATES = """bool_and(flag) AS all_flag, bool_or(flag) AS any_flag,
     last(x ORDER BY pos) FILTER (WHERE x IS NOT NULL) AS last_x,
     CAST(to_json(list(name ORDER BY pos)) AS VARCHAR) AS names,
     count(DISTINCT name) AS distinct_names,
-    quantile_cont(x, 0.5) AS median_x, quantile_cont(x, 0.9) AS p90_x"""
+    round(quantile_cont(x, 0.5), 6) AS median_x, round(quantile_cont(x, 0.9), 6) AS p90_x"""
 write("aggregates_by_key", f"""SELECT k, {AGGREGATES} FROM ticks GROUP BY k ORDER BY k""")
 write("aggregates_tumbling_60s", f"""SELECT k, time_bucket(INTERVAL 60 SECOND, ts) AS window_start,
     time_bucket(INTERVAL 60 SECOND, ts) + INTERVAL 60 SECOND AS window_end, {AGGREGATES}
@@ -187,7 +189,7 @@ write("aggregates_changes", f"""SELECT k, bool_and(flag) {RUNNING} AS all_flag,
     arg_max(name, x) {RUNNING} AS top_name,
     first_value(x IGNORE NULLS) {RUNNING} AS first_x,
     last_value(x IGNORE NULLS) {RUNNING} AS last_x,
-    quantile_cont(x, 0.5) {RUNNING} AS median_x
+    round(quantile_cont(x, 0.5) {RUNNING}, 6) AS median_x
     FROM ticks ORDER BY pos""")
 
 # SELECT DISTINCT: a GROUP BY over the selected items, written at the end
@@ -195,3 +197,18 @@ write("aggregates_changes", f"""SELECT k, bool_and(flag) {RUNNING} AS all_flag,
 write("distinct_rows", """SELECT DISTINCT symbol, qty >= 10 AS big FROM trades ORDER BY symbol, big""")
 write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
     FROM ticks ORDER BY window_start, k, name""")
+# EMIT CHANGES in 60-second tumbling windows: every aggregate, running
+# within (key, window), one row per record.
+BUCKET = "time_bucket(INTERVAL 60 SECOND, ts)"
+IN_WINDOW = (f"OVER (PARTITION BY k, {BUCKET} ORDER BY pos "
+             "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
+write("aggregates_changes_tumbling_60s", f"""SELECT k, {BUCKET} AS window_start,
+    bool_and(flag) {IN_WINDOW} AS all_flag, bool_or(flag) {IN_WINDOW} AS any_flag,
+    arg_max(name, x) {IN_WINDOW} AS top_name, arg_min(name, x) {IN_WINDOW} AS bottom_name,
+    first_value(x IGNORE NULLS) {IN_WINDOW} AS first_x,
+    last_value(x IGNORE NULLS) {IN_WINDOW} AS last_x,
+    CAST(to_json(list(name) {IN_WINDOW}) AS VARCHAR) AS names,
+    count(DISTINCT name) {IN_WINDOW} AS distinct_names,
+    round(quantile_cont(x, 0.5) {IN_WINDOW}, 6) AS median_x,
+    round(quantile_cont(x, 0.9) {IN_WINDOW}, 6) AS p90_x
+    FROM ticks ORDER BY pos""")
