@@ -609,3 +609,46 @@ fn new_aggregates_with_emit_changes_in_tumbling_windows() {
         expected("aggregates_changes_tumbling_60s")
     );
 }
+
+#[test]
+fn new_aggregates_in_session_windows() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT k, window_start, window_end, {NEW_AGGREGATES} FROM ticks \
+         GROUP BY k, SESSION(ts, INTERVAL '20' SECOND) EMIT FINAL"
+    );
+    assert_eq!(
+        run_everywhere(&sql, &[]),
+        expected("aggregates_session_20s")
+    );
+}
+
+/// bridge.csv by hand: A@0s (v 1), A@10s (v 2), then A@5s (v 3), which
+/// joins the sessions [0s, 8s) and [10s, 18s) into [0s, 18s): the merged
+/// state holds the earlier session's rows first, then the later one's, then
+/// the bridging record.
+#[test]
+fn new_aggregates_survive_a_session_merge() {
+    let sql = "SELECT k, window_start, window_end, FIRST_VALUE(v) AS f, LAST_VALUE(v) AS l, \
+               COLLECT_LIST(v) AS vs, ARG_MAX(v, ts) AS newest, \
+               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v) AS median FROM b \
+               GROUP BY k, SESSION(ts, INTERVAL '8' SECOND)";
+    for shards in ["1", "3"] {
+        let out = run_sql(
+            sql,
+            &[
+                "--source",
+                "b=tests/data/dialects/bridge.csv",
+                "--max-out-of-orderness",
+                "10s",
+                "--shards",
+                shards,
+            ],
+        );
+        assert_eq!(
+            out,
+            "{\"k\":\"A\",\"window_start\":\"2026-01-01T00:00:00.000Z\",\
+             \"window_end\":\"2026-01-01T00:00:18.000Z\",\"f\":1,\"l\":3,\"vs\":\"[1,2,3]\",\
+             \"newest\":2,\"median\":2.0}\n"
+        );
+    }
+}

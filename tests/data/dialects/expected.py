@@ -212,3 +212,10 @@ write("aggregates_changes_tumbling_60s", f"""SELECT k, {BUCKET} AS window_start,
     round(quantile_cont(x, 0.5) {IN_WINDOW}, 6) AS median_x,
     round(quantile_cont(x, 0.9) {IN_WINDOW}, 6) AS p90_x
     FROM ticks ORDER BY pos""")
+# Session windows (20 s gap) per key with every aggregate.
+write("aggregates_session_20s", f"""WITH marked AS (
+      SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts)
+                     < INTERVAL 20 SECOND THEN 0 ELSE 1 END AS fresh FROM ticks),
+    numbered AS (SELECT *, SUM(fresh) OVER (PARTITION BY k ORDER BY ts) AS session FROM marked)
+    SELECT k, MIN(ts) AS window_start, MAX(ts) + INTERVAL 20 SECOND AS window_end, {AGGREGATES}
+    FROM numbered GROUP BY k, session ORDER BY window_end, window_start, k""")
