@@ -393,6 +393,26 @@ fn extract_every_field_of_duckdb_and_flink() {
         .collect();
     let out = run_sql(&format!("{MOMENTS_DDL}SELECT id{columns} FROM m"), &[]);
     assert_eq!(out, expected("extract_fields"));
+    // Flink's function forms are the same fields.
+    let functions = [
+        ("YEAR", "year"),
+        ("QUARTER", "quarter"),
+        ("MONTH", "month"),
+        ("WEEK", "week"),
+        ("DAYOFMONTH", "day"),
+        ("DAYOFYEAR", "doy"),
+        ("HOUR", "hour"),
+        ("MINUTE", "minute"),
+        ("SECOND", "second"),
+    ];
+    let select = |column: &dyn Fn(&str, &str) -> String| {
+        let columns: String = functions.iter().map(|(f, n)| column(f, n)).collect();
+        run_sql(&format!("{MOMENTS_DDL}SELECT id{columns} FROM m"), &[])
+    };
+    assert_eq!(
+        select(&|f, n| format!(", {f}(a) AS {n}")),
+        select(&|_, n| format!(", EXTRACT({n} FROM a) AS {n}"))
+    );
 }
 
 #[test]

@@ -181,7 +181,6 @@ const SCALAR_FUNCTIONS: &[&str] = &[
     "rtrim",
     "concat",
     "mod",
-    "hour",
     "date_format",
     "greatest",
     "least",
@@ -206,10 +205,23 @@ const SCALAR_FUNCTIONS: &[&str] = &[
 /// before its arguments are planned (so a GROUP BY query names the
 /// function, not a column inside it).
 pub(crate) fn check_known_function(name: &str, e: &SqlExpr) -> Result<()> {
-    if SCALAR_FUNCTIONS.contains(&name) {
+    if SCALAR_FUNCTIONS.contains(&name) || function_date_part(name).is_some() {
         return Ok(());
     }
     Err(error_at(format!("unknown function '{name}' in `{e}`"), e))
+}
+
+/// The field a Flink-style function extracts: `YEAR(ts)`, `DAYOFMONTH(ts)`,
+/// `HOUR(ts)`, .. (not `DAYOFWEEK(ts)`: Flink counts its days from 1,
+/// EXTRACT from 0).
+fn function_date_part(name: &str) -> Option<DatePart> {
+    match name {
+        "dayofmonth" => Some(DatePart::Day),
+        "year" | "quarter" | "month" | "week" | "dayofyear" | "hour" | "minute" | "second" => {
+            DatePart::from_name(name)
+        }
+        _ => None,
+    }
 }
 
 /// Types the call `name(args)` (name lower-cased); `e` is the call, for errors.
@@ -218,6 +230,9 @@ pub(crate) fn scalar_function(
     args: Vec<ScalarExpr>,
     e: &SqlExpr,
 ) -> Result<ScalarExpr> {
+    if let Some(part) = function_date_part(name) {
+        return date_part(name, part, args, e);
+    }
     let call = Call { name, e };
     match name {
         "coalesce" => call.coalesce(args),
@@ -235,7 +250,6 @@ pub(crate) fn scalar_function(
         "rtrim" => call.trim(TrimSide::Trailing, args),
         "concat" => call.concat(args),
         "mod" => call.modulo(args),
-        "hour" => date_part(name, DatePart::Hour, args, e),
         "date_part" => call.date_part(args),
         "to_timestamp" => call.to_timestamp(args),
         "regexp_like" => call.regexp_like(args),

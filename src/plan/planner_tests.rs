@@ -536,6 +536,28 @@ fn extract_knows_every_field_of_duckdb_and_flink() {
         ("MICROSECOND", DatePart::Microsecond),
         ("EPOCH", DatePart::Epoch),
     ];
+    let functions = [
+        ("YEAR", DatePart::Year),
+        ("QUARTER", DatePart::Quarter),
+        ("MONTH", DatePart::Month),
+        ("WEEK", DatePart::Week),
+        ("DAYOFMONTH", DatePart::Day),
+        ("DAYOFYEAR", DatePart::DayOfYear),
+        ("HOUR", DatePart::Hour),
+        ("MINUTE", DatePart::Minute),
+        ("SECOND", DatePart::Second),
+    ];
+    for (name, part) in functions {
+        let p = plan(&format!("SELECT {name}(ts) FROM trades"));
+        assert!(
+            matches!(&projections(&p)[0].kind, ExprKind::Function { func: ScalarFunction::DatePart(p), .. } if *p == part),
+            "{name}"
+        );
+    }
+    assert_contains(
+        &error("SELECT DAYOFWEEK(ts) FROM trades"),
+        "unknown function 'dayofweek'",
+    );
     for (name, part) in fields {
         for sql in [
             format!("SELECT EXTRACT({name} FROM ts) FROM trades"),
