@@ -5,13 +5,15 @@
 
 mod common;
 
-use common::{assert_success, corestream, stderr, stdout};
+use common::{assert_success, corestream, send_signal, stderr, stdout};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::process::Output;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Generous: everything here takes milliseconds to a few seconds.
@@ -491,4 +493,293 @@ fn metadata_columns_hold_partition_offset_timestamp_and_key() {
             "S3,13,1,1,2026-01-01T00:00:03.000Z,k3",
         ]
     );
+}
+
+/// Trades whose qty is `first..last` on `partition`, one second apart from
+/// `start_ms`.
+fn qty_run(partition: i32, qty: std::ops::Range<i64>, start_ms: i64) -> Vec<(i32, i64, String)> {
+    qty.map(|q| {
+        let ts = start_ms + (q % 1000) * 100;
+        let value = format!(r#"{{"symbol":"A","price":1,"qty":{q},"ts":{ts}}}"#);
+        (partition, ts, value)
+    })
+    .collect()
+}
+
+#[test]
+fn a_partition_ahead_in_time_makes_no_other_partition_late() {
+    let cluster = cluster(&[("skew", 2)]);
+    let servers = cluster.bootstrap_servers();
+    // Partition 1 is 20 s ahead of partition 0 and is produced first, so a
+    // watermark taken from the largest event time read would close
+    // partition 0's window before its records are read.
+    produce(&servers, "skew", &qty_run(1, 1000..1100, BASE_MS + 20_000));
+    produce(&servers, "skew", &qty_run(0, 0..100, BASE_MS));
+    let query = "SELECT window_start, COUNT(*) AS n FROM trades \
+                 GROUP BY TUMBLE(ts, INTERVAL '10' SECOND) EMIT FINAL";
+    let sql = format!(
+        "{} {query}",
+        kafka_table(&servers, "skew", "json", BOUNDED_EARLIEST)
+    );
+    for shards in ["1", "2"] {
+        let o = run_sql(&sql, &["--format", "csv", "--shards", shards]);
+        assert_success(&o);
+        assert_eq!(
+            stdout(&o).lines().collect::<Vec<_>>(),
+            [
+                "window_start,n",
+                "2026-01-01T00:00:00.000Z,100",
+                "2026-01-01T00:00:20.000Z,100"
+            ],
+            "{shards} shard(s): {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains(" 0 late"), "{}", stderr(&o));
+    }
+}
+
+/// A live (unbounded) `SELECT qty` of `topic` in consumer group `group`,
+/// writing CSV to `output`.
+fn live_member(servers: &str, topic: &str, group: &str, extra: &str, output: &Path) -> Child {
+    let table = kafka_table(
+        servers,
+        topic,
+        "json",
+        &format!(
+            ", 'properties.group.id' = '{group}', 'properties.auto.offset.reset' = 'earliest', \
+             'properties.session.timeout.ms' = '6000', \
+             'properties.heartbeat.interval.ms' = '500'{extra}"
+        ),
+    );
+    corestream()
+        .args(["run", "-e", &format!("{table} SELECT qty FROM trades")])
+        .args(["--format", "csv", "--shards", "2", "--output"])
+        .arg(output)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start corestream")
+}
+
+/// The qty values written to `output` so far (whole lines only).
+fn quantities_in(output: &Path) -> Vec<i64> {
+    let text = std::fs::read_to_string(output).unwrap_or_default();
+    let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+    whole.lines().filter_map(|line| line.parse().ok()).collect()
+}
+
+/// Waits until `done` holds for the qty values written to `outputs`.
+fn wait_for_outputs(outputs: &[&Path], done: impl Fn(&BTreeSet<i64>) -> bool) -> BTreeSet<i64> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let seen: BTreeSet<i64> = outputs.iter().flat_map(|o| quantities_in(o)).collect();
+        if done(&seen) || Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Ends a live run with SIGTERM; its exit status and what it said.
+fn terminate(child: Child) -> (Option<i32>, String) {
+    send_signal(child.id(), libc::SIGTERM);
+    let output = child.wait_with_output().expect("wait");
+    (output.status.code(), stderr(&output))
+}
+
+/// The group's committed offset of every partition of `topic`.
+fn committed(servers: &str, topic: &str, group: &str, partitions: i32) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let offsets = consumer
+        .committed_offsets(tpl, PATIENCE)
+        .expect("committed");
+    (0..partitions)
+        .map(
+            |p| match offsets.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(n)) => n,
+                _ => -1,
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn a_live_group_member_commits_what_it_wrote_and_a_restart_goes_on_from_there() {
+    let cluster = cluster(&[("live", 4)]);
+    let servers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first: Vec<_> = (0..4)
+        .flat_map(|p| qty_run(p, p as i64 * 10..p as i64 * 10 + 10, BASE_MS))
+        .collect();
+    produce(&servers, "live", &first);
+
+    let output = dir.path().join("first.csv");
+    let member = live_member(&servers, "live", "g-live", "", &output);
+    let seen = wait_for_outputs(&[&output], |seen| seen.len() == 40);
+    let (status, said) = terminate(member);
+    assert_eq!(status, Some(143), "{said}");
+    assert_eq!(seen, (0..40).collect(), "{said}");
+    // Everything written is committed: each partition up to its end.
+    assert_eq!(committed(&servers, "live", "g-live", 4), [10, 10, 10, 10]);
+
+    let more: Vec<_> = (0..4)
+        .flat_map(|p| qty_run(p, 100 + p as i64 * 5..105 + p as i64 * 5, BASE_MS))
+        .collect();
+    produce(&servers, "live", &more);
+    let output = dir.path().join("second.csv");
+    let member = live_member(&servers, "live", "g-live", "", &output);
+    let seen = wait_for_outputs(&[&output], |seen| seen.len() >= 20);
+    let (status, said) = terminate(member);
+    assert_eq!(status, Some(143), "{said}");
+    assert_eq!(seen, (100..120).collect(), "only the new records: {said}");
+    assert_eq!(
+        committed(&servers, "live", "g-live", 4),
+        [15, 15, 15, 15],
+        "{said}"
+    );
+}
+
+/// Produces `qty` values `0..count` round-robin over `partitions`, paced
+/// over about `over`, on a thread of its own.
+fn produce_paced(
+    servers: &str,
+    topic: &str,
+    partitions: i32,
+    count: i64,
+    over: Duration,
+) -> std::thread::JoinHandle<()> {
+    let (servers, topic) = (servers.to_string(), topic.to_string());
+    std::thread::spawn(move || {
+        let step = over / 10;
+        for part in 0..10 {
+            let messages: Vec<_> = (part * count / 10..(part + 1) * count / 10)
+                .flat_map(|q| qty_run((q % i64::from(partitions)) as i32, q..q + 1, BASE_MS))
+                .collect();
+            produce(&servers, &topic, &messages);
+            std::thread::sleep(step);
+        }
+    })
+}
+
+#[test]
+fn a_member_killed_mid_stream_and_restarted_loses_nothing() {
+    let cluster = cluster(&[("crash", 8)]);
+    let servers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let producer = produce_paced(&servers, "crash", 8, 800, Duration::from_secs(5));
+    // Static membership: the restarted process takes its readers' places
+    // back at once instead of waiting out the dead one's session.
+    let statically = ", 'properties.group.instance.id' = 'crash-host'";
+    let before = dir.path().join("before.csv");
+    let mut member = live_member(&servers, "crash", "g-crash", statically, &before);
+    // It commits as it goes (not only when it ends).
+    let deadline = Instant::now() + PATIENCE;
+    while committed(&servers, "crash", "g-crash", 8)
+        .iter()
+        .all(|c| *c <= 0)
+    {
+        assert!(Instant::now() < deadline, "nothing committed while running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    member.kill().expect("SIGKILL");
+    member.wait().expect("wait");
+    let after = dir.path().join("after.csv");
+    let member = live_member(&servers, "crash", "g-crash", statically, &after);
+    let killed_with = quantities_in(&before).len();
+    producer.join().expect("producer");
+    assert!(killed_with < 800, "the kill came after the last record");
+    let seen = wait_for_outputs(&[&before, &after], |seen| seen.len() == 800);
+    let (status, said) = terminate(member);
+    assert_eq!(status, Some(143), "{said}");
+    let missing: Vec<i64> = (0..800).filter(|q| !seen.contains(q)).collect();
+    assert!(missing.is_empty(), "lost {missing:?}: {said}");
+    // The restart went on from the commits, not from the start.
+    assert!(quantities_in(&after).len() < 800, "{said}");
+}
+
+#[test]
+fn two_processes_in_one_group_share_a_topic_and_one_takes_over_when_the_other_dies() {
+    let cluster = cluster(&[("scale", 16)]);
+    let servers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a_out, b_out) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let a = live_member(&servers, "scale", "g-scale", "", &a_out);
+    let mut b = live_member(&servers, "scale", "g-scale", "", &b_out);
+    let first = produce_paced(&servers, "scale", 16, 1600, Duration::from_secs(2));
+    first.join().expect("producer");
+    let seen = wait_for_outputs(&[&a_out, &b_out], |seen| seen.len() == 1600);
+    assert_eq!(seen.len(), 1600);
+    // The group split the partitions: each record was read by one of them
+    // (but for what a rebalance while they joined handed over unwritten).
+    let (by_a, by_b) = (quantities_in(&a_out).len(), quantities_in(&b_out).len());
+    assert!(by_a > 0 && by_b > 0, "a wrote {by_a}, b wrote {by_b}");
+    assert!(by_a + by_b < 2 * 1600, "a wrote {by_a}, b wrote {by_b}");
+    b.kill().expect("SIGKILL");
+    b.wait().expect("wait");
+    // What comes next is read by the one left, from where the other left off.
+    let more: Vec<_> = (1600..2000)
+        .flat_map(|q| qty_run((q % 16) as i32, q..q + 1, BASE_MS))
+        .collect();
+    produce(&servers, "scale", &more);
+    let seen = wait_for_outputs(&[&a_out], |seen| (1600..2000).all(|q| seen.contains(&q)));
+    let (status, said) = terminate(a);
+    assert_eq!(status, Some(143), "{said}");
+    let missing: Vec<i64> = (1600..2000).filter(|q| !seen.contains(q)).collect();
+    assert!(
+        missing.is_empty(),
+        "lost {} records, e.g. {:?}: {said}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
+
+#[test]
+fn a_debezium_changelog_goes_to_a_keyed_topic_in_order_per_key() {
+    let cluster = cluster(&[("sums_in", 2), ("sums_out", 3)]);
+    let servers = cluster.bootstrap_servers();
+    // Symbol A's quantities 1, 2 on partition 0; B's 5 on partition 1.
+    let messages = [(0, "A", 1), (0, "A", 2), (1, "B", 5)].map(|(p, symbol, qty)| {
+        let value = format!(r#"{{"symbol":"{symbol}","price":1,"qty":{qty},"ts":{BASE_MS}}}"#);
+        (p, BASE_MS, value)
+    });
+    produce(&servers, "sums_in", &messages);
+    let sql = format!(
+        "{} CREATE STREAM sums AS SELECT symbol, SUM(qty) AS s FROM trades GROUP BY symbol \
+         WITH ('connector' = 'kafka', 'topic' = 'sums_out', \
+         'properties.bootstrap.servers' = '{servers}', 'format' = 'debezium-json', \
+         'key.fields' = 'symbol')",
+        kafka_table(&servers, "sums_in", "json", BOUNDED_EARLIEST)
+    );
+    let o = run_sql(&sql, &["--shards", "2"]);
+    assert_success(&o);
+    let out = consume_all(&servers, "sums_out");
+    let of = |symbol: &str| -> Vec<String> {
+        let key = format!(r#"{{"symbol":"{symbol}"}}"#);
+        out.iter()
+            .filter(|(_, k, _)| k.as_deref() == Some(key.as_str()))
+            .map(|(_, _, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(
+        of("A"),
+        [
+            r#"{"before":null,"after":{"symbol":"A","s":1},"op":"c"}"#,
+            r#"{"before":{"symbol":"A","s":1},"after":null,"op":"d"}"#,
+            r#"{"before":null,"after":{"symbol":"A","s":3},"op":"c"}"#,
+        ]
+    );
+    assert_eq!(
+        of("B"),
+        [r#"{"before":null,"after":{"symbol":"B","s":5},"op":"c"}"#]
+    );
+    assert_eq!(out.len(), 4);
 }

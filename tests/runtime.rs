@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_success, corestream, output_with_memlock_limit, run, stderr, stdout};
+use common::{
+    assert_success, corestream, output_with_memlock_limit, run, send_signal, stderr, stdout,
+};
 
 fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read stats")).expect("json")
@@ -284,13 +286,6 @@ fn a_large_input_passes_through_in_bounded_memory() {
     assert_eq!(u64_of(&s, "records_processed"), 6_000_000);
     // Buffering the whole input would take well over a gigabyte.
     assert!(rss_mib < 256, "peak RSS {rss_mib} MiB");
-}
-
-fn send_signal(pid: u32, signal: libc::c_int) {
-    let pid = libc::pid_t::try_from(pid).expect("pid fits");
-    // SAFETY: kill has no memory effects; pid is our own child.
-    let rc = unsafe { libc::kill(pid, signal) };
-    assert_eq!(rc, 0, "kill");
 }
 
 /// Generated trades: `events` in all (paced at `rate` per second if given).

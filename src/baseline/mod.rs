@@ -222,7 +222,7 @@ impl<P: PartitionProcessor + Clone> Common<P> {
 
 /// Runs `plan` on the real engine over the table's input with the baseline.
 pub fn run(plan: &QueryPlan, config: &RuntimeConfig, io: RunIo) -> Result<RunReport> {
-    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let input = TableInput::plan(plan, config)?;
     run_with(plan, config, io, EngineBackend, input)
 }
 
@@ -369,9 +369,14 @@ where
     fn run(mut self) -> Result<ShardStats> {
         let mut stats = ShardStats::new(self.worker);
         let layout = self.input.layout();
-        // A stream is one chunk, read by worker 0.
-        let stream = u64::from(layout == InputLayout::Stream && self.worker == 0);
-        let chunks = chunks_of(layout, self.worker, self.config.shards).chain(0..stream);
+        // A stream is one chunk, read by worker 0; per-worker streams are
+        // one chunk each, read by their worker.
+        let streams = match layout {
+            InputLayout::Stream if self.worker == 0 => Some(0),
+            InputLayout::Streams => Some(self.worker as u64),
+            _ => None,
+        };
+        let chunks = chunks_of(layout, self.worker, self.config.shards).chain(streams);
         for chunk in chunks {
             if self.should_stop() {
                 break;
@@ -394,7 +399,10 @@ where
     fn read_chunk(&mut self, chunk: u64, stats: &mut ShardStats) -> Result<()> {
         let mut reader = self.input.open(chunk as usize)?;
         let width = self.plan.source.schema.len();
-        let stream = self.input.layout() == InputLayout::Stream;
+        let stream = matches!(
+            self.input.layout(),
+            InputLayout::Stream | InputLayout::Streams
+        );
         let mut batch = Batch::with_capacity(width, self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut max_event_time = None;

@@ -76,6 +76,13 @@ pub struct QueryArgs {
     #[arg(long, value_name = "DURATION")]
     pub max_out_of_orderness: Option<String>,
 
+    /// Write the output as a changelog: a first column `op` with the row kind
+    /// (`+I` insert, `-U`/`+U` the old and new row of an update, `-D` delete),
+    /// so that applying it gives the EMIT FINAL result. Same as WITH
+    /// ('changelog.mode' = 'retract'); implied by --format debezium-json.
+    #[arg(long)]
+    pub changelog: bool,
+
     /// How long a window stays open after the watermark passes its end
     /// (e.g. 2s). Overrides WITH ('allowed_lateness' = ..). Default 0.
     #[arg(long, value_name = "DURATION")]
@@ -195,8 +202,9 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 
     /// Output format: jsonl (one JSON object per row, keys in SELECT order),
-    /// csv (with a header line), or blackhole (count rows, write nothing).
-    /// Default: from the output's extension, else jsonl.
+    /// csv (with a header line), debezium-json (a changelog in Debezium's
+    /// envelope: {"before":..,"after":..,"op":"c"|"d"}), or blackhole (count
+    /// rows, write nothing). Default: from the output's extension, else jsonl.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
 

@@ -71,7 +71,7 @@ fn dispatch(command: Command) -> Result<i32> {
 /// The typed plan and, with `--placement` (implied by `--shards`, `--cores`
 /// and `--no-pin`), the cores a run would use.
 fn explain_command(args: &ExplainArgs) -> Result<i32> {
-    let plan = plan_from_args(&args.query)?;
+    let plan = plan_from_args(&args.query, false)?;
     print!("{}", plan.explain());
     let cores = &args.cores;
     if args.placement || cores.shards.is_some() || cores.cores.is_some() || cores.no_pin {
@@ -83,7 +83,7 @@ fn explain_command(args: &ExplainArgs) -> Result<i32> {
 }
 
 fn run_command(args: &RunArgs) -> Result<i32> {
-    let plan = plan_from_args(&args.query)?;
+    let plan = plan_from_args(&args.query, format_writes_changelog(&args.output))?;
     execute(&plan, &args.execution, &args.output)
 }
 
@@ -99,8 +99,9 @@ fn demo_command(args: &DemoArgs) -> Result<i32> {
         max_out_of_orderness: None,
         allowed_lateness: None,
         follow: false,
+        changelog: false,
     };
-    let plan = plan_from_args(&text_args)?;
+    let plan = plan_from_args(&text_args, format_writes_changelog(&args.output))?;
     execute(&plan, &args.execution, &args.output)
 }
 
@@ -114,8 +115,16 @@ pub fn demo_sql(events: u64, keys: u64) -> String {
     )
 }
 
-/// Reads, parses and plans the query the arguments name.
-fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
+/// True when `--format` names a format that writes a changelog (which it
+/// then implies); a format that does not parse is reported later.
+fn format_writes_changelog(output: &OutputArgs) -> bool {
+    let format = output.format.as_deref().map(str::parse::<OutputFormat>);
+    matches!(format, Some(Ok(f)) if f.writes_changelog())
+}
+
+/// Reads, parses and plans the query the arguments name; `changelog`: the
+/// output is a changelog whatever the arguments say.
+fn plan_from_args(args: &QueryArgs, changelog: bool) -> Result<QueryPlan> {
     let script = match (&args.execute, &args.query_file) {
         (Some(sql), _) => split_script(crate::sql::parse_sql(sql)?)?,
         (None, Some(path)) => {
@@ -130,7 +139,7 @@ fn plan_from_args(args: &QueryArgs) -> Result<QueryPlan> {
     let mut overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
     overrides.follow = args.follow;
     let catalog = build_catalog(&script.sources, &overrides)?;
-    plan_query(&script.query, &catalog, &plan_settings(args)?)
+    plan_query(&script.query, &catalog, &plan_settings(args, changelog)?)
 }
 
 /// The text of a SQL script file; bytes that are not UTF-8 are a usage
@@ -155,7 +164,8 @@ pub fn plan_script(text: &str) -> Result<QueryPlan> {
     plan_query(&script.query, &catalog, &PlanSettings::default())
 }
 
-fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
+/// The command line's plan settings; `changelog` as in [`plan_from_args`].
+fn plan_settings(args: &QueryArgs, changelog: bool) -> Result<PlanSettings> {
     let duration = |option: &str, value: &Option<String>| -> Result<Option<i64>> {
         value
             .as_deref()
@@ -165,6 +175,7 @@ fn plan_settings(args: &QueryArgs) -> Result<PlanSettings> {
     Ok(PlanSettings {
         max_out_of_orderness_ms: duration("max-out-of-orderness", &args.max_out_of_orderness)?,
         allowed_lateness_ms: duration("allowed-lateness", &args.allowed_lateness)?,
+        changelog: changelog || args.changelog,
     })
 }
 
@@ -179,7 +190,7 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     let config = runtime_config(execution, plan)?;
     let files = outputs::output_files(plan, output);
     outputs::check_distinct(&files, &plan.source.name, plan.source.property("path"))?;
-    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let input = TableInput::plan(plan, &config)?;
     let created = outputs::prepare(&files)?;
     let sink_path = sink_path(plan, output);
     let format = output_format(output, plan, sink_path.as_deref())?;
@@ -216,9 +227,10 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
 
 /// The CREATE STREAM WITH keys corestream understands (and `properties.*`,
 /// librdkafka settings of a Kafka sink).
-const STREAM_KEYS: [&str; 10] = [
+const STREAM_KEYS: [&str; 11] = [
     "output",
     "output.format",
+    "changelog.mode",
     "dead_letter",
     "max_out_of_orderness",
     "watermark.max_out_of_orderness",

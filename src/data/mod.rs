@@ -14,7 +14,7 @@ pub use batch::Batch;
 pub use columns::{Column, ColumnBatch, ColumnData, Strings};
 pub use decimal::Decimal;
 pub use time::{
-    format_duration, format_timestamp, parse_duration, parse_timestamp, unit_millis,
+    format_duration, format_timestamp, parse_duration, parse_timestamp, time_value, unit_millis,
     write_timestamp,
 };
 pub use value::Value;

@@ -98,6 +98,16 @@ pub fn format_duration(millis: i64) -> String {
     format!("{millis}ms")
 }
 
+/// A value as event time in ms: a TIMESTAMP, epoch milliseconds, or text
+/// that parses as a timestamp.
+pub fn time_value(v: &super::Value) -> Option<i64> {
+    match v {
+        super::Value::Timestamp(t) | super::Value::Int(t) => Some(*t),
+        super::Value::Str(s) => parse_timestamp(s),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
 //! The grouped operator: GROUP BY keys, aggregates, windows, watermark,
 //! HAVING and the SELECT list over the group row, for both emit modes, and
-//! the running count of the bytes its state holds.
+//! the running count of the bytes its state holds. EMIT CHANGES compares a
+//! group's output row before and after each record (see [`super::changelog`]).
 
 use super::aggregate::{Aggregates, GroupState};
+use super::changelog::{Changelog, RecordRows};
 use super::eval::{eval, is_true};
 use super::footprint::Footprint;
 use super::partition::{Output, OutputRow, RowOrder};
@@ -30,6 +32,7 @@ struct Context {
     having: Option<ScalarExpr>,
     projections: Vec<ScalarExpr>,
     emit: EmitMode,
+    changelog: Changelog,
     windowed: bool,
     /// Scratch for the group row `[keys.., aggs.., window_start, window_end]`.
     group_row: Vec<Value>,
@@ -37,6 +40,8 @@ struct Context {
     spare_states: Vec<GroupState>,
     /// Scratch for the groups of a closing window.
     closing: Vec<(GroupKey, GroupState)>,
+    /// Scratch for the rows of the sessions a record joins, before it does.
+    joined: Vec<Option<Vec<Value>>>,
     /// Bytes held by the groups, their tables and windows, and spare states.
     footprint: Footprint,
 }
@@ -48,24 +53,14 @@ const MAX_SPARE_STATES: usize = 1 << 16;
 static NULL_KEY: [Value; 1] = [Value::Null];
 
 impl Context {
-    /// The output row of a group, or `None` when HAVING rejects it.
+    /// The output row of a group, or `None` when HAVING rejects it, in
+    /// memory reused from `out`.
     fn output_row(
         &mut self,
         key: &[Value],
         state: &GroupState,
         window: Option<(i64, i64)>,
-    ) -> Option<Vec<Value>> {
-        let values = Vec::with_capacity(self.projections.len());
-        self.output_row_into(key, state, window, values)
-    }
-
-    /// [`Self::output_row`], written into `values` (empty, reused memory).
-    fn output_row_into(
-        &mut self,
-        key: &[Value],
-        state: &GroupState,
-        window: Option<(i64, i64)>,
-        mut values: Vec<Value>,
+        out: &mut Output,
     ) -> Option<Vec<Value>> {
         self.group_row.clear();
         self.group_row.extend_from_slice(key);
@@ -79,12 +74,14 @@ impl Context {
                 return None;
             }
         }
+        let mut values = out.new_values(self.projections.len() + 1);
+        self.changelog.start_row(&mut values);
         values.extend(self.projections.iter().map(|p| eval(p, &self.group_row)));
         Some(values)
     }
 
     /// Adds `row` to the group `key` of `map` (creating it; the key is cloned
-    /// only then) and returns its EMIT CHANGES row, if any.
+    /// only then) and, with EMIT CHANGES, emits how its output row changed.
     #[inline]
     fn update_group(
         &mut self,
@@ -92,30 +89,65 @@ impl Context {
         key: &[Value],
         row: &[Value],
         window: Option<(i64, i64)>,
-    ) -> Option<Vec<Value>> {
+        rows: &mut RecordRows,
+    ) {
         let changes = self.emit == EmitMode::Changes;
         if let Some(state) = map.get_mut(key) {
-            self.footprint.change(self.aggs.update(state, row));
-            return if changes {
-                self.output_row(key, state, window)
-            } else {
-                None
+            let before = match changes {
+                true => self.output_row(key, state, window, rows.out),
+                false => None,
             };
+            self.footprint.change(self.aggs.update(state, row));
+            if changes {
+                let after = self.output_row(key, state, window, rows.out);
+                self.changelog.emit(before, after, rows);
+            }
+            return;
         }
         let mut state = self.take_state();
         self.footprint.change(self.aggs.update(&mut state, row));
-        let emitted = if changes {
-            self.output_row(key, &state, window)
-        } else {
-            None
-        };
+        if changes {
+            let after = self.output_row(key, &state, window, rows.out);
+            self.changelog.emit(None, after, rows);
+        }
         let key = GroupKey::new(key);
         let table_before = group_table_bytes(map.capacity());
         self.footprint.grow(key.heap_bytes());
         map.insert(key, state);
         self.footprint
             .resize(table_before, group_table_bytes(map.capacity()));
-        emitted
+    }
+
+    /// Adds `row` at `t` to the sessions of `key` and, with EMIT CHANGES,
+    /// emits how the output changed: the rows of the sessions it merged
+    /// into the first are deleted, then the first's row is updated.
+    fn join_session(
+        &mut self,
+        sessions: &mut SessionWindows,
+        key: &[Value],
+        t: i64,
+        row: &[Value],
+        rows: &mut RecordRows,
+    ) {
+        if self.emit != EmitMode::Changes {
+            sessions.add(key, t, &self.aggs, row, &mut self.footprint);
+            return;
+        }
+        let mut joined = std::mem::take(&mut self.joined);
+        for session in sessions.overlapping(key, t) {
+            let window = Some((session.start, session.end));
+            joined.push(self.output_row(key, &session.state, window, rows.out));
+        }
+        let session = sessions.add(key, t, &self.aggs, row, &mut self.footprint);
+        let window = Some((session.start, session.end));
+        let after = self.output_row(key, &session.state, window, rows.out);
+        let mut joined_rows = joined.drain(..);
+        let first = joined_rows.next().flatten();
+        for merged in joined_rows {
+            self.changelog.emit(merged, None, rows);
+        }
+        self.changelog.emit(first, after, rows);
+        self.joined = joined;
     }
 
     /// A fresh group state, reusing one from a closed group when possible.
@@ -159,9 +191,8 @@ impl Context {
         for (key, state) in closing.drain(..) {
             // The key moves into the output row's order.
             self.footprint.shrink(key.heap_bytes());
-            let values = out.new_values(self.projections.len());
             let window = Some((start, end));
-            if let Some(values) = self.output_row_into(key.as_slice(), &state, window, values) {
+            if let Some(values) = self.output_row(key.as_slice(), &state, window, out) {
                 out.rows.push(OutputRow {
                     values,
                     order: RowOrder::Window {
@@ -205,7 +236,9 @@ pub struct Grouped {
 }
 
 impl Grouped {
-    pub fn new(plan: &AggregatePlan, emit: EmitMode, time: TimeSettings) -> Self {
+    /// The operator of `plan`, emitting as `emit` says, with a row kind
+    /// first in every row when `changelog` is set.
+    pub fn new(plan: &AggregatePlan, emit: EmitMode, changelog: bool, time: TimeSettings) -> Self {
         let lateness = time.allowed_lateness_ms;
         let store = match plan.window.map(|w| w.kind) {
             None => Store::Unwindowed(GroupMap::default()),
@@ -223,17 +256,23 @@ impl Grouped {
         Grouped {
             keys: plan.group_keys.clone(),
             time_column: plan.window.map_or(0, |w| w.time_column),
-            clock: Clock::new(time.max_out_of_orderness_ms),
+            clock: if time.aligned_only {
+                Clock::new(time.max_out_of_orderness_ms).aligned_only()
+            } else {
+                Clock::new(time.max_out_of_orderness_ms)
+            },
             store,
             ctx: Context {
                 aggs: Aggregates::new(&plan.aggregates),
                 having: plan.having.clone(),
                 projections: plan.projections.clone(),
                 emit,
+                changelog: Changelog::new(changelog),
                 windowed: plan.window.is_some(),
                 group_row: Vec::with_capacity(plan.group_row_width()),
                 spare_states: Vec::new(),
                 closing: Vec::new(),
+                joined: Vec::new(),
                 footprint: Footprint::default(),
             },
             single_key_column: match plan.group_keys.as_slice() {
@@ -274,14 +313,6 @@ impl Grouped {
                 &self.key
             }
         };
-        let mut seq = 0u32;
-        let mut emit = |values: Vec<Value>| {
-            out.rows.push(OutputRow {
-                values,
-                order: RowOrder::Position { position, seq },
-            });
-            seq += 1;
-        };
         let watermark = self.clock.watermark();
         let event_time = match &self.store {
             Store::Unwindowed(_) => None,
@@ -290,11 +321,10 @@ impl Grouped {
                 None => return Outcome::Dropped,
             },
         };
+        let rows = &mut RecordRows::new(out, position);
         match (&mut self.store, event_time) {
             (Store::Unwindowed(map), _) => {
-                if let Some(values) = self.ctx.update_group(map, key, row, None) {
-                    emit(values);
-                }
+                self.ctx.update_group(map, key, row, None, rows);
                 return Outcome::Processed;
             }
             (Store::Aligned(windows), Some(t)) => {
@@ -309,10 +339,8 @@ impl Grouped {
                         open = true;
                         let end = start.saturating_add(windows.size());
                         let map = windows.window_mut(start, &mut self.ctx.footprint);
-                        let window = Some((start, end));
-                        if let Some(values) = self.ctx.update_group(map, key, row, window) {
-                            emit(values);
-                        }
+                        self.ctx
+                            .update_group(map, key, row, Some((start, end)), rows);
                     }
                     match start.checked_add(windows.advance()) {
                         Some(next) => start = next,
@@ -327,13 +355,7 @@ impl Grouped {
                 if sessions.closes_at(t.saturating_add(sessions.gap())) <= watermark {
                     return Outcome::Late(t);
                 }
-                let session = sessions.add(key, t, &self.ctx.aggs, row, &mut self.ctx.footprint);
-                if self.ctx.emit == EmitMode::Changes {
-                    let window = Some((session.start, session.end));
-                    if let Some(values) = self.ctx.output_row(key, &session.state, window) {
-                        emit(values);
-                    }
-                }
+                self.ctx.join_session(sessions, key, t, row, rows);
             }
             (_, None) => return Outcome::Dropped,
         }
@@ -417,7 +439,7 @@ impl Grouped {
                 let forgotten = sessions.pop_closed(watermark, |key, session: Session| {
                     let window = Some((session.start, session.end));
                     if emit_final {
-                        if let Some(values) = ctx.output_row(key, &session.state, window) {
+                        if let Some(values) = ctx.output_row(key, &session.state, window, out) {
                             closed.push(OutputRow {
                                 values,
                                 order: RowOrder::Window {

@@ -7,6 +7,7 @@
 
 mod aggregate;
 mod cast;
+mod changelog;
 mod compiled;
 mod datetime;
 mod eval;

@@ -2,6 +2,7 @@
 //! then either projects row by row or hands rows to the grouped operator, and
 //! keeps the counters.
 
+use super::changelog::Changelog;
 use super::eval::{eval, is_true};
 use super::grouped::{Grouped, Outcome};
 use crate::data::{Batch, Value};
@@ -91,7 +92,11 @@ pub struct PartitionEngine {
 
 #[derive(Clone)]
 enum Operator {
-    Stateless { projections: Vec<ScalarExpr> },
+    Stateless {
+        projections: Vec<ScalarExpr>,
+        /// Every row is an insert (`+I`) in a changelog.
+        changelog: Changelog,
+    },
     Grouped(Box<Grouped>),
 }
 
@@ -100,10 +105,14 @@ impl PartitionEngine {
         let operator = match &plan.kind {
             QueryKind::Stateless { projections } => Operator::Stateless {
                 projections: projections.clone(),
+                changelog: Changelog::new(plan.changelog),
             },
-            QueryKind::Aggregate(a) => {
-                Operator::Grouped(Box::new(Grouped::new(a, plan.emit, plan.time)))
-            }
+            QueryKind::Aggregate(a) => Operator::Grouped(Box::new(Grouped::new(
+                a,
+                plan.emit,
+                plan.changelog,
+                plan.time,
+            ))),
         };
         PartitionEngine {
             filter: plan.filter.clone(),
@@ -146,8 +155,12 @@ impl PartitionEngine {
             }
         }
         match &mut self.operator {
-            Operator::Stateless { projections } => {
-                let mut values = out.new_values(projections.len());
+            Operator::Stateless {
+                projections,
+                changelog,
+            } => {
+                let mut values = out.new_values(projections.len() + 1);
+                changelog.start_row(&mut values);
                 values.extend(projections.iter().map(|p| eval(p, row)));
                 out.rows.push(OutputRow {
                     values,

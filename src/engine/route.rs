@@ -2,7 +2,8 @@
 //! with fixed seeds so runs are reproducible), and a record's event time.
 
 use super::eval::eval;
-use crate::data::{parse_timestamp, Value};
+pub use crate::data::time_value;
+use crate::data::Value;
 use crate::plan::{ExprKind, QueryKind, QueryPlan, ScalarExpr};
 
 /// Fixed seeds: the same key goes to the same partition in every run.
@@ -72,15 +73,6 @@ impl KeyRouter {
 /// no window or the value is NULL or not a time.
 pub fn event_time(plan: &QueryPlan, row: &[Value]) -> Option<i64> {
     time_value(row.get(plan.event_time_column()?)?)
-}
-
-/// A value as event time in ms.
-pub fn time_value(v: &Value) -> Option<i64> {
-    match v {
-        Value::Timestamp(t) | Value::Int(t) => Some(*t),
-        Value::Str(s) => parse_timestamp(s),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ pub fn stateless_plan(
         output: output_schema(&projections),
         kind: QueryKind::Stateless { projections },
         emit: EmitMode::Changes,
+        changelog: false,
         limit: None,
         time: TimeSettings::default(),
         stream_name: None,
@@ -140,6 +141,7 @@ impl GroupedPlan {
         self.time = TimeSettings {
             max_out_of_orderness_ms,
             allowed_lateness_ms,
+            aligned_only: false,
         };
         self
     }
@@ -180,6 +182,7 @@ impl GroupedPlan {
                 projections,
             }),
             emit: self.emit,
+            changelog: false,
             limit: None,
             time: self.time,
             stream_name: None,

@@ -13,6 +13,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::{Hash, Hasher};
 use std::mem::size_of;
+use std::ops::Range;
 
 /// The groups of one window (or of an unwindowed query), by key. Looked up
 /// by `&[Value]`, so a record's key is cloned only when its group is new.
@@ -91,6 +92,8 @@ impl Eq for GroupKey {}
 pub struct Clock {
     out_of_orderness: i64,
     watermark: i64,
+    /// False: only watermarks given from outside move it.
+    follows_records: bool,
 }
 
 impl Clock {
@@ -98,6 +101,15 @@ impl Clock {
         Clock {
             out_of_orderness: out_of_orderness.max(0),
             watermark: i64::MIN,
+            follows_records: true,
+        }
+    }
+
+    /// A clock that only watermarks given from outside move.
+    pub fn aligned_only(self) -> Self {
+        Clock {
+            follows_records: false,
+            ..self
         }
     }
 
@@ -107,7 +119,9 @@ impl Clock {
 
     /// A record with event time `t` was read.
     pub fn observe(&mut self, t: i64) {
-        self.advance(t.saturating_sub(self.out_of_orderness));
+        if self.follows_records {
+            self.advance(t.saturating_sub(self.out_of_orderness));
+        }
     }
 
     pub fn advance(&mut self, watermark: i64) {
@@ -323,6 +337,18 @@ impl SessionWindows {
         self.key_ids.len()
     }
 
+    /// The open sessions of `key` that a record at `t` joins, in start order:
+    /// the first absorbs the others (see [`Self::add`]).
+    pub fn overlapping(&self, key: &[Value], t: i64) -> &[Session] {
+        match self.key_ids.get(key) {
+            Some(id) => {
+                let list = &self.sessions[*id as usize];
+                &list[overlap(list, t, self.gap)]
+            }
+            None => &[],
+        }
+    }
+
     /// Adds a record at `t` for `key`: opens `[t, t + gap)`, merged with every
     /// session of the key it overlaps. Returns the session it ended up in.
     pub fn add(
@@ -338,8 +364,10 @@ impl SessionWindows {
         let structure_before = self.structure_bytes();
         let list = &mut self.sessions[id as usize];
         let list_before = footprint::vec::<Session>(list.capacity());
-        let first = list.partition_point(|s| s.end <= lo);
-        let last = list.partition_point(|s| s.start < hi);
+        let Range {
+            start: first,
+            end: last,
+        } = overlap(list, t, self.gap);
         if first >= last {
             let state = aggs.new_state();
             footprint.grow(aggs.state_bytes(&state));
@@ -410,6 +438,13 @@ impl SessionWindows {
         }
         forgotten
     }
+}
+
+/// Where in `list` (sorted, disjoint sessions) the sessions that
+/// `[t, t + gap)` overlaps are.
+fn overlap(list: &[Session], t: i64, gap: i64) -> Range<usize> {
+    let (lo, hi) = (t, t.saturating_add(gap));
+    list.partition_point(|s| s.end <= lo)..list.partition_point(|s| s.start < hi)
 }
 
 #[cfg(test)]

@@ -49,9 +49,9 @@ pub use properties::{
 };
 pub use records::DEFAULT_MAX_RECORD_BYTES;
 pub use sink::{
-    is_broken_pipe, open_sink, BlackholeSink, CsvRows, Flushed, FormattedSink, JsonLines,
-    OutputFile, OutputFormat, RowFormat, RowSink, SINK_BUFFER_BYTES, STDOUT_LABEL,
+    is_broken_pipe, open_sink, BlackholeSink, CsvRows, DebeziumJson, Flushed, FormattedSink,
+    JsonLines, OutputFile, OutputFormat, RowFormat, RowSink, SINK_BUFFER_BYTES, STDOUT_LABEL,
 };
-pub use source::{BatchSource, Malformed, RecordOrigin};
+pub use source::{BatchSource, Malformed, ReadPosition, RecordOrigin, StreamSharing};
 pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
 pub use state::SourceState;

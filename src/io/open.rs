@@ -13,7 +13,7 @@ use super::kafka::{commit_source, plan_source, KafkaPlan, KafkaSource, Layout};
 use super::nexmark::NexmarkSource;
 use super::properties::{Connector, FileConfig, FileFormat, Location, SourceConfig};
 use super::split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
-use super::{BatchSource, SourceState};
+use super::{BatchSource, SourceState, StreamSharing};
 use crate::error::{Error, Result};
 use crate::plan::TableDef;
 use std::fs::File;
@@ -47,7 +47,8 @@ pub enum ChunkPlan {
     /// One stream, read live: standard input, a pipe or device, or a
     /// followed file.
     Stream(StreamInput),
-    /// A Kafka topic's partitions, read as one live stream.
+    /// A Kafka topic's partitions, read live by one reader per shard (see
+    /// [`ChunkPlan::readers`]).
     Kafka(KafkaPlan),
 }
 
@@ -68,7 +69,27 @@ impl ChunkPlan {
 
     /// Whether the input is one stream, read by one reader.
     pub fn is_stream(&self) -> bool {
-        matches!(self, ChunkPlan::Stream(_) | ChunkPlan::Kafka(_))
+        matches!(self, ChunkPlan::Stream(_))
+    }
+
+    /// For an input read as one live stream per reader (a Kafka topic's
+    /// partitions, dealt to the readers or shared among them by the consumer
+    /// group): how many readers there are. Reader r is opened as chunk r.
+    pub fn stream_readers(&self) -> Option<usize> {
+        match self {
+            ChunkPlan::Kafka(plan) => Some(plan.sharing.readers),
+            _ => None,
+        }
+    }
+
+    /// Shares a per-reader input as `sharing` says (one reader per shard).
+    pub fn share_streams(&mut self, sharing: StreamSharing) {
+        if let ChunkPlan::Kafka(plan) = self {
+            plan.sharing = StreamSharing {
+                readers: sharing.readers.max(1),
+                ..sharing
+            };
+        }
     }
 
     /// Lines before the first record of a file (its CSV header), so that
@@ -183,9 +204,9 @@ impl ChunkPlan {
             (Connector::File(file), ChunkPlan::Stream(stream), SplitSpec::Whole) => {
                 open_stream(table, file, stream)
             }
-            (Connector::Kafka(kafka), ChunkPlan::Kafka(plan), SplitSpec::Whole) => {
-                Ok(Box::new(KafkaSource::open(name, schema, kafka, plan)?))
-            }
+            (Connector::Kafka(kafka), ChunkPlan::Kafka(plan), SplitSpec::Whole) => Ok(Box::new(
+                KafkaSource::open(name, schema, kafka, plan, index)?,
+            )),
             (_, _, split) => Err(Error::Runtime(format!(
                 "source '{}': split {split:?} does not fit its connector",
                 table.name

@@ -1,5 +1,6 @@
 //! Sinks: where output rows go. JSON lines (one object per row, keys in
-//! SELECT order), CSV with a header line, or a blackhole that only counts.
+//! SELECT order), CSV with a header line, a changelog in Debezium's JSON
+//! envelope, or a blackhole that only counts.
 //!
 //! A sink formats rows into a buffer that remembers where each row ends, and
 //! hands whole rows to the operating system only when told to
@@ -24,6 +25,7 @@
 
 use crate::data::{write_timestamp, Schema, Value};
 use crate::error::{Error, Result};
+use crate::plan::RowKind;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Seek, Write};
@@ -74,6 +76,12 @@ pub trait RowSink {
     /// buffered and the result says how many went out.
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed>;
     /// Rows handed to the operating system so far.
+    /// Waits until everything flushed is durable where the sink can tell
+    /// (a Kafka sink: acknowledged by the brokers). Called before a source
+    /// commits what the output holds. Most sinks have nothing to wait for.
+    fn settle(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn rows_written(&self) -> u64;
     /// After the last flush of a run that did not fail: waits until what
     /// was handed over is stored (a Kafka producer's acknowledgements).
@@ -95,20 +103,31 @@ pub struct Flushed {
 pub enum OutputFormat {
     Jsonl,
     Csv,
+    /// A changelog as Debezium's `{"before":..,"after":..,"op":..}`.
+    DebeziumJson,
     Blackhole,
+}
+
+impl OutputFormat {
+    /// True for a format that writes a changelog (and needs one).
+    pub fn writes_changelog(self) -> bool {
+        self == OutputFormat::DebeziumJson
+    }
 }
 
 impl FromStr for OutputFormat {
     type Err = Error;
 
-    /// `jsonl` (also `json`, `ndjson`), `csv`, `blackhole` (also `none`).
+    /// `jsonl` (also `json`, `ndjson`), `csv`, `debezium-json`, `blackhole`
+    /// (also `none`).
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "jsonl" | "json" | "ndjson" => Ok(OutputFormat::Jsonl),
             "csv" => Ok(OutputFormat::Csv),
+            "debezium-json" => Ok(OutputFormat::DebeziumJson),
             "blackhole" | "none" => Ok(OutputFormat::Blackhole),
             _ => Err(Error::Usage(format!(
-                "unknown output format '{s}' (known: jsonl, csv, blackhole)"
+                "unknown output format '{s}' (known: jsonl, csv, debezium-json, blackhole)"
             ))),
         }
     }
@@ -135,6 +154,10 @@ pub fn open_sink(
         OutputFormat::Csv => Box::new(FormattedSink::new(
             OutputFile::open(path)?,
             CsvRows::new(columns),
+        )),
+        OutputFormat::DebeziumJson => Box::new(FormattedSink::new(
+            OutputFile::open(path)?,
+            DebeziumJson::new(columns),
         )),
     })
 }
@@ -171,6 +194,66 @@ impl RowFormat for JsonLines {
     fn format(&mut self, values: &[Value], out: &mut Vec<u8>) {
         write_json_object(out, &self.keys, values, &mut self.scratch);
         out.push(b'\n');
+    }
+
+    fn boxed_clone(&self) -> Box<dyn RowFormat + Send> {
+        Box::new(self.clone())
+    }
+}
+
+/// A changelog (rows whose first column is the row kind, see
+/// [`RowKind`]) in Debezium's envelope, as Flink's `debezium-json` writes
+/// it: an insert or the new row of an update is a create
+/// (`{"before":null,"after":{..},"op":"c"}`), the old row of an update or a
+/// delete is a delete (`{"before":{..},"after":null,"op":"d"}`).
+#[derive(Clone)]
+pub struct DebeziumJson {
+    /// The keys of the columns after the row kind.
+    keys: Vec<Vec<u8>>,
+    scratch: String,
+}
+
+impl DebeziumJson {
+    /// For rows with `columns`, the row kind first.
+    pub fn new(columns: &Schema) -> Self {
+        let mut keys = json_keys(columns);
+        if !keys.is_empty() {
+            keys.remove(0);
+        }
+        DebeziumJson {
+            keys,
+            scratch: String::new(),
+        }
+    }
+
+    fn object_or_null(&mut self, row: Option<&[Value]>, out: &mut Vec<u8>) {
+        match row {
+            Some(values) => write_json_object(out, &self.keys, values, &mut self.scratch),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+impl RowFormat for DebeziumJson {
+    fn header(&mut self, _out: &mut Vec<u8>) {}
+
+    fn format(&mut self, values: &[Value], out: &mut Vec<u8>) {
+        let (kind, row) = values.split_first().unwrap_or((&Value::Null, &[]));
+        let retracts = kind
+            .as_str()
+            .and_then(RowKind::parse)
+            .is_some_and(RowKind::retracts);
+        let (before, after, op) = match retracts {
+            true => (Some(row), None, "d"),
+            false => (None, Some(row), "c"),
+        };
+        out.extend_from_slice(b"{\"before\":");
+        self.object_or_null(before, out);
+        out.extend_from_slice(b",\"after\":");
+        self.object_or_null(after, out);
+        out.extend_from_slice(b",\"op\":\"");
+        out.extend_from_slice(op.as_bytes());
+        out.extend_from_slice(b"\"}\n");
     }
 
     fn boxed_clone(&self) -> Box<dyn RowFormat + Send> {

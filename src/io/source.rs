@@ -75,4 +75,75 @@ pub trait BatchSource {
     /// the same source can reuse (its pools, parsers and interners) to
     /// `state`. The default keeps nothing.
     fn save_state(self: Box<Self>, _state: &mut SourceState) {}
+
+    /// For replayable sources (Kafka): how far the records handed out so far
+    /// reach, to be committed once their effects are in the output.
+    fn position(&self) -> Option<ReadPosition> {
+        None
+    }
+
+    /// Records that everything before `position` is in the output (a Kafka
+    /// source commits it for its consumer group). The default keeps nothing.
+    fn commit(&mut self, _position: &ReadPosition) -> Result<()> {
+        Ok(())
+    }
+
+    /// For sources whose partitions each keep their own order (Kafka): the
+    /// smallest, over the partitions it reads that are not idle, of the
+    /// largest event time read from each. `Some(i64::MAX)` when every one
+    /// is idle (it holds nothing back); `None` while one has given nothing
+    /// yet (it holds the watermark back), and for other sources.
+    fn event_time_frontier(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// How a source read as one live stream per reader (Kafka) is shared among
+/// the readers, and what its readers need to keep per-partition time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSharing {
+    pub readers: usize,
+    /// The source column holding event time, if the query has one.
+    pub event_time_column: Option<usize>,
+    /// A partition without a record for this long holds no watermark back.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for StreamSharing {
+    fn default() -> Self {
+        StreamSharing {
+            readers: 1,
+            event_time_column: None,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// How far a replayable source has read: for each Kafka partition, the
+/// offset of the next record (what a consumer group commits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadPosition {
+    /// `(partition, next offset)`, one entry per partition.
+    pub partitions: Vec<(i32, i64)>,
+}
+
+impl ReadPosition {
+    /// Takes the later offset of every partition `other` names.
+    pub fn advance(&mut self, other: &ReadPosition) {
+        for &(partition, next) in &other.partitions {
+            self.note(partition, next);
+        }
+    }
+
+    /// Records that `partition` was read up to (not including) `next`.
+    pub fn note(&mut self, partition: i32, next: i64) {
+        match self.partitions.iter_mut().find(|(p, _)| *p == partition) {
+            Some(entry) => entry.1 = entry.1.max(next),
+            None => self.partitions.push((partition, next)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
 }

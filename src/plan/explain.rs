@@ -68,9 +68,11 @@ impl QueryPlan {
     }
 
     fn header(&self) -> String {
-        let emit = match self.emit {
-            EmitMode::Changes => "EMIT CHANGES",
-            EmitMode::Final => "EMIT FINAL",
+        let emit = match (self.emit, self.changelog) {
+            (EmitMode::Changes, false) => "EMIT CHANGES",
+            (EmitMode::Changes, true) => "EMIT CHANGES as a changelog",
+            (EmitMode::Final, false) => "EMIT FINAL",
+            (EmitMode::Final, true) => "EMIT FINAL as a changelog",
         };
         match self.limit {
             Some(n) => format!("{emit}, LIMIT {n}"),

@@ -4,6 +4,7 @@
 //! grouped query into keys, aggregates and the expressions over them, and
 //! `explain`. It never touches rows.
 
+mod changelog;
 mod compiled;
 mod explain;
 mod expr;
@@ -15,6 +16,7 @@ mod resolve;
 mod typecheck;
 mod window;
 
+pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
@@ -33,6 +35,9 @@ pub struct QueryPlan {
     /// Names and types of the output columns, in SELECT order.
     pub output: Schema,
     pub emit: EmitMode,
+    /// Output is a changelog: a first column [`CHANGELOG_OP_COLUMN`] says what
+    /// each row does to the result (`+I`, `-U`, `+U`, `-D`).
+    pub changelog: bool,
     pub limit: Option<u64>,
     pub time: TimeSettings,
     /// `CREATE STREAM <name>`: the output's name, if given.
@@ -53,6 +58,30 @@ impl QueryPlan {
     /// True when every row can be processed on its own (no GROUP BY, no aggregate).
     pub fn is_stateless(&self) -> bool {
         matches!(self.kind, QueryKind::Stateless { .. })
+    }
+
+    /// When the output holds everything a record caused (see [`Settling`]).
+    pub fn settling(&self) -> Settling {
+        let QueryKind::Aggregate(aggregate) = &self.kind else {
+            return Settling::AtOnce;
+        };
+        let lateness_ms = self.time.allowed_lateness_ms;
+        match aggregate.window.map(|w| w.kind) {
+            Some(WindowKind::Tumbling { size_ms }) => Settling::Windows {
+                size_ms,
+                advance_ms: size_ms,
+                lateness_ms,
+            },
+            Some(WindowKind::Sliding {
+                size_ms,
+                advance_ms,
+            }) => Settling::Windows {
+                size_ms,
+                advance_ms,
+                lateness_ms,
+            },
+            Some(WindowKind::Session { .. }) | None => Settling::AtEnd,
+        }
     }
 
     /// The output column names.
@@ -120,6 +149,50 @@ pub struct WindowSpec {
     pub time_column: usize,
 }
 
+/// When the output holds everything a record caused, so that a replayable
+/// source (Kafka) may commit past it: what a restart would otherwise have to
+/// read again to rebuild state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settling {
+    /// Once the rows its chunk produced are written (filter and project).
+    AtOnce,
+    /// Once the watermark has closed every window the record falls in.
+    Windows {
+        size_ms: i64,
+        advance_ms: i64,
+        lateness_ms: i64,
+    },
+    /// Only at the end of the input: an unwindowed GROUP BY or a session
+    /// keeps state that any later record can change.
+    AtEnd,
+}
+
+impl Settling {
+    /// The watermark at which everything records up to `event_time` caused
+    /// is in the output (`None`: never before the input ends).
+    pub fn settled_at(self, event_time: Option<i64>) -> Option<i64> {
+        match (self, event_time) {
+            (Settling::AtOnce, _) | (Settling::Windows { .. }, None) => Some(i64::MIN),
+            (
+                Settling::Windows {
+                    size_ms,
+                    advance_ms,
+                    lateness_ms,
+                },
+                Some(t),
+            ) => {
+                let last_start = t.div_euclid(advance_ms.max(1)) * advance_ms.max(1);
+                Some(
+                    last_start
+                        .saturating_add(size_ms)
+                        .saturating_add(lateness_ms),
+                )
+            }
+            (Settling::AtEnd, _) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmitMode {
     /// A row after every record that changes a group.
@@ -135,4 +208,8 @@ pub struct TimeSettings {
     pub max_out_of_orderness_ms: i64,
     /// A window stays open this long after the watermark passes its end.
     pub allowed_lateness_ms: i64,
+    /// The watermark moves only when the runtime aligns it, not with each
+    /// record read: per-shard streams (Kafka), whose watermark follows the
+    /// slowest partition rather than the largest event time one engine saw.
+    pub aligned_only: bool,
 }

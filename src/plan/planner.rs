@@ -2,8 +2,9 @@
 //! shape (one source, no joins, no ORDER BY, ...), plans its clauses with the
 //! expression planner, splits a grouped query into keys, window, aggregates
 //! and what is computed over them, names the output columns, and settles the
-//! emit mode, LIMIT and time settings.
+//! emit mode, changelog, LIMIT and time settings.
 
+use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{from_window, FromWindow};
 use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
@@ -68,6 +69,8 @@ impl Catalog {
 pub struct PlanSettings {
     pub max_out_of_orderness_ms: Option<i64>,
     pub allowed_lateness_ms: Option<i64>,
+    /// Write a changelog (`--changelog`), whatever the WITH properties say.
+    pub changelog: bool,
 }
 
 /// Resolves and type-checks `query` against `catalog`.
@@ -105,6 +108,12 @@ pub fn plan_query(
     } else {
         plan_stateless(&items, &scope)?
     };
+    let changelog = wants_changelog(settings, &query.properties)?;
+    let output = if changelog {
+        with_op_column(output)?
+    } else {
+        output
+    };
     Ok(QueryPlan {
         source: scope.table.clone(),
         filter,
@@ -114,6 +123,7 @@ pub fn plan_query(
             true => distinct_emit_mode(query)?,
             false => emit_mode(query, grouped, windowed)?,
         },
+        changelog,
         limit: limit_of(&query.query)?,
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
@@ -671,6 +681,7 @@ fn time_settings(
     Ok(TimeSettings {
         max_out_of_orderness_ms,
         allowed_lateness_ms,
+        aligned_only: false,
     })
 }
 

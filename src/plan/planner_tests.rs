@@ -1077,13 +1077,15 @@ fn time_settings_come_from_cli_then_properties() {
         p.time,
         TimeSettings {
             max_out_of_orderness_ms: 4_000,
-            allowed_lateness_ms: 60_000
+            allowed_lateness_ms: 60_000,
+            aligned_only: false,
         }
     );
     assert_eq!(p.stream_name.as_deref(), Some("out"));
     let settings = PlanSettings {
         max_out_of_orderness_ms: Some(250),
         allowed_lateness_ms: None,
+        changelog: false,
     };
     let p = plan_query(&q, &catalog(), &settings).expect("plans");
     assert_eq!(p.time.max_out_of_orderness_ms, 250);

@@ -11,8 +11,12 @@ use std::time::Duration;
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{EngineStats, KeyRouter, LateRecord, Output, PartitionEngine};
 use crate::error::Result;
-use crate::io::{self, BatchSource, ChunkPlan, Malformed, SourceState};
+use crate::io::{
+    self, BatchSource, ChunkPlan, Malformed, ReadPosition, SourceState, StreamSharing,
+};
 use crate::plan::{QueryPlan, TableDef};
+
+use super::RuntimeConfig;
 
 /// One partition's synchronous query processor: what a shard drives.
 pub trait PartitionProcessor {
@@ -134,6 +138,19 @@ pub trait ChunkReader {
     fn lines_read(&self) -> Option<u64> {
         None
     }
+    /// As [`BatchSource::position`]: how far a replayable source has read.
+    fn position(&self) -> Option<ReadPosition> {
+        None
+    }
+    /// As [`BatchSource::commit`]: everything before `position` is written.
+    fn commit(&mut self, position: &ReadPosition) -> Result<()> {
+        let _ = position;
+        Ok(())
+    }
+    /// As [`BatchSource::event_time_frontier`].
+    fn event_time_frontier(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// How the input is cut.
@@ -144,6 +161,10 @@ pub enum InputLayout {
     /// One stream (standard input, a pipe, a followed file) read by shard 0,
     /// cut into a chunk at whatever each read returns.
     Stream,
+    /// One live stream per shard (a Kafka topic's partitions, shared among
+    /// the shards): shard s opens stream s and cuts it into a chunk every
+    /// few milliseconds; chunk c comes from shard c % N, as for `Chunks`.
+    Streams,
 }
 
 /// An input the runtime can read in chunks. Cloned into every shard; readers
@@ -191,10 +212,17 @@ pub struct TableInput {
 }
 
 impl TableInput {
-    /// Plans the chunks of `table` (`chunk_bytes` per file chunk, `chunk_events`
-    /// per generator chunk). Fails, before any output, if the file is missing.
-    pub fn plan(table: &TableDef, chunk_bytes: u64, chunk_events: u64) -> Result<TableInput> {
-        let chunks = io::plan_chunks(table, chunk_bytes, chunk_events)?;
+    /// Plans the input of `table` for a run under `config` (its chunk sizes;
+    /// a per-shard stream is shared among its shards). Fails, before any
+    /// output, if the file is missing.
+    pub fn plan(plan: &QueryPlan, config: &RuntimeConfig) -> Result<TableInput> {
+        let table = &plan.source;
+        let mut chunks = io::plan_chunks(table, config.chunk_bytes, config.chunk_events)?;
+        chunks.share_streams(StreamSharing {
+            readers: config.shards,
+            event_time_column: plan.event_time_column(),
+            idle_timeout: config.idle_timeout,
+        });
         let stream = chunks.is_stream();
         Ok(TableInput {
             table: table.clone(),
@@ -219,6 +247,8 @@ impl Input for TableInput {
     fn layout(&self) -> InputLayout {
         if self.stream {
             InputLayout::Stream
+        } else if self.chunks.stream_readers().is_some() {
+            InputLayout::Streams
         } else {
             InputLayout::Chunks(self.chunks.len())
         }
@@ -232,14 +262,14 @@ impl Input for TableInput {
             } else {
                 0
             },
-            absolute: self.stream,
+            absolute: self.stream || self.chunks.stream_readers().is_some(),
         })
     }
     fn close(&mut self, reader: ChunkSource) {
         reader.source.save_state(&mut self.state);
     }
     fn line_numbering(&self) -> LineNumbering {
-        if self.stream {
+        if self.stream || self.chunks.stream_readers().is_some() {
             LineNumbering::Absolute
         } else {
             LineNumbering::ChunkRelative
@@ -289,6 +319,15 @@ impl ChunkReader for ChunkSource {
     }
     fn lines_read(&self) -> Option<u64> {
         self.source.lines_read().map(|l| l + self.line_offset)
+    }
+    fn position(&self) -> Option<ReadPosition> {
+        self.source.position()
+    }
+    fn commit(&mut self, position: &ReadPosition) -> Result<()> {
+        self.source.commit(position)
+    }
+    fn event_time_frontier(&self) -> Option<i64> {
+        self.source.event_time_frontier()
     }
 }
 

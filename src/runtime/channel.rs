@@ -14,7 +14,7 @@ use super::stop::{Stop, StopReason};
 use super::Failure;
 use crate::data::{Batch, Value};
 use crate::engine::{LateRecord, Output, OutputRow, RowOrder};
-use crate::io::{Malformed, RowFormat};
+use crate::io::{Malformed, ReadPosition, RowFormat};
 
 /// From a source task to a destination engine task.
 #[derive(Debug)]
@@ -37,11 +37,52 @@ pub(crate) enum ShardMsg {
     Done,
 }
 
-/// What one chunk leaves for the dead-letter file, and its line count.
+/// What one chunk leaves for the dead-letter file, its line count, and (a
+/// replayable source) how far its reader had read by its end.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkDead {
     pub malformed: Vec<Malformed>,
     pub lines: Option<u64>,
+    pub read: Option<ChunkRead>,
+}
+
+/// The merger's end of the link to a per-shard stream's reader thread: the
+/// positions it may commit, and the reader's word that it is done (the
+/// channel closes once the reader has made its last commit).
+pub(crate) struct CommitOut {
+    pub positions: Tx<ReadPosition>,
+    pub done: Rx<()>,
+}
+
+/// The reader thread's end of that link.
+pub(crate) struct CommitIn {
+    pub positions: Rx<ReadPosition>,
+    pub done: Tx<()>,
+}
+
+/// A link between the merger and one reader thread.
+pub(crate) fn commit_link() -> (CommitOut, CommitIn) {
+    let (positions_tx, positions_rx) = bounded(64);
+    let (done_tx, done_rx) = bounded(1);
+    (
+        CommitOut {
+            positions: positions_tx,
+            done: done_rx,
+        },
+        CommitIn {
+            positions: positions_rx,
+            done: done_tx,
+        },
+    )
+}
+
+/// How far a per-shard stream's reader had read by the end of a chunk, and
+/// the largest event time among the chunk's rows: once the output holds
+/// every window those rows fell in, the position can be committed.
+#[derive(Debug)]
+pub(crate) struct ChunkRead {
+    pub position: ReadPosition,
+    pub max_event_time: Option<i64>,
 }
 
 /// Output rows of one shard, each with its order and the instant its cause
@@ -176,6 +217,8 @@ pub(crate) enum MergeMsg {
         late: Vec<LateRecord>,
         dead: Option<ChunkDead>,
         through: u64,
+        /// The engine's watermark after the chunk (shuffled plans).
+        watermark: Option<i64>,
     },
     /// This shard will send nothing for chunks up to and including this one.
     Through(u64),
@@ -259,6 +302,11 @@ impl<T> Tx<T> {
         let _ = self.0.try_send(item);
     }
 
+    /// Whether the receiver is gone.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
     /// Sends from a thread outside any executor, blocking while the channel
     /// is full; `false` once the receiver is gone.
     pub fn send_blocking(&self, item: T) -> bool {
@@ -275,6 +323,12 @@ impl<T> Rx<T> {
     /// The next item, waiting whatever happens (`None` once every sender is gone).
     pub async fn recv_anyway(&mut self) -> Option<T> {
         self.0.recv().await
+    }
+
+    /// The next item, blocking a thread outside any executor (`None` once
+    /// every sender is gone).
+    pub fn recv_blocking(&mut self) -> Option<T> {
+        self.0.blocking_recv()
     }
 
     /// The next item if one is waiting.

@@ -22,7 +22,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::adapter::{DeadLetters, LineNumbering, RowSink};
-use super::channel::{BlockRow, ChunkDead, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
+use super::channel::{BlockRow, ChunkDead, CommitOut, MergeMsg, RowBlock, Rx, TaskProgress, Tx};
+use super::commits::CommitBook;
 use super::config::state_limit_error;
 use super::exec::sleep;
 use super::live::{LiveShard, LiveSnapshot};
@@ -33,6 +34,7 @@ use super::{Failure, OnInterrupt};
 use crate::engine::{LateRecord, RowOrder};
 use crate::error::Result;
 use crate::io::SINK_BUFFER_BYTES;
+use crate::plan::Settling;
 
 /// What the merger writes to, and how.
 pub(crate) struct MergerIo {
@@ -51,6 +53,8 @@ pub(crate) struct MergerIo {
     /// `--max-state-bytes`, checked against the sum of the shards' reports.
     pub state_limit: Option<u64>,
     pub state_description: Option<String>,
+    /// When the output holds what a record caused (for commits).
+    pub settles: Settling,
 }
 
 /// How much input there is in all, for live snapshots.
@@ -84,6 +88,8 @@ struct ChunkOut {
     blocks: Vec<ShardBlock>,
     late: Vec<LateRecord>,
     dead: Option<ChunkDead>,
+    /// The lowest watermark the engines reported at the chunk's end.
+    watermark: Option<Option<i64>>,
 }
 
 /// Rows in the sink's buffer, as runs of rows caused at one instant (one
@@ -293,6 +299,8 @@ pub(crate) struct Merge {
     open_at_stop: u64,
     stopped: Option<StopReason>,
     writer: Writer,
+    /// Per-shard streams: what their readers may commit.
+    commits: Option<CommitBook>,
 }
 
 impl Merge {
@@ -324,7 +332,16 @@ impl Merge {
                 line_base,
                 next_line_chunk: 0,
             },
+            commits: None,
         }
+    }
+
+    /// Sends per-shard stream readers (one link each) what they may commit.
+    pub fn committing_to(mut self, links: Vec<CommitOut>) -> Self {
+        if !links.is_empty() {
+            self.commits = Some(CommitBook::new(self.writer.io.settles, links));
+        }
+        self
     }
 
     fn all_finished(&self) -> bool {
@@ -349,8 +366,10 @@ impl Merge {
                 mut late,
                 dead,
                 through,
+                watermark,
             } => {
                 let out = self.chunk(chunk);
+                out.watermark = Some(out.watermark.map_or(watermark, |w| w.min(watermark)));
                 out.blocks.extend(rows.map(|rows| (shard, rows)));
                 out.late.append(&mut late);
                 if dead.is_some() {
@@ -419,8 +438,13 @@ impl Merge {
             if *entry.key() > through {
                 break;
             }
-            let (chunk, out) = entry.remove_entry();
+            let (chunk, mut out) = entry.remove_entry();
+            let read = out.dead.as_mut().and_then(|dead| dead.read.take());
+            let watermark = out.watermark.flatten();
             self.writer.write_chunk(chunk, out)?;
+            if let Some(commits) = self.commits.as_mut() {
+                commits.written(chunk, read, watermark);
+            }
             if self.writer.flush_due() {
                 self.flush(give_up)?;
             }
@@ -428,8 +452,23 @@ impl Merge {
         Ok(())
     }
 
+    /// Hands what was written to the output; then, now and then, lets the
+    /// readers commit what settled (once the sink settled it all too).
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
-        self.writer.flush(give_up)
+        self.writer.flush(give_up)?;
+        self.release_commits(false)
+    }
+
+    fn release_commits(&mut self, now: bool) -> Result<()> {
+        let Some(commits) = self.commits.as_mut() else {
+            return Ok(());
+        };
+        let sink = &mut self.writer.io.sink;
+        if commits.release_due(now) && sink.buffered_bytes() == 0 {
+            sink.settle()?;
+            commits.release();
+        }
+        Ok(())
     }
 
     /// The counters of the run so far.
@@ -489,31 +528,43 @@ impl Merge {
     }
 
     /// After every shard ended: what is left to write, then the final flush.
-    fn finish(mut self, give_up: &mut dyn FnMut() -> bool) -> Result<MergerResult> {
+    /// The commit book comes back for [`CommitBook::close`].
+    fn finish(
+        mut self,
+        give_up: &mut dyn FnMut() -> bool,
+    ) -> Result<(MergerResult, Option<CommitBook>)> {
         let interrupted = matches!(self.stopped, Some(StopReason::Interrupted(_)));
         let mut rows_after_interrupt = 0;
         if self.all_finished() {
             self.write_complete_chunks(give_up)?;
             self.write_finals()?;
+            if let Some(commits) = self.commits.as_mut() {
+                commits.settle_all();
+            }
         } else if interrupted && self.writer.io.on_interrupt == OnInterrupt::Emit {
             let before = self.writer.rows_accepted;
             self.write_finals()?;
             rows_after_interrupt = self.writer.rows_accepted - before;
         }
-        self.flush(give_up)?;
+        self.writer.flush(give_up)?;
         self.writer.io.sink.finish()?;
+        if self.writer.io.sink.buffered_bytes() == 0 {
+            self.release_commits(true)?;
+        }
         if let Some(dead_letters) = self.writer.io.dead_letters.as_mut() {
             dead_letters.finish()?;
         }
         self.send_final_snapshot();
-        Ok(MergerResult {
+        let commits = self.commits.take();
+        let result = MergerResult {
             rows_written: self.writer.io.sink.rows_written(),
             limit_reached: self.writer.limit_reached,
             latency: self.writer.latency,
             stopped: self.stopped,
             open_at_stop: self.open_at_stop,
             rows_after_interrupt,
-        })
+        };
+        Ok((result, commits))
     }
 
     fn write_finals(&mut self) -> Result<()> {
@@ -578,7 +629,11 @@ impl MergerLoop {
         match self.merge_all().await {
             Ok(()) => {
                 let mut give_up = interrupted(&mut self.stop);
-                Ok(self.merge.finish(&mut give_up)?)
+                let (result, commits) = self.merge.finish(&mut give_up)?;
+                if let Some(commits) = commits {
+                    commits.close().await;
+                }
+                Ok(result)
             }
             Err(e) => {
                 // The shards stop at once; the error is the run's result.

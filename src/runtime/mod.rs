@@ -19,6 +19,7 @@
 
 mod adapter;
 mod channel;
+mod commits;
 mod config;
 mod exec;
 mod live;
@@ -51,7 +52,7 @@ pub use stop::{exit_status_for_signal, Interrupts, StopReason};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
-use channel::{bounded, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use channel::{bounded, commit_link, CommitIn, CommitOut, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use exec::{spawn_local, Executor};
 use merger::{InputTotals, Merge, MergerIo, MergerLoop, MergerResult};
 use recycle::{spawn_recycler, Pool};
@@ -111,7 +112,7 @@ impl From<Error> for Failure {
 
 /// Runs `plan` over its source table with the real engine and io.
 pub fn run(plan: &QueryPlan, config: &RuntimeConfig, io: RunIo) -> Result<RunReport> {
-    let input = TableInput::plan(&plan.source, config.chunk_bytes, config.chunk_events)?;
+    let input = TableInput::plan(plan, config)?;
     run_with(plan, config, io, EngineBackend, input)
 }
 
@@ -125,6 +126,9 @@ pub fn run_with<B: Backend, I: Input>(
 ) -> Result<RunReport> {
     config.validate()?;
     let started = Instant::now();
+    let mut plan = plan.clone();
+    plan.time.aligned_only = input.layout() == InputLayout::Streams;
+    let plan = &plan;
     let shuffled = !plan.is_stateless();
     let mut broadcast = StopBroadcast::default();
     let stops: Vec<ShardStops> = (0..config.shards)
@@ -139,6 +143,9 @@ pub fn run_with<B: Backend, I: Input>(
         .map(|interrupts| interrupts.relay(broadcast.clone()))
         .transpose()?;
     let mut wiring = Wiring::new(config.shards, config.channel_capacity, shuffled);
+    if input.layout() == InputLayout::Streams {
+        wiring.link_commits();
+    }
     let placements = choose_placements(config);
     let mut outcome = Outcome::default();
     let mut shard_handles = Vec::new();
@@ -155,11 +162,12 @@ pub fn run_with<B: Backend, I: Input>(
         totals: InputTotals {
             bytes: input.total_bytes(),
             events: input.total_events(),
-            unbounded: input.layout() == InputLayout::Stream,
+            unbounded: matches!(input.layout(), InputLayout::Stream | InputLayout::Streams),
         },
         flush_interval: config.output_flush_interval,
         on_interrupt: config.on_interrupt,
         started,
+        settles: plan.settling(),
     };
     let mut merger = Some((
         MergerSetup {
@@ -289,6 +297,9 @@ struct Wiring {
     /// Written row blocks, from the merger back to each shard.
     blocks_back_out: Vec<Tx<RowBlock>>,
     blocks_back_in: Vec<Option<Rx<RowBlock>>>,
+    /// Per-shard streams: the merger's links to each shard's reader thread.
+    commits_out: Vec<CommitOut>,
+    commits_in: Vec<Option<CommitIn>>,
 }
 
 /// One shard's channel ends.
@@ -299,12 +310,14 @@ struct ShardEnds {
     back_in: Vec<Rx<Batch>>,
     to_merger: Option<Tx<MergeMsg>>,
     blocks_back: Option<Rx<RowBlock>>,
+    commits: Option<CommitIn>,
 }
 
 /// The merger's channel ends, indexed by shard.
 struct MergerEnds {
     inboxes: Vec<Rx<MergeMsg>>,
     blocks_back: Vec<Tx<RowBlock>>,
+    commits: Vec<CommitOut>,
 }
 
 /// The two sides of an `n` x `n` mesh of channels: `out[from][to]` and `in[to][from]`.
@@ -350,7 +363,20 @@ impl Wiring {
             merger_in,
             blocks_back_out,
             blocks_back_in,
+            commits_out: Vec::new(),
+            commits_in: Vec::new(),
         }
+    }
+
+    /// Links the merger with every shard's reader thread (per-shard streams).
+    fn link_commits(&mut self) {
+        let shards = self.merger_in.len();
+        (self.commits_out, self.commits_in) = (0..shards)
+            .map(|_| {
+                let (out, link) = commit_link();
+                (out, Some(link))
+            })
+            .unzip();
     }
 
     fn take_shard(&mut self, shard: usize) -> ShardEnds {
@@ -361,6 +387,7 @@ impl Wiring {
             back_in: std::mem::take(&mut self.back_in[shard]),
             to_merger: self.to_merger[shard].take(),
             blocks_back: self.blocks_back_in[shard].take(),
+            commits: self.commits_in.get_mut(shard).and_then(Option::take),
         }
     }
 
@@ -368,6 +395,7 @@ impl Wiring {
         MergerEnds {
             inboxes: std::mem::take(&mut self.merger_in),
             blocks_back: std::mem::take(&mut self.blocks_back_out),
+            commits: std::mem::take(&mut self.commits_out),
         }
     }
 }
@@ -425,6 +453,7 @@ async fn shard_main<B: Backend, I: Input>(
                 started,
                 merger,
                 progress,
+                commits: ends.commits,
             };
             worker.run().await
         }
@@ -448,6 +477,7 @@ async fn shard_main<B: Backend, I: Input>(
                 merger,
                 stop: engine_stop,
                 max_event_time: None,
+                frontiers: vec![None; setup.config.shards],
                 state_limit: setup.config.max_state_bytes,
                 state_description: setup.plan.state_description(),
             };
@@ -462,6 +492,7 @@ async fn shard_main<B: Backend, I: Input>(
                 started,
                 outboxes: ends.mesh_out,
                 batch_pool,
+                commits: ends.commits,
             };
             let source = spawn_local(source.run());
             let destination = spawn_local(destination.run());
@@ -523,7 +554,8 @@ async fn merger_main(
     hosted: bool,
 ) -> std::result::Result<MergerResult, Failure> {
     let shards = ends.inboxes.len();
-    let merge = Merge::new(shards, setup.io, setup.broadcast, ends.blocks_back);
+    let merge =
+        Merge::new(shards, setup.io, setup.broadcast, ends.blocks_back).committing_to(ends.commits);
     let merger = MergerLoop {
         merge,
         inboxes: ends.inboxes,

@@ -11,12 +11,14 @@
 use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, PartitionProcessor};
-use super::channel::{ChunkDead, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
+use super::channel::{ChunkDead, CommitIn, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use super::config::state_limit_error;
 use super::exec::{sleep, yield_now};
 use super::metrics::ShardStats;
 use super::recycle::{Pool, Reusable};
-use super::source::{chunks_of, count_piece, Fed, ProgressReporter, Reading, StreamFeed};
+use super::source::{
+    chunks_of, count_piece, Fed, ProgressReporter, Reading, SliceRead, StreamFeed, STREAM_SLICE,
+};
 use super::stop::{Stop, StopReason};
 use super::{Failure, OnInterrupt, RuntimeConfig};
 use crate::data::Batch;
@@ -162,12 +164,13 @@ impl ToMerger {
     }
 
     /// Ends `chunk`: its rows, its late records and (from the owner) its dead
-    /// letters, then the promise that nothing more comes for chunks `<= through`.
+    /// letters, then the promise that nothing more comes for chunks `<= through`
+    /// (and the watermark the engine reached, if it has one).
     pub async fn end_chunk(
         &mut self,
         chunk: u64,
         dead: Option<ChunkDead>,
-        through: u64,
+        (through, watermark): (u64, Option<i64>),
         stop: &mut Stop,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
@@ -182,6 +185,7 @@ impl ToMerger {
             late: std::mem::take(&mut self.late),
             dead,
             through,
+            watermark,
         };
         self.tx.send(msg, stop, &mut stats.channel_full_waits).await
     }
@@ -283,8 +287,13 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     pub merger: ToMerger,
     pub progress: ProgressReporter,
     pub stop: Stop,
-    /// The running maximum event time over all chunk ends so far.
+    /// The running maximum event time over all chunk ends so far (per-shard
+    /// streams: of the smallest frontier among the shards still reading).
     pub max_event_time: Option<i64>,
+    /// Per-shard streams: each source shard's event-time frontier (the
+    /// largest event time it read, or later when it idled); `None` before it
+    /// read anything and after it ended.
+    pub frontiers: Vec<Option<i64>>,
     /// `--max-state-bytes`, and what the state is, for the message.
     pub state_limit: Option<u64>,
     pub state_description: Option<String>,
@@ -364,9 +373,32 @@ impl<P: PartitionProcessor> Destination<P> {
 
     fn owner(&self, chunk: u64) -> usize {
         match self.layout {
-            InputLayout::Chunks(_) => (chunk % self.inboxes.len() as u64) as usize,
+            InputLayout::Chunks(_) | InputLayout::Streams => {
+                (chunk % self.inboxes.len() as u64) as usize
+            }
             InputLayout::Stream => 0,
         }
+    }
+
+    /// Takes a chunk end's event time: the chunk's largest (files, one
+    /// stream), or the owner's frontier (per-shard streams, where the
+    /// watermark follows the slowest shard, as Kafka's per-partition
+    /// watermarks do: a frontier of `None` holds it back, `i64::MAX` does not).
+    fn note_event_time(&mut self, owner: usize, event_time: Option<i64>) {
+        if self.layout != InputLayout::Streams {
+            self.max_event_time = self.max_event_time.max(event_time);
+            return;
+        }
+        self.frontiers[owner] = event_time;
+        let mut slowest = None;
+        for frontier in &self.frontiers {
+            match frontier {
+                None => return,
+                Some(i64::MAX) => {}
+                Some(t) => slowest = Some(slowest.map_or(*t, |s: i64| s.min(*t))),
+            }
+        }
+        self.max_event_time = self.max_event_time.max(slowest);
     }
 
     async fn process_all(&mut self, stats: &mut ShardStats) -> Result<(), Failure> {
@@ -383,6 +415,10 @@ impl<P: PartitionProcessor> Destination<P> {
             if !done[owner] {
                 let ended = self.process_chunk(chunk, owner, &mut out, stats).await?;
                 done[owner] = !ended;
+                if done[owner] {
+                    // An ended stream holds no watermark back.
+                    self.frontiers[owner] = Some(i64::MAX);
+                }
             }
             chunk += 1;
             if self.progress.due() {
@@ -443,18 +479,20 @@ impl<P: PartitionProcessor> Destination<P> {
                         let what = format!("ended chunk {ended} while chunk {chunk} was due");
                         return Err(protocol_error(owner, &what));
                     }
-                    self.max_event_time = self.max_event_time.max(max_event_time);
+                    self.note_event_time(owner, max_event_time);
                     self.align_watermark(chunk, read_at, out, stats).await?;
+                    let watermark = self.watermark();
                     self.merger
-                        .end_chunk(chunk, dead, chunk, &mut self.stop, stats)
+                        .end_chunk(chunk, dead, (chunk, watermark), &mut self.stop, stats)
                         .await?;
                     return Ok(true);
                 }
                 ShardMsg::Done => {
                     // The owner's input ended before this chunk: no such
                     // chunk, and nothing of it will come from this shard.
+                    let watermark = self.watermark();
                     self.merger
-                        .end_chunk(chunk, None, chunk, &mut self.stop, stats)
+                        .end_chunk(chunk, None, (chunk, watermark), &mut self.stop, stats)
                         .await?;
                     return Ok(false);
                 }
@@ -513,6 +551,9 @@ pub(crate) struct StatelessShard<B: Backend, I: Input> {
     pub started: Instant,
     pub merger: ToMerger,
     pub progress: ProgressReporter,
+    /// Per-shard streams: the link over which the merger says what this
+    /// shard's reader may commit.
+    pub commits: Option<CommitIn>,
 }
 
 impl<B: Backend, I: Input> StatelessShard<B, I> {
@@ -555,6 +596,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             }
             InputLayout::Stream if self.shard == 0 => self.run_stream(processor, stats).await,
             InputLayout::Stream => Ok(()),
+            InputLayout::Streams => self.run_own_stream(processor, stats).await,
         }
     }
 
@@ -598,10 +640,14 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         }
         let lines = reading.reader.lines_read();
         self.input.close(reading.reader);
-        let dead = ChunkDead { malformed, lines };
+        let dead = ChunkDead {
+            malformed,
+            lines,
+            read: None,
+        };
         let through = chunk + self.shards as u64 - 1;
         self.merger
-            .end_chunk(chunk, Some(dead), through, &mut self.stop, stats)
+            .end_chunk(chunk, Some(dead), (through, None), &mut self.stop, stats)
             .await
     }
 
@@ -612,7 +658,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         let width = self.plan.source.schema.len();
-        let mut feed = StreamFeed::start(&self.input, &self.config, width)?;
+        let mut feed = StreamFeed::start(&self.input, 0, &self.config, width, None)?;
         let mut out = Output::default();
         let mut chunk = 0u64;
         loop {
@@ -628,13 +674,61 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
                 .await?;
             let dead = ChunkDead {
                 malformed: piece.malformed,
-                lines: None,
+                ..ChunkDead::default()
             };
             self.merger
-                .end_chunk(chunk, Some(dead), chunk, &mut self.stop, stats)
+                .end_chunk(chunk, Some(dead), (chunk, None), &mut self.stop, stats)
                 .await?;
             chunk += 1;
             self.progress.tick(stats, 0);
         }
+    }
+
+    /// This shard's own stream (per-shard streams): cut into a chunk every
+    /// [`STREAM_SLICE`], numbered `slice * N + shard`.
+    async fn run_own_stream(
+        &mut self,
+        processor: &mut B::Processor,
+        stats: &mut ShardStats,
+    ) -> Result<(), Failure> {
+        if self.shard > 0 {
+            // Nothing from this shard for the chunks before its first.
+            let before = MergeMsg::Through(self.shard as u64 - 1);
+            self.merger.send(before, &mut self.stop, stats).await?;
+        }
+        let width = self.plan.source.schema.len();
+        let commits = self.commits.take();
+        let mut feed = StreamFeed::start(&self.input, self.shard, &self.config, width, commits)?;
+        let mut out = Output::default();
+        let shards = self.shards as u64;
+        for slice in 0u64.. {
+            let chunk = slice * shards + self.shard as u64;
+            let deadline = Instant::now() + STREAM_SLICE;
+            let mut slice_read = SliceRead::default();
+            let ended = loop {
+                let piece = match feed.next_before(&mut self.stop, deadline).await? {
+                    None => break false,
+                    Some(Fed::End) => break true,
+                    Some(Fed::Idle(_)) => continue,
+                    Some(Fed::Piece(piece)) => piece,
+                };
+                count_piece(&piece, stats);
+                timed(stats, || processor.push(&piece.batch, &mut out));
+                self.merger
+                    .take(chunk, &mut out, piece.read_at, &mut self.stop, stats)
+                    .await?;
+                slice_read.take(piece, None);
+            };
+            let through = (chunk + shards - 1, None);
+            let dead = Some(slice_read.into_dead());
+            self.merger
+                .end_chunk(chunk, dead, through, &mut self.stop, stats)
+                .await?;
+            self.progress.tick(stats, 0);
+            if ended {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 }

@@ -8,10 +8,13 @@
 //! A stop abandons the chunk being read: no `ChunkEnd` goes out for it, so
 //! the merger never writes output of a partly read chunk.
 
+use std::mem::replace;
 use std::time::{Duration, Instant};
 
 use super::adapter::{Backend, ChunkReader, Input, InputLayout, RowRouter};
-use super::channel::{bounded, ChunkDead, MergeMsg, Rx, ShardMsg, TaskProgress, Tx};
+use super::channel::{
+    bounded, ChunkDead, ChunkRead, CommitIn, MergeMsg, Rx, ShardMsg, TaskProgress, Tx,
+};
 use super::exec::{sleep, sleep_until_precisely, yield_now};
 use super::metrics::ShardStats;
 use super::recycle::Pool;
@@ -19,7 +22,7 @@ use super::stop::Stop;
 use super::{Failure, RuntimeConfig};
 use crate::data::Batch;
 use crate::error::{Error, Result};
-use crate::io::Malformed;
+use crate::io::{Malformed, ReadPosition};
 use crate::plan::QueryPlan;
 
 /// How often a task reports its counters to the merger (for live snapshots).
@@ -27,6 +30,10 @@ pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// While a stream stays idle past its idle timeout, how often the watermark
 /// moves on with the wall clock.
 const IDLE_TICK: Duration = Duration::from_millis(100);
+/// How long one chunk of a per-shard stream lasts. Destinations take the
+/// shards' chunks in turn, so a row waits at most about this long for the
+/// other shards' chunks before it is processed and written.
+pub(crate) const STREAM_SLICE: Duration = Duration::from_millis(10);
 
 /// The chunks shard `shard` of `shards` reads, in order (computed as they
 /// are taken: a paced generator may have millions).
@@ -37,7 +44,7 @@ pub(crate) fn chunks_of(
 ) -> impl Iterator<Item = u64> {
     let count = match layout {
         InputLayout::Chunks(count) => count,
-        InputLayout::Stream => 0,
+        InputLayout::Stream | InputLayout::Streams => 0,
     };
     (shard..count).step_by(shards.max(1)).map(|c| c as u64)
 }
@@ -141,6 +148,10 @@ pub(crate) struct StreamPiece {
     pub batch: Batch,
     pub malformed: Vec<Malformed>,
     pub read_at: Instant,
+    /// A replayable source's position after this piece.
+    pub position: Option<ReadPosition>,
+    /// The reader's event-time frontier after this piece (per-shard streams).
+    pub frontier: Option<i64>,
 }
 
 /// The next thing a stream has for its shard.
@@ -162,20 +173,73 @@ pub(crate) struct StreamFeed {
 }
 
 impl StreamFeed {
-    /// Starts the reader thread of `input`'s stream.
-    pub fn start<I: Input>(input: &I, config: &RuntimeConfig, width: usize) -> Result<StreamFeed> {
+    /// Starts the reader thread of stream `index` of `input` (0 for the one
+    /// stream; the shard for per-shard streams). With `commits`, the thread
+    /// commits the positions the merger sends it, and ends only once the
+    /// merger is done.
+    pub fn start<I: Input>(
+        input: &I,
+        index: usize,
+        config: &RuntimeConfig,
+        width: usize,
+        commits: Option<CommitIn>,
+    ) -> Result<StreamFeed> {
         let (tx, rx) = bounded(4);
         let input = input.clone();
         let rows = config.batch_rows;
         std::thread::Builder::new()
             .name("corestream-reader".into())
-            .spawn(move || read_stream_into(input, rows, width, tx))
+            .spawn(move || {
+                let mut committer = commits.map(|link| Committer::new(link, width));
+                read_stream_into(input, index, rows, width, tx, committer.as_mut());
+                if let Some(committer) = committer {
+                    committer.finish();
+                }
+            })
             .map_err(|e| Error::Runtime(format!("cannot start the stream reader: {e}")))?;
         Ok(StreamFeed {
             rx,
             idle_timeout: config.idle_timeout,
             last_record: Instant::now(),
         })
+    }
+
+    /// The next piece or the end, unless `deadline` comes first (`None`);
+    /// a stop ends the wait.
+    pub async fn next_before(
+        &mut self,
+        stop: &mut Stop,
+        deadline: Instant,
+    ) -> std::result::Result<Option<Fed>, Failure> {
+        let received = async { Some(self.rx.recv_anyway().await) };
+        let timeout = async {
+            sleep(deadline.saturating_duration_since(Instant::now())).await;
+            None
+        };
+        let next = stop
+            .until(futures_lite::future::or(received, timeout))
+            .await
+            .map_err(Failure::Stopped)?;
+        Ok(match next {
+            None => None,
+            Some(Some(Ok(piece))) => {
+                if !piece.batch.is_empty() || !piece.malformed.is_empty() {
+                    self.last_record = piece.read_at;
+                }
+                Some(Fed::Piece(piece))
+            }
+            Some(Some(Err(e))) => return Err(Failure::Error(e)),
+            Some(None) => Some(Fed::End),
+        })
+    }
+
+    /// How long the stream has had no record, once that is past the idle
+    /// timeout (`None` before, or without one).
+    pub fn idle_for(&self) -> Option<Duration> {
+        let quiet = self.last_record.elapsed();
+        self.idle_timeout
+            .filter(|timeout| quiet >= *timeout)
+            .map(|_| quiet)
     }
 
     /// The next piece, an idle report, or the end; a stop ends the wait.
@@ -212,19 +276,23 @@ impl StreamFeed {
 
 /// The reader thread: fills batches from the stream until it ends, fails, or
 /// the shard stops listening. A read that blocks here blocks no shard.
+/// Between reads it commits what the merger says the output holds.
 fn read_stream_into<I: Input>(
     mut input: I,
+    index: usize,
     rows: usize,
     width: usize,
     tx: Tx<Result<StreamPiece>>,
+    mut committer: Option<&mut Committer<I::Reader>>,
 ) {
-    let mut reader = match input.open(0) {
+    let mut reader = match input.open(index) {
         Ok(reader) => reader,
         Err(e) => {
             tx.send_blocking(Err(e));
             return;
         }
     };
+    let mut frontier = None;
     loop {
         let mut batch = Batch::with_capacity(width, rows);
         let mut malformed = Vec::new();
@@ -239,11 +307,103 @@ fn read_stream_into<I: Input>(
             batch,
             malformed,
             read_at: Instant::now(),
+            position: reader.position(),
+            frontier: reader.event_time_frontier(),
         };
-        let has_records = !piece.batch.is_empty() || !piece.malformed.is_empty();
-        if (has_records && !tx.send_blocking(Ok(piece))) || !more {
+        // A frontier that moved is news even without records (a partition
+        // went idle, or the group gave this reader none).
+        let news = !piece.batch.is_empty()
+            || !piece.malformed.is_empty()
+            || replace(&mut frontier, piece.frontier) != piece.frontier;
+        if (news && !tx.send_blocking(Ok(piece))) || !more || tx.is_closed() {
+            if let Some(committer) = committer {
+                committer.reader = Some(reader);
+            }
             return;
         }
+        if let Some(committer) = committer.as_deref_mut() {
+            committer.commit_waiting(&mut reader);
+        }
+    }
+}
+
+/// A reader thread's commits: the positions the merger sends (each one
+/// covers all before it, so only the latest is committed). A commit that
+/// fails (a rebalance in progress) is tried again with the next, or after
+/// [`COMMIT_RETRY`]; the last one for up to [`LAST_COMMIT_PATIENCE`].
+struct Committer<R> {
+    link: CommitIn,
+    /// The latest position received and not committed yet.
+    pending: Option<ReadPosition>,
+    last_try: Option<Instant>,
+    /// The reader, kept after reading ended for the last commit.
+    reader: Option<R>,
+    /// Columns of the reader's rows.
+    width: usize,
+}
+
+/// How long after a failed commit the reader tries again.
+const COMMIT_RETRY: Duration = Duration::from_millis(250);
+/// How long the last commit of a run is tried before the run gives up on it
+/// (a restart then reads those records again: at-least-once).
+const LAST_COMMIT_PATIENCE: Duration = Duration::from_secs(10);
+
+impl<R: super::adapter::ChunkReader> Committer<R> {
+    fn new(link: CommitIn, width: usize) -> Self {
+        Committer {
+            link,
+            pending: None,
+            last_try: None,
+            reader: None,
+            width,
+        }
+    }
+
+    /// Takes the positions waiting; commits the latest unless a failed try
+    /// was too recent.
+    fn commit_waiting(&mut self, reader: &mut R) {
+        while let Some(position) = self.link.positions.try_recv() {
+            self.pending = Some(position);
+        }
+        let recent = self.last_try.is_some_and(|at| at.elapsed() < COMMIT_RETRY);
+        if self.pending.is_some() && !recent {
+            let _ = self.try_commit(reader);
+        }
+    }
+
+    fn try_commit(&mut self, reader: &mut R) -> Result<()> {
+        let Some(position) = self.pending.take() else {
+            return Ok(());
+        };
+        self.last_try = Some(Instant::now());
+        reader
+            .commit(&position)
+            .inspect_err(|_| self.pending = Some(position))
+    }
+
+    /// After reading ended: takes what the merger still sends until it is
+    /// done, commits the latest, then says so. The output holds the rows of
+    /// a commit that fails for good; a restart reads them again (warned).
+    fn finish(mut self) {
+        while let Some(position) = self.link.positions.recv_blocking() {
+            self.pending = Some(position);
+        }
+        if let Some(mut reader) = self.reader.take() {
+            let deadline = Instant::now() + LAST_COMMIT_PATIENCE;
+            while let Err(e) = self.try_commit(&mut reader) {
+                if Instant::now() >= deadline {
+                    eprintln!("corestream: warning: {e}");
+                    break;
+                }
+                // Reading serves the rebalance that holds the commit up; what
+                // it reads is not committed, so it is read again later.
+                let mut batch = Batch::with_capacity(self.width, 1);
+                let mut malformed = Vec::new();
+                let _ = reader.fill(&mut batch, &mut malformed, 1);
+                std::thread::sleep(COMMIT_RETRY);
+            }
+        }
+        drop(self.link.done);
     }
 }
 
@@ -260,6 +420,9 @@ pub(crate) struct ShuffleSource<B: Backend, I: Input> {
     /// Batches the destinations are done with, emptied on this core.
     pub batch_pool: Pool<Batch>,
     pub progress: ProgressReporter,
+    /// Per-shard streams: the link over which the merger says what this
+    /// shard's reader may commit.
+    pub commits: Option<CommitIn>,
 }
 
 /// Per-destination batches being filled, when their first row was read, and
@@ -316,6 +479,14 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             }
             InputLayout::Stream if self.shard == 0 => self.read_stream(stats).await,
             InputLayout::Stream => Ok(()),
+            InputLayout::Streams => {
+                let mut outbound = self.outbound();
+                let result = self.route_own_stream(&mut outbound, stats).await;
+                if result.is_err() {
+                    stats.records_discarded += outbound.rows();
+                }
+                result
+            }
         }
     }
 
@@ -383,7 +554,11 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             if !filled.more {
                 let lines = reading.reader.lines_read();
                 self.input.close(reading.reader);
-                let dead = ChunkDead { malformed, lines };
+                let dead = ChunkDead {
+                    malformed,
+                    lines,
+                    read: None,
+                };
                 return self
                     .end_chunk(chunk, max_event_time, dead, filled.read_at, outbound, stats)
                     .await;
@@ -412,7 +587,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         stats: &mut ShardStats,
     ) -> std::result::Result<(), Failure> {
         let width = self.plan.source.schema.len();
-        let mut feed = StreamFeed::start(&self.input, &self.config, width)?;
+        let mut feed = StreamFeed::start(&self.input, 0, &self.config, width, None)?;
         let mut router = self.backend.router(&self.plan);
         let mut max_event_time = None;
         let mut chunk = 0u64;
@@ -427,7 +602,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     stats.busy += began.elapsed();
                     let dead = ChunkDead {
                         malformed: piece.malformed,
-                        lines: None,
+                        ..ChunkDead::default()
                     };
                     (max_event_time, dead, piece.read_at)
                 }
@@ -442,6 +617,55 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             chunk += 1;
             self.progress.tick(stats, 0);
         }
+    }
+
+    /// This shard's own stream (per-shard streams): cut into a chunk every
+    /// [`STREAM_SLICE`], numbered `slice * N + shard`, each ending with the
+    /// shard's event-time frontier and how far its reader had read.
+    async fn route_own_stream(
+        &mut self,
+        outbound: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
+        let width = self.plan.source.schema.len();
+        let commits = self.commits.take();
+        let mut feed = StreamFeed::start(&self.input, self.shard, &self.config, width, commits)?;
+        let mut router = self.backend.router(&self.plan);
+        let mut frontier = ShardFrontier::default();
+        let shards = self.outboxes.len() as u64;
+        for slice in 0u64.. {
+            let chunk = slice * shards + self.shard as u64;
+            let deadline = Instant::now() + STREAM_SLICE;
+            let mut slice_read = SliceRead::default();
+            let ended = loop {
+                match feed.next_before(&mut self.stop, deadline).await? {
+                    None => break false,
+                    Some(Fed::End) => break true,
+                    Some(Fed::Idle(_)) => {}
+                    Some(Fed::Piece(piece)) => {
+                        count_piece(&piece, stats);
+                        let began = Instant::now();
+                        let routed = self.route(&piece.batch, piece.read_at, &mut router, outbound);
+                        stats.busy += began.elapsed();
+                        slice_read.take(piece, routed);
+                        self.flush_full(outbound, stats).await?;
+                        if outbound.last_flush.elapsed() >= self.config.flush_interval {
+                            self.flush_all(outbound, stats).await?;
+                        }
+                    }
+                }
+            };
+            let reported = frontier.after(&slice_read, &feed);
+            let read_at = slice_read.read_at.unwrap_or_else(Instant::now);
+            let dead = slice_read.into_dead();
+            self.end_chunk(chunk, reported, dead, read_at, outbound, stats)
+                .await?;
+            self.progress.tick(stats, 0);
+            if ended {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Appends each row of `batch` to its destination's batch; returns the
@@ -545,6 +769,69 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// What a shard reports of its own stream's event time at each chunk end
+/// (per-shard streams): its reader's frontier (the slowest partition that is
+/// not idle), `None` while that holds the watermark back, and `i64::MAX`
+/// when it holds nothing back. Once the whole stream idles past the idle
+/// timeout, the frontier moves on with the clock from the largest event
+/// time read (nothing read: it holds nothing back).
+#[derive(Default)]
+pub(crate) struct ShardFrontier {
+    max_seen: Option<i64>,
+    reader: Option<i64>,
+}
+
+impl ShardFrontier {
+    pub fn after(&mut self, slice: &SliceRead, feed: &StreamFeed) -> Option<i64> {
+        self.max_seen = self.max_seen.max(slice.max_event_time);
+        if slice.read_at.is_some() {
+            self.reader = slice.frontier;
+        }
+        match feed.idle_for() {
+            Some(quiet) => Some(
+                self.max_seen
+                    .map_or(i64::MAX, |max| max.saturating_add(quiet.as_millis() as i64)),
+            ),
+            None => self.reader,
+        }
+    }
+}
+
+/// What one slice of a per-shard stream read: its dead letters, the latest
+/// position and read time, and the largest event time among its rows.
+#[derive(Default)]
+pub(crate) struct SliceRead {
+    malformed: Vec<Malformed>,
+    position: Option<ReadPosition>,
+    pub read_at: Option<Instant>,
+    pub max_event_time: Option<i64>,
+    /// The reader's frontier after the latest piece.
+    pub frontier: Option<i64>,
+}
+
+impl SliceRead {
+    /// Takes a piece whose rows had `max_event_time` as their largest.
+    pub fn take(&mut self, mut piece: StreamPiece, max_event_time: Option<i64>) {
+        self.malformed.append(&mut piece.malformed);
+        self.position = piece.position.or(self.position.take());
+        self.read_at = Some(piece.read_at);
+        self.max_event_time = self.max_event_time.max(max_event_time);
+        self.frontier = piece.frontier;
+    }
+
+    /// The chunk's dead letters, and how far its reader had read.
+    pub fn into_dead(self) -> ChunkDead {
+        ChunkDead {
+            malformed: self.malformed,
+            lines: None,
+            read: self.position.map(|position| ChunkRead {
+                position,
+                max_event_time: self.max_event_time,
+            }),
+        }
     }
 }
 

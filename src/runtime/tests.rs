@@ -344,10 +344,12 @@ fn plan(stateless: bool) -> QueryPlan {
         kind,
         output: Schema::default(),
         emit: EmitMode::Changes,
+        changelog: false,
         limit: None,
         time: TimeSettings {
             max_out_of_orderness_ms: 5,
             allowed_lateness_ms: 0,
+            aligned_only: false,
         },
         stream_name: None,
         properties: vec![],

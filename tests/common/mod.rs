@@ -51,3 +51,11 @@ pub fn output_with_memlock_limit(command: &mut Command, limit_kib: u64) -> Outpu
     }
     command.output().expect("run corestream")
 }
+
+/// Sends `signal` to the child process `pid`.
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill has no memory effects; pid is our own child.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill");
+}

@@ -37,6 +37,35 @@ const NO_GROUP: &str = "corestream-unmanaged";
 
 /// A consumer that never commits by itself and never creates topics.
 pub fn consumer(settings: &[(String, String)], what: &str) -> Result<BaseConsumer> {
+    consumer_config(settings)
+        .create()
+        .map_err(|e| Error::Usage(format!("{what}: bad Kafka settings: {e}")))
+}
+
+/// A member of the consumer group named in `settings`, subscribed to
+/// `topic`, for reader `reader` of this process. With static membership
+/// (`group.instance.id`), each reader's id gets `-<reader>` appended, so a
+/// restarted process takes its readers' places back without a rebalance.
+pub fn group_member(
+    settings: &[(String, String)],
+    topic: &str,
+    reader: usize,
+    what: &str,
+) -> Result<BaseConsumer> {
+    let mut config = consumer_config(settings);
+    if let Some(instance) = setting(settings, "group.instance.id") {
+        config.set("group.instance.id", format!("{instance}-{reader}"));
+    }
+    let consumer: BaseConsumer = config
+        .create()
+        .map_err(|e| Error::Usage(format!("{what}: bad Kafka settings: {e}")))?;
+    consumer
+        .subscribe(&[topic])
+        .map_err(|e| Error::Runtime(format!("{what}: cannot join the consumer group: {e}")))?;
+    Ok(consumer)
+}
+
+fn consumer_config(settings: &[(String, String)]) -> ClientConfig {
     let mut config = client_config(
         settings,
         &[
@@ -49,8 +78,6 @@ pub fn consumer(settings: &[(String, String)], what: &str) -> Result<BaseConsume
         config.set("group.id", NO_GROUP);
     }
     config
-        .create()
-        .map_err(|e| Error::Usage(format!("{what}: bad Kafka settings: {e}")))
 }
 
 /// The partitions of `topic`, or an error saying that no broker answered or

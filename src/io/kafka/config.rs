@@ -83,6 +83,15 @@ impl KafkaSourceConfig {
     pub fn client_setting(&self, key: &str) -> Option<&str> {
         setting(&self.client, key)
     }
+
+    /// Whether the readers join the consumer group (`subscribe`): an
+    /// unbounded read from the group's offsets. The group then spreads the
+    /// partitions over every reader of every process in it, and each reader
+    /// commits what the output holds as the run goes. Any other read assigns
+    /// the planned partitions to the readers itself.
+    pub fn joins_group(&self) -> bool {
+        self.startup == Startup::GroupOffsets && !self.bounded
+    }
 }
 
 /// A checked Kafka sink.

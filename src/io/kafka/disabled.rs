@@ -14,7 +14,9 @@ fn disabled() -> Error {
 
 /// Never made: Kafka sources are refused when planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KafkaPlan;
+pub struct KafkaPlan {
+    pub sharing: crate::io::StreamSharing,
+}
 
 /// Never made.
 pub enum KafkaSource {}
@@ -36,6 +38,7 @@ impl KafkaSource {
         _schema: &Schema,
         _config: &KafkaSourceConfig,
         _plan: &KafkaPlan,
+        _reader: usize,
     ) -> Result<KafkaSource> {
         Err(disabled())
     }

@@ -14,7 +14,7 @@ use super::client::{client_config, partitions, servers};
 use super::config::KafkaSinkConfig;
 use crate::data::{Schema, Value};
 use crate::error::{Error, Result};
-use crate::io::{CsvRows, Flushed, JsonLines, OutputFormat, RowFormat, RowSink};
+use crate::io::{CsvRows, DebeziumJson, Flushed, JsonLines, OutputFormat, RowFormat, RowSink};
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -76,8 +76,14 @@ impl KafkaSink {
         let producer = client_config(&config.client, &producer_defaults(config))
             .create_with_context(Reports(sender))
             .map_err(|e| Error::Usage(format!("{what}: bad Kafka settings: {e}")))?;
+        // A changelog's key is the key columns as plain JSON (the row kind
+        // belongs to the value).
+        let key_format = match format {
+            OutputFormat::DebeziumJson => OutputFormat::Jsonl,
+            other => other,
+        };
         let key = key_columns(&config.key_fields, columns)?
-            .map(|(indexes, schema)| (indexes, row_format(format, &schema)));
+            .map(|(indexes, schema)| (indexes, row_format(key_format, &schema)));
         Ok(KafkaSink {
             producer,
             topic: config.topic.clone(),
@@ -133,6 +139,7 @@ fn producer_defaults(config: &KafkaSinkConfig) -> Vec<(&'static str, &'static st
 fn row_format(format: OutputFormat, columns: &Schema) -> Box<dyn RowFormat + Send> {
     match format {
         OutputFormat::Csv => Box::new(CsvRows::new(columns)),
+        OutputFormat::DebeziumJson => Box::new(DebeziumJson::new(columns)),
         _ => Box::new(JsonLines::new(columns)),
     }
 }
@@ -227,6 +234,11 @@ impl RowSink for KafkaSink {
     /// Waits for the acknowledgement of every message handed over (rows a
     /// flush gave up on after an interrupt stay unsent).
     fn finish(&mut self) -> Result<()> {
+        self.settle()
+    }
+
+    /// Waits for the acknowledgement of every message handed over.
+    fn settle(&mut self) -> Result<()> {
         let flushed = self.producer.flush(DELIVERY_TIMEOUT);
         self.check_deliveries()?;
         flushed.map_err(|e| {

@@ -5,13 +5,15 @@
 //! and dead-letters a message it cannot read with its topic, partition and
 //! offset. Every message read becomes exactly one row or one dead letter.
 
-use super::client::{consumer, partitions, unreachable_error, CONNECT_TIMEOUT};
+use super::client::{consumer, group_member, partitions, unreachable_error, CONNECT_TIMEOUT};
 use super::config::{KafkaSourceConfig, Startup};
 use super::layout::{Layout, MessageMeta};
-use crate::data::{Batch, Schema, Value};
+use crate::data::{time_value, Batch, Schema, Value};
 use crate::error::{Error, Result};
 use crate::io::properties::FileFormat;
-use crate::io::{BatchSource, CsvSource, JsonlSource, Malformed, RecordOrigin};
+use crate::io::{
+    BatchSource, CsvSource, JsonlSource, Malformed, ReadPosition, RecordOrigin, StreamSharing,
+};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
@@ -38,6 +40,8 @@ pub struct PartitionRange {
 pub struct KafkaPlan {
     pub topic: String,
     pub partitions: Vec<PartitionRange>,
+    /// How the readers (one per shard) share the partitions.
+    pub sharing: StreamSharing,
 }
 
 /// Checks that the topic exists and fixes every partition's start (from the
@@ -66,6 +70,7 @@ pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> 
     Ok(KafkaPlan {
         topic: config.topic.clone(),
         partitions: ranges,
+        sharing: StreamSharing::default(),
     })
 }
 
@@ -149,6 +154,131 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
     })
 }
 
+/// A consumer with its assigned partitions, and the bounded ones with their
+/// ends.
+type Assigned = (BaseConsumer, Vec<i32>, Vec<(i32, i64)>);
+
+/// Assigns `consumer` the partitions of `ranges` that have something to
+/// read.
+fn assign<'a>(
+    consumer: BaseConsumer,
+    topic: &str,
+    ranges: impl Iterator<Item = &'a PartitionRange>,
+    what: &str,
+) -> Result<Assigned> {
+    let mut tpl = TopicPartitionList::new();
+    let mut assigned = Vec::new();
+    let mut open = Vec::new();
+    for range in ranges {
+        if range.end.is_some_and(|end| range.start >= end) {
+            continue;
+        }
+        assigned.push(range.partition);
+        tpl.add_partition_offset(topic, range.partition, Offset::Offset(range.start))
+            .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
+        if let Some(end) = range.end {
+            open.push((range.partition, end));
+        }
+    }
+    consumer
+        .assign(&tpl)
+        .map_err(|e| Error::Runtime(format!("{what}: cannot assign partitions: {e}")))?;
+    Ok((consumer, assigned, open))
+}
+
+/// Per partition read: the largest event time among its rows and when its
+/// latest message came. A reader's frontier is the smallest of those
+/// largest times over the partitions that are not idle, so that a partition
+/// behind the others holds the watermark back (Kafka's per-partition
+/// watermarks) until it idles past the idle timeout.
+struct PartitionClocks {
+    event_time_column: Option<usize>,
+    idle_timeout: Option<Duration>,
+    clocks: Vec<PartitionClock>,
+}
+
+struct PartitionClock {
+    partition: i32,
+    max_event_time: Option<i64>,
+    /// The latest message, or when the partition came to this reader.
+    heard_at: Instant,
+}
+
+impl PartitionClocks {
+    fn new(sharing: &StreamSharing, assigned: &[i32]) -> Self {
+        let mut clocks = PartitionClocks {
+            event_time_column: sharing.event_time_column,
+            idle_timeout: sharing.idle_timeout,
+            clocks: Vec::new(),
+        };
+        clocks.assigned(assigned);
+        clocks
+    }
+
+    /// The partitions this reader holds now: new ones start holding the
+    /// watermark back; ones it gave up are forgotten.
+    fn assigned(&mut self, partitions: &[i32]) {
+        self.clocks.retain(|c| partitions.contains(&c.partition));
+        for &partition in partitions {
+            if !self.clocks.iter().any(|c| c.partition == partition) {
+                self.clocks.push(PartitionClock {
+                    partition,
+                    max_event_time: None,
+                    heard_at: Instant::now(),
+                });
+            }
+        }
+    }
+
+    /// A bounded partition read to its end holds nothing back.
+    fn ended(&mut self, partition: i32) {
+        self.clocks.retain(|c| c.partition != partition);
+    }
+
+    fn clock(&mut self, partition: i32) -> &mut PartitionClock {
+        let at = match self.clocks.iter().position(|c| c.partition == partition) {
+            Some(at) => at,
+            None => {
+                self.clocks.push(PartitionClock {
+                    partition,
+                    max_event_time: None,
+                    heard_at: Instant::now(),
+                });
+                self.clocks.len() - 1
+            }
+        };
+        &mut self.clocks[at]
+    }
+
+    /// A message came from `partition`.
+    fn heard(&mut self, partition: i32, at: Instant) {
+        self.clock(partition).heard_at = at;
+    }
+
+    /// A row from `partition`.
+    fn saw(&mut self, partition: i32, row: &[Value]) {
+        let Some(column) = self.event_time_column else {
+            return;
+        };
+        let event_time = row.get(column).and_then(time_value);
+        let clock = self.clock(partition);
+        clock.max_event_time = clock.max_event_time.max(event_time);
+    }
+
+    fn frontier(&self) -> Option<i64> {
+        self.event_time_column?;
+        let idle = |c: &PartitionClock| {
+            self.idle_timeout
+                .is_some_and(|timeout| c.heard_at.elapsed() >= timeout)
+        };
+        let mut frontier = i64::MAX;
+        for clock in self.clocks.iter().filter(|c| !idle(c)) {
+            frontier = frontier.min(clock.max_event_time?);
+        }
+        Some(frontier)
+    }
+}
+
 /// One message waiting to be parsed: where it came from.
 struct Pending {
     meta: MessageMeta,
@@ -156,10 +286,16 @@ struct Pending {
     start: usize,
 }
 
-/// Reads the planned partitions of a topic into rows.
+/// Reads a topic's partitions into rows: the planned ones it was dealt, or
+/// the ones the consumer group gives it.
 pub struct KafkaSource {
     consumer: BaseConsumer,
     messages: Messages,
+    /// Commits go to the group (unbounded reads with a `group.id`; a bounded
+    /// read commits its end offsets once the run is over instead).
+    commits: bool,
+    /// Dealt no partition (more shards than partitions): nothing to read.
+    nothing_assigned: bool,
 }
 
 /// What the reader has read but not parsed yet, and how far it has come.
@@ -178,37 +314,41 @@ struct Messages {
     pending: Vec<Pending>,
     /// Messages read so far (rows carry this as their position).
     sequence: u64,
+    /// Each partition read from, with the offset after its latest message.
+    read: ReadPosition,
+    /// The event time kept per partition read.
+    clocks: PartitionClocks,
     /// The first and the latest of a run of errors librdkafka retries.
     trouble: Option<(Instant, Instant)>,
 }
 
 impl KafkaSource {
-    /// Assigns this reader every planned partition that has something to read.
+    /// Reader `reader` of the plan's readers (one per shard). A reader that
+    /// joins the group ([`KafkaSourceConfig::joins_group`]) reads what the
+    /// group assigns it; any other reader is dealt the planned partitions
+    /// `reader, reader + readers, ...` that have something to read.
     pub fn open(
         name: &str,
         schema: &Schema,
         config: &KafkaSourceConfig,
         plan: &KafkaPlan,
+        reader: usize,
     ) -> Result<KafkaSource> {
         let what = format!("source '{name}'");
         let layout = Layout::new(name, schema, &config.metadata)?;
-        let consumer = consumer(&config.client, &what)?;
-        let mut tpl = TopicPartitionList::new();
-        let mut open = Vec::new();
-        for range in &plan.partitions {
-            if range.end.is_some_and(|end| range.start >= end) {
-                continue;
-            }
-            tpl.add_partition_offset(&plan.topic, range.partition, Offset::Offset(range.start))
-                .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
-            if let Some(end) = range.end {
-                open.push((range.partition, end));
-            }
-        }
-        consumer
-            .assign(&tpl)
-            .map_err(|e| Error::Runtime(format!("{what}: cannot assign partitions: {e}")))?;
+        let (consumer, assigned, open) = if config.joins_group() {
+            let member = group_member(&config.client, &plan.topic, reader, &what)?;
+            (member, None, Vec::new())
+        } else {
+            let dealt = plan.partitions.iter().skip(reader);
+            let dealt = dealt.step_by(plan.sharing.readers.max(1));
+            let (consumer, assigned, open) =
+                assign(consumer(&config.client, &what)?, &plan.topic, dealt, &what)?;
+            (consumer, Some(assigned), open)
+        };
         Ok(KafkaSource {
+            commits: !config.bounded && config.client_setting("group.id").is_some(),
+            nothing_assigned: assigned.as_ref().is_some_and(Vec::is_empty),
             consumer,
             messages: Messages {
                 name: name.to_string(),
@@ -221,13 +361,15 @@ impl KafkaSource {
                 buffer: Vec::new(),
                 pending: Vec::new(),
                 sequence: 0,
+                read: ReadPosition::default(),
+                clocks: PartitionClocks::new(&plan.sharing, assigned.as_deref().unwrap_or(&[])),
                 trouble: None,
             },
         })
     }
 
     fn finished(&self) -> bool {
-        self.messages.config.bounded && self.messages.open.is_empty()
+        (self.messages.config.bounded || self.nothing_assigned) && self.messages.open.is_empty()
     }
 
     /// Polls up to `max` messages (waiting for the first only).
@@ -249,6 +391,19 @@ impl KafkaSource {
             }
         }
         Ok(max)
+    }
+
+    /// A group member: the partitions the group gives it now (rebalances
+    /// happen inside a poll).
+    fn follow_assignment(&mut self) {
+        if let Ok(assignment) = self.consumer.assignment() {
+            let partitions: Vec<i32> = assignment
+                .elements()
+                .iter()
+                .map(|e| e.partition())
+                .collect();
+            self.messages.clocks.assigned(&partitions);
+        }
     }
 
     /// Bounded: partitions whose next offset reached the end (past
@@ -286,12 +441,16 @@ impl Messages {
             let end = self.open[at].1;
             if offset >= end {
                 self.open.swap_remove(at);
+                self.clocks.ended(partition);
                 return;
             }
             if offset + 1 >= end {
                 self.open.swap_remove(at);
+                self.clocks.ended(partition);
             }
         }
+        self.read.note(partition, offset + 1);
+        self.clocks.heard(partition, Instant::now());
         let payload = message.payload().unwrap_or_default();
         match self.refusal(payload) {
             Some(reason) => {
@@ -395,12 +554,15 @@ impl Messages {
         for (row, at) in rows.rows() {
             let index = self.index_of(at);
             let position = self.sequence + index as u64;
+            let partition = self.pending[index].meta.partition;
             if plain {
                 batch.push_row(row, position);
+                self.clocks.saw(partition, row);
             } else {
                 self.layout
                     .row(row, &self.pending[index].meta, &mut self.row);
                 batch.push_row(&self.row, position);
+                self.clocks.saw(partition, &self.row);
             }
         }
         for record in bad {
@@ -455,10 +617,38 @@ impl BatchSource for KafkaSource {
             return Ok(false);
         }
         let taken = self.poll(max_rows.max(1), malformed)?;
+        if self.messages.config.joins_group() {
+            self.follow_assignment();
+        }
         self.messages.parse(batch, malformed)?;
         if taken == 0 && self.messages.config.bounded {
             self.close_reached_partitions()?;
         }
         Ok(!self.finished())
+    }
+
+    fn position(&self) -> Option<ReadPosition> {
+        self.commits.then(|| self.messages.read.clone())
+    }
+
+    fn event_time_frontier(&self) -> Option<i64> {
+        self.messages.clocks.frontier()
+    }
+
+    /// Commits `position` for the group, waiting for the broker's answer.
+    fn commit(&mut self, position: &ReadPosition) -> Result<()> {
+        let topic = &self.messages.topic;
+        let mut tpl = TopicPartitionList::new();
+        for &(partition, next) in &position.partitions {
+            tpl.add_partition_offset(topic, partition, Offset::Offset(next))
+                .map_err(|e| Error::Runtime(format!("{e}")))?;
+        }
+        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+            Error::Runtime(format!(
+                "source '{}': committing offsets of Kafka topic '{topic}' failed (a restart \
+                 reads those records again): {e}",
+                self.messages.name
+            ))
+        })
     }
 }
