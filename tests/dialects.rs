@@ -600,9 +600,11 @@ fn aggregate_argument_errors_name_the_place() {
 }
 
 #[test]
-fn select_distinct_writes_each_row_once_at_the_end() {
-    let out = query_everywhere("SELECT DISTINCT symbol, qty >= 10 AS big FROM trades");
-    assert_eq!(out, expected("distinct_rows"));
+fn select_distinct_writes_each_row_once_as_first_seen_or_at_the_end() {
+    let sql = "SELECT DISTINCT symbol, qty >= 10 AS big FROM trades";
+    assert_eq!(query_everywhere(sql), expected("distinct_first_seen"));
+    let at_the_end = query_everywhere(&format!("{sql} EMIT FINAL"));
+    assert_eq!(at_the_end, expected("distinct_rows"));
 }
 
 #[test]
@@ -612,10 +614,6 @@ fn select_distinct_per_window_writes_each_row_once_per_window() {
          WINDOW TUMBLING (SIZE 60 SECONDS)"
     );
     assert_eq!(run_everywhere(&sql, &[]), expected("distinct_per_window"));
-    assert_sql_error(
-        "SELECT DISTINCT symbol FROM trades EMIT CHANGES",
-        "SELECT DISTINCT writes each row once, at the end of its window or of the input",
-    );
 }
 
 #[test]
@@ -670,5 +668,37 @@ fn new_aggregates_survive_a_session_merge() {
              \"window_end\":\"2026-01-01T00:00:18.000Z\",\"f\":1,\"l\":3,\"vs\":\"[1,2,3]\",\
              \"newest\":2,\"median\":2.0}\n"
         );
+    }
+}
+
+/// The changelog of the new aggregates, applied in order (add `+I`/`+U`,
+/// take back one equal row per `-U`/`-D`), leaves the EMIT FINAL result.
+#[test]
+fn new_aggregates_in_a_changelog_add_up_to_emit_final() {
+    let sql = format!("{TICKS_DDL}SELECT k, {NEW_AGGREGATES} FROM ticks GROUP BY k EMIT CHANGES");
+    let parse = |line: &str| serde_json::from_str::<serde_json::Value>(line).expect("a JSON row");
+    let sorted = |mut rows: Vec<serde_json::Value>| {
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    };
+    let want = sorted(expected("aggregates_by_key").lines().map(parse).collect());
+    for shards in ["1", "3"] {
+        let out = run_sql(&sql, &["--changelog", "--shards", shards]);
+        let mut table = Vec::new();
+        for line in out.lines() {
+            let mut row = parse(line);
+            let op = row.as_object_mut().and_then(|o| o.remove("op"));
+            match op.as_ref().and_then(|op| op.as_str()) {
+                Some("+I" | "+U") => table.push(row),
+                _ => {
+                    let i = table
+                        .iter()
+                        .position(|r| *r == row)
+                        .expect("the row taken back");
+                    table.swap_remove(i);
+                }
+            }
+        }
+        assert_eq!(sorted(table), want, "{shards} shard(s)");
     }
 }

@@ -119,10 +119,7 @@ pub fn plan_query(
         filter,
         kind,
         output,
-        emit: match distinct {
-            true => distinct_emit_mode(query)?,
-            false => emit_mode(query, grouped, windowed)?,
-        },
+        emit: emit_mode(query, grouped, windowed)?,
         changelog,
         limit: limit_of(&query.query)?,
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
@@ -361,20 +358,6 @@ fn distinct_keys(items: &[Item]) -> Vec<SqlExpr> {
             _ => None,
         })
         .collect()
-}
-
-/// SELECT DISTINCT writes each distinct row once, when its group closes:
-/// at the end of its window or of the input (EMIT FINAL). EMIT CHANGES would
-/// write the row again for every record.
-fn distinct_emit_mode(query: &StreamingQuery) -> Result<EmitMode> {
-    match query.emit {
-        Some(EmitClause::Changes) => Err(Error::plan(
-            "SELECT DISTINCT writes each row once, at the end of its window or of the input \
-             (EMIT FINAL); EMIT CHANGES is not supported with it",
-            (query.location.line > 0).then_some(query.location),
-        )),
-        _ => Ok(EmitMode::Final),
-    }
 }
 
 /// One entry of the SELECT list.

@@ -183,35 +183,42 @@ write("aggregates_by_key", f"""SELECT k, {AGGREGATES} FROM ticks GROUP BY k ORDE
 write("aggregates_tumbling_60s", f"""SELECT k, time_bucket(INTERVAL 60 SECOND, ts) AS window_start,
     time_bucket(INTERVAL 60 SECOND, ts) + INTERVAL 60 SECOND AS window_end, {AGGREGATES}
     FROM ticks GROUP BY ALL ORDER BY window_end, window_start, k""")
-# EMIT CHANGES: the group's row after each record, in record order.
+# EMIT CHANGES: the group's row after each record that changes it, in
+# record order (a record that leaves the row as it was writes nothing).
 RUNNING = "OVER (PARTITION BY k ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-write("aggregates_changes", f"""SELECT k, bool_and(flag) {RUNNING} AS all_flag,
-    arg_max(name, x) {RUNNING} AS top_name,
-    first_value(x IGNORE NULLS) {RUNNING} AS first_x,
-    last_value(x IGNORE NULLS) {RUNNING} AS last_x,
-    round(quantile_cont(x, 0.5) {RUNNING}, 6) AS median_x
-    FROM ticks ORDER BY pos""")
 
-# SELECT DISTINCT: a GROUP BY over the selected items, written at the end
-# (EMIT FINAL order: window end, window start, then the items).
-write("distinct_rows", """SELECT DISTINCT symbol, qty >= 10 AS big FROM trades ORDER BY symbol, big""")
-write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
-    FROM ticks ORDER BY window_start, k, name""")
+
+def changes(name, group, columns):
+    """Running `columns` per `group`, kept where the row differs from the
+    group's previous one."""
+    names = ", ".join(c.rsplit(" AS ", 1)[1] for c in columns)
+    write(name, f"""WITH running AS (SELECT pos, {", ".join(columns)} FROM ticks)
+        SELECT {names} FROM running
+        QUALIFY ROW({names}) IS DISTINCT FROM
+                lag(ROW({names})) OVER (PARTITION BY {group} ORDER BY pos)
+        ORDER BY pos""")
+
+
+changes("aggregates_changes", "k", [
+    "k AS k", f"bool_and(flag) {RUNNING} AS all_flag", f"arg_max(name, x) {RUNNING} AS top_name",
+    f"first_value(x IGNORE NULLS) {RUNNING} AS first_x",
+    f"last_value(x IGNORE NULLS) {RUNNING} AS last_x",
+    f"round(quantile_cont(x, 0.5) {RUNNING}, 6) AS median_x"])
 # EMIT CHANGES in 60-second tumbling windows: every aggregate, running
-# within (key, window), one row per record.
+# within (key, window).
 BUCKET = "time_bucket(INTERVAL 60 SECOND, ts)"
 IN_WINDOW = (f"OVER (PARTITION BY k, {BUCKET} ORDER BY pos "
              "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
-write("aggregates_changes_tumbling_60s", f"""SELECT k, {BUCKET} AS window_start,
-    bool_and(flag) {IN_WINDOW} AS all_flag, bool_or(flag) {IN_WINDOW} AS any_flag,
-    arg_max(name, x) {IN_WINDOW} AS top_name, arg_min(name, x) {IN_WINDOW} AS bottom_name,
-    first_value(x IGNORE NULLS) {IN_WINDOW} AS first_x,
-    last_value(x IGNORE NULLS) {IN_WINDOW} AS last_x,
-    CAST(to_json(list(name) {IN_WINDOW}) AS VARCHAR) AS names,
-    count(DISTINCT name) {IN_WINDOW} AS distinct_names,
-    round(quantile_cont(x, 0.5) {IN_WINDOW}, 6) AS median_x,
-    round(quantile_cont(x, 0.9) {IN_WINDOW}, 6) AS p90_x
-    FROM ticks ORDER BY pos""")
+changes("aggregates_changes_tumbling_60s", "k, window_start", [
+    "k AS k", f"{BUCKET} AS window_start",
+    f"bool_and(flag) {IN_WINDOW} AS all_flag", f"bool_or(flag) {IN_WINDOW} AS any_flag",
+    f"arg_max(name, x) {IN_WINDOW} AS top_name", f"arg_min(name, x) {IN_WINDOW} AS bottom_name",
+    f"first_value(x IGNORE NULLS) {IN_WINDOW} AS first_x",
+    f"last_value(x IGNORE NULLS) {IN_WINDOW} AS last_x",
+    f"CAST(to_json(list(name) {IN_WINDOW}) AS VARCHAR) AS names",
+    f"count(DISTINCT name) {IN_WINDOW} AS distinct_names",
+    f"round(quantile_cont(x, 0.5) {IN_WINDOW}, 6) AS median_x",
+    f"round(quantile_cont(x, 0.9) {IN_WINDOW}, 6) AS p90_x"])
 # Session windows (20 s gap) per key with every aggregate.
 write("aggregates_session_20s", f"""WITH marked AS (
       SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts)
@@ -219,3 +226,13 @@ write("aggregates_session_20s", f"""WITH marked AS (
     numbered AS (SELECT *, SUM(fresh) OVER (PARTITION BY k ORDER BY ts) AS session FROM marked)
     SELECT k, MIN(ts) AS window_start, MAX(ts) + INTERVAL 20 SECOND AS window_end, {AGGREGATES}
     FROM numbered GROUP BY k, session ORDER BY window_end, window_start, k""")
+
+# SELECT DISTINCT: a GROUP BY over the selected items. EMIT FINAL writes
+# them at the end (ordered by window end, window start, then the items);
+# EMIT CHANGES each as it is first seen.
+write("distinct_rows", """SELECT DISTINCT symbol, qty >= 10 AS big FROM trades ORDER BY symbol, big""")
+write("distinct_first_seen", """SELECT symbol, big FROM (
+      SELECT symbol, qty >= 10 AS big, row_number() OVER () AS pos FROM trades)
+    GROUP BY symbol, big ORDER BY min(pos)""")
+write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
+    FROM ticks ORDER BY window_start, k, name""")
