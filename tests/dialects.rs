@@ -547,21 +547,25 @@ const NEW_AGGREGATES: &str = "BOOL_AND(flag) AS all_flag, BOOL_OR(flag) AS any_f
      APPROX_COUNT_DISTINCT(name) AS distinct_names, ROUND(APPROX_PERCENTILE(x, 0.5), 6) AS median_x, \
      ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x), 6) AS p90_x";
 
+/// `SELECT k, <columns><NEW_AGGREGATES> FROM ticks GROUP BY <group_by>` on
+/// every runtime and shard count gives the DuckDB-computed `name`.
+fn assert_new_aggregates(columns: &str, group_by: &str, name: &str) {
+    let sql =
+        format!("{TICKS_DDL}SELECT k, {columns}{NEW_AGGREGATES} FROM ticks GROUP BY {group_by}");
+    assert_eq!(run_everywhere(&sql, &[]), expected(name), "{sql}");
+}
+
 #[test]
 fn new_aggregates_by_key_with_emit_final_on_every_shard_count() {
-    let sql = format!("{TICKS_DDL}SELECT k, {NEW_AGGREGATES} FROM ticks GROUP BY k EMIT FINAL");
-    assert_eq!(run_everywhere(&sql, &[]), expected("aggregates_by_key"));
+    assert_new_aggregates("", "k EMIT FINAL", "aggregates_by_key");
 }
 
 #[test]
 fn new_aggregates_in_tumbling_windows() {
-    let sql = format!(
-        "{TICKS_DDL}SELECT k, window_start, window_end, {NEW_AGGREGATES} FROM ticks \
-         GROUP BY k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT FINAL"
-    );
-    assert_eq!(
-        run_everywhere(&sql, &[]),
-        expected("aggregates_tumbling_60s")
+    assert_new_aggregates(
+        "window_start, window_end, ",
+        "k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT FINAL",
+        "aggregates_tumbling_60s",
     );
 }
 
@@ -618,25 +622,19 @@ fn select_distinct_per_window_writes_each_row_once_per_window() {
 
 #[test]
 fn new_aggregates_with_emit_changes_in_tumbling_windows() {
-    let sql = format!(
-        "{TICKS_DDL}SELECT k, window_start, {NEW_AGGREGATES} FROM ticks \
-         GROUP BY k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT CHANGES"
-    );
-    assert_eq!(
-        run_everywhere(&sql, &[]),
-        expected("aggregates_changes_tumbling_60s")
+    assert_new_aggregates(
+        "window_start, ",
+        "k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT CHANGES",
+        "aggregates_changes_tumbling_60s",
     );
 }
 
 #[test]
 fn new_aggregates_in_session_windows() {
-    let sql = format!(
-        "{TICKS_DDL}SELECT k, window_start, window_end, {NEW_AGGREGATES} FROM ticks \
-         GROUP BY k, SESSION(ts, INTERVAL '20' SECOND) EMIT FINAL"
-    );
-    assert_eq!(
-        run_everywhere(&sql, &[]),
-        expected("aggregates_session_20s")
+    assert_new_aggregates(
+        "window_start, window_end, ",
+        "k, SESSION(ts, INTERVAL '20' SECOND) EMIT FINAL",
+        "aggregates_session_20s",
     );
 }
 
