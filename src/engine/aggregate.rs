@@ -77,8 +77,8 @@ pub enum Accumulator {
     /// APPROX_COUNT_DISTINCT: a HyperLogLog++ sketch (exact up to 128
     /// values; then 4096 six-bit registers, about 1.6% standard error).
     Sketch(CardinalityEstimator<Value>),
-    /// PERCENTILE_CONT: the inputs, ascending.
-    Sorted(Vec<f64>),
+    /// PERCENTILE_CONT: the inputs, in input order (selected from when read).
+    Values(Vec<f64>),
 }
 
 impl Accumulator {
@@ -118,7 +118,7 @@ impl Accumulator {
             AggregateFunction::ApproxCountDistinct => {
                 Accumulator::Sketch(CardinalityEstimator::new())
             }
-            AggregateFunction::PercentileCont => Accumulator::Sorted(Vec::new()),
+            AggregateFunction::PercentileCont => Accumulator::Values(Vec::new()),
         }
     }
 
@@ -172,12 +172,10 @@ impl Accumulator {
                 sketch.insert(v);
                 return sketch_heap(sketch) as isize - before as isize;
             }
-            Accumulator::Sorted(sorted) => {
-                let before = vec::<f64>(sorted.capacity());
-                let x = v.as_f64().unwrap_or(f64::NAN);
-                let at = sorted.partition_point(|y| y.total_cmp(&x).is_le());
-                sorted.insert(at, x);
-                return vec::<f64>(sorted.capacity()) as isize - before as isize;
+            Accumulator::Values(values) => {
+                let before = vec::<f64>(values.capacity());
+                values.push(v.as_f64().unwrap_or(f64::NAN));
+                return vec::<f64>(values.capacity()) as isize - before as isize;
             }
             Accumulator::First(_) | Accumulator::ArgMax(_) | Accumulator::ArgMin(_) => {}
         }
@@ -215,7 +213,7 @@ impl Accumulator {
                 vec::<Value>(list.capacity()) + list.iter().map(value_heap).sum::<usize>()
             }
             Accumulator::Sketch(sketch) => sketch_heap(sketch),
-            Accumulator::Sorted(sorted) => vec::<f64>(sorted.capacity()),
+            Accumulator::Values(values) => vec::<f64>(values.capacity()),
             _ => 0,
         }
     }
@@ -270,10 +268,7 @@ impl Accumulator {
             (Last(cur), Last(v)) if !v.is_null() => *cur = v.clone(),
             (List(mine), List(theirs)) => mine.extend(theirs.iter().cloned()),
             (Sketch(mine), Sketch(theirs)) => mine.merge(theirs),
-            (Sorted(mine), Sorted(theirs)) => {
-                mine.extend_from_slice(theirs);
-                mine.sort_by(f64::total_cmp);
-            }
+            (Values(mine), Values(theirs)) => mine.extend_from_slice(theirs),
             _ => {}
         }
     }
@@ -288,7 +283,7 @@ impl Accumulator {
             (List(list), _) if list.is_empty() => Value::Null,
             (List(list), _) => Value::Str(json_array(list).into()),
             (Sketch(sketch), _) => Value::Int(sketch.estimate() as i64),
-            (Sorted(sorted), _) => percentile_cont(sorted, call.fraction.unwrap_or(0.5))
+            (Values(values), _) => percentile_cont(values, call.fraction.unwrap_or(0.5))
                 .map_or(Value::Null, Value::Double),
             (_, AggregateFunction::Avg) => self.average().map_or(Value::Null, Value::Double),
             (IntSum { n: 0, .. } | DecimalSum { n: 0, .. } | FloatSum { n: 0, .. }, _) => {
@@ -336,13 +331,20 @@ fn sketch_heap(sketch: &CardinalityEstimator<Value>) -> usize {
     }
 }
 
-/// PERCENTILE_CONT of ascending `sorted`: linear interpolation between the
-/// values around position `fraction * (n - 1)`; `None` when empty.
-fn percentile_cont(sorted: &[f64], fraction: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
+/// PERCENTILE_CONT of `values`: linear interpolation between the values
+/// of rank `fraction * (n - 1)` rounded down and up; `None` when empty.
+/// Selects on a copy (linear time), so that adding a value stays O(1).
+fn percentile_cont(values: &[f64], fraction: f64) -> Option<f64> {
+    let last = values.len().checked_sub(1)?;
     let position = fraction.clamp(0.0, 1.0) * last as f64;
-    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
-    let (a, b) = (*sorted.get(lo)?, *sorted.get(hi)?);
+    let lo = position.floor() as usize;
+    let mut scratch = values.to_vec();
+    let (_, a, above) = scratch.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    let b = match position > lo as f64 {
+        true => above.iter().copied().min_by(f64::total_cmp)?,
+        false => a,
+    };
     Some(a + (b - a) * (position - lo as f64))
 }
 
