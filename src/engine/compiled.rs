@@ -29,10 +29,10 @@ fn apply(func: &CompiledFunction, s: &str, rest: &[ScalarExpr], row: &[Value]) -
             };
             regexp_extract(&p.0, s, usize::try_from(group).ok()?).map(Value::str)
         }
-        CompiledFunction::RegexpReplace { pattern, all } => {
-            let template = with_operand(rest.first()?, row, |v| v.as_str().map(str::to_owned))?;
-            Some(Value::str(&regexp_replace(&pattern.0, s, &template, *all)))
-        }
+        CompiledFunction::RegexpReplace { pattern, all } => with_operand(rest.first()?, row, |t| {
+            let template = t.as_str()?;
+            Some(Value::str(&regexp_replace(&pattern.0, s, template, *all)))
+        }),
         CompiledFunction::JsonValue(path) => json_at(s, path, false).map(|t| Value::Str(t.into())),
         CompiledFunction::JsonText(path) => json_at(s, path, true).map(|t| Value::Str(t.into())),
     }
