@@ -2,8 +2,9 @@
 //! per record without allocation (numeric inputs), mergeable (session
 //! windows), with DISTINCT sets and FILTER clauses. FIRST_VALUE, LAST_VALUE
 //! and COLLECT_LIST follow the order in which a partition sees its rows,
-//! which is the input's (positions ascend within a partition). Every change reports how
-//! many bytes of heap it took or gave back (see [`super::footprint`]).
+//! which is the input's (positions ascend within a partition). Every change
+//! reports how many bytes of heap it took or gave back (see
+//! [`super::footprint`]).
 
 use super::cast::conform;
 use super::eval::{is_true, with_operand};
@@ -365,7 +366,8 @@ fn json_array(values: &[Value]) -> String {
     format!("[{}]", items.join(","))
 }
 
-/// Makes `v` the new MIN or MAX; returns the change in heap bytes held.
+/// Makes `v` the kept MIN, MAX, FIRST_VALUE or LAST_VALUE; returns the
+/// change in heap bytes held.
 fn replace_extreme(current: &mut Value, v: &Value) -> isize {
     let before = value_heap(current);
     *current = v.clone();
