@@ -1,7 +1,9 @@
 //! Named scalar functions: COALESCE, NULLIF, numeric (ABS, ROUND, FLOOR,
 //! CEIL, MOD, GREATEST, LEAST), text (UPPER, LOWER, LENGTH, SUBSTRING, TRIM,
-//! CONCAT, SPLIT_PART) and time (HOUR, DATE_FORMAT, DATE_TRUNC and
-//! FLOOR/CEIL(ts TO unit)). Results conform to the plan's type.
+//! CONCAT, SPLIT_PART, HASH, MD5) and time (EXTRACT, DATE_FORMAT, DATE_TRUNC,
+//! FLOOR/CEIL(ts TO unit), TIMESTAMPDIFF, TIMESTAMPADD, TO_TIMESTAMP, NOW; the
+//! calendar arithmetic is in `datetime.rs`). Results conform to the plan's
+//! type.
 
 use super::cast::conform;
 use super::datetime::{
