@@ -35,13 +35,24 @@ fn query(sql: &str, extra: &[&str]) -> String {
 
 /// Every runtime and shard count gives the same output.
 fn query_everywhere(sql: &str) -> String {
-    let first = query(sql, &["--shards", "1"]);
+    run_everywhere(sql, &["--source", TRADES])
+}
+
+/// The output of the script `sql` with the options `source`, the same on
+/// every runtime and shard count.
+fn run_everywhere(sql: &str, source: &[&str]) -> String {
+    let with = |extra: &[&str]| {
+        let mut args = source.to_vec();
+        args.extend_from_slice(extra);
+        run_sql(sql, &args)
+    };
+    let first = with(&["--shards", "1"]);
     for extra in [
         &["--shards", "3", "--chunk-bytes", "64"][..],
         &["--runtime", "shared-lock", "--shards", "2"],
         &["--runtime", "shared-lock", "--shards", "1"],
     ] {
-        assert_eq!(query(sql, extra), first, "{sql} with {extra:?}");
+        assert_eq!(with(extra), first, "{sql} with {extra:?}");
     }
     first
 }
@@ -347,7 +358,345 @@ fn function_errors_name_the_place() {
 #[test]
 fn an_unknown_function_in_a_grouped_query_is_named_not_its_column() {
     assert_sql_error(
-        "SELECT symbol, COLLECT_LIST(price) AS l FROM trades GROUP BY symbol",
-        "column 16: unknown function 'collect_list'",
+        "SELECT symbol, MEDIAN(price) AS l FROM trades GROUP BY symbol",
+        "column 16: unknown function 'median'",
     );
+}
+
+const MOMENTS_DDL: &str = "CREATE TABLE m (id BIGINT, a TIMESTAMP, b TIMESTAMP, s VARCHAR, \
+     f VARCHAR, n BIGINT) WITH ('path' = 'tests/data/dialects/moments.csv');\n";
+
+#[test]
+fn extract_every_field_of_duckdb_and_flink() {
+    let fields = [
+        "year",
+        "quarter",
+        "month",
+        "week",
+        "isoyear",
+        "day",
+        "dow",
+        "dayofweek",
+        "isodow",
+        "doy",
+        "dayofyear",
+        "hour",
+        "minute",
+        "second",
+        "millisecond",
+        "microsecond",
+        "epoch",
+    ];
+    let columns: String = fields
+        .iter()
+        .map(|f| format!(", EXTRACT({} FROM a) AS {f}", f.to_uppercase()))
+        .collect();
+    let out = run_sql(&format!("{MOMENTS_DDL}SELECT id{columns} FROM m"), &[]);
+    assert_eq!(out, expected("extract_fields"));
+    // Flink's function forms are the same fields.
+    let functions = [
+        ("YEAR", "year"),
+        ("QUARTER", "quarter"),
+        ("MONTH", "month"),
+        ("WEEK", "week"),
+        ("DAYOFMONTH", "day"),
+        ("DAYOFYEAR", "doy"),
+        ("HOUR", "hour"),
+        ("MINUTE", "minute"),
+        ("SECOND", "second"),
+    ];
+    let select = |column: &dyn Fn(&str, &str) -> String| {
+        let columns: String = functions.iter().map(|(f, n)| column(f, n)).collect();
+        run_sql(&format!("{MOMENTS_DDL}SELECT id{columns} FROM m"), &[])
+    };
+    assert_eq!(
+        select(&|f, n| format!(", {f}(a) AS {n}")),
+        select(&|_, n| format!(", EXTRACT({n} FROM a) AS {n}"))
+    );
+}
+
+#[test]
+fn timestampdiff_timestampadd_and_to_timestamp() {
+    let units = [
+        "second", "minute", "hour", "day", "week", "month", "quarter", "year",
+    ];
+    let diffs: String = units
+        .iter()
+        .map(|u| format!(", TIMESTAMPDIFF({}, a, b) AS diff_{u}", u.to_uppercase()))
+        .collect();
+    let sql = format!(
+        "{MOMENTS_DDL}SELECT id{diffs}, TIMESTAMPADD(MONTH, 1, a) AS plus_month, \
+         TIMESTAMPADD('month', -13, a) AS minus_13_months, \
+         TIMESTAMPADD(QUARTER, -3, b) AS minus_3_quarters, \
+         TIMESTAMPADD(HOUR, 36, a) AS plus_36_hours, TO_TIMESTAMP(s) AS parsed, \
+         TO_TIMESTAMP(f, 'dd/MM/yyyy HH:mm:ss') AS patterned, TO_TIMESTAMP(n) AS from_epoch \
+         FROM m"
+    );
+    assert_eq!(run_sql(&sql, &[]), expected("time_functions"));
+}
+
+#[test]
+fn time_function_errors_name_the_place() {
+    assert_sql_error(
+        "SELECT\n  EXTRACT(JULIAN FROM ts) AS j FROM trades",
+        "line 2, column 23: EXTRACT(JULIAN FROM ..) is not supported",
+    );
+    assert_sql_error(
+        "SELECT TIMESTAMPDIFF(FORTNIGHT, ts, ts) AS d FROM trades",
+        "column 8: TIMESTAMPDIFF takes a unit as its first argument",
+    );
+    assert_sql_error(
+        "SELECT TIMESTAMPADD(DAY, ts) AS d FROM trades",
+        "TIMESTAMPADD takes 3 arguments, got 2",
+    );
+    assert_sql_error(
+        "SELECT TO_TIMESTAMP(symbol, 'yyyy-MM-dd hh') AS t FROM trades",
+        "TO_TIMESTAMP pattern letter 'h' is not supported",
+    );
+}
+
+/// CURRENT_TIMESTAMP and NOW() are the wall clock while the query runs
+/// (processing time): only checked against generous bounds.
+#[test]
+fn current_timestamp_is_the_wall_clock() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64;
+    let out = query(
+        "SELECT TIMESTAMPDIFF(MILLISECOND, TIMESTAMP '1970-01-01 00:00:00', CURRENT_TIMESTAMP) \
+         AS a, TIMESTAMPDIFF(MILLISECOND, TIMESTAMP '1970-01-01 00:00:00', NOW()) AS b \
+         FROM trades LIMIT 1",
+        &[],
+    );
+    let after = before + 10 * 60 * 1000;
+    let row: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON row");
+    for column in ["a", "b"] {
+        let millis = row[column].as_i64().expect("a number");
+        assert!(
+            (before..after).contains(&millis),
+            "{column}: {millis} not in {before}..{after}"
+        );
+    }
+}
+
+const TEXTS_DDL: &str = "CREATE TABLE t (id BIGINT, s VARCHAR, j VARCHAR) \
+     WITH ('path' = 'tests/data/dialects/texts.csv');\n";
+
+#[test]
+fn regexp_json_and_md5_functions() {
+    let sql = format!(
+        "{TEXTS_DDL}SELECT id, REGEXP_LIKE(s, 'shipped') AS like_plain, \
+         REGEXP_LIKE(s, 'shipped', 'i') AS like_i, \
+         REGEXP_EXTRACT(s, '(\\w+)-(\\d+)', 2) AS ex_group, REGEXP_EXTRACT(s, '\\d+') AS ex_whole, \
+         REGEXP_REPLACE(s, '(\\w)(\\d)', '\\2\\1') AS rep_first, \
+         REGEXP_REPLACE(s, '(\\w)(\\d)', '<\\2\\1>', 'g') AS rep_all, \
+         JSON_VALUE(j, '$.a.b[1].c') AS jv_c, JSON_VALUE(j, '$.t') AS jv_t, \
+         JSON_VALUE(j, '$.a') AS jv_object, JSON_VALUE(j, '$.n') AS jv_null, \
+         j ->> 'name' AS arrow_name, j ->> 'a' AS arrow_object, j ->> 1 AS arrow_index, \
+         MD5(s) AS md5 FROM t"
+    );
+    assert_eq!(run_sql(&sql, &[]), expected("text_functions"));
+}
+
+/// HASH is xxHash64 with seed 0 of the value's text: the specification's
+/// test vector for the empty text, the same on every runtime and shard count.
+#[test]
+fn hash_is_xxhash64_and_stable_everywhere() {
+    let out = query_everywhere(
+        "SELECT HASH('') AS h, HASH(symbol) = HASH(symbol) AS same FROM trades LIMIT 1",
+    );
+    let empty = 0xef46_db37_51d8_e999_u64 as i64;
+    assert_eq!(out, format!("{{\"h\":{empty},\"same\":true}}\n"));
+}
+
+#[test]
+fn regexp_and_json_errors_are_found_at_plan_time() {
+    assert_sql_error(
+        "SELECT symbol,\n  REGEXP_LIKE(symbol, 'a(') AS x FROM trades",
+        "line 2, column 3: REGEXP_LIKE: invalid regular expression",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_EXTRACT(symbol, symbol) AS x FROM trades",
+        "column 8: REGEXP_EXTRACT takes a constant pattern (a string literal) as argument 2",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_EXTRACT(symbol, '(a)', 2) AS x FROM trades",
+        "REGEXP_EXTRACT group 2 does not exist: the pattern has 1 group(s)",
+    );
+    assert_sql_error(
+        "SELECT REGEXP_REPLACE(symbol, 'a', 'b', 'x') AS x FROM trades",
+        "REGEXP_REPLACE flag 'x' is not supported (flags: gi)",
+    );
+    assert_sql_error(
+        "SELECT JSON_VALUE(symbol, 'a.b') AS x FROM trades",
+        "column 8: JSON path 'a.b' must start with '$'",
+    );
+    assert_sql_error(
+        "SELECT qty ->> 'a' AS x FROM trades",
+        "->> expects VARCHAR as argument 1, got BIGINT",
+    );
+}
+
+const TICKS_DDL: &str = "CREATE TABLE ticks (k VARCHAR, name VARCHAR, x DOUBLE, flag BOOLEAN, \
+     ts TIMESTAMP) WITH ('path' = 'tests/data/dialects/ticks.csv');\n";
+
+const NEW_AGGREGATES: &str = "BOOL_AND(flag) AS all_flag, BOOL_OR(flag) AS any_flag, \
+     ARG_MAX(name, x) AS top_name, ARG_MIN(name, x) AS bottom_name, \
+     FIRST_VALUE(x) AS first_x, LAST_VALUE(x) AS last_x, COLLECT_LIST(name) AS names, \
+     APPROX_COUNT_DISTINCT(name) AS distinct_names, ROUND(APPROX_PERCENTILE(x, 0.5), 6) AS median_x, \
+     ROUND(PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x), 6) AS p90_x";
+
+/// `SELECT k, <columns><NEW_AGGREGATES> FROM ticks GROUP BY <group_by>` on
+/// every runtime and shard count gives the DuckDB-computed `name`.
+fn assert_new_aggregates(columns: &str, group_by: &str, name: &str) {
+    let sql =
+        format!("{TICKS_DDL}SELECT k, {columns}{NEW_AGGREGATES} FROM ticks GROUP BY {group_by}");
+    assert_eq!(run_everywhere(&sql, &[]), expected(name), "{sql}");
+}
+
+#[test]
+fn new_aggregates_by_key_with_emit_final_on_every_shard_count() {
+    assert_new_aggregates("", "k EMIT FINAL", "aggregates_by_key");
+}
+
+#[test]
+fn new_aggregates_in_tumbling_windows() {
+    assert_new_aggregates(
+        "window_start, window_end, ",
+        "k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT FINAL",
+        "aggregates_tumbling_60s",
+    );
+}
+
+/// EMIT CHANGES: each record's group row, computed by DuckDB as running
+/// window functions in record order. Percentiles are rounded to 6 places
+/// (DuckDB interpolates in more than double precision).
+#[test]
+fn new_aggregates_with_emit_changes() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT k, BOOL_AND(flag) AS all_flag, MAX_BY(name, x) AS top_name, \
+         EARLIEST_BY_OFFSET(x) AS first_x, LATEST_BY_OFFSET(x) AS last_x, \
+         ROUND(PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY x), 6) AS median_x \
+         FROM ticks GROUP BY k EMIT CHANGES"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("aggregates_changes"));
+}
+
+#[test]
+fn aggregate_argument_errors_name_the_place() {
+    assert_sql_error(
+        "SELECT symbol,\n  ARG_MAX(qty) AS a FROM trades GROUP BY symbol",
+        "line 2, column 3: ARG_MAX takes exactly two arguments (x, by)",
+    );
+    assert_sql_error(
+        "SELECT PERCENTILE_CONT(1.5) WITHIN GROUP (ORDER BY qty) AS p FROM trades",
+        "PERCENTILE_CONT takes a fraction from 0 to 1 as a number literal, got `1.5`",
+    );
+    assert_sql_error(
+        "SELECT BOOL_AND(qty) AS b FROM trades",
+        "BOOL_AND needs a BOOLEAN argument, got BIGINT",
+    );
+    assert_sql_error(
+        "SELECT COUNT(*) AS n FROM trades GROUP BY symbol HAVING MEDIAN(qty) > 1",
+        "unknown function 'median'",
+    );
+}
+
+#[test]
+fn select_distinct_writes_each_row_once_as_first_seen_or_at_the_end() {
+    let sql = "SELECT DISTINCT symbol, qty >= 10 AS big FROM trades";
+    assert_eq!(query_everywhere(sql), expected("distinct_first_seen"));
+    let at_the_end = query_everywhere(&format!("{sql} EMIT FINAL"));
+    assert_eq!(at_the_end, expected("distinct_rows"));
+}
+
+#[test]
+fn select_distinct_per_window_writes_each_row_once_per_window() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT DISTINCT k, name, window_start FROM ticks \
+         WINDOW TUMBLING (SIZE 60 SECONDS)"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("distinct_per_window"));
+}
+
+#[test]
+fn new_aggregates_with_emit_changes_in_tumbling_windows() {
+    assert_new_aggregates(
+        "window_start, ",
+        "k, TUMBLE(ts, INTERVAL '60' SECOND) EMIT CHANGES",
+        "aggregates_changes_tumbling_60s",
+    );
+}
+
+#[test]
+fn new_aggregates_in_session_windows() {
+    assert_new_aggregates(
+        "window_start, window_end, ",
+        "k, SESSION(ts, INTERVAL '20' SECOND) EMIT FINAL",
+        "aggregates_session_20s",
+    );
+}
+
+/// bridge.csv by hand: A@0s (v 1), A@10s (v 2), then A@5s (v 3), which
+/// joins the sessions [0s, 8s) and [10s, 18s) into [0s, 18s): the merged
+/// state holds the earlier session's rows first, then the later one's, then
+/// the bridging record.
+#[test]
+fn new_aggregates_survive_a_session_merge() {
+    let sql = "SELECT k, window_start, window_end, FIRST_VALUE(v) AS f, LAST_VALUE(v) AS l, \
+               COLLECT_LIST(v) AS vs, ARG_MAX(v, ts) AS newest, \
+               PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v) AS median FROM b \
+               GROUP BY k, SESSION(ts, INTERVAL '8' SECOND)";
+    for shards in ["1", "3"] {
+        let out = run_sql(
+            sql,
+            &[
+                "--source",
+                "b=tests/data/dialects/bridge.csv",
+                "--max-out-of-orderness",
+                "10s",
+                "--shards",
+                shards,
+            ],
+        );
+        assert_eq!(
+            out,
+            "{\"k\":\"A\",\"window_start\":\"2026-01-01T00:00:00.000Z\",\
+             \"window_end\":\"2026-01-01T00:00:18.000Z\",\"f\":1,\"l\":3,\"vs\":\"[1,2,3]\",\
+             \"newest\":2,\"median\":2.0}\n"
+        );
+    }
+}
+
+/// The changelog of the new aggregates, applied in order (add `+I`/`+U`,
+/// take back one equal row per `-U`/`-D`), leaves the EMIT FINAL result.
+#[test]
+fn new_aggregates_in_a_changelog_add_up_to_emit_final() {
+    let sql = format!("{TICKS_DDL}SELECT k, {NEW_AGGREGATES} FROM ticks GROUP BY k EMIT CHANGES");
+    let parse = |line: &str| serde_json::from_str::<serde_json::Value>(line).expect("a JSON row");
+    let sorted = |mut rows: Vec<serde_json::Value>| {
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    };
+    let want = sorted(expected("aggregates_by_key").lines().map(parse).collect());
+    for shards in ["1", "3"] {
+        let out = run_sql(&sql, &["--changelog", "--shards", shards]);
+        let mut table = Vec::new();
+        for line in out.lines() {
+            let mut row = parse(line);
+            let op = row.as_object_mut().and_then(|o| o.remove("op"));
+            match op.as_ref().and_then(|op| op.as_str()) {
+                Some("+I" | "+U") => table.push(row),
+                _ => {
+                    let i = table
+                        .iter()
+                        .position(|r| *r == row)
+                        .expect("the row taken back");
+                    table.swap_remove(i);
+                }
+            }
+        }
+        assert_eq!(sorted(table), want, "{shards} shard(s)");
+    }
 }

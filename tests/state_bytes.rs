@@ -129,6 +129,32 @@ fn the_estimate_is_within_a_third_of_what_is_allocated() {
             200_000,
             100_000,
         ),
+        (
+            "SELECT key, FIRST_VALUE(s) AS f, LAST_VALUE(s) AS l, ARG_MAX(s, n) AS a \
+             FROM t GROUP BY key",
+            200_000,
+            50_000,
+        ),
+        (
+            "SELECT key, COLLECT_LIST(s) AS l FROM t GROUP BY key EMIT FINAL",
+            200_000,
+            1_000,
+        ),
+        (
+            "SELECT key, APPROX_COUNT_DISTINCT(s) AS d FROM t GROUP BY key",
+            200_000,
+            1_000,
+        ),
+        (
+            "SELECT key, APPROX_COUNT_DISTINCT(s) AS d FROM t GROUP BY key",
+            200_000,
+            10_000,
+        ),
+        (
+            "SELECT key, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY n) AS m FROM t GROUP BY key EMIT FINAL",
+            200_000,
+            1_000,
+        ),
     ];
     for (sql, records, keys) in scenarios {
         let (estimate, actual) = estimate_and_actual(sql, records, keys);

@@ -1,14 +1,18 @@
 //! Aggregate state: one accumulator per aggregate call and group, updated
 //! per record without allocation (numeric inputs), mergeable (session
-//! windows), with DISTINCT sets and FILTER clauses. Every change reports how
-//! many bytes of heap it took or gave back (see [`super::footprint`]).
+//! windows), with DISTINCT sets and FILTER clauses. FIRST_VALUE, LAST_VALUE
+//! and COLLECT_LIST follow the order in which a partition sees its rows,
+//! which is the input's (positions ascend within a partition). Every change
+//! reports how many bytes of heap it took or gave back (see
+//! [`super::footprint`]).
 
 use super::cast::conform;
 use super::eval::{is_true, with_operand};
-use super::footprint::{allocation, table, value_heap};
+use super::footprint::{allocation, table, value_heap, vec};
 use crate::data::{DataType, Decimal, Value};
 use crate::plan::{AggregateCall, AggregateFunction};
 use ahash::AHashSet;
+use cardinality_estimator::CardinalityEstimator;
 
 /// A saturating 128-bit sum kept as two 8-byte halves, so that accumulators
 /// stay 8-byte aligned and small (a group's state spans fewer cache lines).
@@ -60,6 +64,22 @@ pub enum Accumulator {
         mean: f64,
         m2: f64,
     },
+    /// BOOL_AND / BOOL_OR so far (`None`: no input yet).
+    BoolAnd(Option<bool>),
+    BoolOr(Option<bool>),
+    /// ARG_MAX / ARG_MIN: the best `(by, x)` so far.
+    ArgMax(Option<Box<(Value, Value)>>),
+    ArgMin(Option<Box<(Value, Value)>>),
+    /// FIRST_VALUE / LAST_VALUE (NULL: none yet).
+    First(Value),
+    Last(Value),
+    /// COLLECT_LIST: the inputs in input order.
+    List(Vec<Value>),
+    /// APPROX_COUNT_DISTINCT: a HyperLogLog++ sketch (exact up to 128
+    /// values; then 4096 six-bit registers, about 1.6% standard error).
+    Sketch(CardinalityEstimator<Value>),
+    /// PERCENTILE_CONT: the inputs, in input order (selected from when read).
+    Values(Vec<f64>),
 }
 
 impl Accumulator {
@@ -89,6 +109,17 @@ impl Accumulator {
                 mean: 0.0,
                 m2: 0.0,
             },
+            AggregateFunction::BoolAnd => Accumulator::BoolAnd(None),
+            AggregateFunction::BoolOr => Accumulator::BoolOr(None),
+            AggregateFunction::ArgMax => Accumulator::ArgMax(None),
+            AggregateFunction::ArgMin => Accumulator::ArgMin(None),
+            AggregateFunction::FirstValue => Accumulator::First(Value::Null),
+            AggregateFunction::LastValue => Accumulator::Last(Value::Null),
+            AggregateFunction::CollectList => Accumulator::List(Vec::new()),
+            AggregateFunction::ApproxCountDistinct => {
+                Accumulator::Sketch(CardinalityEstimator::new())
+            }
+            AggregateFunction::PercentileCont => Accumulator::Values(Vec::new()),
         }
     }
 
@@ -127,21 +158,75 @@ impl Accumulator {
                 *mean += delta / *n as f64;
                 *m2 += delta * (x - *mean);
             }
+            Accumulator::BoolAnd(all) => *all = Some(all.unwrap_or(true) && is_true_value(v)),
+            Accumulator::BoolOr(any) => *any = Some(any.unwrap_or(false) || is_true_value(v)),
+            Accumulator::First(first) if first.is_null() => return replace_extreme(first, v),
+            Accumulator::Last(last) => return replace_extreme(last, v),
+            Accumulator::List(list) => {
+                let before = vec::<Value>(list.capacity());
+                list.push(v.clone());
+                let grown = vec::<Value>(list.capacity()) - before + value_heap(v);
+                return grown as isize;
+            }
+            Accumulator::Sketch(sketch) => {
+                let before = sketch_heap(sketch);
+                sketch.insert(v);
+                return sketch_heap(sketch) as isize - before as isize;
+            }
+            Accumulator::Values(values) => {
+                let before = vec::<f64>(values.capacity());
+                values.push(v.as_f64().unwrap_or(f64::NAN));
+                return vec::<f64>(values.capacity()) as isize - before as isize;
+            }
+            Accumulator::First(_) | Accumulator::ArgMax(_) | Accumulator::ArgMin(_) => {}
         }
         0
     }
 
-    /// Heap bytes held: the string a MIN or MAX keeps.
+    /// Adds one ARG_MAX / ARG_MIN input `x` ordered by `by` (both non-NULL);
+    /// returns the change in heap bytes held.
+    fn add_by(&mut self, x: &Value, by: &Value) -> isize {
+        let (best, wanted) = match self {
+            Accumulator::ArgMax(best) => (best, std::cmp::Ordering::Greater),
+            Accumulator::ArgMin(best) => (best, std::cmp::Ordering::Less),
+            _ => return 0,
+        };
+        if best.as_ref().is_some_and(|b| by.cmp(&b.0) != wanted) {
+            return 0;
+        }
+        let before = best.as_deref().map_or(0, pair_heap);
+        *best = Some(Box::new((by.clone(), x.clone())));
+        best.as_deref().map_or(0, pair_heap) as isize - before as isize
+    }
+
+    /// Heap bytes held: the string a MIN, MAX, FIRST_VALUE or LAST_VALUE
+    /// keeps, an ARG_MAX pair, a list, a sketch.
     fn heap(&self) -> usize {
         match self {
-            Accumulator::Min(v) | Accumulator::Max(v) => value_heap(v),
+            Accumulator::Min(v)
+            | Accumulator::Max(v)
+            | Accumulator::First(v)
+            | Accumulator::Last(v) => value_heap(v),
+            Accumulator::ArgMax(best) | Accumulator::ArgMin(best) => {
+                best.as_deref().map_or(0, pair_heap)
+            }
+            Accumulator::List(list) => {
+                vec::<Value>(list.capacity()) + list.iter().map(value_heap).sum::<usize>()
+            }
+            Accumulator::Sketch(sketch) => sketch_heap(sketch),
+            Accumulator::Values(values) => vec::<f64>(values.capacity()),
             _ => 0,
         }
     }
 
-    /// Folds `other` (same call) into `self`.
+    /// Folds `other` (same call) into `self`; `self` holds the earlier
+    /// inputs (a session merged with the later ones it now touches).
     fn merge(&mut self, other: &Accumulator) {
         use Accumulator::*;
+        if let ArgMax(Some(theirs)) | ArgMin(Some(theirs)) = other {
+            self.add_by(&theirs.1, &theirs.0);
+            return;
+        }
         match (self, other) {
             (Count(a), Count(b)) => *a += b,
             (IntSum { sum, n }, IntSum { sum: s2, n: n2 }) => {
@@ -178,14 +263,29 @@ impl Accumulator {
                 *m2 += m2b + delta * delta * na * nbf / nf;
                 *n = total;
             }
+            (BoolAnd(a), BoolAnd(Some(b))) => *a = Some(a.unwrap_or(true) && *b),
+            (BoolOr(a), BoolOr(Some(b))) => *a = Some(a.unwrap_or(false) || *b),
+            (First(cur), First(v)) if cur.is_null() => *cur = v.clone(),
+            (Last(cur), Last(v)) if !v.is_null() => *cur = v.clone(),
+            (List(mine), List(theirs)) => mine.extend(theirs.iter().cloned()),
+            (Sketch(mine), Sketch(theirs)) => mine.merge(theirs),
+            (Values(mine), Values(theirs)) => mine.extend_from_slice(theirs),
             _ => {}
         }
     }
 
-    fn result(&self, func: AggregateFunction) -> Value {
+    fn result(&self, call: &AggregateCall) -> Value {
         use Accumulator::*;
-        match (self, func) {
+        match (self, call.func) {
             (Count(n), _) => Value::Int(*n),
+            (BoolAnd(b) | BoolOr(b), _) => b.map_or(Value::Null, Value::Bool),
+            (ArgMax(best) | ArgMin(best), _) => best.as_ref().map_or(Value::Null, |b| b.1.clone()),
+            (First(v) | Last(v), _) => v.clone(),
+            (List(list), _) if list.is_empty() => Value::Null,
+            (List(list), _) => Value::Str(json_array(list).into()),
+            (Sketch(sketch), _) => Value::Int(sketch.estimate() as i64),
+            (Values(values), _) => percentile_cont(values, call.fraction.unwrap_or(0.5))
+                .map_or(Value::Null, Value::Double),
             (_, AggregateFunction::Avg) => self.average().map_or(Value::Null, Value::Double),
             (IntSum { n: 0, .. } | DecimalSum { n: 0, .. } | FloatSum { n: 0, .. }, _) => {
                 Value::Null
@@ -211,7 +311,63 @@ impl Accumulator {
     }
 }
 
-/// Makes `v` the new MIN or MAX; returns the change in heap bytes held.
+/// A boolean input's truth (anything else counts as FALSE).
+fn is_true_value(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+/// Heap bytes of an ARG_MAX / ARG_MIN pair: its box and its strings.
+fn pair_heap(pair: &(Value, Value)) -> usize {
+    allocation(std::mem::size_of::<(Value, Value)>()) + value_heap(&pair.0) + value_heap(&pair.1)
+}
+
+/// Heap bytes of an APPROX_COUNT_DISTINCT sketch (the small form is inline).
+fn sketch_heap(sketch: &CardinalityEstimator<Value>) -> usize {
+    match sketch
+        .size_of()
+        .saturating_sub(std::mem::size_of::<usize>())
+    {
+        0 => 0,
+        bytes => allocation(bytes),
+    }
+}
+
+/// PERCENTILE_CONT of `values`: linear interpolation between the values
+/// of rank `fraction * (n - 1)` rounded down and up; `None` when empty.
+/// Selects on a copy (linear time), so that adding a value stays O(1).
+fn percentile_cont(values: &[f64], fraction: f64) -> Option<f64> {
+    let last = values.len().checked_sub(1)?;
+    let position = fraction.clamp(0.0, 1.0) * last as f64;
+    let lo = position.floor() as usize;
+    let mut scratch = values.to_vec();
+    let (_, a, above) = scratch.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    let b = match position > lo as f64 {
+        true => above.iter().copied().min_by(f64::total_cmp)?,
+        false => a,
+    };
+    Some(a + (b - a) * (position - lo as f64))
+}
+
+/// A JSON array of `values`: numbers and booleans bare, text and
+/// timestamps (ISO-8601) as JSON strings, non-finite DOUBLE as null.
+fn json_array(values: &[Value]) -> String {
+    let items: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Value::Str(_) | Value::Timestamp(_) => {
+                serde_json::to_string(&v.to_string()).unwrap_or_default()
+            }
+            Value::Double(d) if !d.is_finite() => "null".to_string(),
+            Value::Null => "null".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// Makes `v` the kept MIN, MAX, FIRST_VALUE or LAST_VALUE; returns the
+/// change in heap bytes held.
 fn replace_extreme(current: &mut Value, v: &Value) -> isize {
     let before = value_heap(current);
     *current = v.clone();
@@ -375,9 +531,15 @@ impl Aggregates {
                     continue;
                 }
             }
-            grown += match &call.arg {
-                None => slot.acc.add(&Value::Null),
-                Some(arg) => with_operand(arg, row, |v| slot.add(v)),
+            grown += match (&call.arg, &call.by) {
+                (None, _) => slot.acc.add(&Value::Null),
+                (Some(arg), None) => with_operand(arg, row, |v| slot.add(v)),
+                (Some(arg), Some(by)) => with_operand(arg, row, |x| {
+                    with_operand(by, row, |b| match x.is_null() || b.is_null() {
+                        true => 0,
+                        false => slot.acc.add_by(x, b),
+                    })
+                }),
             };
         }
         grown
@@ -396,7 +558,7 @@ impl Aggregates {
     /// Appends each call's current result, typed as the plan says.
     pub fn results_into(&self, state: &[Slot], out: &mut Vec<Value>) {
         for (call, slot) in self.calls.iter().zip(state) {
-            out.push(conform(slot.acc.result(call.func), call.data_type));
+            out.push(conform(slot.acc.result(call), call.data_type));
         }
     }
 }
@@ -635,5 +797,169 @@ mod tests {
         );
         assert!(matches!(out[4], Value::Double(v) if (v - 4.0).abs() < 1e-12));
         assert_eq!(out[5], Value::Int(2 + 4 + 5 + 7 + 9));
+    }
+    fn strs(xs: &[Option<&str>]) -> Vec<Vec<Value>> {
+        xs.iter()
+            .map(|x| vec![x.map_or(Value::Null, Value::str)])
+            .collect()
+    }
+
+    #[test]
+    fn bool_and_or_skip_nulls() {
+        let rows: Vec<Vec<Value>> = [Some(true), None, Some(false)]
+            .iter()
+            .map(|b| vec![b.map_or(Value::Null, Value::Bool)])
+            .collect();
+        let b = DataType::Boolean;
+        let calls = [
+            agg(BoolAnd, Some(col(0, b)), b),
+            agg(BoolOr, Some(col(0, b)), b),
+        ];
+        assert_eq!(
+            run(&calls, &rows),
+            vec![Value::Bool(false), Value::Bool(true)]
+        );
+        assert_eq!(
+            run(&calls, &rows[..2]),
+            vec![Value::Bool(true), Value::Bool(true)]
+        );
+        assert_eq!(run(&calls, &rows[1..2]), vec![Value::Null, Value::Null]);
+    }
+
+    fn arg_call(func: AggregateFunction) -> AggregateCall {
+        let mut call = agg(func, Some(col(0, DataType::Varchar)), DataType::Varchar);
+        call.by = Some(col(1, INT));
+        call
+    }
+
+    #[test]
+    fn arg_max_and_min_keep_the_first_best_row_and_skip_nulls() {
+        let row = |x: Option<&str>, by: Option<i64>| {
+            vec![
+                x.map_or(Value::Null, Value::str),
+                by.map_or(Value::Null, Value::Int),
+            ]
+        };
+        let rows = vec![
+            row(Some("a"), Some(2)),
+            row(Some("b"), Some(5)),
+            row(Some("tie"), Some(5)),
+            row(None, Some(9)),
+            row(Some("c"), None),
+            row(Some("d"), Some(1)),
+        ];
+        let out = run(&[arg_call(ArgMax), arg_call(ArgMin)], &rows);
+        assert_eq!(out, vec![Value::str("b"), Value::str("d")]);
+    }
+
+    #[test]
+    fn first_last_and_list_follow_input_order() {
+        let rows = strs(&[None, Some("x"), Some("y"), None, Some("x")]);
+        let text = DataType::Varchar;
+        let arg = || Some(col(0, text));
+        let out = run(
+            &[
+                agg(FirstValue, arg(), text),
+                agg(LastValue, arg(), text),
+                agg(CollectList, arg(), text),
+            ],
+            &rows,
+        );
+        assert_eq!(
+            out,
+            vec![
+                Value::str("x"),
+                Value::str("x"),
+                Value::str(r#"["x","y","x"]"#)
+            ]
+        );
+        let mixed = vec![
+            vec![Value::Int(1)],
+            vec![Value::Double(f64::NAN)],
+            vec![Value::Timestamp(0)],
+        ];
+        let list = run(&[agg(CollectList, Some(col(0, INT)), text)], &mixed);
+        assert_eq!(
+            list,
+            vec![Value::str(r#"[1,null,"1970-01-01T00:00:00.000Z"]"#)]
+        );
+        assert_eq!(
+            run(&[agg(CollectList, arg(), text)], &strs(&[None])),
+            vec![Value::Null]
+        );
+    }
+
+    #[test]
+    fn approx_count_distinct_is_exact_when_small_and_close_when_large() {
+        let call = [agg(ApproxCountDistinct, Some(col(0, INT)), INT)];
+        let small = ints(&[Some(1), Some(2), Some(2), None, Some(3)]);
+        assert_eq!(run(&call, &small), vec![Value::Int(3)]);
+        let many: Vec<Vec<Value>> = (0..20_000).map(|i| vec![Value::Int(i % 10_000)]).collect();
+        let Value::Int(estimate) = run(&call, &many)[0] else {
+            panic!("not a number");
+        };
+        // 1.6% standard error; 6% is almost four of them.
+        assert!((9_400..=10_600).contains(&estimate), "{estimate}");
+    }
+
+    #[test]
+    fn percentile_cont_interpolates_like_postgres() {
+        let mut call = agg(PercentileCont, Some(col(0, INT)), DBL);
+        let rows = ints(&[Some(10), Some(40), None, Some(20), Some(30)]);
+        for (fraction, expected) in [(0.5, 25.0), (0.0, 10.0), (1.0, 40.0), (0.9, 37.0)] {
+            call.fraction = Some(fraction);
+            let out = run(std::slice::from_ref(&call), &rows);
+            assert!(
+                matches!(out[0], Value::Double(d) if (d - expected).abs() < 1e-9),
+                "{fraction}: {out:?}"
+            );
+        }
+        assert_eq!(run(&[call], &ints(&[None])), vec![Value::Null]);
+    }
+
+    #[test]
+    fn new_accumulators_merge_as_one_pass_and_account_their_heap() {
+        let text = DataType::Varchar;
+        let mut median = agg(PercentileCont, Some(col(1, INT)), DBL);
+        median.fraction = Some(0.5);
+        let calls = vec![
+            agg(FirstValue, Some(col(0, text)), text),
+            agg(LastValue, Some(col(0, text)), text),
+            agg(CollectList, Some(col(0, text)), text),
+            agg(ApproxCountDistinct, Some(col(0, text)), INT),
+            median,
+            arg_call(ArgMax),
+        ];
+        let aggs = Aggregates::new(&calls);
+        let rows: Vec<Vec<Value>> = (0..300)
+            .map(|i| {
+                vec![
+                    Value::str(&format!("a long enough text {i}")),
+                    Value::Int(i),
+                ]
+            })
+            .collect();
+        let (mut whole, mut a, mut b) = (aggs.new_state(), aggs.new_state(), aggs.new_state());
+        let mut held = aggs.state_bytes(&a) as isize;
+        for row in &rows {
+            aggs.update(&mut whole, row);
+        }
+        for row in &rows[..120] {
+            held += aggs.update(&mut a, row);
+        }
+        assert_eq!(held, aggs.state_bytes(&a) as isize, "the deltas add up");
+        for row in &rows[120..] {
+            aggs.update(&mut b, row);
+        }
+        held += aggs.merge(&mut a, &b);
+        assert_eq!(held, aggs.state_bytes(&a) as isize);
+        let (mut merged, mut single) = (Vec::new(), Vec::new());
+        aggs.results_into(&a, &mut merged);
+        aggs.results_into(&whole, &mut single);
+        assert_eq!(merged, single);
+        assert_eq!(merged[0], Value::str("a long enough text 0"));
+        assert_eq!(merged[1], Value::str("a long enough text 299"));
+        assert_eq!(merged[4], Value::Double(149.5));
+        assert_eq!(merged[5], Value::str("a long enough text 299"));
     }
 }

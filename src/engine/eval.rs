@@ -4,6 +4,7 @@
 //! Casts live in `cast.rs`, named functions in `functions.rs`.
 
 use super::cast::{cast_explicit, conform};
+use super::compiled::eval_compiled;
 use super::functions::eval_function;
 use crate::data::{parse_timestamp, DataType, Decimal, Value};
 use crate::plan::{BinaryOp, ExprKind, ScalarExpr, UnaryOp};
@@ -50,6 +51,7 @@ pub fn eval(expr: &ScalarExpr, row: &[Value]) -> Value {
             .unwrap_or(Value::Null),
         ExprKind::Cast { expr: inner } => cast_explicit(eval(inner, row), expr.data_type),
         ExprKind::Function { func, args } => eval_function(*func, args, expr.data_type, row),
+        ExprKind::Compiled { func, args } => eval_compiled(func, args, row),
     }
 }
 

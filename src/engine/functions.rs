@@ -1,17 +1,20 @@
 //! Named scalar functions: COALESCE, NULLIF, numeric (ABS, ROUND, FLOOR,
 //! CEIL, MOD, GREATEST, LEAST), text (UPPER, LOWER, LENGTH, SUBSTRING, TRIM,
-//! CONCAT, SPLIT_PART) and time (HOUR, DATE_FORMAT, DATE_TRUNC and
-//! FLOOR/CEIL(ts TO unit)). Results conform to the plan's type.
+//! CONCAT, SPLIT_PART, HASH, MD5) and time (EXTRACT, DATE_FORMAT, DATE_TRUNC,
+//! FLOOR/CEIL(ts TO unit), TIMESTAMPDIFF, TIMESTAMPADD, TO_TIMESTAMP, NOW; the
+//! calendar arithmetic is in `datetime.rs`). Results conform to the plan's
+//! type.
 
 use super::cast::conform;
+use super::datetime::{
+    date_part, fixed_millis, timestamp_add, timestamp_diff, to_timestamp, MILLIS_PER_DAY,
+    MILLIS_PER_HOUR,
+};
 use super::eval::{binary_values, eval, sql_eq, with_operand};
 use crate::data::{DataType, Decimal, Value};
 use crate::plan::{BinaryOp, ScalarExpr, ScalarFunction, TimeUnit, TrimSide};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::Write;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
-const MILLIS_PER_HOUR: i64 = 3_600_000;
 
 /// Evaluates `func(args)` over `row`; NULL for wrong arity or types.
 pub fn eval_function(
@@ -41,6 +44,7 @@ pub fn eval_function(
         },
         ScalarFunction::Greatest => extreme(args, row, std::cmp::Ordering::Greater),
         ScalarFunction::Least => extreme(args, row, std::cmp::Ordering::Less),
+        ScalarFunction::Now => Value::Timestamp(chrono::Utc::now().timestamp_millis()),
         ScalarFunction::Mod => match args {
             [a, b] => with_operand(a, row, |x| {
                 with_operand(b, row, |y| {
@@ -81,10 +85,16 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
             let chars = args.get(1).map(text_of);
             Some(trim(&text_of(first), chars.as_deref().unwrap_or(" "), side))
         }
-        ScalarFunction::Hour => {
-            let t = time_of(first)?;
-            Some(Value::Int(t.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_HOUR))
+        ScalarFunction::DatePart(part) => date_part(time_of(first)?, part),
+        ScalarFunction::TimestampDiff(unit) => {
+            timestamp_diff(unit, time_of(first)?, time_of(args.get(1)?)?).map(Value::Int)
         }
+        ScalarFunction::TimestampAdd(unit) => {
+            timestamp_add(unit, first.as_i64()?, time_of(args.get(1)?)?).map(Value::Timestamp)
+        }
+        ScalarFunction::ToTimestamp => to_timestamp(first, args.get(1)),
+        ScalarFunction::Hash => Some(Value::Int(hash(first))),
+        ScalarFunction::Md5 => Some(Value::Str(md5_hex(&text_of(first)).into())),
         ScalarFunction::DateFormat => {
             let pattern = text_of(args.get(1)?);
             date_format(time_of(first)?, &pattern).map(|s| Value::Str(s.into()))
@@ -104,8 +114,26 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
         | ScalarFunction::Concat
         | ScalarFunction::Mod
         | ScalarFunction::Greatest
-        | ScalarFunction::Least => None,
+        | ScalarFunction::Least
+        | ScalarFunction::Now => None,
     }
+}
+
+/// xxHash64 (seed 0) of the value's text, as corestream writes it.
+fn hash(v: &Value) -> i64 {
+    let digest = twox_hash::XxHash64::oneshot(0, text_of(v).as_bytes());
+    i64::from_ne_bytes(digest.to_ne_bytes())
+}
+
+/// The MD5 digest of `s`'s UTF-8 bytes as 32 lower-case hex digits.
+fn md5_hex(s: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(s.as_bytes())
+        .iter()
+        .fold(String::with_capacity(32), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// GREATEST (`wanted` = Greater) or LEAST of the non-NULL arguments.
@@ -177,24 +205,10 @@ fn time_ceil(millis: i64, unit: TimeUnit) -> Option<i64> {
     if floor == millis {
         return Some(millis);
     }
-    let next = match unit {
-        TimeUnit::Millisecond => millis,
-        TimeUnit::Second => floor.checked_add(1_000)?,
-        TimeUnit::Minute => floor.checked_add(60_000)?,
-        TimeUnit::Hour => floor.checked_add(MILLIS_PER_HOUR)?,
-        TimeUnit::Day => floor.checked_add(MILLIS_PER_DAY)?,
-        TimeUnit::Week => floor.checked_add(7 * MILLIS_PER_DAY)?,
-        TimeUnit::Month => add_months(floor, 1)?,
-        TimeUnit::Quarter => add_months(floor, 3)?,
-        TimeUnit::Year => add_months(floor, 12)?,
-    };
-    Some(next)
-}
-
-fn add_months(millis: i64, months: u32) -> Option<i64> {
-    let t = DateTime::<Utc>::from_timestamp_millis(millis)?;
-    let later = t.checked_add_months(chrono::Months::new(months))?;
-    Some(later.timestamp_millis())
+    match fixed_millis(unit) {
+        Some(size) => floor.checked_add(size),
+        None => timestamp_add(unit, 1, floor),
+    }
 }
 
 fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
@@ -371,7 +385,9 @@ pub fn date_format(millis: i64, pattern: &str) -> Option<String> {
     Some(out)
 }
 
-fn copy_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+/// Copies quoted pattern text up to the closing quote (the opening one
+/// consumed); `''` is a quote.
+pub(super) fn copy_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
     if chars.peek() == Some(&'\'') {
         chars.next();
         out.push('\'');
@@ -560,17 +576,43 @@ mod tests {
     }
 
     #[test]
+    fn hash_is_xxhash64_of_the_text_and_md5_is_hex() {
+        use ScalarFunction::*;
+        // Reference digests: xxh64 of "" with seed 0 is 0xef46db3751d8e999
+        // (the xxHash specification's test vector); md5("") and md5("abc")
+        // are RFC 1321's.
+        assert_eq!(
+            call(Hash, vec![Value::str("")], DataType::BigInt),
+            Value::Int(0xef46_db37_51d8_e999_u64 as i64)
+        );
+        assert_eq!(
+            call(Hash, vec![Value::Int(42)], DataType::BigInt),
+            call(Hash, vec![Value::str("42")], DataType::BigInt)
+        );
+        assert_eq!(call(Hash, vec![Value::Null], DataType::BigInt), Value::Null);
+        assert_eq!(
+            call(Md5, vec![Value::str("")], DataType::Varchar),
+            Value::str("d41d8cd98f00b204e9800998ecf8427e")
+        );
+        assert_eq!(
+            call(Md5, vec![Value::str("abc")], DataType::Varchar),
+            Value::str("900150983cd24fb0d6963f7d28e17f72")
+        );
+    }
+
+    #[test]
     fn time_functions() {
         use ScalarFunction::*;
         // 2026-01-02T13:04:05.007Z
         let t = crate::data::parse_timestamp("2026-01-02T13:04:05.007Z").unwrap();
         let ts = Value::Timestamp(t);
+        let hour = ScalarFunction::DatePart(crate::plan::DatePart::Hour);
         assert_eq!(
-            call(Hour, vec![ts.clone()], DataType::BigInt),
+            call(hour, vec![ts.clone()], DataType::BigInt),
             Value::Int(13)
         );
         assert_eq!(
-            call(Hour, vec![Value::Timestamp(-1)], DataType::BigInt),
+            call(hour, vec![Value::Timestamp(-1)], DataType::BigInt),
             Value::Int(23)
         );
         let fmt = |p: &str| {

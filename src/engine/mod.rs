@@ -8,6 +8,8 @@
 mod aggregate;
 mod cast;
 mod changelog;
+mod compiled;
+mod datetime;
 mod eval;
 mod footprint;
 mod functions;

@@ -46,6 +46,8 @@ pub fn agg(func: AggregateFunction, arg: Option<ScalarExpr>, data_type: DataType
         arg,
         distinct: false,
         filter: None,
+        by: None,
+        fraction: None,
         data_type,
     }
 }

@@ -2,8 +2,9 @@
 //! rendering of typed expressions (`#1 price` is column 1, called price).
 
 use super::{
-    AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, EmitMode, ExprKind, QueryKind,
-    QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind, WindowSpec,
+    AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, CompiledFunction, EmitMode,
+    ExprKind, QueryKind, QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind,
+    WindowSpec,
 };
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
@@ -211,13 +212,19 @@ impl ScalarFunction {
             ScalarFunction::Trim(TrimSide::Trailing) => "RTRIM",
             ScalarFunction::Concat => "CONCAT",
             ScalarFunction::Mod => "MOD",
-            ScalarFunction::Hour => "HOUR",
+            ScalarFunction::DatePart(_) => "EXTRACT",
             ScalarFunction::DateFormat => "DATE_FORMAT",
             ScalarFunction::Greatest => "GREATEST",
             ScalarFunction::Least => "LEAST",
             ScalarFunction::SplitPart => "SPLIT_PART",
             ScalarFunction::TimeFloor(_) => "FLOOR",
             ScalarFunction::TimeCeil(_) => "CEIL",
+            ScalarFunction::TimestampDiff(_) => "TIMESTAMPDIFF",
+            ScalarFunction::TimestampAdd(_) => "TIMESTAMPADD",
+            ScalarFunction::ToTimestamp => "TO_TIMESTAMP",
+            ScalarFunction::Now => "NOW",
+            ScalarFunction::Hash => "HASH",
+            ScalarFunction::Md5 => "MD5",
         }
     }
 }
@@ -235,6 +242,15 @@ impl AggregateFunction {
             AggregateFunction::StddevSamp => "STDDEV_SAMP",
             AggregateFunction::VarPop => "VAR_POP",
             AggregateFunction::VarSamp => "VAR_SAMP",
+            AggregateFunction::BoolAnd => "BOOL_AND",
+            AggregateFunction::BoolOr => "BOOL_OR",
+            AggregateFunction::ArgMax => "ARG_MAX",
+            AggregateFunction::ArgMin => "ARG_MIN",
+            AggregateFunction::FirstValue => "FIRST_VALUE",
+            AggregateFunction::LastValue => "LAST_VALUE",
+            AggregateFunction::CollectList => "COLLECT_LIST",
+            AggregateFunction::ApproxCountDistinct => "APPROX_COUNT_DISTINCT",
+            AggregateFunction::PercentileCont => "PERCENTILE_CONT",
         }
     }
 }
@@ -290,6 +306,12 @@ impl fmt::Display for AggregateDisplay<'_> {
             Some(arg) => write!(f, "{}", arg.display_with(self.names))?,
             None => f.write_str("*")?,
         }
+        if let Some(by) = &call.by {
+            write!(f, ", {}", by.display_with(self.names))?;
+        }
+        if let Some(fraction) = call.fraction {
+            write!(f, ", {fraction}")?;
+        }
         f.write_str(")")?;
         if let Some(filter) = &call.filter {
             write!(f, " FILTER (WHERE {})", filter.display_with(self.names))?;
@@ -308,6 +330,29 @@ impl ExprDisplay<'_> {
         ExprDisplay {
             expr,
             names: self.names,
+        }
+    }
+
+    /// A call, in the syntax of the SQL that makes it.
+    fn write_function(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        func: ScalarFunction,
+        args: &[ScalarExpr],
+    ) -> fmt::Result {
+        match func {
+            ScalarFunction::DatePart(part) => write!(f, "EXTRACT({} FROM ", part.name())?,
+            ScalarFunction::TimestampDiff(unit) | ScalarFunction::TimestampAdd(unit) => {
+                write!(f, "{}({}, ", func.name(), unit.name())?
+            }
+            _ => write!(f, "{}(", func.name())?,
+        }
+        self.comma_list(f, args)?;
+        match func {
+            ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit) => {
+                write!(f, " TO {})", unit.name())
+            }
+            _ => f.write_str(")"),
         }
     }
 
@@ -400,21 +445,37 @@ impl fmt::Display for ExprDisplay<'_> {
             ExprKind::Cast { expr } => {
                 write!(f, "CAST({} AS {})", self.sub(expr), self.expr.data_type)
             }
-            ExprKind::Function {
-                func: ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit),
+            ExprKind::Function { func, args } => self.write_function(f, *func, args),
+            ExprKind::Compiled {
+                func: CompiledFunction::JsonText(path),
                 args,
             } => {
-                let name = match &self.expr.kind {
-                    ExprKind::Function { func, .. } => func.name(),
-                    _ => "",
-                };
-                write!(f, "{name}(")?;
                 self.comma_list(f, args)?;
-                write!(f, " TO {})", unit.name())
+                f.write_str(" ->> ")?;
+                write_literal(f, &Value::str(&path.to_string()))
             }
-            ExprKind::Function { func, args } => {
+            ExprKind::Compiled { func, args } => {
+                let constant = match func {
+                    CompiledFunction::RegexpLike(p)
+                    | CompiledFunction::RegexpExtract(p)
+                    | CompiledFunction::RegexpReplace { pattern: p, .. } => p.to_string(),
+                    CompiledFunction::JsonValue(path) | CompiledFunction::JsonText(path) => {
+                        path.to_string()
+                    }
+                };
+                let (first, rest) = args
+                    .split_first()
+                    .map_or((&[][..], &[][..]), |(a, r)| (std::slice::from_ref(a), r));
                 write!(f, "{}(", func.name())?;
-                self.comma_list(f, args)?;
+                self.comma_list(f, first)?;
+                f.write_str(", ")?;
+                write_literal(f, &Value::str(&constant))?;
+                for e in rest {
+                    write!(f, ", {}", self.sub(e))?;
+                }
+                if let CompiledFunction::RegexpReplace { all: true, .. } = func {
+                    f.write_str(", 'g'")?;
+                }
                 f.write_str(")")
             }
         }

@@ -77,6 +77,12 @@ pub enum ExprKind {
         func: ScalarFunction,
         args: Vec<ScalarExpr>,
     },
+    /// A function whose constant argument (a regular expression, a JSON
+    /// path) was compiled at plan time; `args` are the others.
+    Compiled {
+        func: super::CompiledFunction,
+        args: Vec<ScalarExpr>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +133,8 @@ pub enum ScalarFunction {
     Concat,
     /// `MOD(a, b)`.
     Mod,
-    /// `HOUR(ts)`, `EXTRACT(HOUR FROM ts)`: 0 to 23, UTC.
-    Hour,
+    /// `EXTRACT(field FROM ts)`, `HOUR(ts)`: a field of a timestamp, UTC.
+    DatePart(DatePart),
     /// `DATE_FORMAT(ts, 'yyyy-MM-dd')` (Java-style pattern letters y M d H m s S).
     DateFormat,
     /// `GREATEST(..)` / `LEAST(..)`: NULL arguments are skipped (as in
@@ -143,6 +149,101 @@ pub enum ScalarFunction {
     TimeFloor(TimeUnit),
     /// `CEIL(ts TO unit)`: the smallest unit boundary at or after `ts`.
     TimeCeil(TimeUnit),
+    /// `TIMESTAMPDIFF(unit, a, b)`: the whole units from `a` to `b`,
+    /// truncated toward zero; months, quarters and years by the calendar.
+    TimestampDiff(TimeUnit),
+    /// `TIMESTAMPADD(unit, n, ts)`; months clamp the day to the month's end.
+    TimestampAdd(TimeUnit),
+    /// `TO_TIMESTAMP(text [, pattern])` (ISO-8601, or Java-style pattern
+    /// letters as DATE_FORMAT's) or `TO_TIMESTAMP(epoch_seconds)`; NULL when
+    /// the value does not convert.
+    ToTimestamp,
+    /// `HASH(x)`: xxHash64 (seed 0) of `x`'s text, as a signed BIGINT.
+    Hash,
+    /// `MD5(s)`: the MD5 digest of the UTF-8 bytes, 32 lower-case hex digits.
+    Md5,
+    /// `CURRENT_TIMESTAMP`, `NOW()`: the wall clock when the row is
+    /// evaluated (processing time, not deterministic).
+    Now,
+}
+
+/// A field of `EXTRACT(field FROM ts)`, in UTC, with DuckDB's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    Year,
+    /// 1 to 4.
+    Quarter,
+    /// 1 to 12.
+    Month,
+    /// The ISO week number (weeks start on Monday; week 1 holds January 4th).
+    Week,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// `DOW`, `DAYOFWEEK`: 0 (Sunday) to 6 (Saturday).
+    DayOfWeek,
+    /// `ISODOW`: 1 (Monday) to 7 (Sunday).
+    IsoDayOfWeek,
+    /// `DOY`, `DAYOFYEAR`: 1 to 366.
+    DayOfYear,
+    /// The year of the ISO week.
+    IsoYear,
+    Hour,
+    Minute,
+    /// 0 to 59, whole seconds.
+    Second,
+    /// The seconds in milliseconds: 0 to 59999.
+    Millisecond,
+    /// The seconds in microseconds: 0 to 59999000.
+    Microsecond,
+    /// Seconds since 1970-01-01 00:00:00 UTC, with the fraction (DOUBLE).
+    Epoch,
+}
+
+impl DatePart {
+    /// The field an EXTRACT names (`YEAR`, `dow`, `DAYOFWEEK`, ..).
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        use DatePart::*;
+        let part = match name.to_ascii_lowercase().as_str() {
+            "year" | "years" => Year,
+            "quarter" => Quarter,
+            "month" | "months" => Month,
+            "week" | "weeks" => Week,
+            "day" | "days" => Day,
+            "dow" | "dayofweek" => DayOfWeek,
+            "isodow" => IsoDayOfWeek,
+            "doy" | "dayofyear" => DayOfYear,
+            "isoyear" => IsoYear,
+            "hour" | "hours" => Hour,
+            "minute" | "minutes" => Minute,
+            "second" | "seconds" => Second,
+            "millisecond" | "milliseconds" => Millisecond,
+            "microsecond" | "microseconds" => Microsecond,
+            "epoch" => Epoch,
+            _ => return None,
+        };
+        Some(part)
+    }
+
+    pub fn name(self) -> &'static str {
+        use DatePart::*;
+        match self {
+            Year => "YEAR",
+            Quarter => "QUARTER",
+            Month => "MONTH",
+            Week => "WEEK",
+            Day => "DAY",
+            DayOfWeek => "DOW",
+            IsoDayOfWeek => "ISODOW",
+            DayOfYear => "DOY",
+            IsoYear => "ISOYEAR",
+            Hour => "HOUR",
+            Minute => "MINUTE",
+            Second => "SECOND",
+            Millisecond => "MILLISECOND",
+            Microsecond => "MICROSECOND",
+            Epoch => "EPOCH",
+        }
+    }
 }
 
 /// A calendar unit of DATE_TRUNC, FLOOR/CEIL(.. TO ..), in UTC.
@@ -212,6 +313,29 @@ pub enum AggregateFunction {
     StddevSamp,
     VarPop,
     VarSamp,
+    /// `BOOL_AND(b)` (`EVERY`): TRUE when every non-NULL input is.
+    BoolAnd,
+    /// `BOOL_OR(b)`: TRUE when some input is.
+    BoolOr,
+    /// `ARG_MAX(x, by)` (`MAX_BY`): `x` of the row with the largest `by`
+    /// (the first such row on ties); rows where either is NULL are skipped.
+    ArgMax,
+    /// `ARG_MIN(x, by)` (`MIN_BY`).
+    ArgMin,
+    /// `FIRST_VALUE(x)`, `EARLIEST_BY_OFFSET(x)`: the first non-NULL input
+    /// in input order.
+    FirstValue,
+    /// `LAST_VALUE(x)`, `LATEST_BY_OFFSET(x)`: the last non-NULL input.
+    LastValue,
+    /// `COLLECT_LIST(x)`: the non-NULL inputs in input order, as a JSON
+    /// array (VARCHAR).
+    CollectList,
+    /// `APPROX_COUNT_DISTINCT(x)`: a HyperLogLog estimate (exact while
+    /// small), BIGINT.
+    ApproxCountDistinct,
+    /// `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)`, `APPROX_PERCENTILE(x,
+    /// p)`: the exact continuous percentile (linear interpolation), DOUBLE.
+    PercentileCont,
 }
 
 /// One aggregate of a grouped query: `func([DISTINCT] arg) [FILTER (WHERE filter)]`.
@@ -223,8 +347,13 @@ pub struct AggregateCall {
     pub distinct: bool,
     /// Over the source row: only rows where it is TRUE are aggregated.
     pub filter: Option<ScalarExpr>,
+    /// The second argument, over the source row: ARG_MAX / ARG_MIN's `by`.
+    pub by: Option<ScalarExpr>,
+    /// The constant fraction of PERCENTILE_CONT (0 to 1).
+    pub fraction: Option<f64>,
     /// The result type: COUNT BIGINT; SUM of BIGINT BIGINT, of DECIMAL(p,s)
-    /// DECIMAL(18,s), of DOUBLE DOUBLE; AVG and the variances DOUBLE; MIN/MAX
-    /// the argument's type.
+    /// DECIMAL(18,s), of DOUBLE DOUBLE; AVG, the variances and percentiles
+    /// DOUBLE; MIN/MAX, ARG_MAX/ARG_MIN, FIRST/LAST_VALUE the argument's type;
+    /// BOOL_AND/BOOL_OR BOOLEAN; COLLECT_LIST VARCHAR.
     pub data_type: DataType,
 }

@@ -2,10 +2,11 @@
 //! result types, aggregate names, and the window functions and window bound
 //! references (`TUMBLE(..)`, `window_start`, `TUMBLE_END(..)`).
 
+use super::compiled::{CompiledFunction, JsonPath, Pattern};
 use super::resolve::{convert, error_at, unify};
 use super::typecheck::{arithmetic_type, comparable, DERIVED_PRECISION};
 use super::{
-    AggregateFunction, BinaryOp, ExprKind, ScalarExpr, ScalarFunction, TimeUnit, TrimSide,
+    AggregateFunction, BinaryOp, DatePart, ExprKind, ScalarExpr, ScalarFunction, TimeUnit, TrimSide,
 };
 use crate::data::{DataType, Value};
 use crate::error::Result;
@@ -31,6 +32,15 @@ fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
         "stddev_samp" | "stddev" => StddevSamp,
         "var_pop" => VarPop,
         "var_samp" | "variance" => VarSamp,
+        "bool_and" | "every" => BoolAnd,
+        "bool_or" => BoolOr,
+        "arg_max" | "max_by" => ArgMax,
+        "arg_min" | "min_by" => ArgMin,
+        "first_value" | "earliest_by_offset" => FirstValue,
+        "last_value" | "latest_by_offset" => LastValue,
+        "collect_list" => CollectList,
+        "approx_count_distinct" => ApproxCountDistinct,
+        "percentile_cont" | "approx_percentile" => PercentileCont,
         _ => return None,
     })
 }
@@ -117,6 +127,7 @@ fn function_arguments(f: &sql::Function) -> Vec<&SqlExpr> {
         _ => Vec::new(),
     };
     args.extend(f.filter.as_deref());
+    args.extend(f.within_group.iter().map(|o| &o.expr));
     args
 }
 
@@ -170,23 +181,47 @@ const SCALAR_FUNCTIONS: &[&str] = &[
     "rtrim",
     "concat",
     "mod",
-    "hour",
     "date_format",
     "greatest",
     "least",
     "if",
     "split_part",
     "date_trunc",
+    "date_part",
+    "timestampdiff",
+    "timestampadd",
+    "to_timestamp",
+    "current_timestamp",
+    "now",
+    "regexp_like",
+    "regexp_extract",
+    "regexp_replace",
+    "json_value",
+    "hash",
+    "md5",
 ];
 
 /// The error for a call of a function corestream does not know, raised
 /// before its arguments are planned (so a GROUP BY query names the
 /// function, not a column inside it).
 pub(crate) fn check_known_function(name: &str, e: &SqlExpr) -> Result<()> {
-    if SCALAR_FUNCTIONS.contains(&name) {
+    if SCALAR_FUNCTIONS.contains(&name) || function_date_part(name).is_some() {
         return Ok(());
     }
     Err(error_at(format!("unknown function '{name}' in `{e}`"), e))
+}
+
+/// The field a Flink-style function extracts: `YEAR(ts)`, `DAYOFMONTH(ts)`,
+/// `HOUR(ts)`, .. (not `DAYOFWEEK(ts)`: Flink counts its days from 1,
+/// EXTRACT from 0).
+fn function_date_part(name: &str) -> Option<DatePart> {
+    match name {
+        "dayofmonth" => Some(DatePart::Day),
+        "year" | "quarter" | "month" | "week" | "dayofyear" | "hour" | "minute" | "second" => {
+            DatePart::from_name(name)
+        }
+        _ => None,
+    }
 }
 
 /// Types the call `name(args)` (name lower-cased); `e` is the call, for errors.
@@ -195,6 +230,9 @@ pub(crate) fn scalar_function(
     args: Vec<ScalarExpr>,
     e: &SqlExpr,
 ) -> Result<ScalarExpr> {
+    if let Some(part) = function_date_part(name) {
+        return date_part(name, part, args, e);
+    }
     let call = Call { name, e };
     match name {
         "coalesce" => call.coalesce(args),
@@ -212,7 +250,21 @@ pub(crate) fn scalar_function(
         "rtrim" => call.trim(TrimSide::Trailing, args),
         "concat" => call.concat(args),
         "mod" => call.modulo(args),
-        "hour" => call.hour(args),
+        "date_part" => call.date_part(args),
+        "to_timestamp" => call.to_timestamp(args),
+        "regexp_like" => call.regexp_like(args),
+        "regexp_extract" => call.regexp_extract(args),
+        "regexp_replace" => call.regexp_replace(args),
+        "json_value" => call.json_value(args),
+        "hash" => {
+            call.arity(&args, 1, 1)?;
+            call.build(ScalarFunction::Hash, args, DataType::BigInt)
+        }
+        "md5" => call.text_to_text(ScalarFunction::Md5, args),
+        "current_timestamp" | "now" => {
+            call.arity(&args, 0, 0)?;
+            call.build(ScalarFunction::Now, args, DataType::Timestamp)
+        }
         "date_format" => call.date_format(args),
         "greatest" => call.extreme(ScalarFunction::Greatest, args),
         "least" => call.extreme(ScalarFunction::Least, args),
@@ -402,29 +454,160 @@ impl Call<'_> {
         self.build(ScalarFunction::Mod, args, t)
     }
 
-    fn hour(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
-        self.arity(&args, 1, 1)?;
-        self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
-        self.build(ScalarFunction::Hour, args, DataType::BigInt)
-    }
-
     fn date_format(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
         self.arity(&args, 2, 2)?;
         self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
         self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
-        if let ExprKind::Literal(Value::Str(pattern)) = &args[1].kind {
-            if let Some(letter) = unknown_pattern_letter(pattern) {
+        self.check_pattern_literal(&args[1])?;
+        self.build(ScalarFunction::DateFormat, args, DataType::Varchar)
+    }
+
+    fn compiled(
+        &self,
+        func: CompiledFunction,
+        args: Vec<ScalarExpr>,
+        t: DataType,
+    ) -> Result<ScalarExpr> {
+        Ok(ScalarExpr::new(ExprKind::Compiled { func, args }, t))
+    }
+
+    /// The text of argument `i`, which must be a VARCHAR literal (`what`
+    /// names it in the error).
+    fn constant_text<'x>(&self, args: &'x [ScalarExpr], i: usize, what: &str) -> Result<&'x str> {
+        match args.get(i).map(|a| &a.kind) {
+            Some(ExprKind::Literal(Value::Str(text))) => Ok(text),
+            _ => Err(error_at(
+                format!(
+                    "{} takes a constant {what} (a string literal) as argument {} in `{}`",
+                    self.upper_name(),
+                    i + 1,
+                    self.e
+                ),
+                self.e,
+            )),
+        }
+    }
+
+    /// The flags at argument `i` (none when absent), each one of `allowed`.
+    fn flags(&self, args: &[ScalarExpr], i: usize, allowed: &str) -> Result<String> {
+        if args.len() <= i {
+            return Ok(String::new());
+        }
+        let flags = self.constant_text(args, i, "flags")?;
+        match flags.chars().find(|c| !allowed.contains(*c)) {
+            None => Ok(flags.to_string()),
+            Some(c) => Err(error_at(
+                format!(
+                    "{} flag '{c}' is not supported (flags: {allowed}) in `{}`",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )),
+        }
+    }
+
+    /// The regular expression at argument 2, compiled (`i` in `flags`: case
+    /// insensitive); an invalid one is an error here, at plan time.
+    fn pattern(&self, args: &[ScalarExpr], flags: &str) -> Result<Pattern> {
+        self.expect(args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        let text = self.constant_text(args, 1, "pattern")?;
+        Pattern::compile(text, flags.contains('i')).map_err(|m| {
+            error_at(
+                format!(
+                    "{}: invalid regular expression in `{}`: {m}",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )
+        })
+    }
+
+    /// `REGEXP_LIKE(s, pattern [, 'i'])`.
+    fn regexp_like(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 3)?;
+        let flags = self.flags(&args, 2, "i")?;
+        let pattern = self.pattern(&args, &flags)?;
+        let args = keep(args, &[0]);
+        self.compiled(
+            CompiledFunction::RegexpLike(pattern),
+            args,
+            DataType::Boolean,
+        )
+    }
+
+    /// `REGEXP_EXTRACT(s, pattern [, group])`; a literal group must exist.
+    fn regexp_extract(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 3)?;
+        let pattern = self.pattern(&args, "")?;
+        if args.len() == 3 {
+            self.expect(&args, 2, "BIGINT", |t| t == DataType::BigInt)?;
+        }
+        if let Some(ExprKind::Literal(Value::Int(group))) = args.get(2).map(|a| &a.kind) {
+            let groups = pattern.groups();
+            if usize::try_from(*group).map_or(true, |g| g > groups) {
                 return Err(error_at(
                     format!(
-                        "DATE_FORMAT pattern letter '{letter}' is not supported in `{}` \
-                         (letters: y M d H m s S; quote text: 'T')",
+                        "REGEXP_EXTRACT group {group} does not exist: the pattern has {groups} \
+                         group(s) in `{}`",
                         self.e
                     ),
                     self.e,
                 ));
             }
         }
-        self.build(ScalarFunction::DateFormat, args, DataType::Varchar)
+        let args = keep(args, &[0, 2]);
+        self.compiled(
+            CompiledFunction::RegexpExtract(pattern),
+            args,
+            DataType::Varchar,
+        )
+    }
+
+    /// `REGEXP_REPLACE(s, pattern, replacement [, 'gi'])`.
+    fn regexp_replace(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 3, 4)?;
+        let flags = self.flags(&args, 3, "gi")?;
+        let pattern = self.pattern(&args, &flags)?;
+        self.expect(&args, 2, "VARCHAR", |t| t == DataType::Varchar)?;
+        let func = CompiledFunction::RegexpReplace {
+            pattern,
+            all: flags.contains('g'),
+        };
+        let args = keep(args, &[0, 2]);
+        self.compiled(func, args, DataType::Varchar)
+    }
+
+    /// `JSON_VALUE(s, '$.path')`.
+    fn json_value(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+        let text = self.constant_text(&args, 1, "JSON path")?;
+        let path =
+            JsonPath::parse(text).map_err(|m| error_at(format!("{m} in `{}`", self.e), self.e))?;
+        let args = keep(args, &[0]);
+        self.compiled(CompiledFunction::JsonValue(path), args, DataType::Varchar)
+    }
+
+    /// Refuses a literal DATE_FORMAT / TO_TIMESTAMP pattern with a letter
+    /// that is not a pattern letter.
+    fn check_pattern_literal(&self, pattern: &ScalarExpr) -> Result<()> {
+        let ExprKind::Literal(Value::Str(pattern)) = &pattern.kind else {
+            return Ok(());
+        };
+        match unknown_pattern_letter(pattern) {
+            None => Ok(()),
+            Some(letter) => Err(error_at(
+                format!(
+                    "{} pattern letter '{letter}' is not supported in `{}` \
+                     (letters: y M d H m s S; quote text: 'T')",
+                    self.upper_name(),
+                    self.e
+                ),
+                self.e,
+            )),
+        }
     }
 
     /// GREATEST / LEAST over arguments of one (common) type.
@@ -485,6 +668,126 @@ impl Call<'_> {
         let ts = args.into_iter().skip(1).collect();
         time_floor(unit, ts, false, self.e)
     }
+
+    /// `TO_TIMESTAMP(text [, pattern])` or `TO_TIMESTAMP(epoch_seconds)`.
+    fn to_timestamp(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 1, 2)?;
+        if args.len() == 2 {
+            self.expect(&args, 0, "VARCHAR", |t| t == DataType::Varchar)?;
+            self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
+            self.check_pattern_literal(&args[1])?;
+        } else {
+            self.expect(&args, 0, "VARCHAR or a number", |t| {
+                t == DataType::Varchar || t.is_numeric()
+            })?;
+        }
+        self.build(ScalarFunction::ToTimestamp, args, DataType::Timestamp)
+    }
+
+    /// `DATE_PART('field', ts)`: `EXTRACT(field FROM ts)`, the field a literal.
+    fn date_part(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
+        self.arity(&args, 2, 2)?;
+        let part = match &args[0].kind {
+            ExprKind::Literal(Value::Str(name)) => {
+                DatePart::from_name(name).ok_or_else(|| unknown_date_part(name, self.e))?
+            }
+            _ => {
+                return Err(error_at(
+                    format!(
+                        "DATE_PART takes a field literal as its first argument in `{}`",
+                        self.e
+                    ),
+                    self.e,
+                ))
+            }
+        };
+        let ts = args.into_iter().skip(1).collect();
+        date_part(self.name, part, ts, self.e)
+    }
+}
+
+/// `TIMESTAMPDIFF(unit, a, b)` or `TIMESTAMPADD(unit, n, ts)` (`name`
+/// lower-case); `args` are the arguments after the unit.
+pub(crate) fn unit_function(
+    name: &str,
+    unit: TimeUnit,
+    args: Vec<ScalarExpr>,
+    e: &SqlExpr,
+) -> Result<ScalarExpr> {
+    let call = Call { name, e };
+    call.arity(&args, 2, 2)?;
+    call.expect(&args, 1, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+    if name == "timestampdiff" {
+        call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+        return call.build(ScalarFunction::TimestampDiff(unit), args, DataType::BigInt);
+    }
+    call.expect(&args, 0, "BIGINT", |t| t == DataType::BigInt)?;
+    call.build(
+        ScalarFunction::TimestampAdd(unit),
+        args,
+        DataType::Timestamp,
+    )
+}
+
+/// The arguments at positions `wanted` (those that exist), in order.
+fn keep(args: Vec<ScalarExpr>, wanted: &[usize]) -> Vec<ScalarExpr> {
+    args.into_iter()
+        .enumerate()
+        .filter(|(i, _)| wanted.contains(i))
+        .map(|(_, a)| a)
+        .collect()
+}
+
+/// `json ->> key`: the key a string (a path when it starts with `$`) or an
+/// array index, constant.
+pub(crate) fn json_arrow(json: ScalarExpr, key: ScalarExpr, e: &SqlExpr) -> Result<ScalarExpr> {
+    let call = Call { name: "->>", e };
+    call.expect(std::slice::from_ref(&json), 0, "VARCHAR", |t| {
+        t == DataType::Varchar
+    })?;
+    let path = match &key.kind {
+        ExprKind::Literal(Value::Str(text)) => JsonPath::key_or_path(text),
+        ExprKind::Literal(Value::Int(i)) => usize::try_from(*i)
+            .map(JsonPath::index)
+            .map_err(|_| format!("a negative array index {i}")),
+        _ => Err("the key must be a string or integer literal".to_string()),
+    }
+    .map_err(|m| error_at(format!("->> {m} in `{e}`"), e))?;
+    call.compiled(
+        CompiledFunction::JsonText(path),
+        vec![json],
+        DataType::Varchar,
+    )
+}
+
+/// `EXTRACT(part FROM ts)`, `HOUR(ts)` (`name` the call's, for errors);
+/// `args` = `[ts]`.
+pub(crate) fn date_part(
+    name: &str,
+    part: DatePart,
+    args: Vec<ScalarExpr>,
+    e: &SqlExpr,
+) -> Result<ScalarExpr> {
+    let call = Call { name, e };
+    call.arity(&args, 1, 1)?;
+    call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
+    let t = match part {
+        DatePart::Epoch => DataType::Double,
+        _ => DataType::BigInt,
+    };
+    call.build(ScalarFunction::DatePart(part), args, t)
+}
+
+/// The error for an EXTRACT field corestream does not know.
+pub(crate) fn unknown_date_part(field: &str, e: &SqlExpr) -> crate::error::Error {
+    error_at(
+        format!(
+            "EXTRACT({field} FROM ..) is not supported (fields: YEAR, QUARTER, MONTH, WEEK, DAY, \
+             DOW/DAYOFWEEK, ISODOW, DOY/DAYOFYEAR, ISOYEAR, HOUR, MINUTE, SECOND, MILLISECOND, \
+             MICROSECOND, EPOCH)"
+        ),
+        e,
+    )
 }
 
 /// `FLOOR(ts TO unit)` (or with `ceil`, `CEIL(ts TO unit)`); `args` = `[ts]`.

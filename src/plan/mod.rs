@@ -5,6 +5,7 @@
 //! `explain`. It never touches rows.
 
 mod changelog;
+mod compiled;
 mod explain;
 mod expr;
 mod from_window;
@@ -16,6 +17,7 @@ mod typecheck;
 mod window;
 
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
+pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;

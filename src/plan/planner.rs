@@ -6,7 +6,7 @@
 
 use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{from_window, FromWindow};
-use super::functions::contains_aggregate;
+use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::window::{flink_window, split_group_by, GroupBy};
@@ -86,8 +86,16 @@ pub fn plan_query(
         .as_ref()
         .map(|w| ExprPlanner::over_source(&scope, "in WHERE").plan_condition(w, "WHERE"))
         .transpose()?;
-    let items = select_items(select, &scope)?;
-    let group_exprs = group_by_with_refs(select, &items, &scope)?;
+    let columns = column_identifiers(&scope);
+    let distinct = is_distinct(select)?;
+    let items = match distinct {
+        true => distinct_items(select, &columns, &scope)?,
+        false => select_items(select, &scope)?,
+    };
+    let group_exprs = match distinct {
+        true => distinct_keys(&items),
+        false => group_by_with_refs(select, &items, &scope)?,
+    };
     let from_window = from_window
         .map(|f| flink_window(&f.name, &f.args, f.call, &scope).map(|spec| (spec, f.call)))
         .transpose()?;
@@ -169,9 +177,6 @@ fn select_of(query: &sql::Query) -> Result<&Select> {
 
 fn check_select_clauses(select: &Select) -> Result<()> {
     let unsupported = |what: &str| Err(error_at(format!("{what} is not supported"), select));
-    if select.distinct.is_some() {
-        return unsupported("SELECT DISTINCT (use GROUP BY)");
-    }
     if let Some(first) = select.named_window.first() {
         return Err(error_at(
             "named windows (WINDOW w AS (..)) are not supported; write \
@@ -284,6 +289,75 @@ fn unknown_table(name: &str, catalog: &Catalog) -> String {
             known.join(", ")
         )
     }
+}
+
+/// True for `SELECT DISTINCT`; `DISTINCT ON (..)` is an error.
+fn is_distinct(select: &Select) -> Result<bool> {
+    match &select.distinct {
+        None | Some(sql::Distinct::All) => Ok(false),
+        Some(sql::Distinct::Distinct) => Ok(true),
+        Some(sql::Distinct::On(_)) => Err(error_at(
+            "SELECT DISTINCT ON (..) is not supported (deduplication needs ROW_NUMBER)",
+            select,
+        )),
+    }
+}
+
+/// The source's columns as identifiers, for `SELECT DISTINCT *`.
+fn column_identifiers(scope: &SourceScope) -> Vec<SqlExpr> {
+    scope
+        .table
+        .schema
+        .fields
+        .iter()
+        .map(|f| SqlExpr::Identifier(sql::Ident::new(&f.name)))
+        .collect()
+}
+
+/// The SELECT list of `SELECT DISTINCT`, `*` spelled out as `columns`. It is
+/// a GROUP BY over these items, so GROUP BY and aggregates are refused.
+fn distinct_items<'q>(
+    select: &'q Select,
+    columns: &'q [SqlExpr],
+    scope: &SourceScope,
+) -> Result<Vec<Item<'q>>> {
+    if let Some(first) = group_by_exprs(select)?.first() {
+        return Err(error_at(
+            "SELECT DISTINCT with GROUP BY is not supported (GROUP BY already gives one row \
+             per group)",
+            first,
+        ));
+    }
+    let mut items = Vec::new();
+    for item in select_items(select, scope)? {
+        match item {
+            Item::Expr { expr, .. } if contains_aggregate(expr) => {
+                return Err(error_at(
+                    "SELECT DISTINCT with aggregate functions is not supported",
+                    expr,
+                ))
+            }
+            Item::Expr { .. } => items.push(item),
+            Item::AllColumns(_) => items.extend(columns.iter().map(|expr| Item::Expr {
+                expr,
+                name: default_name(expr, scope),
+                aliased: false,
+            })),
+        }
+    }
+    Ok(items)
+}
+
+/// The GROUP BY of `SELECT DISTINCT`: every item but the window bounds
+/// (`window_start`, `window_end`), which the window gives.
+fn distinct_keys(items: &[Item]) -> Vec<SqlExpr> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Expr { expr, .. } if window_bound(expr).is_none() => Some((*expr).clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One entry of the SELECT list.

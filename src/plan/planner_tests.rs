@@ -203,8 +203,16 @@ fn unsupported_shapes_are_named() {
         ),
         ("SELECT * FROM trades, trades", "more than one source"),
         (
-            "SELECT DISTINCT symbol FROM trades",
-            "SELECT DISTINCT (use GROUP BY) is not supported",
+            "SELECT DISTINCT ON (symbol) symbol FROM trades",
+            "SELECT DISTINCT ON (..) is not supported",
+        ),
+        (
+            "SELECT DISTINCT symbol, COUNT(*) FROM trades",
+            "SELECT DISTINCT with aggregate functions is not supported",
+        ),
+        (
+            "SELECT DISTINCT symbol FROM trades GROUP BY symbol",
+            "SELECT DISTINCT with GROUP BY is not supported",
         ),
         (
             "SELECT symbol FROM trades UNION SELECT symbol FROM trades",
@@ -496,10 +504,122 @@ fn special_syntax_functions() {
         (ScalarFunction::Trim(TrimSide::Leading), 2)
     );
     assert_eq!(func_of(&ps[3]), (ScalarFunction::Trim(TrimSide::Both), 1));
-    assert_eq!(func_of(&ps[4]), (ScalarFunction::Hour, 1));
+    assert_eq!(
+        func_of(&ps[4]),
+        (ScalarFunction::DatePart(crate::plan::DatePart::Hour), 1)
+    );
     assert_eq!(
         output_names(&p),
         ["substring", "substring_2", "trim", "trim_2", "extract"]
+    );
+}
+
+#[test]
+fn extract_knows_every_field_of_duckdb_and_flink() {
+    use crate::plan::DatePart;
+    let fields = [
+        ("YEAR", DatePart::Year),
+        ("QUARTER", DatePart::Quarter),
+        ("MONTH", DatePart::Month),
+        ("WEEK", DatePart::Week),
+        ("DAY", DatePart::Day),
+        ("DOW", DatePart::DayOfWeek),
+        ("DAYOFWEEK", DatePart::DayOfWeek),
+        ("ISODOW", DatePart::IsoDayOfWeek),
+        ("DOY", DatePart::DayOfYear),
+        ("DAYOFYEAR", DatePart::DayOfYear),
+        ("ISOYEAR", DatePart::IsoYear),
+        ("HOUR", DatePart::Hour),
+        ("MINUTE", DatePart::Minute),
+        ("SECOND", DatePart::Second),
+        ("MILLISECOND", DatePart::Millisecond),
+        ("MICROSECOND", DatePart::Microsecond),
+        ("EPOCH", DatePart::Epoch),
+    ];
+    let functions = [
+        ("YEAR", DatePart::Year),
+        ("QUARTER", DatePart::Quarter),
+        ("MONTH", DatePart::Month),
+        ("WEEK", DatePart::Week),
+        ("DAYOFMONTH", DatePart::Day),
+        ("DAYOFYEAR", DatePart::DayOfYear),
+        ("HOUR", DatePart::Hour),
+        ("MINUTE", DatePart::Minute),
+        ("SECOND", DatePart::Second),
+    ];
+    for (name, part) in functions {
+        let p = plan(&format!("SELECT {name}(ts) FROM trades"));
+        assert!(
+            matches!(&projections(&p)[0].kind, ExprKind::Function { func: ScalarFunction::DatePart(p), .. } if *p == part),
+            "{name}"
+        );
+    }
+    assert_contains(
+        &error("SELECT DAYOFWEEK(ts) FROM trades"),
+        "unknown function 'dayofweek'",
+    );
+    for (name, part) in fields {
+        for sql in [
+            format!("SELECT EXTRACT({name} FROM ts) FROM trades"),
+            format!("SELECT DATE_PART('{name}', ts) FROM trades"),
+        ] {
+            let p = plan(&sql);
+            let e = &projections(&p)[0];
+            let wanted = match part {
+                DatePart::Epoch => DataType::Double,
+                _ => DataType::BigInt,
+            };
+            assert_eq!(e.data_type, wanted, "{sql}");
+            assert!(
+                matches!(&e.kind, ExprKind::Function { func: ScalarFunction::DatePart(p), .. } if *p == part),
+                "{sql}: {e:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn time_functions_take_a_unit_word_or_literal() {
+    use crate::plan::TimeUnit;
+    let p = plan(
+        "SELECT TIMESTAMPDIFF(SECOND, ts, ts), TIMESTAMPADD('week', qty, ts), TO_TIMESTAMP(symbol), \
+         TO_TIMESTAMP(symbol, 'yyyy'), TO_TIMESTAMP(price), CURRENT_TIMESTAMP, NOW() FROM trades",
+    );
+    let shapes: Vec<(ScalarFunction, usize, DataType)> = projections(&p)
+        .iter()
+        .map(|e| match &e.kind {
+            ExprKind::Function { func, args } => (*func, args.len(), e.data_type),
+            other => panic!("not a function: {other:?}"),
+        })
+        .collect();
+    let ts = DataType::Timestamp;
+    assert_eq!(
+        shapes,
+        [
+            (
+                ScalarFunction::TimestampDiff(TimeUnit::Second),
+                2,
+                DataType::BigInt
+            ),
+            (ScalarFunction::TimestampAdd(TimeUnit::Week), 2, ts),
+            (ScalarFunction::ToTimestamp, 1, ts),
+            (ScalarFunction::ToTimestamp, 2, ts),
+            (ScalarFunction::ToTimestamp, 1, ts),
+            (ScalarFunction::Now, 0, ts),
+            (ScalarFunction::Now, 0, ts),
+        ]
+    );
+    assert_contains(
+        &error("SELECT TIMESTAMPADD(DAY, price, ts) FROM trades"),
+        "TIMESTAMPADD expects BIGINT as argument 1, got DOUBLE",
+    );
+    assert_contains(
+        &error("SELECT TIMESTAMPDIFF(DAY, qty, ts) FROM trades"),
+        "TIMESTAMPDIFF expects TIMESTAMP as argument 1, got BIGINT",
+    );
+    assert_contains(
+        &error("SELECT NOW(1) FROM trades"),
+        "NOW takes 0 arguments, got 1",
     );
 }
 
@@ -547,8 +667,16 @@ fn function_errors() {
         "cannot cast TIMESTAMP to BOOLEAN",
     );
     assert_contains(
-        &error("SELECT EXTRACT(MINUTE FROM ts) FROM trades"),
-        "EXTRACT(MINUTE FROM ..) is not supported (only HOUR)",
+        &error("SELECT EXTRACT(JULIAN FROM ts) FROM trades"),
+        "SQL error at line 1, column 28: EXTRACT(JULIAN FROM ..) is not supported (fields: YEAR,",
+    );
+    assert_contains(
+        &error("SELECT DATE_PART('fortnight', ts) FROM trades"),
+        "EXTRACT(fortnight FROM ..) is not supported",
+    );
+    assert_contains(
+        &error("SELECT EXTRACT(YEAR FROM symbol) FROM trades"),
+        "EXTRACT expects TIMESTAMP as argument 1, got VARCHAR",
     );
 }
 
@@ -567,6 +695,8 @@ fn aggregate_rewrite_over_the_group_row() {
             arg: None,
             distinct: false,
             filter: None,
+            by: None,
+            fraction: None,
             data_type: DataType::BigInt,
         }]
     );
@@ -1099,4 +1229,112 @@ fn thousands_of_equal_output_names_are_made_unique_in_linear_time() {
     let distinct: std::collections::HashSet<String> =
         names.iter().map(|n| n.to_ascii_lowercase()).collect();
     assert_eq!(distinct.len(), COPIES + 1);
+}
+
+#[test]
+fn compiled_functions_keep_their_constant_and_explain_it() {
+    let p = plan(
+        "SELECT REGEXP_LIKE(symbol, 'it''s', 'i'), REGEXP_EXTRACT(symbol, '(a)', 1), \
+         REGEXP_REPLACE(symbol, 'a', 'b', 'g'), JSON_VALUE(symbol, '$.a[0]'), symbol ->> 'k', \
+         EXTRACT(DOY FROM ts), TIMESTAMPADD(DAY, 1, ts) FROM trades",
+    );
+    assert_contains(
+        &p.explain(),
+        "  Project: REGEXP_LIKE(#0 symbol, '(?i)it''s'), REGEXP_EXTRACT(#0 symbol, '(a)', 1), \
+         REGEXP_REPLACE(#0 symbol, 'a', 'b', 'g'), JSON_VALUE(#0 symbol, '$.a[0]'), \
+         #0 symbol ->> 'k', EXTRACT(DOY FROM #3 ts), TIMESTAMPADD(DAY, 1, #3 ts)\n",
+    );
+    let types: Vec<DataType> = projections(&p).iter().map(|e| e.data_type).collect();
+    assert_eq!(
+        types[..5],
+        [
+            DataType::Boolean,
+            DataType::Varchar,
+            DataType::Varchar,
+            DataType::Varchar,
+            DataType::Varchar
+        ]
+    );
+    let ExprKind::Compiled {
+        func: crate::plan::CompiledFunction::RegexpExtract(pattern),
+        args,
+    } = &projections(&p)[1].kind
+    else {
+        panic!("not compiled: {:?}", projections(&p)[1]);
+    };
+    assert_eq!(pattern.groups(), 1);
+    assert_eq!(args.len(), 2);
+}
+
+#[test]
+fn multi_argument_aggregates_keep_their_second_argument() {
+    let p = plan(
+        "SELECT symbol, ARG_MAX(price, qty), MIN_BY(ts, price), \
+         PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY price DESC), APPROX_PERCENTILE(qty, 0.5), \
+         COLLECT_LIST(symbol), APPROX_COUNT_DISTINCT(qty), BOOL_OR(qty > 1) \
+         FROM trades GROUP BY symbol",
+    );
+    let a = aggregate(&p);
+    let shapes: Vec<(AggregateFunction, Option<ScalarExpr>, Option<f64>, DataType)> = a
+        .aggregates
+        .iter()
+        .map(|c| (c.func, c.by.clone(), c.fraction, c.data_type))
+        .collect();
+    use AggregateFunction::*;
+    assert_eq!(
+        shapes,
+        [
+            (
+                ArgMax,
+                Some(col(2, DataType::BigInt)),
+                None,
+                DataType::Double
+            ),
+            (
+                ArgMin,
+                Some(col(1, DataType::Double)),
+                None,
+                DataType::Timestamp
+            ),
+            (PercentileCont, None, Some(0.75), DataType::Double),
+            (PercentileCont, None, Some(0.5), DataType::Double),
+            (CollectList, None, None, DataType::Varchar),
+            (ApproxCountDistinct, None, None, DataType::BigInt),
+            (BoolOr, None, None, DataType::Boolean),
+        ]
+    );
+    assert_eq!(a.aggregates[2].arg, Some(col(1, DataType::Double)));
+    assert_contains(
+        &p.explain(),
+        "#1 agg0 = ARG_MAX(#1 price, #2 qty), #2 agg1 = ARG_MIN(#3 ts, #1 price), \
+         #3 agg2 = PERCENTILE_CONT(#1 price, 0.75)",
+    );
+    assert_contains(
+        &error("SELECT ARG_MAX(DISTINCT price, qty) FROM trades"),
+        "ARG_MAX(DISTINCT ..) is not supported",
+    );
+    assert_contains(
+        &error("SELECT FIRST_VALUE(price) WITHIN GROUP (ORDER BY qty) FROM trades"),
+        "ORDER BY and similar clauses inside FIRST_VALUE are not supported",
+    );
+    assert_contains(
+        &error("SELECT PERCENTILE_CONT(price) WITHIN GROUP (ORDER BY qty) FROM trades"),
+        "PERCENTILE_CONT takes a fraction from 0 to 1 as a number literal, got `price`",
+    );
+}
+
+#[test]
+fn select_distinct_is_a_group_by_over_the_selected_items() {
+    let p = plan("SELECT DISTINCT symbol, qty > 10 AS big FROM trades");
+    let grouped = plan("SELECT symbol, qty > 10 AS big FROM trades GROUP BY symbol, big");
+    let without_emit = |text: String| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_emit(p.explain()), without_emit(grouped.explain()));
+    assert_eq!(p.emit, crate::plan::EmitMode::Changes);
+    assert_eq!(output_names(&p), ["symbol", "big"]);
+    let star = plan("SELECT DISTINCT * FROM trades");
+    assert_eq!(
+        aggregate(&star).group_keys.len(),
+        trades().schema.fields.len()
+    );
+    assert!(aggregate(&star).aggregates.is_empty());
 }

@@ -13,7 +13,8 @@ use super::typecheck::{
     arithmetic_type, castable, common_type, comparable, number_literal, sql_type,
 };
 use super::{
-    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarExpr, TableDef, TimeUnit, UnaryOp,
+    AggregateCall, AggregateFunction, BinaryOp, DatePart, ExprKind, ScalarExpr, TableDef, TimeUnit,
+    UnaryOp,
 };
 use crate::data::{parse_timestamp, DataType, Value};
 use crate::error::{Error, Result, SqlLocation};
@@ -196,7 +197,9 @@ pub(crate) fn visit_columns_mut(expr: &mut ScalarExpr, f: &mut dyn FnMut(&mut us
                 visit_columns_mut(then, f);
             }
         }
-        ExprKind::Function { args, .. } => args.iter_mut().for_each(|e| visit_columns_mut(e, f)),
+        ExprKind::Function { args, .. } | ExprKind::Compiled { args, .. } => {
+            args.iter_mut().for_each(|e| visit_columns_mut(e, f))
+        }
     }
 }
 
@@ -417,6 +420,9 @@ impl<'a> ExprPlanner<'a> {
         right: &SqlExpr,
         e: &SqlExpr,
     ) -> Result<ScalarExpr> {
+        if *op == sql::BinaryOperator::LongArrow {
+            return self.plan_json_arrow(left, right, e);
+        }
         let op = binary_op(op)
             .ok_or_else(|| error_at(format!("operator {op} is not supported in `{e}`"), e))?;
         let l = self.plan(left)?;
@@ -430,6 +436,19 @@ impl<'a> ExprPlanner<'a> {
             },
             data_type,
         ))
+    }
+
+    /// `json ->> key`; out of line, so that the frames of deep chains of
+    /// binary operators stay small.
+    #[inline(never)]
+    fn plan_json_arrow(
+        &mut self,
+        json: &SqlExpr,
+        key: &SqlExpr,
+        e: &SqlExpr,
+    ) -> Result<ScalarExpr> {
+        let (json, key) = (self.plan(json)?, self.plan(key)?);
+        super::functions::json_arrow(json, key, e)
     }
 
     fn plan_is_null(&mut self, operand: &SqlExpr, negated: bool) -> Result<ScalarExpr> {
@@ -640,6 +659,9 @@ impl<'a> ExprPlanner<'a> {
         }
         super::functions::check_known_function(&name, e)?;
         let args = positional_args(f, e)?;
+        if matches!(name.as_str(), "timestampdiff" | "timestampadd") {
+            return self.plan_unit_call(&name, &args, e);
+        }
         let planned = args
             .into_iter()
             .map(|a| self.plan(a))
@@ -647,19 +669,57 @@ impl<'a> ExprPlanner<'a> {
         super::functions::scalar_function(&name, planned, e)
     }
 
+    /// `TIMESTAMPDIFF(unit, a, b)` and `TIMESTAMPADD(unit, n, ts)`: the unit
+    /// is a bare word (`DAY`) or a string literal (`'day'`).
+    fn plan_unit_call(&mut self, name: &str, args: &[&SqlExpr], e: &SqlExpr) -> Result<ScalarExpr> {
+        let upper = name.to_ascii_uppercase();
+        let [unit, rest @ ..] = args else {
+            return Err(error_at(
+                format!("{upper} takes 3 arguments, got 0 in `{e}`"),
+                e,
+            ));
+        };
+        if rest.len() != 2 {
+            return Err(error_at(
+                format!("{upper} takes 3 arguments, got {} in `{e}`", args.len()),
+                e,
+            ));
+        }
+        let unit_name = match unit {
+            SqlExpr::Identifier(id) => Some(id.value.clone()),
+            other => literal_text(other),
+        };
+        let unit = unit_name
+            .as_deref()
+            .and_then(TimeUnit::from_name)
+            .ok_or_else(|| {
+                error_at(
+                    format!(
+                        "{upper} takes a unit as its first argument (MILLISECOND, SECOND, \
+                         MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR), got `{unit}` in `{e}`"
+                    ),
+                    e,
+                )
+            })?;
+        let planned = rest
+            .iter()
+            .map(|a| self.plan(a))
+            .collect::<Result<Vec<_>>>()?;
+        super::functions::unit_function(name, unit, planned, e)
+    }
+
     /// EXTRACT, CEIL, FLOOR, SUBSTRING and TRIM, which sqlparser parses as
     /// expressions of their own.
     fn plan_special_function(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
-        use super::functions::{scalar_function, time_floor};
+        use super::functions::{date_part, scalar_function, time_floor, unknown_date_part};
         use sql::CeilFloorKind;
         match e {
-            SqlExpr::Extract { field, expr, .. } => match field {
-                sql::DateTimeField::Hour => scalar_function("hour", vec![self.plan(expr)?], e),
-                _ => Err(error_at(
-                    format!("EXTRACT({field} FROM ..) is not supported (only HOUR)"),
-                    e,
-                )),
-            },
+            SqlExpr::Extract { field, expr, .. } => {
+                let field = field.to_string();
+                let part =
+                    DatePart::from_name(&field).ok_or_else(|| unknown_date_part(&field, e))?;
+                date_part("extract", part, vec![self.plan(expr)?], e)
+            }
             SqlExpr::Ceil {
                 expr,
                 field: CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
@@ -749,10 +809,16 @@ impl<'a> ExprPlanner<'a> {
                 e,
             ));
         }
-        let (arg, distinct) = aggregate_argument(f, func, &name, e)?;
-        let arg = arg
-            .map(|a| self.over_source_row("inside another aggregate function", |p| p.plan(a)))
-            .transpose()?;
+        let AggregateArgs {
+            arg,
+            by,
+            fraction,
+            distinct,
+        } = aggregate_arguments(f, func, &name, e)?;
+        let mut over_source =
+            |x: &SqlExpr| self.over_source_row("inside another aggregate function", |p| p.plan(x));
+        let arg = arg.map(&mut over_source).transpose()?;
+        let by = by.map(&mut over_source).transpose()?;
         let filter = match f.filter.as_deref() {
             Some(cond) => {
                 Some(self.over_source_row("in FILTER", |p| p.plan_condition(cond, "FILTER"))?)
@@ -766,6 +832,8 @@ impl<'a> ExprPlanner<'a> {
             arg,
             distinct,
             filter,
+            by,
+            fraction,
             data_type,
         };
         let group = self
@@ -817,18 +885,31 @@ pub(crate) fn positional_args<'e>(f: &'e sql::Function, e: &SqlExpr) -> Result<V
         .collect()
 }
 
-/// The argument of an aggregate call (`None` for `COUNT(*)`) and whether it
-/// is DISTINCT.
-fn aggregate_argument<'e>(
+/// What an aggregate call's parentheses (and WITHIN GROUP) hold.
+struct AggregateArgs<'e> {
+    /// `None` only for `COUNT(*)`.
+    arg: Option<&'e SqlExpr>,
+    /// ARG_MAX / ARG_MIN's second argument.
+    by: Option<&'e SqlExpr>,
+    /// PERCENTILE_CONT's fraction.
+    fraction: Option<f64>,
+    distinct: bool,
+}
+
+/// The arguments of an aggregate call: one expression (`*` for COUNT), two
+/// for ARG_MAX / ARG_MIN, and for PERCENTILE_CONT a fraction with the
+/// expression in `WITHIN GROUP (ORDER BY x)` (or `APPROX_PERCENTILE(x, p)`).
+fn aggregate_arguments<'e>(
     f: &'e sql::Function,
     func: AggregateFunction,
     name: &str,
     e: &SqlExpr,
-) -> Result<(Option<&'e SqlExpr>, bool)> {
+) -> Result<AggregateArgs<'e>> {
     let FunctionArguments::List(list) = &f.args else {
         return Err(error_at(format!("{name} needs an argument: `{e}`"), e));
     };
-    if !list.clauses.is_empty() || !f.within_group.is_empty() {
+    let percentile = func == AggregateFunction::PercentileCont;
+    if !list.clauses.is_empty() || (!f.within_group.is_empty() && !percentile) {
         return Err(error_at(
             format!("ORDER BY and similar clauses inside {name} are not supported: `{e}`"),
             e,
@@ -838,21 +919,102 @@ fn aggregate_argument<'e>(
         list.duplicate_treatment,
         Some(sql::DuplicateTreatment::Distinct)
     );
-    match list.args.as_slice() {
+    let mut args = AggregateArgs {
+        arg: None,
+        by: None,
+        fraction: None,
+        distinct,
+    };
+    let wildcard = matches!(
+        list.args.as_slice(),
         [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]
-            if func == AggregateFunction::Count && !distinct =>
-        {
-            Ok((None, false))
-        }
-        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => Ok((Some(x), distinct)),
-        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggregateFunction::Count => {
-            Err(error_at(
+    );
+    match (func, wildcard) {
+        (AggregateFunction::Count, true) if !distinct => return Ok(args),
+        (AggregateFunction::Count, true) => {
+            return Err(error_at(
                 format!("COUNT(DISTINCT *) is not supported: `{e}`"),
                 e,
             ))
         }
+        _ => {}
+    }
+    let exprs = plain_arguments(list, name, e)?;
+    let many = matches!(
+        func,
+        AggregateFunction::ArgMax | AggregateFunction::ArgMin | AggregateFunction::PercentileCont
+    );
+    if distinct && many {
+        return Err(error_at(
+            format!("{name}(DISTINCT ..) is not supported: `{e}`"),
+            e,
+        ));
+    }
+    match (func, exprs.as_slice(), f.within_group.as_slice()) {
+        (AggregateFunction::PercentileCont, [p], [order]) => {
+            let descending = matches!(order.options.sort, Some(sql::OrderBySort::Desc));
+            let p = fraction_literal(p, name, e)?;
+            args.arg = Some(&order.expr);
+            args.fraction = Some(if descending { 1.0 - p } else { p });
+        }
+        (AggregateFunction::PercentileCont, [x, p], []) => {
+            args.arg = Some(x);
+            args.fraction = Some(fraction_literal(p, name, e)?);
+        }
+        (AggregateFunction::PercentileCont, ..) => {
+            return Err(error_at(
+                format!(
+                    "{name} takes a fraction and WITHIN GROUP (ORDER BY x), or (x, fraction): `{e}`"
+                ),
+                e,
+            ))
+        }
+        (AggregateFunction::ArgMax | AggregateFunction::ArgMin, [x, by], _) => {
+            args.arg = Some(x);
+            args.by = Some(by);
+        }
+        (AggregateFunction::ArgMax | AggregateFunction::ArgMin, ..) => {
+            return Err(error_at(
+                format!("{name} takes exactly two arguments (x, by): `{e}`"),
+                e,
+            ))
+        }
+        (_, [x], _) => args.arg = Some(x),
+        _ => {
+            return Err(error_at(
+                format!("{name} takes exactly one argument: `{e}`"),
+                e,
+            ))
+        }
+    }
+    Ok(args)
+}
+
+/// The plain expressions of an aggregate's argument list.
+fn plain_arguments<'e>(
+    list: &'e sql::FunctionArgumentList,
+    name: &str,
+    e: &SqlExpr,
+) -> Result<Vec<&'e SqlExpr>> {
+    list.args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(x),
+            _ => Err(error_at(
+                format!("argument `{a}` is not supported in {name}: `{e}`"),
+                e,
+            )),
+        })
+        .collect()
+}
+
+/// A fraction from 0 to 1, written as a number literal.
+fn fraction_literal(p: &SqlExpr, name: &str, e: &SqlExpr) -> Result<f64> {
+    let value = literal_text(p).and_then(|text| text.parse::<f64>().ok());
+    match value {
+        Some(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(error_at(
-            format!("{name} takes exactly one argument: `{e}`"),
+            format!("{name} takes a fraction from 0 to 1 as a number literal, got `{p}` in `{e}`"),
             e,
         )),
     }

@@ -107,7 +107,13 @@ pub fn aggregate_type(func: AggregateFunction, arg: Option<DataType>) -> Result<
         (_, None) => return Err("needs an argument".into()),
     };
     match func {
-        Min | Max => Ok(arg),
+        Min | Max | ArgMax | ArgMin | FirstValue | LastValue => Ok(arg),
+        BoolAnd | BoolOr => match arg {
+            DataType::Null | DataType::Boolean => Ok(DataType::Boolean),
+            other => Err(format!("needs a BOOLEAN argument, got {other}")),
+        },
+        CollectList => Ok(DataType::Varchar),
+        ApproxCountDistinct => Ok(DataType::BigInt),
         Sum => match arg {
             DataType::Null | DataType::BigInt => Ok(DataType::BigInt),
             DataType::Double => Ok(DataType::Double),

@@ -110,3 +110,129 @@ write("scalar_functions", f"""SELECT id, greatest(a, b) AS g, least(a, b, 0) AS 
     {", ".join(f"date_trunc('{u}', ts) AS trunc_{u}" for u in UNITS)},
     {", ".join(ceil(u) for u in UNITS)}
     FROM times ORDER BY id""")
+
+# Time functions over moments.csv (a, b timestamps; s, f text; n epoch seconds).
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"""CREATE TABLE moments AS SELECT * REPLACE (
+      CAST(replace(replace(a, 'T', ' '), 'Z', '') AS TIMESTAMP) AS a,
+      CAST(replace(replace(b, 'T', ' '), 'Z', '') AS TIMESTAMP) AS b)
+    FROM read_csv('{DIR}/moments.csv', header = true, types = {{'id': 'BIGINT',
+      'a': 'VARCHAR', 'b': 'VARCHAR', 's': 'VARCHAR', 'f': 'VARCHAR', 'n': 'BIGINT'}})""")
+FIELDS = ["year", "quarter", "month", "week", "isoyear", "day", "dow", "dayofweek",
+          "isodow", "doy", "dayofyear", "hour", "minute", "second", "millisecond",
+          "microsecond", "epoch"]
+write("extract_fields", f"""SELECT id,
+    {", ".join(f"extract({f} FROM a) AS {f}" for f in FIELDS)}
+    FROM moments ORDER BY id""")
+# TIMESTAMPDIFF counts whole units (DuckDB's date_sub, not date_diff, which
+# counts boundaries); TIMESTAMPADD is + INTERVAL; TO_TIMESTAMP(text) a cast,
+# with a pattern strptime, of epoch seconds to_timestamp.
+DIFF_UNITS = ["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
+write("time_functions", f"""SELECT id,
+    {", ".join(f"date_sub('{u}', a, b) AS diff_{u}" for u in DIFF_UNITS)},
+    a + INTERVAL 1 MONTH AS plus_month, a + INTERVAL (-13) MONTH AS minus_13_months,
+    b + INTERVAL (-3 * 3) MONTH AS minus_3_quarters, a + INTERVAL 36 HOUR AS plus_36_hours,
+    try_cast(s AS TIMESTAMP) AS parsed,
+    try_strptime(f, '%d/%m/%Y %H:%M:%S') AS patterned,
+    CAST(to_timestamp(n) AS TIMESTAMP) AS from_epoch
+    FROM moments ORDER BY id""")
+
+# Regular expressions (DuckDB's regexp_matches is REGEXP_LIKE), JSON and MD5
+# over texts.csv. JSON_VALUE is json_extract_string of a scalar, NULL for an
+# object or array; text that is not JSON is NULL.
+con.execute(f"""CREATE TABLE texts AS SELECT * FROM read_csv('{DIR}/texts.csv',
+    header = true, types = {{'id': 'BIGINT', 's': 'VARCHAR', 'j': 'VARCHAR'}})""")
+
+
+def json_value(path):
+    return (f"CASE WHEN json_valid(j) AND json_type(j, '{path}') NOT IN ('OBJECT', 'ARRAY') "
+            f"THEN json_extract_string(j, '{path}') END")
+
+
+write("text_functions", f"""SELECT id,
+    regexp_matches(s, 'shipped') AS like_plain, regexp_matches(s, 'shipped', 'i') AS like_i,
+    regexp_extract(s, '(\\w+)-(\\d+)', 2) AS ex_group, regexp_extract(s, '\\d+') AS ex_whole,
+    regexp_replace(s, '(\\w)(\\d)', '\\2\\1') AS rep_first,
+    regexp_replace(s, '(\\w)(\\d)', '<\\2\\1>', 'g') AS rep_all,
+    {json_value('$.a.b[1].c')} AS jv_c, {json_value('$.t')} AS jv_t,
+    {json_value('$.a')} AS jv_object, {json_value('$.n')} AS jv_null,
+    CASE WHEN json_valid(j) THEN j ->> 'name' END AS arrow_name,
+    CASE WHEN json_valid(j) THEN j ->> 'a' END AS arrow_object,
+    CASE WHEN json_valid(j) THEN j ->> 1 END AS arrow_index,
+    md5(s) AS md5
+    FROM texts ORDER BY id""")
+
+# Aggregates over ticks.csv, in input order (pos). FIRST_VALUE, LAST_VALUE
+# and COLLECT_LIST skip NULLs; APPROX_COUNT_DISTINCT is exact while small
+# (at most 128 values), so count(DISTINCT ..) is its expectation here.
+# Percentiles are rounded to 6 places: DuckDB interpolates with more than
+# double precision, so the last bit can differ.
+con.execute(f"""CREATE TABLE ticks AS SELECT * REPLACE (
+      CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts),
+      row_number() OVER () AS pos
+    FROM read_csv('{DIR}/ticks.csv', header = true, types = {{'k': 'VARCHAR',
+      'name': 'VARCHAR', 'x': 'DOUBLE', 'flag': 'BOOLEAN', 'ts': 'VARCHAR'}})""")
+AGGREGATES = """bool_and(flag) AS all_flag, bool_or(flag) AS any_flag,
+    arg_max(name, x) AS top_name, arg_min(name, x) AS bottom_name,
+    first(x ORDER BY pos) FILTER (WHERE x IS NOT NULL) AS first_x,
+    last(x ORDER BY pos) FILTER (WHERE x IS NOT NULL) AS last_x,
+    CAST(to_json(list(name ORDER BY pos)) AS VARCHAR) AS names,
+    count(DISTINCT name) AS distinct_names,
+    round(quantile_cont(x, 0.5), 6) AS median_x, round(quantile_cont(x, 0.9), 6) AS p90_x"""
+write("aggregates_by_key", f"""SELECT k, {AGGREGATES} FROM ticks GROUP BY k ORDER BY k""")
+write("aggregates_tumbling_60s", f"""SELECT k, time_bucket(INTERVAL 60 SECOND, ts) AS window_start,
+    time_bucket(INTERVAL 60 SECOND, ts) + INTERVAL 60 SECOND AS window_end, {AGGREGATES}
+    FROM ticks GROUP BY ALL ORDER BY window_end, window_start, k""")
+# EMIT CHANGES: the group's row after each record that changes it, in
+# record order (a record that leaves the row as it was writes nothing).
+RUNNING = "OVER (PARTITION BY k ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+
+
+def changes(name, group, columns):
+    """Running `columns` per `group`, kept where the row differs from the
+    group's previous one."""
+    names = ", ".join(c.rsplit(" AS ", 1)[1] for c in columns)
+    write(name, f"""WITH running AS (SELECT pos, {", ".join(columns)} FROM ticks)
+        SELECT {names} FROM running
+        QUALIFY ROW({names}) IS DISTINCT FROM
+                lag(ROW({names})) OVER (PARTITION BY {group} ORDER BY pos)
+        ORDER BY pos""")
+
+
+changes("aggregates_changes", "k", [
+    "k AS k", f"bool_and(flag) {RUNNING} AS all_flag", f"arg_max(name, x) {RUNNING} AS top_name",
+    f"first_value(x IGNORE NULLS) {RUNNING} AS first_x",
+    f"last_value(x IGNORE NULLS) {RUNNING} AS last_x",
+    f"round(quantile_cont(x, 0.5) {RUNNING}, 6) AS median_x"])
+# EMIT CHANGES in 60-second tumbling windows: every aggregate, running
+# within (key, window).
+BUCKET = "time_bucket(INTERVAL 60 SECOND, ts)"
+IN_WINDOW = (f"OVER (PARTITION BY k, {BUCKET} ORDER BY pos "
+             "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
+changes("aggregates_changes_tumbling_60s", "k, window_start", [
+    "k AS k", f"{BUCKET} AS window_start",
+    f"bool_and(flag) {IN_WINDOW} AS all_flag", f"bool_or(flag) {IN_WINDOW} AS any_flag",
+    f"arg_max(name, x) {IN_WINDOW} AS top_name", f"arg_min(name, x) {IN_WINDOW} AS bottom_name",
+    f"first_value(x IGNORE NULLS) {IN_WINDOW} AS first_x",
+    f"last_value(x IGNORE NULLS) {IN_WINDOW} AS last_x",
+    f"CAST(to_json(list(name) {IN_WINDOW}) AS VARCHAR) AS names",
+    f"count(DISTINCT name) {IN_WINDOW} AS distinct_names",
+    f"round(quantile_cont(x, 0.5) {IN_WINDOW}, 6) AS median_x",
+    f"round(quantile_cont(x, 0.9) {IN_WINDOW}, 6) AS p90_x"])
+# Session windows (20 s gap) per key with every aggregate.
+write("aggregates_session_20s", f"""WITH marked AS (
+      SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY k ORDER BY ts)
+                     < INTERVAL 20 SECOND THEN 0 ELSE 1 END AS fresh FROM ticks),
+    numbered AS (SELECT *, SUM(fresh) OVER (PARTITION BY k ORDER BY ts) AS session FROM marked)
+    SELECT k, MIN(ts) AS window_start, MAX(ts) + INTERVAL 20 SECOND AS window_end, {AGGREGATES}
+    FROM numbered GROUP BY k, session ORDER BY window_end, window_start, k""")
+
+# SELECT DISTINCT: a GROUP BY over the selected items. EMIT FINAL writes
+# them at the end (ordered by window end, window start, then the items);
+# EMIT CHANGES each as it is first seen.
+write("distinct_rows", """SELECT DISTINCT symbol, qty >= 10 AS big FROM trades ORDER BY symbol, big""")
+write("distinct_first_seen", """SELECT symbol, big FROM (
+      SELECT symbol, qty >= 10 AS big, row_number() OVER () AS pos FROM trades)
+    GROUP BY symbol, big ORDER BY min(pos)""")
+write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
+    FROM ticks ORDER BY window_start, k, name""")
