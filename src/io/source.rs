@@ -88,6 +88,12 @@ pub trait BatchSource {
         Ok(())
     }
 
+    /// Whether the broker holds `position` (or later) as committed: what a
+    /// reader checks before it ends (asks with a bounded wait).
+    fn holds_commit(&self, _position: &ReadPosition) -> bool {
+        true
+    }
+
     /// For sources whose partitions each keep their own order (Kafka): the
     /// smallest, over the partitions it reads that are not idle, of the
     /// largest event time read from each. `Some(i64::MAX)` when every one

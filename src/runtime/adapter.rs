@@ -151,6 +151,11 @@ pub trait ChunkReader {
     fn event_time_frontier(&self) -> Option<i64> {
         None
     }
+    /// As [`BatchSource::holds_commit`].
+    fn holds_commit(&self, position: &ReadPosition) -> bool {
+        let _ = position;
+        true
+    }
 }
 
 /// How the input is cut.
@@ -328,6 +333,9 @@ impl ChunkReader for ChunkSource {
     }
     fn event_time_frontier(&self) -> Option<i64> {
         self.source.event_time_frontier()
+    }
+    fn holds_commit(&self, position: &ReadPosition) -> bool {
+        self.source.holds_commit(position)
     }
 }
 

@@ -335,6 +335,8 @@ struct Committer<R> {
     link: CommitIn,
     /// The latest position received and not committed yet.
     pending: Option<ReadPosition>,
+    /// The latest position received.
+    latest: Option<ReadPosition>,
     last_try: Option<Instant>,
     /// The reader, kept after reading ended for the last commit.
     reader: Option<R>,
@@ -353,6 +355,7 @@ impl<R: super::adapter::ChunkReader> Committer<R> {
         Committer {
             link,
             pending: None,
+            latest: None,
             last_try: None,
             reader: None,
             width,
@@ -363,6 +366,7 @@ impl<R: super::adapter::ChunkReader> Committer<R> {
     /// was too recent.
     fn commit_waiting(&mut self, reader: &mut R) {
         while let Some(position) = self.link.positions.try_recv() {
+            self.latest = Some(position.clone());
             self.pending = Some(position);
         }
         let recent = self.last_try.is_some_and(|at| at.elapsed() < COMMIT_RETRY);
@@ -386,24 +390,39 @@ impl<R: super::adapter::ChunkReader> Committer<R> {
     /// a commit that fails for good; a restart reads them again (warned).
     fn finish(mut self) {
         while let Some(position) = self.link.positions.recv_blocking() {
-            self.pending = Some(position);
+            self.latest = Some(position);
         }
-        if let Some(mut reader) = self.reader.take() {
-            let deadline = Instant::now() + LAST_COMMIT_PATIENCE;
-            while let Err(e) = self.try_commit(&mut reader) {
-                if Instant::now() >= deadline {
-                    eprintln!("corestream: warning: {e}");
-                    break;
-                }
-                // Reading serves the rebalance that holds the commit up; what
-                // it reads is not committed, so it is read again later.
-                let mut batch = Batch::with_capacity(self.width, 1);
-                let mut malformed = Vec::new();
-                let _ = reader.fill(&mut batch, &mut malformed, 1);
-                std::thread::sleep(COMMIT_RETRY);
-            }
+        if let (Some(mut reader), Some(last)) = (self.reader.take(), self.latest.clone()) {
+            self.commit_last(&mut reader, &last);
         }
         drop(self.link.done);
+    }
+
+    /// Commits `last` until the broker holds it, for up to
+    /// [`LAST_COMMIT_PATIENCE`]; warns when it never does.
+    fn commit_last(&mut self, reader: &mut R, last: &ReadPosition) {
+        let deadline = Instant::now() + LAST_COMMIT_PATIENCE;
+        loop {
+            self.pending = Some(last.clone());
+            let tried = self.try_commit(reader);
+            // Reading serves the commit's answer and any rebalance that holds
+            // it up; what it reads is not committed, so it is read again.
+            let mut batch = Batch::with_capacity(self.width, 1);
+            let _ = reader.fill(&mut batch, &mut Vec::new(), 1);
+            if tried.is_ok() && reader.holds_commit(last) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                let why = tried.err().map_or(String::new(), |e| format!(": {e}"));
+                eprintln!(
+                    "corestream: warning: the last offsets read were not committed within {} s \
+                     (a restart reads those records again){why}",
+                    LAST_COMMIT_PATIENCE.as_secs()
+                );
+                return;
+            }
+            std::thread::sleep(COMMIT_RETRY);
+        }
     }
 }
 

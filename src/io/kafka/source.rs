@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 /// The longest one poll waits for a message on the reader thread.
 pub const POLL_WAIT: Duration = Duration::from_millis(100);
+/// How long a reader waits for the broker to say what is committed.
+const COMMIT_CHECK_WAIT: Duration = Duration::from_secs(1);
 /// How long errors that librdkafka retries (a broker gone) may go on,
 /// without a message in between, before the run fails with the last one.
 pub const ERROR_PATIENCE: Duration = Duration::from_secs(30);
@@ -104,16 +106,11 @@ fn end_offsets(
     .map_err(|e| unreachable_error(&config.client, what, &e))?;
     Ok(ids
         .iter()
-        .map(|id| {
-            match resolved
-                .find_partition(&config.topic, *id)
-                .map(|p| p.offset())
-            {
-                Some(Offset::Offset(n)) => Some(Offset::Offset(n)),
-                // A group without a commit for the partition reads none of it.
-                _ if config.bound == Bound::GroupOffsets => Some(Offset::Offset(0)),
-                _ => None,
-            }
+        .map(|id| match offset_of(&resolved, &config.topic, *id) {
+            Some(n) => Some(Offset::Offset(n)),
+            // A group without a commit for the partition reads none of it.
+            None if config.bound == Bound::GroupOffsets => Some(Offset::Offset(0)),
+            None => None,
         })
         .collect())
 }
@@ -156,17 +153,20 @@ fn start_offsets(
     let reset = no_committed_offset(config);
     Ok(ids
         .iter()
-        .map(|id| {
-            match resolved
-                .find_partition(&config.topic, *id)
-                .map(|p| p.offset())
-            {
-                Some(Offset::Offset(n)) => Offset::Offset(n),
-                _ if config.startup == Startup::GroupOffsets => reset,
-                _ => Offset::End,
-            }
+        .map(|id| match offset_of(&resolved, &config.topic, *id) {
+            Some(n) => Offset::Offset(n),
+            None if config.startup == Startup::GroupOffsets => reset,
+            None => Offset::End,
         })
         .collect())
+}
+
+/// The offset a broker's answer gives partition `id`, if it gives one.
+fn offset_of(resolved: &TopicPartitionList, topic: &str, id: i32) -> Option<i64> {
+    match resolved.find_partition(topic, id).map(|p| p.offset()) {
+        Some(Offset::Offset(n)) => Some(n),
+        _ => None,
+    }
 }
 
 /// Where a group without a committed offset starts: `auto.offset.reset`
@@ -703,7 +703,26 @@ impl BatchSource for KafkaSource {
         self.messages.clocks.frontier()
     }
 
-    /// Commits `position` for the group, waiting for the broker's answer.
+    fn holds_commit(&self, position: &ReadPosition) -> bool {
+        let topic = &self.messages.topic;
+        let mut tpl = TopicPartitionList::new();
+        for &(partition, _) in &position.partitions {
+            tpl.add_partition(topic, partition);
+        }
+        let Ok(held) = self.consumer.committed_offsets(tpl, COMMIT_CHECK_WAIT) else {
+            return false;
+        };
+        position
+            .partitions
+            .iter()
+            .all(|&(partition, next)| offset_of(&held, topic, partition).is_some_and(|n| n >= next))
+    }
+
+    /// Commits `position` for the group without waiting for the broker's
+    /// answer: a synchronous commit waits without end for a coordinator
+    /// that is gone. A commit that fails is only a commit missed (a restart
+    /// reads those records again); the next one covers it, and closing the
+    /// consumer waits for the last.
     fn commit(&mut self, position: &ReadPosition) -> Result<()> {
         let topic = &self.messages.topic;
         let mut tpl = TopicPartitionList::new();
@@ -711,7 +730,7 @@ impl BatchSource for KafkaSource {
             tpl.add_partition_offset(topic, partition, Offset::Offset(next))
                 .map_err(|e| Error::Runtime(format!("{e}")))?;
         }
-        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+        self.consumer.commit(&tpl, CommitMode::Async).map_err(|e| {
             Error::Runtime(format!(
                 "source '{}': committing offsets of Kafka topic '{topic}' failed (a restart \
                  reads those records again): {e}",
