@@ -703,7 +703,7 @@ fn a_member_killed_mid_stream_and_restarted_loses_nothing() {
     let cluster = cluster(&[("crash", 8)]);
     let servers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().expect("temp dir");
-    let producer = produce_paced(&servers, "crash", 8, 800, Duration::from_secs(5));
+    let producer = produce_paced(&servers, "crash", 8, 800, Duration::from_secs(8));
     // Static membership: the restarted process takes its readers' places
     // back at once instead of waiting out the dead one's session.
     let statically = ", 'properties.group.instance.id' = 'crash-host'";

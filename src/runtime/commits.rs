@@ -13,12 +13,15 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::channel::{ChunkRead, CommitOut};
+use super::exec::sleep;
 use crate::io::ReadPosition;
 use crate::plan::Settling;
 
 /// How often positions go back to the readers at most: each release waits
 /// for a Kafka sink's acknowledgements, and each commit is a round trip.
 const RELEASE_INTERVAL: Duration = Duration::from_millis(200);
+/// The longest the end of a run waits for the readers' last commits.
+const READERS_PATIENCE: Duration = Duration::from_secs(20);
 
 /// Positions read, written and released, per shard.
 pub(crate) struct CommitBook {
@@ -115,8 +118,13 @@ impl CommitBook {
             drop(link.positions);
             done.push(link.done);
         }
+        // A reader's last commit and close are bounded (10 s and 5 s); this
+        // bounds the wait for them too, should one still hang.
+        let deadline = Instant::now() + READERS_PATIENCE;
         for mut reader in done {
-            while reader.recv_anyway().await.is_some() {}
+            let ended = async { while reader.recv_anyway().await.is_some() {} };
+            let late = sleep(deadline.saturating_duration_since(Instant::now()));
+            futures_lite::future::or(ended, late).await;
         }
     }
 }

@@ -300,6 +300,10 @@ fn read_stream_into<I: Input>(
             Ok(more) => more,
             Err(e) => {
                 tx.send_blocking(Err(e));
+                if let Some(committer) = committer {
+                    // Closed by the committer, which bounds the wait.
+                    committer.reader = Some(reader);
+                }
                 return;
             }
         };
@@ -344,13 +348,32 @@ struct Committer<R> {
     width: usize,
 }
 
+/// How long a reader waits for its consumer to close (leave the group)
+/// before the run goes on without it: closing waits without end for a
+/// broker that is gone.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Drops `reader` on a thread of its own, waiting up to `patience` for it.
+fn close_within<R: Send + 'static>(reader: R, patience: Duration) {
+    let (closed_tx, closed) = std::sync::mpsc::channel();
+    let closing = std::thread::Builder::new()
+        .name("corestream-close".into())
+        .spawn(move || {
+            drop(reader);
+            let _ = closed_tx.send(());
+        });
+    if closing.is_ok() {
+        let _ = closed.recv_timeout(patience);
+    }
+}
+
 /// How long after a failed commit the reader tries again.
 const COMMIT_RETRY: Duration = Duration::from_millis(250);
 /// How long the last commit of a run is tried before the run gives up on it
 /// (a restart then reads those records again: at-least-once).
 const LAST_COMMIT_PATIENCE: Duration = Duration::from_secs(10);
 
-impl<R: super::adapter::ChunkReader> Committer<R> {
+impl<R: super::adapter::ChunkReader + Send + 'static> Committer<R> {
     fn new(link: CommitIn, width: usize) -> Self {
         Committer {
             link,
@@ -392,8 +415,10 @@ impl<R: super::adapter::ChunkReader> Committer<R> {
         while let Some(position) = self.link.positions.recv_blocking() {
             self.latest = Some(position);
         }
-        if let (Some(mut reader), Some(last)) = (self.reader.take(), self.latest.clone()) {
+        let reader = self.reader.take();
+        if let (Some(mut reader), Some(last)) = (reader, self.latest.clone()) {
             self.commit_last(&mut reader, &last);
+            close_within(reader, CLOSE_PATIENCE);
         }
         drop(self.link.done);
     }
