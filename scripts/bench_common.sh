@@ -73,3 +73,25 @@ measure() {
 print_table() {
   python3 scripts/benchlib.py table --results "$BENCH_RESULTS" --suite "$1"
 }
+
+# The broker for the Kafka scripts: the one KAFKA_BOOTSTRAP names, or
+# librdkafka's mock cluster (examples/kafka_mock.rs) in a process of its own
+# with topic $2 of 16 partitions, held open by fd 3 (close it to stop it).
+# Sets servers, broker and mock_pid; $1 is a scratch directory.
+start_kafka_broker() {
+  local work=$1 topic=$2
+  mock_pid=
+  if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
+    servers=$KAFKA_BOOTSTRAP
+    broker="Kafka at $servers"
+    return
+  fi
+  cargo build --release --quiet --example kafka_mock
+  mkfifo "$work/hold"
+  "${CARGO_TARGET_DIR:-target}/release/examples/kafka_mock" "$topic:16" < "$work/hold" > "$work/servers" &
+  mock_pid=$!
+  exec 3> "$work/hold"
+  for _ in $(seq 100); do [ -s "$work/servers" ] && break; sleep 0.1; done
+  servers=$(head -1 "$work/servers")
+  broker="librdkafka mock cluster (in a separate process, same machine)"
+}

@@ -14,7 +14,6 @@ source "$(dirname "$0")/bench_common.sh"
 events=${1:-700000}
 shards=${KAFKA_BENCH_SHARDS:-2}
 ensure_built
-[ -n "${KAFKA_BOOTSTRAP:-}" ] || cargo build --release --quiet --example kafka_mock
 work=$(mktemp -d)
 mock_pid=
 cleanup() {
@@ -24,18 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 topic=${KAFKA_BENCH_TOPIC:-bench}
-if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
-  servers=$KAFKA_BOOTSTRAP
-  broker="Kafka at $servers"
-else
-  mkfifo "$work/hold"
-  "${CARGO_TARGET_DIR:-target}/release/examples/kafka_mock" "$topic:16" < "$work/hold" > "$work/servers" &
-  mock_pid=$!
-  exec 3> "$work/hold"
-  for _ in $(seq 100); do [ -s "$work/servers" ] && break; sleep 0.1; done
-  servers=$(head -1 "$work/servers")
-  broker="librdkafka mock cluster (in a separate process, same machine)"
-fi
+start_kafka_broker "$work" "$topic"
 gen=(--source trades=generator:trades --source-option trades.events="$events" --source-option trades.keys=10000)
 echo "kafka-bench: producing $events JSON records to $topic (16 partitions) on $servers" >&2
 # Keyed by symbol (10000 keys), so the partitions fill evenly.

@@ -19,7 +19,6 @@ rate=${1:-2000}
 seconds=${2:-20}
 shards=${KAFKA_LATENCY_SHARDS:-2}
 ensure_built
-[ -n "${KAFKA_BOOTSTRAP:-}" ] || cargo build --release --quiet --example kafka_mock
 work=$(mktemp -d)
 mock_pid=
 query_pid=
@@ -31,18 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 topic=${KAFKA_LATENCY_TOPIC:-latency}
-if [ -n "${KAFKA_BOOTSTRAP:-}" ]; then
-  servers=$KAFKA_BOOTSTRAP
-  broker="Kafka at $servers"
-else
-  mkfifo "$work/hold"
-  "${CARGO_TARGET_DIR:-target}/release/examples/kafka_mock" "$topic:16" < "$work/hold" > "$work/servers" &
-  mock_pid=$!
-  exec 3> "$work/hold"
-  for _ in $(seq 100); do [ -s "$work/servers" ] && break; sleep 0.1; done
-  servers=$(head -1 "$work/servers")
-  broker="librdkafka mock cluster (in a separate process, same machine)"
-fi
+start_kafka_broker "$work" "$topic"
 table="CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP, produced BIGINT)
   WITH ('connector' = 'kafka', 'topic' = '$topic', 'properties.bootstrap.servers' = '$servers',
   'format' = 'json', 'properties.group.id' = 'latency-bench-$$',
