@@ -10,7 +10,7 @@ use super::cast::conform;
 use super::eval::{is_true, with_operand};
 use super::footprint::{allocation, table, value_heap, vec};
 use crate::data::{DataType, Decimal, Value};
-use crate::plan::{AggregateCall, AggregateFunction};
+use crate::plan::{AggregateCall, AggregateFunction, ExprKind};
 use ahash::AHashSet;
 use cardinality_estimator::CardinalityEstimator;
 
@@ -129,28 +129,11 @@ impl Accumulator {
     fn add(&mut self, v: &Value) -> isize {
         match self {
             Accumulator::Count(n) => *n += 1,
-            Accumulator::IntSum { sum, n } => {
-                sum.add(integral_of(v));
-                *n += 1;
-            }
-            Accumulator::DecimalSum { units, scale, n } => {
-                units.add(units_of(v, *scale));
-                *n += 1;
-            }
-            Accumulator::FloatSum { sum, n } => {
-                *sum += v.as_f64().unwrap_or(0.0);
-                *n += 1;
-            }
-            Accumulator::Min(cur) => {
-                if cur.is_null() || less(v, cur) {
-                    return replace_extreme(cur, v);
-                }
-            }
-            Accumulator::Max(cur) => {
-                if cur.is_null() || less(cur, v) {
-                    return replace_extreme(cur, v);
-                }
-            }
+            Accumulator::IntSum { sum, n } => add_int(sum, n, v),
+            Accumulator::DecimalSum { units, scale, n } => add_decimal(units, *scale, n, v),
+            Accumulator::FloatSum { sum, n } => add_float(sum, n, v),
+            Accumulator::Min(cur) => return keep_min(cur, v),
+            Accumulator::Max(cur) => return keep_max(cur, v),
             Accumulator::Moments { n, mean, m2 } => {
                 let x = v.as_f64().unwrap_or(f64::NAN);
                 *n += 1;
@@ -374,6 +357,45 @@ fn replace_extreme(current: &mut Value, v: &Value) -> isize {
     value_heap(current) as isize - before as isize
 }
 
+/// Adds `v` to an exact BIGINT sum of `n` inputs.
+#[inline]
+fn add_int(sum: &mut Wide, n: &mut u64, v: &Value) {
+    sum.add(integral_of(v));
+    *n += 1;
+}
+
+/// Adds `v` to an exact DECIMAL sum (in units at `scale`) of `n` inputs.
+#[inline]
+fn add_decimal(units: &mut Wide, scale: u8, n: &mut u64, v: &Value) {
+    units.add(units_of(v, scale));
+    *n += 1;
+}
+
+/// Adds `v` to a DOUBLE sum of `n` inputs.
+#[inline]
+fn add_float(sum: &mut f64, n: &mut u64, v: &Value) {
+    *sum += v.as_f64().unwrap_or(0.0);
+    *n += 1;
+}
+
+/// Keeps `v` when it is the smallest so far; returns the change in heap bytes.
+#[inline]
+fn keep_min(current: &mut Value, v: &Value) -> isize {
+    match current.is_null() || less(v, current) {
+        true => replace_extreme(current, v),
+        false => 0,
+    }
+}
+
+/// Keeps `v` when it is the largest so far; returns the change in heap bytes.
+#[inline]
+fn keep_max(current: &mut Value, v: &Value) -> isize {
+    match current.is_null() || less(current, v) {
+        true => replace_extreme(current, v),
+        false => 0,
+    }
+}
+
 /// `a < b` in [`Value`]'s total order, with fast paths for numbers.
 #[inline]
 fn less(a: &Value, b: &Value) -> bool {
@@ -471,6 +493,285 @@ impl Slot {
 /// The state of all aggregate calls of one group.
 pub type GroupState = Box<[Slot]>;
 
+/// Where one aggregate call's state for one group lives: a [`Slot`], or
+/// the group's entry in a [`StateColumn`]. [`update_call`] drives both.
+pub trait CallState {
+    /// Adds one input (NULL is skipped, DISTINCT repeats too).
+    fn add(&mut self, v: &Value) -> isize;
+    /// Adds one row to COUNT(*).
+    fn add_row(&mut self) -> isize;
+    /// Adds one ARG_MAX / ARG_MIN input `x` ordered by `by` (both non-NULL).
+    fn add_by(&mut self, x: &Value, by: &Value) -> isize;
+}
+
+impl CallState for Slot {
+    #[inline]
+    fn add(&mut self, v: &Value) -> isize {
+        Slot::add(self, v)
+    }
+
+    fn add_row(&mut self) -> isize {
+        self.acc.add(&Value::Null)
+    }
+
+    fn add_by(&mut self, x: &Value, by: &Value) -> isize {
+        self.acc.add_by(x, by)
+    }
+}
+
+/// Adds `row` to one call's state of one group, past the call's FILTER;
+/// returns the change in heap bytes held.
+#[inline]
+pub fn update_call(call: &AggregateCall, state: &mut impl CallState, row: &[Value]) -> isize {
+    if let Some(filter) = &call.filter {
+        if !is_true(filter, row) {
+            return 0;
+        }
+    }
+    match (&call.arg, &call.by) {
+        (None, _) => state.add_row(),
+        (Some(arg), None) => with_operand(arg, row, |v| state.add(v)),
+        (Some(arg), Some(by)) => with_operand(arg, row, |x| {
+            with_operand(by, row, |b| match x.is_null() || b.is_null() {
+                true => 0,
+                false => state.add_by(x, b),
+            })
+        }),
+    }
+}
+
+/// One aggregate call's state for every group of a table, indexed by
+/// group id: flat vectors for COUNT, SUM, AVG, MIN and MAX, a [`Slot`] per
+/// group for the other calls and for DISTINCT. Updates and results are
+/// those of the [`Accumulator`] the call would have.
+#[derive(Debug, Clone)]
+pub enum StateColumn {
+    Count(Vec<i64>),
+    IntSum(Vec<(Wide, u64)>),
+    DecimalSum { scale: u8, sums: Vec<(Wide, u64)> },
+    FloatSum(Vec<(f64, u64)>),
+    Min(Vec<Value>),
+    Max(Vec<Value>),
+    Slots(Vec<Slot>),
+}
+
+impl StateColumn {
+    /// An empty column for `call`.
+    pub fn for_call(call: &AggregateCall) -> StateColumn {
+        if call.distinct || call.by.is_some() {
+            return StateColumn::Slots(Vec::new());
+        }
+        match Accumulator::for_call(call) {
+            Accumulator::Count(_) => StateColumn::Count(Vec::new()),
+            Accumulator::IntSum { .. } => StateColumn::IntSum(Vec::new()),
+            Accumulator::DecimalSum { scale, .. } => StateColumn::DecimalSum {
+                scale,
+                sums: Vec::new(),
+            },
+            Accumulator::FloatSum { .. } => StateColumn::FloatSum(Vec::new()),
+            Accumulator::Min(_) => StateColumn::Min(Vec::new()),
+            Accumulator::Max(_) => StateColumn::Max(Vec::new()),
+            _ => StateColumn::Slots(Vec::new()),
+        }
+    }
+
+    /// Appends a new group's empty state; returns the heap bytes it holds
+    /// (beyond the column's own vector).
+    pub fn push_group(&mut self, call: &AggregateCall) -> usize {
+        match self {
+            StateColumn::Count(c) => c.push(0),
+            StateColumn::IntSum(c) | StateColumn::DecimalSum { sums: c, .. } => {
+                c.push((Wide::default(), 0))
+            }
+            StateColumn::FloatSum(c) => c.push((0.0, 0)),
+            StateColumn::Min(c) | StateColumn::Max(c) => c.push(Value::Null),
+            StateColumn::Slots(c) => {
+                let slot = Slot {
+                    acc: Accumulator::for_call(call),
+                    seen: call.distinct.then(Default::default),
+                };
+                let heap = slot.heap();
+                c.push(slot);
+                return heap;
+            }
+        }
+        0
+    }
+
+    /// Adds the rows `rows` to the groups `ids` (one id per row), as
+    /// [`update_call`] would row by row; returns the change in heap bytes.
+    /// The common calls (one column's COUNT, SUM, AVG, MIN or MAX, no
+    /// FILTER) run one tight loop for the whole batch.
+    pub fn update_rows(&mut self, call: &AggregateCall, ids: &[usize], rows: &[&[Value]]) -> isize {
+        let plain = call.filter.is_none() && call.by.is_none();
+        let column = match &call.arg {
+            _ if !plain => None,
+            None => {
+                if let StateColumn::Count(n) = self {
+                    ids.iter().for_each(|&id| n[id] += 1);
+                    return 0;
+                }
+                None
+            }
+            Some(arg) => match arg.kind {
+                ExprKind::Column(c) => Some(c),
+                _ => None,
+            },
+        };
+        let Some(c) = column else {
+            return ids
+                .iter()
+                .zip(rows)
+                .map(|(&id, row)| update_call(call, &mut self.entry(id), row))
+                .sum();
+        };
+        let inputs = ids
+            .iter()
+            .zip(rows)
+            .filter_map(|(&id, row)| match row.get(c) {
+                Some(v) if !v.is_null() => Some((id, v)),
+                _ => None,
+            });
+        match self {
+            StateColumn::Count(n) => inputs.for_each(|(id, _)| n[id] += 1),
+            StateColumn::IntSum(s) => inputs.for_each(|(id, v)| {
+                let (sum, n) = &mut s[id];
+                add_int(sum, n, v)
+            }),
+            StateColumn::DecimalSum { scale, sums } => inputs.for_each(|(id, v)| {
+                let (units, n) = &mut sums[id];
+                add_decimal(units, *scale, n, v)
+            }),
+            StateColumn::FloatSum(s) => inputs.for_each(|(id, v)| {
+                let (sum, n) = &mut s[id];
+                add_float(sum, n, v)
+            }),
+            StateColumn::Min(m) => return inputs.map(|(id, v)| keep_min(&mut m[id], v)).sum(),
+            StateColumn::Max(m) => return inputs.map(|(id, v)| keep_max(&mut m[id], v)).sum(),
+            StateColumn::Slots(s) => return inputs.map(|(id, v)| s[id].add(v)).sum(),
+        }
+        0
+    }
+
+    /// Group `group`'s entry, to update with [`update_call`].
+    #[inline]
+    pub fn entry(&mut self, group: usize) -> ColumnEntry<'_> {
+        ColumnEntry {
+            column: self,
+            group,
+        }
+    }
+
+    /// The call's result for `group`, typed as the plan says.
+    pub fn result(&self, group: usize, call: &AggregateCall) -> Value {
+        let acc = match self {
+            StateColumn::Count(c) => Accumulator::Count(c[group]),
+            StateColumn::IntSum(c) => Accumulator::IntSum {
+                sum: c[group].0,
+                n: c[group].1,
+            },
+            StateColumn::DecimalSum { scale, sums } => Accumulator::DecimalSum {
+                units: sums[group].0,
+                scale: *scale,
+                n: sums[group].1,
+            },
+            StateColumn::FloatSum(c) => Accumulator::FloatSum {
+                sum: c[group].0,
+                n: c[group].1,
+            },
+            StateColumn::Min(c) | StateColumn::Max(c) => {
+                return conform(c[group].clone(), call.data_type)
+            }
+            StateColumn::Slots(c) => return conform(c[group].acc.result(call), call.data_type),
+        };
+        conform(acc.result(call), call.data_type)
+    }
+
+    /// Bytes of the column's vector (by capacity).
+    pub fn vector_bytes(&self) -> usize {
+        match self {
+            StateColumn::Count(c) => vec::<i64>(c.capacity()),
+            StateColumn::IntSum(c) | StateColumn::DecimalSum { sums: c, .. } => {
+                vec::<(Wide, u64)>(c.capacity())
+            }
+            StateColumn::FloatSum(c) => vec::<(f64, u64)>(c.capacity()),
+            StateColumn::Min(c) | StateColumn::Max(c) => vec::<Value>(c.capacity()),
+            StateColumn::Slots(c) => vec::<Slot>(c.capacity()),
+        }
+    }
+
+    /// Forgets every group, keeping the vector's capacity; returns the heap
+    /// bytes the groups' states held (strings, sets, lists).
+    pub fn clear(&mut self) -> usize {
+        let heap = match self {
+            StateColumn::Min(c) | StateColumn::Max(c) => c.iter().map(value_heap).sum(),
+            StateColumn::Slots(c) => c.iter().map(Slot::heap).sum(),
+            _ => 0,
+        };
+        match self {
+            StateColumn::Count(c) => c.clear(),
+            StateColumn::IntSum(c) | StateColumn::DecimalSum { sums: c, .. } => c.clear(),
+            StateColumn::FloatSum(c) => c.clear(),
+            StateColumn::Min(c) | StateColumn::Max(c) => c.clear(),
+            StateColumn::Slots(c) => c.clear(),
+        }
+        heap
+    }
+}
+
+/// One group's entry in a [`StateColumn`].
+pub struct ColumnEntry<'a> {
+    column: &'a mut StateColumn,
+    group: usize,
+}
+
+impl CallState for ColumnEntry<'_> {
+    #[inline]
+    fn add(&mut self, v: &Value) -> isize {
+        let g = self.group;
+        match self.column {
+            StateColumn::Slots(c) => return c[g].add(v),
+            _ if v.is_null() => {}
+            StateColumn::Count(c) => c[g] += 1,
+            StateColumn::IntSum(c) => {
+                let (sum, n) = &mut c[g];
+                add_int(sum, n, v)
+            }
+            StateColumn::DecimalSum { scale, sums } => {
+                let (units, n) = &mut sums[g];
+                add_decimal(units, *scale, n, v)
+            }
+            StateColumn::FloatSum(c) => {
+                let (sum, n) = &mut c[g];
+                add_float(sum, n, v)
+            }
+            StateColumn::Min(c) => return keep_min(&mut c[g], v),
+            StateColumn::Max(c) => return keep_max(&mut c[g], v),
+        }
+        0
+    }
+
+    fn add_row(&mut self) -> isize {
+        match self.column {
+            StateColumn::Count(c) => {
+                c[self.group] += 1;
+                0
+            }
+            StateColumn::Slots(c) => c[self.group].add_row(),
+            // Only COUNT(*) has no argument (a typed column is made for it).
+            _ => 0,
+        }
+    }
+
+    fn add_by(&mut self, x: &Value, by: &Value) -> isize {
+        match self.column {
+            StateColumn::Slots(c) => c[self.group].add_by(x, by),
+            // ARG_MAX / ARG_MIN always get a slot column.
+            _ => 0,
+        }
+    }
+}
+
 /// The aggregate calls of a query: creates, updates, merges and reads
 /// [`GroupState`]s.
 #[derive(Debug, Clone)]
@@ -524,25 +825,16 @@ impl Aggregates {
     /// Adds one source row to a group; returns the change in heap bytes held.
     #[inline]
     pub fn update(&self, state: &mut [Slot], row: &[Value]) -> isize {
-        let mut grown = 0;
-        for (call, slot) in self.calls.iter().zip(state.iter_mut()) {
-            if let Some(filter) = &call.filter {
-                if !is_true(filter, row) {
-                    continue;
-                }
-            }
-            grown += match (&call.arg, &call.by) {
-                (None, _) => slot.acc.add(&Value::Null),
-                (Some(arg), None) => with_operand(arg, row, |v| slot.add(v)),
-                (Some(arg), Some(by)) => with_operand(arg, row, |x| {
-                    with_operand(by, row, |b| match x.is_null() || b.is_null() {
-                        true => 0,
-                        false => slot.acc.add_by(x, b),
-                    })
-                }),
-            };
-        }
-        grown
+        self.calls
+            .iter()
+            .zip(state.iter_mut())
+            .map(|(call, slot)| update_call(call, slot, row))
+            .sum()
+    }
+
+    /// The calls, in SELECT order.
+    pub fn calls(&self) -> &[AggregateCall] {
+        &self.calls
     }
 
     /// Folds group state `other` into `state` (same calls); returns the

@@ -7,11 +7,10 @@ use super::aggregate::{Aggregates, GroupState};
 use super::changelog::{Changelog, RecordRows};
 use super::eval::{eval, is_true};
 use super::footprint::Footprint;
+use super::group_table::GroupTable;
 use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
-use super::window::{
-    group_table_bytes, AlignedWindows, Clock, GroupKey, GroupMap, Session, SessionWindows,
-};
+use super::window::{AlignedWindows, Clock, Session, SessionWindows};
 use crate::data::Value;
 use crate::plan::{AggregatePlan, EmitMode, ExprKind, ScalarExpr, TimeSettings, WindowKind};
 
@@ -36,18 +35,19 @@ struct Context {
     windowed: bool,
     /// Scratch for the group row `[keys.., aggs.., window_start, window_end]`.
     group_row: Vec<Value>,
-    /// States of closed groups, reset, for new groups.
-    spare_states: Vec<GroupState>,
-    /// Scratch for the groups of a closing window.
-    closing: Vec<(GroupKey, GroupState)>,
     /// Scratch for the rows of the sessions a record joins, before it does.
     joined: Vec<Option<Vec<Value>>>,
     /// Bytes held by the groups, their tables and windows, and spare states.
     footprint: Footprint,
 }
 
-/// At most this many closed group states are kept for reuse.
-const MAX_SPARE_STATES: usize = 1 << 16;
+/// Where a group's aggregate states are: a session's own state, or a
+/// group's entries in a [`GroupTable`].
+#[derive(Clone, Copy)]
+enum States<'a> {
+    Session(&'a GroupState),
+    Table(&'a GroupTable, usize),
+}
 
 /// The key of a record whose single GROUP BY column is missing.
 static NULL_KEY: [Value; 1] = [Value::Null];
@@ -58,13 +58,16 @@ impl Context {
     fn output_row(
         &mut self,
         key: &[Value],
-        state: &GroupState,
+        states: States<'_>,
         window: Option<(i64, i64)>,
         out: &mut Output,
     ) -> Option<Vec<Value>> {
         self.group_row.clear();
         self.group_row.extend_from_slice(key);
-        self.aggs.results_into(state, &mut self.group_row);
+        match states {
+            States::Session(state) => self.aggs.results_into(state, &mut self.group_row),
+            States::Table(table, id) => table.results_into(id, &self.aggs, &mut self.group_row),
+        }
         if let (true, Some((start, end))) = (self.windowed, window) {
             self.group_row.push(Value::Timestamp(start));
             self.group_row.push(Value::Timestamp(end));
@@ -80,42 +83,31 @@ impl Context {
         Some(values)
     }
 
-    /// Adds `row` to the group `key` of `map` (creating it; the key is cloned
-    /// only then) and, with EMIT CHANGES, emits how its output row changed.
+    /// Adds `row` to the group `key` of `table` (creating it; the key is
+    /// copied only then) and, with EMIT CHANGES, emits how its output row
+    /// changed.
     #[inline]
     fn update_group(
         &mut self,
-        map: &mut GroupMap,
+        table: &mut GroupTable,
         key: &[Value],
         row: &[Value],
         window: Option<(i64, i64)>,
         rows: &mut RecordRows,
     ) {
-        let changes = self.emit == EmitMode::Changes;
-        if let Some(state) = map.get_mut(key) {
-            let before = match changes {
-                true => self.output_row(key, state, window, rows.out),
-                false => None,
-            };
-            self.footprint.change(self.aggs.update(state, row));
-            if changes {
-                let after = self.output_row(key, state, window, rows.out);
-                self.changelog.emit(before, after, rows);
-            }
+        let (id, new, grown) = table.find_or_insert(key, &self.aggs);
+        self.footprint.change(grown);
+        if self.emit != EmitMode::Changes {
+            self.footprint.change(table.update(id, row, &self.aggs));
             return;
         }
-        let mut state = self.take_state();
-        self.footprint.change(self.aggs.update(&mut state, row));
-        if changes {
-            let after = self.output_row(key, &state, window, rows.out);
-            self.changelog.emit(None, after, rows);
-        }
-        let key = GroupKey::new(key);
-        let table_before = group_table_bytes(map.capacity());
-        self.footprint.grow(key.heap_bytes());
-        map.insert(key, state);
-        self.footprint
-            .resize(table_before, group_table_bytes(map.capacity()));
+        let before = match new {
+            true => None,
+            false => self.output_row(key, States::Table(table, id), window, rows.out),
+        };
+        self.footprint.change(table.update(id, row, &self.aggs));
+        let after = self.output_row(key, States::Table(table, id), window, rows.out);
+        self.changelog.emit(before, after, rows);
     }
 
     /// Adds `row` at `t` to the sessions of `key` and, with EMIT CHANGES,
@@ -136,11 +128,11 @@ impl Context {
         let mut joined = std::mem::take(&mut self.joined);
         for session in sessions.overlapping(key, t) {
             let window = Some((session.start, session.end));
-            joined.push(self.output_row(key, &session.state, window, rows.out));
+            joined.push(self.output_row(key, States::Session(&session.state), window, rows.out));
         }
         let session = sessions.add(key, t, &self.aggs, row, &mut self.footprint);
         let window = Some((session.start, session.end));
-        let after = self.output_row(key, &session.state, window, rows.out);
+        let after = self.output_row(key, States::Session(&session.state), window, rows.out);
         let mut joined_rows = joined.drain(..);
         let first = joined_rows.next().flatten();
         for merged in joined_rows {
@@ -150,67 +142,42 @@ impl Context {
         self.joined = joined;
     }
 
-    /// A fresh group state, reusing one from a closed group when possible.
-    fn take_state(&mut self) -> GroupState {
-        self.spare_states.pop().unwrap_or_else(|| {
-            let state = self.aggs.new_state();
-            self.footprint.grow(self.aggs.state_bytes(&state));
-            state
-        })
+    /// Drops a closed session's state.
+    fn drop_state(&mut self, state: GroupState) {
+        self.footprint.shrink(self.aggs.state_bytes(&state));
     }
 
-    /// Takes back the state of a closed group for reuse.
-    fn recycle(&mut self, mut state: GroupState) {
-        if self.spare_states.len() < MAX_SPARE_STATES {
-            self.footprint.change(self.aggs.reset(&mut state));
-            self.spare_states.push(state);
-        } else {
-            self.footprint.shrink(self.aggs.state_bytes(&state));
-        }
+    /// Empties a closed window's table (its capacity is kept for reuse).
+    fn clear(&mut self, table: &mut GroupTable) {
+        self.footprint.shrink(table.clear());
     }
 
-    /// Drops a closed group without output: its key goes, its state is reused.
-    fn discard(&mut self, key: GroupKey, state: GroupState) {
-        self.footprint.shrink(key.heap_bytes());
-        self.recycle(state);
-    }
-
-    /// EMIT FINAL rows of the groups of one closing window, sorted by key.
-    fn final_rows(
-        &mut self,
-        groups: impl Iterator<Item = (GroupKey, GroupState)>,
-        start: i64,
-        end: i64,
-        out: &mut Output,
-    ) {
-        let mut closing = std::mem::take(&mut self.closing);
-        closing.extend(groups);
-        // Keys are unique within a window, so an unstable sort is deterministic.
-        closing.sort_unstable_by(|a, b| a.0.as_slice().cmp(b.0.as_slice()));
-        out.rows.reserve(closing.len());
-        for (key, state) in closing.drain(..) {
-            // The key moves into the output row's order.
-            self.footprint.shrink(key.heap_bytes());
-            let window = Some((start, end));
-            if let Some(values) = self.output_row(key.as_slice(), &state, window, out) {
+    /// EMIT FINAL rows of the groups of one closing window, sorted by key;
+    /// empties the table.
+    fn final_rows(&mut self, table: &mut GroupTable, start: i64, end: i64, out: &mut Output) {
+        let ids = table.ids_by_key();
+        out.rows.reserve(ids.len());
+        let window = Some((start, end));
+        for id in ids {
+            let key = table.key(id);
+            if let Some(values) = self.output_row(key, States::Table(table, id), window, out) {
                 out.rows.push(OutputRow {
                     values,
                     order: RowOrder::Window {
                         end,
                         start,
-                        key: key.into_vec(),
+                        key: key.to_vec(),
                     },
                 });
             }
-            self.recycle(state);
         }
-        self.closing = closing;
+        self.clear(table);
     }
 }
 
 #[derive(Clone)]
 enum Store {
-    Unwindowed(GroupMap),
+    Unwindowed(GroupTable),
     Aligned(AlignedWindows),
     Sessions(SessionWindows),
 }
@@ -229,6 +196,8 @@ pub struct Grouped {
     key: Vec<Value>,
     /// Scratch for closed sessions before they are sorted.
     closed: Vec<OutputRow>,
+    /// Scratch for the group ids of a batch's rows.
+    ids: Vec<usize>,
     /// Emits the one group of a GROUP-BY-less EMIT FINAL aggregate at the
     /// end of the input even when no row reached it (`COUNT(*)` = 0), as
     /// SQL does. Only the partition that owns the empty key (0) does.
@@ -240,15 +209,21 @@ impl Grouped {
     /// first in every row when `changelog` is set.
     pub fn new(plan: &AggregatePlan, emit: EmitMode, changelog: bool, time: TimeSettings) -> Self {
         let lateness = time.allowed_lateness_ms;
+        let aggs = Aggregates::new(&plan.aggregates);
+        let table = GroupTable::new(plan.group_keys.len(), &aggs);
         let store = match plan.window.map(|w| w.kind) {
-            None => Store::Unwindowed(GroupMap::default()),
+            None => Store::Unwindowed(table),
             Some(WindowKind::Tumbling { size_ms }) => {
-                Store::Aligned(AlignedWindows::new(size_ms, size_ms, lateness))
+                Store::Aligned(AlignedWindows::new(size_ms, size_ms, lateness, table))
             }
             Some(WindowKind::Sliding {
                 size_ms,
                 advance_ms,
-            }) => Store::Aligned(AlignedWindows::new(size_ms, advance_ms, lateness)),
+            }) => {
+                let windows_per_record = (size_ms / advance_ms.max(1)).max(1) as usize;
+                let table = table.shared_by(windows_per_record);
+                Store::Aligned(AlignedWindows::new(size_ms, advance_ms, lateness, table))
+            }
             Some(WindowKind::Session { gap_ms }) => {
                 Store::Sessions(SessionWindows::new(gap_ms, lateness))
             }
@@ -263,15 +238,13 @@ impl Grouped {
             },
             store,
             ctx: Context {
-                aggs: Aggregates::new(&plan.aggregates),
+                aggs,
                 having: plan.having.clone(),
                 projections: plan.projections.clone(),
                 emit,
                 changelog: Changelog::new(changelog),
                 windowed: plan.window.is_some(),
                 group_row: Vec::with_capacity(plan.group_row_width()),
-                spare_states: Vec::new(),
-                closing: Vec::new(),
                 joined: Vec::new(),
                 footprint: Footprint::default(),
             },
@@ -284,6 +257,7 @@ impl Grouped {
             },
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
+            ids: Vec::new(),
             owns_empty_group: true,
         }
     }
@@ -301,6 +275,38 @@ impl Grouped {
     /// The bytes this operator's state holds (see [`super::footprint`]).
     pub fn state_bytes(&self) -> usize {
         self.ctx.footprint.bytes()
+    }
+
+    /// Whether [`Grouped::push_rows`] takes whole batches: unwindowed
+    /// EMIT FINAL, where no record is late or emits a row.
+    pub fn takes_batches(&self) -> bool {
+        matches!(self.store, Store::Unwindowed(_)) && self.ctx.emit == EmitMode::Final
+    }
+
+    /// Aggregates rows already past WHERE, when [`Grouped::takes_batches`]:
+    /// finds every row's group first, then adds the rows to one aggregate
+    /// at a time.
+    pub fn push_rows(&mut self, rows: &[&[Value]]) {
+        let Store::Unwindowed(table) = &mut self.store else {
+            return;
+        };
+        let aggs = &self.ctx.aggs;
+        self.ids.clear();
+        for row in rows {
+            let key: &[Value] = match self.single_key_column {
+                Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
+                None => {
+                    self.key.clear();
+                    self.key.extend(self.keys.iter().map(|k| eval(k, row)));
+                    &self.key
+                }
+            };
+            let (id, _, grown) = table.find_or_insert(key, aggs);
+            self.ctx.footprint.change(grown);
+            self.ids.push(id);
+        }
+        let grown = table.update_rows(&self.ids, rows, aggs);
+        self.ctx.footprint.change(grown);
     }
 
     /// Aggregates one source row (already past WHERE) at `position`.
@@ -377,17 +383,17 @@ impl Grouped {
     /// empty input (on the partition that owns the empty key).
     pub fn finish(&mut self, out: &mut Output) {
         self.advance_watermark(i64::MAX, out);
-        if let Store::Unwindowed(map) = &mut self.store {
+        if let Store::Unwindowed(table) = &mut self.store {
             if self.ctx.emit == EmitMode::Final {
-                let empty_global = self.keys.is_empty() && map.is_empty() && self.owns_empty_group;
+                let empty_global =
+                    self.keys.is_empty() && table.is_empty() && self.owns_empty_group;
                 if empty_global {
-                    let state = self.ctx.take_state();
-                    map.insert(GroupKey::new(&[]), state);
+                    let (_, _, grown) = table.find_or_insert(&[], &self.ctx.aggs);
+                    self.ctx.footprint.change(grown);
                 }
-                self.ctx.final_rows(map.drain(), i64::MIN, i64::MAX, out);
+                self.ctx.final_rows(table, i64::MIN, i64::MAX, out);
             } else {
-                map.drain()
-                    .for_each(|(key, state)| self.ctx.discard(key, state));
+                self.ctx.clear(table);
             }
         }
     }
@@ -395,7 +401,7 @@ impl Grouped {
     /// Groups not yet closed: one per open window and key (per key when unwindowed).
     pub fn open_groups(&self) -> usize {
         match &self.store {
-            Store::Unwindowed(map) => map.len(),
+            Store::Unwindowed(table) => table.len(),
             Store::Aligned(windows) => windows.open_groups(),
             Store::Sessions(sessions) => sessions.open_sessions(),
         }
@@ -420,17 +426,16 @@ impl Grouped {
         match &mut self.store {
             Store::Unwindowed(_) => {}
             Store::Aligned(windows) => {
-                while let Some((start, mut map)) =
+                while let Some((start, mut table)) =
                     windows.pop_closed(watermark, &mut self.ctx.footprint)
                 {
                     if emit_final {
                         let end = start.saturating_add(windows.size());
-                        self.ctx.final_rows(map.drain(), start, end, out);
+                        self.ctx.final_rows(&mut table, start, end, out);
                     } else {
-                        map.drain()
-                            .for_each(|(key, state)| self.ctx.discard(key, state));
+                        self.ctx.clear(&mut table);
                     }
-                    windows.recycle(map, &mut self.ctx.footprint);
+                    windows.recycle(table, &mut self.ctx.footprint);
                 }
             }
             Store::Sessions(sessions) => {
@@ -439,7 +444,8 @@ impl Grouped {
                 let forgotten = sessions.pop_closed(watermark, |key, session: Session| {
                     let window = Some((session.start, session.end));
                     if emit_final {
-                        if let Some(values) = ctx.output_row(key, &session.state, window, out) {
+                        let states = States::Session(&session.state);
+                        if let Some(values) = ctx.output_row(key, states, window, out) {
                             closed.push(OutputRow {
                                 values,
                                 order: RowOrder::Window {
@@ -450,7 +456,7 @@ impl Grouped {
                             });
                         }
                     }
-                    ctx.recycle(session.state);
+                    ctx.drop_state(session.state);
                 });
                 self.ctx.footprint.shrink(forgotten);
                 self.closed.sort_by(|a, b| a.order.cmp(&b.order));

@@ -13,6 +13,7 @@ mod datetime;
 mod eval;
 mod footprint;
 mod functions;
+mod group_table;
 mod grouped;
 mod partition;
 mod route;
@@ -30,6 +31,8 @@ pub use route::{event_time, time_value, KeyRouter};
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod group_table_tests;
 #[cfg(test)]
 mod nesting_tests;
 #[cfg(test)]

@@ -90,6 +90,26 @@ pub struct PartitionEngine {
     stats: EngineStats,
 }
 
+/// The rows of `batch` that pass `filter`; counts them in `stats`, and
+/// the others as filtered.
+fn rows_past_where<'b>(
+    filter: Option<&ScalarExpr>,
+    stats: &mut EngineStats,
+    batch: &'b Batch,
+) -> Vec<&'b [Value]> {
+    stats.records_in += batch.len() as u64;
+    let rows: Vec<&[Value]> = match filter {
+        None => batch.rows().map(|(row, _)| row).collect(),
+        Some(filter) => batch
+            .rows()
+            .map(|(row, _)| row)
+            .filter(|row| is_true(filter, row))
+            .collect(),
+    };
+    stats.filtered += (batch.len() - rows.len()) as u64;
+    rows
+}
+
 #[derive(Clone)]
 enum Operator {
     Stateless {
@@ -138,6 +158,14 @@ impl PartitionEngine {
     /// time), or that no window contains (sliding windows with gaps); such
     /// records count as `filtered`.
     pub fn push(&mut self, batch: &Batch, out: &mut Output) {
+        if let Operator::Grouped(grouped) = &mut self.operator {
+            if grouped.takes_batches() {
+                let rows = rows_past_where(self.filter.as_ref(), &mut self.stats, batch);
+                self.stats.processed += rows.len() as u64;
+                grouped.push_rows(&rows);
+                return;
+            }
+        }
         let emitted_before = out.rows.len();
         for (row, position) in batch.rows() {
             self.push_row(row, position, out);

@@ -6,6 +6,7 @@
 
 use super::aggregate::{Aggregates, GroupState};
 use super::footprint::{self, value_heap, Footprint};
+use super::group_table::GroupTable;
 use crate::data::Value;
 use ahash::AHashMap;
 use std::borrow::Borrow;
@@ -15,11 +16,7 @@ use std::hash::{Hash, Hasher};
 use std::mem::size_of;
 use std::ops::Range;
 
-/// The groups of one window (or of an unwindowed query), by key. Looked up
-/// by `&[Value]`, so a record's key is cloned only when its group is new.
-pub type GroupMap = AHashMap<GroupKey, GroupState>;
-
-/// A GROUP BY key as stored in a [`GroupMap`]. A one-column key (the common
+/// A GROUP BY key as stored by [`SessionWindows`]. A one-column key (the common
 /// case) is kept inline: no allocation and one pointer less to chase.
 /// Hashes and compares as the slice of its values.
 #[derive(Debug, Clone)]
@@ -43,13 +40,6 @@ impl GroupKey {
         }
     }
 
-    pub fn into_vec(self) -> Vec<Value> {
-        match self {
-            GroupKey::One(v) => vec![v],
-            GroupKey::Many(vs) => vs,
-        }
-    }
-
     /// Heap bytes the key holds: its strings, and the vector of a
     /// many-column key.
     pub fn heap_bytes(&self) -> usize {
@@ -59,11 +49,6 @@ impl GroupKey {
             GroupKey::Many(vs) => values + footprint::vec::<Value>(vs.capacity()),
         }
     }
-}
-
-/// Bytes of a group table with room for `capacity` groups.
-pub fn group_table_bytes(capacity: usize) -> usize {
-    footprint::table::<(GroupKey, GroupState)>(capacity)
 }
 
 impl Borrow<[Value]> for GroupKey {
@@ -131,7 +116,7 @@ impl Clock {
 
 /// What one open window's entry in the ordered map of windows takes: its
 /// start and table header, in B-tree nodes that are about half full.
-const WINDOW_ENTRY_BYTES: usize = 2 * (size_of::<i64>() + size_of::<GroupMap>());
+const WINDOW_ENTRY_BYTES: usize = 2 * (size_of::<i64>() + size_of::<GroupTable>());
 
 /// Tumbling (`advance == size`) and sliding windows: `[s, s + size)` for every
 /// multiple `s` of `advance`.
@@ -141,15 +126,19 @@ pub struct AlignedWindows {
     advance: i64,
     lateness: i64,
     /// Open windows by start; all have the same size, so start order is end order.
-    windows: BTreeMap<i64, GroupMap>,
+    windows: BTreeMap<i64, GroupTable>,
     /// When the earliest open window closes (`i64::MAX`: none open).
     next_close: i64,
-    /// Emptied maps kept for reuse, so a new window does not regrow its table.
-    spare: Vec<GroupMap>,
+    /// Emptied tables kept for reuse, so a new window does not regrow its table.
+    spare: Vec<GroupTable>,
+    /// An empty table, copied for a window when no spare one is left.
+    empty: GroupTable,
 }
 
 impl AlignedWindows {
-    pub fn new(size: i64, advance: i64, lateness: i64) -> Self {
+    /// Windows of `size` every `advance`, closing `lateness` after their
+    /// end, with their groups in tables like `empty`.
+    pub fn new(size: i64, advance: i64, lateness: i64, empty: GroupTable) -> Self {
         AlignedWindows {
             size: size.max(1),
             advance: advance.max(1),
@@ -157,6 +146,7 @@ impl AlignedWindows {
             windows: BTreeMap::new(),
             next_close: i64::MAX,
             spare: Vec::new(),
+            empty,
         }
     }
 
@@ -193,12 +183,12 @@ impl AlignedWindows {
 
     /// The groups of the window starting at `start`, opening it if needed
     /// (a reused table was counted when it grew; a window's entry is counted here).
-    pub fn window_mut(&mut self, start: i64, footprint: &mut Footprint) -> &mut GroupMap {
+    pub fn window_mut(&mut self, start: i64, footprint: &mut Footprint) -> &mut GroupTable {
         let close = self.closes_at(start);
-        let spare = &mut self.spare;
+        let (spare, empty) = (&mut self.spare, &self.empty);
         let map = self.windows.entry(start).or_insert_with(|| {
             footprint.grow(WINDOW_ENTRY_BYTES);
-            spare.pop().unwrap_or_default()
+            spare.pop().unwrap_or_else(|| empty.clone())
         });
         self.next_close = self.next_close.min(close);
         map
@@ -209,7 +199,7 @@ impl AlignedWindows {
         &mut self,
         watermark: i64,
         footprint: &mut Footprint,
-    ) -> Option<(i64, GroupMap)> {
+    ) -> Option<(i64, GroupTable)> {
         if self.next_close > watermark {
             return None;
         }
@@ -226,16 +216,15 @@ impl AlignedWindows {
 
     /// Groups held in open windows (one per window and key).
     pub fn open_groups(&self) -> usize {
-        self.windows.values().map(|map| map.len()).sum()
+        self.windows.values().map(GroupTable::len).sum()
     }
 
-    /// Takes back an emptied map for a later window; one not kept is freed.
-    pub fn recycle(&mut self, mut map: GroupMap, footprint: &mut Footprint) {
-        map.clear();
+    /// Takes back an emptied table for a later window; one not kept is freed.
+    pub fn recycle(&mut self, table: GroupTable, footprint: &mut Footprint) {
         if self.spare.len() < 2 {
-            self.spare.push(map);
+            self.spare.push(table);
         } else {
-            footprint.shrink(group_table_bytes(map.capacity()));
+            footprint.shrink(table.structure_bytes());
         }
     }
 }
@@ -454,9 +443,14 @@ mod tests {
     use crate::engine::test_plans::*;
     use crate::plan::AggregateFunction;
 
+    fn aligned(size: i64, advance: i64, lateness: i64) -> AlignedWindows {
+        let empty = GroupTable::new(1, &Aggregates::new(&[]));
+        AlignedWindows::new(size, advance, lateness, empty)
+    }
+
     #[test]
     fn tumbling_membership_floors_negative_times() {
-        let w = AlignedWindows::new(10, 10, 0);
+        let w = aligned(10, 10, 0);
         assert_eq!(w.start_range(7), (0, 0));
         assert_eq!(w.start_range(10), (10, 10));
         assert_eq!(w.start_range(-1), (-10, -10));
@@ -465,11 +459,11 @@ mod tests {
 
     #[test]
     fn sliding_membership() {
-        let w = AlignedWindows::new(10_000, 5_000, 0);
+        let w = aligned(10_000, 5_000, 0);
         assert_eq!(w.start_range(7_000), (0, 5_000));
         assert_eq!(w.start_range(5_000), (0, 5_000));
         assert_eq!(w.start_range(4_999), (-5_000, 0));
-        let gappy = AlignedWindows::new(2, 5, 0);
+        let gappy = aligned(2, 5, 0);
         let (first, last) = gappy.start_range(3);
         assert!(first > last);
         assert_eq!(gappy.start_range(6), (5, 5));
@@ -477,7 +471,7 @@ mod tests {
 
     #[test]
     fn aligned_windows_close_in_start_order() {
-        let mut w = AlignedWindows::new(10, 10, 5);
+        let mut w = aligned(10, 10, 5);
         let mut fp = Footprint::default();
         w.window_mut(20, &mut fp);
         w.window_mut(0, &mut fp);
@@ -553,10 +547,6 @@ mod tests {
         assert_eq!(map.get(&[Value::Double(1.0), Value::Null][..]), Some(&2));
         assert_eq!(map.get(&[][..]), Some(&3));
         assert_eq!(map.get(&[Value::str("b")][..]), None);
-        assert_eq!(
-            GroupKey::new(&[Value::Int(4)]).into_vec(),
-            vec![Value::Int(4)]
-        );
     }
 
     #[test]

@@ -1,0 +1,234 @@
+//! The groups of one window, or of an unwindowed query: every group's key
+//! stored flat in one vector, found by one hash through a table of dense
+//! group ids, and each aggregate call's state kept as a column indexed by
+//! group id ([`StateColumn`]). A group costs its key values, one id in the
+//! table and one entry per call (8 to 24 bytes for COUNT, SUM, AVG, MIN and
+//! MAX), not a hash-map entry with a boxed state per group.
+
+use super::aggregate::{update_call, Aggregates, StateColumn};
+use super::footprint::{self, value_heap};
+use crate::data::Value;
+use hashbrown::HashTable;
+
+/// The hash of every group key: fixed seeds, so tables agree across runs.
+const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+    0xa409_3822_299f_31d0,
+    0x082e_fa98_ec4e_6c89,
+);
+
+/// Groups by key, with their aggregate states as columns.
+#[derive(Clone, Debug)]
+pub struct GroupTable {
+    /// Values per key (the number of GROUP BY keys).
+    width: usize,
+    /// Group ids, found by the hash of their key. Ids are dense: 0..len.
+    ids: HashTable<u32>,
+    /// The keys, `width` values per group, in id order.
+    keys: Vec<Value>,
+    /// One column per aggregate call.
+    states: Vec<StateColumn>,
+    /// Heap bytes charged for the keys' strings.
+    key_heap: usize,
+    /// How many tables hold each key's strings: a record joins this many
+    /// sliding windows, whose tables then share the record's strings, so
+    /// each is charged its share.
+    key_sharers: usize,
+}
+
+impl GroupTable {
+    /// An empty table for keys of `width` values and the calls of `aggs`.
+    pub fn new(width: usize, aggs: &Aggregates) -> Self {
+        GroupTable {
+            width,
+            ids: HashTable::new(),
+            keys: Vec::new(),
+            states: aggs.calls().iter().map(StateColumn::for_call).collect(),
+            key_heap: 0,
+            key_sharers: 1,
+        }
+    }
+
+    /// The same table, for windows of which `windows` hold each record.
+    pub fn shared_by(self, windows: usize) -> Self {
+        GroupTable {
+            key_sharers: windows.max(1),
+            ..self
+        }
+    }
+
+    /// Groups held.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The key of group `id`.
+    pub fn key(&self, id: usize) -> &[Value] {
+        &self.keys[id * self.width..(id + 1) * self.width]
+    }
+
+    /// The id of the group of `key`, created (with empty states) when it is
+    /// new; with whether it was. Returns the change in bytes held.
+    #[inline]
+    pub fn find_or_insert(&mut self, key: &[Value], aggs: &Aggregates) -> (usize, bool, isize) {
+        let hash = KEY_HASH.hash_one(key);
+        let (width, keys) = (self.width, &self.keys);
+        let key_of = |id: u32| &keys[id as usize * width..(id as usize + 1) * width];
+        if let Some(&id) = self.ids.find(hash, |&id| key_of(id) == key) {
+            return (id as usize, false, 0);
+        }
+        let before = self.structure_bytes();
+        // Ids fit in u32: 4G groups would take hundreds of GB, far past any
+        // state limit, before they ran out.
+        let id = self.ids.len() as u32;
+        self.ids
+            .insert_unique(hash, id, |&id| KEY_HASH.hash_one(key_of(id)));
+        self.keys.extend_from_slice(key);
+        let key_heap = key.iter().map(value_heap).sum::<usize>() / self.key_sharers;
+        self.key_heap += key_heap;
+        let state_heap: usize = self
+            .states
+            .iter_mut()
+            .zip(aggs.calls())
+            .map(|(column, call)| column.push_group(call))
+            .sum();
+        let grown = self.structure_bytes() + key_heap + state_heap;
+        (id as usize, true, grown as isize - before as isize)
+    }
+
+    /// Adds `row` to group `id`'s states; returns the change in heap bytes.
+    #[inline]
+    pub fn update(&mut self, id: usize, row: &[Value], aggs: &Aggregates) -> isize {
+        self.states
+            .iter_mut()
+            .zip(aggs.calls())
+            .map(|(column, call)| update_call(call, &mut column.entry(id), row))
+            .sum()
+    }
+
+    /// Adds the rows `rows` to the groups `ids` (one id per row) a call at
+    /// a time; returns the change in heap bytes.
+    pub fn update_rows(&mut self, ids: &[usize], rows: &[&[Value]], aggs: &Aggregates) -> isize {
+        self.states
+            .iter_mut()
+            .zip(aggs.calls())
+            .map(|(column, call)| column.update_rows(call, ids, rows))
+            .sum()
+    }
+
+    /// Appends group `id`'s aggregate results, typed as the plan says.
+    pub fn results_into(&self, id: usize, aggs: &Aggregates, out: &mut Vec<Value>) {
+        let calls = aggs.calls().iter();
+        out.extend(
+            self.states
+                .iter()
+                .zip(calls)
+                .map(|(column, call)| column.result(id, call)),
+        );
+    }
+
+    /// Group ids in key order (keys are unique, so the order is total).
+    pub fn ids_by_key(&self) -> Vec<usize> {
+        let mut ids: Vec<usize> = (0..self.len()).collect();
+        ids.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
+        ids
+    }
+
+    /// Forgets every group, keeping the table's capacity for the next
+    /// window; returns the heap bytes the groups held (keys and states).
+    pub fn clear(&mut self) -> usize {
+        let freed = self.key_heap
+            + self
+                .states
+                .iter_mut()
+                .map(StateColumn::clear)
+                .sum::<usize>();
+        self.ids.clear();
+        self.keys.clear();
+        self.key_heap = 0;
+        freed
+    }
+
+    /// Bytes of the table's own vectors and hash table (by capacity).
+    pub fn structure_bytes(&self) -> usize {
+        footprint::table::<u32>(self.ids.capacity())
+            + footprint::vec::<Value>(self.keys.capacity())
+            + self
+                .states
+                .iter()
+                .map(StateColumn::vector_bytes)
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataType;
+    use crate::engine::test_plans::*;
+    use crate::plan::AggregateFunction::{Count, Max, Sum};
+
+    fn table() -> (GroupTable, Aggregates) {
+        let aggs = Aggregates::new(&[
+            agg(Count, None, DataType::BigInt),
+            agg(Sum, Some(col(1, DataType::BigInt)), DataType::BigInt),
+            agg(Max, Some(col(2, DataType::Varchar)), DataType::Varchar),
+        ]);
+        (GroupTable::new(1, &aggs), aggs)
+    }
+
+    fn results(table: &GroupTable, id: usize, aggs: &Aggregates) -> Vec<Value> {
+        let mut out = Vec::new();
+        table.results_into(id, aggs, &mut out);
+        out
+    }
+
+    #[test]
+    fn equal_keys_share_a_group_and_ids_are_dense() {
+        let (mut t, aggs) = table();
+        let rows = [
+            vec![Value::Int(1), Value::Int(5), Value::str("b")],
+            vec![Value::str("x"), Value::Int(2), Value::str("a")],
+            // 1.0 equals 1, so it is the first group's key.
+            vec![Value::Double(1.0), Value::Null, Value::str("c")],
+        ];
+        let mut ids = Vec::new();
+        for row in &rows {
+            let (id, new, _) = t.find_or_insert(&row[..1], &aggs);
+            t.update(id, row, &aggs);
+            ids.push((id, new));
+        }
+        assert_eq!(ids, vec![(0, true), (1, true), (0, false)]);
+        assert_eq!(t.len(), 2);
+        let first = vec![Value::Int(2), Value::Int(5), Value::str("c")];
+        assert_eq!(results(&t, 0, &aggs), first);
+        let second = vec![Value::Int(1), Value::Int(2), Value::str("a")];
+        assert_eq!(results(&t, 1, &aggs), second);
+        assert_eq!(t.ids_by_key(), vec![0, 1]);
+    }
+
+    #[test]
+    fn clearing_gives_back_what_the_groups_held() {
+        let (mut t, aggs) = table();
+        let mut held = 0isize;
+        for i in 0..100 {
+            let row = [
+                Value::str(&format!("key {i}")),
+                Value::Int(i),
+                Value::str("long string value"),
+            ];
+            let (id, _, grown) = t.find_or_insert(&row[..1], &aggs);
+            held += grown + t.update(id, &row, &aggs);
+        }
+        let structure = t.structure_bytes() as isize;
+        assert!(held > structure, "keys and MAX strings are counted");
+        assert_eq!(t.clear() as isize, held - structure);
+        assert!(t.is_empty());
+        assert_eq!(t.structure_bytes() as isize, structure, "capacity is kept");
+    }
+}
