@@ -523,6 +523,40 @@ fn metadata_columns_hold_partition_offset_timestamp_key_and_headers() {
     );
 }
 
+#[test]
+fn flink_metadata_columns_give_the_event_time_partition_and_offset() {
+    let cluster = cluster(&[("flink_meta", 2)]);
+    let servers = cluster.bootstrap_servers();
+    // Message i: partition i % 2, message timestamp 4 s * i; the value
+    // holds no time at all.
+    let messages: Vec<_> = (0..6i64)
+        .map(|i| ((i % 2) as i32, BASE_MS + i * 4000, format!("S{i}")))
+        .collect();
+    produce(&servers, "flink_meta", &messages);
+    let sql = format!(
+        "CREATE TABLE m (sym VARCHAR, ts TIMESTAMP(3) METADATA FROM 'timestamp', \
+         part INT METADATA FROM 'partition' VIRTUAL, offset BIGINT METADATA) \
+         WITH ('connector' = 'kafka', 'topic' = 'flink_meta', \
+         'properties.bootstrap.servers' = '{servers}', 'format' = 'csv'{BOUNDED_EARLIEST}); \
+         SELECT part, window_start, COUNT(*) AS n, MIN(offset) AS first_offset, \
+         MAX(offset) AS last_offset FROM m \
+         GROUP BY part WINDOW TUMBLING(ts, INTERVAL '10' SECOND) EMIT FINAL"
+    );
+    let o = run_sql(&sql, &["--format", "csv"]);
+    assert_success(&o);
+    let rows = sorted(stdout(&o).lines().skip(1).map(str::to_string).collect());
+    assert_eq!(
+        rows,
+        [
+            "0,2026-01-01T00:00:00.000Z,2,0,1",
+            "0,2026-01-01T00:00:10.000Z,1,2,2",
+            "1,2026-01-01T00:00:00.000Z,1,0,0",
+            "1,2026-01-01T00:00:10.000Z,1,1,1",
+            "1,2026-01-01T00:00:20.000Z,1,2,2",
+        ]
+    );
+}
+
 /// Trades whose qty is `first..last` on `partition`, one second apart from
 /// `start_ms`.
 fn qty_run(partition: i32, qty: std::ops::Range<i64>, start_ms: i64) -> Vec<(i32, i64, String)> {
