@@ -8,7 +8,7 @@ mod common;
 use common::{assert_success, corestream, send_signal, stderr, stdout};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::mocking::MockCluster;
+use rdkafka::mocking::{MockCluster, MockCoordinator};
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeSet;
@@ -404,6 +404,45 @@ fn a_broker_that_is_down_at_start_fails_the_run_within_bounded_time() {
     let o = run_sql(&select_all("127.0.0.1:1", "t"), &[]);
     assert!(started.elapsed() < PATIENCE, "took {:?}", started.elapsed());
     assert_failed_saying(&o, &["no answer from Kafka at 127.0.0.1:1"]);
+}
+
+#[test]
+fn the_end_of_run_commit_gives_up_within_bounded_time_when_no_coordinator_answers() {
+    // Broker 1 leads every partition; the group's coordinator is broker 2,
+    // which is down: reading works, committing finds no one to commit to.
+    // librdkafka itself would hold the commit for session.timeout.ms (set
+    // long here) before failing it.
+    let cluster = MockCluster::new(2).expect("mock cluster");
+    cluster
+        .create_topic("no_coord", 2, 1)
+        .expect("create topic");
+    for partition in 0..2 {
+        cluster
+            .partition_leader("no_coord", partition, Some(1))
+            .expect("leader");
+    }
+    cluster
+        .coordinator(MockCoordinator::Group("stuck".into()), 2)
+        .expect("coordinator");
+    cluster.broker_down(2).expect("broker down");
+    let servers = cluster.bootstrap_servers();
+    produce(&servers, "no_coord", &[qty_message(1, BASE_MS)]);
+    let extra = format!(
+        "{BOUNDED_EARLIEST}, 'properties.group.id' = 'stuck', \
+         'properties.session.timeout.ms' = '120000'"
+    );
+    let sql = format!(
+        "{} SELECT qty FROM trades",
+        kafka_table(&servers, "no_coord", "json", &extra)
+    );
+    let started = Instant::now();
+    let o = run_sql(&sql, &["--format", "csv"]);
+    assert!(started.elapsed() < PATIENCE, "took {:?}", started.elapsed());
+    assert_eq!(stdout(&o), "qty\n1\n", "the output comes first");
+    assert_failed_saying(
+        &o,
+        &["source 'trades'", "Kafka topic 'no_coord'", "within 10 s"],
+    );
 }
 
 #[test]
