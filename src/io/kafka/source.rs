@@ -221,7 +221,7 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
 /// librdkafka's synchronous commit sets no deadline of its own: while no
 /// group coordinator answers it holds the commit for `session.timeout.ms`
 /// (45 s by default, up to an hour), and closing the consumer waits for it.
-pub const COMMIT_PATIENCE: Duration = CONNECT_TIMEOUT;
+const COMMIT_PATIENCE: Duration = CONNECT_TIMEOUT;
 
 /// Commits `offsets` on a thread of its own and waits up to `patience` for
 /// the answer. Errs with the reason, or with `None` when no answer came in
