@@ -8,7 +8,7 @@ mod common;
 use common::{assert_success, corestream, send_signal, stderr, stdout};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::mocking::MockCluster;
+use rdkafka::mocking::{MockCluster, MockCoordinator};
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeSet;
@@ -407,6 +407,45 @@ fn a_broker_that_is_down_at_start_fails_the_run_within_bounded_time() {
 }
 
 #[test]
+fn the_end_of_run_commit_gives_up_within_bounded_time_when_no_coordinator_answers() {
+    // Broker 1 leads every partition; the group's coordinator is broker 2,
+    // which is down: reading works, committing finds no one to commit to.
+    // librdkafka itself would hold the commit for session.timeout.ms (set
+    // long here) before failing it.
+    let cluster = MockCluster::new(2).expect("mock cluster");
+    cluster
+        .create_topic("no_coord", 2, 1)
+        .expect("create topic");
+    for partition in 0..2 {
+        cluster
+            .partition_leader("no_coord", partition, Some(1))
+            .expect("leader");
+    }
+    cluster
+        .coordinator(MockCoordinator::Group("stuck".into()), 2)
+        .expect("coordinator");
+    cluster.broker_down(2).expect("broker down");
+    let servers = cluster.bootstrap_servers();
+    produce(&servers, "no_coord", &[qty_message(1, BASE_MS)]);
+    let extra = format!(
+        "{BOUNDED_EARLIEST}, 'properties.group.id' = 'stuck', \
+         'properties.session.timeout.ms' = '120000'"
+    );
+    let sql = format!(
+        "{} SELECT qty FROM trades",
+        kafka_table(&servers, "no_coord", "json", &extra)
+    );
+    let started = Instant::now();
+    let o = run_sql(&sql, &["--format", "csv"]);
+    assert!(started.elapsed() < PATIENCE, "took {:?}", started.elapsed());
+    assert_eq!(stdout(&o), "qty\n1\n", "the output comes first");
+    assert_failed_saying(
+        &o,
+        &["source 'trades'", "Kafka topic 'no_coord'", "within 10 s"],
+    );
+}
+
+#[test]
 fn missing_topics_are_clear_errors_on_both_sides() {
     let cluster = cluster(&[("present", 1)]);
     let servers = cluster.bootstrap_servers();
@@ -519,6 +558,40 @@ fn metadata_columns_hold_partition_offset_timestamp_key_and_headers() {
             r#"S1,11,1,0,2026-01-01T00:00:01.000Z,k1,"{""trace"":""t1""}""#,
             r#"S2,12,0,1,2026-01-01T00:00:02.000Z,k2,"{""trace"":""t2""}""#,
             r#"S3,13,1,1,2026-01-01T00:00:03.000Z,k3,"{""empty"":null,""trace"":""t3""}""#,
+        ]
+    );
+}
+
+#[test]
+fn flink_metadata_columns_give_the_event_time_partition_and_offset() {
+    let cluster = cluster(&[("flink_meta", 2)]);
+    let servers = cluster.bootstrap_servers();
+    // Message i: partition i % 2, message timestamp 4 s * i; the value
+    // holds no time at all.
+    let messages: Vec<_> = (0..6i64)
+        .map(|i| ((i % 2) as i32, BASE_MS + i * 4000, format!("S{i}")))
+        .collect();
+    produce(&servers, "flink_meta", &messages);
+    let sql = format!(
+        "CREATE TABLE m (sym VARCHAR, ts TIMESTAMP(3) METADATA FROM 'timestamp', \
+         part INT METADATA FROM 'partition' VIRTUAL, offset BIGINT METADATA) \
+         WITH ('connector' = 'kafka', 'topic' = 'flink_meta', \
+         'properties.bootstrap.servers' = '{servers}', 'format' = 'csv'{BOUNDED_EARLIEST}); \
+         SELECT part, window_start, COUNT(*) AS n, MIN(offset) AS first_offset, \
+         MAX(offset) AS last_offset FROM m \
+         GROUP BY part WINDOW TUMBLING(ts, INTERVAL '10' SECOND) EMIT FINAL"
+    );
+    let o = run_sql(&sql, &["--format", "csv"]);
+    assert_success(&o);
+    let rows = sorted(stdout(&o).lines().skip(1).map(str::to_string).collect());
+    assert_eq!(
+        rows,
+        [
+            "0,2026-01-01T00:00:00.000Z,2,0,1",
+            "0,2026-01-01T00:00:10.000Z,1,2,2",
+            "1,2026-01-01T00:00:00.000Z,1,0,0",
+            "1,2026-01-01T00:00:10.000Z,1,1,1",
+            "1,2026-01-01T00:00:20.000Z,1,2,2",
         ]
     );
 }

@@ -24,7 +24,10 @@
 //! (`topic`, `properties.*`, `scan.startup.mode`, `scan.bounded.mode`, ...):
 //! see [`super::kafka`] and docs/sql.md.
 
-use super::kafka::{source_config as kafka_source_config, KafkaSourceConfig, KAFKA_SOURCE_KEYS};
+use super::kafka::{
+    metadata_property, source_config as kafka_source_config, KafkaSourceConfig, KAFKA_SOURCE_KEYS,
+    METADATA_NAMES,
+};
 use super::nexmark::{NexmarkConfig, NexmarkTable};
 use super::records::DEFAULT_MAX_RECORD_BYTES;
 use crate::error::{Error, Result};
@@ -273,6 +276,7 @@ impl Properties<'_> {
 
     /// Rejects the keys of connector `kafka` (for any other connector).
     fn reject_kafka_keys(&self) -> Result<()> {
+        self.reject_metadata_columns()?;
         let kafka = self.entries.iter().find(|(key, _)| {
             KAFKA_SOURCE_KEYS
                 .iter()
@@ -285,6 +289,26 @@ impl Properties<'_> {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// Rejects a column declared to hold message metadata (`METADATA FROM
+    /// 'name'`, which the SQL front end turns into WITH `metadata.name`).
+    fn reject_metadata_columns(&self) -> Result<()> {
+        let declared = METADATA_NAMES
+            .iter()
+            .find_map(|(name, _)| Some((*name, self.get(&metadata_property(name))?)));
+        let Some((name, column)) = declared else {
+            return Ok(());
+        };
+        let connector = self
+            .get("connector")
+            .or_else(|| self.get("type"))
+            .unwrap_or("file");
+        Err(self.usage(format!(
+            "column '{column}' is declared METADATA FROM '{name}' (WITH '{}'), but only \
+             connector 'kafka' has message metadata, not '{connector}'",
+            metadata_property(name)
+        )))
     }
 
     /// Rejects keys that belong to another connector.
@@ -540,6 +564,12 @@ mod tests {
         assert!(err(&[("connector", "pulsar")]).contains("unknown connector 'pulsar'"));
         assert!(err(&[("connector", "kafka")]).contains("needs a 'topic'"));
         assert!(err(&[("path", "x.csv"), ("topic", "t")]).contains("applies to connector 'kafka'"));
+        assert!(err(&[("path", "x.csv"), ("metadata.offset", "off")]).contains(
+            "source 't': column 'off' is declared METADATA FROM 'offset' (WITH 'metadata.offset'), \
+             but only connector 'kafka' has message metadata, not 'file'"
+        ));
+        assert!(err(&[("connector", "trades"), ("metadata.key", "k")])
+            .contains("column 'k' is declared METADATA FROM 'key'"));
         assert!(err(&[("connector", "trades"), ("events", "many")])
             .contains("'events' must be a number from 0 to 9223372036854775807, not 'many'"));
         assert!(err(&[("path", "")]).contains("'path' is empty"));

@@ -1,10 +1,12 @@
 //! Source DDL: `CREATE TABLE|STREAM|SOURCE name (col TYPE, ..) WITH (..)`,
-//! with Flink's `WATERMARK FOR ..` (see [`super::watermark`]) and
+//! with Flink's `WATERMARK FOR ..` (see [`super::watermark`]), metadata
+//! columns (`col TYPE METADATA FROM 'key'`, see [`super::metadata`]) and
 //! `PRIMARY KEY (..) NOT ENFORCED` (accepted, not enforced).
 //! sqlparser parses the column list; this maps its types onto corestream's
 //! [`DataType`] and collects the `WITH` properties.
 
 use super::ast::{ColumnDef, CreateSource};
+use super::metadata::{check_declared_once, take_metadata, MetadataColumn};
 use super::streaming::parse_properties;
 use super::tokens::{
     from_parser_error, is_word, location_of, next_significant, parser_for, sql_error,
@@ -30,6 +32,7 @@ pub(super) fn parse_create_source(
     location: SqlLocation,
 ) -> Result<CreateSource> {
     let (tokens, watermark) = take_watermark(tokens, body)?;
+    let (tokens, metadata) = take_metadata(&tokens, body)?;
     let tokens = tokens.as_slice();
     let mut parser = parser_for(tokens[body..].to_vec());
     let name = parser
@@ -54,7 +57,9 @@ pub(super) fn parse_create_source(
     let rest = body + parser.index();
     let (mut properties, end) = properties_after_columns(tokens, rest)?;
     check_watermark_column(&watermark, &columns, location)?;
+    check_declared_once(&metadata, &properties)?;
     properties.extend(watermark);
+    properties.extend(metadata.iter().map(MetadataColumn::property));
     expect_end(tokens, end)?;
     Ok(CreateSource {
         name: name.value,

@@ -5,13 +5,15 @@
 //! `EMIT CHANGES|FINAL|ON WINDOW CLOSE`, `CREATE STREAM|TABLE|MATERIALIZED VIEW
 //! name AS SELECT .. [WITH (..)]`, duration shorthand (`10s`), Flink's
 //! `TABLE t` argument of window table functions, and source DDL
-//! (`CREATE TABLE .. WITH (..)`, with `WATERMARK FOR ..`). It resolves no names and evaluates
+//! (`CREATE TABLE .. WITH (..)`, with `WATERMARK FOR ..` and `METADATA FROM ..`
+//! columns). It resolves no names and evaluates
 //! nothing; that is `plan`'s job. It refuses a statement whose expressions
 //! nest deeper than [`MAX_EXPRESSION_DEPTH`] before building its tree.
 
 mod ast;
 mod ddl;
 mod ksql;
+mod metadata;
 mod nesting;
 mod parser;
 mod streaming;

@@ -389,6 +389,120 @@ fn column_constraints_other_than_null_are_rejected() {
     assert!(message.contains("column a"), "{message}");
 }
 
+// ---- metadata columns (Flink's METADATA FROM) -----------------------------
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn metadata_clauses_become_the_metadata_with_keys() {
+    let s = source(
+        "CREATE TABLE k (\n  ts TIMESTAMP(3) METADATA FROM 'timestamp',\n  \
+         part INT METADATA FROM 'partition' VIRTUAL,\n  sym VARCHAR NOT NULL,\n  \
+         k VARCHAR METADATA FROM 'KEY',\n  h VARCHAR METADATA FROM 'headers',\n  \
+         \"offset\" BIGINT METADATA VIRTUAL,\n  \
+         WATERMARK FOR ts AS ts - INTERVAL '2' SECOND\n) WITH ('connector' = 'kafka')",
+    );
+    let columns: Vec<(&str, DataType)> = s
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.data_type))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("ts", DataType::Timestamp),
+            ("part", DataType::BigInt),
+            ("sym", DataType::Varchar),
+            ("k", DataType::Varchar),
+            ("h", DataType::Varchar),
+            ("offset", DataType::BigInt),
+        ]
+    );
+    assert_eq!(s.columns[5].location, at(7, 3));
+    assert_eq!(
+        s.properties,
+        pairs(&[
+            ("connector", "kafka"),
+            ("timestamp", "ts"),
+            ("watermark.max_out_of_orderness", "2 SECOND"),
+            ("metadata.timestamp", "ts"),
+            ("metadata.partition", "part"),
+            ("metadata.key", "k"),
+            ("metadata.headers", "h"),
+            ("metadata.offset", "offset"),
+        ])
+    );
+}
+
+#[test]
+fn a_column_named_metadata_is_still_a_column() {
+    let s = source("CREATE TABLE t (metadata VARCHAR, virtual BIGINT) WITH ('path' = 'x.csv')");
+    assert_eq!(s.columns.len(), 2);
+    assert_eq!(s.properties, pairs(&[("path", "x.csv")]));
+}
+
+#[test]
+fn an_unknown_metadata_key_names_the_column_and_the_known_keys() {
+    let (message, location) =
+        error("CREATE TABLE t (a BIGINT,\n  h VARCHAR METADATA FROM 'header')");
+    assert!(
+        message.contains("column h: unknown metadata key 'header'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("known: timestamp, partition, offset, key, headers"),
+        "{message}"
+    );
+    assert_eq!(location, at(2, 27));
+    // Without FROM, the column's name is the key.
+    let (message, location) = error("CREATE TABLE t (off BIGINT METADATA)");
+    assert!(
+        message.contains("column off: unknown metadata key 'off'"),
+        "{message}"
+    );
+    assert_eq!(location, at(1, 17));
+}
+
+#[test]
+fn metadata_from_needs_a_quoted_key() {
+    let (message, location) = error("CREATE TABLE t (o BIGINT METADATA FROM offset)");
+    assert!(
+        message.contains("column o: expected a quoted metadata key after METADATA FROM"),
+        "{message}"
+    );
+    assert_eq!(location, at(1, 40));
+}
+
+#[test]
+fn metadata_declared_twice_is_an_error() {
+    let (message, location) = error(
+        "CREATE TABLE t (o BIGINT METADATA FROM 'offset', p BIGINT)\n\
+         WITH ('metadata.offset' = 'p')",
+    );
+    assert!(
+        message.contains(
+            "column o: metadata 'offset' is declared twice (METADATA FROM 'offset' here, \
+             and WITH 'metadata.offset' = 'p')"
+        ),
+        "{message}"
+    );
+    assert_eq!(location, at(1, 26));
+    let (message, location) = error(
+        "CREATE TABLE t (o BIGINT METADATA FROM 'offset',\n  p BIGINT METADATA FROM 'offset')",
+    );
+    assert!(
+        message.contains("column p: metadata 'offset' is declared twice")
+            && message.contains("column o)"),
+        "{message}"
+    );
+    assert_eq!(location, at(2, 12));
+}
+
 #[test]
 fn garbage_after_ddl_is_an_error() {
     let (message, location) = error("CREATE TABLE t (a BIGINT) WITH ('a' = 'b') extra");

@@ -8,6 +8,7 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Word};
+use std::ops::Range;
 
 /// The dialect every part of the front end parses with.
 pub(super) const DIALECT: GenericDialect = GenericDialect {};
@@ -69,6 +70,36 @@ pub(super) fn next_significant(tokens: &[TokenWithSpan], from: usize) -> usize {
 /// Index of the last non-whitespace token before `before`, if any.
 pub(super) fn previous_significant(tokens: &[TokenWithSpan], before: usize) -> Option<usize> {
     (0..before).rev().find(|&i| !is_whitespace(&tokens[i]))
+}
+
+/// The elements of the bracketed list that opens at the first `(` at or
+/// after `from` (a column list): each element's token range, from just
+/// after its `(` or `,` to its closing `,` or `)`. Brackets inside an
+/// element (`TIMESTAMP(3)`) do not split it. An element left unclosed is
+/// not listed.
+pub(super) fn list_elements(tokens: &[TokenWithSpan], from: usize) -> Vec<Range<usize>> {
+    let mut elements = Vec::new();
+    let Some(open) = (from..tokens.len()).find(|&i| tokens[i].token == Token::LParen) else {
+        return elements;
+    };
+    let mut depth = 0usize;
+    let mut start = open + 1;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match token.token {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 1 => {
+                elements.push(start..i);
+                break;
+            }
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 1 => {
+                elements.push(start..i);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    elements
 }
 
 /// The unquoted word of `token`, if it is one.

@@ -4,7 +4,7 @@
 //! `watermark.max_out_of_orderness` (the delay).
 
 use super::tokens::{
-    from_parser_error, is_word, location_of, next_significant, parser_for, sql_error,
+    from_parser_error, is_word, list_elements, location_of, next_significant, parser_for, sql_error,
 };
 use crate::error::{Result, SqlLocation};
 use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, Value};
@@ -32,22 +32,10 @@ pub(super) fn take_watermark(
 
 /// The token range of the `WATERMARK ..` element of the column list.
 fn watermark_element(tokens: &[TokenWithSpan], body: usize) -> Option<(usize, usize)> {
-    let open = (body..tokens.len()).find(|&i| tokens[i].token == Token::LParen)?;
-    let mut depth = 0usize;
-    let mut start = None;
-    for (i, token) in tokens.iter().enumerate().skip(open) {
-        match token.token {
-            Token::LParen => depth += 1,
-            Token::RParen if depth == 1 => return start.map(|s| (s, i)),
-            Token::RParen => depth -= 1,
-            Token::Comma if depth == 1 && start.is_some() => return start.map(|s| (s, i)),
-            _ if depth == 1 && start.is_none() && is_word(Some(token), "WATERMARK") => {
-                start = Some(i)
-            }
-            _ => {}
-        }
-    }
-    None
+    list_elements(tokens, body)
+        .into_iter()
+        .map(|element| (next_significant(tokens, element.start), element.end))
+        .find(|&(start, _)| is_word(tokens.get(start), "WATERMARK"))
 }
 
 fn previous_comma(tokens: &[TokenWithSpan], before: usize) -> Option<usize> {

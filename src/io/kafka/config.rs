@@ -48,13 +48,22 @@ pub enum Metadata {
     Headers,
 }
 
-const METADATA_KEYS: [(&str, Metadata); 5] = [
-    ("metadata.timestamp", Metadata::Timestamp),
-    ("metadata.partition", Metadata::Partition),
-    ("metadata.offset", Metadata::Offset),
-    ("metadata.key", Metadata::Key),
-    ("metadata.headers", Metadata::Headers),
+/// The metadata a column can hold, by name: the column is named by WITH
+/// `metadata.NAME` = 'column' (see [`metadata_property`]) or declared
+/// `column TYPE METADATA FROM 'NAME'` (which the SQL front end turns into
+/// that WITH key).
+pub const METADATA_NAMES: [(&str, Metadata); 5] = [
+    ("timestamp", Metadata::Timestamp),
+    ("partition", Metadata::Partition),
+    ("offset", Metadata::Offset),
+    ("key", Metadata::Key),
+    ("headers", Metadata::Headers),
 ];
+
+/// The WITH key that names the column holding metadata `name`.
+pub fn metadata_property(name: &str) -> String {
+    format!("metadata.{name}")
+}
 
 /// Where a bounded source stops reading each partition (exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,9 +221,12 @@ pub fn source_config(
         startup,
         bounded: bound.is_some(),
         bound: bound.unwrap_or(Bound::LatestOffset),
-        metadata: METADATA_KEYS
+        metadata: METADATA_NAMES
             .iter()
-            .filter_map(|(key, kind)| Some((setting(entries, key)?.trim().to_string(), *kind)))
+            .filter_map(|(name, kind)| {
+                let column = setting(entries, &metadata_property(name))?;
+                Some((column.trim().to_string(), *kind))
+            })
             .collect(),
     })
 }

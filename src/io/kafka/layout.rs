@@ -1,7 +1,7 @@
 //! Which declared columns of a Kafka source come from the message value and
 //! which from its metadata (WITH `metadata.timestamp` / `partition` /
-//! `offset` / `key` / `headers` = 'column'), and the rows put together from
-//! both.
+//! `offset` / `key` / `headers` = 'column', which a column's `METADATA FROM
+//! 'timestamp'` also becomes), and the rows put together from both.
 //! The value is parsed against the other columns only, so a CSV value holds
 //! just the value columns, in their declared order.
 

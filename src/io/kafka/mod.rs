@@ -16,8 +16,8 @@ mod config;
 mod layout;
 
 pub use config::{
-    client_settings, parse_kafka_url, setting, sink_config, source_config, KafkaSinkConfig,
-    KafkaSourceConfig, Metadata, Startup, KAFKA_SOURCE_KEYS,
+    client_settings, metadata_property, parse_kafka_url, setting, sink_config, source_config,
+    KafkaSinkConfig, KafkaSourceConfig, Metadata, Startup, KAFKA_SOURCE_KEYS, METADATA_NAMES,
 };
 
 pub use layout::{Layout, MessageMeta};

@@ -5,7 +5,9 @@
 //! and dead-letters a message it cannot read with its topic, partition and
 //! offset. Every message read becomes exactly one row or one dead letter.
 
-use super::client::{consumer, group_member, partitions, unreachable_error, CONNECT_TIMEOUT};
+use super::client::{
+    consumer, group_member, partitions, servers, unreachable_error, CONNECT_TIMEOUT,
+};
 use super::config::{Bound, KafkaSourceConfig, Startup};
 use super::layout::{Layout, MessageMeta};
 use crate::data::{time_value, Batch, Schema, Value};
@@ -18,6 +20,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// The longest one poll waits for a message on the reader thread.
@@ -183,8 +186,9 @@ fn no_committed_offset(config: &KafkaSourceConfig) -> Offset {
 }
 
 /// After a bounded run wrote all its output: commits every partition's end
-/// offset for the group (at-least-once: nothing is committed before). A
-/// source without `group.id`, or an unbounded one, commits nothing.
+/// offset for the group (at-least-once: nothing is committed before), giving
+/// up after [`COMMIT_PATIENCE`]. A source without `group.id`, or an
+/// unbounded one, commits nothing.
 pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -> Result<()> {
     if config.client_setting("group.id").is_none() || !config.bounded {
         return Ok(());
@@ -197,13 +201,50 @@ pub fn commit_source(name: &str, config: &KafkaSourceConfig, plan: &KafkaPlan) -
             .map_err(|e| Error::Runtime(format!("{what}: {e}")))?;
     }
     let consumer = consumer(&config.client, &what)?;
-    consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+    commit_within(consumer, tpl, COMMIT_PATIENCE).map_err(|reason| {
+        let reason = reason.unwrap_or_else(|| {
+            format!(
+                "no answer from Kafka at {} within {} s",
+                servers(&config.client),
+                COMMIT_PATIENCE.as_secs()
+            )
+        });
         Error::Runtime(format!(
             "{what}: the output was written, but committing the offsets of Kafka topic '{}' \
-             failed (a restart reads those records again): {e}",
+             failed (a restart reads those records again): {reason}",
             plan.topic
         ))
     })
+}
+
+/// How long the end-of-run commit waits for the broker's answer.
+/// librdkafka's synchronous commit sets no deadline of its own: while no
+/// group coordinator answers it holds the commit for `session.timeout.ms`
+/// (45 s by default, up to an hour), and closing the consumer waits for it.
+const COMMIT_PATIENCE: Duration = CONNECT_TIMEOUT;
+
+/// Commits `offsets` on a thread of its own and waits up to `patience` for
+/// the answer. Errs with the reason, or with `None` when no answer came in
+/// time (the thread is then left to its wait, and to the consumer's close).
+fn commit_within(
+    consumer: BaseConsumer,
+    offsets: TopicPartitionList,
+    patience: Duration,
+) -> std::result::Result<(), Option<String>> {
+    let (answer_tx, answer) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("corestream-commit".into())
+        .spawn(move || {
+            let _ = answer_tx.send(consumer.commit(&offsets, CommitMode::Sync));
+            drop(consumer);
+        })
+        .map_err(|e| Some(format!("cannot start a thread to commit: {e}")))?;
+    match answer.recv_timeout(patience) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Some(e.to_string())),
+        Err(RecvTimeoutError::Timeout) => Err(None),
+        Err(RecvTimeoutError::Disconnected) => Err(Some("the commit ended unanswered".into())),
+    }
 }
 
 /// A consumer with its assigned partitions, and the bounded ones with their
