@@ -29,6 +29,8 @@ pub struct GroupTable {
     keys: Vec<Value>,
     /// One column per aggregate call.
     states: Vec<StateColumn>,
+    /// For a one-string key: groups by the address of their key's string.
+    by_address: AddressCache,
     /// Heap bytes charged for the keys' strings.
     key_heap: usize,
     /// How many tables hold each key's strings: a record joins this many
@@ -45,6 +47,7 @@ impl GroupTable {
             ids: HashTable::new(),
             keys: Vec::new(),
             states: aggs.calls().iter().map(StateColumn::for_call).collect(),
+            by_address: AddressCache::default(),
             key_heap: 0,
             key_sharers: 1,
         }
@@ -76,6 +79,18 @@ impl GroupTable {
     /// new; with whether it was. Returns the change in bytes held.
     #[inline]
     pub fn find_or_insert(&mut self, key: &[Value], aggs: &Aggregates) -> (usize, bool, isize) {
+        if let Some(id) = self.by_address.find(key) {
+            return (id, false, 0);
+        }
+        let (id, new, grown) = self.find_or_insert_by_hash(key, aggs);
+        let stored = AddressCache::address(self.key(id));
+        let cache_before = self.by_address.bytes();
+        self.by_address.note(AddressCache::address(key), stored, id);
+        let cache_grown = self.by_address.bytes() - cache_before;
+        (id, new, grown + cache_grown as isize)
+    }
+
+    fn find_or_insert_by_hash(&mut self, key: &[Value], aggs: &Aggregates) -> (usize, bool, isize) {
         let hash = KEY_HASH.hash_one(key);
         let (width, keys) = (self.width, &self.keys);
         let key_of = |id: u32| &keys[id as usize * width..(id as usize + 1) * width];
@@ -149,6 +164,7 @@ impl GroupTable {
                 .map(StateColumn::clear)
                 .sum::<usize>();
         self.ids.clear();
+        self.by_address.clear();
         self.keys.clear();
         self.key_heap = 0;
         freed
@@ -157,12 +173,76 @@ impl GroupTable {
     /// Bytes of the table's own vectors and hash table (by capacity).
     pub fn structure_bytes(&self) -> usize {
         footprint::table::<u32>(self.ids.capacity())
+            + self.by_address.bytes()
             + footprint::vec::<Value>(self.keys.capacity())
             + self
                 .states
                 .iter()
                 .map(StateColumn::vector_bytes)
                 .sum::<usize>()
+    }
+}
+
+/// Slots of an [`AddressCache`]: a power of two.
+const ADDRESS_SLOTS: usize = 1024;
+
+/// Finds the group of a one-string key without hashing or comparing its
+/// bytes when the string is the very allocation the table keeps as that
+/// group's key: readers intern repeated strings, so the same key usually
+/// comes back as the same `Arc`. A direct-mapped cache of (address, id).
+///
+/// Sound because an entry is made only for an address the table itself
+/// holds (the group's stored key, kept until [`GroupTable::clear`], which
+/// empties the cache): while that allocation lives no other string can
+/// have its address, so a key found at it is that group's key.
+#[derive(Clone, Debug, Default)]
+struct AddressCache {
+    /// (address, group id); address 0: empty. Allocated on first use.
+    slots: Vec<(usize, u32)>,
+}
+
+impl AddressCache {
+    /// Bytes of its slots.
+    fn bytes(&self) -> usize {
+        footprint::vec::<(usize, u32)>(self.slots.capacity())
+    }
+
+    /// The address of a one-string key's text.
+    fn address(key: &[Value]) -> Option<usize> {
+        match key {
+            [Value::Str(s)] => Some(s.as_ptr() as usize),
+            _ => None,
+        }
+    }
+
+    fn slot(address: usize) -> usize {
+        // Allocations are at least 16-byte aligned: drop the low bits.
+        (address >> 4) & (ADDRESS_SLOTS - 1)
+    }
+
+    #[inline]
+    fn find(&self, key: &[Value]) -> Option<usize> {
+        let address = Self::address(key)?;
+        match self.slots.get(Self::slot(address)) {
+            Some(&(at, id)) if at == address => Some(id as usize),
+            _ => None,
+        }
+    }
+
+    /// Remembers group `id` for a key whose string is at `address` when
+    /// that is where the table holds the group's key string (`stored`).
+    fn note(&mut self, address: Option<usize>, stored: Option<usize>, id: usize) {
+        let Some(address) = address.filter(|&a| Some(a) == stored) else {
+            return;
+        };
+        if self.slots.is_empty() {
+            self.slots = vec![(0, 0); ADDRESS_SLOTS];
+        }
+        self.slots[Self::slot(address)] = (address, id as u32);
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = (0, 0));
     }
 }
 
@@ -210,6 +290,29 @@ mod tests {
         let second = vec![Value::Int(1), Value::Int(2), Value::str("a")];
         assert_eq!(results(&t, 1, &aggs), second);
         assert_eq!(t.ids_by_key(), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_key_string_at_the_stored_address_finds_its_group_without_hashing() {
+        let aggs = Aggregates::new(&[agg(Count, None, DataType::BigInt)]);
+        let mut t = GroupTable::new(1, &aggs);
+        let interned = Value::str("AAPL");
+        let (id, _, _) = t.find_or_insert(std::slice::from_ref(&interned), &aggs);
+        assert_eq!(t.by_address.find(std::slice::from_ref(&interned)), Some(id));
+        // An equal string elsewhere is found by hash, and not cached.
+        let copy = Value::str("AAPL");
+        assert_eq!(t.by_address.find(std::slice::from_ref(&copy)), None);
+        assert_eq!(t.find_or_insert(std::slice::from_ref(&copy), &aggs).0, id);
+        assert_eq!(t.by_address.find(std::slice::from_ref(&copy)), None);
+        // Clearing forgets the addresses with the keys.
+        t.clear();
+        assert_eq!(t.by_address.find(std::slice::from_ref(&interned)), None);
+        let (other, new, _) = t.find_or_insert(&[Value::str("MSFT")], &aggs);
+        assert!(new);
+        assert_eq!(
+            t.find_or_insert(std::slice::from_ref(&interned), &aggs).0,
+            other + 1
+        );
     }
 
     #[test]
