@@ -142,6 +142,30 @@ impl Context {
         self.joined = joined;
     }
 
+    /// Adds the rows of `pending` (window start, group id, row index) to
+    /// their groups, window by window, each window's in row order.
+    fn update_windows(
+        &mut self,
+        windows: &mut AlignedWindows,
+        pending: &mut Vec<(i64, usize, usize)>,
+        rows: &[&[Value]],
+    ) {
+        // Stable: a group's rows stay in input order.
+        pending.sort_by_key(|&(start, _, _)| start);
+        let mut ids = Vec::new();
+        let mut window_rows = Vec::new();
+        for run in pending.chunk_by(|a, b| a.0 == b.0) {
+            ids.clear();
+            window_rows.clear();
+            ids.extend(run.iter().map(|&(_, id, _)| id));
+            window_rows.extend(run.iter().map(|&(_, _, index)| rows[index]));
+            let table = windows.window_mut(run[0].0, &mut self.footprint);
+            let grown = table.update_rows(&ids, &window_rows, &self.aggs);
+            self.footprint.change(grown);
+        }
+        pending.clear();
+    }
+
     /// Drops a closed session's state.
     fn drop_state(&mut self, state: GroupState) {
         self.footprint.shrink(self.aggs.state_bytes(&state));
@@ -175,6 +199,25 @@ impl Context {
     }
 }
 
+/// The GROUP BY key of `row`: borrowed when it is one column
+/// (`single_key_column`), else evaluated into `scratch`.
+#[inline]
+fn group_key<'a>(
+    single_key_column: Option<usize>,
+    keys: &[ScalarExpr],
+    scratch: &'a mut Vec<Value>,
+    row: &'a [Value],
+) -> &'a [Value] {
+    match single_key_column {
+        Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
+        None => {
+            scratch.clear();
+            scratch.extend(keys.iter().map(|k| eval(k, row)));
+            scratch
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Store {
     Unwindowed(GroupTable),
@@ -198,6 +241,9 @@ pub struct Grouped {
     closed: Vec<OutputRow>,
     /// Scratch for the group ids of a batch's rows.
     ids: Vec<usize>,
+    /// Scratch: (window start, group id, row index) of a batch's rows not
+    /// yet added to their windows' groups.
+    pending: Vec<(i64, usize, usize)>,
     /// Emits the one group of a GROUP-BY-less EMIT FINAL aggregate at the
     /// end of the input even when no row reached it (`COUNT(*)` = 0), as
     /// SQL does. Only the partition that owns the empty key (0) does.
@@ -258,6 +304,7 @@ impl Grouped {
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
             ids: Vec::new(),
+            pending: Vec::new(),
             owns_empty_group: true,
         }
     }
@@ -277,48 +324,85 @@ impl Grouped {
         self.ctx.footprint.bytes()
     }
 
-    /// Whether [`Grouped::push_rows`] takes whole batches: unwindowed
-    /// EMIT FINAL, where no record is late or emits a row.
+    /// Whether [`Grouped::push_rows`] takes whole batches: EMIT FINAL
+    /// without sessions, where no record emits a row of its own.
     pub fn takes_batches(&self) -> bool {
-        matches!(self.store, Store::Unwindowed(_)) && self.ctx.emit == EmitMode::Final
+        let stores = matches!(self.store, Store::Unwindowed(_) | Store::Aligned(_));
+        stores && self.ctx.emit == EmitMode::Final
     }
 
     /// Aggregates rows already past WHERE, when [`Grouped::takes_batches`]:
-    /// finds every row's group first, then adds the rows to one aggregate
-    /// at a time.
-    pub fn push_rows(&mut self, rows: &[&[Value]]) {
-        let Store::Unwindowed(table) = &mut self.store else {
-            return;
-        };
+    /// finds every row's groups first (and which rows are late or in no
+    /// window, given to `rejected` with their index), then adds the rows to
+    /// one aggregate at a time, then closes the windows the watermark has
+    /// passed. A row is late by the watermark of the rows before it, as row
+    /// by row; a window that closes mid-batch takes no later row of it (the
+    /// row is late), so closing at the end emits what row by row would.
+    pub fn push_rows(
+        &mut self,
+        rows: &[&[Value]],
+        rejected: &mut Vec<(usize, Outcome)>,
+        out: &mut Output,
+    ) {
         let aggs = &self.ctx.aggs;
-        self.ids.clear();
-        for row in rows {
-            let key: &[Value] = match self.single_key_column {
-                Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
-                None => {
-                    self.key.clear();
-                    self.key.extend(self.keys.iter().map(|k| eval(k, row)));
-                    &self.key
+        let windows = match &mut self.store {
+            Store::Unwindowed(table) => {
+                self.ids.clear();
+                for row in rows {
+                    let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);
+                    let (id, _, grown) = table.find_or_insert(key, aggs);
+                    self.ctx.footprint.change(grown);
+                    self.ids.push(id);
                 }
+                let grown = table.update_rows(&self.ids, rows, aggs);
+                self.ctx.footprint.change(grown);
+                return;
+            }
+            Store::Aligned(windows) => windows,
+            Store::Sessions(_) => return,
+        };
+        let mut pending = std::mem::take(&mut self.pending);
+        for (index, row) in rows.iter().enumerate() {
+            let Some(t) = row.get(self.time_column).and_then(time_value) else {
+                rejected.push((index, Outcome::Dropped));
+                continue;
             };
-            let (id, _, grown) = table.find_or_insert(key, aggs);
-            self.ctx.footprint.change(grown);
-            self.ids.push(id);
+            let (first, last) = windows.start_range(t);
+            if first > last {
+                rejected.push((index, Outcome::Dropped));
+                continue;
+            }
+            let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);
+            let watermark = self.clock.watermark();
+            let mut open = false;
+            let mut start = first;
+            while start <= last {
+                if windows.closes_at(start) > watermark {
+                    open = true;
+                    let table = windows.window_mut(start, &mut self.ctx.footprint);
+                    let (id, _, grown) = table.find_or_insert(key, &self.ctx.aggs);
+                    self.ctx.footprint.change(grown);
+                    pending.push((start, id, index));
+                }
+                match start.checked_add(windows.advance()) {
+                    Some(next) => start = next,
+                    None => break,
+                }
+            }
+            if !open {
+                rejected.push((index, Outcome::Late(t)));
+                continue;
+            }
+            self.clock.observe(t);
         }
-        let grown = table.update_rows(&self.ids, rows, aggs);
-        self.ctx.footprint.change(grown);
+        self.ctx.update_windows(windows, &mut pending, rows);
+        self.pending = pending;
+        self.close_ready(out);
     }
 
     /// Aggregates one source row (already past WHERE) at `position`.
     pub fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) -> Outcome {
-        let key: &[Value] = match self.single_key_column {
-            Some(i) => row.get(i).map_or(&NULL_KEY[..], std::slice::from_ref),
-            None => {
-                self.key.clear();
-                self.key.extend(self.keys.iter().map(|k| eval(k, row)));
-                &self.key
-            }
-        };
+        let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);
         let watermark = self.clock.watermark();
         let event_time = match &self.store {
             Store::Unwindowed(_) => None,

@@ -88,26 +88,47 @@ pub struct PartitionEngine {
     filter: Option<ScalarExpr>,
     operator: Operator,
     stats: EngineStats,
+    /// Scratch: rows of a batch the grouped operator did not take.
+    rejected: Vec<(usize, Outcome)>,
 }
 
-/// The rows of `batch` that pass `filter`; counts them in `stats`, and
-/// the others as filtered.
+/// The rows of `batch` that pass `filter`, and their positions; counts
+/// them in `stats`, and the others as filtered.
 fn rows_past_where<'b>(
     filter: Option<&ScalarExpr>,
     stats: &mut EngineStats,
     batch: &'b Batch,
-) -> Vec<&'b [Value]> {
+) -> (Vec<&'b [Value]>, Vec<u64>) {
     stats.records_in += batch.len() as u64;
-    let rows: Vec<&[Value]> = match filter {
-        None => batch.rows().map(|(row, _)| row).collect(),
-        Some(filter) => batch
-            .rows()
-            .map(|(row, _)| row)
-            .filter(|row| is_true(filter, row))
-            .collect(),
-    };
+    let passed = batch
+        .rows()
+        .filter(|(row, _)| filter.is_none_or(|filter| is_true(filter, row)));
+    let (rows, positions): (Vec<&[Value]>, Vec<u64>) = passed.unzip();
     stats.filtered += (batch.len() - rows.len()) as u64;
-    rows
+    (rows, positions)
+}
+
+/// Counts a record the grouped operator did not take: in no window
+/// (filtered), or late (kept for the dead-letter output).
+fn count_rejected(
+    stats: &mut EngineStats,
+    outcome: Outcome,
+    row: &[Value],
+    position: u64,
+    out: &mut Output,
+) {
+    match outcome {
+        Outcome::Processed => stats.processed += 1,
+        Outcome::Dropped => stats.filtered += 1,
+        Outcome::Late(event_time) => {
+            stats.late += 1;
+            out.late.push(LateRecord {
+                position,
+                values: row.to_vec(),
+                event_time,
+            });
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -138,6 +159,7 @@ impl PartitionEngine {
             filter: plan.filter.clone(),
             operator,
             stats: EngineStats::default(),
+            rejected: Vec::new(),
         }
     }
 
@@ -160,12 +182,25 @@ impl PartitionEngine {
     pub fn push(&mut self, batch: &Batch, out: &mut Output) {
         if let Operator::Grouped(grouped) = &mut self.operator {
             if grouped.takes_batches() {
-                let rows = rows_past_where(self.filter.as_ref(), &mut self.stats, batch);
-                self.stats.processed += rows.len() as u64;
-                grouped.push_rows(&rows);
+                let emitted_before = out.rows.len();
+                let (rows, positions) =
+                    rows_past_where(self.filter.as_ref(), &mut self.stats, batch);
+                grouped.push_rows(&rows, &mut self.rejected, out);
+                self.stats.processed += (rows.len() - self.rejected.len()) as u64;
+                for (index, outcome) in self.rejected.drain(..) {
+                    let (row, position) = (rows[index], positions[index]);
+                    count_rejected(&mut self.stats, outcome, row, position, out);
+                }
+                self.stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
                 return;
             }
         }
+        self.push_row_by_row(batch, out);
+    }
+
+    /// Processes rows one at a time (what [`PartitionEngine::push`] does
+    /// for plans whose operator does not take whole batches).
+    pub(crate) fn push_row_by_row(&mut self, batch: &Batch, out: &mut Output) {
         let emitted_before = out.rows.len();
         for (row, position) in batch.rows() {
             self.push_row(row, position, out);
@@ -198,15 +233,7 @@ impl PartitionEngine {
             }
             Operator::Grouped(grouped) => match grouped.push_row(row, position, out) {
                 Outcome::Processed => self.stats.processed += 1,
-                Outcome::Dropped => self.stats.filtered += 1,
-                Outcome::Late(event_time) => {
-                    self.stats.late += 1;
-                    out.late.push(LateRecord {
-                        position,
-                        values: row.to_vec(),
-                        event_time,
-                    });
-                }
+                outcome => count_rejected(&mut self.stats, outcome, row, position, out),
             },
         }
     }
