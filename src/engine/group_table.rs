@@ -148,10 +148,22 @@ impl GroupTable {
     }
 
     /// Group ids in key order (keys are unique, so the order is total).
+    /// Sorted by the first key value's [`Value::sort_prefix`] first when
+    /// all of them are of one kind, so that most comparisons read no key.
     pub fn ids_by_key(&self) -> Vec<usize> {
-        let mut ids: Vec<usize> = (0..self.len()).collect();
-        ids.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
-        ids
+        let ids = 0..self.len();
+        let first = |id: usize| self.key(id).first().unwrap_or(&Value::Null);
+        let kind = ids.clone().map(first).find(|v| !v.is_null());
+        let one_kind =
+            kind.is_some_and(|kind| ids.clone().all(|id| first(id).prefix_comparable(kind)));
+        let prefix = |id: usize| match one_kind {
+            true => first(id).sort_prefix(),
+            false => 0,
+        };
+        let mut sorted: Vec<(u64, usize)> = ids.map(|id| (prefix(id), id)).collect();
+        sorted
+            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| self.key(a.1).cmp(self.key(b.1))));
+        sorted.into_iter().map(|(_, id)| id).collect()
     }
 
     /// Forgets every group, keeping the table's capacity for the next
