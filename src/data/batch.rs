@@ -70,6 +70,14 @@ impl Batch {
         self.positions.push(position);
     }
 
+    /// Moves every row of `other` (same width) to the end of this batch,
+    /// leaving `other` empty.
+    pub fn append(&mut self, other: &mut Batch) {
+        assert_eq!(other.width, self.width, "batch widths differ");
+        self.values.append(&mut other.values);
+        self.positions.append(&mut other.positions);
+    }
+
     pub fn row(&self, index: usize) -> &[Value] {
         &self.values[index * self.width..(index + 1) * self.width]
     }

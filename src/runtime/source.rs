@@ -587,7 +587,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                 )
                 .await?;
             let began = Instant::now();
-            let event_time = self.route(&batch, filled.read_at, &mut router, outbound);
+            let event_time = self.route(&mut batch, filled.read_at, &mut router, outbound);
             max_event_time = max_event_time.max(event_time);
             stats.busy += began.elapsed();
             self.flush_full(outbound, stats).await?;
@@ -638,10 +638,10 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         loop {
             let (chunk_max, dead, read_at) = match feed.next(&mut self.stop).await? {
                 Fed::End => return Ok(()),
-                Fed::Piece(piece) => {
+                Fed::Piece(mut piece) => {
                     count_piece(&piece, stats);
                     let began = Instant::now();
-                    let routed = self.route(&piece.batch, piece.read_at, &mut router, outbound);
+                    let routed = self.route(&mut piece.batch, piece.read_at, &mut router, outbound);
                     max_event_time = max_event_time.max(routed);
                     stats.busy += began.elapsed();
                     let dead = ChunkDead {
@@ -686,10 +686,11 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     None => break false,
                     Some(Fed::End) => break true,
                     Some(Fed::Idle(_)) => {}
-                    Some(Fed::Piece(piece)) => {
+                    Some(Fed::Piece(mut piece)) => {
                         count_piece(&piece, stats);
                         let began = Instant::now();
-                        let routed = self.route(&piece.batch, piece.read_at, &mut router, outbound);
+                        let routed =
+                            self.route(&mut piece.batch, piece.read_at, &mut router, outbound);
                         stats.busy += began.elapsed();
                         slice_read.take(piece, routed);
                         self.flush_full(outbound, stats).await?;
@@ -716,18 +717,41 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
     /// largest event time among them.
     fn route(
         &self,
-        batch: &Batch,
+        batch: &mut Batch,
         read_at: Instant,
         router: &mut B::Router,
         out: &mut Outbound,
     ) -> Option<i64> {
         let destinations = out.batches.len();
+        if destinations == 1 {
+            return self.hand_over(batch, read_at, out);
+        }
         let mut max_event_time = None;
         for (row, position) in batch.rows() {
             let destination = router.partition_of(row, destinations) % destinations;
             out.batches[destination].push_row(row, position);
             out.read_at[destination].get_or_insert(read_at);
             max_event_time = max_event_time.max(self.backend.event_time(&self.plan, row));
+        }
+        max_event_time
+    }
+
+    /// With one destination: the rows need no routing, so the batch is
+    /// handed over whole (swapped with the empty outbound one) or appended.
+    /// Returns the largest event time among them, as routing does.
+    fn hand_over(&self, batch: &mut Batch, read_at: Instant, out: &mut Outbound) -> Option<i64> {
+        let event_times = batch
+            .rows()
+            .map(|(row, _)| self.backend.event_time(&self.plan, row));
+        let max_event_time = event_times.max().flatten();
+        if batch.is_empty() {
+            return max_event_time;
+        }
+        out.read_at[0].get_or_insert(read_at);
+        let pending = &mut out.batches[0];
+        match pending.is_empty() {
+            true => std::mem::swap(pending, batch),
+            false => pending.append(batch),
         }
         max_event_time
     }
