@@ -241,9 +241,6 @@ pub struct Grouped {
     closed: Vec<OutputRow>,
     /// Scratch for the group ids of a batch's rows.
     ids: Vec<usize>,
-    /// Scratch: (window start, group id, row index) of a batch's rows not
-    /// yet added to their windows' groups.
-    pending: Vec<(i64, usize, usize)>,
     /// Emits the one group of a GROUP-BY-less EMIT FINAL aggregate at the
     /// end of the input even when no row reached it (`COUNT(*)` = 0), as
     /// SQL does. Only the partition that owns the empty key (0) does.
@@ -304,7 +301,6 @@ impl Grouped {
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
             ids: Vec::new(),
-            pending: Vec::new(),
             owns_empty_group: true,
         }
     }
@@ -361,7 +357,10 @@ impl Grouped {
             Store::Aligned(windows) => windows,
             Store::Sessions(_) => return,
         };
-        let mut pending = std::mem::take(&mut self.pending);
+        // (window start, group id, row index) of the rows not yet added to
+        // their windows' groups. Freed after the batch: with sliding
+        // windows it holds several entries per row.
+        let mut pending = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
             let Some(t) = row.get(self.time_column).and_then(time_value) else {
                 rejected.push((index, Outcome::Dropped));
@@ -396,7 +395,6 @@ impl Grouped {
             self.clock.observe(t);
         }
         self.ctx.update_windows(windows, &mut pending, rows);
-        self.pending = pending;
         self.close_ready(out);
     }
 
