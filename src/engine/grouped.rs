@@ -142,28 +142,13 @@ impl Context {
         self.joined = joined;
     }
 
-    /// Adds the rows of `pending` (window start, group id, row index) to
-    /// their groups, window by window, each window's in row order.
-    fn update_windows(
-        &mut self,
-        windows: &mut AlignedWindows,
-        pending: &mut Vec<(i64, usize, usize)>,
-        rows: &[&[Value]],
-    ) {
-        // Stable: a group's rows stay in input order.
-        pending.sort_by_key(|&(start, _, _)| start);
-        let mut ids = Vec::new();
-        let mut window_rows = Vec::new();
-        for run in pending.chunk_by(|a, b| a.0 == b.0) {
-            ids.clear();
-            window_rows.clear();
-            ids.extend(run.iter().map(|&(_, id, _)| id));
-            window_rows.extend(run.iter().map(|&(_, _, index)| rows[index]));
-            let table = windows.window_mut(run[0].0, &mut self.footprint);
-            let grown = table.update_rows(&ids, &window_rows, &self.aggs);
+    /// Adds a batch's rows to their windows' groups, window by window.
+    fn update_windows(&mut self, windows: &mut AlignedWindows, pending: RowsByWindow<'_>) {
+        for (start, ids, rows) in pending.windows {
+            let table = windows.window_mut(start, &mut self.footprint);
+            let grown = table.update_rows(&ids, &rows, &self.aggs);
             self.footprint.change(grown);
         }
-        pending.clear();
     }
 
     /// Drops a closed session's state.
@@ -215,6 +200,32 @@ fn group_key<'a>(
             scratch.extend(keys.iter().map(|k| eval(k, row)));
             scratch
         }
+    }
+}
+
+/// A batch's rows not yet added to their windows' groups: per window
+/// start, the rows' group ids and the rows, in row order.
+#[derive(Default)]
+struct RowsByWindow<'r> {
+    windows: Vec<WindowRows<'r>>,
+}
+
+/// A window's start, and its rows' group ids and rows.
+type WindowRows<'r> = (i64, Vec<usize>, Vec<&'r [Value]>);
+
+impl<'r> RowsByWindow<'r> {
+    fn add(&mut self, start: i64, id: usize, row: &'r [Value]) {
+        // Few windows are open at once, and a row's usually come last.
+        let at = match self.windows.iter().rposition(|w| w.0 == start) {
+            Some(at) => at,
+            None => {
+                self.windows.push((start, Vec::new(), Vec::new()));
+                self.windows.len() - 1
+            }
+        };
+        let (_, ids, rows) = &mut self.windows[at];
+        ids.push(id);
+        rows.push(row);
     }
 }
 
@@ -357,10 +368,9 @@ impl Grouped {
             Store::Aligned(windows) => windows,
             Store::Sessions(_) => return,
         };
-        // (window start, group id, row index) of the rows not yet added to
-        // their windows' groups. Freed after the batch: with sliding
-        // windows it holds several entries per row.
-        let mut pending = Vec::with_capacity(rows.len());
+        // Freed after the batch: with sliding windows it holds several
+        // entries per row.
+        let mut pending = RowsByWindow::default();
         for (index, row) in rows.iter().enumerate() {
             let Some(t) = row.get(self.time_column).and_then(time_value) else {
                 rejected.push((index, Outcome::Dropped));
@@ -381,7 +391,7 @@ impl Grouped {
                     let table = windows.window_mut(start, &mut self.ctx.footprint);
                     let (id, _, grown) = table.find_or_insert(key, &self.ctx.aggs);
                     self.ctx.footprint.change(grown);
-                    pending.push((start, id, index));
+                    pending.add(start, id, row);
                 }
                 match start.checked_add(windows.advance()) {
                     Some(next) => start = next,
@@ -394,7 +404,7 @@ impl Grouped {
             }
             self.clock.observe(t);
         }
-        self.ctx.update_windows(windows, &mut pending, rows);
+        self.ctx.update_windows(windows, pending);
         self.close_ready(out);
     }
 
