@@ -376,6 +376,16 @@ mod tests {
     }
 
     #[test]
+    fn escaped_keys_match_their_columns() {
+        let text = "{\"sym\\u0062ol\":\"A\",\"q\\ty\":1,\"\\u0071ty\":2}\n";
+        let mut src = JsonlSource::new("j", &schema(), text.as_bytes(), "mem");
+        let (batch, bad) = read_all(&mut src);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(batch.row(0)[0], Value::str("A"));
+        assert_eq!(batch.row(0)[2], Value::Int(2));
+    }
+
+    #[test]
     fn malformed_lines_with_line_numbers() {
         let text = "{\"qty\":1}\n{\"qty\":\nnot json\n[1,2]\n{\"qty\":1.5}\n{\"ok\":\"maybe\"}\n{\"qty\":4}\n";
         let mut src = JsonlSource::new("j", &schema(), text.as_bytes(), "mem");
