@@ -118,8 +118,7 @@ impl<R: Read> CsvSource<R> {
         }
         self.row.clear();
         for (parser, &field) in self.columns.iter_mut().zip(&self.field_of) {
-            let value = parser.parse(self.reader.field(field))?;
-            self.row.push(value);
+            parser.parse_into(self.reader.field(field), &mut self.row)?;
         }
         Ok(())
     }
