@@ -118,7 +118,7 @@ impl<R: Read> CsvSource<R> {
         }
         self.row.clear();
         for (parser, &field) in self.columns.iter_mut().zip(&self.field_of) {
-            parser.parse_into(self.reader.field(field), &mut self.row)?;
+            parser.parse_with(self.reader.field(field), |value| self.row.push(value))?;
         }
         Ok(())
     }
