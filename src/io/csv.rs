@@ -118,8 +118,7 @@ impl<R: Read> CsvSource<R> {
         }
         self.row.clear();
         for (parser, &field) in self.columns.iter_mut().zip(&self.field_of) {
-            let value = parser.parse(self.reader.field(field))?;
-            self.row.push(value);
+            parser.parse_with(self.reader.field(field), |value| self.row.push(value))?;
         }
         Ok(())
     }

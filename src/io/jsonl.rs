@@ -22,8 +22,10 @@ use crate::data::{Batch, DataType, Decimal, Schema, Value};
 use crate::error::{Error, Result};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read};
+use std::marker::PhantomData;
 
 /// Reads typed rows from JSON lines.
 pub struct JsonlSource<R> {
@@ -90,7 +92,7 @@ impl<R: Read> JsonlSource<R> {
     /// `self.row`.
     fn convert_line(&mut self, position: u64) -> std::result::Result<(), String> {
         let line = without_bom(self.reader.field(0), position);
-        let parsed: JsonLine =
+        let parsed: JsonLine<JsonKey> =
             serde_json::from_slice(line).map_err(|e| format!("invalid JSON: {e}"))?;
         let JsonLine::Object(object) = parsed else {
             return Err("not a JSON object".to_string());
@@ -101,7 +103,7 @@ impl<R: Read> JsonlSource<R> {
             let Some(index) = self
                 .columns
                 .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(key))
+                .position(|c| c.name.eq_ignore_ascii_case(&key.0))
             else {
                 continue;
             };
@@ -154,62 +156,73 @@ pub(crate) fn without_bom(line: &[u8], position: u64) -> &[u8] {
     }
 }
 
-/// One parsed line: an object's members in the order written, or some
-/// other JSON value (skipped without being built).
-pub(crate) enum JsonLine {
-    Object(Vec<(String, Json)>),
+/// One parsed line: an object's members (keys as `K`) in the order written,
+/// or some other JSON value (skipped without being built).
+pub(crate) enum JsonLine<K = String> {
+    Object(Vec<(K, Json)>),
     NotObject,
 }
 
-impl<'de> Deserialize<'de> for JsonLine {
+/// An object key, borrowed from the line unless it holds escapes.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct JsonKey<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'de, K: Deserialize<'de>> Deserialize<'de> for JsonLine<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonLineVisitor)
+        deserializer.deserialize_any(JsonLineVisitor(PhantomData))
     }
 }
 
-struct JsonLineVisitor;
+struct JsonLineVisitor<K>(PhantomData<K>);
 
-impl<'de> Visitor<'de> for JsonLineVisitor {
-    type Value = JsonLine;
+impl<'de, K: Deserialize<'de>> Visitor<'de> for JsonLineVisitor<K> {
+    type Value = JsonLine<K>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<JsonLine, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(member) = map.next_entry::<String, Json>()? {
+        while let Some(member) = map.next_entry::<K, Json>()? {
             members.push(member);
         }
         Ok(JsonLine::Object(members))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<JsonLine, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<JsonLine, E> {
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_i64<E>(self, _: i64) -> std::result::Result<JsonLine, E> {
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_u64<E>(self, _: u64) -> std::result::Result<JsonLine, E> {
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_f64<E>(self, _: f64) -> std::result::Result<JsonLine, E> {
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_str<E>(self, _: &str) -> std::result::Result<JsonLine, E> {
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 
-    fn visit_unit<E>(self) -> std::result::Result<JsonLine, E> {
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
         Ok(JsonLine::NotObject)
     }
 }
@@ -360,6 +373,16 @@ mod tests {
         );
         let second = text.find("\n\n").unwrap() as u64 + 2;
         assert_eq!(batch.positions(), &[0, second]);
+    }
+
+    #[test]
+    fn escaped_keys_match_their_columns() {
+        let text = "{\"sym\\u0062ol\":\"A\",\"q\\ty\":1,\"\\u0071ty\":2}\n";
+        let mut src = JsonlSource::new("j", &schema(), text.as_bytes(), "mem");
+        let (batch, bad) = read_all(&mut src);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(batch.row(0)[0], Value::str("A"));
+        assert_eq!(batch.row(0)[2], Value::Int(2));
     }
 
     #[test]
