@@ -1,6 +1,8 @@
 //! Aggregate state: one accumulator per aggregate call and group, updated
 //! per record without allocation (numeric inputs), mergeable (session
-//! windows), with DISTINCT sets and FILTER clauses. FIRST_VALUE, LAST_VALUE
+//! windows), with DISTINCT sets and FILTER clauses; and the same state kept
+//! as columns indexed by group id ([`StateColumn`], for the group table),
+//! updated a batch at a time. FIRST_VALUE, LAST_VALUE
 //! and COLLECT_LIST follow the order in which a partition sees its rows,
 //! which is the input's (positions ascend within a partition). Every change
 //! reports how many bytes of heap it took or gave back (see
