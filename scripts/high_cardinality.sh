@@ -14,13 +14,7 @@ source "$(dirname "$0")/bench_common.sh"
 rows=${1:-3000000}
 rows=${rows//_/}
 ensure_built
-data="$BENCH_DIR/trades-$rows-2000-72.csv"
-if [ ! -s "$data" ]; then
-  "$BIN" run -q -e "SELECT symbol, price, qty, ts FROM trades" \
-    --source trades=generator:trades --source-option trades.events="$rows" \
-    --source-option trades.keys=2000 --source-option trades.events_per_second_time=72 \
-    --format csv -o "$data"
-fi
+data=$(trades_csv "$rows")
 python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb >/dev/null 2>&1 || true
 sql="SELECT symbol, price, COUNT(*) AS n, SUM(qty) AS volume FROM t GROUP BY symbol, price EMIT FINAL"
 out="$BENCH_DIR/high_cardinality"

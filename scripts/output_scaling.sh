@@ -12,13 +12,7 @@ source "$(dirname "$0")/bench_common.sh"
 rows=${1:-1500000}
 format=${2:-jsonl}
 ensure_built
-data="$BENCH_DIR/trades-$rows-2000-72.csv"
-if [ ! -s "$data" ]; then
-  "$BIN" run -q -e "SELECT symbol, price, qty, ts FROM trades" \
-    --source trades=generator:trades --source-option trades.events="$rows" \
-    --source-option trades.keys=2000 --source-option trades.events_per_second_time=72 \
-    --format csv -o "$data"
-fi
+data=$(trades_csv "$rows")
 sql="SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS volume, AVG(price) AS avg_price
 FROM t GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '1' MINUTE)"
 bins=("$BIN")
