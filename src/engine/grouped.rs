@@ -376,27 +376,18 @@ impl Grouped {
                 rejected.push((index, Outcome::Dropped));
                 continue;
             };
-            let (first, last) = windows.start_range(t);
-            if first > last {
+            let Some(starts) = windows.open_starts(t, self.clock.watermark()) else {
                 rejected.push((index, Outcome::Dropped));
                 continue;
-            }
+            };
             let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);
-            let watermark = self.clock.watermark();
             let mut open = false;
-            let mut start = first;
-            while start <= last {
-                if windows.closes_at(start) > watermark {
-                    open = true;
-                    let table = windows.window_mut(start, &mut self.ctx.footprint);
-                    let (id, _, grown) = table.find_or_insert(key, &self.ctx.aggs);
-                    self.ctx.footprint.change(grown);
-                    pending.add(start, id, row);
-                }
-                match start.checked_add(windows.advance()) {
-                    Some(next) => start = next,
-                    None => break,
-                }
+            for start in starts {
+                open = true;
+                let table = windows.window_mut(start, &mut self.ctx.footprint);
+                let (id, _, grown) = table.find_or_insert(key, &self.ctx.aggs);
+                self.ctx.footprint.change(grown);
+                pending.add(start, id, row);
             }
             if !open {
                 rejected.push((index, Outcome::Late(t)));
@@ -426,24 +417,16 @@ impl Grouped {
                 return Outcome::Processed;
             }
             (Store::Aligned(windows), Some(t)) => {
-                let (first, last) = windows.start_range(t);
-                if first > last {
+                let Some(starts) = windows.open_starts(t, watermark) else {
                     return Outcome::Dropped;
-                }
+                };
                 let mut open = false;
-                let mut start = first;
-                while start <= last {
-                    if windows.closes_at(start) > watermark {
-                        open = true;
-                        let end = start.saturating_add(windows.size());
-                        let map = windows.window_mut(start, &mut self.ctx.footprint);
-                        self.ctx
-                            .update_group(map, key, row, Some((start, end)), rows);
-                    }
-                    match start.checked_add(windows.advance()) {
-                        Some(next) => start = next,
-                        None => break,
-                    }
+                for start in starts {
+                    open = true;
+                    let end = start.saturating_add(windows.size());
+                    let table = windows.window_mut(start, &mut self.ctx.footprint);
+                    self.ctx
+                        .update_group(table, key, row, Some((start, end)), rows);
                 }
                 if !open {
                     return Outcome::Late(t);

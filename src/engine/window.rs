@@ -154,10 +154,6 @@ impl AlignedWindows {
         self.size
     }
 
-    pub fn advance(&self) -> i64 {
-        self.advance
-    }
-
     /// The first and last start of the windows containing `t` (first > last
     /// when none does, which happens when `advance > size`).
     pub fn start_range(&self, t: i64) -> (i64, i64) {
@@ -168,6 +164,21 @@ impl AlignedWindows {
             .saturating_add(1)
             .saturating_mul(self.advance);
         (first, last)
+    }
+
+    /// The starts of the windows containing `t` that are still open at
+    /// `watermark`; `None` when no window contains `t` (sliding windows
+    /// with gaps).
+    pub fn open_starts(&self, t: i64, watermark: i64) -> Option<OpenStarts> {
+        let (first, last) = self.start_range(t);
+        (first <= last).then_some(OpenStarts {
+            next: Some(first),
+            last,
+            advance: self.advance,
+            size: self.size,
+            lateness: self.lateness,
+            watermark,
+        })
     }
 
     /// When the window starting at `start` closes.
@@ -226,6 +237,36 @@ impl AlignedWindows {
         } else {
             footprint.shrink(table.structure_bytes());
         }
+    }
+}
+
+/// The open windows' starts a record at one time belongs to, in order
+/// (see [`AlignedWindows::open_starts`]).
+#[derive(Clone, Debug)]
+pub struct OpenStarts {
+    next: Option<i64>,
+    last: i64,
+    advance: i64,
+    size: i64,
+    lateness: i64,
+    watermark: i64,
+}
+
+impl Iterator for OpenStarts {
+    type Item = i64;
+
+    fn next(&mut self) -> Option<i64> {
+        while let Some(start) = self.next.filter(|&s| s <= self.last) {
+            self.next = start.checked_add(self.advance);
+            // As `AlignedWindows::closes_at`.
+            let closes = start
+                .saturating_add(self.size)
+                .saturating_add(self.lateness);
+            if closes > self.watermark {
+                return Some(start);
+            }
+        }
+        None
     }
 }
 
