@@ -398,7 +398,7 @@ where
     /// chunk's end (a stream: after every batch).
     fn read_chunk(&mut self, chunk: u64, stats: &mut ShardStats) -> Result<()> {
         let mut reader = self.input.open(chunk as usize)?;
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let stream = matches!(
             self.input.layout(),
             InputLayout::Stream | InputLayout::Streams

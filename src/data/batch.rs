@@ -101,6 +101,34 @@ impl Batch {
         self.positions.clear();
     }
 
+    /// Moves every row of `narrower` to the end of this batch, widening
+    /// each: after a row's values are moved, `widen(values, start)` pushes
+    /// the rest of the row onto `values`, where the row starts at `start`.
+    /// `narrower` is left empty. Panics if `widen` pushes other than the
+    /// difference in width (a programming error).
+    pub fn extend_widened(
+        &mut self,
+        narrower: &mut Batch,
+        mut widen: impl FnMut(&mut Vec<Value>, usize),
+    ) {
+        let from = narrower.width;
+        assert!(from <= self.width, "cannot widen into a narrower batch");
+        self.values.reserve(narrower.len() * self.width);
+        let mut moved = narrower.values.drain(..);
+        for _ in 0..narrower.positions.len() {
+            let start = self.values.len();
+            self.values.extend(moved.by_ref().take(from));
+            widen(&mut self.values, start);
+            assert_eq!(
+                self.values.len() - start,
+                self.width,
+                "row width does not match the batch"
+            );
+        }
+        drop(moved);
+        self.positions.append(&mut narrower.positions);
+    }
+
     /// Moves all rows out, leaving an empty batch with the same capacity hint.
     pub fn take(&mut self) -> Batch {
         let rows = self.len();
@@ -126,6 +154,24 @@ mod tests {
         let taken = b.take();
         assert!(b.is_empty());
         assert_eq!(taken.len(), 2);
+    }
+
+    #[test]
+    fn widening_moves_rows_and_keeps_positions() {
+        let mut narrow = Batch::new(1);
+        narrow.push_row(&[Value::Int(1)], 5);
+        narrow.push_row(&[Value::Int(2)], 9);
+        let mut wide = Batch::new(2);
+        wide.extend_widened(&mut narrow, |values, start| {
+            let doubled = values[start]
+                .as_i64()
+                .map_or(Value::Null, |v| Value::Int(v * 2));
+            values.push(doubled);
+        });
+        assert!(narrow.is_empty());
+        let rows: Vec<_> = wide.rows().collect();
+        assert_eq!(rows[0], (&[Value::Int(1), Value::Int(2)][..], 5));
+        assert_eq!(rows[1], (&[Value::Int(2), Value::Int(4)][..], 9));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod footprint;
 mod functions;
 mod group_table;
 mod grouped;
+mod lookup;
 mod partition;
 mod route;
 mod window;
@@ -26,6 +27,7 @@ pub use aggregate::Aggregates;
 pub use cast::{cast_value, conform};
 pub use eval::{eval, is_true, like_match, sql_cmp};
 pub use functions::date_format;
+pub use lookup::{DuplicateKey, LookupTable, Lookups};
 pub use partition::{EngineStats, LateRecord, Output, OutputRow, PartitionEngine, RowOrder};
 pub use route::{event_time, time_value, KeyRouter};
 

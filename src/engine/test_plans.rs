@@ -83,6 +83,7 @@ pub fn stateless_plan(
 ) -> QueryPlan {
     QueryPlan {
         source: source(types),
+        lookups: Vec::new(),
         filter,
         output: output_schema(&projections),
         kind: QueryKind::Stateless { projections },
@@ -172,6 +173,7 @@ impl GroupedPlan {
         });
         QueryPlan {
             source: source(&self.types),
+            lookups: Vec::new(),
             filter: self.filter,
             output: output_schema(&projections),
             kind: QueryKind::Aggregate(AggregatePlan {

@@ -33,6 +33,7 @@ mod sink;
 mod source;
 mod split;
 mod state;
+mod table;
 
 pub use csv::CsvSource;
 pub use dead_letter::DeadLetterWriter;
@@ -55,3 +56,4 @@ pub use sink::{
 pub use source::{BatchSource, Malformed, ReadPosition, RecordOrigin, StreamSharing};
 pub use split::{read_csv_header, split_file, ByteRange, CsvHeader, RecordSyntax};
 pub use state::SourceState;
+pub use table::{line_at, place, read_table};

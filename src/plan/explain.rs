@@ -13,7 +13,8 @@ impl QueryPlan {
     /// A human-readable, stable description of the plan.
     pub fn explain(&self) -> String {
         let mut out = String::new();
-        let source_names: Vec<String> = self.source.schema.names().map(String::from).collect();
+        let row = self.row_schema();
+        let source_names: Vec<String> = row.names().map(String::from).collect();
         let _ = writeln!(out, "Query ({})", self.header());
         if self.stream_name.is_some() || !self.properties.is_empty() {
             let name = self.stream_name.as_deref().unwrap_or("(unnamed)");
@@ -36,6 +37,9 @@ impl QueryPlan {
             self.source.schema,
             properties_text(&self.source.properties)
         );
+        for join in &self.lookups {
+            explain_lookup(&mut out, join, &source_names);
+        }
         let _ = writeln!(
             out,
             "  Watermark: max out-of-orderness {}, allowed lateness {}",
@@ -51,7 +55,7 @@ impl QueryPlan {
         let QueryKind::Aggregate(agg) = &self.kind else {
             return None;
         };
-        let names: Vec<String> = self.source.schema.names().map(str::to_string).collect();
+        let names: Vec<String> = self.row_schema().names().map(str::to_string).collect();
         let keys: Vec<String> = agg
             .group_keys
             .iter()
@@ -79,6 +83,40 @@ impl QueryPlan {
             None => emit.to_string(),
         }
     }
+}
+
+/// A lookup join: the table, its kind and keys, and what it holds.
+fn explain_lookup(out: &mut String, join: &super::LookupJoin, names: &[String]) {
+    let kind = match join.kind {
+        super::JoinKind::Inner => "INNER",
+        super::JoinKind::Left => "LEFT",
+    };
+    let keys: Vec<String> = join
+        .stream_keys
+        .iter()
+        .zip(&join.table_keys)
+        .map(|(stream, &table)| {
+            let column = &join.table.schema.fields[table].name;
+            format!(
+                "{} = {}.{column}",
+                stream.display_with(names),
+                join.table.name
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  Join: {kind} {} ({}) ON {}{}",
+        join.table.name,
+        join.table.schema,
+        keys.join(" AND "),
+        properties_text(&join.table.properties)
+    );
+    let _ = writeln!(
+        out,
+        "    read in full before the stream starts and copied to every shard; one row per key; \
+         rows are joined where they are read, before routing"
+    );
 }
 
 fn properties_text(properties: &[(String, String)]) -> String {

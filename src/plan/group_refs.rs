@@ -83,5 +83,5 @@ fn ordinal_item<'q>(text: &str, e: &SqlExpr, items: &[SelectRef<'q>]) -> Result<
 }
 
 fn is_source_column(name: &str, scope: &SourceScope) -> bool {
-    scope.table.schema.index_of(name).is_some()
+    scope.has_column(name)
 }

@@ -11,6 +11,7 @@ mod expr;
 mod from_window;
 mod functions;
 mod group_refs;
+mod join;
 mod planner;
 mod resolve;
 mod typecheck;
@@ -19,6 +20,7 @@ mod window;
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
+pub use join::{JoinKind, LookupJoin};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
@@ -29,7 +31,10 @@ use crate::data::{Field, Schema};
 pub struct QueryPlan {
     /// The source the query reads, with its schema and WITH properties.
     pub source: TableDef,
-    /// WHERE, over the source row.
+    /// Tables joined to every source row, in order: each appends its
+    /// columns to the row (see [`QueryPlan::row_schema`]).
+    pub lookups: Vec<LookupJoin>,
+    /// WHERE, over the row (an inner join's "matched" test included).
     pub filter: Option<ScalarExpr>,
     pub kind: QueryKind,
     /// Names and types of the output columns, in SELECT order.
@@ -82,6 +87,23 @@ impl QueryPlan {
             },
             Some(WindowKind::Session { .. }) | None => Settling::AtEnd,
         }
+    }
+
+    /// The row every clause is evaluated over: the source's columns, then
+    /// each joined table's.
+    pub fn row_schema(&self) -> Schema {
+        let joined = self
+            .lookups
+            .iter()
+            .flat_map(|j| j.table.schema.fields.iter());
+        let fields = self.source.schema.fields.iter().chain(joined).cloned();
+        Schema::new(fields.collect())
+    }
+
+    /// How many values a row holds: [`QueryPlan::row_schema`]'s width.
+    pub fn row_width(&self) -> usize {
+        let joined: usize = self.lookups.iter().map(|j| j.table.schema.len()).sum();
+        self.source.schema.len() + joined
     }
 
     /// The output column names.

@@ -1,5 +1,5 @@
 //! From a parsed [`StreamingQuery`] to a [`QueryPlan`]: checks the query's
-//! shape (one source, no joins, no ORDER BY, ...), plans its clauses with the
+//! shape (one stream and the tables it joins, no ORDER BY, ...), plans its clauses with the
 //! expression planner, splits a grouped query into keys, window, aggregates
 //! and what is computed over them, names the output columns, and settles the
 //! emit mode, changelog, LIMIT and time settings.
@@ -8,12 +8,13 @@ use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{from_window, FromWindow};
 use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
+use super::join::{and, plan_joins, JoinKind, LookupJoin};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 use crate::data::{parse_duration, Field, Schema};
 use crate::error::{Error, Result};
-use crate::sql::{EmitClause, StreamingQuery};
+use crate::sql::{EmitClause, StreamingQuery, SystemTimeAsOf};
 use ahash::{AHashMap, AHashSet};
 use sqlparser::ast::{
     self as sql, Expr as SqlExpr, GroupByExpr, LimitClause, Select, SelectItem, SetExpr,
@@ -80,12 +81,13 @@ pub fn plan_query(
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
     let select = select_of(&query.query)?;
-    let (scope, from_window) = source_scope(select, catalog)?;
+    let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
     let filter = select
         .selection
         .as_ref()
         .map(|w| ExprPlanner::over_source(&scope, "in WHERE").plan_condition(w, "WHERE"))
         .transpose()?;
+    let filter = only_matched_rows(&lookups, filter);
     let columns = column_identifiers(&scope);
     let distinct = is_distinct(select)?;
     let items = match distinct {
@@ -116,6 +118,7 @@ pub fn plan_query(
     };
     Ok(QueryPlan {
         source: scope.table.clone(),
+        lookups,
         filter,
         kind,
         output,
@@ -201,28 +204,52 @@ fn check_select_clauses(select: &Select) -> Result<()> {
     Ok(())
 }
 
-/// The one table the query reads, looked up in `catalog`, and the window
-/// when FROM is a window table function.
+/// An inner join's unmatched rows are dropped as WHERE drops rows: the
+/// filter is `matched AND .. AND where`.
+fn only_matched_rows(lookups: &[LookupJoin], filter: Option<ScalarExpr>) -> Option<ScalarExpr> {
+    let matched = lookups
+        .iter()
+        .filter(|j| j.kind == JoinKind::Inner)
+        .map(LookupJoin::matched);
+    let conditions: Vec<ScalarExpr> = matched.chain(filter).collect();
+    conditions
+        .into_iter()
+        .fold(None, |all, c| Some(and(all, c)))
+}
+
+/// The stream the query reads, looked up in `catalog`, the window when FROM
+/// is a window table function, and the tables it joins.
 fn source_scope<'c, 'q>(
     select: &'q Select,
     catalog: &'c Catalog,
-) -> Result<(SourceScope<'c>, Option<FromWindow<'q>>)> {
+    system_time: &[SystemTimeAsOf],
+) -> Result<(SourceScope<'c>, Option<FromWindow<'q>>, Vec<LookupJoin>)> {
     let from = match select.from.as_slice() {
         [one] => one,
         [] => return Err(error_at("a query needs FROM <source>", select)),
         [_, second, ..] => {
             return Err(error_at(
-                "reading more than one source (FROM a, b) is not supported yet",
+                "FROM a, b is not supported: join a table with FROM a JOIN b ON a.key = b.key",
                 second,
             ))
         }
     };
-    if let Some(join) = from.joins.first() {
-        return Err(error_at("JOIN is not supported yet", join));
-    }
     if let Some(window) = from_window(&from.relation)? {
+        if let Some(join) = from.joins.first() {
+            return Err(error_at(
+                "a JOIN after a window table function is not supported: join the stream, \
+                 then window with GROUP BY TUMBLE(..), HOP(..) or SESSION(..)",
+                &join.relation,
+            ));
+        }
         let scope = window_source(&window, catalog)?;
-        return Ok((scope, Some(window)));
+        return Ok((scope, Some(window), Vec::new()));
+    }
+    if let Some(clause) = system_time.first().filter(|_| from.joins.is_empty()) {
+        return Err(Error::plan(
+            "FOR SYSTEM_TIME AS OF is only allowed on a joined table",
+            Some(clause.location),
+        ));
     }
     let (name, alias) = match &from.relation {
         TableFactor::Table {
@@ -250,11 +277,9 @@ fn source_scope<'c, 'q>(
             a,
         ));
     }
-    let scope = SourceScope {
-        table,
-        alias: alias.as_ref().map(|a| a.name.value.clone()),
-    };
-    Ok((scope, None))
+    let mut scope = SourceScope::of(table, alias.as_ref().map(|a| a.name.value.clone()));
+    let lookups = plan_joins(&from.joins, &mut scope, catalog, system_time)?;
+    Ok((scope, None, lookups))
 }
 
 /// The source a window table function reads (its first argument).
@@ -271,13 +296,13 @@ fn window_source<'c>(window: &FromWindow, catalog: &'c Catalog) -> Result<Source
     let table = catalog
         .get(&name.value)
         .ok_or_else(|| error_at(unknown_table(&name.value, catalog), window.table))?;
-    Ok(SourceScope {
+    Ok(SourceScope::of(
         table,
-        alias: window.alias.map(|a| a.name.value.clone()),
-    })
+        window.alias.map(|a| a.name.value.clone()),
+    ))
 }
 
-fn unknown_table(name: &str, catalog: &Catalog) -> String {
+pub(crate) fn unknown_table(name: &str, catalog: &Catalog) -> String {
     let known: Vec<&str> = catalog.tables().iter().map(|t| t.name.as_str()).collect();
     if known.is_empty() {
         format!(
@@ -303,14 +328,19 @@ fn is_distinct(select: &Select) -> Result<bool> {
     }
 }
 
-/// The source's columns as identifiers, for `SELECT DISTINCT *`.
+/// The row's columns as identifiers, for `SELECT DISTINCT *` (qualified
+/// by their table's name when the query joins tables).
 fn column_identifiers(scope: &SourceScope) -> Vec<SqlExpr> {
+    let qualify = !scope.joined.is_empty();
     scope
-        .table
-        .schema
-        .fields
-        .iter()
-        .map(|f| SqlExpr::Identifier(sql::Ident::new(&f.name)))
+        .fields()
+        .map(|(_, field, part)| match qualify {
+            true => SqlExpr::CompoundIdentifier(vec![
+                sql::Ident::new(part.qualifier()),
+                sql::Ident::new(&field.name),
+            ]),
+            false => SqlExpr::Identifier(sql::Ident::new(&field.name)),
+        })
         .collect()
 }
 
@@ -410,13 +440,27 @@ fn plain_wildcard(options: &sql::WildcardAdditionalOptions) -> bool {
 }
 
 fn names_source(name: &sql::ObjectName, scope: &SourceScope) -> bool {
+    wildcard_part(name, scope).is_some()
+}
+
+/// Where the columns of the table `name` (in `name.*`) start, and how many.
+fn wildcard_part(name: &sql::ObjectName, scope: &SourceScope) -> Option<(usize, usize)> {
     let written = name.to_string();
     let written = written.trim_matches('"');
-    scope.table.name.eq_ignore_ascii_case(written)
-        || scope
-            .alias
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case(written))
+    scope
+        .parts()
+        .find(|part| part.is_called(written))
+        .map(|part| (part.offset, part.table.schema.len()))
+}
+
+/// The row's columns an `*` or `t.*` stands for.
+fn wildcard_columns(item: &SelectItem, scope: &SourceScope) -> std::ops::Range<usize> {
+    match item {
+        SelectItem::QualifiedWildcard(sql::SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
+            wildcard_part(n, scope).map_or(0..0, |(offset, len)| offset..offset + len)
+        }
+        _ => 0..scope.width(),
+    }
 }
 
 /// The output name of an unaliased SELECT item: a column's name, a function's
@@ -437,7 +481,11 @@ fn default_name(expr: &SqlExpr, scope: &SourceScope) -> String {
 
 fn column_name(idents: &[sql::Ident], expr: &SqlExpr, scope: &SourceScope) -> String {
     match scope.resolve(idents, expr) {
-        Ok((index, _)) => scope.table.schema.fields[index].name.clone(),
+        Ok((index, _)) => scope
+            .fields()
+            .nth(index)
+            .map(|(_, field, _)| field.name.clone())
+            .unwrap_or_default(),
         Err(_) => idents.last().map(|i| i.value.clone()).unwrap_or_default(),
     }
 }
@@ -506,8 +554,9 @@ fn plan_stateless(items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Sch
                 projections.push(planner.plan(expr)?);
                 names.push(name.clone());
             }
-            Item::AllColumns(_) => {
-                for (i, field) in scope.table.schema.fields.iter().enumerate() {
+            Item::AllColumns(item) => {
+                let columns = wildcard_columns(item, scope);
+                for (i, field, _) in scope.fields().filter(|(i, ..)| columns.contains(i)) {
                     projections.push(ScalarExpr::column(i, field.data_type));
                     names.push(field.name.clone());
                 }

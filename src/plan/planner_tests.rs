@@ -49,6 +49,7 @@ fn query(sql: &str) -> StreamingQuery {
         emit: None,
         stream_name: None,
         properties: Vec::new(),
+        system_time: Vec::new(),
         location: SqlLocation { line: 1, column: 1 },
     }
 }
@@ -194,14 +195,14 @@ fn unknown_table_lists_known_tables() {
 fn unsupported_shapes_are_named() {
     let cases = [
         (
-            "SELECT a.symbol FROM trades a JOIN trades b ON a.symbol = b.symbol",
-            "JOIN is not supported yet",
+            "SELECT a.symbol FROM trades a RIGHT JOIN trades b ON a.symbol = b.symbol",
+            "RIGHT and FULL joins are not supported",
         ),
         (
             "SELECT * FROM (SELECT * FROM trades)",
             "subqueries in FROM are not supported",
         ),
-        ("SELECT * FROM trades, trades", "more than one source"),
+        ("SELECT * FROM trades, trades", "FROM a, b is not supported"),
         (
             "SELECT DISTINCT ON (symbol) symbol FROM trades",
             "SELECT DISTINCT ON (..) is not supported",
@@ -245,11 +246,33 @@ fn unsupported_shapes_are_named() {
 }
 
 #[test]
-fn join_error_points_at_the_join() {
+fn join_error_points_at_the_condition() {
     assert_contains(
         &error("SELECT qty FROM trades JOIN trades b ON true"),
-        "SQL error at line 1, column 29: JOIN is not supported yet",
+        "SQL error at line 1, column 41: ON may only hold equalities",
     );
+}
+
+#[test]
+fn a_joined_tables_columns_follow_the_stream_and_an_inner_join_filters() {
+    let p = plan(
+        "SELECT t.symbol, d.qty FROM trades t JOIN trades d ON t.symbol = d.symbol \
+         WHERE t.qty > 1",
+    );
+    let width = p.source.schema.len();
+    assert_eq!(p.row_width(), 2 * width);
+    assert_eq!(p.lookups.len(), 1);
+    assert_eq!(p.lookups[0].offset, width);
+    let QueryKind::Stateless { projections } = &p.kind else {
+        panic!("stateless");
+    };
+    assert_eq!(projections[1].kind, ExprKind::Column(width + 2));
+    let filter = p.filter.as_ref().expect("matched AND where");
+    let ExprKind::Binary { op, left, .. } = &filter.kind else {
+        panic!("an AND: {filter:?}");
+    };
+    assert_eq!(*op, BinaryOp::And);
+    assert_eq!(**left, p.lookups[0].matched());
 }
 
 #[test]

@@ -45,35 +45,102 @@ pub(crate) fn error_at(message: impl Into<String>, node: &impl Spanned) -> Error
     Error::plan(message, start_of(node))
 }
 
-/// The one source a query reads, and the alias it may be called by.
+/// What a query's expressions see: the stream it reads, with the alias it
+/// may be called by, followed by the columns of the tables it joins (in
+/// FROM order). A row holds the stream's columns, then each joined
+/// table's.
 pub(crate) struct SourceScope<'a> {
+    pub table: &'a TableDef,
+    pub alias: Option<String>,
+    pub joined: Vec<JoinedTable<'a>>,
+}
+
+/// A table joined to the stream, and the alias it may be called by.
+pub(crate) struct JoinedTable<'a> {
     pub table: &'a TableDef,
     pub alias: Option<String>,
 }
 
-impl SourceScope<'_> {
-    fn is_called(&self, name: &str) -> bool {
+/// One table of a scope with where its columns start in the row.
+pub(crate) struct ScopePart<'a> {
+    pub table: &'a TableDef,
+    pub alias: Option<&'a str>,
+    pub offset: usize,
+}
+
+impl ScopePart<'_> {
+    pub fn is_called(&self, name: &str) -> bool {
         self.table.name.eq_ignore_ascii_case(name)
-            || self
-                .alias
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(name))
+            || self.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    /// The name a qualified reference to this table uses.
+    pub fn qualifier(&self) -> &str {
+        self.alias.unwrap_or(&self.table.name)
+    }
+}
+
+impl<'a> SourceScope<'a> {
+    /// A scope over one stream, with no joined tables.
+    pub fn of(table: &'a TableDef, alias: Option<String>) -> Self {
+        SourceScope {
+            table,
+            alias,
+            joined: Vec::new(),
+        }
+    }
+
+    /// The stream, then every joined table, with their offsets in the row.
+    pub fn parts(&self) -> impl Iterator<Item = ScopePart<'_>> {
+        let stream = (self.table, self.alias.as_deref());
+        let joined = self.joined.iter().map(|j| (j.table, j.alias.as_deref()));
+        std::iter::once(stream)
+            .chain(joined)
+            .scan(0, |offset, (table, alias)| {
+                let part = ScopePart {
+                    table,
+                    alias,
+                    offset: *offset,
+                };
+                *offset += table.schema.len();
+                Some(part)
+            })
+    }
+
+    /// How many columns a row holds.
+    pub fn width(&self) -> usize {
+        self.parts().map(|p| p.table.schema.len()).sum()
+    }
+
+    /// Every column of the row: its position, field and table.
+    pub fn fields(&self) -> impl Iterator<Item = (usize, &crate::data::Field, ScopePart<'_>)> {
+        self.parts().flat_map(|part| {
+            let fields = part.table.schema.fields.iter().enumerate();
+            fields.map(move |(i, field)| {
+                let this = ScopePart {
+                    table: part.table,
+                    alias: part.alias,
+                    offset: part.offset,
+                };
+                (part.offset + i, field, this)
+            })
+        })
+    }
+
+    /// True when some table of the scope has a column `name`.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.parts()
+            .any(|p| p.table.schema.index_of(name).is_some())
     }
 
     /// The position and type of the column `idents` names (`col` or `t.col`).
     pub fn resolve(&self, idents: &[Ident], expr: &SqlExpr) -> Result<(usize, DataType)> {
-        let column = match idents {
-            [column] => column,
-            [qualifier, column] if self.is_called(&qualifier.value) => column,
-            [qualifier, _] => {
-                return Err(error_at(
-                    format!(
-                        "unknown table '{}' in `{expr}` (the query reads {})",
-                        qualifier.value, self.table.name
-                    ),
-                    expr,
-                ))
-            }
+        let (part, column) = match idents {
+            [column] => (None, column),
+            [qualifier, column] => match self.parts().find(|p| p.is_called(&qualifier.value)) {
+                Some(part) => (Some(part), column),
+                None => return Err(self.unknown_table(&qualifier.value, expr)),
+            },
             _ => {
                 return Err(error_at(
                     format!("unsupported column reference `{expr}`"),
@@ -81,14 +148,47 @@ impl SourceScope<'_> {
                 ))
             }
         };
-        let schema = &self.table.schema;
-        match schema.index_of(&column.value) {
-            Some(index) => Ok((index, schema.fields[index].data_type)),
-            None => Err(self.unknown_column(&column.value, expr)),
+        let mut found = self
+            .parts()
+            .filter(|p| part.as_ref().is_none_or(|only| only.offset == p.offset))
+            .filter_map(|p| {
+                let index = p.table.schema.index_of(&column.value)?;
+                Some((p, index))
+            });
+        let Some((first, index)) = found.next() else {
+            return Err(self.unknown_column(&column.value, expr));
+        };
+        if let Some((second, _)) = found.next() {
+            return Err(error_at(
+                format!(
+                    "column '{}' is ambiguous: both {} and {} have it (write {}.{} or {}.{})",
+                    column.value,
+                    first.table.name,
+                    second.table.name,
+                    first.qualifier(),
+                    column.value,
+                    second.qualifier(),
+                    column.value
+                ),
+                expr,
+            ));
         }
+        let data_type = first.table.schema.fields[index].data_type;
+        Ok((first.offset + index, data_type))
     }
 
-    fn unknown_column(&self, name: &str, expr: &SqlExpr) -> Error {
+    fn unknown_table(&self, name: &str, expr: &SqlExpr) -> Error {
+        let names: Vec<String> = self.parts().map(|p| p.table.name.clone()).collect();
+        error_at(
+            format!(
+                "unknown table '{name}' in `{expr}` (the query reads {})",
+                names.join(", ")
+            ),
+            expr,
+        )
+    }
+
+    pub(crate) fn unknown_column(&self, name: &str, expr: &SqlExpr) -> Error {
         if window_bound(expr).is_some() {
             return error_at(
                 format!(
@@ -98,13 +198,15 @@ impl SourceScope<'_> {
                 expr,
             );
         }
-        let columns: Vec<&str> = self.table.schema.names().collect();
+        let tables: Vec<String> = self
+            .parts()
+            .map(|p| {
+                let columns: Vec<&str> = p.table.schema.names().collect();
+                format!("columns of {}: {}", p.table.name, columns.join(", "))
+            })
+            .collect();
         error_at(
-            format!(
-                "unknown column '{name}' (columns of {}: {})",
-                self.table.name,
-                columns.join(", ")
-            ),
+            format!("unknown column '{name}' ({})", tables.join("; ")),
             expr,
         )
     }

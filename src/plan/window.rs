@@ -219,6 +219,16 @@ fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
         }
     };
     let (index, data_type) = scope.resolve(idents, e)?;
+    if index >= scope.table.schema.len() {
+        return Err(error_at(
+            format!(
+                "the window's time column must be a column of the stream {}, not of a joined \
+                 table: `{e}`",
+                scope.table.name
+            ),
+            e,
+        ));
+    }
     match data_type {
         DataType::Timestamp | DataType::BigInt => Ok(index),
         other => Err(error_at(

@@ -6,11 +6,14 @@
 //! engine and io land: [`EngineBackend`] (the real engine and key router),
 //! [`TableInput`] (io's splits and sources), [`RowSink`] and [`DeadLetters`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::data::{Batch, Schema, Value};
-use crate::engine::{EngineStats, KeyRouter, LateRecord, Output, PartitionEngine};
-use crate::error::Result;
+use crate::engine::{
+    EngineStats, KeyRouter, LateRecord, LookupTable, Lookups, Output, PartitionEngine,
+};
+use crate::error::{Error, Result};
 use crate::io::{
     self, BatchSource, ChunkPlan, Malformed, ReadPosition, SourceState, StreamSharing,
 };
@@ -214,6 +217,47 @@ pub struct TableInput {
     /// This shard's reader state, handed from chunk to chunk (a clone, for
     /// another shard, starts empty).
     state: SourceState,
+    /// The tables the query joins, when it joins any.
+    lookups: Option<ShardLookups>,
+}
+
+/// The joined tables, read once. Cloning (an input for another shard)
+/// copies them with strings of their own, so a shard's rows share no
+/// reference counts with another shard's table; the readers of one shard
+/// share its copy.
+#[derive(Debug)]
+struct ShardLookups(Arc<Lookups>);
+
+impl Clone for ShardLookups {
+    fn clone(&self) -> Self {
+        ShardLookups(Arc::new(self.0.deep_copy()))
+    }
+}
+
+/// Reads every table `plan` joins and indexes it by its join key. Fails,
+/// naming the file and line, on a malformed row or a repeated key.
+fn load_lookups(plan: &QueryPlan) -> Result<Option<ShardLookups>> {
+    if plan.lookups.is_empty() {
+        return Ok(None);
+    }
+    let mut tables = Vec::with_capacity(plan.lookups.len());
+    for join in &plan.lookups {
+        let rows = io::read_table(&join.table)?;
+        let table = LookupTable::build(&rows, &join.table_keys).map_err(|repeat| {
+            let line = |position| io::place(&join.table, io::line_at(&join.table, position));
+            let key: Vec<String> = repeat.key.iter().map(Value::to_string).collect();
+            Error::Runtime(format!(
+                "the joined table {} repeats the join key ({}) at {} (first at {}): \
+                 a joined table holds each key once",
+                join.table.name,
+                key.join(", "),
+                line(repeat.second),
+                line(repeat.first)
+            ))
+        })?;
+        tables.push(table);
+    }
+    Ok(Some(ShardLookups(Arc::new(Lookups::new(plan, tables)))))
 }
 
 impl TableInput {
@@ -235,6 +279,7 @@ impl TableInput {
             chunks,
             stream,
             state: SourceState::new(),
+            lookups: load_lookups(plan)?,
         })
     }
 }
@@ -268,6 +313,10 @@ impl Input for TableInput {
                 0
             },
             absolute: self.stream || self.chunks.stream_readers().is_some(),
+            join: self.lookups.as_ref().map(|l| JoinStep {
+                lookups: Arc::clone(&l.0),
+                read: Batch::new(self.table.schema.len()),
+            }),
         })
     }
     fn close(&mut self, reader: ChunkSource) {
@@ -295,12 +344,21 @@ impl Input for TableInput {
 }
 
 /// One chunk's io source, with malformed-record lines made chunk-relative
-/// (counting the header in the first chunk) so the merger can number them.
+/// (counting the header in the first chunk) so the merger can number them,
+/// and its rows joined with the query's tables where it joins any.
 pub struct ChunkSource {
     source: Box<dyn BatchSource + Send>,
     line_offset: u64,
     /// Standard input: io's line numbers are already absolute.
     absolute: bool,
+    join: Option<JoinStep>,
+}
+
+/// The lookup joins a chunk's rows go through as they are read.
+struct JoinStep {
+    lookups: Arc<Lookups>,
+    /// The rows as read, before they are joined.
+    read: Batch,
 }
 
 impl ChunkReader for ChunkSource {
@@ -311,7 +369,15 @@ impl ChunkReader for ChunkSource {
         max_rows: usize,
     ) -> Result<bool> {
         let first_new = malformed.len();
-        let more = self.source.fill(batch, malformed, max_rows)?;
+        let more = match &mut self.join {
+            None => self.source.fill(batch, malformed, max_rows)?,
+            Some(join) => {
+                join.read.clear();
+                let more = self.source.fill(&mut join.read, malformed, max_rows)?;
+                join.lookups.join_into(&mut join.read, batch);
+                more
+            }
+        };
         if !self.absolute {
             for record in &mut malformed[first_new..] {
                 record.line = record.line_in_split.map(|l| l + self.line_offset);
@@ -376,7 +442,8 @@ impl DeadLetters for DeadLetterFile {
             record.position,
             record.event_time,
             &self.columns,
-            &record.values,
+            // A joined row begins with the record as read.
+            &record.values[..self.columns.len().min(record.values.len())],
         )
     }
     fn flush(&mut self) -> Result<()> {

@@ -611,7 +611,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             reader: self.input.open(chunk as usize)?,
             started: self.started,
         };
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let mut batch = Batch::with_capacity(width, self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut out = Output::default();
@@ -657,7 +657,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         processor: &mut B::Processor,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let mut feed = StreamFeed::start(&self.input, 0, &self.config, width, None)?;
         let mut out = Output::default();
         let mut chunk = 0u64;
@@ -696,7 +696,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
             let before = MergeMsg::Through(self.shard as u64 - 1);
             self.merger.send(before, &mut self.stop, stats).await?;
         }
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let commits = self.commits.take();
         let mut feed = StreamFeed::start(&self.input, self.shard, &self.config, width, commits)?;
         let mut out = Output::default();

@@ -535,7 +535,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
     }
 
     fn outbound(&self) -> Outbound {
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let rows = self.config.batch_rows;
         let destinations = self.outboxes.len();
         Outbound {
@@ -573,7 +573,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             started: self.started,
         };
         let mut router = self.backend.router(&self.plan);
-        let mut batch = Batch::with_capacity(self.plan.source.schema.len(), self.config.batch_rows);
+        let mut batch = Batch::with_capacity(self.plan.row_width(), self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut max_event_time = None;
         loop {
@@ -630,7 +630,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         outbound: &mut Outbound,
         stats: &mut ShardStats,
     ) -> std::result::Result<(), Failure> {
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let mut feed = StreamFeed::start(&self.input, 0, &self.config, width, None)?;
         let mut router = self.backend.router(&self.plan);
         let mut max_event_time = None;
@@ -671,7 +671,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         outbound: &mut Outbound,
         stats: &mut ShardStats,
     ) -> std::result::Result<(), Failure> {
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let commits = self.commits.take();
         let mut feed = StreamFeed::start(&self.input, self.shard, &self.config, width, commits)?;
         let mut router = self.backend.router(&self.plan);
@@ -789,7 +789,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         out: &mut Outbound,
         stats: &mut ShardStats,
     ) -> std::result::Result<(), Failure> {
-        let width = self.plan.source.schema.len();
+        let width = self.plan.row_width();
         let rows = self.config.batch_rows;
         let spare = self
             .batch_pool

@@ -335,6 +335,7 @@ fn plan(stateless: bool) -> QueryPlan {
         })
     };
     QueryPlan {
+        lookups: Vec::new(),
         source: TableDef {
             name: "fake".into(),
             schema,

@@ -43,6 +43,8 @@ pub struct StreamingQuery {
     pub stream_name: Option<String>,
     /// `WITH` properties of `CREATE STREAM`, keys lower-cased.
     pub properties: Vec<(String, String)>,
+    /// Flink's `FOR SYSTEM_TIME AS OF ..` after joined tables, cut out of `query`.
+    pub system_time: Vec<super::SystemTimeAsOf>,
     pub location: SqlLocation,
 }
 

@@ -17,12 +17,14 @@ mod metadata;
 mod nesting;
 mod parser;
 mod streaming;
+mod system_time;
 mod tokens;
 mod watermark;
 
 pub use ast::*;
 pub use nesting::MAX_EXPRESSION_DEPTH;
 pub use parser::parse_sql;
+pub use system_time::SystemTimeAsOf;
 
 #[cfg(test)]
 mod tests;

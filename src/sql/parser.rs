@@ -7,6 +7,7 @@ use super::ddl::parse_create_source;
 use super::nesting::check_nesting;
 use super::streaming::extract_streaming_clauses;
 use super::streaming::parse_properties;
+use super::system_time::take_system_time;
 use super::tokens::{
     drop_table_before_table_argument, expand_duration_shorthand, from_parser_error, is_word,
     location_of, next_significant, parser_for, split_statements, sql_error, tokenize,
@@ -158,7 +159,8 @@ fn parse_streaming_query(
     stream_name: Option<String>,
     location: SqlLocation,
 ) -> Result<StreamingQuery> {
-    let (rest, clauses) = extract_streaming_clauses(tokens.to_vec())?;
+    let (tokens, system_time) = take_system_time(tokens.to_vec())?;
+    let (rest, clauses) = extract_streaming_clauses(tokens)?;
     let properties = match (clauses.properties, &stream_name) {
         (Some((_, at)), None) => {
             return Err(sql_error(
@@ -181,6 +183,7 @@ fn parse_streaming_query(
         emit: clauses.emit,
         stream_name,
         properties,
+        system_time,
         location,
     })
 }
