@@ -70,14 +70,15 @@ measure() {
     --name "$name" --runtime "$runtime" --shards "$shards" "${record[@]}" "${stats[@]}"
 }
 
-# A trades CSV of $1 rows (2,000 symbols, 72 events per second of event
-# time), generated once into $BENCH_DIR; prints its path.
+# A trades CSV of $1 rows ($2 symbols, default 2,000; 72 events per second
+# of event time), generated once into $BENCH_DIR; prints its path.
 trades_csv() {
-  local data="$BENCH_DIR/trades-$1-2000-72.csv"
+  local keys=${2:-2000}
+  local data="$BENCH_DIR/trades-$1-$keys-72.csv"
   if [ ! -s "$data" ]; then
     "$BIN" run -q -e "SELECT symbol, price, qty, ts FROM trades" \
       --source trades=generator:trades --source-option trades.events="$1" \
-      --source-option trades.keys=2000 --source-option trades.events_per_second_time=72 \
+      --source-option trades.keys="$keys" --source-option trades.events_per_second_time=72 \
       --format csv -o "$data"
   fi
   echo "$data"

@@ -6,6 +6,10 @@
 //! A table may hold each join key once ([`LookupTable::build`] refuses a
 //! repeat), so a source row meets at most one table row and one record
 //! stays one row. NULL keys never match.
+//!
+//! The tables are read-only once built; what a join learns while it runs
+//! (which string keys found which row) lives in a [`JoinScratch`] that the
+//! reader of a shard keeps from chunk to chunk.
 
 use super::eval::eval;
 use crate::data::{Batch, Value};
@@ -94,9 +98,21 @@ impl LookupTable {
     }
 
     /// The same rows with strings of their own, so that a shard's copy
-    /// shares no reference counts with another shard's.
+    /// shares no reference counts with another shard's. Equal strings
+    /// share one allocation in the copy (a column of a few distinct values
+    /// then stays in cache).
     pub fn deep_copy(&self) -> LookupTable {
-        let values = self.values.iter().map(own_value).collect();
+        let mut copies: ahash::AHashMap<&str, Arc<str>> = ahash::AHashMap::new();
+        let values = self
+            .values
+            .iter()
+            .map(|value| match value {
+                Value::Str(s) => Value::Str(Arc::clone(
+                    copies.entry(&**s).or_insert_with(|| Arc::from(&**s)),
+                )),
+                other => other.clone(),
+            })
+            .collect();
         LookupTable {
             values,
             ..self.clone()
@@ -113,6 +129,19 @@ impl LookupTable {
         self.values.capacity() * std::mem::size_of::<Value>()
             + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
             + strings
+    }
+
+    /// Reads a word of every matched row, in one short loop: the rows'
+    /// cache misses then overlap, instead of stalling the widening loop one
+    /// by one (measured in BENCHMARKS.md, "Lookup joins").
+    fn touch(&self, matches: &[Match]) {
+        let mut seen = 0u8;
+        for m in matches {
+            if let Match::Row(id) = m {
+                seen ^= self.row(*id).first().map_or(0, |v| v.is_null() as u8);
+            }
+        }
+        std::hint::black_box(seen);
     }
 
     /// The row number holding `key` (no NULLs in it).
@@ -136,13 +165,6 @@ fn hash_key_of(row: &[Value], key_columns: &[usize]) -> u64 {
     LOOKUP_HASH.hash_one(&key[..])
 }
 
-fn own_value(value: &Value) -> Value {
-    match value {
-        Value::Str(s) => Value::Str(Arc::from(&**s)),
-        other => other.clone(),
-    }
-}
-
 /// One join of a plan with its table.
 #[derive(Debug, Clone)]
 struct Lookup {
@@ -150,7 +172,111 @@ struct Lookup {
     stream_keys: Vec<ScalarExpr>,
     /// Set when the key is one plain column: read in place, not evaluated.
     key_column: Option<usize>,
+    /// The table's columns the query reads; the others are left NULL.
+    read: Vec<bool>,
+    /// `(table column, row column)` when the key is one column of the same
+    /// type on both sides: a match's key is then copied from the row (whose
+    /// value is at hand and equal), not from the table.
+    key_from_row: Option<(usize, usize)>,
     table: LookupTable,
+}
+
+/// Buckets of a [`KeyCache`] per table row (rounded up to a power of two);
+/// each bucket holds two keys.
+const CACHE_BUCKETS_PER_ROW: usize = 1;
+/// The most buckets a [`KeyCache`] has (2 MiB of buckets).
+const MAX_CACHE_BUCKETS: usize = 1 << 16;
+
+/// Which table row a one-string key found, by the string's allocation.
+///
+/// Readers intern repeated strings, so the rows of one key mostly carry the
+/// same `Arc`: a two-way set-associative cache keyed by its address answers
+/// with no hashing of bytes and no byte comparison. Sound without `unsafe`:
+/// every address an entry names belongs to an `Arc` the cache holds a clone
+/// of (in `held`, beside the entry), so that allocation cannot be freed and
+/// its address taken by another string while the entry exists.
+#[derive(Debug, Default)]
+struct KeyCache {
+    buckets: Vec<[CacheEntry; 2]>,
+    /// The strings the entries name, entry for entry.
+    held: Vec<[Option<Arc<str>>; 2]>,
+    /// `64 - log2(buckets.len())`: the shift that maps an address to a bucket.
+    shift: u32,
+}
+
+/// One cached key: the address of its string (0: empty) and the row it
+/// found (`NO_ROW`: none).
+#[derive(Debug, Default, Clone, Copy)]
+struct CacheEntry {
+    address: usize,
+    found: u32,
+}
+
+const NO_ROW: u32 = u32::MAX;
+
+impl KeyCache {
+    fn for_table(rows: usize) -> KeyCache {
+        let len = (rows * CACHE_BUCKETS_PER_ROW)
+            .next_power_of_two()
+            .clamp(16, MAX_CACHE_BUCKETS);
+        KeyCache {
+            buckets: vec![[CacheEntry::default(); 2]; len],
+            held: vec![[None, None]; len],
+            shift: 64 - len.trailing_zeros(),
+        }
+    }
+
+    fn address(key: &Arc<str>) -> usize {
+        Arc::as_ptr(key) as *const u8 as usize
+    }
+
+    fn bucket(&self, address: usize) -> usize {
+        ((address as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// `Some(found)` when `key`'s allocation is one the cache holds.
+    fn get(&self, key: &Arc<str>) -> Option<Option<u32>> {
+        let address = KeyCache::address(key);
+        let bucket = self.buckets.get(self.bucket(address))?;
+        let entry = bucket.iter().find(|e| e.address == address)?;
+        Some((entry.found != NO_ROW).then_some(entry.found))
+    }
+
+    /// Caches `key` as the bucket's newest entry (its older one moves to
+    /// the second place; the second is dropped).
+    fn put(&mut self, key: &Arc<str>, found: Option<u32>) {
+        let address = KeyCache::address(key);
+        let b = self.bucket(address);
+        let (Some(bucket), Some(held)) = (self.buckets.get_mut(b), self.held.get_mut(b)) else {
+            return;
+        };
+        bucket[1] = bucket[0];
+        bucket[0] = CacheEntry {
+            address,
+            found: found.unwrap_or(NO_ROW),
+        };
+        held[1] = held[0].take();
+        held[0] = Some(Arc::clone(key));
+    }
+}
+
+/// What the joins of one reader learn as they run: a [`KeyCache`] per
+/// join whose key is one column, and room for an evaluated key.
+#[derive(Debug, Default)]
+pub struct JoinScratch {
+    caches: Vec<KeyCache>,
+    key: Vec<Value>,
+    /// Per join, per row of the batch: its match, when found up front.
+    matches: Vec<Match>,
+}
+
+/// A row's match in one table, as [`Lookups::join_into`] finds it.
+#[derive(Debug, Clone, Copy)]
+enum Match {
+    Row(u32),
+    Missing,
+    /// The key needs an earlier table's columns: found as the row is joined.
+    Later,
 }
 
 /// All lookup joins of a plan, applied in FROM order.
@@ -195,20 +321,73 @@ impl Lookups {
         self.joins.iter().map(|j| j.table.bytes()).sum()
     }
 
+    /// Empty scratch for a reader of these joins.
+    pub fn scratch(&self) -> JoinScratch {
+        let caches = self.joins.iter().map(|j| match j.key_column {
+            Some(_) => KeyCache::for_table(j.table.len()),
+            None => KeyCache::default(),
+        });
+        JoinScratch {
+            caches: caches.collect(),
+            key: Vec::new(),
+            matches: Vec::new(),
+        }
+    }
+
     /// Moves the rows of `source` onto the end of `joined` (empty or of
     /// the joined width), each followed by its match in every table, or
-    /// NULLs.
-    pub fn join_into(&self, source: &mut Batch, joined: &mut Batch) {
-        let mut key = Vec::new();
+    /// NULLs. `scratch` comes from [`Lookups::scratch`].
+    ///
+    /// Matches are found in two passes: first, for every join whose key the
+    /// row as read holds, the whole batch's matches (short independent
+    /// lookups, whose cache misses the processor overlaps); then the rows
+    /// are widened.
+    pub fn join_into(&self, source: &mut Batch, joined: &mut Batch, scratch: &mut JoinScratch) {
+        let rows = source.len();
+        self.find_up_front(source, scratch);
+        let JoinScratch {
+            caches,
+            key,
+            matches,
+        } = scratch;
+        let mut row = 0;
         joined.extend_widened(source, |values, start| {
-            for join in &self.joins {
-                let found = join.find(&values[start..], &mut key);
+            for (j, (join, cache)) in self.joins.iter().zip(caches.iter_mut()).enumerate() {
+                let found = match matches[j * rows + row] {
+                    Match::Row(id) => Some(id),
+                    Match::Missing => None,
+                    Match::Later => join.find(&values[start..], cache, key),
+                };
                 match found {
-                    Some(id) => values.extend_from_slice(join.table.row(id)),
+                    Some(id) => join.push_read(id, values, start),
                     None => values.resize(values.len() + join.table.width, Value::Null),
                 }
             }
+            row += 1;
         });
+    }
+
+    /// Fills `scratch.matches`: per join, per row of `source`.
+    fn find_up_front(&self, source: &Batch, scratch: &mut JoinScratch) {
+        let JoinScratch {
+            caches,
+            key,
+            matches,
+        } = scratch;
+        matches.clear();
+        for (join, cache) in self.joins.iter().zip(caches.iter_mut()) {
+            let in_source = join.key_column.is_some_and(|c| c < source.width());
+            let first = matches.len();
+            for (row, _) in source.rows() {
+                matches.push(match in_source {
+                    false => Match::Later,
+                    true => join
+                        .find(row, cache, key)
+                        .map_or(Match::Missing, Match::Row),
+                });
+            }
+            join.table.touch(&matches[first..]);
+        }
     }
 }
 
@@ -220,21 +399,55 @@ fn lookup(join: &LookupJoin, table: LookupTable) -> Lookup {
         }] => Some(*c),
         _ => None,
     };
+    let same_type = |c: usize| {
+        let table_type = join.table.schema.fields[c].data_type;
+        join.stream_keys[0].data_type == table_type
+    };
+    let key_from_row = match (key_column, join.table_keys.as_slice()) {
+        (Some(row_column), &[table_column]) if same_type(table_column) => {
+            Some((table_column, row_column))
+        }
+        _ => None,
+    };
     Lookup {
         stream_keys: join.stream_keys.clone(),
         key_column,
+        read: join.read.clone(),
+        key_from_row,
         table,
     }
 }
 
 impl Lookup {
+    /// Pushes row `id`'s columns that the query reads, NULL for the
+    /// others, onto the row that starts at `start`.
+    fn push_read(&self, id: u32, values: &mut Vec<Value>, start: usize) {
+        let row = self.table.row(id);
+        let (key_column, row_column) = self.key_from_row.unwrap_or((usize::MAX, 0));
+        for (c, (value, &read)) in row.iter().zip(&self.read).enumerate() {
+            let copy = match (read, c == key_column) {
+                (false, _) => Value::Null,
+                (true, false) => value.clone(),
+                (true, true) => values[start + row_column].clone(),
+            };
+            values.push(copy);
+        }
+    }
+
     /// The table row matching `row` (the row so far), if any.
-    fn find(&self, row: &[Value], key: &mut Vec<Value>) -> Option<u32> {
+    fn find(&self, row: &[Value], cache: &mut KeyCache, key: &mut Vec<Value>) -> Option<u32> {
         if let Some(c) = self.key_column {
-            let value = &row[c];
-            return match value.is_null() {
-                true => None,
-                false => self.table.find(std::slice::from_ref(value)),
+            return match &row[c] {
+                Value::Null => None,
+                Value::Str(text) => match cache.get(text) {
+                    Some(found) => found,
+                    None => {
+                        let found = self.table.find(std::slice::from_ref(&row[c]));
+                        cache.put(text, found);
+                        found
+                    }
+                },
+                value => self.table.find(std::slice::from_ref(value)),
             };
         }
         key.clear();
@@ -283,6 +496,48 @@ mod tests {
         let t = LookupTable::build(&rows, &[0]).expect("unique");
         assert!(t.find(&[Value::Double(3.0)]).is_some());
         assert!(t.find(&[Value::Double(3.5)]).is_none());
+    }
+
+    /// Joins `keys` (one-column rows) with a table of a, b, c.
+    fn joined(lookups: &Lookups, scratch: &mut JoinScratch, keys: &[Value]) -> Vec<Value> {
+        let mut source = Batch::new(1);
+        for (i, k) in keys.iter().enumerate() {
+            source.push_row(std::slice::from_ref(k), i as u64);
+        }
+        let mut out = Batch::new(3);
+        lookups.join_into(&mut source, &mut out, scratch);
+        out.rows().map(|(row, _)| row[2].clone()).collect()
+    }
+
+    #[test]
+    fn the_key_cache_answers_as_the_table_does() {
+        let rows = table(&[("a", 1), ("b", 2), ("c", 3)]);
+        let join = Lookup {
+            stream_keys: vec![ScalarExpr::column(0, crate::data::DataType::Varchar)],
+            key_column: Some(0),
+            read: vec![false, true],
+            key_from_row: Some((0, 0)),
+            table: LookupTable::build(&rows, &[0]).expect("unique"),
+        };
+        let lookups = Lookups { joins: vec![join] };
+        let mut scratch = lookups.scratch();
+        let (a, z) = (Value::str("a"), Value::str("z"));
+        // The same allocations again (hits), then equal strings of their
+        // own (misses that must find the same rows).
+        let keys = [
+            a.clone(),
+            z.clone(),
+            a.clone(),
+            z.clone(),
+            Value::str("a"),
+            Value::Null,
+        ];
+        let expected = [1, 0, 1, 0, 1, 0].map(|v| match v {
+            0 => Value::Null,
+            v => Value::Int(v),
+        });
+        assert_eq!(joined(&lookups, &mut scratch, &keys), expected);
+        assert_eq!(joined(&lookups, &mut scratch, &keys), expected);
     }
 
     #[test]

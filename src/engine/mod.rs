@@ -27,7 +27,7 @@ pub use aggregate::Aggregates;
 pub use cast::{cast_value, conform};
 pub use eval::{eval, is_true, like_match, sql_cmp};
 pub use functions::date_format;
-pub use lookup::{DuplicateKey, LookupTable, Lookups};
+pub use lookup::{DuplicateKey, JoinScratch, LookupTable, Lookups};
 pub use partition::{EngineStats, LateRecord, Output, OutputRow, PartitionEngine, RowOrder};
 pub use route::{event_time, time_value, KeyRouter};
 

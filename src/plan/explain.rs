@@ -112,10 +112,21 @@ fn explain_lookup(out: &mut String, join: &super::LookupJoin, names: &[String]) 
         keys.join(" AND "),
         properties_text(&join.table.properties)
     );
-    let _ = writeln!(
+    let read: Vec<&str> = join
+        .table
+        .schema
+        .fields
+        .iter()
+        .zip(&join.read)
+        .filter(|(_, &read)| read)
+        .map(|(f, _)| f.name.as_str())
+        .collect();
+    let _ =
+        writeln!(
         out,
         "    read in full before the stream starts and copied to every shard; one row per key; \
-         rows are joined where they are read, before routing"
+         rows are joined where they are read, before routing; columns used: {}",
+        if read.is_empty() { "none".to_string() } else { read.join(", ") }
     );
 }
 

@@ -12,7 +12,7 @@
 
 use super::resolve::{error_at, visit_columns_mut, ExprPlanner, JoinedTable, SourceScope};
 use super::typecheck::comparable;
-use super::{BinaryOp, Catalog, ExprKind, ScalarExpr, TableDef};
+use super::{BinaryOp, Catalog, ExprKind, QueryKind, QueryPlan, ScalarExpr, TableDef};
 use crate::data::DataType;
 use crate::error::{Error, Result};
 use crate::sql::SystemTimeAsOf;
@@ -43,6 +43,9 @@ pub struct LookupJoin {
     pub table_keys: Vec<usize>,
     /// Where this table's columns start in the joined row.
     pub offset: usize,
+    /// The table's columns some clause reads (the rest stay NULL in the row,
+    /// so they are never copied): see [`mark_read_columns`].
+    pub read: Vec<bool>,
 }
 
 impl LookupJoin {
@@ -86,6 +89,7 @@ pub(crate) fn plan_joins<'c>(
             stream_keys,
             table_keys,
             offset,
+            read: vec![true; table.schema.len()],
         });
     }
     check_system_time(system_time, scope)?;
@@ -302,6 +306,45 @@ fn check_system_time(clauses: &[SystemTimeAsOf], scope: &SourceScope) -> Result<
         }
     }
     Ok(())
+}
+
+/// Sets every join's [`LookupJoin::read`] to the columns of its table that
+/// WHERE, the SELECT list, the GROUP BY keys, the aggregates' arguments or
+/// a later join's key read.
+pub(crate) fn mark_read_columns(plan: &mut QueryPlan) {
+    if plan.lookups.is_empty() {
+        return;
+    }
+    let mut read = vec![false; plan.row_width()];
+    let mut mark = |e: &ScalarExpr| {
+        visit_columns_mut(&mut e.clone(), &mut |c| {
+            if let Some(r) = read.get_mut(*c) {
+                *r = true;
+            }
+        })
+    };
+    plan.filter.iter().for_each(&mut mark);
+    plan.lookups
+        .iter()
+        .flat_map(|j| &j.stream_keys)
+        .for_each(&mut mark);
+    match &plan.kind {
+        QueryKind::Stateless { projections } => projections.iter().for_each(&mut mark),
+        QueryKind::Aggregate(agg) => {
+            agg.group_keys.iter().for_each(&mut mark);
+            for call in &agg.aggregates {
+                let exprs = [&call.arg, &call.filter, &call.by];
+                exprs.into_iter().flatten().for_each(&mut mark);
+            }
+            if let Some(window) = &agg.window {
+                read[window.time_column] = true;
+            }
+        }
+    }
+    for join in &mut plan.lookups {
+        let width = join.table.schema.len();
+        join.read = read[join.offset..join.offset + width].to_vec();
+    }
 }
 
 /// `a AND b`, or the one of them that is set.

@@ -8,7 +8,7 @@ use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{from_window, FromWindow};
 use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
-use super::join::{and, plan_joins, JoinKind, LookupJoin};
+use super::join::{and, mark_read_columns, plan_joins, JoinKind, LookupJoin};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
@@ -116,7 +116,7 @@ pub fn plan_query(
     } else {
         output
     };
-    Ok(QueryPlan {
+    let mut plan = QueryPlan {
         source: scope.table.clone(),
         lookups,
         filter,
@@ -128,7 +128,9 @@ pub fn plan_query(
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
         properties: query.properties.clone(),
-    })
+    };
+    mark_read_columns(&mut plan);
+    Ok(plan)
 }
 
 /// The SELECT of `query`, after rejecting the clauses a stream cannot have.

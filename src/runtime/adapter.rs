@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{
-    EngineStats, KeyRouter, LateRecord, LookupTable, Lookups, Output, PartitionEngine,
+    EngineStats, JoinScratch, KeyRouter, LateRecord, LookupTable, Lookups, Output, PartitionEngine,
 };
 use crate::error::{Error, Result};
 use crate::io::{
@@ -219,6 +219,20 @@ pub struct TableInput {
     state: SourceState,
     /// The tables the query joins, when it joins any.
     lookups: Option<ShardLookups>,
+    /// The join step the last chunk's reader used, kept for the next one
+    /// (its caches stay warm from chunk to chunk).
+    spare_join: SpareJoin,
+}
+
+/// A shard's [`JoinStep`] between chunks; a clone (for another shard)
+/// starts without one.
+#[derive(Debug, Default)]
+struct SpareJoin(Option<JoinStep>);
+
+impl Clone for SpareJoin {
+    fn clone(&self) -> Self {
+        SpareJoin(None)
+    }
 }
 
 /// The joined tables, read once. Cloning (an input for another shard)
@@ -227,6 +241,16 @@ pub struct TableInput {
 /// share its copy.
 #[derive(Debug)]
 struct ShardLookups(Arc<Lookups>);
+
+impl ShardLookups {
+    fn step(&self, source_width: usize) -> JoinStep {
+        JoinStep {
+            lookups: Arc::clone(&self.0),
+            scratch: self.0.scratch(),
+            read: Batch::new(source_width),
+        }
+    }
+}
 
 impl Clone for ShardLookups {
     fn clone(&self) -> Self {
@@ -280,6 +304,7 @@ impl TableInput {
             stream,
             state: SourceState::new(),
             lookups: load_lookups(plan)?,
+            spare_join: SpareJoin::default(),
         })
     }
 }
@@ -313,14 +338,18 @@ impl Input for TableInput {
                 0
             },
             absolute: self.stream || self.chunks.stream_readers().is_some(),
-            join: self.lookups.as_ref().map(|l| JoinStep {
-                lookups: Arc::clone(&l.0),
-                read: Batch::new(self.table.schema.len()),
-            }),
+            join: match self.spare_join.0.take() {
+                Some(step) => Some(step),
+                None => self
+                    .lookups
+                    .as_ref()
+                    .map(|l| l.step(self.table.schema.len())),
+            },
         })
     }
     fn close(&mut self, reader: ChunkSource) {
         reader.source.save_state(&mut self.state);
+        self.spare_join = SpareJoin(reader.join);
     }
     fn line_numbering(&self) -> LineNumbering {
         if self.stream || self.chunks.stream_readers().is_some() {
@@ -355,8 +384,10 @@ pub struct ChunkSource {
 }
 
 /// The lookup joins a chunk's rows go through as they are read.
+#[derive(Debug)]
 struct JoinStep {
     lookups: Arc<Lookups>,
+    scratch: JoinScratch,
     /// The rows as read, before they are joined.
     read: Batch,
 }
@@ -374,7 +405,8 @@ impl ChunkReader for ChunkSource {
             Some(join) => {
                 join.read.clear();
                 let more = self.source.fill(&mut join.read, malformed, max_rows)?;
-                join.lookups.join_into(&mut join.read, batch);
+                join.lookups
+                    .join_into(&mut join.read, batch, &mut join.scratch);
                 more
             }
         };
