@@ -93,6 +93,30 @@ fn tables_chain_and_where_sees_every_column() {
 }
 
 #[test]
+fn a_stream_from_standard_input_is_joined_as_it_arrives() {
+    use std::io::Write;
+    let script = DDL.replace("'tests/data/joins/orders.csv'", "'-', 'format' = 'csv'")
+        + "SELECT o.id, o.symbol, s.sector, o.qty * s.lot AS shares \
+           FROM orders o JOIN symbols s ON o.symbol = s.symbol";
+    let mut child = common::corestream()
+        .args(["run", "-q", "-e", &script, "--shards", "2"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start corestream");
+    let orders = std::fs::read("tests/data/joins/orders.csv").expect("orders");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&orders)
+        .expect("write orders");
+    let o = child.wait_with_output().expect("run");
+    assert_success(&o);
+    assert_eq!(stdout(&o), expected("inner"));
+}
+
+#[test]
 fn a_key_of_two_columns() {
     let sql = "SELECT o.id, o.side, l.lot FROM orders o \
                LEFT JOIN lots l ON o.symbol = l.symbol AND l.side = o.side";

@@ -227,6 +227,44 @@ fn json_round_trip_through_a_bounded_query_with_keyed_output() {
     }
 }
 
+/// A topic's records enriched from a table file, grouped by the table's
+/// column: every shard reads its partitions and joins them with its copy.
+#[test]
+fn a_topic_joined_with_a_table_file_groups_by_the_tables_column() {
+    let cluster = cluster(&[("trades_join", 4)]);
+    let servers = cluster.bootstrap_servers();
+    let n = 350;
+    let messages: Vec<_> = (0..n)
+        .map(|i| ((i % 4) as i32, BASE_MS, trade_json(i)))
+        .collect();
+    produce(&servers, "trades_join", &messages);
+    let dir = tempfile::tempdir().expect("dir");
+    let table = dir.path().join("groups.csv");
+    // S0..S5 are in the table (in three groups); S6 is not.
+    let rows: String = (0..6).map(|s| format!("S{s},g{}\n", s % 3)).collect();
+    std::fs::write(&table, format!("symbol,grp\n{rows}")).expect("write");
+    let sql = format!(
+        "{} CREATE TABLE groups (symbol VARCHAR, grp VARCHAR) WITH ('path' = '{}');
+         SELECT g.grp, COUNT(*) AS n, SUM(t.qty) AS q FROM trades t
+         JOIN groups g ON t.symbol = g.symbol GROUP BY g.grp EMIT FINAL",
+        kafka_table(&servers, "trades_join", "json", BOUNDED_EARLIEST),
+        table.display()
+    );
+    let o = run_sql(&sql, &["--shards", "2", "-q"]);
+    assert_success(&o);
+    let mut expected = String::new();
+    for grp in 0..3 {
+        let rows: Vec<usize> = (0..n)
+            .filter(|i| i % 7 != 6 && (i % 7) % 3 == grp)
+            .collect();
+        let q: usize = rows.iter().map(|i| i % 13 + 1).sum();
+        let line = format!(r#"{{"grp":"g{grp}","n":{},"q":{q}}}"#, rows.len());
+        expected.push_str(&line);
+        expected.push('\n');
+    }
+    assert_eq!(String::from_utf8_lossy(&o.stdout), expected);
+}
+
 #[test]
 fn csv_values_close_every_window_at_the_end_of_a_bounded_read_like_a_file() {
     let cluster = cluster(&[("csv_in", 3)]);

@@ -3,8 +3,13 @@ independently of corestream. Run from the repository root:
     python3 tests/data/dialects/expected.py
 Each query states the rows in SQL terms; the ORDER BY is corestream's
 output order (EMIT FINAL: window end, window start, then the keys)."""
-import json
+import os
+import sys
+
 import duckdb
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from duckdb_rows import write_rows  # noqa: E402
 
 DIR = "tests/data/dialects"
 con = duckdb.connect()
@@ -26,19 +31,8 @@ table("sessions", f"{DIR}/sessions.csv",
       "{'k': 'VARCHAR', 'v': 'BIGINT', 'ts': 'VARCHAR'}")
 
 
-def text(value):
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value
-
-
 def write(name, sql):
-    cur = con.execute(sql)
-    columns = [d[0] for d in cur.description]
-    with open(f"{DIR}/{name}.jsonl", "w") as out:
-        for row in cur.fetchall():
-            obj = {c: text(v) for c, v in zip(columns, row)}
-            out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    write_rows(con, f"{DIR}/{name}.jsonl", sql)
 
 
 # Aggregates without GROUP BY over no rows: one row, COUNT 0, the others NULL.

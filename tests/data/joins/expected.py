@@ -4,8 +4,13 @@ independently of corestream. Run from the repository root:
 Each query states the rows in SQL terms; the ORDER BY is corestream's
 output order (stateless: input order; EMIT FINAL: window end, window
 start, then the keys)."""
-import json
+import os
+import sys
+
 import duckdb
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from duckdb_rows import write_rows  # noqa: E402
 
 DIR = "tests/data/joins"
 con = duckdb.connect()
@@ -30,19 +35,8 @@ table("sectors", "{'sector': 'VARCHAR', 'region': 'VARCHAR'}")
 table("lots", "{'symbol': 'VARCHAR', 'side': 'VARCHAR', 'lot': 'BIGINT'}")
 
 
-def text(value):
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value
-
-
 def write(name, sql):
-    cur = con.execute(sql)
-    columns = [d[0] for d in cur.description]
-    with open(f"{DIR}/{name}.jsonl", "w") as out:
-        for row in cur.fetchall():
-            obj = {c: text(v) for c, v in zip(columns, row)}
-            out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    write_rows(con, f"{DIR}/{name}.jsonl", sql)
 
 
 write("inner", """SELECT o.id, o.symbol, s.sector, o.qty * s.lot AS shares
