@@ -227,6 +227,35 @@ fn json_round_trip_through_a_bounded_query_with_keyed_output() {
     }
 }
 
+/// ksqlDB's spelling: KAFKA_TOPIC and VALUE_FORMAT on the source and on
+/// the stream a query creates.
+#[test]
+fn ksqldb_kafka_topic_and_value_format_keys_read_and_write_topics() {
+    let cluster = cluster(&[("ksql_in", 2), ("ksql_out", 1)]);
+    let servers = cluster.bootstrap_servers();
+    let n = 120;
+    let messages: Vec<_> = (0..n)
+        .map(|i| ((i % 2) as i32, BASE_MS, trade_json(i)))
+        .collect();
+    produce(&servers, "ksql_in", &messages);
+    let sql = format!(
+        "CREATE STREAM trades ({COLUMNS}) WITH (KAFKA_TOPIC = 'ksql_in', VALUE_FORMAT = 'JSON', \
+         'properties.bootstrap.servers' = '{servers}'{BOUNDED_EARLIEST});
+         CREATE STREAM big WITH (KAFKA_TOPIC = 'ksql_out', VALUE_FORMAT = 'DELIMITED', \
+         'properties.bootstrap.servers' = '{servers}') AS SELECT symbol, qty FROM trades \
+         WHERE qty > 10 EMIT CHANGES;"
+    );
+    let o = run_sql(&sql, &["--shards", "2"]);
+    assert_success(&o);
+    let expected: Vec<String> = (0..n)
+        .filter(|i| i % 13 + 1 > 10)
+        .map(|i| format!("S{},{}", i % 7, i % 13 + 1))
+        .collect();
+    let out = consume_all(&servers, "ksql_out");
+    let values = out.iter().map(|(_, _, v)| v.clone()).collect();
+    assert_eq!(sorted(values), sorted(expected));
+}
+
 /// A topic's records enriched from a table file, grouped by the table's
 /// column: every shard reads its partitions and joins them with its copy.
 #[test]

@@ -6,6 +6,7 @@
 //! [`DataType`] and collects the `WITH` properties.
 
 use super::ast::{ColumnDef, CreateSource};
+use super::ksql::ksql_properties;
 use super::metadata::{check_declared_once, take_metadata, MetadataColumn};
 use super::streaming::parse_properties;
 use super::tokens::{
@@ -55,7 +56,8 @@ pub(super) fn parse_create_source(
         .map(column_def)
         .collect::<Result<Vec<_>>>()?;
     let rest = body + parser.index();
-    let (mut properties, end) = properties_after_columns(tokens, rest)?;
+    let (properties, end) = properties_after_columns(tokens, rest)?;
+    let mut properties = ksql_properties(properties, true)?;
     check_watermark_column(&watermark, &columns, location)?;
     check_declared_once(&metadata, &properties)?;
     properties.extend(watermark);

@@ -149,3 +149,95 @@ fn expected_duration(token: &TokenWithSpan) -> Error {
 fn significant(tokens: &[TokenWithSpan]) -> Vec<&TokenWithSpan> {
     tokens.iter().filter(|t| !is_whitespace(t)).collect()
 }
+
+/// ksqlDB's WITH keys of a stream or table, in corestream's terms:
+/// `KAFKA_TOPIC` is a Kafka source or sink on that topic (`connector` =
+/// `kafka`, `topic`), and `VALUE_FORMAT` its format (`JSON` is `json`,
+/// `DELIMITED` is `csv`). ksqlDB's `TIMESTAMP` is corestream's key of the
+/// same name already. The broker comes from `properties.bootstrap.servers`,
+/// which ksqlDB keeps in its server's settings. A `source` read without a
+/// consumer group or a startup mode starts at the latest offsets, as
+/// ksqlDB's queries do (`auto.offset.reset` = `latest`).
+pub(super) fn ksql_properties(
+    properties: Vec<(String, String)>,
+    source: bool,
+) -> Result<Vec<(String, String)>> {
+    let has = |key: &str| properties.iter().any(|(k, _)| k == key);
+    let (has_connector, has_format) = (has("connector"), has("format"));
+    let starts_latest =
+        source && has("kafka_topic") && !has("scan.startup.mode") && !has("properties.group.id");
+    let mut mapped = Vec::with_capacity(properties.len() + 1);
+    for (key, value) in properties {
+        match key.as_str() {
+            "kafka_topic" => {
+                if !has_connector {
+                    mapped.push(("connector".to_string(), "kafka".to_string()));
+                }
+                mapped.push(("topic".to_string(), value));
+            }
+            "value_format" if !has_format => {
+                mapped.push(("format".to_string(), format_of(&value)?))
+            }
+            _ => mapped.push((key, value)),
+        }
+    }
+    if starts_latest {
+        mapped.push(("scan.startup.mode".to_string(), "latest-offset".to_string()));
+    }
+    Ok(mapped)
+}
+
+/// corestream's format for ksqlDB's `VALUE_FORMAT`.
+fn format_of(value_format: &str) -> Result<String> {
+    match value_format.to_ascii_uppercase().as_str() {
+        "JSON" => Ok("json".to_string()),
+        "DELIMITED" => Ok("csv".to_string()),
+        other => Err(Error::Usage(format!(
+            "VALUE_FORMAT '{other}' is not supported: corestream reads and writes JSON and \
+             DELIMITED (CSV)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    fn pairs(entries: &[(&str, &str)]) -> Vec<(String, String)> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kafka_topic_and_value_format_become_corestreams_keys() {
+        let mapped = ksql_properties(
+            pairs(&[
+                ("kafka_topic", "trades"),
+                ("value_format", "Delimited"),
+                ("timestamp", "ts"),
+            ]),
+            true,
+        )
+        .expect("maps");
+        assert_eq!(
+            mapped,
+            pairs(&[
+                ("connector", "kafka"),
+                ("topic", "trades"),
+                ("format", "csv"),
+                ("timestamp", "ts"),
+                ("scan.startup.mode", "latest-offset")
+            ])
+        );
+        let sink = ksql_properties(pairs(&[("kafka_topic", "out")]), false).expect("maps");
+        assert_eq!(sink, pairs(&[("connector", "kafka"), ("topic", "out")]));
+    }
+
+    #[test]
+    fn other_formats_are_refused_by_name() {
+        let error = ksql_properties(pairs(&[("value_format", "AVRO")]), true).expect_err("avro");
+        assert!(error.to_string().contains("VALUE_FORMAT 'AVRO'"), "{error}");
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::ast::{Statement, StreamingQuery};
 use super::ddl::parse_create_source;
+use super::ksql::ksql_properties;
 use super::nesting::check_nesting;
 use super::streaming::extract_streaming_clauses;
 use super::streaming::parse_properties;
@@ -65,7 +66,8 @@ fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
             let name = stream_name(&tokens[name]);
             let mut parsed = parse_streaming_query(&tokens[query..], Some(name), location)?;
             if let Some(with) = with {
-                let (mut properties, _) = parse_properties(&tokens, with)?;
+                let (properties, _) = parse_properties(&tokens, with)?;
+                let mut properties = ksql_properties(properties, false)?;
                 properties.append(&mut parsed.properties);
                 parsed.properties = properties;
             }
@@ -171,7 +173,7 @@ fn parse_streaming_query(
         (Some((properties, _)), Some(_)) => properties,
         (None, _) => Vec::new(),
     };
-    let properties = with_grace(properties, clauses.grace);
+    let properties = with_grace(ksql_properties(properties, false)?, clauses.grace);
     let mut parser = parser_for(rest);
     let query = parser
         .parse_query()
