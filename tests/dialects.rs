@@ -700,3 +700,52 @@ fn new_aggregates_in_a_changelog_add_up_to_emit_final() {
         assert_eq!(sorted(table), want, "{shards} shard(s)");
     }
 }
+
+/// `INSERT INTO sink SELECT ..` (Flink, Velostream) writes where the sink
+/// table's WITH keys say, under its column names. Expected rows: DuckDB's
+/// `SELECT symbol, COUNT(*), SUM(qty) FROM trades GROUP BY 1 ORDER BY 1`.
+#[test]
+fn insert_into_a_declared_sink_writes_its_file_with_its_column_names() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sink = dir.path().join("volumes.csv");
+    let sql = format!(
+        "{TRADES_DDL}
+         CREATE TABLE volumes (sym VARCHAR, n BIGINT, volume BIGINT) \
+         WITH ('path' = '{}', 'format' = 'csv');
+         INSERT INTO volumes SELECT symbol, COUNT(*), SUM(qty) FROM trades GROUP BY symbol EMIT FINAL",
+        sink.display()
+    );
+    assert_eq!(
+        run_sql(&sql, &["--shards", "2"]),
+        "",
+        "nothing on standard output"
+    );
+    let written = std::fs::read_to_string(&sink).expect("the sink's file");
+    assert_eq!(written, "sym,n,volume\nAAPL,4,65\nGOOG,2,10\nMSFT,2,20\n");
+}
+
+#[test]
+fn insert_into_names_a_missing_sink_and_a_column_of_another_type() {
+    let missing = format!("{TRADES_DDL}\nINSERT INTO nowhere SELECT symbol FROM trades");
+    let o = run(&["run", "-e", &missing]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("line 2, column 1: INSERT INTO nowhere: no table nowhere is declared"),
+        "{}",
+        stderr(&o)
+    );
+    let mistyped = format!(
+        "{TRADES_DDL} CREATE TABLE sums (s VARCHAR, v DOUBLE) WITH ('path' = 'unused.csv');
+         INSERT INTO sums SELECT symbol, SUM(qty) FROM trades GROUP BY symbol"
+    );
+    let o = run(&["run", "-e", &mistyped]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(
+            "column 2 of the query, sum (BIGINT), does not have the type of sums.v (DOUBLE)"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!std::path::Path::new("unused.csv").exists());
+}

@@ -14,6 +14,7 @@ mod group_refs;
 mod join;
 mod planner;
 mod resolve;
+mod sink;
 mod typecheck;
 mod window;
 

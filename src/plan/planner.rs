@@ -10,6 +10,7 @@ use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
 use super::join::{and, mark_read_columns, plan_joins, JoinKind, LookupJoin};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
+use super::sink::insert_target;
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 use crate::data::{parse_duration, Field, Schema};
@@ -110,6 +111,10 @@ pub fn plan_query(
     } else {
         plan_stateless(&items, &scope)?
     };
+    let (output, properties) = match (&query.stream_name, query.insert_into) {
+        (Some(sink), true) => insert_target(sink, output, catalog, query.location)?,
+        _ => (output, query.properties.clone()),
+    };
     let changelog = wants_changelog(settings, &query.properties)?;
     let output = if changelog {
         with_op_column(output)?
@@ -127,7 +132,7 @@ pub fn plan_query(
         limit: limit_of(&query.query)?,
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
-        properties: query.properties.clone(),
+        properties,
     };
     mark_read_columns(&mut plan);
     Ok(plan)

@@ -47,6 +47,8 @@ enum StatementShape {
     },
     /// `CREATE TABLE|STREAM|SOURCE <body>`: the index of the body.
     CreateSource { body: usize },
+    /// `INSERT INTO name <query>`: the name's index and the query's.
+    InsertInto { name: usize, query: usize },
     /// Anything else; sqlparser decides whether it is malformed or unsupported.
     Other,
 }
@@ -76,6 +78,12 @@ fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
         StatementShape::CreateSource { body } => {
             parse_create_source(&tokens, body, location).map(Statement::CreateSource)
         }
+        StatementShape::InsertInto { name, query } => {
+            let name = stream_name(&tokens[name]);
+            let mut parsed = parse_streaming_query(&tokens[query..], Some(name), location)?;
+            parsed.insert_into = true;
+            Ok(Statement::Query(parsed))
+        }
         StatementShape::Other => Err(unsupported_statement(&tokens, first, location)),
     }
 }
@@ -88,6 +96,9 @@ fn statement_shape(tokens: &[TokenWithSpan], first: usize) -> StatementShape {
             .any(|w| is_word(head, w))
     {
         return StatementShape::Query;
+    }
+    if is_word(head, "INSERT") {
+        return insert_into(tokens, first).unwrap_or(StatementShape::Other);
     }
     if !is_word(head, "CREATE") {
         return StatementShape::Other;
@@ -107,6 +118,19 @@ fn statement_shape(tokens: &[TokenWithSpan], first: usize) -> StatementShape {
         return StatementShape::Other;
     }
     create_as(tokens, kind).unwrap_or(StatementShape::CreateSource { body: kind + 1 })
+}
+
+/// `INSERT INTO name SELECT ..` (`insert` at the index of INSERT).
+fn insert_into(tokens: &[TokenWithSpan], insert: usize) -> Option<StatementShape> {
+    let into = next_significant(tokens, insert + 1);
+    let name = next_significant(tokens, into + 1);
+    let query = next_significant(tokens, name + 1);
+    let is_name = matches!(tokens.get(name).map(|t| &t.token), Some(Token::Word(_)));
+    let selects = ["SELECT", "WITH"]
+        .iter()
+        .any(|w| is_word(tokens.get(query), w));
+    (is_word(tokens.get(into), "INTO") && is_name && selects)
+        .then_some(StatementShape::InsertInto { name, query })
 }
 
 /// `<kind> name AS <query>` (`kind` at the index of TABLE, STREAM or VIEW).
@@ -186,6 +210,7 @@ fn parse_streaming_query(
         stream_name,
         properties,
         system_time,
+        insert_into: false,
         location,
     })
 }
