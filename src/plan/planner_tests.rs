@@ -255,6 +255,28 @@ fn join_error_points_at_the_condition() {
 }
 
 #[test]
+fn a_join_copies_only_the_table_columns_some_clause_reads() {
+    // Read: symbol (the inner join's match test) and qty (an aggregate's
+    // argument); no other column of the joined table.
+    let p = plan(
+        "SELECT t.symbol, SUM(d.qty) AS q FROM trades t JOIN trades d ON t.symbol = d.symbol \
+         GROUP BY t.symbol",
+    );
+    let names = p.source.schema.names();
+    let read: Vec<&str> = names
+        .zip(&p.lookups[0].read)
+        .filter(|(_, &read)| read)
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(read, ["symbol", "qty"]);
+    let left = plan("SELECT t.price FROM trades t LEFT JOIN trades d ON t.symbol = d.symbol");
+    assert!(
+        left.lookups[0].read.iter().all(|read| !read),
+        "a LEFT join whose columns are not used reads none"
+    );
+}
+
+#[test]
 fn a_joined_tables_columns_follow_the_stream_and_an_inner_join_filters() {
     let p = plan(
         "SELECT t.symbol, d.qty FROM trades t JOIN trades d ON t.symbol = d.symbol \
