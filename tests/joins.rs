@@ -301,3 +301,18 @@ fn explain_shows_the_join_and_its_keys() {
         "{text}"
     );
 }
+
+#[test]
+fn a_missing_table_file_names_the_table() {
+    let sql = DDL.replace(
+        "tests/data/joins/symbols.csv",
+        "tests/data/joins/no-such-file.csv",
+    ) + "SELECT o.id FROM orders o LEFT JOIN symbols s ON o.symbol = s.symbol";
+    let o = run(&["run", "-e", &sql]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the joined table symbols: tests/data/joins/no-such-file.csv"),
+        "{}",
+        stderr(&o)
+    );
+}

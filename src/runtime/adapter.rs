@@ -266,7 +266,13 @@ fn load_lookups(plan: &QueryPlan) -> Result<Option<ShardLookups>> {
     }
     let mut tables = Vec::with_capacity(plan.lookups.len());
     for join in &plan.lookups {
-        let rows = io::read_table(&join.table)?;
+        let rows = io::read_table(&join.table).map_err(|e| match e {
+            Error::Io { path, source } => Error::io(
+                format!("the joined table {}: {path}", join.table.name),
+                source,
+            ),
+            other => other,
+        })?;
         let table = LookupTable::build(&rows, &join.table_keys).map_err(|repeat| {
             let line = |position| io::place(&join.table, io::line_at(&join.table, position));
             let key: Vec<String> = repeat.key.iter().map(Value::to_string).collect();
