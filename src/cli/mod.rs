@@ -205,7 +205,7 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     };
     let mut io = open_outputs(plan, output, sink)?;
     io.live = live;
-    let read = input.clone();
+    let read = input.for_commit();
     let result = match execution.runtime {
         RuntimeKind::SharedLock => {
             crate::baseline::run_with(plan, &config, io, EngineBackend, input)

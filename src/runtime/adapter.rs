@@ -321,6 +321,20 @@ impl TableInput {
     pub fn commit_read(&self) -> Result<()> {
         io::commit_chunks(&self.table, &self.chunks)
     }
+
+    /// What [`TableInput::commit_read`] needs, without the joined tables
+    /// (a clone would copy them once more).
+    pub fn for_commit(&self) -> TableInput {
+        TableInput {
+            table: self.table.clone(),
+            chunks: self.chunks.clone(),
+            lines_before_data: self.lines_before_data,
+            stream: self.stream,
+            state: SourceState::new(),
+            lookups: None,
+            spare_join: SpareJoin::default(),
+        }
+    }
 }
 
 impl Input for TableInput {
