@@ -63,7 +63,8 @@ impl LookupTable {
             if key.iter().any(Value::is_null) {
                 continue;
             }
-            if let Some(found) = table.find(&key) {
+            let hash = LOOKUP_HASH.hash_one(&key[..]);
+            if let Some(found) = table.find_hashed(hash, &key) {
                 return Err(DuplicateKey {
                     key,
                     first: positions[found as usize],
@@ -73,7 +74,6 @@ impl LookupTable {
             let id = positions.len() as u32;
             table.values.extend_from_slice(row);
             positions.push(position);
-            let hash = LOOKUP_HASH.hash_one(&key[..]);
             let LookupTable {
                 index,
                 values,
@@ -119,18 +119,6 @@ impl LookupTable {
         }
     }
 
-    /// Bytes the rows and the index hold (strings counted once per cell).
-    pub fn bytes(&self) -> usize {
-        let strings: usize = self
-            .values
-            .iter()
-            .map(|v| v.as_str().map_or(0, str::len))
-            .sum();
-        self.values.capacity() * std::mem::size_of::<Value>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
-            + strings
-    }
-
     /// Reads a word of every matched row, in one short loop: the rows'
     /// cache misses then overlap, instead of stalling the widening loop one
     /// by one (measured in BENCHMARKS.md, "Lookup joins").
@@ -146,7 +134,10 @@ impl LookupTable {
 
     /// The row number holding `key` (no NULLs in it).
     fn find(&self, key: &[Value]) -> Option<u32> {
-        let hash = LOOKUP_HASH.hash_one(key);
+        self.find_hashed(LOOKUP_HASH.hash_one(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &[Value]) -> Option<u32> {
         self.index
             .find(hash, |&id| {
                 let row = self.row(id);
@@ -297,11 +288,6 @@ impl Lookups {
         Lookups { joins }
     }
 
-    /// Columns the joins add to a row.
-    pub fn extra_width(&self) -> usize {
-        self.joins.iter().map(|j| j.table.width).sum()
-    }
-
     /// A copy whose strings are its own (see [`LookupTable::deep_copy`]).
     pub fn deep_copy(&self) -> Lookups {
         Lookups {
@@ -314,11 +300,6 @@ impl Lookups {
                 })
                 .collect(),
         }
-    }
-
-    /// Bytes the tables hold.
-    pub fn bytes(&self) -> usize {
-        self.joins.iter().map(|j| j.table.bytes()).sum()
     }
 
     /// Empty scratch for a reader of these joins.

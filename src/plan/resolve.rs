@@ -62,6 +62,7 @@ pub(crate) struct JoinedTable<'a> {
 }
 
 /// One table of a scope with where its columns start in the row.
+#[derive(Clone, Copy)]
 pub(crate) struct ScopePart<'a> {
     pub table: &'a TableDef,
     pub alias: Option<&'a str>,
@@ -116,14 +117,7 @@ impl<'a> SourceScope<'a> {
     pub fn fields(&self) -> impl Iterator<Item = (usize, &crate::data::Field, ScopePart<'_>)> {
         self.parts().flat_map(|part| {
             let fields = part.table.schema.fields.iter().enumerate();
-            fields.map(move |(i, field)| {
-                let this = ScopePart {
-                    table: part.table,
-                    alias: part.alias,
-                    offset: part.offset,
-                };
-                (part.offset + i, field, this)
-            })
+            fields.map(move |(i, field)| (part.offset + i, field, part))
         })
     }
 
