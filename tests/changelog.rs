@@ -130,7 +130,7 @@ fn plan(sql: &str, changelog: bool, out_of_orderness: i64, lateness: i64) -> Que
     });
     let query = match parse_sql(sql).expect("parses").remove(0) {
         Statement::Query(q) => q,
-        Statement::CreateSource(_) => panic!("not a query"),
+        other => panic!("not a query: {other:?}"),
     };
     let settings = PlanSettings {
         max_out_of_orderness_ms: Some(out_of_orderness),

@@ -749,3 +749,71 @@ fn insert_into_names_a_missing_sink_and_a_column_of_another_type() {
     );
     assert!(!std::path::Path::new("unused.csv").exists());
 }
+
+#[test]
+fn a_subquery_that_filters_and_projects_runs_as_one_query() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT k, who, x2 FROM \
+           (SELECT k, name AS who, x * 2 AS x2, flag FROM ticks WHERE x IS NOT NULL) t \
+         WHERE t.flag AND x2 > 100"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("nested_rows"));
+}
+
+#[test]
+fn with_queries_window_and_filter_the_groups_like_having() {
+    let sql = format!(
+        "{TICKS_DDL}WITH named AS (SELECT k, x, ts FROM ticks WHERE name <> 'ann'), \
+           per_minute AS (SELECT k, TUMBLE_START(ts, INTERVAL '60' SECOND) AS window_start, \
+             COUNT(*) AS n, SUM(x) AS total FROM named \
+             GROUP BY k, TUMBLE(ts, INTERVAL '60' SECOND)) \
+         SELECT window_start, k, total FROM per_minute WHERE n >= 2 EMIT FINAL"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("nested_windows"));
+}
+
+#[test]
+fn a_view_is_read_by_name_with_a_ksqldb_window() {
+    let sql = format!(
+        "{TICKS_DDL}CREATE VIEW flagged AS SELECT k, x, ts FROM ticks WHERE flag;\n\
+         SELECT k, WINDOWSTART AS ws, COUNT(*) AS n, MAX(x) AS top FROM flagged \
+         WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY k EMIT FINAL"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("view_windows"));
+}
+
+#[test]
+fn nested_query_errors_carry_line_and_column() {
+    let message = sql_error("SELECT symbol,\n  price\nFROM (SELECT symbol, qty FROM trades)");
+    assert!(
+        message.contains("line 2, column 3: column price is not a column of the subquery"),
+        "{message}"
+    );
+    let message = sql_error(
+        "CREATE VIEW v AS SELECT symbol FROM trades;\nCREATE VIEW v AS SELECT qty FROM trades;\n\
+         SELECT * FROM v",
+    );
+    assert!(
+        message.contains("line 2, column 1: view v has the name of another view"),
+        "{message}"
+    );
+    let message = sql_error(
+        "SELECT n, COUNT(*) AS c\nFROM (SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol)\n\
+         GROUP BY n",
+    );
+    assert!(
+        message.contains("over a subquery that groups is not supported"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_flink_window_table_function_reads_a_view() {
+    let sql = format!(
+        "{TICKS_DDL}CREATE TEMPORARY VIEW flagged AS SELECT k, x, ts AS t FROM ticks WHERE flag;\n\
+         SELECT window_start, window_end, k, COUNT(*) AS n, MAX(x) AS top \
+         FROM TABLE(TUMBLE(TABLE flagged, DESCRIPTOR(t), INTERVAL '60' SECOND)) \
+         GROUP BY window_start, window_end, k"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("view_tvf_windows"));
+}

@@ -59,7 +59,7 @@ fn plan(sql: &str) -> QueryPlan {
     });
     let query = match parse_sql(sql).expect("parses").remove(0) {
         Statement::Query(q) => q,
-        Statement::CreateSource(_) => panic!("not a query"),
+        other => panic!("not a query: {other:?}"),
     };
     plan_query(&query, &catalog, &PlanSettings::default()).expect("plans")
 }

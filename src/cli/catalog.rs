@@ -3,7 +3,7 @@
 use crate::data::{Field, Schema};
 use crate::error::{Error, Result};
 use crate::plan::{Catalog, TableDef};
-use crate::sql::{CreateSource, Statement, StreamingQuery};
+use crate::sql::{CreateSource, CreateView, Statement, StreamingQuery};
 use std::path::Path;
 
 /// The script split into its source declarations and its one query.
@@ -12,21 +12,26 @@ pub struct Script {
     pub query: StreamingQuery,
 }
 
-/// Separates DDL from the query; exactly one query is required.
+/// Separates DDL from the query; exactly one query is required. Views
+/// become named queries the query may read.
 pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
     let mut sources = Vec::new();
+    let mut views = Vec::new();
     let mut queries = Vec::new();
     for statement in statements {
         match statement {
             Statement::CreateSource(s) => sources.push(s),
+            Statement::CreateView(v) => views.push(v),
             Statement::Query(q) => queries.push(q),
         }
     }
+    check_view_names(&views, &sources)?;
     match queries.len() {
-        1 => Ok(Script {
-            sources,
-            query: queries.remove(0),
-        }),
+        1 => {
+            let mut query = queries.remove(0);
+            query.read_views(views);
+            Ok(Script { sources, query })
+        }
         0 => Err(Error::Usage(
             "the SQL script has no query: add a SELECT or CREATE STREAM .. AS SELECT".into(),
         )),
@@ -35,6 +40,25 @@ pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
             Some(queries[1].location),
         )),
     }
+}
+
+/// A view's name must be new: not a source's, not an earlier view's.
+fn check_view_names(views: &[CreateView], sources: &[CreateSource]) -> Result<()> {
+    for (i, view) in views.iter().enumerate() {
+        let name = &view.name.value;
+        let source = sources.iter().any(|s| s.name.eq_ignore_ascii_case(name));
+        let earlier = views[..i]
+            .iter()
+            .any(|v| v.name.value.eq_ignore_ascii_case(name));
+        if source || earlier {
+            let what = if source { "a source" } else { "another view" };
+            return Err(Error::plan(
+                format!("view {name} has the name of {what}: give it a name of its own"),
+                Some(view.location),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Makes the relative paths a script file names (its sources' 'path', its

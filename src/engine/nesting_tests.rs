@@ -27,7 +27,7 @@ fn catalog() -> Catalog {
 fn plan(sql: &str) -> crate::Result<QueryPlan> {
     let query = match parse_sql(sql)?.remove(0) {
         Statement::Query(q) => q,
-        Statement::CreateSource(_) => panic!("not a query: {sql}"),
+        other => panic!("not a query: {sql}: {other:?}"),
     };
     plan_query(&query, &catalog(), &PlanSettings::default())
 }

@@ -11,6 +11,7 @@ mod expr;
 mod from_window;
 mod functions;
 mod group_refs;
+mod inline;
 mod join;
 mod planner;
 mod resolve;

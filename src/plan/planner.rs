@@ -8,6 +8,7 @@ use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{from_window, FromWindow};
 use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
+use super::inline::inline_subqueries;
 use super::join::{and, mark_read_columns, plan_joins, JoinKind, LookupJoin};
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
@@ -81,6 +82,7 @@ pub fn plan_query(
     catalog: &Catalog,
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
+    let query = &inline_subqueries(query)?;
     let select = select_of(&query.query)?;
     let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
     let filter = select
@@ -140,12 +142,6 @@ pub fn plan_query(
 
 /// The SELECT of `query`, after rejecting the clauses a stream cannot have.
 fn select_of(query: &sql::Query) -> Result<&Select> {
-    if let Some(with) = &query.with {
-        return Err(error_at(
-            "WITH (common table expressions) is not supported",
-            with,
-        ));
-    }
     if let Some(order_by) = &query.order_by {
         return Err(error_at(
             "ORDER BY is not supported: streaming output is ordered by the ordering contract \
@@ -185,7 +181,7 @@ fn select_of(query: &sql::Query) -> Result<&Select> {
     Ok(select)
 }
 
-fn check_select_clauses(select: &Select) -> Result<()> {
+pub(super) fn check_select_clauses(select: &Select) -> Result<()> {
     let unsupported = |what: &str| Err(error_at(format!("{what} is not supported"), select));
     if let Some(first) = select.named_window.first() {
         return Err(error_at(
@@ -262,12 +258,6 @@ fn source_scope<'c, 'q>(
         TableFactor::Table {
             name, alias, args, ..
         } if args.is_none() => (name, alias),
-        TableFactor::Derived { .. } => {
-            return Err(error_at(
-                "subqueries in FROM are not supported",
-                &from.relation,
-            ))
-        }
         other => return Err(error_at(format!("FROM {other} is not supported"), other)),
     };
     let table_name = match name.0.as_slice() {

@@ -11,6 +11,18 @@ pub enum Statement {
     CreateSource(CreateSource),
     /// A query: a bare `SELECT ..` or `CREATE STREAM name AS SELECT .. [WITH (..)]`.
     Query(StreamingQuery),
+    /// `CREATE [OR REPLACE] [TEMPORARY] VIEW name AS SELECT ..`: a named
+    /// query that the script's query may read like a table.
+    CreateView(CreateView),
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateView {
+    pub name: sqlparser::ast::Ident,
+    pub query: Box<SqlQuery>,
+    /// Flink's `FOR SYSTEM_TIME AS OF ..` in the view's joins.
+    pub system_time: Vec<super::SystemTimeAsOf>,
+    pub location: SqlLocation,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +61,47 @@ pub struct StreamingQuery {
     /// under that name (its WITH keys say where rows go).
     pub insert_into: bool,
     pub location: SqlLocation,
+}
+
+impl StreamingQuery {
+    /// Makes the script's views readable by name: each becomes a WITH query
+    /// of this query, ahead of the query's own (which may read them, and
+    /// hide them by reusing a name).
+    pub fn read_views(&mut self, views: Vec<CreateView>) {
+        use sqlparser::ast::{helpers::attached_token::AttachedToken, Cte, TableAlias, With};
+        if views.is_empty() {
+            return;
+        }
+        let mut ctes = Vec::with_capacity(views.len());
+        for view in views {
+            self.system_time.extend(view.system_time);
+            ctes.push(Cte {
+                alias: TableAlias {
+                    explicit: false,
+                    name: view.name,
+                    columns: Vec::new(),
+                    at: None,
+                },
+                query: view.query,
+                from: None,
+                materialized: None,
+                closing_paren_token: AttachedToken::empty(),
+            });
+        }
+        match self.query.with.as_mut() {
+            Some(with) => {
+                ctes.append(&mut with.cte_tables);
+                with.cte_tables = ctes;
+            }
+            None => {
+                self.query.with = Some(With {
+                    with_token: AttachedToken::empty(),
+                    recursive: false,
+                    cte_tables: ctes,
+                })
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

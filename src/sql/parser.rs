@@ -2,7 +2,7 @@
 //! at `;`, rewrites duration shorthand, recognises corestream's statement
 //! shapes by their leading words, and hands the standard parts to sqlparser.
 
-use super::ast::{Statement, StreamingQuery};
+use super::ast::{CreateView, Statement, StreamingQuery};
 use super::ddl::parse_create_source;
 use super::ksql::ksql_properties;
 use super::nesting::check_nesting;
@@ -49,6 +49,9 @@ enum StatementShape {
     CreateSource { body: usize },
     /// `INSERT INTO name <query>`: the name's index and the query's.
     InsertInto { name: usize, query: usize },
+    /// `CREATE [OR REPLACE] [TEMPORARY] VIEW name AS <query>`: the name's
+    /// index and the query's.
+    CreateView { name: usize, query: usize },
     /// Anything else; sqlparser decides whether it is malformed or unsupported.
     Other,
 }
@@ -84,8 +87,43 @@ fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
             parsed.insert_into = true;
             Ok(Statement::Query(parsed))
         }
+        StatementShape::CreateView { name, query } => {
+            parse_view(&tokens, name, query, location).map(Statement::CreateView)
+        }
         StatementShape::Other => Err(unsupported_statement(&tokens, first, location)),
     }
+}
+
+/// A view's query: a plain query, without the clauses that belong to the
+/// query that runs (WINDOW, EMIT, WITH properties).
+fn parse_view(
+    tokens: &[TokenWithSpan],
+    name: usize,
+    query: usize,
+    location: SqlLocation,
+) -> Result<CreateView> {
+    let parsed = parse_streaming_query(&tokens[query..], None, location)?;
+    if parsed.window.is_some() || parsed.emit.is_some() {
+        return Err(sql_error(
+            "a view cannot have WINDOW or EMIT clauses: write them in the query that \
+             reads the view",
+            location,
+        ));
+    }
+    let name = match &tokens[name].token {
+        Token::Word(word) => sqlparser::ast::Ident {
+            value: word.value.clone(),
+            quote_style: word.quote_style,
+            span: tokens[name].span,
+        },
+        other => sqlparser::ast::Ident::new(other.to_string()),
+    };
+    Ok(CreateView {
+        name,
+        query: parsed.query,
+        system_time: parsed.system_time,
+        location,
+    })
 }
 
 fn statement_shape(tokens: &[TokenWithSpan], first: usize) -> StatementShape {
@@ -104,6 +142,27 @@ fn statement_shape(tokens: &[TokenWithSpan], first: usize) -> StatementShape {
         return StatementShape::Other;
     }
     let mut kind = next_significant(tokens, first + 1);
+    if is_word(tokens.get(kind), "OR")
+        && is_word(tokens.get(next_significant(tokens, kind + 1)), "REPLACE")
+    {
+        kind = next_significant(tokens, next_significant(tokens, kind + 1) + 1);
+    }
+    if ["TEMPORARY", "TEMP"]
+        .iter()
+        .any(|w| is_word(tokens.get(kind), w))
+    {
+        kind = next_significant(tokens, kind + 1);
+    }
+    if is_word(tokens.get(kind), "VIEW") {
+        return match create_as(tokens, kind) {
+            Some(StatementShape::CreateStreamAs {
+                name,
+                query,
+                with: None,
+            }) => StatementShape::CreateView { name, query },
+            _ => StatementShape::Other,
+        };
+    }
     if is_word(tokens.get(kind), "MATERIALIZED") {
         kind = next_significant(tokens, kind + 1);
         if !is_word(tokens.get(kind), "VIEW") {
@@ -249,7 +308,8 @@ fn unsupported_statement(tokens: &[TokenWithSpan], first: usize, location: SqlLo
     sql_error(
         format!(
             "{} statements are not supported; corestream accepts SELECT .., \
-             CREATE STREAM name AS SELECT .. and CREATE TABLE|STREAM|SOURCE name (..) WITH (..)",
+             CREATE STREAM name AS SELECT .., INSERT INTO name SELECT .., \
+             CREATE VIEW name AS SELECT .. and CREATE TABLE|STREAM|SOURCE name (..) WITH (..)",
             statement_kind(tokens, first)
         ),
         location,

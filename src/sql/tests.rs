@@ -685,7 +685,7 @@ fn unsupported_statements_are_named() {
         ("INSERT INTO t VALUES (1)", "INSERT statements"),
         ("UPDATE t SET a = 1", "UPDATE statements"),
         ("DROP TABLE t", "DROP TABLE statements"),
-        ("CREATE VIEW v AS SELECT 1", "CREATE VIEW statements"),
+        ("CREATE INDEX i ON t (a)", "CREATE INDEX statements"),
     ];
     for (sql, expected) in cases {
         let (message, location) = error(sql);
@@ -720,4 +720,25 @@ fn window_location_on_a_later_line() {
         query("CREATE STREAM s AS\nSELECT COUNT(*) FROM t\n  WINDOW SESSION(ts, 5m)\nEMIT CHANGES");
     assert_eq!(q.window.map(|w| w.location), Some(at(3, 3)));
     assert_eq!(q.location, at(1, 1));
+}
+
+#[test]
+fn flink_temporary_tables_and_views_are_declared_like_plain_ones() {
+    let table = source("CREATE TEMPORARY TABLE t (a BIGINT) WITH ('path' = 'x.csv')");
+    assert_eq!(table.name, "t");
+    assert_eq!(table.columns.len(), 1);
+    for sql in [
+        "CREATE VIEW v AS SELECT a FROM t WHERE a > 1",
+        "CREATE OR REPLACE TEMPORARY VIEW v AS SELECT a FROM t WHERE a > 1",
+        "CREATE TEMP VIEW v AS SELECT a FROM t WHERE a > 1",
+    ] {
+        match single(sql) {
+            Statement::CreateView(view) => {
+                assert_eq!(view.name.value, "v", "{sql}");
+                assert_eq!(view.query.to_string(), "SELECT a FROM t WHERE a > 1");
+                assert_eq!(view.location, at(1, 1));
+            }
+            other => panic!("{sql}: not a view: {other:?}"),
+        }
+    }
 }

@@ -230,3 +230,15 @@ write("distinct_first_seen", """SELECT symbol, big FROM (
     GROUP BY symbol, big ORDER BY min(pos)""")
 write("distinct_per_window", """SELECT DISTINCT k, name, time_bucket(INTERVAL 60 SECOND, ts) AS window_start
     FROM ticks ORDER BY window_start, k, name""")
+
+# Subqueries, WITH queries and views, written flat: a nested filter and
+# projection is one WHERE; a filter over a grouping is HAVING.
+write("nested_rows", """SELECT k, name AS who, x * 2 AS x2 FROM ticks
+    WHERE x IS NOT NULL AND flag AND x * 2 > 100 ORDER BY pos""")
+write("nested_windows", f"""SELECT {BUCKET} AS window_start, k, SUM(x) AS total FROM ticks
+    WHERE name <> 'ann' GROUP BY 1, 2 HAVING COUNT(*) >= 2 ORDER BY 1, 2""")
+write("view_windows", f"""SELECT k, {BUCKET} AS ws, COUNT(*) AS n, MAX(x) AS top FROM ticks
+    WHERE flag GROUP BY 1, 2 ORDER BY 2, 1""")
+write("view_tvf_windows", f"""SELECT {BUCKET} AS window_start,
+    {BUCKET} + INTERVAL 60 SECOND AS window_end, k, COUNT(*) AS n, MAX(x) AS top
+    FROM ticks WHERE flag GROUP BY 1, 2, 3 ORDER BY 2, 1, 3""")
