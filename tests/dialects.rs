@@ -817,3 +817,69 @@ fn a_flink_window_table_function_reads_a_view() {
     );
     assert_eq!(run_everywhere(&sql, &[]), expected("view_tvf_windows"));
 }
+
+#[test]
+fn velostream_per_object_keys_declare_the_source_and_the_sink() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy("tests/data/trades.csv", dir.path().join("input.csv")).expect("copy");
+    let script = dir.path().join("hello.sql");
+    std::fs::write(
+        &script,
+        "CREATE STREAM hello AS SELECT symbol, qty FROM input_data WHERE qty > 5\n\
+         EMIT CHANGES\n\
+         WITH ('input_data.type' = 'file_source', 'input_data.path' = 'input.csv',\n\
+               'input_data.format' = 'csv', 'hello.type' = 'file_sink',\n\
+               'hello.path' = 'out/hello.csv', 'hello.format' = 'csv');",
+    )
+    .expect("script");
+    std::fs::create_dir(dir.path().join("out")).expect("out dir");
+    let script = script.to_string_lossy().into_owned();
+    for shards in ["1", "3"] {
+        let o = run(&["run", "-q", &script, "--shards", shards]);
+        assert_success(&o);
+        assert_eq!(
+            stdout(&o),
+            "",
+            "rows go to the sink's path, not standard output"
+        );
+        let written = std::fs::read_to_string(dir.path().join("out/hello.csv")).expect("output");
+        // trades.csv's rows with qty > 5, in input order (by hand).
+        assert_eq!(
+            written,
+            "symbol,qty\nAAPL,10\nAAPL,20\nGOOG,7\nMSFT,15\nAAPL,30\n"
+        );
+    }
+    assert_sql_error(
+        "CREATE STREAM s AS SELECT * FROM t WITH ('t.type' = 'file_source')",
+        "WITH 't.type' = 'file_source' needs 't.path'",
+    );
+}
+
+#[test]
+fn velostream_window_without_a_time_column_uses_the_event_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("windows.jsonl");
+    let sql = format!(
+        "CREATE STREAM windows AS SELECT symbol, _window_start AS window_start, \
+           _window_end AS window_end, COUNT(*) AS n, SUM(qty) AS v \
+         FROM market_data GROUP BY symbol WINDOW TUMBLING(10s) EMIT FINAL \
+         WITH ('market_data.type' = 'file_source', 'market_data.path' = 'tests/data/trades.csv', \
+               'windows.type' = 'file_sink', 'windows.path' = '{}', 'windows.format' = 'json')",
+        output.display()
+    );
+    assert_eq!(run_sql(&sql, &[]), "");
+    let written = std::fs::read_to_string(&output).expect("output");
+    assert_eq!(written, expected("tumbling_10s"));
+}
+
+#[test]
+fn arroyo_tumble_and_hop_without_a_time_column_use_the_event_time() {
+    let columns =
+        "SELECT symbol, window_start, window_end, COUNT(*) AS n, SUM(qty) AS v FROM trades";
+    let tumbling = format!("{columns} GROUP BY symbol, tumble(interval '10 seconds') EMIT FINAL");
+    assert_eq!(query_everywhere(&tumbling), expected("tumbling_10s"));
+    let hopping = format!(
+        "{columns} GROUP BY hop(interval '5 seconds', interval '10 seconds'), symbol EMIT FINAL"
+    );
+    assert_eq!(query_everywhere(&hopping), expected("hopping_10s_5s"));
+}

@@ -1,5 +1,6 @@
 //! Builds the catalog of sources from the script's DDL and `--source` options.
 
+use super::object_keys::{take_object_keys, NamedSource};
 use crate::data::{Field, Schema};
 use crate::error::{Error, Result};
 use crate::plan::{Catalog, TableDef};
@@ -10,6 +11,8 @@ use std::path::Path;
 pub struct Script {
     pub sources: Vec<CreateSource>,
     pub query: StreamingQuery,
+    /// Sources the query's Velostream-style WITH keys declare.
+    pub named_sources: Vec<NamedSource>,
 }
 
 /// Separates DDL from the query; exactly one query is required. Views
@@ -30,7 +33,12 @@ pub fn split_script(statements: Vec<Statement>) -> Result<Script> {
         1 => {
             let mut query = queries.remove(0);
             query.read_views(views);
-            Ok(Script { sources, query })
+            let named_sources = take_object_keys(&mut query)?;
+            Ok(Script {
+                sources,
+                query,
+                named_sources,
+            })
         }
         0 => Err(Error::Usage(
             "the SQL script has no query: add a SELECT or CREATE STREAM .. AS SELECT".into(),
@@ -72,6 +80,13 @@ pub fn resolve_script_paths(script: &mut Script, dir: &Path) {
     for key in ["output", "dead_letter"] {
         resolve_path_property(&mut script.query.properties, key, dir);
     }
+    for source in script.named_sources.iter_mut() {
+        let is_path = source_location_properties(&source.location)
+            .is_ok_and(|properties| properties.iter().any(|(key, _)| key == "path"));
+        if is_path && source.location != "-" && Path::new(&source.location).is_relative() {
+            source.location = dir.join(&source.location).to_string_lossy().into_owned();
+        }
+    }
 }
 
 fn resolve_path_property(properties: &mut [(String, String)], key: &str, dir: &Path) {
@@ -109,6 +124,30 @@ impl SourceOverrides {
             ));
         }
         Ok(parsed)
+    }
+
+    /// Adds the sources a query's WITH keys declare; the command line's
+    /// `--source` and `--source-option` win over them.
+    pub fn add_named_sources(&mut self, named: &[NamedSource]) {
+        for source in named {
+            let given = self
+                .paths
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(&source.name));
+            if !given {
+                self.paths
+                    .push((source.name.clone(), source.location.clone()));
+            }
+        }
+        let named_options = named.iter().flat_map(|source| {
+            source
+                .options
+                .iter()
+                .map(|(key, value)| (source.name.clone(), key.clone(), value.clone()))
+        });
+        let mut options: Vec<_> = named_options.collect();
+        options.append(&mut self.options);
+        self.options = options;
     }
 
     fn properties_for(&self, table: &str) -> Result<Vec<(String, String)>> {

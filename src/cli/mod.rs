@@ -5,6 +5,7 @@ mod args;
 mod catalog;
 mod doctor;
 mod metrics_server;
+mod object_keys;
 mod outputs;
 mod progress;
 mod summary;
@@ -137,6 +138,7 @@ fn plan_from_args(args: &QueryArgs, changelog: bool) -> Result<QueryPlan> {
         (None, None) => return Err(Error::Usage("give a QUERY.sql file or -e 'SQL'".into())),
     };
     let mut overrides = SourceOverrides::parse(&args.sources, &args.source_options)?;
+    overrides.add_named_sources(&script.named_sources);
     overrides.follow = args.follow;
     let catalog = build_catalog(&script.sources, &overrides)?;
     plan_query(&script.query, &catalog, &plan_settings(args, changelog)?)

@@ -11,7 +11,7 @@ use super::{WindowKind, WindowSpec};
 use crate::data::DataType;
 use crate::error::{Error, Result, SqlLocation};
 use crate::sql::{WindowClause, WindowFunction};
-use sqlparser::ast::Expr as SqlExpr;
+use sqlparser::ast::{Expr as SqlExpr, Spanned};
 
 /// GROUP BY split into its window (if any) and its key expressions.
 pub(crate) struct GroupBy<'q> {
@@ -97,6 +97,18 @@ pub(crate) fn flink_window(
     scope: &SourceScope,
 ) -> Result<WindowSpec> {
     let at = |m: String| error_at(m, e);
+    let rowtime = rowtime_at(e);
+    let with_rowtime: Vec<&SqlExpr>;
+    let args = match args.first() {
+        // Arroyo's `tumble(interval '1 minute')`: the source's event time.
+        Some(SqlExpr::Interval(_)) => {
+            with_rowtime = std::iter::once(&rowtime)
+                .chain(args.iter().copied())
+                .collect();
+            with_rowtime.as_slice()
+        }
+        _ => args,
+    };
     let kind = match (name, args) {
         ("tumble", [_, size]) => WindowKind::Tumbling {
             size_ms: positive_duration(size, "window size")?,
@@ -236,6 +248,11 @@ fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
             e,
         )),
     }
+}
+
+/// The identifier `ROWTIME`, found at `e`.
+fn rowtime_at(e: &SqlExpr) -> SqlExpr {
+    SqlExpr::Identifier(sqlparser::ast::Ident::with_span(e.span(), "ROWTIME"))
 }
 
 /// `ROWTIME` (when the source has no column of that name): the source's

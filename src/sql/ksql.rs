@@ -82,7 +82,7 @@ pub(super) fn parse_ksql_window(
 }
 
 /// The identifier `ROWTIME`, placed at the `WINDOW` keyword.
-fn rowtime(window: &TokenWithSpan) -> SqlExpr {
+pub(super) fn rowtime(window: &TokenWithSpan) -> SqlExpr {
     SqlExpr::Identifier(Ident::with_span(window.span, "ROWTIME"))
 }
 

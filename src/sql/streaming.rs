@@ -5,7 +5,7 @@
 //! left is a standard query for sqlparser.
 
 use super::ast::{EmitClause, SqlExpr, WindowClause, WindowFunction};
-use super::ksql::{is_ksql_window, parse_ksql_window, KsqlWindow};
+use super::ksql::{is_ksql_window, parse_ksql_window, rowtime, KsqlWindow};
 use super::tokens::{
     from_parser_error, is_word, location_of, next_significant, parser_for, previous_significant,
     sql_error, unquoted_word,
@@ -233,13 +233,22 @@ fn parse_window(tokens: &[TokenWithSpan], window: usize) -> Result<(KsqlWindow, 
         let parsed = parse_ksql_window(function, &tokens[open + 1..close], &tokens[window])?;
         return Ok((parsed, close + 1));
     }
-    let args = parse_window_args(&tokens[open + 1..=close], location_of(&tokens[open]))?;
+    let mut args = parse_window_args(&tokens[open + 1..=close], location_of(&tokens[open]))?;
+    if starts_with_duration(&args) {
+        args.insert(0, rowtime(&tokens[window]));
+    }
     let clause = WindowClause {
         function,
         args,
         location: location_of(&tokens[window]),
     };
     Ok(((clause, None), close + 1))
+}
+
+/// Velostream's `WINDOW TUMBLING(1m)`, `SLIDING(5m, 1m)`, `SESSION(30s)`
+/// leave the time column out: it is the source's event time (`ROWTIME`).
+fn starts_with_duration(args: &[SqlExpr]) -> bool {
+    matches!(args.first(), Some(SqlExpr::Interval(_)))
 }
 
 fn window_function(token: Option<&TokenWithSpan>) -> Option<WindowFunction> {

@@ -742,3 +742,12 @@ fn flink_temporary_tables_and_views_are_declared_like_plain_ones() {
         }
     }
 }
+
+#[test]
+fn a_velostream_window_without_a_time_column_reads_rowtime() {
+    let q = query("SELECT COUNT(*) FROM t GROUP BY k WINDOW SLIDING(5m, 1m)");
+    let window = q.window.expect("a window clause");
+    let args: Vec<String> = window.args.iter().map(|a| a.to_string()).collect();
+    assert_eq!(args[0], "ROWTIME");
+    assert_eq!(args.len(), 3, "{args:?}");
+}
