@@ -883,3 +883,27 @@ fn arroyo_tumble_and_hop_without_a_time_column_use_the_event_time() {
     );
     assert_eq!(query_everywhere(&hopping), expected("hopping_10s_5s"));
 }
+
+const DEDUP: &str = "SELECT k, name, x, flag, ts FROM (SELECT *, ROW_NUMBER() OVER \
+                     (PARTITION BY k, name ORDER BY ts{order}) AS rn FROM ticks) WHERE rn = 1";
+
+#[test]
+fn row_number_deduplication_keeps_the_first_row_per_key_with_its_nulls() {
+    let first = format!("{TICKS_DDL}{}", DEDUP.replace("{order}", ""));
+    assert_eq!(run_everywhere(&first, &[]), expected("dedup_first"));
+    let last = format!(
+        "{TICKS_DDL}{} EMIT FINAL",
+        DEDUP.replace("{order}", " DESC")
+    );
+    assert_eq!(run_everywhere(&last, &[]), expected("dedup_last"));
+}
+
+#[test]
+fn row_number_deduplication_per_window() {
+    let sql = format!(
+        "{TICKS_DDL}SELECT window_start, window_end, k, name, x FROM (SELECT *, ROW_NUMBER() \
+           OVER (PARTITION BY window_start, window_end, k ORDER BY ts) AS rn \
+         FROM TABLE(TUMBLE(TABLE ticks, DESCRIPTOR(ts), INTERVAL '60' SECOND))) WHERE rn = 1"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("dedup_per_window"));
+}

@@ -534,7 +534,8 @@ pub fn update_call(call: &AggregateCall, state: &mut impl CallState, row: &[Valu
         (None, _) => state.add_row(),
         (Some(arg), None) => with_operand(arg, row, |v| state.add(v)),
         (Some(arg), Some(by)) => with_operand(arg, row, |x| {
-            with_operand(by, row, |b| match x.is_null() || b.is_null() {
+            let skipped_x = x.is_null() && !call.respect_nulls;
+            with_operand(by, row, |b| match skipped_x || b.is_null() {
                 true => 0,
                 false => state.add_by(x, b),
             })
@@ -1144,6 +1145,13 @@ mod tests {
         ];
         let out = run(&[arg_call(ArgMax), arg_call(ArgMin)], &rows);
         assert_eq!(out, vec![Value::str("b"), Value::str("d")]);
+        let respecting = |func| {
+            let mut call = arg_call(func);
+            call.respect_nulls = true;
+            call
+        };
+        let out = run(&[respecting(ArgMax), respecting(ArgMin)], &rows);
+        assert_eq!(out, vec![Value::Null, Value::str("d")], "a NULL x is kept");
     }
 
     #[test]

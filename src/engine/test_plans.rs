@@ -47,6 +47,7 @@ pub fn agg(func: AggregateFunction, arg: Option<ScalarExpr>, data_type: DataType
         distinct: false,
         filter: None,
         by: None,
+        respect_nulls: false,
         fraction: None,
         data_type,
     }

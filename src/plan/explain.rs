@@ -362,6 +362,9 @@ impl fmt::Display for AggregateDisplay<'_> {
             write!(f, ", {fraction}")?;
         }
         f.write_str(")")?;
+        if call.respect_nulls {
+            f.write_str(" RESPECT NULLS")?;
+        }
         if let Some(filter) = &call.filter {
             write!(f, " FILTER (WHERE {})", filter.display_with(self.names))?;
         }

@@ -349,6 +349,10 @@ pub struct AggregateCall {
     pub filter: Option<ScalarExpr>,
     /// The second argument, over the source row: ARG_MAX / ARG_MIN's `by`.
     pub by: Option<ScalarExpr>,
+    /// ARG_MAX / ARG_MIN `RESPECT NULLS`: the row with the best `by` wins
+    /// even when its `x` is NULL (what deduplication keeps); by default a
+    /// NULL `x` is skipped.
+    pub respect_nulls: bool,
     /// The constant fraction of PERCENTILE_CONT (0 to 1).
     pub fraction: Option<f64>,
     /// The result type: COUNT BIGINT; SUM of BIGINT BIGINT, of DECIMAL(p,s)

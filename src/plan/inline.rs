@@ -14,7 +14,9 @@
 //! LIMIT and other shapes that need a second stage are refused with the
 //! reason.
 
+use super::dedup::deduplicated;
 use super::functions::{contains_aggregate, window_bound};
+use super::planner::Catalog;
 use super::resolve::error_at;
 use crate::error::Result;
 use crate::sql::StreamingQuery;
@@ -26,10 +28,13 @@ use sqlparser::ast::{
 use std::ops::ControlFlow;
 
 /// `query` with its WITH queries and subqueries in FROM merged away.
-pub(crate) fn inline_subqueries(query: &StreamingQuery) -> Result<StreamingQuery> {
+pub(crate) fn inline_subqueries(
+    query: &StreamingQuery,
+    catalog: &Catalog,
+) -> Result<StreamingQuery> {
     let mut inlined = query.clone();
-    let expanded = expand_with(query.query.as_ref().clone(), &[])?;
-    let (flat, columns) = flatten(expanded)?;
+    let expanded = expand_with(query.query.as_ref().clone(), &[], catalog)?;
+    let (flat, columns) = flatten(expanded, catalog)?;
     inlined.query = Box::new(flat);
     if let (Some(window), Some(columns)) = (inlined.window.as_mut(), columns) {
         for arg in window.args.iter_mut() {
@@ -48,7 +53,7 @@ struct NamedQuery {
 
 /// `query` with the WITH queries it (and every query nested in it) can see
 /// written in place of their names, as subqueries in FROM.
-fn expand_with(mut query: Query, outer: &[NamedQuery]) -> Result<Query> {
+fn expand_with(mut query: Query, outer: &[NamedQuery], catalog: &Catalog) -> Result<Query> {
     let mut visible = outer.to_vec();
     if let Some(with) = query.with.take() {
         if with.recursive {
@@ -71,43 +76,47 @@ fn expand_with(mut query: Query, outer: &[NamedQuery]) -> Result<Query> {
                     &cte.alias,
                 ));
             }
-            let body = expand_with(*cte.query, &visible)?;
+            let body = expand_with(*cte.query, &visible, catalog)?;
             visible.push(NamedQuery {
                 name: cte.alias.name,
                 query: body,
             });
         }
     }
-    expand_in_body(query.body.as_mut(), &visible)?;
+    expand_in_body(query.body.as_mut(), &visible, catalog)?;
     Ok(query)
 }
 
-fn expand_in_body(body: &mut SetExpr, visible: &[NamedQuery]) -> Result<()> {
+fn expand_in_body(body: &mut SetExpr, visible: &[NamedQuery], catalog: &Catalog) -> Result<()> {
     match body {
         SetExpr::Select(select) => {
             for from in select.from.iter_mut() {
-                expand_relation(&mut from.relation, visible)?;
+                expand_relation(&mut from.relation, visible, catalog)?;
                 for join in from.joins.iter_mut() {
-                    expand_relation(&mut join.relation, visible)?;
+                    expand_relation(&mut join.relation, visible, catalog)?;
                 }
             }
             Ok(())
         }
         SetExpr::Query(query) => {
-            let expanded = expand_with(query.as_ref().clone(), visible)?;
+            let expanded = expand_with(query.as_ref().clone(), visible, catalog)?;
             **query = expanded;
             Ok(())
         }
         SetExpr::SetOperation { left, right, .. } => {
-            expand_in_body(left, visible)?;
-            expand_in_body(right, visible)
+            expand_in_body(left, visible, catalog)?;
+            expand_in_body(right, visible, catalog)
         }
         _ => Ok(()),
     }
 }
 
 /// Writes the named query a relation names in its place.
-fn expand_relation(relation: &mut TableFactor, visible: &[NamedQuery]) -> Result<()> {
+fn expand_relation(
+    relation: &mut TableFactor,
+    visible: &[NamedQuery],
+    catalog: &Catalog,
+) -> Result<()> {
     match relation {
         TableFactor::Table {
             name,
@@ -132,7 +141,7 @@ fn expand_relation(relation: &mut TableFactor, visible: &[NamedQuery]) -> Result
             Ok(())
         }
         TableFactor::Derived { subquery, .. } => {
-            let expanded = expand_with(subquery.as_ref().clone(), visible)?;
+            let expanded = expand_with(subquery.as_ref().clone(), visible, catalog)?;
             **subquery = expanded;
             Ok(())
         }
@@ -143,7 +152,7 @@ fn expand_relation(relation: &mut TableFactor, visible: &[NamedQuery]) -> Result
             let sql::FunctionArguments::List(list) = &mut call.args else {
                 return Ok(());
             };
-            let view = window_over_named(relation_args(&mut list.args), visible)?;
+            let view = window_over_named(relation_args(&mut list.args), visible, catalog)?;
             if let Some(view) = view {
                 *relation = view.windowed(relation.clone());
             }
@@ -152,7 +161,7 @@ fn expand_relation(relation: &mut TableFactor, visible: &[NamedQuery]) -> Result
         TableFactor::Table {
             args: Some(args), ..
         } => {
-            let view = window_over_named(relation_args(&mut args.args), visible)?;
+            let view = window_over_named(relation_args(&mut args.args), visible, catalog)?;
             if let Some(view) = view {
                 *relation = view.windowed(relation.clone());
             }
@@ -231,6 +240,7 @@ impl WindowedView {
 fn window_over_named(
     mut args: Vec<&mut Expr>,
     visible: &[NamedQuery],
+    catalog: &Catalog,
 ) -> Result<Option<WindowedView>> {
     let named = match args.first().map(|a| &**a) {
         Some(Expr::Identifier(id)) => match lookup(visible, &id.value) {
@@ -239,7 +249,7 @@ fn window_over_named(
         },
         _ => return Ok(None),
     };
-    let (query, _) = flatten(named.query.clone())?;
+    let (query, _) = flatten(named.query.clone(), catalog)?;
     let (select, source, source_alias) = windowable(&query, &named.name)?;
     let columns = Columns::of(&select, None);
     let Some(time) = args.get_mut(1) else {
@@ -354,7 +364,7 @@ fn lookup<'a>(visible: &'a [NamedQuery], name: &str) -> Option<&'a NamedQuery> {
 
 /// `query` merged into one SELECT, and the columns of the subquery its FROM
 /// read (for the clauses outside the SELECT: the WINDOW clause).
-fn flatten(query: Query) -> Result<(Query, Option<Columns>)> {
+fn flatten(query: Query, catalog: &Catalog) -> Result<(Query, Option<Columns>)> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return Ok((query, None));
     };
@@ -389,9 +399,9 @@ fn flatten(query: Query) -> Result<(Query, Option<Columns>)> {
             &Expr::Identifier(column.name.clone()),
         ));
     }
-    let (inner, _) = flatten(subquery.as_ref().clone())?;
+    let (inner, _) = flatten(subquery.as_ref().clone(), catalog)?;
     let alias = alias.as_ref().map(|a| a.name.clone());
-    let merged = merge(&query, select, &inner, alias)?;
+    let merged = merge(&query, select, &inner, alias, catalog)?;
     Ok(merged)
 }
 
@@ -402,10 +412,16 @@ fn merge(
     select: &Select,
     inner: &Query,
     alias: Option<Ident>,
+    catalog: &Catalog,
 ) -> Result<(Query, Option<Columns>)> {
     let inner_select = subquery_select(inner)?;
     super::planner::check_select_clauses(inner_select)?;
     super::planner::check_select_clauses(select)?;
+    let deduplicated = deduplicated(select, inner_select, catalog)?;
+    let (select, inner_select) = match &deduplicated {
+        Some((grouped, outer)) => (outer, grouped),
+        None => (select, inner_select),
+    };
     let columns = Columns::of(inner_select, alias);
     let inner_groups = groups(inner_select);
     let outer_groups = groups(select);

@@ -314,3 +314,69 @@ fn a_view_cannot_window_or_emit_and_needs_a_name_of_its_own() {
         "{message}"
     );
 }
+
+#[test]
+fn row_number_equal_to_one_keeps_the_first_row_per_key() {
+    let plan = planned(
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts) AS rn \
+         FROM trades WHERE qty > 0) WHERE rn = 1",
+    );
+    let explained = plan.explain();
+    let expected = [
+        "Output: symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP, rn BIGINT",
+        "keys [#0 symbol]",
+        "ARG_MIN(#1 price, #3 ts) RESPECT NULLS",
+        "ARG_MIN(#2 qty, #3 ts) RESPECT NULLS",
+        "Filter: (#2 qty > 0)",
+    ];
+    for fragment in expected {
+        assert!(explained.contains(fragment), "{fragment} in\n{explained}");
+    }
+    let last = planned(
+        "SELECT symbol, price FROM (SELECT symbol, price, ROW_NUMBER() OVER \
+         (PARTITION BY symbol ORDER BY ts DESC) AS rn FROM trades) WHERE 1 >= rn AND price > 1",
+    );
+    let explained = last.explain();
+    assert!(
+        explained.contains("ARG_MAX(#1 price, #3 ts) RESPECT NULLS"),
+        "{explained}"
+    );
+    let kept = explained.contains("having: (#1 agg0 > 1)");
+    assert!(kept, "the other condition is kept: {explained}");
+}
+
+#[test]
+fn row_number_in_a_window_keeps_the_first_row_per_key_and_window() {
+    let explained = planned(
+        "SELECT window_start, symbol, price FROM (SELECT *, ROW_NUMBER() OVER \
+           (PARTITION BY window_start, window_end, symbol ORDER BY ts) AS rn \
+         FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE))) WHERE rn <= 1",
+    )
+    .explain();
+    assert!(explained.contains("TUMBLING(size 1m)"), "{explained}");
+    assert!(
+        explained.contains("ARG_MIN(#1 price, #3 ts) RESPECT NULLS"),
+        "{explained}"
+    );
+}
+
+#[test]
+fn other_uses_of_row_number_and_over_are_refused_with_the_reason() {
+    let numbered = "SELECT * FROM (SELECT symbol, ROW_NUMBER() OVER \
+                    (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades)";
+    assert_error(
+        &format!("{numbered} WHERE rn <= 3"),
+        "numbering every row, or Top-N (rn <= N), is not supported yet",
+    );
+    assert_error(numbered, "needs WHERE rn = 1 in the query around it");
+    assert_error(
+        "SELECT * FROM (SELECT symbol, LAG(price) OVER (PARTITION BY symbol ORDER BY ts) AS p \
+         FROM trades) WHERE p > 1",
+        "OVER windows are not supported yet",
+    );
+    assert_error(
+        "SELECT * FROM (SELECT symbol, ROW_NUMBER() OVER (PARTITION BY symbol) AS rn \
+         FROM trades) WHERE rn = 1",
+        "ROW_NUMBER needs ORDER BY one time column",
+    );
+}

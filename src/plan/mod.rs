@@ -6,6 +6,7 @@
 
 mod changelog;
 mod compiled;
+mod dedup;
 mod explain;
 mod expr;
 mod from_window;

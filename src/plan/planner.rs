@@ -82,7 +82,7 @@ pub fn plan_query(
     catalog: &Catalog,
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
-    let query = &inline_subqueries(query)?;
+    let query = &inline_subqueries(query, catalog)?;
     let select = select_of(&query.query)?;
     let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
     let filter = select

@@ -742,6 +742,7 @@ fn aggregate_rewrite_over_the_group_row() {
             distinct: false,
             filter: None,
             by: None,
+            respect_nulls: false,
             fraction: None,
             data_type: DataType::BigInt,
         }]

@@ -923,12 +923,14 @@ impl<'a> ExprPlanner<'a> {
         };
         let data_type = super::typecheck::aggregate_type(func, arg.as_ref().map(|a| a.data_type))
             .map_err(|m| error_at(format!("{name} {m} in `{e}`"), e))?;
+        let respect_nulls = respects_nulls(f, func, &name, e)?;
         let call = AggregateCall {
             func,
             arg,
             distinct,
             filter,
             by,
+            respect_nulls,
             fraction,
             data_type,
         };
@@ -937,6 +939,26 @@ impl<'a> ExprPlanner<'a> {
             .as_mut()
             .ok_or_else(|| error_at(format!("aggregate {name} is not allowed here"), e))?;
         Ok(ScalarExpr::column(group.aggregate_index(call), data_type))
+    }
+}
+
+/// `ARG_MAX(x, by) RESPECT NULLS` (or ARG_MIN): keep a NULL `x`. IGNORE
+/// NULLS is what every aggregate does already; RESPECT NULLS elsewhere is
+/// an error.
+fn respects_nulls(
+    f: &sql::Function,
+    func: AggregateFunction,
+    name: &str,
+    e: &SqlExpr,
+) -> Result<bool> {
+    let arg_extreme = matches!(func, AggregateFunction::ArgMax | AggregateFunction::ArgMin);
+    match f.null_treatment {
+        Some(sql::NullTreatment::RespectNulls) if arg_extreme => Ok(true),
+        Some(sql::NullTreatment::RespectNulls) => Err(error_at(
+            format!("{name} .. RESPECT NULLS is not supported (only ARG_MAX and ARG_MIN): `{e}`"),
+            e,
+        )),
+        _ => Ok(false),
     }
 }
 

@@ -242,3 +242,14 @@ write("view_windows", f"""SELECT k, {BUCKET} AS ws, COUNT(*) AS n, MAX(x) AS top
 write("view_tvf_windows", f"""SELECT {BUCKET} AS window_start,
     {BUCKET} + INTERVAL 60 SECOND AS window_end, k, COUNT(*) AS n, MAX(x) AS top
     FROM ticks WHERE flag GROUP BY 1, 2, 3 ORDER BY 2, 1, 3""")
+
+# Deduplication (ROW_NUMBER() .. = 1): the first row per key in time
+# (written as first seen, ts being in input order), the last row per key at
+# the end (ordered by the keys), and the first row per key and window.
+DEDUP = "SELECT k, name, x, flag, ts FROM (SELECT *, row_number() OVER (PARTITION BY k, name ORDER BY {order}) AS rn FROM ticks) WHERE rn = 1"
+write("dedup_first", DEDUP.format(order="ts") + " ORDER BY pos")
+write("dedup_last", DEDUP.format(order="ts DESC") + " ORDER BY k, name")
+write("dedup_per_window", f"""SELECT window_start, window_end, k, name, x FROM (
+      SELECT *, {BUCKET} AS window_start, {BUCKET} + INTERVAL 60 SECOND AS window_end,
+        row_number() OVER (PARTITION BY {BUCKET}, k ORDER BY ts) AS rn FROM ticks)
+    WHERE rn = 1 ORDER BY window_end, window_start, k""")

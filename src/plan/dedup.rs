@@ -1,0 +1,334 @@
+//! Flink's deduplication pattern as a grouping:
+//! `SELECT .. FROM (SELECT .., ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts)
+//! AS rn FROM t) WHERE rn = 1` keeps, per `k`, the row first in `ts` (last
+//! with `ORDER BY ts DESC`). It is planned as `GROUP BY k` where every other
+//! column is `ARG_MIN(col, ts) RESPECT NULLS` (ARG_MAX for DESC), all taken
+//! from that one row, and `rn` is 1. Rows tied on `ts` keep the first to
+//! arrive; rows whose `ts` is NULL are never kept. Top-N (`rn <= 3`) needs
+//! more than one row per key and is refused.
+
+use super::planner::{Catalog, TableDef};
+use super::resolve::{error_at, function_name};
+use crate::error::Result;
+use sqlparser::ast::{
+    self as sql, BinaryOperator, Expr, GroupByExpr, Ident, ObjectName, OrderByExpr, Select,
+    SelectItem, TableFactor, Value, WindowType,
+};
+
+/// When `inner` numbers rows with ROW_NUMBER: the grouping that keeps the
+/// rows numbered 1, and `outer` without its `rn = 1` condition.
+pub(super) fn deduplicated(
+    outer: &Select,
+    inner: &Select,
+    catalog: &Catalog,
+) -> Result<Option<(Select, Select)>> {
+    let Some(numbering) = row_number_item(inner)? else {
+        return Ok(None);
+    };
+    let outer = without_first_row_filter(outer, &numbering.alias)?;
+    let items = expanded_items(inner, catalog)?;
+    let mut grouped = inner.clone();
+    grouped.projection = items
+        .into_iter()
+        .map(|(name, expr)| kept_column(name, expr, &numbering))
+        .collect();
+    grouped.group_by = GroupByExpr::Expressions(numbering.partition.clone(), Vec::new());
+    Ok(Some((grouped, outer)))
+}
+
+/// `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) AS rn` in a SELECT list.
+struct Numbering {
+    alias: Ident,
+    partition: Vec<Expr>,
+    order: Expr,
+    ascending: bool,
+}
+
+fn row_number_item(select: &Select) -> Result<Option<Numbering>> {
+    let mut found = None;
+    for item in &select.projection {
+        let (expr, alias) = match item {
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
+            SelectItem::UnnamedExpr(expr) => (expr, None),
+            _ => continue,
+        };
+        let Expr::Function(f) = expr else { continue };
+        let Some(over) = &f.over else { continue };
+        let refuse = |why: &str| {
+            error_at(
+                format!(
+                    "`{expr}`: {why}; corestream supports window functions in a subquery only \
+                     as deduplication: ROW_NUMBER() OVER (PARTITION BY key ORDER BY time) AS rn \
+                     with WHERE rn = 1 outside"
+                ),
+                expr,
+            )
+        };
+        if function_name(f) != "row_number" {
+            return Err(refuse("OVER windows are not supported yet"));
+        }
+        let WindowType::WindowSpec(spec) = over else {
+            return Err(refuse("named windows are not supported"));
+        };
+        let [order] = spec.order_by.as_slice() else {
+            return Err(refuse("ROW_NUMBER needs ORDER BY one time column"));
+        };
+        if spec.window_frame.is_some() {
+            return Err(refuse("a frame is meaningless for ROW_NUMBER"));
+        }
+        let Some(alias) = alias else {
+            return Err(refuse("the row number needs a name (AS rn)"));
+        };
+        if found.is_some() {
+            return Err(refuse("only one ROW_NUMBER is supported"));
+        }
+        found = Some(Numbering {
+            alias: alias.clone(),
+            partition: spec.partition_by.clone(),
+            order: order.expr.clone(),
+            ascending: is_ascending(order),
+        });
+    }
+    Ok(found)
+}
+
+fn is_ascending(order: &OrderByExpr) -> bool {
+    !matches!(order.options.sort, Some(sql::OrderBySort::Desc))
+}
+
+/// `outer` without the conjunct `rn = 1` (or `rn <= 1`, `rn < 2`) of its
+/// WHERE; an error when it has none, or asks for more rows per key.
+fn without_first_row_filter(outer: &Select, rn: &Ident) -> Result<Select> {
+    let missing = || {
+        error_at(
+            format!(
+                "ROW_NUMBER() .. AS {rn} needs WHERE {rn} = 1 in the query around it \
+                 (deduplication); numbering every row, or Top-N ({rn} <= N), is not \
+                 supported yet"
+            ),
+            outer,
+        )
+    };
+    let Some(filter) = &outer.selection else {
+        return Err(missing());
+    };
+    let mut conjuncts = Vec::new();
+    split_and(filter, &mut conjuncts);
+    let first_row = conjuncts
+        .iter()
+        .position(|c| is_first_row_test(c, rn))
+        .ok_or_else(missing)?;
+    conjuncts.remove(first_row);
+    let mut stripped = outer.clone();
+    stripped.selection = conjuncts
+        .into_iter()
+        .cloned()
+        .reduce(|left, right| Expr::BinaryOp {
+            left: Box::new(left),
+            op: BinaryOperator::And,
+            right: Box::new(right),
+        });
+    Ok(stripped)
+}
+
+fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        Expr::Nested(inner) => split_and(inner, out),
+        other => out.push(other),
+    }
+}
+
+/// `rn = 1`, `rn <= 1`, `rn < 2`, or the same written the other way round.
+fn is_first_row_test(e: &Expr, rn: &Ident) -> bool {
+    let Expr::BinaryOp { left, op, right } = e else {
+        return false;
+    };
+    let is_rn = |x: &Expr| match x {
+        Expr::Identifier(id) => id.value.eq_ignore_ascii_case(&rn.value),
+        Expr::CompoundIdentifier(ids) => ids
+            .last()
+            .is_some_and(|id| id.value.eq_ignore_ascii_case(&rn.value)),
+        _ => false,
+    };
+    let number = |x: &Expr| match x {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse::<i64>().ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (op, n) = match (is_rn(left), is_rn(right)) {
+        (true, false) => (op.clone(), number(right)),
+        (false, true) => (mirrored(op), number(left)),
+        _ => return false,
+    };
+    matches!(
+        (op, n),
+        (BinaryOperator::Eq | BinaryOperator::LtEq, Some(1)) | (BinaryOperator::Lt, Some(2))
+    )
+}
+
+fn mirrored(op: &BinaryOperator) -> BinaryOperator {
+    match op {
+        BinaryOperator::Lt => BinaryOperator::Gt,
+        BinaryOperator::LtEq => BinaryOperator::GtEq,
+        BinaryOperator::Gt => BinaryOperator::Lt,
+        BinaryOperator::GtEq => BinaryOperator::LtEq,
+        other => other.clone(),
+    }
+}
+
+/// The SELECT list as (output name, expression), `*` spelled out from the
+/// catalog (a window table function adds `window_start` and `window_end`).
+fn expanded_items(select: &Select, catalog: &Catalog) -> Result<Vec<(Ident, Expr)>> {
+    let mut items = Vec::new();
+    for item in &select.projection {
+        match item {
+            SelectItem::ExprWithAlias { expr, alias } => items.push((alias.clone(), expr.clone())),
+            SelectItem::UnnamedExpr(expr) => {
+                items.push((Ident::new(item_name(expr)), expr.clone()))
+            }
+            _ => {
+                for column in source_columns(select, catalog, item)? {
+                    items.push((column.clone(), Expr::Identifier(column)));
+                }
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The name the planner gives an unaliased item.
+fn item_name(expr: &Expr) -> String {
+    match expr {
+        Expr::Identifier(id) => id.value.clone(),
+        Expr::CompoundIdentifier(ids) => ids.last().map(|i| i.value.clone()).unwrap_or_default(),
+        Expr::Function(f) => function_name(f),
+        other => other.to_string(),
+    }
+}
+
+/// The columns `*` stands for when the subquery reads one source (or a
+/// window table function over one).
+fn source_columns(select: &Select, catalog: &Catalog, star: &SelectItem) -> Result<Vec<Ident>> {
+    let refuse = || {
+        error_at(
+            "`*` beside ROW_NUMBER needs one source in FROM: list the columns instead",
+            star,
+        )
+    };
+    let [from] = select.from.as_slice() else {
+        return Err(refuse());
+    };
+    if !from.joins.is_empty() {
+        return Err(refuse());
+    }
+    let (table, windowed) = match &from.relation {
+        TableFactor::Table {
+            name, args: None, ..
+        } => (table_of(name, catalog), false),
+        TableFactor::TableFunction { expr, .. } => (window_table(expr, catalog), true),
+        TableFactor::Table {
+            args: Some(args), ..
+        } => {
+            let first = args.args.first().and_then(|a| match a {
+                sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            });
+            (first.and_then(|e| identifier_table(e, catalog)), true)
+        }
+        _ => (None, false),
+    };
+    let table = table.ok_or_else(refuse)?;
+    let mut columns: Vec<Ident> = table
+        .schema
+        .fields
+        .iter()
+        .map(|f| Ident::new(f.name.clone()))
+        .collect();
+    if windowed {
+        columns.extend(["window_start", "window_end"].map(Ident::new));
+    }
+    Ok(columns)
+}
+
+fn table_of<'c>(name: &ObjectName, catalog: &'c Catalog) -> Option<&'c TableDef> {
+    match name.0.as_slice() {
+        [part] => part.as_ident().and_then(|i| catalog.get(&i.value)),
+        _ => None,
+    }
+}
+
+/// The table of `TABLE(TUMBLE(t, ..))` (the front end drops `TABLE` before `t`).
+fn window_table<'c>(call: &Expr, catalog: &'c Catalog) -> Option<&'c TableDef> {
+    let Expr::Function(f) = call else { return None };
+    let sql::FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.first() {
+        Some(sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e))) => {
+            identifier_table(e, catalog)
+        }
+        _ => None,
+    }
+}
+
+fn identifier_table<'c>(e: &Expr, catalog: &'c Catalog) -> Option<&'c TableDef> {
+    match e {
+        Expr::Identifier(id) => catalog.get(&id.value),
+        _ => None,
+    }
+}
+
+/// One column of the kept row: a partition key as it is, the row number as
+/// 1, anything else the value of the row first (or last) in time.
+fn kept_column(name: Ident, expr: Expr, numbering: &Numbering) -> SelectItem {
+    let text = expr.to_string();
+    let is_key = numbering
+        .partition
+        .iter()
+        .any(|key| key.to_string().eq_ignore_ascii_case(&text));
+    let is_number = name.value.eq_ignore_ascii_case(&numbering.alias.value)
+        && matches!(&expr, Expr::Function(f) if f.over.is_some());
+    let kept = match (is_key, is_number) {
+        (_, true) => Expr::value(Value::Number("1".into(), false)),
+        (true, false) => expr,
+        (false, false) => row_value(expr, numbering),
+    };
+    SelectItem::ExprWithAlias {
+        expr: kept,
+        alias: name,
+    }
+}
+
+/// `ARG_MIN(expr, order) RESPECT NULLS` (ARG_MAX when descending).
+fn row_value(expr: Expr, numbering: &Numbering) -> Expr {
+    let name = if numbering.ascending {
+        "ARG_MIN"
+    } else {
+        "ARG_MAX"
+    };
+    let arg = |e: Expr| sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e));
+    Expr::Function(sql::Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: sql::FunctionArguments::None,
+        args: sql::FunctionArguments::List(sql::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![arg(expr), arg(numbering.order.clone())],
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: Some(sql::NullTreatment::RespectNulls),
+        over: None,
+        within_group: Vec::new(),
+    })
+}
