@@ -907,3 +907,28 @@ fn row_number_deduplication_per_window() {
     );
     assert_eq!(run_everywhere(&sql, &[]), expected("dedup_per_window"));
 }
+
+#[test]
+fn flink_session_window_table_function_with_and_without_partition_by() {
+    let per_symbol = "SELECT symbol, window_start, window_end, COUNT(*) AS n, SUM(qty) AS v \
+        FROM TABLE(SESSION(TABLE trades PARTITION BY symbol, DESCRIPTOR(ts), INTERVAL '8' SECOND)) \
+        GROUP BY window_start, window_end, symbol EMIT FINAL";
+    assert_eq!(query_everywhere(per_symbol), expected("session_8s"));
+    let whole_stream = "SELECT window_start, window_end, COUNT(*) AS n, SUM(qty) AS v \
+        FROM TABLE(SESSION(TABLE trades, DESCRIPTOR(ts), INTERVAL '5' SECOND)) \
+        GROUP BY window_start, window_end EMIT FINAL";
+    assert_eq!(
+        query_everywhere(whole_stream),
+        expected("session_global_5s")
+    );
+    assert_sql_error(
+        "SELECT window_start, COUNT(*) AS n FROM TABLE(SESSION(TABLE trades PARTITION BY \
+         symbol, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end",
+        "must GROUP BY window_start, window_end and exactly the PARTITION BY columns",
+    );
+    assert_sql_error(
+        "SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE trades PARTITION BY \
+         symbol, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end",
+        "PARTITION BY in TUMBLE(..) is not supported: only SESSION takes it",
+    );
+}

@@ -1,13 +1,16 @@
 //! Windows written in FROM as table functions: RisingWave's
 //! `FROM TUMBLE(t, ts, size)` / `HOP(t, ts, slide, size)` and Flink's
 //! `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size))` / `HOP(.., slide, size)`
-//! (the front end drops the `TABLE` before `t`). Both name the source and a
-//! window; the window is the same as `GROUP BY TUMBLE(ts, size)`, and the
-//! query groups by `window_start, window_end` and its other keys.
+//! / `SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap)` (the front end
+//! drops the `TABLE` before `t` and moves PARTITION BY to a last
+//! `PARTITION_BY(k)` argument). Both name the source and a window; the
+//! window is the same as `GROUP BY TUMBLE(ts, size)`, and the query groups by
+//! `window_start, window_end` and its other keys.
 
 use super::functions::is_window_function;
 use super::resolve::{error_at, function_name, positional_args};
 use crate::error::Result;
+use crate::sql::PARTITION_ARGUMENT;
 use sqlparser::ast::{
     Expr as SqlExpr, FunctionArg, FunctionArgExpr, ObjectName, TableAlias, TableFactor,
 };
@@ -20,6 +23,9 @@ pub(crate) struct FromWindow<'q> {
     pub alias: Option<&'q TableAlias>,
     pub name: String,
     pub args: Vec<&'q SqlExpr>,
+    /// SESSION's `TABLE t PARTITION BY k, ..` columns (sessions per key);
+    /// empty for sessions over the whole stream.
+    pub partition: Vec<&'q SqlExpr>,
     /// The call, for error locations.
     pub call: &'q SqlExpr,
 }
@@ -41,11 +47,14 @@ pub(crate) fn from_window(relation: &TableFactor) -> Result<Option<FromWindow<'_
                 .collect::<Result<Vec<_>>>()?;
             let (table, rest) = split_table(&exprs, relation)?;
             let call = table;
+            let name = name.to_string().to_ascii_lowercase();
+            let (args, partition) = split_partition(rest, &name, call)?;
             Ok(Some(FromWindow {
                 table,
                 alias: alias.as_ref(),
-                name: name.to_string().to_ascii_lowercase(),
-                args: rest,
+                name,
+                args,
+                partition,
                 call,
             }))
         }
@@ -69,11 +78,11 @@ fn flink_call<'q>(
         ));
     };
     let name = function_name(f);
-    if !matches!(name.as_str(), "tumble" | "hop") {
+    if !matches!(name.as_str(), "tumble" | "hop" | "session") {
         return Err(error_at(
             format!(
                 "FROM TABLE({}(..)) is not supported; the window table functions \
-                 TUMBLE and HOP are (CUMULATE and SESSION are not yet)",
+                 TUMBLE, HOP and SESSION are (CUMULATE is not yet)",
                 name.to_ascii_uppercase()
             ),
             expr,
@@ -81,13 +90,77 @@ fn flink_call<'q>(
     }
     let args = positional_args(f, expr)?;
     let (table, rest) = split_table(&args, expr)?;
+    let (args, partition) = split_partition(rest, &name, expr)?;
     Ok(Some(FromWindow {
         table,
         alias,
         name,
-        args: rest,
+        args,
+        partition,
         call: expr,
     }))
+}
+
+/// The window's arguments and, from SESSION's `PARTITION_BY(..)` last
+/// argument (see `sql::PARTITION_ARGUMENT`), its partition columns.
+fn split_partition<'q>(
+    mut args: Vec<&'q SqlExpr>,
+    name: &str,
+    call: &SqlExpr,
+) -> Result<(Vec<&'q SqlExpr>, Vec<&'q SqlExpr>)> {
+    let partition = match args.last() {
+        Some(SqlExpr::Function(f))
+            if function_name(f) == PARTITION_ARGUMENT.to_ascii_lowercase() =>
+        {
+            positional_args(f, call)?
+        }
+        _ => return Ok((args, Vec::new())),
+    };
+    if name != "session" {
+        return Err(error_at(
+            format!(
+                "PARTITION BY in {}(..) is not supported: only SESSION takes it",
+                name.to_ascii_uppercase()
+            ),
+            call,
+        ));
+    }
+    args.pop();
+    Ok((args, partition))
+}
+
+/// Flink's SESSION table function keeps sessions per PARTITION BY key (or
+/// over the whole stream without one); corestream keeps them per GROUP BY
+/// key. The two agree when the query groups by exactly the partition
+/// columns, besides the window bounds.
+pub(crate) fn check_session_partition(window: &FromWindow, keys: &[&SqlExpr]) -> Result<()> {
+    if window.name != "session" {
+        return Ok(());
+    }
+    let names = |exprs: &[&SqlExpr]| {
+        let mut names: Vec<String> = exprs
+            .iter()
+            .map(|e| e.to_string().to_ascii_lowercase())
+            .collect();
+        names.sort();
+        names
+    };
+    if names(&window.partition) == names(keys) {
+        return Ok(());
+    }
+    let partition: Vec<String> = window.partition.iter().map(|e| e.to_string()).collect();
+    Err(error_at(
+        format!(
+            "a query over SESSION(TABLE t PARTITION BY {}, ..) must GROUP BY window_start, \
+             window_end and exactly the PARTITION BY columns: sessions are kept per group",
+            if partition.is_empty() {
+                "<none>".to_string()
+            } else {
+                partition.join(", ")
+            }
+        ),
+        window.call,
+    ))
 }
 
 /// The table argument and the window's arguments (time column first).

@@ -5,7 +5,7 @@
 //! emit mode, changelog, LIMIT and time settings.
 
 use super::changelog::{wants_changelog, with_op_column};
-use super::from_window::{from_window, FromWindow};
+use super::from_window::{check_session_partition, from_window, FromWindow};
 use super::functions::{contains_aggregate, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
 use super::inline::inline_subqueries;
@@ -101,11 +101,14 @@ pub fn plan_query(
         true => distinct_keys(&items),
         false => group_by_with_refs(select, &items, &scope)?,
     };
+    let group_by = split_group_by(&group_exprs, query.window.as_ref(), &scope)?;
+    if let Some(window) = &from_window {
+        check_session_partition(window, &group_by.keys)?;
+    }
     let from_window = from_window
         .map(|f| flink_window(&f.name, &f.args, f.call, &scope).map(|spec| (spec, f.call)))
         .transpose()?;
-    let group_by = split_group_by(&group_exprs, query.window.as_ref(), &scope)?
-        .with_from_window(from_window)?;
+    let group_by = group_by.with_from_window(from_window)?;
     let grouped = is_grouped(select, &items, &group_by)?;
     let windowed = group_by.window.is_some();
     let (kind, output) = if grouped {

@@ -9,6 +9,7 @@ use super::nesting::check_nesting;
 use super::streaming::extract_streaming_clauses;
 use super::streaming::parse_properties;
 use super::system_time::take_system_time;
+use super::table_partition::move_table_partitions;
 use super::tokens::{
     drop_table_before_table_argument, expand_duration_shorthand, from_parser_error, is_word,
     location_of, next_significant, parser_for, split_statements, sql_error, tokenize,
@@ -60,6 +61,7 @@ enum StatementShape {
 /// significant token).
 fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
     let tokens = drop_table_before_table_argument(expand_duration_shorthand(tokens));
+    let tokens = move_table_partitions(tokens)?;
     check_nesting(&tokens)?;
     let first = next_significant(&tokens, 0);
     let location = tokens.get(first).map(location_of).unwrap_or_default();

@@ -272,7 +272,7 @@ fn window_name(function: WindowFunction) -> &'static str {
 }
 
 /// Index of the `)` matching the `(` at `open`.
-fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Result<usize> {
+pub(super) fn matching_paren(tokens: &[TokenWithSpan], open: usize) -> Result<usize> {
     let mut depth = 0usize;
     for (i, token) in tokens.iter().enumerate().skip(open) {
         match token.token {

@@ -253,3 +253,12 @@ write("dedup_per_window", f"""SELECT window_start, window_end, k, name, x FROM (
       SELECT *, {BUCKET} AS window_start, {BUCKET} + INTERVAL 60 SECOND AS window_end,
         row_number() OVER (PARTITION BY {BUCKET}, k ORDER BY ts) AS rn FROM ticks)
     WHERE rn = 1 ORDER BY window_end, window_start, k""")
+# Flink's SESSION table function without PARTITION BY: sessions over the
+# whole stream (5 s gap; records exactly 5 s apart start a new one).
+write("session_global_5s", """WITH marked AS (
+      SELECT *, CASE WHEN ts - lag(ts) OVER (ORDER BY ts) < INTERVAL 5 SECOND
+                     THEN 0 ELSE 1 END AS fresh FROM trades),
+    numbered AS (SELECT *, SUM(fresh) OVER (ORDER BY ts) AS session FROM marked)
+    SELECT MIN(ts) AS window_start, MAX(ts) + INTERVAL 5 SECOND AS window_end,
+           COUNT(*) AS n, SUM(qty) AS v
+    FROM numbered GROUP BY session ORDER BY window_end, window_start""")
