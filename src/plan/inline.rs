@@ -19,7 +19,7 @@ use super::functions::{contains_aggregate, window_bound};
 use super::planner::Catalog;
 use super::resolve::error_at;
 use crate::error::Result;
-use crate::sql::StreamingQuery;
+use crate::sql::{StreamingQuery, PARTITION_ARGUMENT};
 use sqlparser::ast::{
     self as sql, visit_expressions_mut, BinaryOperator, Expr, GroupByExpr, Ident, LimitClause,
     ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableAlias,
@@ -286,6 +286,9 @@ fn window_over_named(
     };
     *time = Expr::Identifier(source_column);
     *args[0] = Expr::Identifier(source);
+    if let Some(partition) = args.last_mut().filter(|a| is_partition_argument(a)) {
+        columns.substitute(partition, Unknown::Refuse)?;
+    }
     Ok(Some(WindowedView {
         name: named.name.clone(),
         passes_through: columns.passes_through,
@@ -293,6 +296,11 @@ fn window_over_named(
         select,
         source_alias,
     }))
+}
+
+/// SESSION's `PARTITION_BY(k)` argument (see `sql::PARTITION_ARGUMENT`).
+fn is_partition_argument(arg: &Expr) -> bool {
+    matches!(arg, Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case(PARTITION_ARGUMENT))
 }
 
 fn is_descriptor(arg: &Expr) -> bool {

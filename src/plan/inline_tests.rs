@@ -218,6 +218,18 @@ fn a_window_table_function_over_a_view_windows_the_view_source() {
 }
 
 #[test]
+fn a_session_over_a_view_partitions_by_the_view_columns() {
+    assert_same_plan(
+        "CREATE VIEW v AS SELECT symbol AS s, qty, ts AS t FROM trades WHERE qty > 1; \
+         SELECT s, window_start, COUNT(*) AS n \
+         FROM TABLE(SESSION(TABLE v PARTITION BY s, DESCRIPTOR(t), INTERVAL '1' MINUTE)) \
+         GROUP BY window_start, window_end, s",
+        "SELECT symbol AS s, window_start, COUNT(*) AS n FROM trades WHERE qty > 1 \
+         GROUP BY symbol, SESSION(ts, INTERVAL '1' MINUTE)",
+    );
+}
+
+#[test]
 fn limits_merge_when_the_outer_query_only_projects() {
     assert_same_plan(
         "SELECT symbol FROM (SELECT * FROM trades LIMIT 5) LIMIT 3",
