@@ -843,7 +843,10 @@ fn a_member_killed_mid_stream_and_restarted_loses_nothing() {
     let cluster = cluster(&[("crash", 8)]);
     let servers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().expect("temp dir");
-    let producer = produce_paced(&servers, "crash", 8, 800, Duration::from_secs(8));
+    // Paced over 15 s so that the kill, at the first commit, comes mid-stream
+    // even when a loaded machine is slow to start the member and join it
+    // to the group (at 8 s a busy 2-core machine once saw every record first).
+    let producer = produce_paced(&servers, "crash", 8, 800, Duration::from_secs(15));
     // Static membership: the restarted process takes its readers' places
     // back at once instead of waiting out the dead one's session.
     let statically = ", 'properties.group.instance.id' = 'crash-host'";
