@@ -18,6 +18,7 @@ use super::dedup::deduplicated;
 use super::functions::{contains_aggregate, window_bound};
 use super::planner::Catalog;
 use super::resolve::error_at;
+use super::TimeUnit;
 use crate::error::Result;
 use crate::sql::{StreamingQuery, PARTITION_ARGUMENT};
 use sqlparser::ast::{
@@ -820,9 +821,12 @@ impl Columns {
 }
 
 /// A name the planner gives meaning without a column: a window bound
-/// (`window_start`) or ksqlDB's `ROWTIME` (the source's event time).
+/// (`window_start`), ksqlDB's `ROWTIME` (the source's event time), or a
+/// time unit (`TIMESTAMPDIFF(SECOND, a, b)`).
 fn is_implicit(at: &Expr, name: &Ident) -> bool {
-    window_bound(at).is_some() || same(&name.value, "rowtime")
+    window_bound(at).is_some()
+        || same(&name.value, "rowtime")
+        || TimeUnit::from_name(&name.value).is_some()
 }
 
 /// The name an unaliased SELECT item can be referred to by: a column's.

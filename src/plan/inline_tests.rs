@@ -96,6 +96,16 @@ fn an_expression_column_keeps_its_precedence() {
 }
 
 #[test]
+fn time_units_and_window_bounds_are_not_taken_for_columns() {
+    assert_same_plan(
+        "SELECT TIMESTAMPDIFF(SECOND, t, t) AS d, TIMESTAMPADD(MINUTE, q, t) AS later \
+         FROM (SELECT ts AS t, qty AS q FROM trades)",
+        "SELECT TIMESTAMPDIFF(SECOND, ts, ts) AS d, TIMESTAMPADD(MINUTE, qty, ts) AS later \
+         FROM trades",
+    );
+}
+
+#[test]
 fn star_over_a_subquery_is_its_select_list() {
     assert_same_plan(
         "SELECT * FROM (SELECT symbol, qty * 2 AS q2 FROM trades) s",
