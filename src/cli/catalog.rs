@@ -83,18 +83,24 @@ pub fn resolve_script_paths(script: &mut Script, dir: &Path) {
     for source in script.named_sources.iter_mut() {
         let is_path = source_location_properties(&source.location)
             .is_ok_and(|properties| properties.iter().any(|(key, _)| key == "path"));
-        if is_path && source.location != "-" && Path::new(&source.location).is_relative() {
-            source.location = dir.join(&source.location).to_string_lossy().into_owned();
+        if is_path {
+            resolve_path(&mut source.location, dir);
         }
     }
 }
 
 fn resolve_path_property(properties: &mut [(String, String)], key: &str, dir: &Path) {
     for (_, value) in properties.iter_mut().filter(|(k, _)| k == key) {
-        let path = Path::new(value.as_str());
-        if value != "-" && path.is_relative() {
-            *value = dir.join(path).to_string_lossy().into_owned();
-        }
+        resolve_path(value, dir);
+    }
+}
+
+/// A relative path made relative to `dir`; standard input (`-`) and
+/// absolute paths stay as they are.
+fn resolve_path(value: &mut String, dir: &Path) {
+    let path = Path::new(value.as_str());
+    if value != "-" && path.is_relative() {
+        *value = dir.join(path).to_string_lossy().into_owned();
     }
 }
 

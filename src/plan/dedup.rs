@@ -7,6 +7,7 @@
 //! arrive; rows whose `ts` is NULL are never kept. Top-N (`rn <= 3`) needs
 //! more than one row per key and is refused.
 
+use super::from_window::from_window;
 use super::planner::{Catalog, TableDef};
 use super::resolve::{error_at, function_name};
 use crate::error::Result;
@@ -231,20 +232,9 @@ fn source_columns(select: &Select, catalog: &Catalog, star: &SelectItem) -> Resu
     if !from.joins.is_empty() {
         return Err(refuse());
     }
-    let (table, windowed) = match &from.relation {
-        TableFactor::Table {
-            name, args: None, ..
-        } => (table_of(name, catalog), false),
-        TableFactor::TableFunction { expr, .. } => (window_table(expr, catalog), true),
-        TableFactor::Table {
-            args: Some(args), ..
-        } => {
-            let first = args.args.first().and_then(|a| match a {
-                sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e)) => Some(e),
-                _ => None,
-            });
-            (first.and_then(|e| identifier_table(e, catalog)), true)
-        }
+    let (table, windowed) = match (&from.relation, from_window(&from.relation)?) {
+        (_, Some(window)) => (identifier_table(window.table, catalog), true),
+        (TableFactor::Table { name, .. }, None) => (table_of(name, catalog), false),
         _ => (None, false),
     };
     let table = table.ok_or_else(refuse)?;
@@ -263,20 +253,6 @@ fn source_columns(select: &Select, catalog: &Catalog, star: &SelectItem) -> Resu
 fn table_of<'c>(name: &ObjectName, catalog: &'c Catalog) -> Option<&'c TableDef> {
     match name.0.as_slice() {
         [part] => part.as_ident().and_then(|i| catalog.get(&i.value)),
-        _ => None,
-    }
-}
-
-/// The table of `TABLE(TUMBLE(t, ..))` (the front end drops `TABLE` before `t`).
-fn window_table<'c>(call: &Expr, catalog: &'c Catalog) -> Option<&'c TableDef> {
-    let Expr::Function(f) = call else { return None };
-    let sql::FunctionArguments::List(list) = &f.args else {
-        return None;
-    };
-    match list.args.first() {
-        Some(sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e))) => {
-            identifier_table(e, catalog)
-        }
         _ => None,
     }
 }

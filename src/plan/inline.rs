@@ -146,29 +146,33 @@ fn expand_relation(
             **subquery = expanded;
             Ok(())
         }
-        TableFactor::TableFunction { expr, .. } => {
-            let Expr::Function(call) = expr else {
+        _ => {
+            let Some(args) = window_arguments(relation) else {
                 return Ok(());
             };
-            let sql::FunctionArguments::List(list) = &mut call.args else {
-                return Ok(());
-            };
-            let view = window_over_named(relation_args(&mut list.args), visible, catalog)?;
-            if let Some(view) = view {
+            if let Some(view) = window_over_named(relation_args(args), visible, catalog)? {
                 *relation = view.windowed(relation.clone());
             }
             Ok(())
         }
+    }
+}
+
+/// The argument list of a table function in FROM: Flink's `TABLE(f(..))`
+/// or RisingWave's `f(..)`.
+fn window_arguments(relation: &mut TableFactor) -> Option<&mut [sql::FunctionArg]> {
+    match relation {
+        TableFactor::TableFunction {
+            expr: Expr::Function(call),
+            ..
+        } => match &mut call.args {
+            sql::FunctionArguments::List(list) => Some(&mut list.args),
+            _ => None,
+        },
         TableFactor::Table {
             args: Some(args), ..
-        } => {
-            let view = window_over_named(relation_args(&mut args.args), visible, catalog)?;
-            if let Some(view) = view {
-                *relation = view.windowed(relation.clone());
-            }
-            Ok(())
-        }
-        _ => Ok(()),
+        } => Some(&mut args.args),
+        _ => None,
     }
 }
 
