@@ -91,7 +91,8 @@ fn send_signal(pid: u32, signal: libc::c_int) {
 
 /// A slow producer (a line every 200 ms): each line's rows are on standard
 /// output long before the producer closes its end, for a stateless query,
-/// EMIT CHANGES and a window closed by a later record (EMIT FINAL).
+/// EMIT CHANGES, a window closed by a later record (EMIT FINAL) and an OVER
+/// window (a row goes out once a later record moves the watermark past it).
 #[test]
 fn a_slow_producer_sees_each_row_while_the_stream_is_open() {
     let queries = [
@@ -107,14 +108,22 @@ fn a_slow_producer_sees_each_row_while_the_stream_is_open() {
                  WINDOW TUMBLING(ts, INTERVAL '1' SECOND) EMIT FINAL"
             ),
         ),
+        (
+            "over",
+            format!(
+                "{DDL} SELECT symbol, SUM(qty) OVER (PARTITION BY symbol ORDER BY ts) AS q \
+                 FROM trades"
+            ),
+        ),
     ];
     for (mode, sql) in queries {
         let mut run = LiveRun::start(&sql, &[]);
         let mut worst = Duration::ZERO;
         for second in 0..5 {
             let written = run.send(&trade("A", 1, second));
-            if mode == "final" && second == 0 {
-                // The first window closes when the second record arrives.
+            if matches!(mode, "final" | "over") && second == 0 {
+                // The first window closes (the first row's time passes)
+                // when the second record arrives.
                 std::thread::sleep(Duration::from_millis(200));
                 continue;
             }

@@ -16,6 +16,7 @@ mod functions;
 mod group_table;
 mod grouped;
 mod lookup;
+mod over;
 mod partition;
 mod route;
 mod window;
@@ -37,5 +38,7 @@ mod engine_tests;
 mod group_table_tests;
 #[cfg(test)]
 mod nesting_tests;
+#[cfg(test)]
+mod over_tests;
 #[cfg(test)]
 mod state_bytes_tests;

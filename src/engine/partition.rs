@@ -5,6 +5,7 @@
 use super::changelog::Changelog;
 use super::eval::{eval, is_true};
 use super::grouped::{Grouped, Outcome};
+use super::over::OverOperator;
 use crate::data::{Batch, Value};
 use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
 
@@ -15,6 +16,8 @@ pub enum RowOrder {
     /// Stateless and EMIT CHANGES rows: the causing record's position, then
     /// the row's index among the rows that record caused.
     Position { position: u64, seq: u32 },
+    /// OVER rows: the row's event time, then its position.
+    EventTime { time: i64, position: u64 },
     /// EMIT FINAL rows: window end, window start, then the GROUP BY key values.
     /// Unwindowed groups use `end = i64::MAX, start = i64::MIN`.
     Window {
@@ -139,6 +142,7 @@ enum Operator {
         changelog: Changelog,
     },
     Grouped(Box<Grouped>),
+    Over(Box<OverOperator>),
 }
 
 impl PartitionEngine {
@@ -154,6 +158,9 @@ impl PartitionEngine {
                 plan.changelog,
                 plan.time,
             ))),
+            QueryKind::Over(over) => {
+                Operator::Over(Box::new(OverOperator::new(over, plan.changelog)))
+            }
         };
         PartitionEngine {
             filter: plan.filter.clone(),
@@ -235,32 +242,41 @@ impl PartitionEngine {
                 Outcome::Processed => self.stats.processed += 1,
                 outcome => count_rejected(&mut self.stats, outcome, row, position, out),
             },
+            Operator::Over(over) => match over.push_row(row, position) {
+                Outcome::Processed => self.stats.processed += 1,
+                outcome => count_rejected(&mut self.stats, outcome, row, position, out),
+            },
         }
     }
 
     /// Moves event time forward to `watermark` (ms): closes windows whose end
     /// plus the allowed lateness it has reached, and emits them (EMIT FINAL).
     pub fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
-        if let Operator::Grouped(grouped) = &mut self.operator {
-            let before = out.rows.len();
-            grouped.advance_watermark(watermark, out);
-            self.stats.rows_emitted += (out.rows.len() - before) as u64;
+        let before = out.rows.len();
+        match &mut self.operator {
+            Operator::Grouped(grouped) => grouped.advance_watermark(watermark, out),
+            Operator::Over(over) => over.advance_watermark(watermark, out),
+            Operator::Stateless { .. } => {}
         }
+        self.stats.rows_emitted += (out.rows.len() - before) as u64;
     }
 
     /// End of bounded input: closes every open window and group.
     pub fn finish(&mut self, out: &mut Output) {
-        if let Operator::Grouped(grouped) = &mut self.operator {
-            let before = out.rows.len();
-            grouped.finish(out);
-            self.stats.rows_emitted += (out.rows.len() - before) as u64;
+        let before = out.rows.len();
+        match &mut self.operator {
+            Operator::Grouped(grouped) => grouped.finish(out),
+            Operator::Over(over) => over.finish(out),
+            Operator::Stateless { .. } => {}
         }
+        self.stats.rows_emitted += (out.rows.len() - before) as u64;
     }
 
     /// This engine's watermark (ms; `i64::MIN` before any event time).
     pub fn watermark(&self) -> i64 {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.watermark(),
+            Operator::Over(over) => over.watermark(),
             Operator::Stateless { .. } => i64::MIN,
         }
     }
@@ -269,6 +285,7 @@ impl PartitionEngine {
     pub fn open_groups(&self) -> u64 {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.open_groups() as u64,
+            Operator::Over(over) => over.open_rows() as u64,
             Operator::Stateless { .. } => 0,
         }
     }
@@ -285,6 +302,7 @@ impl PartitionEngine {
     pub fn state_bytes(&self) -> usize {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.state_bytes(),
+            Operator::Over(over) => over.state_bytes(),
             Operator::Stateless { .. } => 0,
         }
     }

@@ -28,6 +28,7 @@ impl KeyRouter {
     pub fn new(plan: &QueryPlan) -> Self {
         let keys = match &plan.kind {
             QueryKind::Aggregate(a) => a.group_keys.clone(),
+            QueryKind::Over(over) => over.partition_keys.clone(),
             QueryKind::Stateless { .. } => Vec::new(),
         };
         let single_key_column = match keys.as_slice() {

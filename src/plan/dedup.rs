@@ -4,10 +4,11 @@
 //! with `ORDER BY ts DESC`). It is planned as `GROUP BY k` where every other
 //! column is `ARG_MIN(col, ts) RESPECT NULLS` (ARG_MAX for DESC), all taken
 //! from that one row, and `rn` is 1. Rows tied on `ts` keep the first to
-//! arrive; rows whose `ts` is NULL are never kept. Top-N (`rn <= 3`) needs
-//! more than one row per key and is refused.
+//! arrive; rows whose `ts` is NULL are never kept. Any other ROW_NUMBER
+//! (`rn <= 3` ordered by time, say) is an OVER query (see `over`).
 
 use super::from_window::from_window;
+use super::functions::contains_over;
 use super::planner::{Catalog, TableDef};
 use super::resolve::{error_at, function_name};
 use crate::error::Result;
@@ -23,10 +24,12 @@ pub(super) fn deduplicated(
     inner: &Select,
     catalog: &Catalog,
 ) -> Result<Option<(Select, Select)>> {
-    let Some(numbering) = row_number_item(inner)? else {
+    let Some(numbering) = row_number_item(inner) else {
         return Ok(None);
     };
-    let outer = without_first_row_filter(outer, &numbering.alias)?;
+    let Some(outer) = without_first_row_filter(outer, &numbering.alias) else {
+        return Ok(None);
+    };
     let items = expanded_items(inner, catalog)?;
     let mut grouped = inner.clone();
     grouped.projection = items
@@ -45,7 +48,9 @@ struct Numbering {
     ascending: bool,
 }
 
-fn row_number_item(select: &Select) -> Result<Option<Numbering>> {
+/// The SELECT list's one named ROW_NUMBER, ordered by one column, when it
+/// has no other window function (else the query is an OVER query).
+fn row_number_item(select: &Select) -> Option<Numbering> {
     let mut found = None;
     for item in &select.projection {
         let (expr, alias) = match item {
@@ -53,44 +58,28 @@ fn row_number_item(select: &Select) -> Result<Option<Numbering>> {
             SelectItem::UnnamedExpr(expr) => (expr, None),
             _ => continue,
         };
-        let Expr::Function(f) = expr else { continue };
-        let Some(over) = &f.over else { continue };
-        let refuse = |why: &str| {
-            error_at(
-                format!(
-                    "`{expr}`: {why}; corestream supports window functions in a subquery only \
-                     as deduplication: ROW_NUMBER() OVER (PARTITION BY key ORDER BY time) AS rn \
-                     with WHERE rn = 1 outside"
-                ),
-                expr,
-            )
-        };
-        if function_name(f) != "row_number" {
-            return Err(refuse("OVER windows are not supported yet"));
+        if !contains_over(expr) {
+            continue;
         }
-        let WindowType::WindowSpec(spec) = over else {
-            return Err(refuse("named windows are not supported"));
+        let Expr::Function(f) = expr else { return None };
+        let Some(WindowType::WindowSpec(spec)) = &f.over else {
+            return None;
         };
         let [order] = spec.order_by.as_slice() else {
-            return Err(refuse("ROW_NUMBER needs ORDER BY one time column"));
+            return None;
         };
-        if spec.window_frame.is_some() {
-            return Err(refuse("a frame is meaningless for ROW_NUMBER"));
-        }
-        let Some(alias) = alias else {
-            return Err(refuse("the row number needs a name (AS rn)"));
-        };
-        if found.is_some() {
-            return Err(refuse("only one ROW_NUMBER is supported"));
+        let numbering = function_name(f) == "row_number" && spec.window_frame.is_none();
+        if !numbering || found.is_some() {
+            return None;
         }
         found = Some(Numbering {
-            alias: alias.clone(),
+            alias: alias?.clone(),
             partition: spec.partition_by.clone(),
             order: order.expr.clone(),
             ascending: is_ascending(order),
         });
     }
-    Ok(found)
+    found
 }
 
 fn is_ascending(order: &OrderByExpr) -> bool {
@@ -98,27 +87,12 @@ fn is_ascending(order: &OrderByExpr) -> bool {
 }
 
 /// `outer` without the conjunct `rn = 1` (or `rn <= 1`, `rn < 2`) of its
-/// WHERE; an error when it has none, or asks for more rows per key.
-fn without_first_row_filter(outer: &Select, rn: &Ident) -> Result<Select> {
-    let missing = || {
-        error_at(
-            format!(
-                "ROW_NUMBER() .. AS {rn} needs WHERE {rn} = 1 in the query around it \
-                 (deduplication); numbering every row, or Top-N ({rn} <= N), is not \
-                 supported yet"
-            ),
-            outer,
-        )
-    };
-    let Some(filter) = &outer.selection else {
-        return Err(missing());
-    };
+/// WHERE; `None` when it has none.
+fn without_first_row_filter(outer: &Select, rn: &Ident) -> Option<Select> {
+    let filter = outer.selection.as_ref()?;
     let mut conjuncts = Vec::new();
     split_and(filter, &mut conjuncts);
-    let first_row = conjuncts
-        .iter()
-        .position(|c| is_first_row_test(c, rn))
-        .ok_or_else(missing)?;
+    let first_row = conjuncts.iter().position(|c| is_first_row_test(c, rn))?;
     conjuncts.remove(first_row);
     let mut stripped = outer.clone();
     stripped.selection = conjuncts
@@ -129,7 +103,7 @@ fn without_first_row_filter(outer: &Select, rn: &Ident) -> Result<Select> {
             op: BinaryOperator::And,
             right: Box::new(right),
         });
-    Ok(stripped)
+    Some(stripped)
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {

@@ -3,8 +3,8 @@
 
 use super::{
     AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, CompiledFunction, EmitMode,
-    ExprKind, QueryKind, QueryPlan, ScalarExpr, ScalarFunction, TrimSide, UnaryOp, WindowKind,
-    WindowSpec,
+    ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, ScalarExpr,
+    ScalarFunction, Shift, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
@@ -26,6 +26,7 @@ impl QueryPlan {
                 let _ = writeln!(out, "  Project: {}", list(projections, &source_names));
             }
             QueryKind::Aggregate(agg) => explain_aggregate(&mut out, agg, &source_names),
+            QueryKind::Over(over) => explain_over(&mut out, over, &source_names),
         }
         if let Some(filter) = &self.filter {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
@@ -52,10 +53,15 @@ impl QueryPlan {
     /// What the query keeps as state, for messages: its GROUP BY keys and
     /// window (`None` for a stateless query).
     pub fn state_description(&self) -> Option<String> {
-        let QueryKind::Aggregate(agg) = &self.kind else {
-            return None;
-        };
         let names: Vec<String> = self.row_schema().names().map(str::to_string).collect();
+        let agg = match &self.kind {
+            QueryKind::Aggregate(agg) => agg,
+            QueryKind::Over(over) => {
+                let keys = list(&over.partition_keys, &names);
+                return Some(format!("OVER windows partitioned by [{keys}]"));
+            }
+            QueryKind::Stateless { .. } => return None,
+        };
         let keys: Vec<String> = agg
             .group_keys
             .iter()
@@ -176,6 +182,61 @@ fn explain_aggregate(out: &mut String, agg: &AggregatePlan, source_names: &[Stri
     if let Some(having) = &agg.having {
         let _ = writeln!(out, "    having: {}", having.display_with(&group_names));
     }
+}
+
+fn explain_over(out: &mut String, over: &OverPlan, source_names: &[String]) {
+    let calls = (0..over.calls.len()).map(|i| format!("over{i}"));
+    let over_names: Vec<String> = source_names.iter().cloned().chain(calls).collect();
+    let _ = writeln!(out, "  Project: {}", list(&over.projections, &over_names));
+    if let Some(qualify) = &over.qualify {
+        let _ = writeln!(out, "  Qualify: {}", qualify.display_with(&over_names));
+    }
+    let time = source_names
+        .get(over.time_column)
+        .map_or("?", String::as_str);
+    let _ = writeln!(
+        out,
+        "  Over: PARTITION BY [{}] ORDER BY {time}; rows wait for the watermark to pass \
+         their time, then go out in event time",
+        list(&over.partition_keys, source_names)
+    );
+    for (i, call) in over.calls.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "    #{} over{i} = {}",
+            source_names.len() + i,
+            over_call_text(call, source_names)
+        );
+    }
+}
+
+fn over_call_text(call: &OverCall, names: &[String]) -> String {
+    let shift = |name: &str, s: &Shift| match &s.default {
+        Some(d) => format!(
+            "{name}({}, {}, {})",
+            s.arg.display_with(names),
+            s.offset,
+            d.display_with(names)
+        ),
+        None => format!("{name}({}, {})", s.arg.display_with(names), s.offset),
+    };
+    let function = match &call.function {
+        OverFunction::Aggregate(a) => a.display_with(names).to_string(),
+        OverFunction::RowNumber => return "ROW_NUMBER()".into(),
+        OverFunction::Rank => return "RANK()".into(),
+        OverFunction::DenseRank => return "DENSE_RANK()".into(),
+        OverFunction::Lag(s) => return shift("LAG", s),
+        OverFunction::Lead(s) => return shift("LEAD", s),
+        OverFunction::FirstValue(x) => format!("FIRST_VALUE({})", x.display_with(names)),
+        OverFunction::LastValue(x) => format!("LAST_VALUE({})", x.display_with(names)),
+    };
+    let frame = match call.frame {
+        Frame::Rows(None) => "ROWS UNBOUNDED PRECEDING".to_string(),
+        Frame::Rows(Some(n)) => format!("ROWS {n} PRECEDING"),
+        Frame::Range(None) => "RANGE UNBOUNDED PRECEDING".to_string(),
+        Frame::Range(Some(ms)) => format!("RANGE {} PRECEDING", format_duration(ms)),
+    };
+    format!("{function} {frame}")
 }
 
 /// Names of the group row's columns: a key that is a source column keeps its

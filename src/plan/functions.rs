@@ -20,7 +20,7 @@ pub(crate) fn aggregate_function(f: &sql::Function) -> Option<AggregateFunction>
     aggregate_by_name(&f.name.to_string().to_ascii_lowercase())
 }
 
-fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
+pub(crate) fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
     use AggregateFunction::*;
     Some(match name {
         "count" => Count,
@@ -43,6 +43,16 @@ fn aggregate_by_name(name: &str) -> Option<AggregateFunction> {
         "percentile_cont" | "approx_percentile" => PercentileCont,
         _ => return None,
     })
+}
+
+/// True for the sqlparser expressions that call a window function (OVER).
+pub(crate) fn contains_over(e: &SqlExpr) -> bool {
+    if let SqlExpr::Function(f) = e {
+        if f.over.is_some() {
+            return true;
+        }
+    }
+    sub_expressions(e).into_iter().any(contains_over)
 }
 
 /// True for the sqlparser expressions that contain an aggregate call outside

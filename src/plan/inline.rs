@@ -15,7 +15,7 @@
 //! reason.
 
 use super::dedup::deduplicated;
-use super::functions::{contains_aggregate, window_bound};
+use super::functions::{contains_aggregate, contains_over, window_bound};
 use super::planner::Catalog;
 use super::resolve::error_at;
 use super::TimeUnit;
@@ -447,9 +447,12 @@ fn merge(
         ));
     }
     let limit = merged_limit(outer, select, inner)?;
-    let merged = match inner_groups {
-        true => over_grouping(select, inner_select, &columns)?,
-        false => over_rows(select, inner_select, &columns)?,
+    let merged = if inner_groups {
+        over_grouping(select, inner_select, &columns)?
+    } else if uses_over(inner_select) {
+        over_windows(select, inner_select, &columns)?
+    } else {
+        over_rows(select, inner_select, &columns)?
     };
     let query = Query {
         body: Box::new(SetExpr::Select(Box::new(merged))),
@@ -575,6 +578,32 @@ fn over_rows(select: &Select, inner: &Select, columns: &Columns) -> Result<Selec
     if let Some(having) = merged.having.as_mut() {
         columns.substitute(having, Unknown::Keep)?;
     }
+    Ok(merged)
+}
+
+/// Whether a SELECT list calls window functions (OVER).
+fn uses_over(select: &Select) -> bool {
+    select.projection.iter().any(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => contains_over(e),
+        _ => false,
+    })
+}
+
+/// An outer query that filters and projects the rows of a subquery with
+/// window functions (OVER): the subquery with the outer SELECT list, and the
+/// outer WHERE as its QUALIFY (it filters the rows the windows made).
+fn over_windows(select: &Select, inner: &Select, columns: &Columns) -> Result<Select> {
+    if groups(select) || uses_over(select) || select.distinct.is_some() {
+        return Err(error_at(
+            "a query that groups, aggregates, uses OVER or DISTINCT over a subquery with OVER is not \
+             supported: it needs a second stage, which corestream does not have yet",
+            select,
+        ));
+    }
+    let mut merged = inner.clone();
+    merged.projection = columns.substitute_items(&select.projection)?;
+    let outer_filter = columns.outer_where(select)?;
+    merged.qualify = conjoin(inner.qualify.clone(), outer_filter);
     Ok(merged)
 }
 

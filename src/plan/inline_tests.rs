@@ -383,22 +383,29 @@ fn row_number_in_a_window_keeps_the_first_row_per_key_and_window() {
 }
 
 #[test]
-fn other_uses_of_row_number_and_over_are_refused_with_the_reason() {
+fn other_uses_of_row_number_and_over_are_over_queries() {
     let numbered = "SELECT * FROM (SELECT symbol, ROW_NUMBER() OVER \
                     (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades)";
     assert_error(
         &format!("{numbered} WHERE rn <= 3"),
-        "numbering every row, or Top-N (rn <= N), is not supported yet",
+        "Top-N by another column is not supported yet",
     );
-    assert_error(numbered, "needs WHERE rn = 1 in the query around it");
-    assert_error(
+    assert_error(numbered, "OVER needs ORDER BY the event-time column");
+    // A WHERE around a subquery with OVER filters the rows the windows made.
+    assert_same_plan(
         "SELECT * FROM (SELECT symbol, LAG(price) OVER (PARTITION BY symbol ORDER BY ts) AS p \
          FROM trades) WHERE p > 1",
-        "OVER windows are not supported yet",
+        "SELECT symbol, LAG(price) OVER (PARTITION BY symbol ORDER BY ts) AS p \
+         FROM trades QUALIFY p > 1",
     );
     assert_error(
         "SELECT * FROM (SELECT symbol, ROW_NUMBER() OVER (PARTITION BY symbol) AS rn \
          FROM trades) WHERE rn = 1",
-        "ROW_NUMBER needs ORDER BY one time column",
+        "OVER needs ORDER BY the event-time column",
+    );
+    assert_error(
+        "SELECT symbol, COUNT(*) FROM (SELECT symbol, LAG(price) OVER \
+         (PARTITION BY symbol ORDER BY ts) AS p FROM trades) GROUP BY symbol",
+        "needs a second stage",
     );
 }

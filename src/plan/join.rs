@@ -12,7 +12,9 @@
 
 use super::resolve::{error_at, visit_columns_mut, ExprPlanner, JoinedTable, SourceScope};
 use super::typecheck::comparable;
-use super::{BinaryOp, Catalog, ExprKind, QueryKind, QueryPlan, ScalarExpr, TableDef};
+use super::{
+    BinaryOp, Catalog, ExprKind, OverCall, OverFunction, QueryKind, QueryPlan, ScalarExpr, TableDef,
+};
 use crate::data::DataType;
 use crate::error::{Error, Result};
 use crate::sql::SystemTimeAsOf;
@@ -340,10 +342,32 @@ pub(crate) fn mark_read_columns(plan: &mut QueryPlan) {
                 read[window.time_column] = true;
             }
         }
+        QueryKind::Over(over) => {
+            // Over-row columns past the source row are the calls' results.
+            over.partition_keys.iter().for_each(&mut mark);
+            over.projections.iter().for_each(&mut mark);
+            over.qualify.iter().for_each(&mut mark);
+            for call in &over.calls {
+                over_call_inputs(call).into_iter().for_each(&mut mark);
+            }
+            read[over.time_column] = true;
+        }
     }
     for join in &mut plan.lookups {
         let width = join.table.schema.len();
         join.read = read[join.offset..join.offset + width].to_vec();
+    }
+}
+
+/// The expressions over the source row a window function call reads.
+fn over_call_inputs(call: &OverCall) -> Vec<&ScalarExpr> {
+    match &call.function {
+        OverFunction::Aggregate(a) => [&a.arg, &a.filter, &a.by].into_iter().flatten().collect(),
+        OverFunction::Lag(shift) | OverFunction::Lead(shift) => {
+            std::iter::once(&shift.arg).chain(&shift.default).collect()
+        }
+        OverFunction::FirstValue(x) | OverFunction::LastValue(x) => vec![x],
+        OverFunction::RowNumber | OverFunction::Rank | OverFunction::DenseRank => Vec::new(),
     }
 }
 

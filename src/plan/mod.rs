@@ -14,6 +14,7 @@ mod functions;
 mod group_refs;
 mod inline;
 mod join;
+mod over;
 mod planner;
 mod resolve;
 mod sink;
@@ -24,6 +25,7 @@ pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use join::{JoinKind, LookupJoin};
+pub use over::{Frame, OverCall, OverFunction, OverPlan, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
@@ -59,6 +61,7 @@ impl QueryPlan {
     pub fn event_time_column(&self) -> Option<usize> {
         match &self.kind {
             QueryKind::Aggregate(a) => a.window.as_ref().map(|w| w.time_column),
+            QueryKind::Over(over) => Some(over.time_column),
             QueryKind::Stateless { .. } => None,
         }
     }
@@ -70,8 +73,19 @@ impl QueryPlan {
 
     /// When the output holds everything a record caused (see [`Settling`]).
     pub fn settling(&self) -> Settling {
-        let QueryKind::Aggregate(aggregate) = &self.kind else {
-            return Settling::AtOnce;
+        let aggregate = match &self.kind {
+            QueryKind::Aggregate(aggregate) => aggregate,
+            QueryKind::Stateless { .. } => return Settling::AtOnce,
+            // LEAD holds a row until its partition's next rows come.
+            QueryKind::Over(over) if over.waits_for_following_rows() => return Settling::AtEnd,
+            // A row is out once the watermark passes its event time.
+            QueryKind::Over(_) => {
+                return Settling::Windows {
+                    size_ms: 1,
+                    advance_ms: 1,
+                    lateness_ms: 0,
+                }
+            }
         };
         let lateness_ms = self.time.allowed_lateness_ms;
         match aggregate.window.map(|w| w.kind) {
@@ -121,6 +135,8 @@ pub enum QueryKind {
     Stateless { projections: Vec<ScalarExpr> },
     /// GROUP BY and/or aggregates, optionally windowed.
     Aggregate(AggregatePlan),
+    /// Window functions (OVER): one row per input row, in event time.
+    Over(OverPlan),
 }
 
 /// A grouped query. Expressions after aggregation (`having`, `projections`)

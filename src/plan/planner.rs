@@ -6,10 +6,11 @@
 
 use super::changelog::{wants_changelog, with_op_column};
 use super::from_window::{check_session_partition, from_window, FromWindow};
-use super::functions::{contains_aggregate, window_bound};
+use super::functions::{contains_aggregate, contains_over, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
 use super::inline::inline_subqueries;
 use super::join::{and, mark_read_columns, plan_joins, JoinKind, LookupJoin};
+use super::over::OverCalls;
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
 use super::window::{flink_window, split_group_by, GroupBy};
@@ -22,6 +23,7 @@ use sqlparser::ast::{
     self as sql, Expr as SqlExpr, GroupByExpr, LimitClause, Select, SelectItem, SetExpr,
     TableFactor,
 };
+use std::ops::ControlFlow;
 
 /// A source the query may read: its name, schema and WITH properties
 /// (lower-cased keys; `path`, `format`, ... interpreted by `io`).
@@ -113,6 +115,8 @@ pub fn plan_query(
     let windowed = group_by.window.is_some();
     let (kind, output) = if grouped {
         plan_grouped(select, &items, group_by, &scope)?
+    } else if uses_over(select, &items) {
+        plan_over(select, &items, &scope)?
     } else {
         plan_stateless(&items, &scope)?
     };
@@ -186,12 +190,27 @@ fn select_of(query: &sql::Query) -> Result<&Select> {
 
 pub(super) fn check_select_clauses(select: &Select) -> Result<()> {
     let unsupported = |what: &str| Err(error_at(format!("{what} is not supported"), select));
-    if let Some(first) = select.named_window.first() {
-        return Err(error_at(
-            "named windows (WINDOW w AS (..)) are not supported; write \
-             WINDOW TUMBLING(..) or GROUP BY TUMBLE(..)",
-            first,
-        ));
+    let over = select.projection.iter().any(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => contains_over(e),
+        _ => false,
+    });
+    match select.named_window.first() {
+        Some(first) if !over => {
+            return Err(error_at(
+                "named windows (WINDOW w AS (..)) are only for OVER; for a grouping \
+                 window write WINDOW TUMBLING(..) or GROUP BY TUMBLE(..)",
+                first,
+            ))
+        }
+        _ => {}
+    }
+    if let Some(qualify) = &select.qualify {
+        if !over && !contains_over(qualify) {
+            return Err(error_at(
+                "QUALIFY filters on window functions (OVER); use WHERE",
+                qualify,
+            ));
+        }
     }
     let exotic = select.top.is_some()
         || select.into.is_some()
@@ -202,7 +221,6 @@ pub(super) fn check_select_clauses(select: &Select) -> Result<()> {
         || !select.cluster_by.is_empty()
         || !select.distribute_by.is_empty()
         || !select.sort_by.is_empty()
-        || select.qualify.is_some()
         || select.value_table_mode.is_some();
     if exotic {
         return unsupported("a clause of this SELECT");
@@ -546,6 +564,72 @@ fn is_grouped(select: &Select, items: &[Item], group_by: &GroupBy) -> Result<boo
 
 fn plan_stateless(items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Schema)> {
     let mut planner = ExprPlanner::over_source(scope, "here");
+    let (projections, names) = plan_items(&mut planner, items, scope)?;
+    let output = output_schema(names, &projections);
+    Ok((QueryKind::Stateless { projections }, output))
+}
+
+/// Window functions (OVER) in the SELECT list or QUALIFY make a query an
+/// OVER query.
+fn uses_over(select: &Select, items: &[Item]) -> bool {
+    let in_items = items.iter().any(|item| match item {
+        Item::Expr { expr, .. } => contains_over(expr),
+        Item::AllColumns(_) => false,
+    });
+    in_items || select.qualify.as_ref().is_some_and(contains_over)
+}
+
+fn plan_over(select: &Select, items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Schema)> {
+    let overs = OverCalls::new(&select.named_window, scope.width());
+    let mut planner = ExprPlanner::over_windows(scope, overs);
+    let (projections, names) = plan_items(&mut planner, items, scope)?;
+    let qualify = select
+        .qualify
+        .as_ref()
+        .map(|q| planner.plan_condition(&with_aliases_expanded(q, items, scope), "QUALIFY"))
+        .transpose()?;
+    let overs = planner
+        .into_overs()
+        .ok_or_else(|| Error::plan("internal: OVER planning lost its calls", None))?;
+    let output = output_schema(names, &projections);
+    let plan = overs.into_plan(projections, qualify, select)?;
+    Ok((QueryKind::Over(plan), output))
+}
+
+/// `e` (QUALIFY) with the SELECT list's aliases replaced by their
+/// expressions; a source column of the same name wins, as in GROUP BY.
+fn with_aliases_expanded(e: &SqlExpr, items: &[Item], scope: &SourceScope) -> SqlExpr {
+    let mut expanded = e.clone();
+    let _ = sql::visit_expressions_mut(&mut expanded, |e| {
+        let SqlExpr::Identifier(id) = e else {
+            return ControlFlow::<()>::Continue(());
+        };
+        if scope.has_column(&id.value) {
+            return ControlFlow::Continue(());
+        }
+        let aliased = items.iter().find_map(|item| match item {
+            Item::Expr {
+                expr,
+                name,
+                aliased: true,
+            } if name.eq_ignore_ascii_case(&id.value) => Some(*expr),
+            _ => None,
+        });
+        if let Some(aliased) = aliased {
+            *e = SqlExpr::Nested(Box::new(aliased.clone()));
+        }
+        ControlFlow::Continue(())
+    });
+    expanded
+}
+
+/// The SELECT list's expressions and output names; `*` stands for the
+/// source row's columns.
+fn plan_items(
+    planner: &mut ExprPlanner,
+    items: &[Item],
+    scope: &SourceScope,
+) -> Result<(Vec<ScalarExpr>, Vec<String>)> {
     let mut projections = Vec::with_capacity(items.len());
     let mut names = Vec::with_capacity(items.len());
     for item in items {
@@ -563,8 +647,7 @@ fn plan_stateless(items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Sch
             }
         }
     }
-    let output = output_schema(names, &projections);
-    Ok((QueryKind::Stateless { projections }, output))
+    Ok((projections, names))
 }
 
 fn plan_grouped(

@@ -103,13 +103,14 @@ fn projections(p: &QueryPlan) -> &[ScalarExpr] {
     match &p.kind {
         QueryKind::Stateless { projections } => projections,
         QueryKind::Aggregate(a) => &a.projections,
+        QueryKind::Over(o) => &o.projections,
     }
 }
 
 fn aggregate(p: &QueryPlan) -> &AggregatePlan {
     match &p.kind {
         QueryKind::Aggregate(a) => a,
-        QueryKind::Stateless { .. } => panic!("expected a grouped plan"),
+        _ => panic!("expected a grouped plan"),
     }
 }
 
@@ -234,11 +235,11 @@ fn unsupported_shapes_are_named() {
         ),
         (
             "SELECT ROW_NUMBER() OVER (PARTITION BY symbol) FROM trades",
-            "window functions (OVER) are not supported",
+            "OVER needs ORDER BY the event-time column",
         ),
         (
-            "SELECT SUM(qty) OVER (PARTITION BY symbol) FROM trades",
-            "window functions (OVER) are not supported",
+            "SELECT SUM(qty) OVER (PARTITION BY symbol ORDER BY price) FROM trades",
+            "OVER needs ORDER BY the event-time column",
         ),
     ];
     for (sql, fragment) in cases {

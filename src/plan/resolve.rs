@@ -9,6 +9,7 @@
 //! columns.
 
 use super::functions::{aggregate_function, is_window_function, window_bound, WindowBound};
+use super::over::OverCalls;
 use super::typecheck::{
     arithmetic_type, castable, common_type, comparable, number_literal, sql_type,
 };
@@ -303,10 +304,13 @@ pub(crate) fn visit_columns_mut(expr: &mut ScalarExpr, f: &mut dyn FnMut(&mut us
 pub(crate) struct ExprPlanner<'a> {
     scope: &'a SourceScope<'a>,
     /// `Some` while planning over the group row.
-    group: Option<GroupState>,
+    pub(super) group: Option<GroupState>,
     /// Where we are, for the error an aggregate gets over the source row
     /// ("in WHERE").
-    aggregate_ban: &'static str,
+    pub(super) aggregate_ban: &'static str,
+    /// `Some` while planning a SELECT list with window functions (OVER):
+    /// each call becomes a column after the source row's.
+    pub(super) overs: Option<OverCalls>,
 }
 
 impl<'a> ExprPlanner<'a> {
@@ -317,7 +321,24 @@ impl<'a> ExprPlanner<'a> {
             scope,
             group: None,
             aggregate_ban,
+            overs: None,
         }
+    }
+
+    /// Plans over the *over row*: the source row, then one column per
+    /// window function call (OVER) found, collected in `overs`.
+    pub fn over_windows(scope: &'a SourceScope<'a>, overs: OverCalls) -> Self {
+        ExprPlanner {
+            scope,
+            group: None,
+            aggregate_ban: "here",
+            overs: Some(overs),
+        }
+    }
+
+    /// The collected window function calls (`None` unless [`Self::over_windows`]).
+    pub fn into_overs(self) -> Option<OverCalls> {
+        self.overs
     }
 
     /// Plans over the group row of `group`.
@@ -326,6 +347,7 @@ impl<'a> ExprPlanner<'a> {
             scope,
             group: Some(group),
             aggregate_ban: "here",
+            overs: None,
         }
     }
 
@@ -349,17 +371,19 @@ impl<'a> ExprPlanner<'a> {
         Ok(planned)
     }
 
-    /// Runs `f` over the source row (aggregates banned with `ban`), then
-    /// returns to the group row.
-    fn over_source_row<T>(
+    /// Runs `f` over the source row (aggregates banned with `ban`, window
+    /// functions too), then returns to the group row or over row.
+    pub(super) fn over_source_row<T>(
         &mut self,
         ban: &'static str,
         f: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<T> {
         let group = self.group.take();
+        let overs = self.overs.take();
         let saved_ban = std::mem::replace(&mut self.aggregate_ban, ban);
         let result = f(self);
         self.group = group;
+        self.overs = overs;
         self.aggregate_ban = saved_ban;
         result
     }
@@ -719,11 +743,8 @@ impl<'a> ExprPlanner<'a> {
 
     fn plan_function(&mut self, f: &sql::Function, e: &SqlExpr) -> Result<ScalarExpr> {
         let name = function_name(f);
-        if f.over.is_some() {
-            return Err(error_at(
-                format!("window functions (OVER) are not supported: `{e}`"),
-                e,
-            ));
+        if let Some(over) = &f.over {
+            return self.plan_over_call(f, over, e);
         }
         if aggregate_function(f).is_some() {
             return Err(error_at(
@@ -898,13 +919,24 @@ impl<'a> ExprPlanner<'a> {
         func: AggregateFunction,
         e: &SqlExpr,
     ) -> Result<ScalarExpr> {
+        let call = self.aggregate_call(f, func, e)?;
+        let data_type = call.data_type;
+        let group = self.group.as_mut().ok_or_else(|| {
+            let name = function_name(f).to_uppercase();
+            error_at(format!("aggregate {name} is not allowed here"), e)
+        })?;
+        Ok(ScalarExpr::column(group.aggregate_index(call), data_type))
+    }
+
+    /// The aggregate `f` calls, its arguments and FILTER planned over the
+    /// source row.
+    pub(super) fn aggregate_call(
+        &mut self,
+        f: &sql::Function,
+        func: AggregateFunction,
+        e: &SqlExpr,
+    ) -> Result<AggregateCall> {
         let name = function_name(f).to_uppercase();
-        if f.over.is_some() {
-            return Err(error_at(
-                format!("window functions (OVER) are not supported: `{e}`"),
-                e,
-            ));
-        }
         let AggregateArgs {
             arg,
             by,
@@ -924,7 +956,7 @@ impl<'a> ExprPlanner<'a> {
         let data_type = super::typecheck::aggregate_type(func, arg.as_ref().map(|a| a.data_type))
             .map_err(|m| error_at(format!("{name} {m} in `{e}`"), e))?;
         let respect_nulls = respects_nulls(f, func, &name, e)?;
-        let call = AggregateCall {
+        Ok(AggregateCall {
             func,
             arg,
             distinct,
@@ -933,12 +965,7 @@ impl<'a> ExprPlanner<'a> {
             respect_nulls,
             fraction,
             data_type,
-        };
-        let group = self
-            .group
-            .as_mut()
-            .ok_or_else(|| error_at(format!("aggregate {name} is not allowed here"), e))?;
-        Ok(ScalarExpr::column(group.aggregate_index(call), data_type))
+        })
     }
 }
 

@@ -17,6 +17,7 @@ mod ksql;
 mod metadata;
 mod nesting;
 mod parser;
+mod rows_buffer;
 mod streaming;
 mod system_time;
 mod table_partition;

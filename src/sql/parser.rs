@@ -6,6 +6,7 @@ use super::ast::{CreateView, Statement, StreamingQuery};
 use super::ddl::parse_create_source;
 use super::ksql::ksql_properties;
 use super::nesting::check_nesting;
+use super::rows_buffer::rewrite_rows_buffers;
 use super::streaming::extract_streaming_clauses;
 use super::streaming::parse_properties;
 use super::system_time::take_system_time;
@@ -61,7 +62,7 @@ enum StatementShape {
 /// significant token).
 fn parse_statement(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
     let tokens = drop_table_before_table_argument(expand_duration_shorthand(tokens));
-    let tokens = move_table_partitions(tokens)?;
+    let tokens = rewrite_rows_buffers(move_table_partitions(tokens)?)?;
     check_nesting(&tokens)?;
     let first = next_significant(&tokens, 0);
     let location = tokens.get(first).map(location_of).unwrap_or_default();

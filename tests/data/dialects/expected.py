@@ -262,3 +262,46 @@ write("session_global_5s", """WITH marked AS (
     SELECT MIN(ts) AS window_start, MAX(ts) + INTERVAL 5 SECOND AS window_end,
            COUNT(*) AS n, SUM(qty) AS v
     FROM numbered GROUP BY session ORDER BY window_end, window_start""")
+
+# OVER windows over overs.csv (k, x with NULLs, n, ts: out of order by up to
+# 3 s, with rows of one key at the same time). corestream processes rows in
+# event time, ties in input order (pos), and writes them in that order.
+# RANGE frames and RANK see rows of the same time as peers; ROWS frames,
+# ROW_NUMBER, LAG and LEAD order peers by input order. Floating-point
+# results are rounded in both (sums in another order differ in the last bit).
+# A row with LEAD(.., n) goes out in the place of the row n later in its
+# partition, which completes it; rows without one go out last, in input order.
+con.execute(f"""CREATE TABLE overs AS SELECT * REPLACE (
+      CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts),
+      row_number() OVER () AS pos
+    FROM read_csv('{DIR}/overs.csv', header = true, types = {{'k': 'VARCHAR',
+      'x': 'DOUBLE', 'n': 'BIGINT', 'ts': 'VARCHAR'}})""")
+BY_ROW = "PARTITION BY k ORDER BY ts, pos"
+BY_TIME = "PARTITION BY k ORDER BY ts"
+write("over_functions", f"""SELECT k, x, n, ts,
+    row_number() OVER ({BY_ROW}) AS rn, rank() OVER ({BY_TIME}) AS rk,
+    dense_rank() OVER ({BY_TIME}) AS drk,
+    lag(x) OVER ({BY_ROW}) AS prev_x, lag(n, 2, -1) OVER ({BY_ROW}) AS prev2_n,
+    lead(n) OVER ({BY_ROW}) AS next_n, lead(x, 2, 0.0) OVER ({BY_ROW}) AS next2_x,
+    first_value(x) OVER ({BY_ROW} ROWS UNBOUNDED PRECEDING) AS first_x,
+    first_value(n) OVER ({BY_ROW} ROWS 2 PRECEDING) AS first3_n,
+    last_value(x) OVER ({BY_ROW} ROWS UNBOUNDED PRECEDING) AS last_x
+    FROM overs ORDER BY lead(ts, 2) OVER ({BY_ROW}) NULLS LAST,
+      lead(pos, 2) OVER ({BY_ROW}), pos""")
+write("over_aggregates", f"""SELECT k, ts,
+    sum(n) OVER ({BY_TIME}) AS running_n,
+    count(*) OVER ({BY_TIME}) AS running_count,
+    sum(n) OVER ({BY_ROW} ROWS UNBOUNDED PRECEDING) AS row_running_n,
+    round(avg(x) OVER ({BY_ROW} ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), 6) AS avg3_x,
+    count(x) OVER ({BY_ROW} ROWS 2 PRECEDING) AS count3_x,
+    min(x) OVER ({BY_TIME} RANGE BETWEEN INTERVAL 10 SECOND PRECEDING AND CURRENT ROW) AS min10_x,
+    max(n) OVER ({BY_TIME} RANGE INTERVAL 10 SECOND PRECEDING) AS max10_n,
+    sum(n) OVER ({BY_TIME} RANGE BETWEEN INTERVAL 10 SECOND PRECEDING AND CURRENT ROW) AS sum10_n,
+    round(stddev_samp(x) OVER ({BY_ROW} ROWS 3 PRECEDING), 6) AS sd4_x
+    FROM overs ORDER BY ts, pos""")
+write("over_qualify", f"""SELECT k, n, ts, sum(n) OVER ({BY_TIME}) AS running_n,
+    row_number() OVER ({BY_ROW}) AS rn
+    FROM overs QUALIFY rn <= 2 ORDER BY ts, pos""")
+write("over_global", """SELECT k, n, ts, sum(n) OVER (ORDER BY ts) AS total_n,
+    count(*) OVER (ORDER BY ts RANGE INTERVAL 5 SECOND PRECEDING) AS last5s
+    FROM overs ORDER BY ts, pos""")
