@@ -932,3 +932,40 @@ fn flink_session_window_table_function_with_and_without_partition_by() {
         "PARTITION BY in TUMBLE(..) is not supported: only SESSION takes it",
     );
 }
+
+#[test]
+fn order_by_sorts_a_bounded_final_result_with_limit_on_every_shard_count() {
+    let top = "SELECT symbol, SUM(qty) AS v FROM trades GROUP BY symbol EMIT FINAL \
+               ORDER BY v DESC LIMIT 2";
+    assert_eq!(query_everywhere(top), expected("order_by_volume_top2"));
+    let ticks = ["--source", "ticks=tests/data/dialects/ticks.csv"];
+    let rows = "SELECT k, name, x FROM ticks ORDER BY x DESC, name";
+    assert_eq!(run_everywhere(rows, &ticks), expected("order_by_rows"));
+    let nulls = "SELECT k, x FROM ticks ORDER BY 2 NULLS FIRST LIMIT 8";
+    assert_eq!(
+        run_everywhere(nulls, &ticks),
+        expected("order_by_nulls_first")
+    );
+}
+
+#[test]
+fn order_by_is_refused_on_a_stream_of_changes_and_an_input_that_never_ends() {
+    assert_sql_error(
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol ORDER BY n",
+        "use EMIT FINAL",
+    );
+    assert_sql_error(
+        "SELECT symbol FROM trades ORDER BY qty",
+        "ORDER BY `qty` is not an output column; sort by one of symbol",
+    );
+    assert_sql_error(
+        "SELECT symbol FROM trades ORDER BY 2",
+        "the SELECT list has 1 columns",
+    );
+    let followed = "CREATE TABLE t (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+                    WITH ('path' = 'tests/data/trades.csv', 'follow' = 'true'); \
+                    SELECT symbol FROM t ORDER BY symbol";
+    let o = run(&["run", "-q", "-e", followed]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("never ends"), "{}", stderr(&o));
+}

@@ -242,6 +242,9 @@ where
 {
     config.validate()?;
     let started = Instant::now();
+    let mut plan = plan.clone();
+    let io = crate::runtime::sorted_output(&mut plan, io, input.never_ends())?;
+    let plan = &plan;
     let common = Common {
         engine: RwLock::new(Shared {
             version: 0,
@@ -326,6 +329,9 @@ fn finish<P: PartitionProcessor + Clone>(
     writer.deliver(&mut out, began, &[]);
     if let Some(e) = writer.error.take() {
         return Err(e);
+    }
+    if !stopped {
+        writer.sink.input_complete()?;
     }
     writer.sink.flush(&mut || false)?;
     writer.sink.finish()?;

@@ -67,6 +67,16 @@ impl ChunkPlan {
         self.len() == 0
     }
 
+    /// Whether the input has no end: a followed file, a Kafka topic read
+    /// without a bounded mode.
+    pub fn never_ends(&self) -> bool {
+        match self {
+            ChunkPlan::Stream(stream) => matches!(stream, StreamInput::Follow { .. }),
+            ChunkPlan::Kafka(plan) => plan.never_ends(),
+            ChunkPlan::File { .. } | ChunkPlan::Events { .. } => false,
+        }
+    }
+
     /// Whether the input is one stream, read by one reader.
     pub fn is_stream(&self) -> bool {
         matches!(self, ChunkPlan::Stream(_))

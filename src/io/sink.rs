@@ -83,6 +83,12 @@ pub trait RowSink {
         Ok(())
     }
     fn rows_written(&self) -> u64;
+    /// Every row of a run that completed has been given: a sink that holds
+    /// rows back (ORDER BY's) writes them now. Not called for a run that
+    /// was interrupted or stopped early.
+    fn input_complete(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// After the last flush of a run that did not fail: waits until what
     /// was handed over is stored (a Kafka producer's acknowledgements).
     fn finish(&mut self) -> Result<()> {

@@ -21,6 +21,13 @@ impl QueryPlan {
             let _ = writeln!(out, "  Stream: {name}{}", properties_text(&self.properties));
         }
         let _ = writeln!(out, "  Output: {}", self.output);
+        if !self.order_by.is_empty() {
+            let _ = writeln!(
+                out,
+                "  Sort: {} (the whole result, written when the input ends)",
+                self.sort_text()
+            );
+        }
         match &self.kind {
             QueryKind::Stateless { projections } => {
                 let _ = writeln!(out, "  Project: {}", list(projections, &source_names));
@@ -75,6 +82,25 @@ impl QueryPlan {
             let _ = write!(text, " with windows {}", window_text(window, &names));
         }
         Some(text)
+    }
+
+    /// ORDER BY as output column names with their directions.
+    fn sort_text(&self) -> String {
+        let keys: Vec<String> = self
+            .order_by
+            .iter()
+            .map(|key| {
+                let name = self
+                    .output
+                    .fields
+                    .get(key.column)
+                    .map_or("?", |f| f.name.as_str());
+                let direction = if key.descending { " DESC" } else { "" };
+                let nulls = if key.nulls_first { " NULLS FIRST" } else { "" };
+                format!("{name}{direction}{nulls}")
+            })
+            .collect();
+        keys.join(", ")
     }
 
     fn header(&self) -> String {

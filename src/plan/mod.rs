@@ -14,6 +14,7 @@ mod functions;
 mod group_refs;
 mod inline;
 mod join;
+mod order;
 mod over;
 mod planner;
 mod resolve;
@@ -25,6 +26,7 @@ pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use join::{JoinKind, LookupJoin};
+pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use window::MAX_WINDOWS_PER_RECORD;
@@ -48,6 +50,9 @@ pub struct QueryPlan {
     /// Output is a changelog: a first column [`CHANGELOG_OP_COLUMN`] says what
     /// each row does to the result (`+I`, `-U`, `+U`, `-D`).
     pub changelog: bool,
+    /// ORDER BY: the final result is sorted by these output columns (the
+    /// ordering contract's order breaks ties); empty: no sort.
+    pub order_by: Vec<SortKey>,
     pub limit: Option<u64>,
     pub time: TimeSettings,
     /// `CREATE STREAM <name>`: the output's name, if given.

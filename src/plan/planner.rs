@@ -10,6 +10,7 @@ use super::functions::{contains_aggregate, contains_over, window_bound};
 use super::group_refs::{resolve_group_refs, SelectRef};
 use super::inline::inline_subqueries;
 use super::join::{and, mark_read_columns, plan_joins, JoinKind, LookupJoin};
+use super::order::{sort_keys, OutputColumns};
 use super::over::OverCalls;
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
@@ -120,11 +121,22 @@ pub fn plan_query(
     } else {
         plan_stateless(&items, &scope)?
     };
+    let emit = emit_mode(query, grouped, windowed)?;
+    let changelog = wants_changelog(settings, &query.properties)?;
+    let order_by = match &query.query.order_by {
+        Some(order_by) => {
+            let columns = OutputColumns {
+                names: &output,
+                exprs: output_exprs(&items, &scope),
+            };
+            sort_keys(order_by, &columns, &kind, (emit, changelog))?
+        }
+        None => Vec::new(),
+    };
     let (output, properties) = match (&query.stream_name, query.insert_into) {
         (Some(sink), true) => insert_target(sink, output, catalog, query.location)?,
         _ => (output, query.properties.clone()),
     };
-    let changelog = wants_changelog(settings, &query.properties)?;
     let output = if changelog {
         with_op_column(output)?
     } else {
@@ -136,8 +148,9 @@ pub fn plan_query(
         filter,
         kind,
         output,
-        emit: emit_mode(query, grouped, windowed)?,
+        emit,
         changelog,
+        order_by,
         limit: limit_of(&query.query)?,
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
@@ -149,14 +162,6 @@ pub fn plan_query(
 
 /// The SELECT of `query`, after rejecting the clauses a stream cannot have.
 fn select_of(query: &sql::Query) -> Result<&Select> {
-    if let Some(order_by) = &query.order_by {
-        return Err(error_at(
-            "ORDER BY is not supported: streaming output is ordered by the ordering contract \
-             (input order for stateless queries, window end then key for EMIT FINAL, \
-             input position for EMIT CHANGES)",
-            order_by,
-        ));
-    }
     if let Some(fetch) = &query.fetch {
         return Err(error_at("FETCH is not supported (use LIMIT)", fetch));
     }
@@ -621,6 +626,21 @@ fn with_aliases_expanded(e: &SqlExpr, items: &[Item], scope: &SourceScope) -> Sq
         ControlFlow::Continue(())
     });
     expanded
+}
+
+/// The SELECT item each output column comes from (`None`: a column of `*`).
+fn output_exprs<'q>(items: &[Item<'q>], scope: &SourceScope) -> Vec<Option<&'q SqlExpr>> {
+    let mut exprs = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Expr { expr, .. } => exprs.push(Some(*expr)),
+            Item::AllColumns(item) => {
+                let columns = wildcard_columns(item, scope);
+                exprs.extend(columns.map(|_| None));
+            }
+        }
+    }
+    exprs
 }
 
 /// The SELECT list's expressions and output names; `*` stands for the

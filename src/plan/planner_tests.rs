@@ -4,8 +4,8 @@ use super::*;
 use crate::data::{DataType, Decimal, Value};
 use crate::error::SqlLocation;
 use crate::plan::{
-    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarFunction, TrimSide, WindowKind,
-    WindowSpec,
+    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarFunction, SortKey, TrimSide,
+    WindowKind, WindowSpec,
 };
 use crate::sql::{WindowClause, WindowFunction};
 use sqlparser::dialect::GenericDialect;
@@ -300,11 +300,37 @@ fn a_joined_tables_columns_follow_the_stream_and_an_inner_join_filters() {
 }
 
 #[test]
-fn order_by_is_rejected_with_the_ordering_contract() {
-    let e = error("SELECT qty FROM trades ORDER BY qty");
+fn order_by_names_output_columns_by_name_position_or_select_expression() {
+    let p = plan(
+        "SELECT symbol, qty * 2 AS q, price + 1 FROM trades \
+         ORDER BY q DESC, 1 NULLS FIRST, price + 1 LIMIT 5",
+    );
+    let key = |column, descending, nulls_first| SortKey {
+        column,
+        descending,
+        nulls_first,
+    };
+    assert_eq!(
+        p.order_by,
+        [
+            key(1, true, false),
+            key(0, false, true),
+            key(2, false, false)
+        ]
+    );
+    assert_eq!(p.limit, Some(5));
+    assert!(plan("SELECT * FROM trades ORDER BY ts").order_by == [key(3, false, false)]);
     assert_contains(
-        &e,
-        "ORDER BY is not supported: streaming output is ordered by the ordering contract",
+        &error("SELECT qty FROM trades ORDER BY price"),
+        "ORDER BY `price` is not an output column; sort by one of qty",
+    );
+    assert_contains(
+        &error("SELECT qty FROM trades ORDER BY 0"),
+        "the SELECT list has 1 columns (1 to 1)",
+    );
+    assert_contains(
+        &error("SELECT symbol, COUNT(*) FROM trades GROUP BY symbol ORDER BY 2"),
+        "ORDER BY sorts a final result, and this query writes a stream of changes",
     );
 }
 

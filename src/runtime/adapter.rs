@@ -204,6 +204,11 @@ pub trait Input: Clone + Send + 'static {
     fn total_events(&self) -> Option<u64> {
         None
     }
+    /// True for an input that has no end: a followed file, an unbounded
+    /// Kafka topic. (Standard input and pipes end when their writer closes.)
+    fn never_ends(&self) -> bool {
+        false
+    }
 }
 
 /// A table read through io: its chunks, planned once.
@@ -339,6 +344,9 @@ impl TableInput {
 
 impl Input for TableInput {
     type Reader = ChunkSource;
+    fn never_ends(&self) -> bool {
+        self.chunks.never_ends()
+    }
     fn layout(&self) -> InputLayout {
         if self.stream {
             InputLayout::Stream

@@ -538,6 +538,9 @@ impl Merge {
         if self.all_finished() {
             self.write_complete_chunks(give_up)?;
             self.write_finals()?;
+            if self.stopped.is_none() {
+                self.writer.io.sink.input_complete()?;
+            }
             if let Some(commits) = self.commits.as_mut() {
                 commits.settle_all();
             }

@@ -29,6 +29,7 @@ pub mod placement;
 pub mod probe;
 mod recycle;
 mod shard;
+mod sorted;
 mod source;
 mod startup;
 mod stop;
@@ -46,6 +47,7 @@ pub use exec::ExecutorKind;
 pub use live::{LiveShard, LiveSnapshot};
 pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
+pub(crate) use sorted::sorted_output;
 pub(crate) use source::chunks_of;
 pub use stop::{exit_status_for_signal, Interrupts, StopReason};
 
@@ -128,6 +130,7 @@ pub fn run_with<B: Backend, I: Input>(
     let started = Instant::now();
     let mut plan = plan.clone();
     plan.time.aligned_only = input.layout() == InputLayout::Streams;
+    let io = sorted::sorted_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
     let shuffled = !plan.is_stateless();
     let mut broadcast = StopBroadcast::default();

@@ -346,6 +346,7 @@ fn plan(stateless: bool) -> QueryPlan {
         output: Schema::default(),
         emit: EmitMode::Changes,
         changelog: false,
+        order_by: Vec::new(),
         limit: None,
         time: TimeSettings {
             max_out_of_orderness_ms: 5,

@@ -18,6 +18,12 @@ pub struct KafkaPlan {
     pub sharing: crate::io::StreamSharing,
 }
 
+impl KafkaPlan {
+    pub fn never_ends(&self) -> bool {
+        true
+    }
+}
+
 /// Never made.
 pub enum KafkaSource {}
 

@@ -49,6 +49,13 @@ pub struct KafkaPlan {
     pub sharing: StreamSharing,
 }
 
+impl KafkaPlan {
+    /// True when some partition is read without an end (no bounded mode).
+    pub fn never_ends(&self) -> bool {
+        self.partitions.iter().any(|p| p.end.is_none())
+    }
+}
+
 /// Checks that the topic exists and fixes every partition's start (from the
 /// startup mode) and end (the latest offset now, when bounded).
 pub fn plan_source(name: &str, config: &KafkaSourceConfig) -> Result<KafkaPlan> {

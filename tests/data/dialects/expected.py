@@ -305,3 +305,10 @@ write("over_qualify", f"""SELECT k, n, ts, sum(n) OVER ({BY_TIME}) AS running_n,
 write("over_global", """SELECT k, n, ts, sum(n) OVER (ORDER BY ts) AS total_n,
     count(*) OVER (ORDER BY ts RANGE INTERVAL 5 SECOND PRECEDING) AS last5s
     FROM overs ORDER BY ts, pos""")
+
+# ORDER BY a final result: ties keep corestream's output order (input order
+# for rows, pos here); NULLs last in both directions, as DuckDB's default.
+write("order_by_volume_top2", """SELECT symbol, SUM(qty) AS v FROM trades GROUP BY symbol
+    ORDER BY v DESC LIMIT 2""")
+write("order_by_rows", """SELECT k, name, x FROM ticks ORDER BY x DESC, name, pos""")
+write("order_by_nulls_first", """SELECT k, x FROM ticks ORDER BY 2 NULLS FIRST, pos LIMIT 8""")
