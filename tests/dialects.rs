@@ -235,6 +235,19 @@ fn flink_window_table_functions_tumble_and_hop() {
 }
 
 #[test]
+fn flink_cumulate_windows_grow_from_one_start_until_their_size() {
+    let cumulate = "SELECT symbol, window_start, window_end, COUNT(*) AS n, SUM(qty) AS v \
+                    FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '5' SECOND, \
+                    INTERVAL '20' SECOND)) GROUP BY window_start, window_end, symbol";
+    assert_eq!(query_everywhere(cumulate), expected("cumulate_20s_5s"));
+    assert_sql_error(
+        "SELECT window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), \
+         INTERVAL '7' SECOND, INTERVAL '20' SECOND)) GROUP BY window_start, window_end",
+        "size (20s) must be a whole multiple of its step (7s)",
+    );
+}
+
+#[test]
 fn risingwave_tumble_in_from_with_emit_on_window_close() {
     let sql = "SELECT symbol, window_start, window_end, COUNT(*) AS n, SUM(qty) AS v \
                FROM TUMBLE(trades, ts, INTERVAL '10' SECOND) \
@@ -279,7 +292,7 @@ fn dialect_errors_carry_line_and_column() {
         "SELECT COUNT(*) AS n FROM trades\nWINDOW TUMBLING (SIZE 10 PARSECS)",
         "line 2, column 26: unknown time unit PARSECS",
     );
-    assert_sql_error("SELECT COUNT(*) AS n\nFROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), 1s, 10s))\nGROUP BY window_start, window_end", "line 2, column 12: FROM TABLE(CUMULATE(..)) is not supported");
+    assert_sql_error("SELECT COUNT(*) AS n\nFROM TABLE(SLIDING(TABLE trades, DESCRIPTOR(ts), 1s, 10s))\nGROUP BY window_start, window_end", "line 2, column 12: FROM TABLE(SLIDING(..)) is not supported");
     // The dropped TABLE keyword leaves the other tokens where they were.
     assert_sql_error("SELECT COUNT(*) AS n FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(tss), INTERVAL '1' MINUTE))\nGROUP BY window_start", "line 1, column 65: unknown column 'tss'");
     assert_sql_error(

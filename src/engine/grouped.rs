@@ -144,8 +144,8 @@ impl Context {
 
     /// Adds a batch's rows to their windows' groups, window by window.
     fn update_windows(&mut self, windows: &mut AlignedWindows, pending: RowsByWindow<'_>) {
-        for (start, ids, rows) in pending.windows {
-            let table = windows.window_mut(start, &mut self.footprint);
+        for (end, ids, rows) in pending.windows {
+            let table = windows.window_mut(end, &mut self.footprint);
             let grown = table.update_rows(&ids, &rows, &self.aggs);
             self.footprint.change(grown);
         }
@@ -204,22 +204,22 @@ fn group_key<'a>(
 }
 
 /// A batch's rows not yet added to their windows' groups: per window
-/// start, the rows' group ids and the rows, in row order.
+/// (known by its end), the rows' group ids and the rows, in row order.
 #[derive(Default)]
 struct RowsByWindow<'r> {
     windows: Vec<WindowRows<'r>>,
 }
 
-/// A window's start, and its rows' group ids and rows.
+/// A window's end, and its rows' group ids and rows.
 type WindowRows<'r> = (i64, Vec<usize>, Vec<&'r [Value]>);
 
 impl<'r> RowsByWindow<'r> {
-    fn add(&mut self, start: i64, id: usize, row: &'r [Value]) {
+    fn add(&mut self, end: i64, id: usize, row: &'r [Value]) {
         // Few windows are open at once, and a row's usually come last.
-        let at = match self.windows.iter().rposition(|w| w.0 == start) {
+        let at = match self.windows.iter().rposition(|w| w.0 == end) {
             Some(at) => at,
             None => {
-                self.windows.push((start, Vec::new(), Vec::new()));
+                self.windows.push((end, Vec::new(), Vec::new()));
                 self.windows.len() - 1
             }
         };
@@ -277,6 +277,13 @@ impl Grouped {
                 let windows_per_record = (size_ms / advance_ms.max(1)).max(1) as usize;
                 let table = table.shared_by(windows_per_record);
                 Store::Aligned(AlignedWindows::new(size_ms, advance_ms, lateness, table))
+            }
+            Some(WindowKind::Cumulating { size_ms, step_ms }) => {
+                let windows_per_record = (size_ms / step_ms.max(1)).max(1) as usize;
+                let table = table.shared_by(windows_per_record);
+                Store::Aligned(AlignedWindows::cumulating(
+                    size_ms, step_ms, lateness, table,
+                ))
             }
             Some(WindowKind::Session { gap_ms }) => {
                 Store::Sessions(SessionWindows::new(gap_ms, lateness))
@@ -376,18 +383,18 @@ impl Grouped {
                 rejected.push((index, Outcome::Dropped));
                 continue;
             };
-            let Some(starts) = windows.open_starts(t, self.clock.watermark()) else {
+            let Some(ends) = windows.open_ends(t, self.clock.watermark()) else {
                 rejected.push((index, Outcome::Dropped));
                 continue;
             };
             let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);
             let mut open = false;
-            for start in starts {
+            for end in ends {
                 open = true;
-                let table = windows.window_mut(start, &mut self.ctx.footprint);
+                let table = windows.window_mut(end, &mut self.ctx.footprint);
                 let (id, _, grown) = table.find_or_insert(key, &self.ctx.aggs);
                 self.ctx.footprint.change(grown);
-                pending.add(start, id, row);
+                pending.add(end, id, row);
             }
             if !open {
                 rejected.push((index, Outcome::Late(t)));
@@ -417,14 +424,14 @@ impl Grouped {
                 return Outcome::Processed;
             }
             (Store::Aligned(windows), Some(t)) => {
-                let Some(starts) = windows.open_starts(t, watermark) else {
+                let Some(ends) = windows.open_ends(t, watermark) else {
                     return Outcome::Dropped;
                 };
                 let mut open = false;
-                for start in starts {
+                for end in ends {
                     open = true;
-                    let end = start.saturating_add(windows.size());
-                    let table = windows.window_mut(start, &mut self.ctx.footprint);
+                    let start = windows.start_of(end);
+                    let table = windows.window_mut(end, &mut self.ctx.footprint);
                     self.ctx
                         .update_group(table, key, row, Some((start, end)), rows);
                 }
@@ -501,11 +508,11 @@ impl Grouped {
         match &mut self.store {
             Store::Unwindowed(_) => {}
             Store::Aligned(windows) => {
-                while let Some((start, mut table)) =
+                while let Some((end, mut table)) =
                     windows.pop_closed(watermark, &mut self.ctx.footprint)
                 {
                     if emit_final {
-                        let end = start.saturating_add(windows.size());
+                        let start = windows.start_of(end);
                         self.ctx.final_rows(&mut table, start, end, out);
                     } else {
                         self.ctx.clear(&mut table);

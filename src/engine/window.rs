@@ -1,5 +1,6 @@
-//! Window state: the watermark clock, aligned (tumbling and sliding) windows
-//! kept in start order, and per-key session windows that merge. Each store
+//! Window state: the watermark clock, aligned (tumbling, sliding and
+//! cumulating) windows kept in end order, and per-key session windows that
+//! merge. Each store
 //! knows the earliest time one of its windows closes, so checking whether
 //! anything closes is O(1) per record, and reports the bytes it takes or
 //! gives back to a [`Footprint`].
@@ -115,17 +116,22 @@ impl Clock {
 }
 
 /// What one open window's entry in the ordered map of windows takes: its
-/// start and table header, in B-tree nodes that are about half full.
+/// end and table header, in B-tree nodes that are about half full.
 const WINDOW_ENTRY_BYTES: usize = 2 * (size_of::<i64>() + size_of::<GroupTable>());
 
-/// Tumbling (`advance == size`) and sliding windows: `[s, s + size)` for every
-/// multiple `s` of `advance`.
+/// Windows aligned to the epoch, each known by its end (no two share one):
+/// tumbling (`advance == size`) and sliding windows, `[s, s + size)` for every
+/// multiple `s` of `advance`; and cumulating windows (Flink's CUMULATE),
+/// `[s, s + step)`, `[s, s + 2 step)`, .. `[s, s + size)` for every multiple
+/// `s` of `size`.
 #[derive(Clone, Debug)]
 pub struct AlignedWindows {
     size: i64,
     advance: i64,
+    /// `Some(step)` for cumulating windows.
+    step: Option<i64>,
     lateness: i64,
-    /// Open windows by start; all have the same size, so start order is end order.
+    /// Open windows by end: the order they close in.
     windows: BTreeMap<i64, GroupTable>,
     /// When the earliest open window closes (`i64::MAX`: none open).
     next_close: i64,
@@ -142,6 +148,7 @@ impl AlignedWindows {
         AlignedWindows {
             size: size.max(1),
             advance: advance.max(1),
+            step: None,
             lateness: lateness.max(0),
             windows: BTreeMap::new(),
             next_close: i64::MAX,
@@ -150,12 +157,28 @@ impl AlignedWindows {
         }
     }
 
-    pub fn size(&self) -> i64 {
-        self.size
+    /// Cumulating windows: every `size`, windows growing by `step` (which
+    /// divides `size`) from the same start.
+    pub fn cumulating(size: i64, step: i64, lateness: i64, empty: GroupTable) -> Self {
+        AlignedWindows {
+            step: Some(step.max(1)),
+            ..Self::new(size, size, lateness, empty)
+        }
     }
 
-    /// The first and last start of the windows containing `t` (first > last
-    /// when none does, which happens when `advance > size`).
+    /// The start of the window ending at `end`.
+    pub fn start_of(&self, end: i64) -> i64 {
+        match self.step {
+            None => end.saturating_sub(self.size),
+            Some(_) => end
+                .saturating_sub(1)
+                .div_euclid(self.size)
+                .saturating_mul(self.size),
+        }
+    }
+
+    /// The first and last start of the sliding windows containing `t`
+    /// (first > last when none does, which happens when `advance > size`).
     pub fn start_range(&self, t: i64) -> (i64, i64) {
         let last = t.div_euclid(self.advance).saturating_mul(self.advance);
         let first = t
@@ -166,38 +189,53 @@ impl AlignedWindows {
         (first, last)
     }
 
-    /// The starts of the windows containing `t` that are still open at
+    /// The ends of the windows containing `t` that are still open at
     /// `watermark`; `None` when no window contains `t` (sliding windows
     /// with gaps).
-    pub fn open_starts(&self, t: i64, watermark: i64) -> Option<OpenStarts> {
-        let (first, last) = self.start_range(t);
-        (first <= last).then_some(OpenStarts {
+    pub fn open_ends(&self, t: i64, watermark: i64) -> Option<OpenEnds> {
+        let (first, last, step) = match self.step {
+            None => {
+                let (first, last) = self.start_range(t);
+                let end = |start: i64| start.saturating_add(self.size);
+                (end(first), end(last), self.advance)
+            }
+            Some(step) => {
+                let start = t.div_euclid(self.size).saturating_mul(self.size);
+                let first = (t - start)
+                    .div_euclid(step)
+                    .saturating_add(1)
+                    .saturating_mul(step);
+                (
+                    start.saturating_add(first),
+                    start.saturating_add(self.size),
+                    step,
+                )
+            }
+        };
+        (first <= last).then_some(OpenEnds {
             next: Some(first),
             last,
-            advance: self.advance,
-            size: self.size,
+            step,
             lateness: self.lateness,
             watermark,
         })
     }
 
-    /// When the window starting at `start` closes.
-    pub fn closes_at(&self, start: i64) -> i64 {
-        start
-            .saturating_add(self.size)
-            .saturating_add(self.lateness)
+    /// When the window ending at `end` closes.
+    pub fn closes_at(&self, end: i64) -> i64 {
+        end.saturating_add(self.lateness)
     }
 
     pub fn next_close(&self) -> i64 {
         self.next_close
     }
 
-    /// The groups of the window starting at `start`, opening it if needed
+    /// The groups of the window ending at `end`, opening it if needed
     /// (a reused table was counted when it grew; a window's entry is counted here).
-    pub fn window_mut(&mut self, start: i64, footprint: &mut Footprint) -> &mut GroupTable {
-        let close = self.closes_at(start);
+    pub fn window_mut(&mut self, end: i64, footprint: &mut Footprint) -> &mut GroupTable {
+        let close = self.closes_at(end);
         let (spare, empty) = (&mut self.spare, &self.empty);
-        let map = self.windows.entry(start).or_insert_with(|| {
+        let map = self.windows.entry(end).or_insert_with(|| {
             footprint.grow(WINDOW_ENTRY_BYTES);
             spare.pop().unwrap_or_else(|| empty.clone())
         });
@@ -205,7 +243,8 @@ impl AlignedWindows {
         map
     }
 
-    /// Removes and returns the earliest window if it closes at `watermark`.
+    /// Removes and returns the earliest window (its end, its groups) if it
+    /// closes at `watermark`.
     pub fn pop_closed(
         &mut self,
         watermark: i64,
@@ -221,7 +260,7 @@ impl AlignedWindows {
         self.next_close = self
             .windows
             .first_key_value()
-            .map_or(i64::MAX, |(start, _)| self.closes_at(*start));
+            .map_or(i64::MAX, |(end, _)| self.closes_at(*end));
         closed
     }
 
@@ -240,30 +279,26 @@ impl AlignedWindows {
     }
 }
 
-/// The open windows' starts a record at one time belongs to, in order
-/// (see [`AlignedWindows::open_starts`]).
+/// The ends of the open windows a record at one time belongs to, in order
+/// (see [`AlignedWindows::open_ends`]).
 #[derive(Clone, Debug)]
-pub struct OpenStarts {
+pub struct OpenEnds {
     next: Option<i64>,
     last: i64,
-    advance: i64,
-    size: i64,
+    step: i64,
     lateness: i64,
     watermark: i64,
 }
 
-impl Iterator for OpenStarts {
+impl Iterator for OpenEnds {
     type Item = i64;
 
     fn next(&mut self) -> Option<i64> {
-        while let Some(start) = self.next.filter(|&s| s <= self.last) {
-            self.next = start.checked_add(self.advance);
+        while let Some(end) = self.next.filter(|&e| e <= self.last) {
+            self.next = end.checked_add(self.step);
             // As `AlignedWindows::closes_at`.
-            let closes = start
-                .saturating_add(self.size)
-                .saturating_add(self.lateness);
-            if closes > self.watermark {
-                return Some(start);
+            if end.saturating_add(self.lateness) > self.watermark {
+                return Some(end);
             }
         }
         None
@@ -511,18 +546,36 @@ mod tests {
     }
 
     #[test]
-    fn aligned_windows_close_in_start_order() {
+    fn aligned_windows_close_in_end_order() {
         let mut w = aligned(10, 10, 5);
         let mut fp = Footprint::default();
-        w.window_mut(20, &mut fp);
-        w.window_mut(0, &mut fp);
+        w.window_mut(30, &mut fp);
+        w.window_mut(10, &mut fp);
         assert_eq!(w.next_close(), 15);
         assert!(w.pop_closed(14, &mut fp).is_none());
-        assert_eq!(w.pop_closed(15, &mut fp).map(|(s, _)| s), Some(0));
+        assert_eq!(w.pop_closed(15, &mut fp).map(|(e, _)| e), Some(10));
         assert_eq!(w.next_close(), 35);
         assert!(w.pop_closed(34, &mut fp).is_none());
-        assert_eq!(w.pop_closed(i64::MAX, &mut fp).map(|(s, _)| s), Some(20));
+        assert_eq!(w.pop_closed(i64::MAX, &mut fp).map(|(e, _)| e), Some(30));
         assert_eq!(w.next_close(), i64::MAX);
+        assert_eq!(w.start_of(30), 20);
+    }
+
+    #[test]
+    fn cumulating_windows_grow_from_one_start() {
+        let empty = GroupTable::new(1, &Aggregates::new(&[]));
+        let w = AlignedWindows::cumulating(30, 10, 0, empty);
+        let ends = |t, watermark| -> Vec<i64> {
+            w.open_ends(t, watermark).into_iter().flatten().collect()
+        };
+        assert_eq!(ends(0, i64::MIN), [10, 20, 30]);
+        assert_eq!(ends(15, i64::MIN), [20, 30]);
+        assert_eq!(ends(29, i64::MIN), [30]);
+        assert_eq!(ends(30, i64::MIN), [40, 50, 60]);
+        assert_eq!(ends(-1, i64::MIN), [0]);
+        assert_eq!(ends(15, 20), [30], "the window ending at 20 has closed");
+        assert_eq!((w.start_of(10), w.start_of(30), w.start_of(40)), (0, 0, 30));
+        assert_eq!(w.start_of(0), -30);
     }
 
     #[test]

@@ -298,6 +298,11 @@ fn window_text(window: &WindowSpec, source_names: &[String]) -> String {
             format_duration(size_ms),
             format_duration(advance_ms)
         ),
+        WindowKind::Cumulating { size_ms, step_ms } => format!(
+            "CUMULATE(step {}, size {})",
+            format_duration(step_ms),
+            format_duration(size_ms)
+        ),
         WindowKind::Session { gap_ms } => format!("SESSION(gap {})", format_duration(gap_ms)),
     };
     let column = source_names

@@ -78,11 +78,11 @@ fn flink_call<'q>(
         ));
     };
     let name = function_name(f);
-    if !matches!(name.as_str(), "tumble" | "hop" | "session") {
+    if !matches!(name.as_str(), "tumble" | "hop" | "cumulate" | "session") {
         return Err(error_at(
             format!(
                 "FROM TABLE({}(..)) is not supported; the window table functions \
-                 TUMBLE, HOP and SESSION are (CUMULATE is not yet)",
+                 TUMBLE, HOP, CUMULATE and SESSION are",
                 name.to_ascii_uppercase()
             ),
             expr,

@@ -107,6 +107,13 @@ impl QueryPlan {
                 advance_ms,
                 lateness_ms,
             },
+            // A record's last window closes at its start + size, as a
+            // tumbling window of `size` would.
+            Some(WindowKind::Cumulating { size_ms, .. }) => Settling::Windows {
+                size_ms,
+                advance_ms: size_ms,
+                lateness_ms,
+            },
             Some(WindowKind::Session { .. }) | None => Settling::AtEnd,
         }
     }
@@ -183,6 +190,10 @@ pub enum WindowKind {
     Tumbling { size_ms: i64 },
     /// Windows of `size_ms` starting at every multiple of `advance_ms`.
     Sliding { size_ms: i64, advance_ms: i64 },
+    /// Flink's CUMULATE: from every multiple `s` of `size_ms`, the windows
+    /// `[s, s + step)`, `[s, s + 2 step)`, .. `[s, s + size)`; `step_ms`
+    /// divides `size_ms`.
+    Cumulating { size_ms: i64, step_ms: i64 },
     /// Per key; records within `gap_ms` of each other share a window, which
     /// ends at the last record's time plus the gap.
     Session { gap_ms: i64 },

@@ -117,11 +117,20 @@ pub(crate) fn flink_window(
             size_ms: positive_duration(size, "window size")?,
             advance_ms: positive_duration(slide, "window slide")?,
         },
+        ("cumulate", [_, step, size]) => WindowKind::Cumulating {
+            size_ms: positive_duration(size, "window size")?,
+            step_ms: positive_duration(step, "window step")?,
+        },
         ("session", [_, gap]) => WindowKind::Session {
             gap_ms: positive_duration(gap, "session gap")?,
         },
         ("tumble", _) => return Err(at(format!("TUMBLE takes (time_column, size): `{e}`"))),
         ("hop", _) => return Err(at(format!("HOP takes (time_column, slide, size): `{e}`"))),
+        ("cumulate", _) => {
+            return Err(at(format!(
+                "CUMULATE takes (TABLE t, DESCRIPTOR(time_column), step, size): `{e}`"
+            )))
+        }
         _ => return Err(at(format!("SESSION takes (time_column, gap): `{e}`"))),
     };
     check_advance(kind, start_of(e))?;
@@ -170,6 +179,9 @@ fn clause_window(clause: &WindowClause, scope: &SourceScope) -> Result<WindowSpe
 pub const MAX_WINDOWS_PER_RECORD: u64 = 10_000;
 
 fn check_advance(kind: WindowKind, location: Option<SqlLocation>) -> Result<()> {
+    if let WindowKind::Cumulating { size_ms, step_ms } = kind {
+        return check_step(size_ms, step_ms, location);
+    }
     let WindowKind::Sliding {
         size_ms,
         advance_ms,
@@ -199,6 +211,36 @@ fn check_advance(kind: WindowKind, location: Option<SqlLocation>) -> Result<()> 
                 text(size_ms),
                 text(advance_ms),
                 text((size_ms as u64).div_ceil(MAX_WINDOWS_PER_RECORD) as i64)
+            ),
+            location,
+        ));
+    }
+    Ok(())
+}
+
+/// A cumulating window's step must divide its size, into at most
+/// [`MAX_WINDOWS_PER_RECORD`] windows.
+fn check_step(size_ms: i64, step_ms: i64, location: Option<SqlLocation>) -> Result<()> {
+    let text = crate::data::format_duration;
+    if size_ms % step_ms != 0 {
+        return Err(Error::plan(
+            format!(
+                "a cumulating window's size ({}) must be a whole multiple of its step ({})",
+                text(size_ms),
+                text(step_ms)
+            ),
+            location,
+        ));
+    }
+    // Both are positive (checked as they were read).
+    let windows_per_record = (size_ms / step_ms) as u64;
+    if windows_per_record > MAX_WINDOWS_PER_RECORD {
+        return Err(Error::plan(
+            format!(
+                "a cumulating window of {} growing by {} puts a record into up to \
+                 {windows_per_record} windows (limit {MAX_WINDOWS_PER_RECORD})",
+                text(size_ms),
+                text(step_ms)
             ),
             location,
         ));

@@ -67,6 +67,16 @@ windows(10, 10)
 write("tumbling_10s", WINDOWED)
 windows(10, 5)
 write("hopping_10s_5s", WINDOWED)
+# Cumulating windows (Flink's CUMULATE): from every multiple of 20 s, windows
+# ending every 5 s; a record is in each one that ends after it.
+con.execute("""CREATE OR REPLACE VIEW windows AS
+    SELECT t.*, time_bucket(INTERVAL 20 SECOND, t.ts) AS window_start, e AS window_end
+    FROM trades t, LATERAL (SELECT unnest(generate_series(
+        time_bucket(INTERVAL 20 SECOND, t.ts) + INTERVAL 5 SECOND,
+        time_bucket(INTERVAL 20 SECOND, t.ts) + INTERVAL 20 SECOND,
+        INTERVAL 5 SECOND)) AS e)
+    WHERE t.ts < e""")
+write("cumulate_20s_5s", WINDOWED)
 
 
 def session_rows(name, source, key, value, gap_ms):
