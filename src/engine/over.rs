@@ -25,7 +25,7 @@ use super::grouped::Outcome;
 use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
 use crate::data::Value;
-use crate::plan::{Frame, OverCall, OverFunction, OverPlan, ScalarExpr, Shift};
+use crate::plan::{ExprKind, Frame, OverCall, OverFunction, OverPlan, ScalarExpr, Shift};
 use ahash::AHashMap;
 
 /// Rows of one partition and one event time, with their positions.
@@ -95,7 +95,13 @@ pub struct OverOperator {
     changelog: Changelog,
     watermark: i64,
     pending: BTreeMap<(i64, u64), Vec<Value>>,
-    partitions: AHashMap<Vec<Value>, Partition>,
+    /// Every partition seen, by id; `partition_ids` maps keys to ids.
+    partitions: Vec<Partition>,
+    partition_ids: AHashMap<Vec<Value>, usize>,
+    /// Set when the partition key is one column: looked up in place.
+    single_key_column: Option<usize>,
+    /// Whether any call reads rows of the history (else none is kept).
+    keeps_history: bool,
     /// How many rows before the current one any call reads (ROWS, LAG).
     rows_back: u64,
     /// How far back in time any RANGE frame reads.
@@ -153,7 +159,16 @@ impl OverOperator {
             changelog: Changelog::new(changelog),
             watermark: i64::MIN,
             pending: BTreeMap::new(),
-            partitions: AHashMap::new(),
+            partitions: Vec::new(),
+            partition_ids: AHashMap::new(),
+            single_key_column: match plan.partition_keys.as_slice() {
+                [ScalarExpr {
+                    kind: ExprKind::Column(c),
+                    ..
+                }] => Some(*c),
+                _ => None,
+            },
+            keeps_history: plan.calls.iter().any(reads_history),
             rows_back,
             span_back,
             rows_ahead,
@@ -171,7 +186,7 @@ impl OverOperator {
 
     /// Rows taken but not yet written: pending, or waiting for LEAD.
     pub fn open_rows(&self) -> usize {
-        let waiting: usize = self.partitions.values().map(|p| p.waiting.len()).sum();
+        let waiting: usize = self.partitions.iter().map(|p| p.waiting.len()).sum();
         self.pending.len() + waiting
     }
 
@@ -210,7 +225,8 @@ impl OverOperator {
         let before = out.rows.len();
         self.process(released, out);
         // Rows LEAD found no next row for go out last, in input order.
-        let mut partitions: Vec<Partition> = self.partitions.drain().map(|(_, p)| p).collect();
+        let mut partitions = std::mem::take(&mut self.partitions);
+        self.partition_ids.clear();
         for partition in &mut partitions {
             while let Some(waiting) = partition.waiting.pop_front() {
                 let order = (i64::MAX, waiting.position);
@@ -225,37 +241,53 @@ impl OverOperator {
     /// time at a time so that peers are processed together.
     fn process(&mut self, released: BTreeMap<(i64, u64), Vec<Value>>, out: &mut Output) {
         let mut rows = released.into_iter().peekable();
-        let mut peers: Vec<(Vec<Value>, Peers)> = Vec::new();
-        let mut group_of: AHashMap<Vec<Value>, usize> = AHashMap::new();
+        // The partitions of one event time's rows, in order of first row.
+        let mut peers: Vec<(usize, Peers)> = Vec::new();
+        let mut group_of: AHashMap<usize, usize> = AHashMap::new();
         while let Some(((time, position), row)) = rows.next() {
             self.footprint.shrink(row_bytes(&row) + PENDING_ENTRY_BYTES);
-            let key: Vec<Value> = self.keys.iter().map(|k| eval(k, &row)).collect();
-            match group_of.get(&key) {
+            let id = self.partition_id(&row);
+            match group_of.get(&id) {
                 Some(&g) => peers[g].1.push((position, row)),
                 None => {
-                    group_of.insert(key.clone(), peers.len());
-                    peers.push((key, vec![(position, row)]));
+                    group_of.insert(id, peers.len());
+                    peers.push((id, vec![(position, row)]));
                 }
             }
             let time_ends = rows.peek().is_none_or(|((next, _), _)| *next != time);
             if time_ends {
                 group_of.clear();
-                for (key, rows) in peers.drain(..) {
-                    self.process_peers(key, time, rows, out);
+                for (id, rows) in peers.drain(..) {
+                    self.process_peers(id, time, rows, out);
                 }
             }
         }
     }
 
-    /// Processes one partition's rows of one event time.
-    fn process_peers(&mut self, key: Vec<Value>, time: i64, peers: Peers, out: &mut Output) {
-        let mut partition = match self.partitions.remove(&key) {
-            Some(p) => p,
+    /// The id of `row`'s partition, made when it is the first of its key.
+    fn partition_id(&mut self, row: &[Value]) -> usize {
+        let found = match self.single_key_column.and_then(|c| row.get(c)) {
+            Some(value) => self.partition_ids.get(std::slice::from_ref(value)),
             None => {
-                self.footprint.grow(row_bytes(&key) + PARTITION_ENTRY_BYTES);
-                self.new_partition()
+                let key: Vec<Value> = self.keys.iter().map(|k| eval(k, row)).collect();
+                match self.partition_ids.get(&key) {
+                    Some(id) => Some(id),
+                    None => return self.new_partition(key),
+                }
             }
         };
+        match found {
+            Some(&id) => id,
+            None => {
+                let key = self.keys.iter().map(|k| eval(k, row)).collect();
+                self.new_partition(key)
+            }
+        }
+    }
+
+    /// Processes one partition's rows of one event time.
+    fn process_peers(&mut self, id: usize, time: i64, peers: Peers, out: &mut Output) {
+        let mut partition = std::mem::take(&mut self.partitions[id]);
         let first = partition.rows;
         let rank = first + 1;
         let dense_rank = partition.times + 1;
@@ -280,10 +312,21 @@ impl OverOperator {
         }
         self.release_waiting(&mut partition, out);
         self.trim(&mut partition, time);
-        self.partitions.insert(key, partition);
+        self.partitions[id] = partition;
     }
 
-    fn new_partition(&self) -> Partition {
+    /// A new partition for `key`; its id.
+    fn new_partition(&mut self, key: Vec<Value>) -> usize {
+        self.footprint
+            .grow(row_bytes(&key) + PARTITION_ENTRY_BYTES);
+        let partition = self.empty_partition();
+        let id = self.partitions.len();
+        self.partitions.push(partition);
+        self.partition_ids.insert(key, id);
+        id
+    }
+
+    fn empty_partition(&self) -> Partition {
         Partition {
             running: self
                 .aggregates
@@ -327,7 +370,7 @@ impl OverOperator {
                 _ => {}
             }
         }
-        for (position, row) in peers {
+        for (position, row) in peers.iter().filter(|_| self.keeps_history) {
             self.footprint.grow(row_bytes(row) + KEPT_ENTRY_BYTES);
             partition.history.push_back(Kept {
                 time,
@@ -546,6 +589,19 @@ fn rows_back(call: &OverCall) -> u64 {
         (OverFunction::Lag(shift), _) => shift.offset as u64,
         (_, Frame::Rows(Some(n))) if reads_frame(call) => n as u64,
         _ => 0,
+    }
+}
+
+/// Whether `call` reads rows kept in the history: a bounded frame's, the
+/// last peer's (LAST_VALUE over RANGE), LAG's and LEAD's. A running value
+/// over an UNBOUNDED frame and the row numbers need none.
+fn reads_history(call: &OverCall) -> bool {
+    match (&call.function, call.frame) {
+        (OverFunction::Lag(_) | OverFunction::Lead(_), _) => true,
+        (OverFunction::LastValue(_), Frame::Range(_)) => true,
+        (OverFunction::LastValue(_), Frame::Rows(_)) => false,
+        (_, Frame::Rows(Some(_)) | Frame::Range(Some(_))) => reads_frame(call),
+        _ => false,
     }
 }
 
