@@ -982,3 +982,31 @@ fn order_by_is_refused_on_a_stream_of_changes_and_an_input_that_never_ends() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("never ends"), "{}", stderr(&o));
 }
+
+#[test]
+fn risingwave_format_plain_encode_json_is_the_format_key() {
+    let sql = "CREATE SOURCE t (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
+               WITH (connector = 'file', path = 'tests/data/trades.jsonl') FORMAT PLAIN ENCODE JSON; \
+               SELECT symbol, qty FROM t LIMIT 2";
+    assert_eq!(
+        run_sql(sql, &[]),
+        "{\"symbol\":\"AAPL\",\"qty\":10}\n{\"symbol\":\"MSFT\",\"qty\":5}\n"
+    );
+    let avro = "CREATE SOURCE t (symbol VARCHAR) WITH (path = 'tests/data/trades.jsonl') \
+                FORMAT UPSERT ENCODE AVRO; SELECT symbol FROM t";
+    let o = run(&["run", "-q", "-e", avro]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column 74: of RisingWave's FORMAT"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn ksqldb_partition_by_of_a_query_names_the_kafka_key_setting() {
+    assert_sql_error(
+        "CREATE STREAM s AS SELECT * FROM trades PARTITION BY symbol EMIT CHANGES",
+        "column 41: ksqlDB's PARTITION BY (re-keying a query's output) is not supported",
+    );
+}

@@ -317,8 +317,7 @@ impl OverOperator {
 
     /// A new partition for `key`; its id.
     fn new_partition(&mut self, key: Vec<Value>) -> usize {
-        self.footprint
-            .grow(row_bytes(&key) + PARTITION_ENTRY_BYTES);
+        self.footprint.grow(row_bytes(&key) + PARTITION_ENTRY_BYTES);
         let partition = self.empty_partition();
         let id = self.partitions.len();
         self.partitions.push(partition);

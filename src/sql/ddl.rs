@@ -58,6 +58,10 @@ pub(super) fn parse_create_source(
     let rest = body + parser.index();
     let (properties, end) = properties_after_columns(tokens, rest)?;
     let mut properties = ksql_properties(properties, true)?;
+    let (format, end) = format_encode(tokens, end)?;
+    if !properties.iter().any(|(key, _)| key == "format") {
+        properties.extend(format);
+    }
     check_watermark_column(&watermark, &columns, location)?;
     check_declared_once(&metadata, &properties)?;
     properties.extend(watermark);
@@ -82,6 +86,42 @@ fn properties_after_columns(
     } else {
         Ok((Vec::new(), with))
     }
+}
+
+/// RisingWave's `FORMAT PLAIN ENCODE JSON | CSV` after WITH: the
+/// `format` key (a WITH `format` wins).
+fn format_encode(tokens: &[TokenWithSpan], at: usize) -> Result<(Option<(String, String)>, usize)> {
+    let format = next_significant(tokens, at);
+    if !is_word(tokens.get(format), "FORMAT") {
+        return Ok((None, at));
+    }
+    let location = location_of(&tokens[format]);
+    let word = |i: usize| match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+        _ => String::new(),
+    };
+    let kind = next_significant(tokens, format + 1);
+    let encode = next_significant(tokens, kind + 1);
+    let encoding = next_significant(tokens, encode + 1);
+    let value = match (
+        word(kind).as_str(),
+        word(encode).as_str(),
+        word(encoding).as_str(),
+    ) {
+        ("PLAIN", "ENCODE", "JSON") => "json",
+        ("PLAIN", "ENCODE", "CSV") => "csv",
+        _ => {
+            return Err(sql_error(
+                "of RisingWave's FORMAT .. ENCODE .., FORMAT PLAIN ENCODE JSON and \
+                 FORMAT PLAIN ENCODE CSV are supported (options go in WITH)",
+                location,
+            ))
+        }
+    };
+    Ok((
+        Some(("format".to_string(), value.to_string())),
+        encoding + 1,
+    ))
 }
 
 fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<()> {

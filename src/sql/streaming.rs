@@ -121,6 +121,13 @@ fn try_clause(
             clauses.properties = Some((properties, location_of(token)));
             Ok(Some(end))
         }
+        Keyword::PARTITION if is_word(tokens.get(next_significant(tokens, start + 1)), "BY") => {
+            Err(sql_error(
+                "ksqlDB's PARTITION BY (re-keying a query's output) is not supported: a \
+                 Kafka sink takes its message key from WITH ('key.fields' = 'col, ..')",
+                location_of(token),
+            ))
+        }
         _ if word.value.eq_ignore_ascii_case("EMIT") && is_emit_clause(tokens, start) => {
             let (emit, end) = parse_emit(tokens, start)?;
             reject_duplicate(clauses.emit.is_some(), "EMIT", token)?;
