@@ -78,6 +78,10 @@ impl QueryPlan {
 
     /// When the output holds everything a record caused (see [`Settling`]).
     pub fn settling(&self) -> Settling {
+        if !self.order_by.is_empty() {
+            // The sorted result is written when the input ends.
+            return Settling::AtEnd;
+        }
         let aggregate = match &self.kind {
             QueryKind::Aggregate(aggregate) => aggregate,
             QueryKind::Stateless { .. } => return Settling::AtOnce,

@@ -4,8 +4,8 @@ use super::*;
 use crate::data::{DataType, Decimal, Value};
 use crate::error::SqlLocation;
 use crate::plan::{
-    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarFunction, SortKey, TrimSide,
-    WindowKind, WindowSpec,
+    AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarFunction, Settling, SortKey,
+    TrimSide, WindowKind, WindowSpec,
 };
 use crate::sql::{WindowClause, WindowFunction};
 use sqlparser::dialect::GenericDialect;
@@ -319,6 +319,8 @@ fn order_by_names_output_columns_by_name_position_or_select_expression() {
         ]
     );
     assert_eq!(p.limit, Some(5));
+    // Nothing is out before the input ends: a Kafka source commits nothing earlier.
+    assert_eq!(p.settling(), Settling::AtEnd);
     assert!(plan("SELECT * FROM trades ORDER BY ts").order_by == [key(3, false, false)]);
     assert_contains(
         &error("SELECT qty FROM trades ORDER BY price"),
