@@ -12,7 +12,7 @@ use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
 use super::window::{AlignedWindows, Clock, Session, SessionWindows};
 use crate::data::Value;
-use crate::plan::{AggregatePlan, EmitMode, ExprKind, ScalarExpr, TimeSettings, WindowKind};
+use crate::plan::{AggregatePlan, EmitMode, ScalarExpr, TimeSettings, WindowKind};
 
 /// What became of one record given to [`Grouped::push_row`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,13 +309,7 @@ impl Grouped {
                 joined: Vec::new(),
                 footprint: Footprint::default(),
             },
-            single_key_column: match plan.group_keys.as_slice() {
-                [ScalarExpr {
-                    kind: ExprKind::Column(i),
-                    ..
-                }] => Some(*i),
-                _ => None,
-            },
+            single_key_column: ScalarExpr::single_column(&plan.group_keys),
             key: Vec::with_capacity(plan.group_keys.len()),
             closed: Vec::new(),
             ids: Vec::new(),

@@ -25,7 +25,7 @@ use super::grouped::Outcome;
 use super::partition::{Output, OutputRow, RowOrder};
 use super::route::time_value;
 use crate::data::Value;
-use crate::plan::{ExprKind, Frame, OverCall, OverFunction, OverPlan, ScalarExpr, Shift};
+use crate::plan::{Frame, OverCall, OverFunction, OverPlan, ScalarExpr, Shift};
 use ahash::AHashMap;
 
 /// Rows of one partition and one event time, with their positions.
@@ -161,13 +161,7 @@ impl OverOperator {
             pending: BTreeMap::new(),
             partitions: Vec::new(),
             partition_ids: AHashMap::new(),
-            single_key_column: match plan.partition_keys.as_slice() {
-                [ScalarExpr {
-                    kind: ExprKind::Column(c),
-                    ..
-                }] => Some(*c),
-                _ => None,
-            },
+            single_key_column: ScalarExpr::single_column(&plan.partition_keys),
             keeps_history: plan.calls.iter().any(reads_history),
             rows_back,
             span_back,

@@ -4,7 +4,7 @@
 use super::eval::eval;
 pub use crate::data::time_value;
 use crate::data::Value;
-use crate::plan::{ExprKind, QueryKind, QueryPlan, ScalarExpr};
+use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
 
 /// Fixed seeds: the same key goes to the same partition in every run.
 const SEEDS: [u64; 4] = [
@@ -31,13 +31,7 @@ impl KeyRouter {
             QueryKind::Over(over) => over.partition_keys.clone(),
             QueryKind::Stateless { .. } => Vec::new(),
         };
-        let single_key_column = match keys.as_slice() {
-            [ScalarExpr {
-                kind: ExprKind::Column(i),
-                ..
-            }] => Some(*i),
-            _ => None,
-        };
+        let single_key_column = ScalarExpr::single_column(&keys);
         KeyRouter {
             single_key_column,
             scratch: Vec::with_capacity(keys.len()),

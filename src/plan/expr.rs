@@ -14,6 +14,18 @@ impl ScalarExpr {
         ScalarExpr { kind, data_type }
     }
 
+    /// The column a one-expression key is, when it is a plain column
+    /// (such a key is hashed and compared in place, without evaluating it).
+    pub fn single_column(keys: &[ScalarExpr]) -> Option<usize> {
+        match keys {
+            [ScalarExpr {
+                kind: ExprKind::Column(c),
+                ..
+            }] => Some(*c),
+            _ => None,
+        }
+    }
+
     pub fn column(index: usize, data_type: DataType) -> Self {
         ScalarExpr::new(ExprKind::Column(index), data_type)
     }
