@@ -226,6 +226,19 @@ def cmd_report(a):
         f.write("\n".join(lines) + "\n")
 
 
+def cmd_walls(a):
+    """Medians of "engine query threads seconds" lines, as rows/s per thread."""
+    runs = {}
+    for line in open(a.runs):
+        engine, query, threads, wall = line.split()
+        runs.setdefault((engine, query, int(threads)), []).append(float(wall))
+    print(f"{'engine':10} {'query':8} {'threads':>7} {'seconds':>8} {'M rows/s':>9} {'per thread':>10}")
+    for (engine, query, threads), walls in sorted(runs.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
+        wall = statistics.median(walls)
+        rate = a.rows / wall / 1e6
+        print(f"{engine:10} {query:8} {threads:>7} {wall:>8.2f} {rate:>9.2f} {rate / threads:>10.2f}")
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -259,6 +272,9 @@ def main():
     rp.add_argument("--mode", default="full")
     rp.add_argument("--repeats", type=int, default=3)
     rp.add_argument("--note", action="append")
+    w = sub.add_parser("walls")
+    w.add_argument("--rows", type=int, required=True)
+    w.add_argument("runs")
     sub.add_parser("machine")
     a = p.parse_args()
     if a.cmd == "record":
@@ -269,6 +285,8 @@ def main():
         cmd_table(a)
     elif a.cmd == "report":
         cmd_report(a)
+    elif a.cmd == "walls":
+        cmd_walls(a)
     else:
         print(machine())
 

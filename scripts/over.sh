@@ -57,18 +57,7 @@ PY
     done
   done
 done
-python3 - "$results" "$rows" <<'PY'
-import statistics, sys
-runs, rows = {}, int(sys.argv[2])
-for line in open(sys.argv[1]):
-    engine, query, threads, wall = line.split()
-    runs.setdefault((engine, query, int(threads)), []).append(float(wall))
-print(f"{'engine':10} {'query':8} {'threads':>7} {'seconds':>8} {'M rows/s':>9} {'per thread':>10}")
-for (engine, query, threads), walls in sorted(runs.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
-    wall = statistics.median(walls)
-    rate = rows / wall / 1e6
-    print(f"{engine:10} {query:8} {threads:>7} {wall:>8.2f} {rate:>9.2f} {rate / threads:>10.2f}")
-PY
+python3 scripts/benchlib.py walls --rows "$rows" "$results"
 # The same sums from corestream's rows (one run per query, 1 shard).
 for query in running moving lag; do
   [ -s "$out/duckdb-$query.txt" ] || continue

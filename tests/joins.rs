@@ -4,7 +4,7 @@
 //! on both runtimes at 1 to 4 shards and must give exactly those rows.
 
 mod common;
-use common::{assert_success, run, stderr, stdout};
+use common::{assert_success, run, same_everywhere, stderr, stdout};
 
 const DDL: &str = "\
 CREATE TABLE orders (id BIGINT, symbol VARCHAR, side VARCHAR, price DOUBLE, qty BIGINT, \
@@ -31,21 +31,11 @@ fn run_sql(sql: &str, extra: &[&str]) -> std::process::Output {
 /// The output of `sql` (after the tables' DDL), the same on both runtimes
 /// at 1 to 4 shards and with small chunks.
 fn run_everywhere(sql: &str) -> String {
-    let with = |extra: &[&str]| {
+    same_everywhere(sql, |extra| {
         let o = run_sql(sql, extra);
         assert_success(&o);
         stdout(&o)
-    };
-    let first = with(&["--shards", "1"]);
-    for extra in [
-        &["--shards", "2"][..],
-        &["--shards", "3", "--chunk-bytes", "64"],
-        &["--shards", "4", "--chunk-bytes", "200"],
-        &["--runtime", "shared-lock", "--shards", "2"],
-    ] {
-        assert_eq!(with(extra), first, "{sql} with {extra:?}");
-    }
-    first
+    })
 }
 
 /// The error `sql` fails with, and its exit status.

@@ -6,7 +6,7 @@
 //! to 3 s, keys with several rows at one time, NULLs).
 
 mod common;
-use common::{assert_success, run, stderr, stdout};
+use common::{assert_success, run, same_everywhere, stderr, stdout};
 
 const OVERS: &str = "overs=tests/data/dialects/overs.csv";
 
@@ -14,8 +14,8 @@ fn expected(name: &str) -> String {
     std::fs::read_to_string(format!("tests/data/dialects/{name}.jsonl")).expect("expected file")
 }
 
-/// The output of `sql` over overs.csv (3 s out of order), the same on every
-/// runtime, shard count and chunk size.
+/// The output of `sql` over overs.csv (3 s out of order), the same on both
+/// runtimes, at 1 to 4 shards and with tiny chunks.
 fn over_everywhere(sql: &str) -> String {
     let with = |extra: &[&str]| {
         let mut args = vec![
@@ -33,16 +33,7 @@ fn over_everywhere(sql: &str) -> String {
         assert_success(&o);
         stdout(&o)
     };
-    let first = with(&["--shards", "1"]);
-    for extra in [
-        &["--shards", "2"][..],
-        &["--shards", "3", "--chunk-bytes", "64"],
-        &["--runtime", "shared-lock", "--shards", "2"],
-        &["--runtime", "shared-lock", "--shards", "1"],
-    ] {
-        assert_eq!(with(extra), first, "{sql} with {extra:?}");
-    }
-    first
+    same_everywhere(sql, with)
 }
 
 fn assert_sql_error(sql: &str, fragments: &[&str]) {
@@ -59,6 +50,7 @@ fn ranking_lag_lead_first_and_last_value_match_duckdb() {
     let sql = "SELECT k, x, n, ts, ROW_NUMBER() OVER w AS rn, RANK() OVER w AS rk, \
                DENSE_RANK() OVER w AS drk, LAG(x) OVER w AS prev_x, LAG(n, 2, -1) OVER w AS prev2_n, \
                LEAD(n) OVER w AS next_n, LEAD(x, 2, 0.0) OVER w AS next2_x, \
+               LEAD(n, 0) OVER w AS same_n, \
                FIRST_VALUE(x) OVER (w ROWS UNBOUNDED PRECEDING) AS first_x, \
                FIRST_VALUE(n) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS first3_n, \
                LAST_VALUE(x) OVER (w ROWS UNBOUNDED PRECEDING) AS last_x \
@@ -186,6 +178,14 @@ fn what_over_cannot_do_is_refused_with_the_reason_and_place() {
     assert_sql_error(
         "SELECT k, COUNT(*), SUM(n) OVER (PARTITION BY k ORDER BY ts) FROM overs GROUP BY k",
         &["second stage"],
+    );
+    assert_sql_error(
+        "SELECT SUM(n) OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING) FROM overs",
+        &["one that ends before it is not supported"],
+    );
+    assert_sql_error(
+        "SELECT SUM(n) OVER (ORDER BY k) FROM overs",
+        &["OVER's ORDER BY column `k` is VARCHAR"],
     );
     assert_sql_error(
         "SELECT NTILE(4) OVER (PARTITION BY k ORDER BY ts) FROM overs",

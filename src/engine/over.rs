@@ -414,7 +414,9 @@ impl OverOperator {
                 },
                 None => shifted_default(shift, row),
             },
-            // Filled in when the following rows come.
+            // LEAD(x, 0) is the row's own x; others are filled in when the
+            // following rows come.
+            OverFunction::Lead(shift) if shift.offset == 0 => eval(&shift.arg, row),
             OverFunction::Lead(_) => Value::Null,
             OverFunction::FirstValue(x) => match call.frame {
                 Frame::Rows(None) | Frame::Range(None) => {

@@ -295,6 +295,18 @@ impl ExprPlanner<'_> {
             {
                 i
             }
+            ExprKind::Column(_) => {
+                return Err(error_at(
+                    format!(
+                        "OVER's ORDER BY column `{}` is {}: OVER orders by the event-time \
+                         column, TIMESTAMP or BIGINT (epoch milliseconds); declare or CAST \
+                         it if it holds times (ordering by another column, Top-N, is not \
+                         supported yet): `{e}`",
+                        order.expr, time.data_type
+                    ),
+                    e,
+                ))
+            }
             _ => return Err(needs_time()),
         };
         Ok(SharedWindow {
@@ -481,7 +493,16 @@ fn frame_of(spec: &WindowSpec, e: &SqlExpr) -> Result<Frame> {
     };
     match &frame.end_bound {
         None | Some(WindowFrameBound::CurrentRow) => {}
-        Some(_) => return Err(after_current()),
+        Some(WindowFrameBound::Preceding(_)) => {
+            return Err(error_at(
+                format!(
+                    "a window frame must end at the current row; one that ends before it \
+                     is not supported (LAG(x, n) reads one earlier row): `{e}`"
+                ),
+                e,
+            ))
+        }
+        Some(WindowFrameBound::Following(_)) => return Err(after_current()),
     }
     let preceding = match &frame.start_bound {
         WindowFrameBound::CurrentRow => Some(None),

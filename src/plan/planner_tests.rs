@@ -239,7 +239,7 @@ fn unsupported_shapes_are_named() {
         ),
         (
             "SELECT SUM(qty) OVER (PARTITION BY symbol ORDER BY price) FROM trades",
-            "OVER needs ORDER BY the event-time column",
+            "OVER's ORDER BY column `price` is DOUBLE",
         ),
     ];
     for (sql, fragment) in cases {

@@ -59,3 +59,19 @@ pub fn send_signal(pid: u32, signal: libc::c_int) {
     let rc = unsafe { libc::kill(pid, signal) };
     assert_eq!(rc, 0, "kill");
 }
+
+/// What `with` prints with each set of options that must not change a
+/// query's output: 1 to 4 shards, tiny chunks, and the shared-lock runtime.
+/// Asserts they all agree; the output.
+pub fn same_everywhere(what: &str, with: impl Fn(&[&str]) -> String) -> String {
+    let first = with(&["--shards", "1"]);
+    for extra in [
+        &["--shards", "2"][..],
+        &["--shards", "3", "--chunk-bytes", "64"],
+        &["--shards", "4", "--chunk-bytes", "200"],
+        &["--runtime", "shared-lock", "--shards", "2"],
+    ] {
+        assert_eq!(with(extra), first, "{what} with {extra:?}");
+    }
+    first
+}

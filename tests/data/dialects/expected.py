@@ -293,6 +293,7 @@ write("over_functions", f"""SELECT k, x, n, ts,
     dense_rank() OVER ({BY_TIME}) AS drk,
     lag(x) OVER ({BY_ROW}) AS prev_x, lag(n, 2, -1) OVER ({BY_ROW}) AS prev2_n,
     lead(n) OVER ({BY_ROW}) AS next_n, lead(x, 2, 0.0) OVER ({BY_ROW}) AS next2_x,
+    lead(n, 0) OVER ({BY_ROW}) AS same_n,
     first_value(x) OVER ({BY_ROW} ROWS UNBOUNDED PRECEDING) AS first_x,
     first_value(n) OVER ({BY_ROW} ROWS 2 PRECEDING) AS first3_n,
     last_value(x) OVER ({BY_ROW} ROWS UNBOUNDED PRECEDING) AS last_x
