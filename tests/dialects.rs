@@ -959,6 +959,8 @@ fn order_by_sorts_a_bounded_final_result_with_limit_on_every_shard_count() {
         run_everywhere(nulls, &ticks),
         expected("order_by_nulls_first")
     );
+    let hidden = "SELECT symbol, price FROM trades ORDER BY qty DESC, ts LIMIT 4";
+    assert_eq!(query_everywhere(hidden), expected("order_by_hidden"));
 }
 
 #[test]
@@ -968,8 +970,8 @@ fn order_by_is_refused_on_a_stream_of_changes_and_an_input_that_never_ends() {
         "use EMIT FINAL",
     );
     assert_sql_error(
-        "SELECT symbol FROM trades ORDER BY qty",
-        "ORDER BY `qty` is not an output column; sort by one of symbol",
+        "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL ORDER BY qty",
+        "ORDER BY `qty` is not an output column of this grouping; sort by one of symbol, n",
     );
     assert_sql_error(
         "SELECT symbol FROM trades ORDER BY 2",

@@ -86,15 +86,23 @@ impl QueryPlan {
 
     /// ORDER BY as output column names with their directions.
     fn sort_text(&self) -> String {
+        let row: Vec<String> = self.row_schema().names().map(String::from).collect();
+        let projections = match &self.kind {
+            QueryKind::Stateless { projections } => projections.as_slice(),
+            QueryKind::Over(over) => over.projections.as_slice(),
+            QueryKind::Aggregate(_) => &[],
+        };
         let keys: Vec<String> = self
             .order_by
             .iter()
             .map(|key| {
-                let name = self
-                    .output
-                    .fields
-                    .get(key.column)
-                    .map_or("?", |f| f.name.as_str());
+                // A hidden key (past the output's columns) is over the source row.
+                let name = match self.output.fields.get(key.column) {
+                    Some(field) => field.name.clone(),
+                    None => projections.get(key.column).map_or("?".into(), |p| {
+                        format!("{} (not written)", p.display_with(&row))
+                    }),
+                };
                 let direction = if key.descending { " DESC" } else { "" };
                 let nulls = if key.nulls_first { " NULLS FIRST" } else { "" };
                 format!("{name}{direction}{nulls}")

@@ -1,6 +1,8 @@
 //! ORDER BY of a query's final result: output columns to sort by, named by
 //! output name (or alias), by position, or by an expression of the SELECT
-//! list. Only a result that is final can be sorted: rows of a stateless or
+//! list. In a query without GROUP BY, any other expression over the source
+//! row becomes a hidden column after the output's, sorted by and not
+//! written. Only a result that is final can be sorted: rows of a stateless or
 //! OVER query, or a grouping's EMIT FINAL rows (not a stream of changes);
 //! the runtime also refuses inputs that never end.
 
@@ -26,12 +28,17 @@ pub(super) struct OutputColumns<'q> {
     pub exprs: Vec<Option<&'q SqlExpr>>,
 }
 
+/// Plans an ORDER BY expression that is no output column as a hidden column;
+/// its position, or `None` where the query cannot have one (a grouping).
+pub(super) type HiddenColumn<'h> = dyn FnMut(&SqlExpr) -> Result<Option<usize>> + 'h;
+
 /// The sort keys of `order_by`, for a query of `kind` emitting as `emit`.
 pub(super) fn sort_keys(
     order_by: &sql::OrderBy,
     columns: &OutputColumns,
     kind: &QueryKind,
     (emit, changelog): (EmitMode, bool),
+    hidden: &mut HiddenColumn,
 ) -> Result<Vec<SortKey>> {
     let changes = matches!(kind, QueryKind::Aggregate(_)) && emit == EmitMode::Changes;
     if changes || changelog {
@@ -48,10 +55,14 @@ pub(super) fn sort_keys(
             order_by,
         ));
     };
-    exprs.iter().map(|e| sort_key(e, columns)).collect()
+    exprs.iter().map(|e| sort_key(e, columns, hidden)).collect()
 }
 
-fn sort_key(e: &sql::OrderByExpr, columns: &OutputColumns) -> Result<SortKey> {
+fn sort_key(
+    e: &sql::OrderByExpr,
+    columns: &OutputColumns,
+    hidden: &mut HiddenColumn,
+) -> Result<SortKey> {
     if e.with_fill.is_some() {
         return Err(error_at("ORDER BY .. WITH FILL is not supported", &e.expr));
     }
@@ -66,15 +77,16 @@ fn sort_key(e: &sql::OrderByExpr, columns: &OutputColumns) -> Result<SortKey> {
         }
     };
     Ok(SortKey {
-        column: output_column(&e.expr, columns)?,
+        column: output_column(&e.expr, columns, hidden)?,
         descending,
         nulls_first: e.options.nulls_first.unwrap_or(false),
     })
 }
 
 /// The output column `e` names: a position (1 is the first), an output
-/// name, or an expression written as in the SELECT list.
-fn output_column(e: &SqlExpr, columns: &OutputColumns) -> Result<usize> {
+/// name, or an expression written as in the SELECT list; else a hidden
+/// column.
+fn output_column(e: &SqlExpr, columns: &OutputColumns, hidden: &mut HiddenColumn) -> Result<usize> {
     let count = columns.names.len();
     if let SqlExpr::Value(v) = e {
         if let sql::Value::Number(n, _) = &v.value {
@@ -106,10 +118,13 @@ fn output_column(e: &SqlExpr, columns: &OutputColumns) -> Result<usize> {
     {
         return Ok(i);
     }
+    if let Some(i) = hidden(e)? {
+        return Ok(i);
+    }
     let names: Vec<&str> = columns.names.names().collect();
     Err(error_at(
         format!(
-            "ORDER BY `{e}` is not an output column; sort by one of {} (by name or position), \
+            "ORDER BY `{e}` is not an output column of this grouping; sort by one of {} (by name or position), \
              or an expression written as in the SELECT list",
             names.join(", ")
         ),

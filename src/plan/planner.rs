@@ -114,7 +114,7 @@ pub fn plan_query(
     let group_by = group_by.with_from_window(from_window)?;
     let grouped = is_grouped(select, &items, &group_by)?;
     let windowed = group_by.window.is_some();
-    let (kind, output) = if grouped {
+    let (mut kind, output) = if grouped {
         plan_grouped(select, &items, group_by, &scope)?
     } else if uses_over(select, &items) {
         plan_over(select, &items, &scope)?
@@ -123,16 +123,33 @@ pub fn plan_query(
     };
     let emit = emit_mode(query, grouped, windowed)?;
     let changelog = wants_changelog(settings, &query.properties)?;
+    let mut hidden = Vec::new();
     let order_by = match &query.query.order_by {
         Some(order_by) => {
             let columns = OutputColumns {
                 names: &output,
                 exprs: output_exprs(&items, &scope),
             };
-            sort_keys(order_by, &columns, &kind, (emit, changelog))?
+            let grouping = matches!(kind, QueryKind::Aggregate(_));
+            let mut hidden_column = |e: &SqlExpr| -> Result<Option<usize>> {
+                if grouping {
+                    return Ok(None);
+                }
+                let planned = ExprPlanner::over_source(&scope, "in ORDER BY").plan(e)?;
+                hidden.push(planned);
+                Ok(Some(output.len() + hidden.len() - 1))
+            };
+            sort_keys(
+                order_by,
+                &columns,
+                &kind,
+                (emit, changelog),
+                &mut hidden_column,
+            )?
         }
         None => Vec::new(),
     };
+    add_hidden_columns(&mut kind, hidden);
     let (output, properties) = match (&query.stream_name, query.insert_into) {
         (Some(sink), true) => insert_target(sink, output, catalog, query.location)?,
         _ => (output, query.properties.clone()),
@@ -626,6 +643,16 @@ fn with_aliases_expanded(e: &SqlExpr, items: &[Item], scope: &SourceScope) -> Sq
         ControlFlow::Continue(())
     });
     expanded
+}
+
+/// Appends ORDER BY's hidden columns to the SELECT list of a query without
+/// GROUP BY: the sorting sink drops them (the output schema has none).
+fn add_hidden_columns(kind: &mut QueryKind, hidden: Vec<ScalarExpr>) {
+    match kind {
+        QueryKind::Stateless { projections } => projections.extend(hidden),
+        QueryKind::Over(over) => over.projections.extend(hidden),
+        QueryKind::Aggregate(_) => {}
+    }
 }
 
 /// The SELECT item each output column comes from (`None`: a column of `*`).

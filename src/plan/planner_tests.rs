@@ -322,9 +322,20 @@ fn order_by_names_output_columns_by_name_position_or_select_expression() {
     // Nothing is out before the input ends: a Kafka source commits nothing earlier.
     assert_eq!(p.settling(), Settling::AtEnd);
     assert!(plan("SELECT * FROM trades ORDER BY ts").order_by == [key(3, false, false)]);
+    // A source expression that is no output column is a hidden column.
+    let hidden = plan("SELECT qty FROM trades ORDER BY price * 2 DESC");
+    assert_eq!(hidden.order_by, [key(1, true, false)]);
+    assert_eq!((hidden.output.len(), projections(&hidden).len()), (1, 2));
     assert_contains(
-        &error("SELECT qty FROM trades ORDER BY price"),
-        "ORDER BY `price` is not an output column; sort by one of qty",
+        &hidden.explain(),
+        "Sort: (#1 price * 2) (not written) DESC (the whole result",
+    );
+    assert_contains(
+        &error(
+            "SELECT symbol, COUNT(*) FROM trades \
+             GROUP BY symbol, TUMBLE(ts, INTERVAL '10' SECOND) ORDER BY qty",
+        ),
+        "ORDER BY `qty` is not an output column of this grouping; sort by one of symbol",
     );
     assert_contains(
         &error("SELECT qty FROM trades ORDER BY 0"),

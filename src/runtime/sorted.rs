@@ -1,5 +1,6 @@
 //! ORDER BY: a sink that holds a bounded query's rows until the input has
-//! ended, then writes them sorted (and cut at LIMIT). Rows equal on every
+//! ended, then writes them sorted (and cut at LIMIT), without ORDER BY's
+//! hidden columns. Rows equal on every
 //! key keep the ordering contract's order, the order they arrive in. With
 //! LIMIT n only the best n rows (and at most as many again) are kept. A run
 //! that does not complete writes none of them: the empty output is a prefix
@@ -32,7 +33,8 @@ pub(crate) fn sorted_output(
     let limit = io.limit.or(plan.limit);
     plan.limit = None;
     io.limit = None;
-    io.sink = Box::new(SortedSink::new(io.sink, plan.order_by.clone(), limit));
+    let keys = plan.order_by.clone();
+    io.sink = Box::new(SortedSink::new(io.sink, keys, limit, plan.output.len()));
     Ok(io)
 }
 
@@ -40,17 +42,25 @@ struct SortedSink {
     inner: Box<dyn RowSink + Send>,
     keys: Vec<SortKey>,
     limit: Option<u64>,
+    /// Values of a row that are written; ORDER BY's hidden columns follow.
+    visible: usize,
     /// Rows with their arrival number (ties keep arrival order).
     rows: Vec<(Vec<Value>, u64)>,
     arrived: u64,
 }
 
 impl SortedSink {
-    fn new(inner: Box<dyn RowSink + Send>, keys: Vec<SortKey>, limit: Option<u64>) -> Self {
+    fn new(
+        inner: Box<dyn RowSink + Send>,
+        keys: Vec<SortKey>,
+        limit: Option<u64>,
+        visible: usize,
+    ) -> Self {
         SortedSink {
             inner,
             keys,
             limit,
+            visible,
             rows: Vec::new(),
             arrived: 0,
         }
@@ -121,7 +131,8 @@ impl RowSink for SortedSink {
     fn input_complete(&mut self) -> Result<()> {
         self.sort();
         for (values, _) in std::mem::take(&mut self.rows) {
-            self.inner.write_row(&values)?;
+            self.inner
+                .write_row(&values[..self.visible.min(values.len())])?;
         }
         self.inner.input_complete()
     }
@@ -173,7 +184,7 @@ mod tests {
             written: 0,
             flushed: tx,
         };
-        let mut sorted = SortedSink::new(Box::new(sink), keys, limit);
+        let mut sorted = SortedSink::new(Box::new(sink), keys, limit, 2);
         for row in rows {
             sorted.write_row(row).expect("takes the row");
         }

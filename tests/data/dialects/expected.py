@@ -323,3 +323,5 @@ write("order_by_volume_top2", """SELECT symbol, SUM(qty) AS v FROM trades GROUP 
     ORDER BY v DESC LIMIT 2""")
 write("order_by_rows", """SELECT k, name, x FROM ticks ORDER BY x DESC, name, pos""")
 write("order_by_nulls_first", """SELECT k, x FROM ticks ORDER BY 2 NULLS FIRST, pos LIMIT 8""")
+# Sorted by columns the output leaves out.
+write("order_by_hidden", """SELECT symbol, price FROM trades ORDER BY qty DESC, ts LIMIT 4""")
