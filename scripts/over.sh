@@ -6,8 +6,11 @@
 #   running   SUM(qty) OVER (PARTITION BY symbol ORDER BY ts)  (running total)
 #   moving    AVG(price) OVER (.. ROWS 9 PRECEDING)            (moving average)
 #   lag       price - LAG(price) OVER (PARTITION BY symbol ORDER BY ts)
+#   top3      ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY price DESC)
+#             .. WHERE rn <= 3 (a Top-N; EMIT CHANGES, its default)
 # corestream writes to blackhole; DuckDB sums the window column, so that it
-# computes every row's value without writing them. Reports rows/s (whole
+# computes every row's value without writing them (for top3, the prices of
+# the rows QUALIFY keeps, compared with corestream's EMIT FINAL rows). Reports rows/s (whole
 # process, file read included) and checks that the sum of each query's
 # column is the same in both engines.
 #
@@ -24,12 +27,16 @@ declare -A sql=(
   [running]="SELECT symbol, SUM(qty) OVER ($w) AS v FROM trades"
   [moving]="SELECT symbol, AVG(price) OVER ($w ROWS 9 PRECEDING) AS v FROM trades"
   [lag]="SELECT symbol, price - LAG(price) OVER ($w) AS v FROM trades"
+  [top3]="SELECT symbol, price AS v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades) WHERE rn <= 3"
 )
+# The query whose rows the sum check reads (a Top-N's final rows).
+declare -A final=([top3]="${sql[top3]} EMIT FINAL")
 # DuckDB orders peers (same ts) by file position, as corestream does.
 declare -A duck=(
   [running]="SUM(qty) OVER (PARTITION BY symbol ORDER BY ts)"
   [moving]="AVG(price) OVER (PARTITION BY symbol ORDER BY ts, pos ROWS 9 PRECEDING)"
   [lag]="price - LAG(price) OVER (PARTITION BY symbol ORDER BY ts, pos)"
+  [top3]="QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY price DESC, pos) <= 3"
 )
 out="$BENCH_DIR/over"
 mkdir -p "$out"
@@ -38,7 +45,7 @@ results="$out/runs.txt"
 echo "over: $rows rows, machine: $(python3 scripts/benchlib.py machine)" >&2
 for r in $(seq 1 "$REPEATS"); do
   for threads in $(one_and_all_cores); do
-    for query in plain running moving lag; do
+    for query in plain running moving lag top3; do
       /usr/bin/time -f "%e" -o "$out/time" "$BIN" run -q -e "${sql[$query]}" \
         --source trades="$data" --shards "$threads" --format blackhole
       echo "corestream $query $threads $(cat "$out/time")" >> "$results"
@@ -49,8 +56,12 @@ import duckdb, sys
 data, threads, window, target = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 con = duckdb.connect()
 con.execute(f"SET threads={threads}")
-total = con.execute(f"""SELECT SUM(v) FROM (SELECT {window} AS v FROM (
-    SELECT *, row_number() OVER () AS pos FROM read_csv('{data}', header=true)))""").fetchone()[0]
+source = f"(SELECT *, row_number() OVER () AS pos FROM read_csv('{data}', header=true))"
+if window.startswith("QUALIFY"):
+    query = f"SELECT SUM(price) FROM (SELECT price FROM {source} {window})"
+else:
+    query = f"SELECT SUM(v) FROM (SELECT {window} AS v FROM {source})"
+total = con.execute(query).fetchone()[0]
 open(target, "w").write(f"{total}\n")
 PY
       echo "duckdb $query $threads $(cat "$out/time")" >> "$results"
@@ -59,9 +70,9 @@ PY
 done
 python3 scripts/benchlib.py walls --rows "$rows" "$results"
 # The same sums from corestream's rows (one run per query, 1 shard).
-for query in running moving lag; do
+for query in running moving lag top3; do
   [ -s "$out/duckdb-$query.txt" ] || continue
-  "$BIN" run -q -e "${sql[$query]}" --source trades="$data" --format csv -o "$out/rows.csv"
+  "$BIN" run -q -e "${final[$query]:-${sql[$query]}}" --source trades="$data" --format csv -o "$out/rows.csv"
   ours=$(python3 -c "
 import csv, sys
 rows = csv.DictReader(open(sys.argv[1]))

@@ -1,7 +1,7 @@
 //! The changelog (`--changelog`, issue 9): applying it gives the EMIT FINAL
 //! result at every prefix of the input, in the engine (random inputs with
-//! late records) and through the binary at 1 and 3 shards; and the shapes
-//! of its JSON, CSV and debezium-json output.
+//! late records, groupings and Top-Ns) and through the binary at 1 and 3
+//! shards; and the shapes of its JSON, CSV and debezium-json output.
 
 mod common;
 
@@ -232,6 +232,127 @@ proptest! {
                 query.sql("CHANGES"),
                 prefix
             );
+        }
+    }
+}
+
+// ---- Top-N in the engine: every prefix, against a reference ----
+
+/// A Top-N over `t`: ROW_NUMBER by `v` (and maybe `ts`), bounded by `limit`.
+#[derive(Debug, Clone)]
+struct TopN {
+    partitioned: bool,
+    /// 0: v DESC; 1: v; 2: v NULLS FIRST; 3: v DESC, ts DESC.
+    order: usize,
+    limit: usize,
+    /// Select the row number (every rank after an entering row changes).
+    ranked: bool,
+    /// A condition on `v` after ranking.
+    positive_only: bool,
+}
+
+impl TopN {
+    fn sql(&self, emit: &str) -> String {
+        let partition = if self.partitioned {
+            "PARTITION BY k "
+        } else {
+            ""
+        };
+        let order = ["v DESC", "v", "v NULLS FIRST", "v DESC, ts DESC"][self.order];
+        let select = if self.ranked { "k, v, ts, rn" } else { "k, v" };
+        let residual = if self.positive_only { " AND v > 0" } else { "" };
+        format!(
+            "SELECT {select} FROM (SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY {order}) \
+             AS rn FROM t) WHERE rn <= {}{residual} EMIT {emit}",
+            self.limit
+        )
+    }
+
+    /// The rows the query's result holds after `records`, computed plainly:
+    /// each partition's records sorted (stably, so ties keep input order),
+    /// the first `limit`, those the condition admits, projected.
+    fn reference(&self, records: &[Record]) -> Rows {
+        let mut partitions: BTreeMap<Option<u8>, Vec<&Record>> = BTreeMap::new();
+        for record in records {
+            let key = self.partitioned.then_some(record.0.min(3));
+            partitions.entry(key).or_default().push(record);
+        }
+        let v_key = |r: &&Record, nulls_first: bool| match (r.1, nulls_first) {
+            (None, true) => (0, 0),
+            (None, false) => (2, 0),
+            (Some(v), _) => (1, i32::from(v)),
+        };
+        let mut rows = Vec::new();
+        for (_, mut members) in partitions {
+            match self.order {
+                0 => members.sort_by_key(|r| std::cmp::Reverse(v_key(r, true))),
+                1 => members.sort_by_key(|r| v_key(r, false)),
+                2 => members.sort_by_key(|r| v_key(r, true)),
+                _ => members.sort_by_key(|r| std::cmp::Reverse((v_key(r, true), r.2))),
+            }
+            for (rank, record) in members.into_iter().take(self.limit).enumerate() {
+                if self.positive_only && record.1.is_none_or(|v| v <= 0) {
+                    continue;
+                }
+                let [k, v, ts] = row_values(record);
+                let row = match self.ranked {
+                    true => vec![k, v, ts, Value::Int(rank as i64 + 1)],
+                    false => vec![k, v],
+                };
+                rows.push(row_text(&row));
+            }
+        }
+        multiset(rows)
+    }
+}
+
+fn top_n() -> impl Strategy<Value = TopN> {
+    (
+        any::<bool>(),
+        0usize..4,
+        1usize..4,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(partitioned, order, limit, ranked, positive_only)| TopN {
+            partitioned,
+            order,
+            limit,
+            ranked,
+            positive_only,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// For every prefix of the input, applying a Top-N's changelog gives
+    /// its EMIT FINAL result, and both are what sorting each partition
+    /// gives; an output without the row number changes by `+I` and `-D`.
+    #[test]
+    fn applying_a_top_n_changelog_gives_the_top_rows_at_every_prefix(
+        query in top_n(),
+        records in prop::collection::vec(record(0..20), 0..40),
+    ) {
+        let changes = plan(&query.sql("CHANGES"), true, 0, 0);
+        let finals = plan(&query.sql("FINAL"), false, 0, 0);
+        let changelog = rows_per_record(&changes, &records);
+        for row in changelog.iter().flatten() {
+            let kind = kind_of(row);
+            let unranked_kinds = [RowKind::Insert, RowKind::Delete];
+            prop_assert!(query.ranked || unranked_kinds.contains(&kind), "{:?}", row);
+        }
+        for prefix in 0..=records.len() {
+            let applied = apply(
+                changelog[..prefix]
+                    .iter()
+                    .flatten()
+                    .map(|row| (kind_of(row), row_text(&row[1..]))),
+            );
+            let applied = applied.map_err(TestCaseError::fail)?;
+            let reference = query.reference(&records[..prefix]);
+            prop_assert_eq!(&applied, &reference, "{} after {} records", query.sql("CHANGES"), prefix);
+            prop_assert_eq!(&emit_final(&finals, &records[..prefix]), &reference);
         }
     }
 }

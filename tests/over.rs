@@ -3,7 +3,9 @@
 //! Velostream's ROWS WINDOW BUFFER, late rows and errors. Expected rows live
 //! in tests/data/dialects/over_*.jsonl, computed with DuckDB by
 //! tests/data/dialects/expected.py over overs.csv (rows out of order by up
-//! to 3 s, keys with several rows at one time, NULLs).
+//! to 3 s, keys with several rows at one time, NULLs). Top-N queries
+//! (ROW_NUMBER by a value, bounded) are here too: their EMIT FINAL rows, and
+//! the changelog of their EMIT CHANGES, which must fold to the same rows.
 
 mod common;
 use common::{assert_success, run, same_everywhere, stderr, stdout};
@@ -17,6 +19,11 @@ fn expected(name: &str) -> String {
 /// The output of `sql` over overs.csv (3 s out of order), the same on both
 /// runtimes, at 1 to 4 shards and with tiny chunks.
 fn over_everywhere(sql: &str) -> String {
+    over_everywhere_with(sql, &[])
+}
+
+/// [`over_everywhere`] with more command-line arguments.
+fn over_everywhere_with(sql: &str, options: &[&str]) -> String {
     let with = |extra: &[&str]| {
         let mut args = vec![
             "run",
@@ -28,6 +35,7 @@ fn over_everywhere(sql: &str) -> String {
             "--max-out-of-orderness",
             "3s",
         ];
+        args.extend_from_slice(options);
         args.extend_from_slice(extra);
         let o = run(&args);
         assert_success(&o);
@@ -167,9 +175,15 @@ fn what_over_cannot_do_is_refused_with_the_reason_and_place() {
         &["same PARTITION BY and ORDER BY", "column 50"],
     );
     assert_sql_error(
-        "SELECT * FROM (SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n DESC) AS rn \
-         FROM overs) WHERE rn <= 3",
-        &["ORDER BY the event-time column", "Top-N"],
+        "SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n DESC) AS rn FROM overs",
+        &[
+            "a Top-N, which needs a bound on the row number",
+            "`WHERE rn <= N`",
+        ],
+    );
+    assert_sql_error(
+        "SELECT k, RANK() OVER (PARTITION BY k ORDER BY n DESC) AS r FROM overs QUALIFY r <= 3",
+        &["ORDER BY the event-time column", "only ROW_NUMBER"],
     );
     assert_sql_error(
         "SELECT k FROM overs WHERE ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts) = 1",
@@ -203,4 +217,119 @@ fn what_over_cannot_do_is_refused_with_the_reason_and_place() {
         "SELECT AVG(x) OVER (ROWS WINDOW BUFFER 0 ROWS ORDER BY ts) FROM overs",
         &["ROWS WINDOW BUFFER <n> ROWS", "column 21"],
     );
+}
+
+// ---- Top-N: ROW_NUMBER by a value, bounded by `rn <= N` ----
+
+const TOP_PER_KEY: &str = "SELECT k, x, n, ts, rn FROM (SELECT *, ROW_NUMBER() OVER \
+                           (PARTITION BY k ORDER BY x DESC) AS rn FROM overs) WHERE rn <= 3";
+
+/// The result a changelog (JSON lines, `op` first) leaves when applied to
+/// an empty one, sorted: `+I`/`+U` add a row, `-U`/`-D` take out an equal
+/// row, which must be there.
+fn folded(changelog: &str) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    for line in changelog.lines() {
+        let (op, row) = line
+            .strip_prefix("{\"op\":\"")
+            .and_then(|rest| rest.split_once("\","))
+            .unwrap_or_else(|| panic!("no op first: {line}"));
+        let row = format!("{{{row}");
+        match op {
+            "+I" | "+U" => rows.push(row),
+            "-U" | "-D" => {
+                let at = rows.iter().position(|r| *r == row);
+                let at = at.unwrap_or_else(|| panic!("{op} of a row not in the result: {row}"));
+                rows.swap_remove(at);
+            }
+            other => panic!("unknown op {other}: {line}"),
+        }
+    }
+    rows.sort();
+    rows
+}
+
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_top_n_per_key_matches_duckdb_finally_and_folded_from_its_changelog() {
+    let expected_rows = expected("top_n_per_key");
+    let final_rows = over_everywhere(&format!("{TOP_PER_KEY} EMIT FINAL"));
+    assert_eq!(final_rows, expected_rows);
+    let changelog = over_everywhere_with(TOP_PER_KEY, &["--changelog"]);
+    assert_eq!(folded(&changelog), sorted_lines(&expected_rows));
+    assert!(changelog.contains("\"op\":\"-U\""), "{changelog}");
+    // Without a changelog each change is the new row of its (k, rn): the
+    // last row written for each is the final result.
+    let upserts = over_everywhere(TOP_PER_KEY);
+    let mut last_of_rank = std::collections::BTreeMap::new();
+    for line in upserts.lines() {
+        let k = line.split(',').next().expect("k");
+        let rn = line.rsplit_once("\"rn\":").expect("rn").1;
+        last_of_rank.insert((k.to_string(), rn.to_string()), line.to_string());
+    }
+    let last: Vec<String> = last_of_rank.into_values().collect();
+    assert_eq!(last.join("\n") + "\n", expected_rows);
+}
+
+#[test]
+fn a_top_n_whose_output_leaves_out_the_rank_inserts_and_deletes_rows() {
+    let sql = "SELECT k, x, n FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY x DESC) \
+               AS rn FROM overs) WHERE rn <= 2 AND n > 5";
+    let expected_rows = expected("top_n_unranked");
+    assert_eq!(over_everywhere(&format!("{sql} EMIT FINAL")), expected_rows);
+    let changelog = over_everywhere_with(sql, &["--changelog"]);
+    assert_eq!(folded(&changelog), sorted_lines(&expected_rows));
+    let ops: std::collections::BTreeSet<&str> = changelog.lines().map(|l| &l[7..9]).collect();
+    assert_eq!(ops, ["+I", "-D"].into_iter().collect());
+}
+
+#[test]
+fn a_top_n_without_partition_by_ranks_every_row_by_several_keys() {
+    let sql = "SELECT k, n, x, rn FROM (SELECT *, ROW_NUMBER() OVER \
+               (ORDER BY n, x DESC NULLS FIRST) AS rn FROM overs) WHERE rn <= 5";
+    let expected_rows = expected("top_n_global");
+    assert_eq!(over_everywhere(&format!("{sql} EMIT FINAL")), expected_rows);
+    let changelog = over_everywhere_with(sql, &["--changelog"]);
+    assert_eq!(folded(&changelog), sorted_lines(&expected_rows));
+}
+
+#[test]
+fn a_top_n_explains_its_bound_and_keys() {
+    let o = run(&["explain", "-e", TOP_PER_KEY, "--source", OVERS]);
+    assert_success(&o);
+    let text = stdout(&o);
+    assert!(
+        text.contains(
+            "TopN: the first 3 rows of each PARTITION BY [#0 k] ORDER BY #1 x DESC NULLS LAST"
+        ),
+        "{text}"
+    );
+}
+
+/// The example of docs/sql.md's Top-N section writes what the docs show.
+#[test]
+fn the_documented_top_n_example_writes_what_the_docs_show() {
+    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
+    let sql = "SELECT symbol, price, qty, rn FROM (SELECT *, ROW_NUMBER() OVER\n    \
+               (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades) WHERE rn <= 2";
+    assert!(docs.contains(sql), "the example's SQL is not in the docs");
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        sql,
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--changelog",
+        "--format",
+        "csv",
+    ]);
+    assert_success(&o);
+    let shown = format!("```\n{}```", stdout(&o));
+    assert!(docs.contains(&shown), "the docs do not show\n{shown}");
 }

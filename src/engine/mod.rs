@@ -19,6 +19,7 @@ mod lookup;
 mod over;
 mod partition;
 mod route;
+mod top_n;
 mod window;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::changelog::Changelog;
 use super::eval::{eval, is_true};
 use super::grouped::{Grouped, Outcome};
 use super::over::OverOperator;
+use super::top_n::TopNOperator;
 use crate::data::{Batch, Value};
 use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
 
@@ -143,6 +144,7 @@ enum Operator {
     },
     Grouped(Box<Grouped>),
     Over(Box<OverOperator>),
+    TopN(Box<TopNOperator>),
 }
 
 impl PartitionEngine {
@@ -160,6 +162,9 @@ impl PartitionEngine {
             ))),
             QueryKind::Over(over) => {
                 Operator::Over(Box::new(OverOperator::new(over, plan.changelog)))
+            }
+            QueryKind::TopN(top) => {
+                Operator::TopN(Box::new(TopNOperator::new(top, plan.emit, plan.changelog)))
             }
         };
         PartitionEngine {
@@ -246,6 +251,10 @@ impl PartitionEngine {
                 Outcome::Processed => self.stats.processed += 1,
                 outcome => count_rejected(&mut self.stats, outcome, row, position, out),
             },
+            Operator::TopN(top) => match top.push_row(row, position, out) {
+                Outcome::Processed => self.stats.processed += 1,
+                outcome => count_rejected(&mut self.stats, outcome, row, position, out),
+            },
         }
     }
 
@@ -256,7 +265,7 @@ impl PartitionEngine {
         match &mut self.operator {
             Operator::Grouped(grouped) => grouped.advance_watermark(watermark, out),
             Operator::Over(over) => over.advance_watermark(watermark, out),
-            Operator::Stateless { .. } => {}
+            Operator::Stateless { .. } | Operator::TopN(_) => {}
         }
         self.stats.rows_emitted += (out.rows.len() - before) as u64;
     }
@@ -267,6 +276,7 @@ impl PartitionEngine {
         match &mut self.operator {
             Operator::Grouped(grouped) => grouped.finish(out),
             Operator::Over(over) => over.finish(out),
+            Operator::TopN(top) => top.finish(out),
             Operator::Stateless { .. } => {}
         }
         self.stats.rows_emitted += (out.rows.len() - before) as u64;
@@ -277,7 +287,7 @@ impl PartitionEngine {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.watermark(),
             Operator::Over(over) => over.watermark(),
-            Operator::Stateless { .. } => i64::MIN,
+            Operator::Stateless { .. } | Operator::TopN(_) => i64::MIN,
         }
     }
 
@@ -286,6 +296,7 @@ impl PartitionEngine {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.open_groups() as u64,
             Operator::Over(over) => over.open_rows() as u64,
+            Operator::TopN(top) => top.kept_rows() as u64,
             Operator::Stateless { .. } => 0,
         }
     }
@@ -303,6 +314,7 @@ impl PartitionEngine {
         match &self.operator {
             Operator::Grouped(grouped) => grouped.state_bytes(),
             Operator::Over(over) => over.state_bytes(),
+            Operator::TopN(top) => top.state_bytes(),
             Operator::Stateless { .. } => 0,
         }
     }

@@ -29,6 +29,7 @@ impl KeyRouter {
         let keys = match &plan.kind {
             QueryKind::Aggregate(a) => a.group_keys.clone(),
             QueryKind::Over(over) => over.partition_keys.clone(),
+            QueryKind::TopN(top) => top.partition_keys.clone(),
             QueryKind::Stateless { .. } => Vec::new(),
         };
         let single_key_column = ScalarExpr::single_column(&keys);

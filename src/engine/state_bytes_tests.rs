@@ -6,7 +6,9 @@
 use super::test_plans::*;
 use super::*;
 use crate::data::{Batch, DataType, Value};
-use crate::plan::{AggregateFunction::*, EmitMode, QueryPlan, WindowKind};
+use crate::plan::{
+    AggregateFunction::*, EmitMode, QueryKind, QueryPlan, RankKey, TopNPlan, WindowKind,
+};
 
 const INT: DataType = DataType::BigInt;
 const TEXT: DataType = DataType::Varchar;
@@ -139,4 +141,42 @@ fn distinct_sets_count_what_they_hold() {
     let large = pushed(&mut engine, &records(100..50_000, 0));
     // One group; every distinct value is a 24-byte entry and its string.
     assert!(large > small + 49_900 * (25 + 48), "{small} then {large}");
+}
+
+/// A Top-2 per key by value (descending), over the rows of [`records`].
+fn top_two(emit: EmitMode) -> QueryPlan {
+    let mut plan = stateless_plan(&TYPES, None, Vec::new());
+    plan.kind = QueryKind::TopN(TopNPlan {
+        partition_keys: vec![col(0, TEXT)],
+        order: vec![RankKey {
+            expr: col(1, TS),
+            descending: true,
+            nulls_first: false,
+        }],
+        limit: 2,
+        rank_column: 3,
+        qualify: None,
+        projections: vec![col(0, TEXT), col(2, TEXT), col(3, INT)],
+    });
+    plan.emit = emit;
+    plan
+}
+
+#[test]
+fn a_top_n_holds_its_kept_rows_and_no_more() {
+    for emit in [EmitMode::Changes, EmitMode::Final] {
+        let mut engine = PartitionEngine::new(&top_two(emit));
+        let one = pushed(&mut engine, &records(0..100, 0));
+        assert!(one > 100 * 60, "{emit:?}: {one} bytes for 100 rows");
+        let two = pushed(&mut engine, &records(0..100, 10));
+        assert!(two > one, "{emit:?}: the second row per key is kept");
+        // Later rows replace kept ones (same sizes) or rank below them.
+        for time in [20, 5, 30, 1] {
+            let after = pushed(&mut engine, &records(0..100, time));
+            assert_eq!(after, two, "{emit:?}: after rows at {time}");
+        }
+        assert_eq!(engine.open_groups(), 200);
+        engine.finish(&mut Output::default());
+        assert_eq!(engine.state_bytes(), 0);
+    }
 }

@@ -5,12 +5,15 @@
 //! column is `ARG_MIN(col, ts) RESPECT NULLS` (ARG_MAX for DESC), all taken
 //! from that one row, and `rn` is 1. Rows tied on `ts` keep the first to
 //! arrive; rows whose `ts` is NULL are never kept. Any other ROW_NUMBER
-//! (`rn <= 3` ordered by time, say) is an OVER query (see `over`).
+//! (`rn <= 3` ordered by time, say) is an OVER query (see `over`), and a
+//! first row by a value (or over no PARTITION BY) is a Top-N of one (see
+//! `top_n`).
 
 use super::from_window::from_window;
 use super::functions::contains_over;
 use super::planner::{Catalog, TableDef};
 use super::resolve::{error_at, function_name};
+use crate::data::DataType;
 use crate::error::Result;
 use sqlparser::ast::{
     self as sql, BinaryOperator, Expr, GroupByExpr, Ident, ObjectName, OrderByExpr, Select,
@@ -27,6 +30,9 @@ pub(super) fn deduplicated(
     let Some(numbering) = row_number_item(inner) else {
         return Ok(None);
     };
+    if !orders_in_time(inner, catalog, &numbering) {
+        return Ok(None);
+    }
     let Some(outer) = without_first_row_filter(outer, &numbering.alias) else {
         return Ok(None);
     };
@@ -80,6 +86,36 @@ fn row_number_item(select: &Select) -> Option<Numbering> {
         });
     }
     found
+}
+
+/// Whether the numbering is a deduplication: per key, in event time (a
+/// TIMESTAMP column, a BIGINT one the source declares as its event time,
+/// or any order within a window table function's windows). Any other
+/// first row is a Top-N of one, which also keeps a row whose ORDER BY
+/// value is NULL (the grouping never would), and over no PARTITION BY has
+/// no row for an empty input.
+fn orders_in_time(select: &Select, catalog: &Catalog, numbering: &Numbering) -> bool {
+    if numbering.partition.is_empty() {
+        return false;
+    }
+    let [from] = select.from.as_slice() else {
+        return true;
+    };
+    let (TableFactor::Table { name, .. }, true) = (&from.relation, from.joins.is_empty()) else {
+        return true;
+    };
+    let (Some(table), Expr::Identifier(column)) = (table_of(name, catalog), &numbering.order)
+    else {
+        return true;
+    };
+    let Some(index) = table.schema.index_of(&column.value) else {
+        return true;
+    };
+    let field = &table.schema.fields[index];
+    let declared = table
+        .property("timestamp")
+        .is_some_and(|name| name.eq_ignore_ascii_case(&field.name));
+    field.data_type == DataType::Timestamp || (field.data_type == DataType::BigInt && declared)
 }
 
 fn is_ascending(order: &OrderByExpr) -> bool {

@@ -4,7 +4,7 @@
 use super::{
     AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, CompiledFunction, EmitMode,
     ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, ScalarExpr,
-    ScalarFunction, Shift, TrimSide, UnaryOp, WindowKind, WindowSpec,
+    ScalarFunction, Shift, TopNPlan, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
@@ -34,6 +34,7 @@ impl QueryPlan {
             }
             QueryKind::Aggregate(agg) => explain_aggregate(&mut out, agg, &source_names),
             QueryKind::Over(over) => explain_over(&mut out, over, &source_names),
+            QueryKind::TopN(top) => explain_top_n(&mut out, top, &source_names),
         }
         if let Some(filter) = &self.filter {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
@@ -67,6 +68,10 @@ impl QueryPlan {
                 let keys = list(&over.partition_keys, &names);
                 return Some(format!("OVER windows partitioned by [{keys}]"));
             }
+            QueryKind::TopN(top) => {
+                let keys = list(&top.partition_keys, &names);
+                return Some(format!("a Top-{} partitioned by [{keys}]", top.limit));
+            }
             QueryKind::Stateless { .. } => return None,
         };
         let keys: Vec<String> = agg
@@ -90,6 +95,7 @@ impl QueryPlan {
         let projections = match &self.kind {
             QueryKind::Stateless { projections } => projections.as_slice(),
             QueryKind::Over(over) => over.projections.as_slice(),
+            QueryKind::TopN(top) => top.projections.as_slice(),
             QueryKind::Aggregate(_) => &[],
         };
         let keys: Vec<String> = self
@@ -242,6 +248,42 @@ fn explain_over(out: &mut String, over: &OverPlan, source_names: &[String]) {
             over_call_text(call, source_names)
         );
     }
+}
+
+fn explain_top_n(out: &mut String, top: &TopNPlan, source_names: &[String]) {
+    let ranked_names: Vec<String> = source_names
+        .iter()
+        .cloned()
+        .chain(std::iter::once("row_number".to_string()))
+        .collect();
+    let _ = writeln!(out, "  Project: {}", list(&top.projections, &ranked_names));
+    if let Some(qualify) = &top.qualify {
+        let _ = writeln!(out, "  Qualify: {}", qualify.display_with(&ranked_names));
+    }
+    let order: Vec<String> = top
+        .order
+        .iter()
+        .map(|key| {
+            let direction = if key.descending { "DESC" } else { "ASC" };
+            let nulls = if key.nulls_first { "FIRST" } else { "LAST" };
+            format!(
+                "{} {direction} NULLS {nulls}",
+                key.expr.display_with(source_names)
+            )
+        })
+        .collect();
+    let changes = match top.reads_rank() {
+        true => "a row that enters changes the rows ranked after it",
+        false => "a row that enters pushes out at most one",
+    };
+    let _ = writeln!(
+        out,
+        "  TopN: the first {} rows of each PARTITION BY [{}] ORDER BY {} (ties in arrival \
+         order); {changes}",
+        top.limit,
+        list(&top.partition_keys, source_names),
+        order.join(", ")
+    );
 }
 
 fn over_call_text(call: &OverCall, names: &[String]) -> String {

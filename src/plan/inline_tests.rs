@@ -386,11 +386,12 @@ fn row_number_in_a_window_keeps_the_first_row_per_key_and_window() {
 fn other_uses_of_row_number_and_over_are_over_queries() {
     let numbered = "SELECT * FROM (SELECT symbol, ROW_NUMBER() OVER \
                     (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades)";
-    assert_error(
-        &format!("{numbered} WHERE rn <= 3"),
-        "Top-N by another column is not supported yet",
+    let top = planned(&format!("{numbered} WHERE rn <= 3")).explain();
+    assert!(
+        top.contains("TopN: the first 3 rows of each PARTITION BY [#0 symbol]"),
+        "{top}"
     );
-    assert_error(numbered, "OVER needs ORDER BY the event-time column");
+    assert_error(numbered, "a Top-N, which needs a bound on the row number");
     // A WHERE around a subquery with OVER filters the rows the windows made.
     assert_same_plan(
         "SELECT * FROM (SELECT symbol, LAG(price) OVER (PARTITION BY symbol ORDER BY ts) AS p \

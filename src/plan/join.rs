@@ -352,6 +352,13 @@ pub(crate) fn mark_read_columns(plan: &mut QueryPlan) {
             }
             read[over.time_column] = true;
         }
+        QueryKind::TopN(top) => {
+            // The ranked row's column past the source row is the row number.
+            top.partition_keys.iter().for_each(&mut mark);
+            top.order.iter().map(|k| &k.expr).for_each(&mut mark);
+            top.projections.iter().for_each(&mut mark);
+            top.qualify.iter().for_each(&mut mark);
+        }
     }
     for join in &mut plan.lookups {
         let width = join.table.schema.len();

@@ -19,6 +19,7 @@ mod over;
 mod planner;
 mod resolve;
 mod sink;
+mod top_n;
 mod typecheck;
 mod window;
 
@@ -27,8 +28,9 @@ pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
 pub use expr::*;
 pub use join::{JoinKind, LookupJoin};
 pub use order::SortKey;
-pub use over::{Frame, OverCall, OverFunction, OverPlan, Shift};
+pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
+pub use top_n::{TopNPlan, MAX_TOP_N};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
 use crate::data::{Field, Schema};
@@ -67,7 +69,7 @@ impl QueryPlan {
         match &self.kind {
             QueryKind::Aggregate(a) => a.window.as_ref().map(|w| w.time_column),
             QueryKind::Over(over) => Some(over.time_column),
-            QueryKind::Stateless { .. } => None,
+            QueryKind::Stateless { .. } | QueryKind::TopN(_) => None,
         }
     }
 
@@ -87,6 +89,8 @@ impl QueryPlan {
             QueryKind::Stateless { .. } => return Settling::AtOnce,
             // LEAD holds a row until its partition's next rows come.
             QueryKind::Over(over) if over.waits_for_following_rows() => return Settling::AtEnd,
+            // Its rows are state a restart would not have.
+            QueryKind::TopN(_) => return Settling::AtEnd,
             // A row is out once the watermark passes its event time.
             QueryKind::Over(_) => {
                 return Settling::Windows {
@@ -153,6 +157,8 @@ pub enum QueryKind {
     Aggregate(AggregatePlan),
     /// Window functions (OVER): one row per input row, in event time.
     Over(OverPlan),
+    /// ROW_NUMBER by a value, bounded: the first N rows of each partition.
+    TopN(TopNPlan),
 }
 
 /// A grouped query. Expressions after aggregation (`having`, `projections`)

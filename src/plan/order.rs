@@ -8,9 +8,10 @@
 
 use super::resolve::error_at;
 use super::{EmitMode, QueryKind};
-use crate::data::Schema;
+use crate::data::{Schema, Value};
 use crate::error::Result;
 use sqlparser::ast::{self as sql, Expr as SqlExpr, OrderByKind, OrderBySort};
+use std::cmp::Ordering;
 
 /// One ORDER BY key: an output column, its direction, and where NULLs go
 /// (last unless written: DuckDB's default, in both directions).
@@ -19,6 +20,29 @@ pub struct SortKey {
     pub column: usize,
     pub descending: bool,
     pub nulls_first: bool,
+}
+
+impl SortKey {
+    /// How rows `a` and `b` compare by `keys`, each in turn: by its
+    /// direction, with NULLs first or last as it says.
+    pub fn compare_rows(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+        for key in keys {
+            let (x, y) = (&a[key.column], &b[key.column]);
+            let ordering = match (x.is_null(), y.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) if key.nulls_first => Ordering::Less,
+                (true, false) => Ordering::Greater,
+                (false, true) if key.nulls_first => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                (false, false) if key.descending => y.cmp(x),
+                (false, false) => x.cmp(y),
+            };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        Ordering::Equal
+    }
 }
 
 /// What ORDER BY may refer to: each output column's name, and the SELECT
@@ -40,7 +64,8 @@ pub(super) fn sort_keys(
     (emit, changelog): (EmitMode, bool),
     hidden: &mut HiddenColumn,
 ) -> Result<Vec<SortKey>> {
-    let changes = matches!(kind, QueryKind::Aggregate(_)) && emit == EmitMode::Changes;
+    let updating = matches!(kind, QueryKind::Aggregate(_) | QueryKind::TopN(_));
+    let changes = updating && emit == EmitMode::Changes;
     if changes || changelog {
         return Err(error_at(
             "ORDER BY sorts a final result, and this query writes a stream of changes: \

@@ -11,7 +11,8 @@
 
 use super::functions::aggregate_by_name;
 use super::resolve::{convert, error_at, function_name, interval_ms, positional_args, ExprPlanner};
-use super::{AggregateCall, ExprKind, ScalarExpr};
+use super::top_n::{is_bounded, top_n_plan, TopNParts};
+use super::{AggregateCall, ExprKind, QueryKind, ScalarExpr};
 use crate::data::DataType;
 use crate::error::Result;
 use sqlparser::ast::{
@@ -95,10 +96,43 @@ impl Frame {
 
 /// The window every call of one query shares.
 #[derive(Debug, Clone)]
-struct SharedWindow {
-    partition_keys: Vec<ScalarExpr>,
-    time_column: usize,
+pub(super) struct SharedWindow {
+    pub partition_keys: Vec<ScalarExpr>,
+    /// ORDER BY, over the source row.
+    pub order: Vec<RankKey>,
+    /// Why ORDER BY is not what an OVER query needs (the event-time column,
+    /// ascending); `None` when it is. Such an order is only a Top-N's (see
+    /// `top_n`).
+    pub not_in_time: Option<String>,
+    /// The first call with this window, for errors.
+    pub at: SqlExpr,
+    /// ORDER BY is one BIGINT column the source does not declare as its
+    /// event time (WITH 'timestamp' or WATERMARK FOR): a bounded
+    /// ROW_NUMBER over it is a Top-N by value.
+    pub bigint_value: bool,
     written: String,
+}
+
+impl SharedWindow {
+    /// The event-time column ORDER BY names, when it is one.
+    fn time_column(&self) -> Option<usize> {
+        match (&self.not_in_time, self.order.as_slice()) {
+            (None, [key]) => match key.expr.kind {
+                ExprKind::Column(c) => Some(c),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// One ORDER BY key of a window: an expression over the source row, its
+/// direction, and where NULLs go (last unless written, as in DuckDB).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankKey {
+    pub expr: ScalarExpr,
+    pub descending: bool,
+    pub nulls_first: bool,
 }
 
 /// What planning a SELECT list with OVER collects.
@@ -121,23 +155,47 @@ impl OverCalls {
         }
     }
 
-    /// The plan, once the SELECT list and QUALIFY are planned.
+    /// The plan, once the SELECT list and QUALIFY are planned: an OVER
+    /// query, or a Top-N when ROW_NUMBER orders by something else than the
+    /// event time.
     pub fn into_plan(
         self,
         projections: Vec<ScalarExpr>,
         qualify: Option<ScalarExpr>,
         select: &sql::Select,
-    ) -> Result<OverPlan> {
+    ) -> Result<QueryKind> {
         let window = self
             .window
             .ok_or_else(|| error_at("internal: a query with OVER planned no window", select))?;
-        Ok(OverPlan {
-            partition_keys: window.partition_keys,
-            time_column: window.time_column,
-            calls: self.calls,
-            qualify,
+        let only_numbering = matches!(
+            self.calls.as_slice(),
+            [OverCall {
+                function: OverFunction::RowNumber,
+                ..
+            }]
+        );
+        let ranks_values = window.bigint_value && only_numbering && is_bounded(&qualify, self.base);
+        if let Some(time_column) = window.time_column().filter(|_| !ranks_values) {
+            return Ok(QueryKind::Over(OverPlan {
+                partition_keys: window.partition_keys,
+                time_column,
+                calls: self.calls,
+                qualify,
+                projections,
+            }));
+        }
+        let ranked = TopNParts {
+            rank_column: self.base,
             projections,
-        })
+            qualify,
+        };
+        match top_n_plan(&window, &self.calls, ranked)? {
+            Some(plan) => Ok(QueryKind::TopN(plan)),
+            None => match window.not_in_time {
+                Some(reason) => Err(error_at(reason, &window.at)),
+                None => Err(error_at("internal: an OVER order was neither", select)),
+            },
+        }
     }
 
     fn add(&mut self, call: OverCall) -> ScalarExpr {
@@ -251,10 +309,8 @@ impl ExprPlanner<'_> {
             .ok_or_else(|| error_at("internal: OVER planning lost its calls", e))?;
         match &overs.window {
             None => overs.window = Some(window),
-            Some(first) if first.partition_keys == window.partition_keys => {
-                if first.time_column != window.time_column {
-                    return Err(different_windows(first, &window, e));
-                }
+            Some(first)
+                if first.partition_keys == window.partition_keys && first.order == window.order => {
             }
             Some(first) => return Err(different_windows(first, &window, e)),
         }
@@ -272,47 +328,50 @@ impl ExprPlanner<'_> {
             .iter()
             .map(|k| self.over_source_row("in PARTITION BY", |p| p.plan(k)))
             .collect::<Result<Vec<_>>>()?;
-        let needs_time = || {
-            error_at(
-                format!(
-                    "OVER needs ORDER BY the event-time column, ascending (rows are processed \
-                     in event time as the watermark passes them; Top-N by another column is \
-                     not supported yet): `{e}`"
-                ),
-                e,
-            )
+        let order = spec
+            .order_by
+            .iter()
+            .map(|key| self.rank_key(key, e))
+            .collect::<Result<Vec<_>>>()?;
+        let declared_time = self.scope.table.property("timestamp");
+        let bigint_value = match order.as_slice() {
+            [key] => match key.expr.kind {
+                ExprKind::Column(c) => {
+                    let field = &self.scope.table.schema.fields.get(c);
+                    let declared = field.is_some_and(|f| {
+                        declared_time.is_some_and(|d| d.eq_ignore_ascii_case(&f.name))
+                    });
+                    key.expr.data_type == DataType::BigInt && !declared
+                }
+                _ => false,
+            },
+            _ => false,
         };
-        let [order] = spec.order_by.as_slice() else {
-            return Err(needs_time());
-        };
-        if matches!(order.options.sort, Some(sql::OrderBySort::Desc)) {
-            return Err(needs_time());
-        }
-        let time = self.over_source_row("in ORDER BY", |p| p.plan(&order.expr))?;
-        let time_column = match time.kind {
-            ExprKind::Column(i)
-                if matches!(time.data_type, DataType::Timestamp | DataType::BigInt) =>
-            {
-                i
-            }
-            ExprKind::Column(_) => {
+        Ok(SharedWindow {
+            not_in_time: not_in_time(&spec.order_by, &order, e),
+            at: e.clone(),
+            bigint_value,
+            partition_keys,
+            order,
+            written: spec.to_string(),
+        })
+    }
+
+    fn rank_key(&mut self, key: &sql::OrderByExpr, e: &SqlExpr) -> Result<RankKey> {
+        let descending = match &key.options.sort {
+            None | Some(sql::OrderBySort::Asc) => false,
+            Some(sql::OrderBySort::Desc) => true,
+            Some(_) => {
                 return Err(error_at(
-                    format!(
-                        "OVER's ORDER BY column `{}` is {}: OVER orders by the event-time \
-                         column, TIMESTAMP or BIGINT (epoch milliseconds); declare or CAST \
-                         it if it holds times (ordering by another column, Top-N, is not \
-                         supported yet): `{e}`",
-                        order.expr, time.data_type
-                    ),
+                    format!("OVER's ORDER BY takes ASC or DESC: `{e}`"),
                     e,
                 ))
             }
-            _ => return Err(needs_time()),
         };
-        Ok(SharedWindow {
-            partition_keys,
-            time_column,
-            written: spec.to_string(),
+        Ok(RankKey {
+            expr: self.over_source_row("in ORDER BY", |p| p.plan(&key.expr))?,
+            descending,
+            nulls_first: key.options.nulls_first.unwrap_or(false),
         })
     }
 
@@ -430,6 +489,37 @@ impl ExprPlanner<'_> {
             offset,
             default,
         })
+    }
+}
+
+/// Why `order` (planned from `written`) is not the event-time column
+/// ascending, which an OVER query orders by; `None` when it is.
+fn not_in_time(written: &[sql::OrderByExpr], order: &[RankKey], e: &SqlExpr) -> Option<String> {
+    let needs_time = format!(
+        "OVER needs ORDER BY the event-time column, ascending (rows are processed in event \
+         time as the watermark passes them; only ROW_NUMBER may order by something else, \
+         as a Top-N bounded by `WHERE rn <= N`): `{e}`"
+    );
+    let ([key], [text]) = (order, written) else {
+        return Some(needs_time);
+    };
+    if key.descending {
+        return Some(needs_time);
+    }
+    match key.expr.kind {
+        ExprKind::Column(_)
+            if matches!(key.expr.data_type, DataType::Timestamp | DataType::BigInt) =>
+        {
+            None
+        }
+        ExprKind::Column(_) => Some(format!(
+            "OVER's ORDER BY column `{}` is {}: OVER orders by the event-time column, \
+                 TIMESTAMP or BIGINT (epoch milliseconds); declare or CAST it if it holds \
+                 times (only ROW_NUMBER may order by another column, as a Top-N bounded by \
+                 `WHERE rn <= N`): `{e}`",
+            text.expr, key.expr.data_type
+        )),
+        _ => Some(needs_time),
     }
 }
 

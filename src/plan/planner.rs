@@ -121,7 +121,8 @@ pub fn plan_query(
     } else {
         plan_stateless(&items, &scope)?
     };
-    let emit = emit_mode(query, grouped, windowed)?;
+    let keeps_rows = grouped || matches!(kind, QueryKind::TopN(_));
+    let emit = emit_mode(query, keeps_rows, windowed)?;
     let changelog = wants_changelog(settings, &query.properties)?;
     let mut hidden = Vec::new();
     let order_by = match &query.query.order_by {
@@ -614,8 +615,8 @@ fn plan_over(select: &Select, items: &[Item], scope: &SourceScope) -> Result<(Qu
         .into_overs()
         .ok_or_else(|| Error::plan("internal: OVER planning lost its calls", None))?;
     let output = output_schema(names, &projections);
-    let plan = overs.into_plan(projections, qualify, select)?;
-    Ok((QueryKind::Over(plan), output))
+    let kind = overs.into_plan(projections, qualify, select)?;
+    Ok((kind, output))
 }
 
 /// `e` (QUALIFY) with the SELECT list's aliases replaced by their
@@ -651,6 +652,7 @@ fn add_hidden_columns(kind: &mut QueryKind, hidden: Vec<ScalarExpr>) {
     match kind {
         QueryKind::Stateless { projections } => projections.extend(hidden),
         QueryKind::Over(over) => over.projections.extend(hidden),
+        QueryKind::TopN(top) => top.projections.extend(hidden),
         QueryKind::Aggregate(_) => {}
     }
 }
@@ -775,10 +777,12 @@ fn output_schema(names: Vec<String>, exprs: &[ScalarExpr]) -> Schema {
     Schema::new(fields)
 }
 
-fn emit_mode(query: &StreamingQuery, grouped: bool, windowed: bool) -> Result<EmitMode> {
-    match (query.emit, grouped) {
+/// How the result is emitted; `updating` when rows of the result change
+/// (a grouping or a Top-N), which EMIT FINAL needs.
+fn emit_mode(query: &StreamingQuery, updating: bool, windowed: bool) -> Result<EmitMode> {
+    match (query.emit, updating) {
         (Some(EmitClause::Final), false) => Err(Error::plan(
-            "EMIT FINAL needs GROUP BY, an aggregate or a window; \
+            "EMIT FINAL needs GROUP BY, an aggregate, a window or a Top-N; \
              a query without them emits each row as it arrives",
             (query.location.line > 0).then_some(query.location),
         )),

@@ -5,7 +5,7 @@ use crate::data::{DataType, Decimal, Value};
 use crate::error::SqlLocation;
 use crate::plan::{
     AggregateCall, AggregateFunction, BinaryOp, ExprKind, ScalarFunction, Settling, SortKey,
-    TrimSide, WindowKind, WindowSpec,
+    TopNPlan, TrimSide, WindowKind, WindowSpec,
 };
 use crate::sql::{WindowClause, WindowFunction};
 use sqlparser::dialect::GenericDialect;
@@ -104,6 +104,7 @@ fn projections(p: &QueryPlan) -> &[ScalarExpr] {
         QueryKind::Stateless { projections } => projections,
         QueryKind::Aggregate(a) => &a.projections,
         QueryKind::Over(o) => &o.projections,
+        QueryKind::TopN(t) => &t.projections,
     }
 }
 
@@ -1130,7 +1131,7 @@ fn emit_modes() {
     q.emit = Some(EmitClause::Final);
     assert_eq!(
         error_of(&q),
-        "SQL error at line 1, column 1: EMIT FINAL needs GROUP BY, an aggregate or a window; \
+        "SQL error at line 1, column 1: EMIT FINAL needs GROUP BY, an aggregate, a window or a Top-N; \
          a query without them emits each row as it arrives"
     );
     let mut q = query("SELECT symbol, COUNT(*) FROM trades GROUP BY symbol");
@@ -1424,4 +1425,99 @@ fn select_distinct_is_a_group_by_over_the_selected_items() {
         trades().schema.fields.len()
     );
     assert!(aggregate(&star).aggregates.is_empty());
+}
+
+fn top_n(sql: &str) -> TopNPlan {
+    match plan(sql).kind {
+        QueryKind::TopN(top) => top,
+        other => panic!("{sql}: not a Top-N: {other:?}"),
+    }
+}
+
+#[test]
+fn a_top_n_takes_its_bound_from_any_condition_on_the_row_number() {
+    let numbered = "SELECT symbol, price, ROW_NUMBER() OVER (PARTITION BY symbol \
+                    ORDER BY price DESC, qty NULLS FIRST) AS rn FROM trades QUALIFY";
+    for (condition, limit, kept) in [
+        ("rn <= 3", 3, None),
+        ("rn < 4", 3, None),
+        ("3 >= rn", 3, None),
+        ("4 > rn", 3, None),
+        ("rn = 1", 1, None),
+        ("rn = 2", 2, Some("(#6 rn = 2)")),
+        ("rn BETWEEN 1 AND 5", 5, None),
+        ("rn BETWEEN 2 AND 5", 5, Some("(#6 rn BETWEEN 2 AND 5)")),
+        (
+            "rn <= 9 AND price > 1 AND rn <= 2",
+            2,
+            Some("(#1 price > 1)"),
+        ),
+        ("rn <= 0", 0, None),
+    ] {
+        let top = top_n(&format!("{numbered} {condition}"));
+        assert_eq!(top.limit, limit, "{condition}");
+        let row = plan(&format!("{numbered} {condition}")).row_schema();
+        let names: Vec<String> = row.names().map(String::from).chain(["rn".into()]).collect();
+        let kept_text = top
+            .qualify
+            .as_ref()
+            .map(|q| q.display_with(&names).to_string());
+        assert_eq!(kept_text.as_deref(), kept, "{condition}");
+        assert_eq!(top.order.len(), 2);
+        assert!(top.order[0].descending && !top.order[0].nulls_first);
+        assert!(!top.order[1].descending && top.order[1].nulls_first);
+    }
+}
+
+#[test]
+fn a_top_n_knows_whether_its_output_reads_the_row_number() {
+    let over = "ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY price DESC)";
+    let with_rank = top_n(&format!(
+        "SELECT symbol, {over} AS rn FROM trades QUALIFY rn <= 2"
+    ));
+    assert!(with_rank.reads_rank());
+    let without = top_n(&format!(
+        "SELECT symbol, price, {over} AS rn FROM trades QUALIFY rn <= 2"
+    ));
+    // `rn` is an output column here, so the row number is read.
+    assert!(without.reads_rank());
+    let hidden = top_n(&format!(
+        "SELECT symbol, price FROM (SELECT *, {over} AS rn FROM trades) WHERE rn <= 2 AND qty > 1"
+    ));
+    assert!(!hidden.reads_rank());
+    assert!(hidden.qualify.is_some());
+}
+
+#[test]
+fn what_a_top_n_cannot_be_is_refused() {
+    let over = "ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY price DESC)";
+    assert_contains(
+        &error(&format!(
+            "SELECT symbol, {over} AS rn FROM trades QUALIFY rn > 2"
+        )),
+        "a Top-N, which needs a bound on the row number",
+    );
+    assert_contains(
+        &error(&format!(
+            "SELECT symbol, {over} AS rn FROM trades QUALIFY rn <= 2 OR qty > 1"
+        )),
+        "a Top-N, which needs a bound on the row number",
+    );
+    assert_contains(
+        &error(&format!(
+            "SELECT symbol, {over} AS rn FROM trades QUALIFY rn <= 100001"
+        )),
+        "a Top-N keeps at most 100000 rows per partition, not 100001",
+    );
+    assert_contains(
+        &error(&format!(
+            "SELECT symbol, {over} AS rn FROM trades QUALIFY rn <= 2 ORDER BY symbol"
+        )),
+        "ORDER BY sorts a final result",
+    );
+    let mut q = query(&format!(
+        "SELECT symbol, {over} AS rn FROM trades QUALIFY rn <= 2 ORDER BY symbol"
+    ));
+    q.emit = Some(EmitClause::Final);
+    assert_eq!(plan_of(&q).emit, EmitMode::Final);
 }

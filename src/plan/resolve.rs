@@ -302,7 +302,7 @@ pub(crate) fn visit_columns_mut(expr: &mut ScalarExpr, f: &mut dyn FnMut(&mut us
 
 /// Plans sqlparser expressions over the source row or over the group row.
 pub(crate) struct ExprPlanner<'a> {
-    scope: &'a SourceScope<'a>,
+    pub(super) scope: &'a SourceScope<'a>,
     /// `Some` while planning over the group row.
     pub(super) group: Option<GroupState>,
     /// Where we are, for the error an aggregate gets over the source row

@@ -67,22 +67,7 @@ impl SortedSink {
     }
 
     fn compare(&self, a: &(Vec<Value>, u64), b: &(Vec<Value>, u64)) -> Ordering {
-        for key in &self.keys {
-            let (x, y) = (&a.0[key.column], &b.0[key.column]);
-            let ordering = match (x.is_null(), y.is_null()) {
-                (true, true) => Ordering::Equal,
-                (true, false) if key.nulls_first => Ordering::Less,
-                (true, false) => Ordering::Greater,
-                (false, true) if key.nulls_first => Ordering::Greater,
-                (false, true) => Ordering::Less,
-                (false, false) if key.descending => y.cmp(x),
-                (false, false) => x.cmp(y),
-            };
-            if ordering != Ordering::Equal {
-                return ordering;
-            }
-        }
-        a.1.cmp(&b.1)
+        SortKey::compare_rows(&self.keys, &a.0, &b.0).then(a.1.cmp(&b.1))
     }
 
     fn sort(&mut self) {

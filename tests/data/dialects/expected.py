@@ -317,6 +317,20 @@ write("over_global", """SELECT k, n, ts, sum(n) OVER (ORDER BY ts) AS total_n,
     count(*) OVER (ORDER BY ts RANGE INTERVAL 5 SECOND PRECEDING) AS last5s
     FROM overs ORDER BY ts, pos""")
 
+# Top-N (ROW_NUMBER by a value, bounded by rn <= N): rows tied on every
+# ORDER BY key rank in input order (pos); NULLs last unless written. EMIT
+# FINAL writes each partition's rows by partition key, then rank; folding
+# the EMIT CHANGES changelog must give the same rows.
+TOP = "PARTITION BY k ORDER BY x DESC NULLS LAST, pos"
+write("top_n_per_key", f"""SELECT k, x, n, ts, rn FROM (SELECT *,
+    row_number() OVER ({TOP}) AS rn FROM overs) WHERE rn <= 3 ORDER BY k, rn""")
+write("top_n_unranked", f"""SELECT k, x, n FROM (SELECT *,
+    row_number() OVER ({TOP}) AS rn FROM overs) WHERE rn <= 2 AND n > 5
+    ORDER BY k, rn""")
+write("top_n_global", """SELECT k, n, x, rn FROM (SELECT *,
+    row_number() OVER (ORDER BY n, x DESC NULLS FIRST, pos) AS rn FROM overs)
+    WHERE rn <= 5 ORDER BY rn""")
+
 # ORDER BY a final result: ties keep corestream's output order (input order
 # for rows, pos here); NULLs last in both directions, as DuckDB's default.
 write("order_by_volume_top2", """SELECT symbol, SUM(qty) AS v FROM trades GROUP BY symbol
