@@ -166,34 +166,35 @@ impl TopNOperator {
             order,
             row: row.to_vec(),
         };
-        // With the row number read, ranks from the new row's down change.
-        let shifted = rank..(entries.len() + 1).min(self.limit);
-        let (before, entered) = match (self.emit, self.reads_rank) {
-            (EmitMode::Final, _) => (Vec::new(), None),
-            (EmitMode::Changes, true) => (
-                rows_at(&mut self.shape, entries, shifted.clone(), out),
-                None,
-            ),
-            (EmitMode::Changes, false) => (Vec::new(), self.shape.row(&new, rank, out)),
-        };
-        let left = insert(entries, rank, new, self.limit, &mut self.footprint);
-        if left.is_none() {
-            self.kept_rows += 1;
-        }
+        let (limit, shape, footprint) = (self.limit, &mut self.shape, &mut self.footprint);
         let mut rows = RecordRows::new(out, position);
-        match (self.emit, self.reads_rank) {
-            (EmitMode::Final, _) => {}
+        let pushed_out = match (self.emit, self.reads_rank) {
+            (EmitMode::Final, _) => insert(entries, rank, new, limit, footprint),
             (EmitMode::Changes, true) => {
-                let after = rows_at(&mut self.shape, entries, shifted, rows.out);
+                // Every rank from the new row's down now holds another row.
+                let shifted = rank..(entries.len() + 1).min(limit);
+                let before = rows_at(shape, entries, shifted.clone(), rows.out);
+                let pushed_out = insert(entries, rank, new, limit, footprint);
+                let after = rows_at(shape, entries, shifted, rows.out);
                 for (before, after) in before.into_iter().zip(after) {
-                    self.shape.changelog.emit(before, after, &mut rows);
+                    shape.changelog.emit(before, after, &mut rows);
                 }
+                pushed_out
             }
             (EmitMode::Changes, false) => {
-                let left = left.and_then(|kept| self.shape.row(&kept, self.limit, rows.out));
-                self.shape.changelog.emit(None, entered, &mut rows);
-                self.shape.changelog.emit(left, None, &mut rows);
+                // Only the new row and the one it pushes out change.
+                let entered = shape.row(&new, rank, rows.out);
+                let pushed_out = insert(entries, rank, new, limit, footprint);
+                shape.changelog.emit(None, entered, &mut rows);
+                let left = pushed_out
+                    .as_ref()
+                    .and_then(|kept| shape.row(kept, limit, rows.out));
+                shape.changelog.emit(left, None, &mut rows);
+                pushed_out
             }
+        };
+        if pushed_out.is_none() {
+            self.kept_rows += 1;
         }
         Outcome::Processed
     }
