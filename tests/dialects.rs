@@ -1012,3 +1012,50 @@ fn ksqldb_partition_by_of_a_query_names_the_kafka_key_setting() {
         "column 41: ksqlDB's PARTITION BY (re-keying a query's output) is not supported",
     );
 }
+
+/// `dates`: a declared DATE column (with NULLs) beside a TIMESTAMP.
+const DATES_DDL: &str = "CREATE TABLE dates (k VARCHAR, d DATE, ts TIMESTAMP) \
+                         WITH ('path' = 'tests/data/dialects/dates.csv', 'format' = 'csv');";
+
+#[test]
+fn a_date_column_is_read_computed_with_and_written_as_duckdb_does() {
+    let sql = format!(
+        "{DATES_DDL} SELECT k, d, d + 7 AS week_later, d - DATE '2026-01-01' AS days_in, \
+         CAST(ts AS DATE) AS ts_day, CAST(ts AS DATE) = d AS same_day, d < ts AS before_ts, \
+         DATE_TRUNC('month', d) AS month, EXTRACT(DOW FROM d) AS dow, \
+         d + INTERVAL '12' HOUR AS noon, CAST(d AS VARCHAR) AS text \
+         FROM dates WHERE d >= '2026-01-05' OR d IS NULL"
+    );
+    assert_eq!(run_everywhere(&sql, &[]), expected("dates_rows"));
+    let grouped = format!(
+        "{DATES_DDL} SELECT d, COUNT(*) AS n, MIN(ts) AS first_ts, MAX(k) AS last_k \
+         FROM dates GROUP BY d EMIT FINAL"
+    );
+    assert_eq!(run_everywhere(&grouped, &[]), expected("dates_by_day"));
+}
+
+#[test]
+fn dates_convert_from_text_and_timestamps_and_refuse_what_has_no_meaning() {
+    let sql = "SELECT CAST('2026-02-03 04:05:06' AS DATE) AS from_text, \
+               CAST(CAST('2026-02-03' AS DATE) AS TIMESTAMP) AS midnight, \
+               CAST('not a date' AS DATE) AS bad, \
+               DATE '2026-02-03' + 1 - 2 AS back, 1 + DATE '2026-02-03' AS ahead \
+               FROM trades LIMIT 1";
+    assert_eq!(
+        query(sql, &[]),
+        "{\"from_text\":\"2026-02-03\",\"midnight\":\"2026-02-03T00:00:00.000Z\",\
+         \"bad\":null,\"back\":\"2026-02-02\",\"ahead\":\"2026-02-04\"}\n"
+    );
+    assert_sql_error(
+        "SELECT DATE '2026-02-03' * 2 FROM trades",
+        "cannot apply '*' to DATE and BIGINT",
+    );
+    assert_sql_error(
+        "SELECT DATE '2026-02-30' FROM trades",
+        "'2026-02-30' is not a valid DATE",
+    );
+    assert_sql_error(
+        "SELECT symbol FROM trades WHERE CAST(ts AS DATE) = 'soon'",
+        "'soon' is not a date",
+    );
+}

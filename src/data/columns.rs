@@ -30,6 +30,8 @@ pub enum ColumnData {
     Str(Strings),
     /// Milliseconds since the Unix epoch, UTC.
     Timestamp(Vec<i64>),
+    /// Days since 1970-01-01.
+    Date(Vec<i32>),
     /// A column of the type NULL: this many NULLs.
     Null(usize),
 }
@@ -122,6 +124,7 @@ impl Column {
                 bytes: Vec::new(),
             }),
             DataType::Timestamp => ColumnData::Timestamp(Vec::with_capacity(capacity)),
+            DataType::Date => ColumnData::Date(Vec::with_capacity(capacity)),
             DataType::Null => ColumnData::Null(0),
         };
         Column {
@@ -139,6 +142,7 @@ impl Column {
             ColumnData::Bool(v) => v.len(),
             ColumnData::Int(v) | ColumnData::Timestamp(v) | ColumnData::Decimal(v, _) => v.len(),
             ColumnData::Double(v) => v.len(),
+            ColumnData::Date(v) => v.len(),
             ColumnData::Str(s) => s.len(),
             ColumnData::Null(n) => *n,
         }
@@ -174,6 +178,7 @@ impl Column {
             ColumnData::Bool(v) => v.push(false),
             ColumnData::Int(v) | ColumnData::Timestamp(v) | ColumnData::Decimal(v, _) => v.push(0),
             ColumnData::Double(v) => v.push(0.0),
+            ColumnData::Date(v) => v.push(0),
             ColumnData::Str(s) => s.close(),
             ColumnData::Null(n) => *n += 1,
         }
@@ -273,6 +278,7 @@ impl Column {
             ColumnData::Decimal(v, scale) => Value::Decimal(Decimal::new(v[row], *scale)),
             ColumnData::Str(s) => Value::str(s.get(row)),
             ColumnData::Timestamp(v) => Value::Timestamp(v[row]),
+            ColumnData::Date(v) => Value::Date(v[row]),
             ColumnData::Null(_) => Value::Null,
         }
     }
@@ -290,6 +296,7 @@ impl Column {
                 to.push(from[row])
             }
             (ColumnData::Double(to), ColumnData::Double(from)) => to.push(from[row]),
+            (ColumnData::Date(to), ColumnData::Date(from)) => to.push(from[row]),
             (ColumnData::Str(to), ColumnData::Str(from)) => {
                 to.bytes.extend_from_slice(from.bytes(row));
                 to.close();
@@ -307,6 +314,7 @@ impl Column {
                 v.truncate(len)
             }
             ColumnData::Double(v) => v.truncate(len),
+            ColumnData::Date(v) => v.truncate(len),
             ColumnData::Str(s) => s.truncate(len.min(s.len())),
             ColumnData::Null(n) => *n = (*n).min(len),
         }
@@ -344,6 +352,7 @@ fn push_value(data: &mut ColumnData, value: &Value) -> bool {
         }
         (ColumnData::Str(s), Value::Str(text)) => s.push(text),
         (ColumnData::Timestamp(v), Value::Timestamp(t)) => v.push(*t),
+        (ColumnData::Date(v), Value::Date(d)) => v.push(*d),
         (ColumnData::Null(n), _) => *n += 1,
         _ => return false,
     }
@@ -409,6 +418,7 @@ impl ColumnBatch {
                             ColumnData::Double(_) => ColumnData::Double(Vec::new()),
                             ColumnData::Str(_) => ColumnData::Str(Strings::default()),
                             ColumnData::Timestamp(_) => ColumnData::Timestamp(Vec::new()),
+                            ColumnData::Date(_) => ColumnData::Date(Vec::new()),
                             ColumnData::Null(_) => ColumnData::Null(0),
                         },
                         nulls: Vec::new(),

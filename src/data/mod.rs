@@ -14,8 +14,8 @@ pub use batch::Batch;
 pub use columns::{Column, ColumnBatch, ColumnData, Strings};
 pub use decimal::Decimal;
 pub use time::{
-    format_duration, format_timestamp, parse_duration, parse_timestamp, time_value, unit_millis,
-    write_timestamp,
+    date_of, format_duration, format_timestamp, parse_date, parse_duration, parse_timestamp,
+    time_value, unit_millis, write_date, write_timestamp, MILLIS_PER_DAY,
 };
 pub use value::Value;
 
@@ -35,6 +35,8 @@ pub enum DataType {
     Varchar,
     /// Milliseconds since the Unix epoch, UTC.
     Timestamp,
+    /// A calendar day: days since 1970-01-01.
+    Date,
     /// The type of a bare `NULL` literal; it coerces to any other type.
     Null,
 }
@@ -57,6 +59,7 @@ impl fmt::Display for DataType {
             DataType::Decimal { precision, scale } => write!(f, "DECIMAL({precision},{scale})"),
             DataType::Varchar => f.write_str("VARCHAR"),
             DataType::Timestamp => f.write_str("TIMESTAMP"),
+            DataType::Date => f.write_str("DATE"),
             DataType::Null => f.write_str("NULL"),
         }
     }

@@ -47,6 +47,38 @@ pub fn write_timestamp(millis: i64, out: &mut String) {
     }
 }
 
+/// Milliseconds in a day: a DATE is a TIMESTAMP at the midnight (UTC) that
+/// starts its day.
+pub const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The DATE (days since 1970-01-01) of a timestamp's day (UTC); `None`
+/// past the range of a DATE.
+pub fn date_of(millis: i64) -> Option<i32> {
+    i32::try_from(millis.div_euclid(MILLIS_PER_DAY)).ok()
+}
+
+/// Parses `YYYY-MM-DD` into days since 1970-01-01. Text with a time of day
+/// is no DATE here (CAST takes it: see the engine's casts).
+pub fn parse_date(text: &str) -> Option<i32> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from(date.signed_duration_since(epoch).num_days()).ok()
+}
+
+/// Appends `YYYY-MM-DD` of `days` since 1970-01-01 to `out`.
+pub fn write_date(days: i32, out: &mut String) {
+    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(days.into())));
+    match date {
+        Some(date) => {
+            let _ = write!(out, "{}", date.format("%Y-%m-%d"));
+        }
+        None => {
+            let _ = write!(out, "{days}");
+        }
+    }
+}
+
 /// Parses a duration into milliseconds: the shorthand `500ms`, `10s`, `5m`,
 /// `1h`, `1d`, or a number and a unit word (`10 seconds`, `1 MINUTE`). A bare
 /// number is milliseconds.
@@ -121,6 +153,21 @@ mod tests {
         assert_eq!(parse_timestamp("2026-01-01T00:00:10.250"), Some(t + 250));
         assert_eq!(parse_timestamp("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn dates_round_trip_and_are_the_days_of_timestamps() {
+        for (text, days) in [("1970-01-01", 0), ("1969-12-31", -1), ("2026-03-15", 20527)] {
+            assert_eq!(parse_date(text), Some(days), "{text}");
+            let mut written = String::new();
+            write_date(days, &mut written);
+            assert_eq!(written, text);
+        }
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("2026-03-15 10:00:00"), None);
+        assert_eq!(date_of(-1), Some(-1));
+        assert_eq!(date_of(MILLIS_PER_DAY * 20527 + 5), Some(20527));
+        assert_eq!(date_of(i64::MAX), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The dynamically typed cell value.
 
-use super::{format_timestamp, DataType, Decimal};
+use super::{format_timestamp, write_date, DataType, Decimal};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -24,6 +24,8 @@ pub enum Value {
     Str(Arc<str>),
     /// Milliseconds since the Unix epoch, UTC.
     Timestamp(i64),
+    /// Days since 1970-01-01.
+    Date(i32),
 }
 
 impl Value {
@@ -48,6 +50,7 @@ impl Value {
             },
             Value::Str(_) => DataType::Varchar,
             Value::Timestamp(_) => DataType::Timestamp,
+            Value::Date(_) => DataType::Date,
         }
     }
 
@@ -82,6 +85,7 @@ impl Value {
             Value::Int(_) | Value::Double(_) | Value::Decimal(_) => 2,
             Value::Str(_) => 3,
             Value::Timestamp(_) => 4,
+            Value::Date(_) => 5,
         }
     }
 }
@@ -99,6 +103,7 @@ impl Value {
             Value::Null => 0,
             Value::Bool(b) => *b as u64,
             Value::Int(i) | Value::Timestamp(i) => (*i as u64) ^ SIGN,
+            Value::Date(d) => (i64::from(*d) as u64) ^ SIGN,
             Value::Double(d) if d.is_nan() => u64::MAX,
             Value::Double(d) => {
                 // -0.0 equals 0.0.
@@ -188,6 +193,10 @@ impl Hash for Value {
                 state.write_u8(4);
                 state.write_i64(*t);
             }
+            Value::Date(d) => {
+                state.write_u8(5);
+                state.write_i32(*d);
+            }
         }
     }
 }
@@ -238,6 +247,7 @@ impl Ord for Value {
             (Value::Str(a), Value::Str(b)) if Arc::ptr_eq(a, b) => Ordering::Equal,
             (Value::Str(a), Value::Str(b)) => a.cmp(b),
             (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
             _ => cmp_numeric(self, other),
         }
     }
@@ -260,6 +270,11 @@ impl fmt::Display for Value {
             Value::Decimal(d) => write!(f, "{d}"),
             Value::Str(s) => f.write_str(s),
             Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
+            Value::Date(d) => {
+                let mut text = String::with_capacity(10);
+                write_date(*d, &mut text);
+                f.write_str(&text)
+            }
         }
     }
 }

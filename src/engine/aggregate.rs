@@ -334,13 +334,13 @@ fn percentile_cont(values: &[f64], fraction: f64) -> Option<f64> {
     Some(a + (b - a) * (position - lo as f64))
 }
 
-/// A JSON array of `values`: numbers and booleans bare, text and
-/// timestamps (ISO-8601) as JSON strings, non-finite DOUBLE as null.
+/// A JSON array of `values`: numbers and booleans bare, text, timestamps
+/// and dates (ISO-8601) as JSON strings, non-finite DOUBLE as null.
 fn json_array(values: &[Value]) -> String {
     let items: Vec<String> = values
         .iter()
         .map(|v| match v {
-            Value::Str(_) | Value::Timestamp(_) => {
+            Value::Str(_) | Value::Timestamp(_) | Value::Date(_) => {
                 serde_json::to_string(&v.to_string()).unwrap_or_default()
             }
             Value::Double(d) if !d.is_finite() => "null".to_string(),

@@ -2,7 +2,7 @@
 //! conforming of a computed value to the type the plan says it has.
 //! A value that does not convert becomes NULL.
 
-use crate::data::{parse_timestamp, DataType, Decimal, Value};
+use crate::data::{date_of, parse_date, parse_timestamp, DataType, Decimal, Value, MILLIS_PER_DAY};
 
 /// `CAST(v AS target)`: [`cast_value`], plus the DECIMAL precision check.
 pub fn cast_explicit(v: Value, target: DataType) -> Value {
@@ -58,8 +58,19 @@ pub fn cast_value(v: Value, target: DataType) -> Value {
             other => Value::Str(other.to_string().into()),
         }),
         DataType::Timestamp => to_timestamp(&v).map(Value::Timestamp),
+        DataType::Date => to_date(&v).map(Value::Date),
     };
     converted.unwrap_or(Value::Null)
+}
+
+/// A TIMESTAMP's day, or text that is a date or a timestamp (its day).
+fn to_date(v: &Value) -> Option<i32> {
+    match v {
+        Value::Date(d) => Some(*d),
+        Value::Timestamp(t) => date_of(*t),
+        Value::Str(s) => parse_date(s).or_else(|| parse_timestamp(s).and_then(date_of)),
+        _ => None,
+    }
 }
 
 fn to_bool(v: &Value) -> Option<bool> {
@@ -105,7 +116,7 @@ fn to_bigint(v: &Value) -> Option<i64> {
                 .ok()
                 .or_else(|| s.parse::<f64>().ok().and_then(double_to_i64))
         }
-        Value::Null => None,
+        Value::Null | Value::Date(_) => None,
     }
 }
 
@@ -124,13 +135,14 @@ fn to_decimal(v: &Value, scale: u8) -> Option<Decimal> {
         Value::Double(d) => Decimal::from_f64(*d, scale),
         Value::Decimal(d) => d.rescale(scale),
         Value::Str(s) => Decimal::parse(s, scale),
-        Value::Null => None,
+        Value::Null | Value::Date(_) => None,
     }
 }
 
 fn to_timestamp(v: &Value) -> Option<i64> {
     match v {
         Value::Timestamp(t) | Value::Int(t) => Some(*t),
+        Value::Date(d) => Some(i64::from(*d) * MILLIS_PER_DAY),
         Value::Double(d) => double_to_i64(*d),
         Value::Decimal(_) => to_bigint(v),
         Value::Str(s) => parse_timestamp(s),
@@ -206,6 +218,31 @@ mod tests {
             cast_explicit(Value::Int(99), dec_type(4, 2)),
             Value::Decimal(Decimal::new(9900, 2))
         );
+    }
+
+    #[test]
+    fn dates_are_the_days_of_timestamps_and_text() {
+        let day = 20_527; // 2026-03-15
+        let midnight = day as i64 * MILLIS_PER_DAY;
+        for (from, expected) in [
+            (Value::Timestamp(midnight + 5), Value::Date(day)),
+            (Value::Timestamp(-1), Value::Date(-1)),
+            (Value::str("2026-03-15"), Value::Date(day)),
+            (Value::str(" 2026-03-15T23:59:59Z "), Value::Date(day)),
+            (Value::str("15/03/2026"), Value::Null),
+            (Value::Int(day as i64), Value::Null),
+        ] {
+            assert_eq!(cast_value(from.clone(), DataType::Date), expected, "{from:?}");
+        }
+        assert_eq!(
+            cast_value(Value::Date(day), DataType::Timestamp),
+            Value::Timestamp(midnight)
+        );
+        assert_eq!(
+            cast_value(Value::Date(day), DataType::Varchar),
+            Value::str("2026-03-15")
+        );
+        assert_eq!(cast_value(Value::Date(day), DataType::BigInt), Value::Null);
     }
 
     #[test]

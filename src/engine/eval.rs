@@ -6,7 +6,7 @@
 use super::cast::{cast_explicit, conform};
 use super::compiled::eval_compiled;
 use super::functions::eval_function;
-use crate::data::{parse_timestamp, DataType, Decimal, Value};
+use crate::data::{parse_date, parse_timestamp, DataType, Decimal, Value, MILLIS_PER_DAY};
 use crate::plan::{BinaryOp, ExprKind, ScalarExpr, UnaryOp};
 use std::cmp::Ordering;
 
@@ -185,6 +185,11 @@ pub fn sql_cmp(a: &Value, b: &Value) -> Option<Ordering> {
         (Timestamp(x), Timestamp(y) | Int(y)) | (Int(x), Timestamp(y)) => Some(x.cmp(y)),
         (Timestamp(x), Str(s)) => parse_timestamp(s).map(|y| x.cmp(&y)),
         (Str(s), Timestamp(y)) => parse_timestamp(s).map(|x| x.cmp(y)),
+        (Date(x), Date(y)) => Some(x.cmp(y)),
+        (Date(x), Timestamp(y)) => Some((i64::from(*x) * MILLIS_PER_DAY).cmp(y)),
+        (Timestamp(x), Date(y)) => Some(x.cmp(&(i64::from(*y) * MILLIS_PER_DAY))),
+        (Date(x), Str(s)) => parse_date(s).map(|y| x.cmp(&y)),
+        (Str(s), Date(y)) => parse_date(s).map(|x| x.cmp(y)),
         _ => None,
     }
 }
@@ -204,6 +209,9 @@ enum Domain {
 }
 
 fn arithmetic(op: BinaryOp, l: &Value, r: &Value, result_type: DataType) -> Option<Value> {
+    if matches!(l, Value::Date(_)) || matches!(r, Value::Date(_)) {
+        return date_arithmetic(op, l, r);
+    }
     let domain = match result_type {
         DataType::Double => Domain::Float,
         DataType::Decimal { scale, .. } => Domain::Decimal(scale),
@@ -221,6 +229,21 @@ fn arithmetic(op: BinaryOp, l: &Value, r: &Value, result_type: DataType) -> Opti
         }
     };
     Some(conform(result, result_type))
+}
+
+/// A DATE plus or minus whole days (a DATE; NULL past a DATE's range),
+/// and the days from one DATE to another (BIGINT).
+fn date_arithmetic(op: BinaryOp, l: &Value, r: &Value) -> Option<Value> {
+    match (l, r) {
+        (Value::Date(a), Value::Date(b)) if op == BinaryOp::Subtract => {
+            Some(Value::Int(i64::from(*a) - i64::from(*b)))
+        }
+        (Value::Date(d), Value::Int(n)) | (Value::Int(n), Value::Date(d)) => {
+            let days = int_arith(op, i64::from(*d), *n)?;
+            i32::try_from(days).ok().map(Value::Date)
+        }
+        _ => None,
+    }
 }
 
 fn is_integer(v: &Value) -> bool {

@@ -2,7 +2,7 @@
 //! of a column's declared type, without allocating for numbers, and a fast
 //! path for ISO-8601 timestamps.
 
-use crate::data::{parse_timestamp, DataType, Decimal, Value};
+use crate::data::{parse_date, parse_timestamp, DataType, Decimal, Value};
 use hashbrown::HashTable;
 use std::sync::Arc;
 
@@ -120,6 +120,10 @@ impl ColumnParser {
             DataType::Double => parse_f64(cell).map(|v| put(Value::Double(v))),
             DataType::Boolean => parse_bool(cell).map(|v| put(Value::Bool(v))),
             DataType::Timestamp => parse_timestamp_bytes(cell).map(|v| put(Value::Timestamp(v))),
+            DataType::Date => std::str::from_utf8(cell)
+                .ok()
+                .and_then(parse_date)
+                .map(|v| put(Value::Date(v))),
             DataType::Decimal { precision, scale } => {
                 parse_decimal(cell, precision, scale).map(|v| put(Value::Decimal(v)))
             }

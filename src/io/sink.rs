@@ -23,7 +23,7 @@
 //! Write errors are [`Error::Io`] naming the path (`<stdout>`) and the OS
 //! error; a closed pipe is `BrokenPipe` ([`is_broken_pipe`]).
 
-use crate::data::{write_timestamp, Schema, Value};
+use crate::data::{write_date, write_timestamp, Schema, Value};
 use crate::error::{Error, Result};
 use crate::plan::RowKind;
 use std::fmt::Write as _;
@@ -662,6 +662,10 @@ pub(crate) fn write_json_value(out: &mut Vec<u8>, value: &Value, scratch: &mut S
         Value::Str(s) => write_json_string(out, s),
         Value::Timestamp(t) => {
             write_timestamp(*t, scratch);
+            write_json_string(out, scratch);
+        }
+        Value::Date(d) => {
+            write_date(*d, scratch);
             write_json_string(out, scratch);
         }
     }

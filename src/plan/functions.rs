@@ -203,6 +203,7 @@ const SCALAR_FUNCTIONS: &[&str] = &[
     "to_timestamp",
     "current_timestamp",
     "now",
+    "current_date",
     "regexp_like",
     "regexp_extract",
     "regexp_replace",
@@ -274,6 +275,11 @@ pub(crate) fn scalar_function(
         "current_timestamp" | "now" => {
             call.arity(&args, 0, 0)?;
             call.build(ScalarFunction::Now, args, DataType::Timestamp)
+        }
+        "current_date" => {
+            call.arity(&args, 0, 0)?;
+            let now = call.build(ScalarFunction::Now, args, DataType::Timestamp)?;
+            Ok(convert(now, DataType::Date))
         }
         "date_format" => call.date_format(args),
         "greatest" => call.extreme(ScalarFunction::Greatest, args),
@@ -466,6 +472,7 @@ impl Call<'_> {
 
     fn date_format(&self, args: Vec<ScalarExpr>) -> Result<ScalarExpr> {
         self.arity(&args, 2, 2)?;
+        let args = dates_as_timestamps(args, &[0]);
         self.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
         self.expect(&args, 1, "VARCHAR", |t| t == DataType::Varchar)?;
         self.check_pattern_literal(&args[1])?;
@@ -726,6 +733,7 @@ pub(crate) fn unit_function(
 ) -> Result<ScalarExpr> {
     let call = Call { name, e };
     call.arity(&args, 2, 2)?;
+    let args = dates_as_timestamps(args, &[0, 1]);
     call.expect(&args, 1, "TIMESTAMP", |t| t == DataType::Timestamp)?;
     if name == "timestampdiff" {
         call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
@@ -780,6 +788,7 @@ pub(crate) fn date_part(
 ) -> Result<ScalarExpr> {
     let call = Call { name, e };
     call.arity(&args, 1, 1)?;
+    let args = dates_as_timestamps(args, &[0]);
     call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
     let t = match part {
         DatePart::Epoch => DataType::Double,
@@ -813,8 +822,22 @@ pub(crate) fn time_floor(
     };
     let call = Call { name, e };
     call.arity(&args, 1, 1)?;
+    let args = dates_as_timestamps(args, &[0]);
     call.expect(&args, 0, "TIMESTAMP", |t| t == DataType::Timestamp)?;
     call.build(func, args, DataType::Timestamp)
+}
+
+/// `args` with each DATE at `positions` as the TIMESTAMP of its midnight:
+/// the time functions take a DATE wherever they take a TIMESTAMP (and
+/// return a TIMESTAMP, as DuckDB's DATE_TRUNC does).
+fn dates_as_timestamps(args: Vec<ScalarExpr>, positions: &[usize]) -> Vec<ScalarExpr> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, arg)| match arg.data_type {
+            DataType::Date if positions.contains(&i) => convert(arg, DataType::Timestamp),
+            _ => arg,
+        })
+        .collect()
 }
 
 /// The first ASCII letter of a DATE_FORMAT pattern that is not a pattern

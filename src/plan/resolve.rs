@@ -17,7 +17,7 @@ use super::{
     AggregateCall, AggregateFunction, BinaryOp, DatePart, ExprKind, ScalarExpr, TableDef, TimeUnit,
     UnaryOp,
 };
-use crate::data::{parse_timestamp, DataType, Value};
+use crate::data::{parse_date, parse_timestamp, DataType, Value};
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::ast::{
     self as sql, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Spanned,
@@ -545,8 +545,15 @@ impl<'a> ExprPlanner<'a> {
         }
         let op = binary_op(op)
             .ok_or_else(|| error_at(format!("operator {op} is not supported in `{e}`"), e))?;
-        let l = self.plan(left)?;
-        let r = self.plan(right)?;
+        let mut l = self.plan(left)?;
+        let mut r = self.plan(right)?;
+        // A DATE plus an INTERVAL is a TIMESTAMP (plus whole days stays a DATE).
+        if is_interval(right) && l.data_type == DataType::Date {
+            l = convert(l, DataType::Timestamp);
+        }
+        if is_interval(left) && r.data_type == DataType::Date {
+            r = convert(r, DataType::Timestamp);
+        }
         let (l, r, data_type) = binary_type(op, l, r, e)?;
         Ok(ScalarExpr::new(
             ExprKind::Binary {
@@ -1245,13 +1252,31 @@ fn coerce_for_comparison(
     }
 }
 
+/// `side` to compare with a value of type `other`: a VARCHAR literal as a
+/// TIMESTAMP or DATE literal, and a DATE as a TIMESTAMP against a TIMESTAMP.
 fn timestamp_literal_against(side: ScalarExpr, other: DataType, e: &SqlExpr) -> Result<ScalarExpr> {
     match (&side.kind, other) {
         (ExprKind::Literal(Value::Str(text)), DataType::Timestamp) => match parse_timestamp(text) {
             Some(ms) => Ok(ScalarExpr::literal(Value::Timestamp(ms))),
             None => Err(error_at(format!("'{text}' is not a timestamp in `{e}`"), e)),
         },
+        (ExprKind::Literal(Value::Str(text)), DataType::Date) => match parse_date(text) {
+            Some(days) => Ok(ScalarExpr::literal(Value::Date(days))),
+            None => Err(error_at(format!("'{text}' is not a date in `{e}`"), e)),
+        },
+        _ if side.data_type == DataType::Date && other == DataType::Timestamp => {
+            Ok(convert(side, DataType::Timestamp))
+        }
         _ => Ok(side),
+    }
+}
+
+/// True for `INTERVAL ..` (maybe in parentheses).
+fn is_interval(e: &SqlExpr) -> bool {
+    match e {
+        SqlExpr::Interval(_) => true,
+        SqlExpr::Nested(inner) => is_interval(inner),
+        _ => false,
     }
 }
 
@@ -1311,6 +1336,9 @@ fn convert_literal(v: &Value, target: DataType) -> Option<Value> {
         (Value::Decimal(d), DataType::Decimal { scale, .. }) => {
             d.rescale(scale).map(Value::Decimal)
         }
+        (Value::Date(d), DataType::Timestamp) => Some(Value::Timestamp(
+            i64::from(*d) * crate::data::MILLIS_PER_DAY,
+        )),
         _ => None,
     }
 }
@@ -1338,6 +1366,7 @@ fn typed_string(t: &sql::TypedString, e: &SqlExpr) -> Result<ScalarExpr> {
     };
     let value = match target {
         DataType::Timestamp => parse_timestamp(text).map(Value::Timestamp),
+        DataType::Date => parse_date(text).map(Value::Date),
         DataType::Varchar => Some(Value::str(text)),
         _ => number_literal(text.trim()).ok(),
     };

@@ -38,7 +38,12 @@ pub fn arithmetic_type(op: BinaryOp, l: DataType, r: DataType) -> Option<DataTyp
         (Null, Timestamp) | (Timestamp, Null) => Some(Null),
         (BigInt, BigInt) => Some(BigInt),
         (Double, t) | (t, Double) if t.is_numeric() => Some(Double),
+        (Null, Date) | (Date, Null) => Some(Null),
         (Timestamp, Timestamp) if op == BinaryOp::Subtract => Some(BigInt),
+        // A DATE plus or minus whole days; the days between two DATEs.
+        (Date, Date) if op == BinaryOp::Subtract => Some(BigInt),
+        (Date, BigInt) if matches!(op, BinaryOp::Add | BinaryOp::Subtract) => Some(Date),
+        (BigInt, Date) if op == BinaryOp::Add => Some(Date),
         (Timestamp, BigInt) if matches!(op, BinaryOp::Add | BinaryOp::Subtract) => Some(Timestamp),
         (BigInt, Timestamp) if op == BinaryOp::Add => Some(Timestamp),
         _ => {
@@ -60,7 +65,9 @@ fn decimal_result_scale(op: BinaryOp, s1: u8, s2: u8) -> Option<u8> {
     Some(scale.min(MAX_DECIMAL_SCALE))
 }
 
-/// True when values of the two types can be compared with `= < ..`.
+/// True when values of the two types can be compared with `= < ..` (a
+/// DATE and a TIMESTAMP compare once the DATE is converted: see
+/// [`common_type`]).
 pub fn comparable(l: DataType, r: DataType) -> bool {
     l == r
         || l == DataType::Null
@@ -79,7 +86,12 @@ pub fn castable(from: DataType, to: DataType) -> bool {
         || (from.is_numeric() && to.is_numeric())
         || matches!(
             (from, to),
-            (Timestamp, BigInt) | (BigInt, Timestamp) | (Boolean, BigInt) | (BigInt, Boolean)
+            (Timestamp, BigInt)
+                | (BigInt, Timestamp)
+                | (Boolean, BigInt)
+                | (BigInt, Boolean)
+                | (Date, Timestamp)
+                | (Timestamp, Date)
         )
 }
 
@@ -89,6 +101,8 @@ pub fn common_type(a: DataType, b: DataType) -> Option<DataType> {
     match (a, b) {
         _ if a == b => Some(a),
         (Null, t) | (t, Null) => Some(t),
+        // A DATE is the TIMESTAMP of its midnight.
+        (Date, Timestamp) | (Timestamp, Date) => Some(Timestamp),
         (Double, t) | (t, Double) if t.is_numeric() => Some(Double),
         _ => {
             let (s1, s2) = (exact_scale(a)?, exact_scale(b)?);
@@ -164,6 +178,7 @@ pub fn sql_type(t: &SqlType) -> Result<DataType, String> {
         S::Char(_) | S::Character(_) | S::Text | S::String(_) => DataType::Varchar,
         S::Boolean | S::Bool => DataType::Boolean,
         S::Timestamp(_, _) | S::TimestampNtz(_) | S::Datetime(_) => DataType::Timestamp,
+        S::Date => DataType::Date,
         other => return Err(format!("type {other} is not supported")),
     };
     Ok(mapped)
@@ -242,6 +257,22 @@ mod tests {
         );
         assert_eq!(arithmetic_type(Add, Timestamp, Timestamp), None);
         assert_eq!(arithmetic_type(Subtract, BigInt, Timestamp), None);
+    }
+
+    #[test]
+    fn dates_shift_by_days_and_meet_timestamps_as_timestamps() {
+        assert_eq!(arithmetic_type(Add, Date, BigInt), Some(Date));
+        assert_eq!(arithmetic_type(Add, BigInt, Date), Some(Date));
+        assert_eq!(arithmetic_type(Subtract, Date, BigInt), Some(Date));
+        assert_eq!(arithmetic_type(Subtract, Date, Date), Some(BigInt));
+        assert_eq!(arithmetic_type(Subtract, BigInt, Date), None);
+        assert_eq!(arithmetic_type(Add, Date, Date), None);
+        assert_eq!(arithmetic_type(Multiply, Date, BigInt), None);
+        assert_eq!(common_type(Date, Timestamp), Some(Timestamp));
+        assert_eq!(common_type(Date, BigInt), None);
+        assert!(castable(Date, Timestamp) && castable(Timestamp, Date));
+        assert!(castable(Varchar, Date) && castable(Date, Varchar));
+        assert!(!castable(BigInt, Date));
     }
 
     #[test]

@@ -212,6 +212,7 @@ fn map_type(sql: &SqlDataType, column: &str, location: SqlLocation) -> Result<Da
         | T::Text => DataType::Varchar,
         T::Timestamp(_, _) | T::TimestampNtz(_) | T::Datetime(_) => DataType::Timestamp,
         T::Custom(name, _) if is_timestamp_alias(&name.to_string()) => DataType::Timestamp,
+        T::Date => DataType::Date,
         other => return Err(unsupported_type(other, column, location)),
     };
     Ok(data_type)
@@ -250,7 +251,7 @@ fn unsupported_type(sql: &SqlDataType, column: &str, location: SqlLocation) -> E
     sql_error(
         format!(
             "column {column}: type {sql} is not supported \
-             (use BOOLEAN, BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR or TIMESTAMP)"
+             (use BOOLEAN, BIGINT, DOUBLE, DECIMAL(p,s), VARCHAR, TIMESTAMP or DATE)"
         ),
         location,
     )

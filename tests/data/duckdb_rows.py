@@ -1,11 +1,15 @@
-"""Writes DuckDB query results as corestream's JSON lines (timestamps as
-corestream prints them), for the expected-output scripts under tests/data."""
+"""Writes DuckDB query results as corestream's JSON lines (timestamps and
+dates as corestream prints them), for the expected-output scripts under
+tests/data."""
+import datetime
 import json
 
 
 def text(value):
-    if hasattr(value, "strftime"):
+    if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return value
 
 

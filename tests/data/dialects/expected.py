@@ -331,6 +331,23 @@ write("top_n_global", """SELECT k, n, x, rn FROM (SELECT *,
     row_number() OVER (ORDER BY n, x DESC NULLS FIRST, pos) AS rn FROM overs)
     WHERE rn <= 5 ORDER BY rn""")
 
+# DATE: a declared DATE column (with NULLs) beside a TIMESTAMP; DATE plus
+# days is a DATE, minus a DATE the days between, plus an INTERVAL a
+# TIMESTAMP; DATE_TRUNC of a DATE is a TIMESTAMP; a DATE compares with a
+# TIMESTAMP as its midnight.
+con.execute(f"""CREATE TABLE dates AS SELECT * REPLACE (
+      CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS TIMESTAMP) AS ts),
+      row_number() OVER () AS pos
+    FROM read_csv('{DIR}/dates.csv', header = true,
+      types = {{'k': 'VARCHAR', 'd': 'DATE', 'ts': 'VARCHAR'}})""")
+write("dates_rows", """SELECT k, d, d + 7 AS week_later, d - DATE '2026-01-01' AS days_in,
+    CAST(ts AS DATE) AS ts_day, CAST(ts AS DATE) = d AS same_day, d < ts AS before_ts,
+    date_trunc('month', d) AS month, extract(dow FROM d) AS dow,
+    d + INTERVAL 12 HOUR AS noon, CAST(d AS VARCHAR) AS text
+    FROM dates WHERE d >= DATE '2026-01-05' OR d IS NULL ORDER BY pos""")
+write("dates_by_day", """SELECT d, COUNT(*) AS n, MIN(ts) AS first_ts, MAX(k) AS last_k
+    FROM dates GROUP BY d ORDER BY d NULLS FIRST""")
+
 # ORDER BY a final result: ties keep corestream's output order (input order
 # for rows, pos here); NULLs last in both directions, as DuckDB's default.
 write("order_by_volume_top2", """SELECT symbol, SUM(qty) AS v FROM trades GROUP BY symbol
