@@ -971,7 +971,8 @@ fn order_by_is_refused_on_a_stream_of_changes_and_an_input_that_never_ends() {
     );
     assert_sql_error(
         "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL ORDER BY qty",
-        "ORDER BY `qty` is not an output column of this grouping; sort by one of symbol, n",
+        "ORDER BY `qty` is not an output column of this grouping, nor an expression of its \
+         keys and aggregates; sort by one of symbol, n",
     );
     assert_sql_error(
         "SELECT symbol FROM trades ORDER BY 2",
@@ -1058,4 +1059,17 @@ fn dates_convert_from_text_and_timestamps_and_refuse_what_has_no_meaning() {
         "SELECT symbol FROM trades WHERE CAST(ts AS DATE) = 'soon'",
         "'soon' is not a date",
     );
+}
+
+#[test]
+fn a_grouping_sorts_by_aggregates_and_window_bounds_it_does_not_write() {
+    let by_range = "SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol EMIT FINAL \
+                    ORDER BY MAX(price) - MIN(price) DESC, symbol";
+    assert_eq!(
+        query_everywhere(by_range),
+        expected("order_by_hidden_aggregate")
+    );
+    let by_end = "SELECT window_start, SUM(qty) AS v FROM trades \
+                  GROUP BY TUMBLE(ts, INTERVAL '10' SECOND) ORDER BY window_end DESC";
+    assert_eq!(query_everywhere(by_end), expected("order_by_hidden_window"));
 }

@@ -232,7 +232,11 @@ mod tests {
             (Value::str("15/03/2026"), Value::Null),
             (Value::Int(day as i64), Value::Null),
         ] {
-            assert_eq!(cast_value(from.clone(), DataType::Date), expected, "{from:?}");
+            assert_eq!(
+                cast_value(from.clone(), DataType::Date),
+                expected,
+                "{from:?}"
+            );
         }
         assert_eq!(
             cast_value(Value::Date(day), DataType::Timestamp),

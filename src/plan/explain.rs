@@ -91,18 +91,20 @@ impl QueryPlan {
 
     /// ORDER BY as output column names with their directions.
     fn sort_text(&self) -> String {
-        let row: Vec<String> = self.row_schema().names().map(String::from).collect();
-        let projections = match &self.kind {
-            QueryKind::Stateless { projections } => projections.as_slice(),
-            QueryKind::Over(over) => over.projections.as_slice(),
-            QueryKind::TopN(top) => top.projections.as_slice(),
-            QueryKind::Aggregate(_) => &[],
+        let source: Vec<String> = self.row_schema().names().map(String::from).collect();
+        // A hidden key (past the output's columns) is over the projections' row.
+        let (projections, row) = match &self.kind {
+            QueryKind::Stateless { projections } => (projections.as_slice(), source),
+            QueryKind::Over(over) => (over.projections.as_slice(), source),
+            QueryKind::TopN(top) => (top.projections.as_slice(), source),
+            QueryKind::Aggregate(agg) => {
+                (agg.projections.as_slice(), group_row_names(agg, &source))
+            }
         };
         let keys: Vec<String> = self
             .order_by
             .iter()
             .map(|key| {
-                // A hidden key (past the output's columns) is over the source row.
                 let name = match self.output.fields.get(key.column) {
                     Some(field) => field.name.clone(),
                     None => projections.get(key.column).map_or("?".into(), |p| {

@@ -1,8 +1,8 @@
 //! ORDER BY of a query's final result: output columns to sort by, named by
 //! output name (or alias), by position, or by an expression of the SELECT
-//! list. In a query without GROUP BY, any other expression over the source
-//! row becomes a hidden column after the output's, sorted by and not
-//! written. Only a result that is final can be sorted: rows of a stateless or
+//! list. Any other expression (over the source row, or in a grouping over
+//! its keys and aggregates) becomes a hidden column after the output's,
+//! sorted by and not written. Only a result that is final can be sorted: rows of a stateless or
 //! OVER query, or a grouping's EMIT FINAL rows (not a stream of changes);
 //! the runtime also refuses inputs that never end.
 
@@ -149,8 +149,9 @@ fn output_column(e: &SqlExpr, columns: &OutputColumns, hidden: &mut HiddenColumn
     let names: Vec<&str> = columns.names.names().collect();
     Err(error_at(
         format!(
-            "ORDER BY `{e}` is not an output column of this grouping; sort by one of {} (by name or position), \
-             or an expression written as in the SELECT list",
+            "ORDER BY `{e}` is not an output column of this grouping, nor an expression of its \
+             keys and aggregates; sort by one of {} (by name or position), or by an expression \
+             over the GROUP BY keys and aggregates",
             names.join(", ")
         ),
         e,

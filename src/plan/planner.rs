@@ -114,8 +114,15 @@ pub fn plan_query(
     let group_by = group_by.with_from_window(from_window)?;
     let grouped = is_grouped(select, &items, &group_by)?;
     let windowed = group_by.window.is_some();
+    let order_exprs: Vec<&SqlExpr> = match query.query.order_by.as_ref().map(|o| &o.kind) {
+        Some(sql::OrderByKind::Expressions(exprs)) => exprs.iter().map(|e| &e.expr).collect(),
+        _ => Vec::new(),
+    };
+    let mut group_order = Vec::new();
     let (mut kind, output) = if grouped {
-        plan_grouped(select, &items, group_by, &scope)?
+        let (kind, output, order) = plan_grouped(select, &items, group_by, &scope, &order_exprs)?;
+        group_order = order;
+        (kind, output)
     } else if uses_over(select, &items) {
         plan_over(select, &items, &scope)?
     } else {
@@ -133,10 +140,17 @@ pub fn plan_query(
             };
             let grouping = matches!(kind, QueryKind::Aggregate(_));
             let mut hidden_column = |e: &SqlExpr| -> Result<Option<usize>> {
-                if grouping {
-                    return Ok(None);
-                }
-                let planned = ExprPlanner::over_source(&scope, "in ORDER BY").plan(e)?;
+                let planned = match grouping {
+                    // Over the group row, if it plans there.
+                    true => match group_order.iter().position(|o: &(&SqlExpr, _)| o.0 == e) {
+                        Some(i) => match group_order[i].1.clone() {
+                            Some(planned) => planned,
+                            None => return Ok(None),
+                        },
+                        None => return Ok(None),
+                    },
+                    false => ExprPlanner::over_source(&scope, "in ORDER BY").plan(e)?,
+                };
                 hidden.push(planned);
                 Ok(Some(output.len() + hidden.len() - 1))
             };
@@ -653,7 +667,7 @@ fn add_hidden_columns(kind: &mut QueryKind, hidden: Vec<ScalarExpr>) {
         QueryKind::Stateless { projections } => projections.extend(hidden),
         QueryKind::Over(over) => over.projections.extend(hidden),
         QueryKind::TopN(top) => top.projections.extend(hidden),
-        QueryKind::Aggregate(_) => {}
+        QueryKind::Aggregate(aggregate) => aggregate.projections.extend(hidden),
     }
 }
 
@@ -699,12 +713,18 @@ fn plan_items(
     Ok((projections, names))
 }
 
-fn plan_grouped(
+/// A grouping's plan and output, and each ORDER BY expression planned over
+/// the group row where it can be (a key, an aggregate, an expression of
+/// them): what ORDER BY may sort by besides the output columns.
+type GroupedPlan<'q> = (QueryKind, Schema, Vec<(&'q SqlExpr, Option<ScalarExpr>)>);
+
+fn plan_grouped<'q>(
     select: &Select,
     items: &[Item],
     group_by: GroupBy,
     scope: &SourceScope,
-) -> Result<(QueryKind, Schema)> {
+    order_exprs: &[&'q SqlExpr],
+) -> Result<GroupedPlan<'q>> {
     let keys = group_by
         .keys
         .iter()
@@ -734,10 +754,21 @@ fn plan_grouped(
         .as_ref()
         .map(|h| planner.plan_condition(h, "HAVING"))
         .transpose()?;
+    // An ORDER BY expression that is no output column and does not plan
+    // over the group row is refused later, naming the output columns.
+    let mut order: Vec<(&SqlExpr, Option<ScalarExpr>)> = order_exprs
+        .iter()
+        .map(|e| (*e, planner.plan(e).ok()))
+        .collect();
     let group = planner
         .into_group()
         .ok_or_else(|| Error::plan("internal: grouped planning lost its groups", None))?;
-    for expr in projections.iter_mut().chain(having.iter_mut()) {
+    let planned_order = order.iter_mut().filter_map(|(_, planned)| planned.as_mut());
+    for expr in projections
+        .iter_mut()
+        .chain(having.iter_mut())
+        .chain(planned_order)
+    {
         group.finish(expr);
     }
     let output = output_schema(names, &projections);
@@ -748,7 +779,7 @@ fn plan_grouped(
         having,
         projections,
     };
-    Ok((QueryKind::Aggregate(plan), output))
+    Ok((QueryKind::Aggregate(plan), output, order))
 }
 
 /// Output fields: `names` made unique (`x`, `x_2`, `x_3`; compared without

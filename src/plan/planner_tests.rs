@@ -336,7 +336,16 @@ fn order_by_names_output_columns_by_name_position_or_select_expression() {
             "SELECT symbol, COUNT(*) FROM trades \
              GROUP BY symbol, TUMBLE(ts, INTERVAL '10' SECOND) ORDER BY qty",
         ),
-        "ORDER BY `qty` is not an output column of this grouping; sort by one of symbol",
+        "ORDER BY `qty` is not an output column of this grouping, nor an expression of its keys",
+    );
+    let mut q = query("SELECT symbol FROM trades GROUP BY symbol ORDER BY SUM(qty) DESC, symbol");
+    q.emit = Some(EmitClause::Final);
+    let grouped = plan_of(&q);
+    assert_eq!(grouped.output.len(), 1);
+    assert_eq!(projections(&grouped).len(), 2, "the sum is a hidden column");
+    assert_contains(
+        &grouped.explain(),
+        "Sort: #1 agg0 (not written) DESC, symbol (the whole result",
     );
     assert_contains(
         &error("SELECT qty FROM trades ORDER BY 0"),

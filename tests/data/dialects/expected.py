@@ -356,3 +356,8 @@ write("order_by_rows", """SELECT k, name, x FROM ticks ORDER BY x DESC, name, po
 write("order_by_nulls_first", """SELECT k, x FROM ticks ORDER BY 2 NULLS FIRST, pos LIMIT 8""")
 # Sorted by columns the output leaves out.
 write("order_by_hidden", """SELECT symbol, price FROM trades ORDER BY qty DESC, ts LIMIT 4""")
+# A grouping sorted by an aggregate and a window bound it does not select.
+write("order_by_hidden_aggregate", """SELECT symbol, COUNT(*) AS n FROM trades
+    GROUP BY symbol ORDER BY MAX(price) - MIN(price) DESC, symbol""")
+write("order_by_hidden_window", """SELECT time_bucket(INTERVAL 10 SECOND, ts) AS window_start,
+    SUM(qty) AS v FROM trades GROUP BY window_start ORDER BY window_start + INTERVAL 10 SECOND DESC""")
