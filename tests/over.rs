@@ -182,6 +182,12 @@ fn what_over_cannot_do_is_refused_with_the_reason_and_place() {
         ],
     );
     assert_sql_error(
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end \
+         ORDER BY x DESC) AS rn FROM TABLE(TUMBLE(TABLE overs, DESCRIPTOR(ts), \
+         INTERVAL '10' SECOND))) WHERE rn <= 2",
+        &["(Flink's window Top-N) is not supported yet", "column 26"],
+    );
+    assert_sql_error(
         "SELECT k, RANK() OVER (PARTITION BY k ORDER BY n DESC) AS r FROM overs QUALIFY r <= 3",
         &["ORDER BY the event-time column", "only ROW_NUMBER"],
     );

@@ -113,6 +113,7 @@ pub fn plan_query(
         .transpose()?;
     let group_by = group_by.with_from_window(from_window)?;
     let grouped = is_grouped(select, &items, &group_by)?;
+    refuse_over_a_window_function(&items, &group_by)?;
     let windowed = group_by.window.is_some();
     let order_exprs: Vec<&SqlExpr> = match query.query.order_by.as_ref().map(|o| &o.kind) {
         Some(sql::OrderByKind::Expressions(exprs)) => exprs.iter().map(|e| &e.expr).collect(),
@@ -596,6 +597,34 @@ fn is_grouped(select: &Select, items: &[Item], group_by: &GroupBy) -> Result<boo
             having,
         )),
         _ => Ok(grouped),
+    }
+}
+
+/// A window function over a window table function's rows, with no
+/// grouping (Flink's window Top-N and window deduplication): only the
+/// first row per window in time, `rn = 1`, runs (as a grouping, see
+/// `dedup`); anything else is refused by name.
+fn refuse_over_a_window_function(items: &[Item], group_by: &GroupBy) -> Result<()> {
+    let only_window = group_by.window.is_some()
+        && group_by.keys.is_empty()
+        && !items
+            .iter()
+            .any(|item| matches!(item, Item::Expr { expr, .. } if contains_aggregate(expr)));
+    let over = items.iter().find_map(|item| match item {
+        Item::Expr { expr, .. } if contains_over(expr) => Some(*expr),
+        _ => None,
+    });
+    match over {
+        Some(over) if only_window => Err(error_at(
+            format!(
+                "a window function over a window table function's rows (Flink's window Top-N) \
+                 is not supported yet; the first row per window in time (`ROW_NUMBER() OVER \
+                 (PARTITION BY window_start, window_end, .. ORDER BY <time>)` with `rn = 1`) \
+                 is, and so is a Top-N without windows: `{over}`"
+            ),
+            over,
+        )),
+        _ => Ok(()),
     }
 }
 
