@@ -114,6 +114,10 @@ struct Candidates {
     boolean: bool,
     bigint: bool,
     double: bool,
+    /// A finite number was seen: `NaN`, `inf` and `-inf` make a column
+    /// DOUBLE (as in DuckDB) only beside one, so that a column of words
+    /// such as "nan" stays VARCHAR.
+    finite: bool,
     timestamp: bool,
     seen: bool,
 }
@@ -123,6 +127,7 @@ impl Candidates {
         boolean: true,
         bigint: true,
         double: true,
+        finite: false,
         timestamp: true,
         seen: false,
     };
@@ -136,7 +141,9 @@ impl Candidates {
         // Inference is stricter than reading: 1/0/t/f are numbers or text.
         self.boolean &= text.eq_ignore_ascii_case(b"true") || text.eq_ignore_ascii_case(b"false");
         self.bigint &= parse_i64(text).is_some();
-        self.double &= parse_f64(text).is_some_and(f64::is_finite);
+        let number = parse_f64(text);
+        self.double &= number.is_some();
+        self.finite |= number.is_some_and(f64::is_finite);
         self.timestamp &= is_iso_timestamp(text);
     }
 
@@ -145,7 +152,11 @@ impl Candidates {
             Candidates { seen: false, .. } => DataType::Varchar,
             Candidates { boolean: true, .. } => DataType::Boolean,
             Candidates { bigint: true, .. } => DataType::BigInt,
-            Candidates { double: true, .. } => DataType::Double,
+            Candidates {
+                double: true,
+                finite: true,
+                ..
+            } => DataType::Double,
             Candidates {
                 timestamp: true, ..
             } => DataType::Timestamp,
@@ -298,6 +309,13 @@ mod tests {
         );
         assert_eq!(t.name, "t");
         assert_eq!(t.properties[0].0, "path");
+    }
+
+    #[test]
+    fn nan_and_infinities_beside_numbers_are_double_and_alone_are_text() {
+        let f = file(".csv", "x,y,name\n1.5,NaN,nan\ninf,-inf,Inf\n-2,nan,NaN\n");
+        let t = infer_table("t", f.path().to_str().unwrap(), &[]).unwrap();
+        assert_eq!(types(&t.schema), "x DOUBLE, y VARCHAR, name VARCHAR");
     }
 
     #[test]
