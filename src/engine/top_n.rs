@@ -107,6 +107,8 @@ impl Partitions {
 #[derive(Clone)]
 pub struct TopNOperator {
     order: Vec<ScalarExpr>,
+    /// Scratch: the row's ORDER BY values (copied only when it is kept).
+    order_values: Vec<Value>,
     sort_keys: Vec<SortKey>,
     limit: usize,
     reads_rank: bool,
@@ -121,6 +123,7 @@ impl TopNOperator {
     pub fn new(plan: &TopNPlan, emit: EmitMode, changelog: bool) -> Self {
         TopNOperator {
             order: plan.order.iter().map(|k| k.expr.clone()).collect(),
+            order_values: Vec::with_capacity(plan.order.len()),
             sort_keys: plan.sort_keys(),
             limit: plan.limit,
             reads_rank: plan.reads_rank(),
@@ -153,17 +156,19 @@ impl TopNOperator {
     /// Takes a source row (already past WHERE) at `position`; with EMIT
     /// CHANGES, emits the rows of the result it changes.
     pub fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) -> Outcome {
-        let order: Vec<Value> = self.order.iter().map(|k| eval(k, row)).collect();
+        let order = &mut self.order_values;
+        order.clear();
+        order.extend(self.order.iter().map(|k| eval(k, row)));
         let entries = self.partitions.of(row, &mut self.footprint);
         // Ties go after the rows kept before them: those came first.
         let rank = entries.partition_point(|e| {
-            SortKey::compare_rows(&self.sort_keys, &e.order, &order) != Ordering::Greater
+            SortKey::compare_rows(&self.sort_keys, &e.order, order) != Ordering::Greater
         });
         if rank >= self.limit {
             return Outcome::Processed;
         }
         let new = Ranked {
-            order,
+            order: order.clone(),
             row: row.to_vec(),
         };
         let (limit, shape, footprint) = (self.limit, &mut self.shape, &mut self.footprint);
