@@ -178,6 +178,13 @@ fn emit_final(plan: &QueryPlan, records: &[Record]) -> Rows {
     multiset(out.rows.iter().map(|r| row_text(&r.values)))
 }
 
+/// What applying the changelog rows the first `prefix` records caused
+/// (`changes`, per record) gives.
+fn applied_after(changes: &[Vec<Vec<Value>>], prefix: usize) -> Result<Rows, TestCaseError> {
+    let rows = changes[..prefix].iter().flatten();
+    apply(rows.map(|row| (kind_of(row), row_text(&row[1..])))).map_err(TestCaseError::fail)
+}
+
 fn kind_of(row: &[Value]) -> RowKind {
     let kind = row.first().and_then(Value::as_str).and_then(RowKind::parse);
     kind.unwrap_or_else(|| panic!("no row kind first in {row:?}"))
@@ -218,13 +225,7 @@ proptest! {
             }
         }
         for prefix in 0..=records.len() {
-            let applied = apply(
-                changelog[..prefix]
-                    .iter()
-                    .flatten()
-                    .map(|row| (kind_of(row), row_text(&row[1..]))),
-            );
-            let applied = applied.map_err(TestCaseError::fail)?;
+            let applied = applied_after(&changelog, prefix)?;
             prop_assert_eq!(
                 &applied,
                 &emit_final(&finals, &records[..prefix]),
@@ -343,13 +344,7 @@ proptest! {
             prop_assert!(query.ranked || unranked_kinds.contains(&kind), "{:?}", row);
         }
         for prefix in 0..=records.len() {
-            let applied = apply(
-                changelog[..prefix]
-                    .iter()
-                    .flatten()
-                    .map(|row| (kind_of(row), row_text(&row[1..]))),
-            );
-            let applied = applied.map_err(TestCaseError::fail)?;
+            let applied = applied_after(&changelog, prefix)?;
             let reference = query.reference(&records[..prefix]);
             prop_assert_eq!(&applied, &reference, "{} after {} records", query.sql("CHANGES"), prefix);
             prop_assert_eq!(&emit_final(&finals, &records[..prefix]), &reference);
