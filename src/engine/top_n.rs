@@ -42,8 +42,10 @@ fn values_bytes(values: &[Value]) -> usize {
     footprint::vec::<Value>(values.len()) + values.iter().map(value_heap).sum::<usize>()
 }
 
-/// Bytes a partition takes in the map besides its key and rows.
-const PARTITION_ENTRY_BYTES: usize = std::mem::size_of::<(Vec<Value>, Vec<Ranked>)>() + 16;
+/// Bytes a partition takes besides its key's values and its rows: its map
+/// entry (the key vector and id) and its slot of the partitions.
+const PARTITION_ENTRY_BYTES: usize =
+    std::mem::size_of::<(Vec<Value>, usize)>() + std::mem::size_of::<Vec<Ranked>>() + 16;
 
 /// How a kept row becomes an output row.
 #[derive(Clone)]
@@ -74,13 +76,15 @@ impl Shape {
     }
 }
 
-/// Every partition's kept rows, by partition key.
+/// Every partition's kept rows: partitions by id, ids by partition key
+/// (an id is found with one hash lookup, and copied out of the map).
 #[derive(Clone)]
 struct Partitions {
     keys: Vec<ScalarExpr>,
     /// Set when the partition key is one column: looked up in place.
     single_key_column: Option<usize>,
-    kept: AHashMap<Vec<Value>, Vec<Ranked>>,
+    ids: AHashMap<Vec<Value>, usize>,
+    kept: Vec<Vec<Ranked>>,
 }
 
 impl Partitions {
@@ -88,19 +92,29 @@ impl Partitions {
     /// `footprint`) when it is new.
     fn of(&mut self, row: &[Value], footprint: &mut Footprint) -> &mut Vec<Ranked> {
         let key: Vec<Value> = match self.single_key_column.and_then(|c| row.get(c)) {
-            Some(value) => {
-                let found = std::slice::from_ref(value);
-                if self.kept.contains_key(found) {
-                    return self.kept.get_mut(found).expect("the key was just found");
-                }
-                vec![value.clone()]
-            }
+            Some(value) => match self.ids.get(std::slice::from_ref(value)) {
+                Some(&id) => return &mut self.kept[id],
+                None => vec![value.clone()],
+            },
             None => self.keys.iter().map(|k| eval(k, row)).collect(),
         };
-        self.kept.entry(key).or_insert_with_key(|key| {
+        let next = self.kept.len();
+        let id = *self.ids.entry(key).or_insert_with_key(|key| {
             footprint.grow(values_bytes(key) + PARTITION_ENTRY_BYTES);
-            Vec::new()
-        })
+            next
+        });
+        if id == next {
+            self.kept.push(Vec::new());
+        }
+        &mut self.kept[id]
+    }
+
+    /// Every partition's key and kept rows; the partitions are left empty.
+    fn take(&mut self) -> impl Iterator<Item = (Vec<Value>, Vec<Ranked>)> {
+        let mut kept = std::mem::take(&mut self.kept);
+        let ids = std::mem::take(&mut self.ids);
+        ids.into_iter()
+            .map(move |(key, id)| (key, std::mem::take(&mut kept[id])))
     }
 }
 
@@ -137,7 +151,8 @@ impl TopNOperator {
             partitions: Partitions {
                 keys: plan.partition_keys.clone(),
                 single_key_column: ScalarExpr::single_column(&plan.partition_keys),
-                kept: AHashMap::new(),
+                ids: AHashMap::new(),
+                kept: Vec::new(),
             },
             kept_rows: 0,
             footprint: Footprint::default(),
@@ -207,7 +222,7 @@ impl TopNOperator {
     /// End of input: with EMIT FINAL, every partition's kept rows, by
     /// partition key, then rank.
     pub fn finish(&mut self, out: &mut Output) {
-        let partitions = std::mem::take(&mut self.partitions.kept);
+        let partitions: Vec<_> = self.partitions.take().collect();
         self.kept_rows = 0;
         self.footprint = Footprint::default();
         if self.emit != EmitMode::Final {
