@@ -11,7 +11,7 @@
 
 use super::functions::aggregate_by_name;
 use super::resolve::{convert, error_at, function_name, interval_ms, positional_args, ExprPlanner};
-use super::top_n::{is_bounded, top_n_plan, TopNParts};
+use super::top_n::{is_bounded, only_row_number, top_n_plan, TopNParts};
 use super::{AggregateCall, ExprKind, QueryKind, ScalarExpr};
 use crate::data::DataType;
 use crate::error::Result;
@@ -167,14 +167,8 @@ impl OverCalls {
         let window = self
             .window
             .ok_or_else(|| error_at("internal: a query with OVER planned no window", select))?;
-        let only_numbering = matches!(
-            self.calls.as_slice(),
-            [OverCall {
-                function: OverFunction::RowNumber,
-                ..
-            }]
-        );
-        let ranks_values = window.bigint_value && only_numbering && is_bounded(&qualify, self.base);
+        let ranks_values =
+            window.bigint_value && only_row_number(&self.calls) && is_bounded(&qualify, self.base);
         if let Some(time_column) = window.time_column().filter(|_| !ranks_values) {
             return Ok(QueryKind::Over(OverPlan {
                 partition_keys: window.partition_keys,

@@ -141,16 +141,15 @@ pub fn plan_query(
             };
             let grouping = matches!(kind, QueryKind::Aggregate(_));
             let mut hidden_column = |e: &SqlExpr| -> Result<Option<usize>> {
-                let planned = match grouping {
-                    // Over the group row, if it plans there.
-                    true => match group_order.iter().position(|o: &(&SqlExpr, _)| o.0 == e) {
-                        Some(i) => match group_order[i].1.clone() {
-                            Some(planned) => planned,
-                            None => return Ok(None),
-                        },
+                let planned = if grouping {
+                    // Planned over the group row with the SELECT list, if it could be.
+                    let found = group_order.iter().find(|(o, _)| *o == e);
+                    match found.and_then(|(_, planned)| planned.clone()) {
+                        Some(planned) => planned,
                         None => return Ok(None),
-                    },
-                    false => ExprPlanner::over_source(&scope, "in ORDER BY").plan(e)?,
+                    }
+                } else {
+                    ExprPlanner::over_source(&scope, "in ORDER BY").plan(e)?
                 };
                 hidden.push(planned);
                 Ok(Some(output.len() + hidden.len() - 1))
@@ -689,8 +688,9 @@ fn with_aliases_expanded(e: &SqlExpr, items: &[Item], scope: &SourceScope) -> Sq
     expanded
 }
 
-/// Appends ORDER BY's hidden columns to the SELECT list of a query without
-/// GROUP BY: the sorting sink drops them (the output schema has none).
+/// Appends ORDER BY's hidden columns to the SELECT list (over the source
+/// row, or the group row of a grouping): the sorting sink drops them (the
+/// output schema has none).
 fn add_hidden_columns(kind: &mut QueryKind, hidden: Vec<ScalarExpr>) {
     match kind {
         QueryKind::Stateless { projections } => projections.extend(hidden),

@@ -83,14 +83,7 @@ pub(super) fn top_n_plan(
     calls: &[OverCall],
     parts: TopNParts,
 ) -> Result<Option<TopNPlan>> {
-    let numbering = matches!(
-        calls,
-        [OverCall {
-            function: OverFunction::RowNumber,
-            ..
-        }]
-    );
-    if !numbering || window.order.is_empty() {
+    if !only_row_number(calls) || window.order.is_empty() {
         return Ok(None);
     }
     let at = &window.at;
@@ -118,6 +111,17 @@ pub(super) fn top_n_plan(
         qualify,
         projections: parts.projections,
     }))
+}
+
+/// True when `calls` is one ROW_NUMBER, the only window function a Top-N has.
+pub(super) fn only_row_number(calls: &[OverCall]) -> bool {
+    matches!(
+        calls,
+        [OverCall {
+            function: OverFunction::RowNumber,
+            ..
+        }]
+    )
 }
 
 /// True when QUALIFY bounds the row number in `rank_column`.
