@@ -91,7 +91,8 @@ fn send_signal(pid: u32, signal: libc::c_int) {
 
 /// A slow producer (a line every 200 ms): each line's rows are on standard
 /// output long before the producer closes its end, for a stateless query,
-/// EMIT CHANGES, a window closed by a later record (EMIT FINAL) and an OVER
+/// EMIT CHANGES, a window closed by a later record (EMIT FINAL), the
+/// window's Top-N ranked on the merger (a second stage) and an OVER
 /// window (a row goes out once a later record moves the watermark past it).
 #[test]
 fn a_slow_producer_sees_each_row_while_the_stream_is_open() {
@@ -109,6 +110,16 @@ fn a_slow_producer_sees_each_row_while_the_stream_is_open() {
             ),
         ),
         (
+            "window top-n",
+            format!(
+                "{DDL} SELECT symbol, q FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY \
+                 window_start, window_end ORDER BY q DESC) AS rn FROM (SELECT window_start, \
+                 window_end, symbol, SUM(qty) AS q FROM TABLE(TUMBLE(TABLE trades, \
+                 DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY window_start, window_end, \
+                 symbol)) WHERE rn = 1"
+            ),
+        ),
+        (
             "over",
             format!(
                 "{DDL} SELECT symbol, SUM(qty) OVER (PARTITION BY symbol ORDER BY ts) AS q \
@@ -121,7 +132,7 @@ fn a_slow_producer_sees_each_row_while_the_stream_is_open() {
         let mut worst = Duration::ZERO;
         for second in 0..5 {
             let written = run.send(&trade("A", 1, second));
-            if matches!(mode, "final" | "over") && second == 0 {
+            if matches!(mode, "final" | "window top-n" | "over") && second == 0 {
                 // The first window closes (the first row's time passes)
                 // when the second record arrives.
                 std::thread::sleep(Duration::from_millis(200));

@@ -304,6 +304,99 @@ fn a_top_n_without_partition_by_ranks_every_row_by_several_keys() {
     assert_eq!(folded(&changelog), sorted_lines(&expected_rows));
 }
 
+/// Flink's window Top-N: each window's groups ranked once the window
+/// closes (a second stage on the merger), the same at every shard count.
+const WINDOW_TOP_N: &str = "SELECT window_start, window_end, k, c, hi, rn FROM (\
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY hi DESC) AS rn \
+    FROM (SELECT window_start, window_end, k, COUNT(*) AS c, MAX(x) AS hi \
+          FROM TABLE(TUMBLE(TABLE overs, DESCRIPTOR(ts), INTERVAL '20' SECOND)) \
+          GROUP BY window_start, window_end, k)) WHERE rn <= 2";
+
+#[test]
+fn a_top_n_per_window_over_a_windowed_grouping_matches_duckdb() {
+    assert_eq!(
+        over_everywhere(WINDOW_TOP_N),
+        expected("window_top_n_tumbling")
+    );
+    // Each window's rows are written once: a changelog of inserts.
+    let changelog = over_everywhere_with(WINDOW_TOP_N, &["--changelog"]);
+    assert_eq!(
+        folded(&changelog),
+        sorted_lines(&expected("window_top_n_tumbling"))
+    );
+    assert!(changelog.lines().all(|l| l.starts_with("{\"op\":\"+I\"")));
+}
+
+#[test]
+fn a_top_n_over_hopping_windows_reads_a_with_query_filtered_before_ranking() {
+    let sql = "WITH w AS (SELECT window_start, window_end, k, SUM(n) AS s \
+               FROM TABLE(HOP(TABLE overs, DESCRIPTOR(ts), INTERVAL '10' SECOND, \
+               INTERVAL '30' SECOND)) GROUP BY window_start, window_end, k) \
+               SELECT window_end, k, s FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY \
+               window_start, window_end ORDER BY s DESC) AS rn FROM w WHERE s > 10) WHERE rn = 1";
+    assert_eq!(over_everywhere(sql), expected("window_top_n_hopping"));
+}
+
+#[test]
+fn a_top_n_over_an_unwindowed_grouping_ranks_its_final_rows() {
+    let sql = "SELECT k, s, rn FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY s DESC) AS rn \
+               FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)) WHERE rn <= 3";
+    let expected_rows = expected("top_n_of_grouping");
+    assert_eq!(over_everywhere(&format!("{sql} EMIT FINAL")), expected_rows);
+    // ORDER BY and LIMIT apply to the ranked rows.
+    let last_two = over_everywhere(&format!("{sql} EMIT FINAL ORDER BY rn DESC LIMIT 2"));
+    let mut reversed: Vec<&str> = expected_rows.lines().rev().take(2).collect();
+    reversed.push("");
+    assert_eq!(last_two, reversed.join("\n"));
+    let limited = over_everywhere(&format!("{sql} EMIT FINAL LIMIT 1"));
+    assert_eq!(
+        limited,
+        format!("{}\n", expected_rows.lines().next().expect("a row"))
+    );
+}
+
+#[test]
+fn a_top_n_over_a_grouping_is_refused_where_it_cannot_run() {
+    let grouping = "SELECT window_start, window_end, k, SUM(n) AS s FROM TABLE(TUMBLE(TABLE \
+                    overs, DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, \
+                    window_end, k";
+    assert_sql_error(
+        &format!(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY s DESC) AS rn \
+             FROM ({grouping})) WHERE rn <= 2"
+        ),
+        &["PARTITION BY window_start, window_end", "column 26"],
+    );
+    assert_sql_error(
+        &format!(
+            "SELECT * FROM (SELECT *, LAG(s) OVER (PARTITION BY k ORDER BY window_end) AS p \
+             FROM ({grouping}))"
+        ),
+        &["only a Top-N"],
+    );
+    assert_sql_error(
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY s DESC) AS rn \
+         FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)) WHERE rn <= 2",
+        &["ranks the grouping's final rows", "EMIT FINAL"],
+    );
+}
+
+#[test]
+fn a_top_n_over_a_grouping_explains_both_stages() {
+    let o = run(&["explain", "-e", WINDOW_TOP_N, "--source", OVERS]);
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in [
+        "Second stage, on the merger: ranks each window's rows once they are all in",
+        "TopN: the first 2 rows of each PARTITION BY [#0 window_start, #1 window_end] \
+         ORDER BY #4 hi DESC NULLS LAST",
+        "First stage, on the shards:",
+        "Aggregate: keys [#0 k], window TUMBLING(size 20s) on ts (#3)",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}
+
 #[test]
 fn a_top_n_explains_its_bound_and_keys() {
     let o = run(&["explain", "-e", TOP_PER_KEY, "--source", OVERS]);

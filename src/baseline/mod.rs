@@ -49,7 +49,6 @@ struct Writer {
     dead_letters: Option<Box<dyn DeadLetters + Send>>,
     source_name: String,
     limit: Option<u64>,
-    rows_written: u64,
     /// Rows handed to the sink (flushed or not), counted against LIMIT.
     rows_accepted: u64,
     latency: Histogram<u64>,
@@ -84,10 +83,11 @@ impl Writer {
             self.sink.write_row(&row.values)?;
             self.rows_accepted += 1;
         }
+        // One engine closes each window in one call.
+        self.sink.end_of_chunk()?;
         // Latency is taken where the thread-per-core runtime takes it: when
         // the rows are handed to the operating system.
         let flushed = self.sink.flush(&mut || false)?;
-        self.rows_written += flushed.rows;
         let micros = u64::try_from(caused_at.elapsed().as_micros()).unwrap_or(u64::MAX);
         let _ = self
             .latency
@@ -244,6 +244,7 @@ where
     let started = Instant::now();
     let mut plan = plan.clone();
     let io = crate::runtime::sorted_output(&mut plan, io, input.never_ends())?;
+    let io = crate::runtime::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
     let common = Common {
         engine: RwLock::new(Shared {
@@ -256,7 +257,6 @@ where
             dead_letters: io.dead_letters,
             source_name: input.name().to_string(),
             limit: io.limit.or(plan.limit),
-            rows_written: 0,
             rows_accepted: 0,
             latency: new_latency_histogram(),
             error: None,
@@ -345,7 +345,7 @@ fn finish<P: PartitionProcessor + Clone>(
     }
     Ok(RunReport::new(
         shards,
-        writer.rows_written,
+        writer.sink.rows_written(),
         started.elapsed(),
         stopped,
         writer.latency,

@@ -95,6 +95,7 @@ pub fn stateless_plan(
         time: TimeSettings::default(),
         stream_name: None,
         properties: Vec::new(),
+        stage: None,
     }
 }
 
@@ -192,6 +193,7 @@ impl GroupedPlan {
             time: self.time,
             stream_name: None,
             properties: Vec::new(),
+            stage: None,
         }
     }
 }

@@ -75,14 +75,21 @@ pub trait RowSink {
     /// few milliseconds; when it says so, the rows not yet written stay
     /// buffered and the result says how many went out.
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed>;
-    /// Rows handed to the operating system so far.
     /// Waits until everything flushed is durable where the sink can tell
     /// (a Kafka sink: acknowledged by the brokers). Called before a source
     /// commits what the output holds. Most sinks have nothing to wait for.
     fn settle(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Rows handed to the operating system so far.
     fn rows_written(&self) -> u64;
+    /// The rows given so far hold every row of the windows they belong to:
+    /// called after each chunk's rows (a window closes in one chunk on
+    /// every shard) and after the rows written at the end of the input. A
+    /// sink that ranks each window's rows (a second stage) writes them now.
+    fn end_of_chunk(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Every row of a run that completed has been given: a sink that holds
     /// rows back (ORDER BY's) writes them now. Not called for a run that
     /// was interrupted or stopped early.

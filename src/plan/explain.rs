@@ -28,6 +28,9 @@ impl QueryPlan {
                 self.sort_text()
             );
         }
+        if let Some(stage) = &self.stage {
+            explain_stage(&mut out, stage);
+        }
         match &self.kind {
             QueryKind::Stateless { projections } => {
                 let _ = writeln!(out, "  Project: {}", list(projections, &source_names));
@@ -250,6 +253,25 @@ fn explain_over(out: &mut String, over: &OverPlan, source_names: &[String]) {
             over_call_text(call, source_names)
         );
     }
+}
+
+/// A second stage: what it ranks, then the first stage follows.
+fn explain_stage(out: &mut String, stage: &super::RankStage) {
+    let when = match stage.window_columns {
+        Some(_) => "each window's rows once they are all in",
+        None => "the grouping's rows at the end of the input",
+    };
+    let _ = writeln!(
+        out,
+        "  Second stage, on the merger: ranks {when}, over the grouping's rows ({})",
+        stage.input
+    );
+    let names: Vec<String> = stage.input.names().map(String::from).collect();
+    explain_top_n(out, &stage.top_n, &names);
+    if let Some(filter) = &stage.filter {
+        let _ = writeln!(out, "  Filter: {}", filter.display_with(&names));
+    }
+    let _ = writeln!(out, "  First stage, on the shards:");
 }
 
 fn explain_top_n(out: &mut String, top: &TopNPlan, source_names: &[String]) {

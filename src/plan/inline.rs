@@ -45,6 +45,20 @@ pub(crate) fn inline_subqueries(
     Ok(inlined)
 }
 
+/// `query` with its WITH queries (and the views) written in place of their
+/// names, as subqueries in FROM.
+pub(super) fn expand_named_queries(query: Query, catalog: &Catalog) -> Result<Query> {
+    expand_with(query, &[], catalog)
+}
+
+/// True when `query`, with its own subqueries merged, groups rows.
+pub(super) fn groups_when_merged(query: &Query, catalog: &Catalog) -> bool {
+    match flatten(query.clone(), catalog) {
+        Ok((flat, _)) => matches!(flat.body.as_ref(), SetExpr::Select(s) if groups(s)),
+        Err(_) => false,
+    }
+}
+
 /// A WITH query visible by name.
 #[derive(Clone)]
 struct NamedQuery {
@@ -582,7 +596,7 @@ fn over_rows(select: &Select, inner: &Select, columns: &Columns) -> Result<Selec
 }
 
 /// Whether a SELECT list calls window functions (OVER).
-fn uses_over(select: &Select) -> bool {
+pub(super) fn uses_over(select: &Select) -> bool {
     select.projection.iter().any(|item| match item {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => contains_over(e),
         _ => false,

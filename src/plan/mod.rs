@@ -19,6 +19,7 @@ mod over;
 mod planner;
 mod resolve;
 mod sink;
+mod stages;
 mod top_n;
 mod typecheck;
 mod window;
@@ -30,6 +31,7 @@ pub use join::{JoinKind, LookupJoin};
 pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
+pub use stages::RankStage;
 pub use top_n::{TopNPlan, MAX_TOP_N};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
@@ -61,6 +63,9 @@ pub struct QueryPlan {
     pub stream_name: Option<String>,
     /// WITH properties of `CREATE STREAM` (sink, dead letter, time settings), lower-cased keys.
     pub properties: Vec<(String, String)>,
+    /// A second stage that ranks this plan's rows on the merger (a Top-N
+    /// over a grouping); `output`, `order_by` and `limit` are then its.
+    pub stage: Option<Box<RankStage>>,
 }
 
 impl QueryPlan {

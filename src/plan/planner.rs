@@ -14,6 +14,7 @@ use super::order::{sort_keys, OutputColumns};
 use super::over::OverCalls;
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
+use super::stages::plan_in_stages;
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 use crate::data::{parse_duration, Field, Schema};
@@ -85,6 +86,9 @@ pub fn plan_query(
     catalog: &Catalog,
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
+    if let Some(staged) = plan_in_stages(query, catalog, settings)? {
+        return Ok(staged);
+    }
     let query = &inline_subqueries(query, catalog)?;
     let select = select_of(&query.query)?;
     let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
@@ -187,6 +191,7 @@ pub fn plan_query(
         time: time_settings(settings, &query.properties, &scope.table.properties)?,
         stream_name: query.stream_name.clone(),
         properties,
+        stage: None,
     };
     mark_read_columns(&mut plan);
     Ok(plan)

@@ -249,6 +249,7 @@ impl Writer {
 
     fn write_chunk(&mut self, chunk: u64, mut out: ChunkOut) -> Result<()> {
         self.write_rows(&mut out.blocks)?;
+        self.io.sink.end_of_chunk()?;
         self.write_malformed(chunk, out.dead)?;
         self.write_late(out.late)
     }
@@ -573,6 +574,7 @@ impl Merge {
     fn write_finals(&mut self) -> Result<()> {
         let mut finals = std::mem::take(&mut self.finals);
         self.writer.write_rows(&mut finals)?;
+        self.writer.io.sink.end_of_chunk()?;
         let late = std::mem::take(&mut self.final_late);
         self.writer.write_late(late)
     }

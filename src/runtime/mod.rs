@@ -31,6 +31,7 @@ mod recycle;
 mod shard;
 mod sorted;
 mod source;
+mod stage;
 mod startup;
 mod stop;
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
 pub(crate) use sorted::sorted_output;
 pub(crate) use source::chunks_of;
+pub(crate) use stage::staged_output;
 pub use stop::{exit_status_for_signal, Interrupts, StopReason};
 
 use std::sync::mpsc::SyncSender;
@@ -131,6 +133,7 @@ pub fn run_with<B: Backend, I: Input>(
     let mut plan = plan.clone();
     plan.time.aligned_only = input.layout() == InputLayout::Streams;
     let io = sorted::sorted_output(&mut plan, io, input.never_ends())?;
+    let io = stage::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
     let shuffled = !plan.is_stateless();
     let mut broadcast = StopBroadcast::default();

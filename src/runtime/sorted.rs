@@ -97,6 +97,10 @@ impl RowSink for SortedSink {
         None
     }
 
+    fn end_of_chunk(&mut self) -> Result<()> {
+        self.inner.end_of_chunk()
+    }
+
     fn buffered_bytes(&self) -> usize {
         self.inner.buffered_bytes()
     }

@@ -355,6 +355,7 @@ fn plan(stateless: bool) -> QueryPlan {
         },
         stream_name: None,
         properties: vec![],
+        stage: None,
     }
 }
 

@@ -330,6 +330,33 @@ write("top_n_unranked", f"""SELECT k, x, n FROM (SELECT *,
 write("top_n_global", """SELECT k, n, x, rn FROM (SELECT *,
     row_number() OVER (ORDER BY n, x DESC NULLS FIRST, pos) AS rn FROM overs)
     WHERE rn <= 5 ORDER BY rn""")
+# A Top-N over a windowed grouping (Flink's window Top-N): each window's
+# groups ranked once the window closes, written in window order, then rank.
+# Groups tied on the ORDER BY rank in the grouping's output order: by key.
+write("window_top_n_tumbling", """SELECT window_start, window_end, k, c, hi, rn FROM (
+    SELECT *, row_number() OVER (PARTITION BY window_start, window_end
+                                 ORDER BY hi DESC NULLS LAST, k) AS rn
+    FROM (SELECT time_bucket(INTERVAL 20 SECOND, ts) AS window_start,
+                 time_bucket(INTERVAL 20 SECOND, ts) + INTERVAL 20 SECOND AS window_end,
+                 k, COUNT(*) AS c, MAX(x) AS hi
+          FROM overs GROUP BY ALL))
+    WHERE rn <= 2 ORDER BY window_end, window_start, rn""")
+# Hopping windows (30 s every 10 s), a filter between the grouping and the
+# ranking, and an output without the row number.
+con.execute("""CREATE VIEW hops AS SELECT o.*, s AS window_start,
+      s + INTERVAL 30 SECOND AS window_end
+    FROM overs o, LATERAL (SELECT unnest(generate_series(
+      time_bucket(INTERVAL 10 SECOND, o.ts) - INTERVAL 20 SECOND,
+      time_bucket(INTERVAL 10 SECOND, o.ts), INTERVAL 10 SECOND)) AS s)""")
+write("window_top_n_hopping", """SELECT window_end, k, s FROM (
+    SELECT *, row_number() OVER (PARTITION BY window_start, window_end ORDER BY s DESC, k) AS rn
+    FROM (SELECT window_start, window_end, k, SUM(n) AS s FROM hops GROUP BY ALL)
+    WHERE s > 10)
+    WHERE rn = 1 ORDER BY window_end, window_start""")
+# An unwindowed grouping ranked at the end of the input (EMIT FINAL).
+write("top_n_of_grouping", """SELECT k, s, rn FROM (
+    SELECT *, row_number() OVER (ORDER BY s DESC, k) AS rn
+    FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)) WHERE rn <= 3 ORDER BY rn""")
 
 # DATE: a declared DATE column (with NULLs) beside a TIMESTAMP; DATE plus
 # days is a DATE, minus a DATE the days between, plus an INTERVAL a
