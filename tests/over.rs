@@ -397,6 +397,32 @@ fn a_top_n_over_a_grouping_explains_both_stages() {
     }
 }
 
+/// The example of docs/sql.md's "Top-N over a grouping" writes what the
+/// docs show.
+#[test]
+fn the_documented_window_top_n_example_writes_what_the_docs_show() {
+    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
+    let sql = "SELECT window_start, symbol, volume, rn FROM (\n    SELECT *, ROW_NUMBER() OVER \
+               (PARTITION BY window_start, window_end ORDER BY volume DESC) AS rn\n    FROM \
+               (SELECT window_start, window_end, symbol, SUM(qty) AS volume\n          FROM \
+               TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n          \
+               GROUP BY window_start, window_end, symbol))\n  WHERE rn <= 2";
+    assert!(docs.contains(sql), "the example's SQL is not in the docs");
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        sql,
+        "--source",
+        "trades=tests/data/trades.csv",
+        "--format",
+        "csv",
+    ]);
+    assert_success(&o);
+    let shown = format!("```\n{}```", stdout(&o));
+    assert!(docs.contains(&shown), "the docs do not show\n{shown}");
+}
+
 #[test]
 fn a_top_n_explains_its_bound_and_keys() {
     let o = run(&["explain", "-e", TOP_PER_KEY, "--source", OVERS]);
