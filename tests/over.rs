@@ -328,6 +328,78 @@ fn a_top_n_per_window_over_a_windowed_grouping_matches_duckdb() {
 }
 
 #[test]
+fn rank_and_dense_rank_over_a_windowed_grouping_keep_every_tie_within_the_bound() {
+    for (function, name) in [("RANK", "window_rank"), ("DENSE_RANK", "window_dense_rank")] {
+        let sql = format!(
+            "SELECT window_end, k, c, r FROM (SELECT *, {function}() OVER (PARTITION BY \
+             window_start, window_end ORDER BY c DESC) AS r FROM (SELECT window_start, \
+             window_end, k, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE overs, DESCRIPTOR(ts), \
+             INTERVAL '20' SECOND)) GROUP BY window_start, window_end, k)) WHERE r <= 2"
+        );
+        assert_eq!(over_everywhere(&sql), expected(name), "{function}");
+    }
+    // Over rows as they come, ties make the kept rows unbounded: refused.
+    assert_sql_error(
+        "SELECT * FROM (SELECT *, RANK() OVER (PARTITION BY k ORDER BY x DESC) AS r \
+         FROM overs) WHERE r <= 2",
+        &["RANK or DENSE_RANK over a windowed grouping's rows"],
+    );
+}
+
+/// Nexmark q5 in full (benches/nexmark/q5_hot.sql) keeps, of each window
+/// of q5's counting query (benches/nexmark/q5.sql), the auctions with the
+/// most bids, in the counting query's order; at 1 to 3 shards.
+#[test]
+fn nexmark_q5_in_full_keeps_the_auctions_with_most_bids_of_each_window() {
+    let options = |query: &str, shards: &str| {
+        let o = run(&[
+            "run",
+            "-q",
+            query,
+            "--source-option",
+            "bid.events=200000",
+            "--source-option",
+            "bid.events_per_second_time=10000",
+            "--shards",
+            shards,
+            "--format",
+            "csv",
+        ]);
+        assert_success(&o);
+        stdout(&o)
+    };
+    let counts = options("benches/nexmark/q5.sql", "1");
+    let mut windows: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+    for line in counts.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let [auction, num, start, end] = fields[..] else {
+            panic!("q5 row: {line}");
+        };
+        let window = format!("{start} {end}");
+        let num: u64 = num.parse().expect("a count");
+        match windows.last_mut() {
+            Some((w, rows)) if *w == window => rows.push((auction.to_string(), num)),
+            _ => windows.push((window, vec![(auction.to_string(), num)])),
+        }
+    }
+    assert!(windows.len() > 5, "{} windows", windows.len());
+    let mut expected = String::from("auction,num\n");
+    for (_, rows) in &windows {
+        let most = rows.iter().map(|(_, n)| *n).max().expect("a row");
+        for (auction, num) in rows.iter().filter(|(_, n)| *n == most) {
+            expected.push_str(&format!("{auction},{num}\n"));
+        }
+    }
+    for shards in ["1", "2", "3"] {
+        assert_eq!(
+            options("benches/nexmark/q5_hot.sql", shards),
+            expected,
+            "{shards} shards"
+        );
+    }
+}
+
+#[test]
 fn a_top_n_over_hopping_windows_reads_a_with_query_filtered_before_ranking() {
     let sql = "WITH w AS (SELECT window_start, window_end, k, SUM(n) AS s \
                FROM TABLE(HOP(TABLE overs, DESCRIPTOR(ts), INTERVAL '10' SECOND, \

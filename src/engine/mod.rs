@@ -32,7 +32,7 @@ pub use functions::date_format;
 pub use lookup::{DuplicateKey, JoinScratch, LookupTable, Lookups};
 pub use partition::{EngineStats, LateRecord, Output, OutputRow, PartitionEngine, RowOrder};
 pub use route::{event_time, time_value, KeyRouter};
-pub use top_n::TopNOperator;
+pub use top_n::{TiesRanker, TopNOperator};
 
 #[cfg(test)]
 mod engine_tests;

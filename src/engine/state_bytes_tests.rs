@@ -7,7 +7,7 @@ use super::test_plans::*;
 use super::*;
 use crate::data::{Batch, DataType, Value};
 use crate::plan::{
-    AggregateFunction::*, EmitMode, QueryKind, QueryPlan, RankKey, TopNPlan, WindowKind,
+    AggregateFunction::*, EmitMode, QueryKind, QueryPlan, RankKey, Ranking, TopNPlan, WindowKind,
 };
 
 const INT: DataType = DataType::BigInt;
@@ -147,6 +147,7 @@ fn distinct_sets_count_what_they_hold() {
 fn top_two(emit: EmitMode) -> QueryPlan {
     let mut plan = stateless_plan(&TYPES, None, Vec::new());
     plan.kind = QueryKind::TopN(TopNPlan {
+        ranking: Ranking::RowNumber,
         partition_keys: vec![col(0, TEXT)],
         order: vec![RankKey {
             expr: col(1, TS),

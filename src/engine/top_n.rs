@@ -13,6 +13,10 @@
 //!
 //! State: the kept rows of every partition (at most N each), with their
 //! ORDER BY values. A partition is never forgotten.
+//!
+//! RANK and DENSE_RANK by a value rank whole windows in a second stage
+//! ([`TiesRanker`]): ties share a number, so the rows a bound keeps are
+//! known only when all are in.
 
 use super::changelog::{Changelog, RecordRows};
 use super::eval::{eval, is_true};
@@ -20,7 +24,7 @@ use super::footprint::{self, value_heap, Footprint};
 use super::grouped::Outcome;
 use super::partition::{Output, OutputRow, RowOrder};
 use crate::data::Value;
-use crate::plan::{EmitMode, ScalarExpr, SortKey, TopNPlan};
+use crate::plan::{EmitMode, Ranking, ScalarExpr, SortKey, TopNPlan};
 use ahash::AHashMap;
 use std::cmp::Ordering;
 
@@ -250,6 +254,148 @@ impl TopNOperator {
     }
 }
 
+/// Ranks whole windows by RANK or DENSE_RANK, for a plan's second stage:
+/// rows tied on ORDER BY share a number, so a bound of N may keep more than
+/// N rows. Per partition it keeps the rows numbered within the bound so far,
+/// sorted (ties in arrival order); a row numbered beyond it is forgotten,
+/// and one that enters drops the rows it pushes past the bound.
+/// [`TiesRanker::finish`] writes them, once the window's rows are all in.
+pub struct TiesRanker {
+    order: Vec<ScalarExpr>,
+    /// Scratch: the row's ORDER BY values (copied only when it is kept).
+    order_values: Vec<Value>,
+    sort_keys: Vec<SortKey>,
+    limit: usize,
+    dense: bool,
+    shape: Shape,
+    partitions: Partitions,
+    /// What the kept rows take; the second stage's state is not limited.
+    footprint: Footprint,
+}
+
+impl TiesRanker {
+    pub fn new(plan: &TopNPlan, changelog: bool) -> Self {
+        TiesRanker {
+            order: plan.order.iter().map(|k| k.expr.clone()).collect(),
+            order_values: Vec::with_capacity(plan.order.len()),
+            sort_keys: plan.sort_keys(),
+            limit: plan.limit,
+            dense: plan.ranking == Ranking::DenseRank,
+            shape: Shape {
+                qualify: plan.qualify.clone(),
+                projections: plan.projections.clone(),
+                changelog: Changelog::new(changelog),
+                ranked: Vec::new(),
+            },
+            partitions: Partitions {
+                keys: plan.partition_keys.clone(),
+                single_key_column: ScalarExpr::single_column(&plan.partition_keys),
+                ids: AHashMap::new(),
+                kept: Vec::new(),
+            },
+            footprint: Footprint::default(),
+        }
+    }
+
+    /// Takes a row (already past WHERE).
+    pub fn push_row(&mut self, row: &[Value]) {
+        let order = &mut self.order_values;
+        order.clear();
+        order.extend(self.order.iter().map(|k| eval(k, row)));
+        let keys = &self.sort_keys;
+        let entries = self.partitions.of(row, &mut self.footprint);
+        let compare = |e: &Ranked| SortKey::compare_rows(keys, &e.order, order);
+        let first_tied = entries.partition_point(|e| compare(e) == Ordering::Less);
+        let number = match self.dense {
+            true => distinct_orders(keys, &entries[..first_tied]) + 1,
+            false => first_tied + 1,
+        };
+        if number > self.limit {
+            return;
+        }
+        // Ties go after the rows kept before them: those came first.
+        let at = entries.partition_point(|e| compare(e) != Ordering::Greater);
+        let new = Ranked {
+            order: order.clone(),
+            row: row.to_vec(),
+        };
+        entries.insert(at, new);
+        let kept = numbered_within(keys, entries, self.limit, self.dense);
+        entries.truncate(kept);
+    }
+
+    /// The rows numbered within the bound, by partition key, then number
+    /// (ties in arrival order); the rows taken are forgotten.
+    pub fn finish(&mut self, out: &mut Output) {
+        let keys = &self.sort_keys;
+        let before = out.rows.len();
+        for (key, entries) in self.partitions.take() {
+            let (mut rank, mut distinct) = (0, 0);
+            for (index, ranked) in entries.iter().enumerate() {
+                let tied = index > 0
+                    && SortKey::compare_rows(keys, &entries[index - 1].order, &ranked.order)
+                        == Ordering::Equal;
+                if !tied {
+                    rank = index + 1;
+                    distinct += 1;
+                }
+                let number = if self.dense { distinct } else { rank };
+                let Some(values) = self.shape.row(ranked, number - 1, out) else {
+                    continue;
+                };
+                let mut order_key = key.clone();
+                order_key.push(Value::Int(number as i64));
+                order_key.push(Value::Int(index as i64));
+                out.rows.push(OutputRow {
+                    values,
+                    order: RowOrder::Window {
+                        end: i64::MAX,
+                        start: i64::MIN,
+                        key: order_key,
+                    },
+                });
+            }
+        }
+        self.footprint = Footprint::default();
+        out.rows[before..].sort_unstable_by(|a, b| a.order.cmp(&b.order));
+    }
+}
+
+/// How many distinct ORDER BY values `sorted` holds.
+fn distinct_orders(keys: &[SortKey], sorted: &[Ranked]) -> usize {
+    let changes = sorted
+        .windows(2)
+        .filter(|pair| {
+            SortKey::compare_rows(keys, &pair[0].order, &pair[1].order) != Ordering::Equal
+        })
+        .count();
+    changes + usize::from(!sorted.is_empty())
+}
+
+/// How many of the `sorted` rows RANK (or DENSE_RANK, `dense`) numbers
+/// `limit` or better.
+fn numbered_within(keys: &[SortKey], sorted: &[Ranked], limit: usize, dense: bool) -> usize {
+    let tied =
+        |a: &Ranked, b: &Ranked| SortKey::compare_rows(keys, &a.order, &b.order) == Ordering::Equal;
+    if dense {
+        let mut distinct = 0;
+        for (index, ranked) in sorted.iter().enumerate() {
+            if index == 0 || !tied(&sorted[index - 1], ranked) {
+                distinct += 1;
+                if distinct > limit {
+                    return index;
+                }
+            }
+        }
+        return sorted.len();
+    }
+    if sorted.len() <= limit || limit == 0 {
+        return sorted.len().min(limit);
+    }
+    let last = &sorted[limit - 1];
+    limit + sorted[limit..].iter().take_while(|r| tied(last, r)).count()
+}
+
 /// The output rows (where QUALIFY admits them) at `ranks` of `entries`.
 fn rows_at(
     shape: &mut Shape,
@@ -289,4 +435,112 @@ fn insert(
         footprint.shrink(kept.bytes());
     }
     left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataType;
+    use crate::plan::RankKey;
+
+    /// RANK or DENSE_RANK (by column 1 descending, NULLs last) of rows
+    /// `(key, value, id)` partitioned by key, numbers 1 to `limit`; the
+    /// output is `(key, id, number)`.
+    fn ranked(ranking: Ranking, limit: usize, rows: &[(&str, Option<i64>, i64)]) -> Vec<String> {
+        let column = |i, t| ScalarExpr::column(i, t);
+        let plan = TopNPlan {
+            ranking,
+            partition_keys: vec![column(0, DataType::Varchar)],
+            order: vec![RankKey {
+                expr: column(1, DataType::BigInt),
+                descending: true,
+                nulls_first: false,
+            }],
+            limit,
+            rank_column: 3,
+            qualify: None,
+            projections: vec![
+                column(0, DataType::Varchar),
+                column(2, DataType::BigInt),
+                column(3, DataType::BigInt),
+            ],
+        };
+        let mut ranker = TiesRanker::new(&plan, false);
+        for (key, value, id) in rows {
+            let value = value.map_or(Value::Null, Value::Int);
+            ranker.push_row(&[Value::Str((*key).into()), value, Value::Int(*id)]);
+        }
+        let mut out = Output::default();
+        ranker.finish(&mut out);
+        let text = |v: &Value| match v {
+            Value::Str(s) => s.to_string(),
+            Value::Int(n) => n.to_string(),
+            other => format!("{other:?}"),
+        };
+        out.rows
+            .iter()
+            .map(|row| row.values.iter().map(text).collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    const ROWS: [(&str, Option<i64>, i64); 8] = [
+        ("b", Some(5), 1),
+        ("a", Some(7), 2),
+        ("a", Some(9), 3),
+        ("a", Some(7), 4),
+        ("a", None, 5),
+        ("b", Some(5), 6),
+        ("a", Some(3), 7),
+        ("b", Some(4), 8),
+    ];
+
+    #[test]
+    fn rank_gives_ties_one_number_and_skips_after_them_keeping_every_tie_in_the_bound() {
+        assert_eq!(
+            ranked(Ranking::Rank, 2, &ROWS),
+            ["a 3 1", "a 2 2", "a 4 2", "b 1 1", "b 6 1"]
+        );
+        assert_eq!(
+            ranked(Ranking::Rank, 4, &ROWS),
+            ["a 3 1", "a 2 2", "a 4 2", "a 7 4", "b 1 1", "b 6 1", "b 8 3"]
+        );
+    }
+
+    #[test]
+    fn dense_rank_does_not_skip_and_nulls_rank_last() {
+        assert_eq!(
+            ranked(Ranking::DenseRank, 3, &ROWS),
+            ["a 3 1", "a 2 2", "a 4 2", "a 7 3", "b 1 1", "b 6 1", "b 8 2"]
+        );
+        assert_eq!(
+            ranked(Ranking::DenseRank, 9, &ROWS[..5]),
+            ["a 3 1", "a 2 2", "a 4 2", "a 5 3", "b 1 1"]
+        );
+    }
+
+    #[test]
+    fn a_ranker_forgets_what_it_ranked() {
+        let column = |i, t| ScalarExpr::column(i, t);
+        let plan = TopNPlan {
+            ranking: Ranking::Rank,
+            partition_keys: Vec::new(),
+            order: vec![RankKey {
+                expr: column(0, DataType::BigInt),
+                descending: false,
+                nulls_first: false,
+            }],
+            limit: 1,
+            rank_column: 1,
+            qualify: None,
+            projections: vec![column(0, DataType::BigInt)],
+        };
+        let mut ranker = TiesRanker::new(&plan, false);
+        let mut out = Output::default();
+        ranker.push_row(&[Value::Int(2)]);
+        ranker.finish(&mut out);
+        ranker.push_row(&[Value::Int(5)]);
+        ranker.finish(&mut out);
+        let values: Vec<&[Value]> = out.rows.iter().map(|r| &r.values[..]).collect();
+        assert_eq!(values, [[Value::Int(2)], [Value::Int(5)]]);
+    }
 }

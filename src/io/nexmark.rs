@@ -1383,11 +1383,12 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 9] = [
+    const QUERIES: [(&str, &str); 10] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
+        ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),
         ("q7", include_str!("../../benches/nexmark/q7.sql")),
         ("q11", include_str!("../../benches/nexmark/q11.sql")),
         ("q14", include_str!("../../benches/nexmark/q14.sql")),

@@ -3,7 +3,7 @@
 
 use super::{
     AggregateCall, AggregateFunction, AggregatePlan, BinaryOp, CompiledFunction, EmitMode,
-    ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, ScalarExpr,
+    ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, Ranking, ScalarExpr,
     ScalarFunction, Shift, TopNPlan, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
 use crate::data::{format_duration, format_timestamp, Value};
@@ -37,7 +37,7 @@ impl QueryPlan {
             }
             QueryKind::Aggregate(agg) => explain_aggregate(&mut out, agg, &source_names),
             QueryKind::Over(over) => explain_over(&mut out, over, &source_names),
-            QueryKind::TopN(top) => explain_top_n(&mut out, top, &source_names),
+            QueryKind::TopN(top) => explain_top_n(&mut out, top, &source_names, false),
         }
         if let Some(filter) = &self.filter {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
@@ -267,14 +267,16 @@ fn explain_stage(out: &mut String, stage: &super::RankStage) {
         stage.input
     );
     let names: Vec<String> = stage.input.names().map(String::from).collect();
-    explain_top_n(out, &stage.top_n, &names);
+    explain_top_n(out, &stage.top_n, &names, true);
     if let Some(filter) = &stage.filter {
         let _ = writeln!(out, "  Filter: {}", filter.display_with(&names));
     }
     let _ = writeln!(out, "  First stage, on the shards:");
 }
 
-fn explain_top_n(out: &mut String, top: &TopNPlan, source_names: &[String]) {
+/// A Top-N; `whole_windows` for a second stage's, which ranks each
+/// window's rows once they are all in.
+fn explain_top_n(out: &mut String, top: &TopNPlan, source_names: &[String], whole_windows: bool) {
     let ranked_names: Vec<String> = source_names
         .iter()
         .cloned()
@@ -296,15 +298,24 @@ fn explain_top_n(out: &mut String, top: &TopNPlan, source_names: &[String]) {
             )
         })
         .collect();
-    let changes = match top.reads_rank() {
-        true => "a row that enters changes the rows ranked after it",
-        false => "a row that enters pushes out at most one",
+    let changes = match (whole_windows, top.reads_rank()) {
+        (true, _) => "each window ranked once",
+        (false, true) => "a row that enters changes the rows ranked after it",
+        (false, false) => "a row that enters pushes out at most one",
+    };
+    let (what, ties) = match top.ranking {
+        Ranking::RowNumber => (
+            format!("the first {} rows", top.limit),
+            "ties in arrival order",
+        ),
+        ranking => (
+            format!("the rows {} numbers 1 to {}", ranking.name(), top.limit),
+            "ties share a number",
+        ),
     };
     let _ = writeln!(
         out,
-        "  TopN: the first {} rows of each PARTITION BY [{}] ORDER BY {} (ties in arrival \
-         order); {changes}",
-        top.limit,
+        "  TopN: {what} of each PARTITION BY [{}] ORDER BY {} ({ties}); {changes}",
         list(&top.partition_keys, source_names),
         order.join(", ")
     );

@@ -32,7 +32,7 @@ pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use stages::RankStage;
-pub use top_n::{TopNPlan, MAX_TOP_N};
+pub use top_n::{Ranking, TopNPlan, MAX_TOP_N};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
 use crate::data::{Field, Schema};

@@ -158,11 +158,14 @@ impl OverCalls {
     /// The plan, once the SELECT list and QUALIFY are planned: an OVER
     /// query, or a Top-N when ROW_NUMBER orders by something else than the
     /// event time.
+    /// With `whole_windows` (a second stage, which gets a window's rows at
+    /// once) RANK and DENSE_RANK by a value are Top-Ns too.
     pub fn into_plan(
         self,
         projections: Vec<ScalarExpr>,
         qualify: Option<ScalarExpr>,
         select: &sql::Select,
+        whole_windows: bool,
     ) -> Result<QueryKind> {
         let window = self
             .window
@@ -183,7 +186,7 @@ impl OverCalls {
             projections,
             qualify,
         };
-        match top_n_plan(&window, &self.calls, ranked)? {
+        match top_n_plan(&window, &self.calls, ranked, whole_windows)? {
             Some(plan) => Ok(QueryKind::TopN(plan)),
             None => match window.not_in_time {
                 Some(reason) => Err(error_at(reason, &window.at)),
@@ -492,7 +495,8 @@ fn not_in_time(written: &[sql::OrderByExpr], order: &[RankKey], e: &SqlExpr) -> 
     let needs_time = format!(
         "OVER needs ORDER BY the event-time column, ascending (rows are processed in event \
          time as the watermark passes them; only ROW_NUMBER may order by something else, \
-         as a Top-N bounded by `WHERE rn <= N`): `{e}`"
+         as a Top-N bounded by `WHERE rn <= N`, and RANK or DENSE_RANK over a windowed \
+         grouping's rows): `{e}`"
     );
     let ([key], [text]) = (order, written) else {
         return Some(needs_time);

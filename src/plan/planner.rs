@@ -86,9 +86,21 @@ pub fn plan_query(
     catalog: &Catalog,
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
-    if let Some(staged) = plan_in_stages(query, catalog, settings)? {
-        return Ok(staged);
+    match plan_in_stages(query, catalog, settings)? {
+        Some(staged) => Ok(staged),
+        None => plan_one_stage(query, catalog, settings, false),
     }
+}
+
+/// [`plan_query`] for a query of one stage; `whole_windows` when its input
+/// comes a whole window at a time (a second stage's), where RANK and
+/// DENSE_RANK by a value are Top-Ns.
+pub(super) fn plan_one_stage(
+    query: &StreamingQuery,
+    catalog: &Catalog,
+    settings: &PlanSettings,
+    whole_windows: bool,
+) -> Result<QueryPlan> {
     let query = &inline_subqueries(query, catalog)?;
     let select = select_of(&query.query)?;
     let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
@@ -129,7 +141,7 @@ pub fn plan_query(
         group_order = order;
         (kind, output)
     } else if uses_over(select, &items) {
-        plan_over(select, &items, &scope)?
+        plan_over(select, &items, &scope, whole_windows)?
     } else {
         plan_stateless(&items, &scope)?
     };
@@ -649,7 +661,12 @@ fn uses_over(select: &Select, items: &[Item]) -> bool {
     in_items || select.qualify.as_ref().is_some_and(contains_over)
 }
 
-fn plan_over(select: &Select, items: &[Item], scope: &SourceScope) -> Result<(QueryKind, Schema)> {
+fn plan_over(
+    select: &Select,
+    items: &[Item],
+    scope: &SourceScope,
+    whole_windows: bool,
+) -> Result<(QueryKind, Schema)> {
     let overs = OverCalls::new(&select.named_window, scope.width());
     let mut planner = ExprPlanner::over_windows(scope, overs);
     let (projections, names) = plan_items(&mut planner, items, scope)?;
@@ -662,7 +679,7 @@ fn plan_over(select: &Select, items: &[Item], scope: &SourceScope) -> Result<(Qu
         .into_overs()
         .ok_or_else(|| Error::plan("internal: OVER planning lost its calls", None))?;
     let output = output_schema(names, &projections);
-    let kind = overs.into_plan(projections, qualify, select)?;
+    let kind = overs.into_plan(projections, qualify, select, whole_windows)?;
     Ok((kind, output))
 }
 

@@ -11,7 +11,7 @@
 //! are the grouping's output.
 
 use super::inline::{expand_named_queries, groups_when_merged, uses_over};
-use super::planner::{plan_query, Catalog, PlanSettings, TableDef};
+use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
 use super::resolve::error_at;
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, TopNPlan};
 use crate::data::Schema;
@@ -52,10 +52,12 @@ pub(super) fn plan_in_stages(
     let Some((grouping, name)) = take_grouping_under_over(&mut outer, false, catalog) else {
         return Ok(None);
     };
-    let first = plan_query(
+    let first_settings = first_settings(settings);
+    let first = plan_one_stage(
         &first_stage(query, &grouping),
         catalog,
-        &first_settings(settings),
+        &first_settings,
+        false,
     )?;
     let window_columns = check_first_stage(&first, &grouping)?;
     let mut stage_catalog = catalog.clone();
@@ -76,13 +78,10 @@ pub(super) fn plan_in_stages(
     };
     // What the second stage is, before it is planned to write its rows
     // once (as EMIT FINAL), which only a Top-N may.
-    let second = match plan_query(&second_stage(None), &stage_catalog, settings) {
+    let plan_second = |emit| plan_one_stage(&second_stage(emit), &stage_catalog, settings, true);
+    let second = match plan_second(None) {
         Ok(plan) if !matches!(plan.kind, QueryKind::TopN(_)) => plan,
-        _ => plan_query(
-            &second_stage(Some(EmitClause::Final)),
-            &stage_catalog,
-            settings,
-        )?,
+        _ => plan_second(Some(EmitClause::Final))?,
     };
     let over_call = first_over_call(&outer);
     let refuse = |message: &str| match &over_call {

@@ -24,9 +24,33 @@ use crate::error::Result;
 /// shifts the rows ranked after it, so the work per row grows with N.
 pub const MAX_TOP_N: usize = 100_000;
 
+/// The number a Top-N ranks rows by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// 1, 2, 3, ..: rows tied on ORDER BY in arrival order.
+    RowNumber,
+    /// Rows tied on ORDER BY share a number; the next skips as many (1, 1, 3).
+    Rank,
+    /// Rows tied on ORDER BY share a number; the next does not skip (1, 1, 2).
+    DenseRank,
+}
+
+impl Ranking {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ranking::RowNumber => "ROW_NUMBER",
+            Ranking::Rank => "RANK",
+            Ranking::DenseRank => "DENSE_RANK",
+        }
+    }
+}
+
 /// A Top-N query. Its *ranked row* is the source row, then the row number.
 #[derive(Debug, Clone)]
 pub struct TopNPlan {
+    /// ROW_NUMBER; RANK and DENSE_RANK only where whole windows are ranked
+    /// at once (a second stage), since ties make N rows a moving target.
+    pub ranking: Ranking,
     /// PARTITION BY, over the source row: the routing key.
     pub partition_keys: Vec<ScalarExpr>,
     /// ORDER BY, over the source row; ties rank in arrival order.
@@ -77,13 +101,25 @@ pub(super) struct TopNParts {
 }
 
 /// The Top-N plan when `calls` is one ROW_NUMBER ordered by `window`'s
-/// ORDER BY (which is not the event time); `None` for any other calls.
+/// ORDER BY (which is not the event time), or one RANK or DENSE_RANK when
+/// `whole_windows` (the input comes a whole window at a time); `None` for
+/// any other calls.
 pub(super) fn top_n_plan(
     window: &SharedWindow,
     calls: &[OverCall],
     parts: TopNParts,
+    whole_windows: bool,
 ) -> Result<Option<TopNPlan>> {
-    if !only_row_number(calls) || window.order.is_empty() {
+    let ranking = match calls {
+        [OverCall { function, .. }] => match function {
+            OverFunction::RowNumber => Ranking::RowNumber,
+            OverFunction::Rank if whole_windows => Ranking::Rank,
+            OverFunction::DenseRank if whole_windows => Ranking::DenseRank,
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    if window.order.is_empty() {
         return Ok(None);
     }
     let at = &window.at;
@@ -91,8 +127,9 @@ pub(super) fn top_n_plan(
     let Some(limit) = limit else {
         return Err(error_at(
             format!(
-                "ROW_NUMBER ordered by a value is a Top-N, which needs a bound on the row \
-                 number: `WHERE rn <= N` around the subquery (or QUALIFY): `{at}`"
+                "{} ordered by a value is a Top-N, which needs a bound on the row \
+                 number: `WHERE rn <= N` around the subquery (or QUALIFY): `{at}`",
+                ranking.name()
             ),
             at,
         ));
@@ -104,6 +141,7 @@ pub(super) fn top_n_plan(
         ));
     }
     Ok(Some(TopNPlan {
+        ranking,
         partition_keys: window.partition_keys.clone(),
         order: window.order.clone(),
         limit,

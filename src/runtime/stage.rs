@@ -8,10 +8,10 @@
 
 use super::RunIo;
 use crate::data::Value;
-use crate::engine::{is_true, Output, TopNOperator};
+use crate::engine::{is_true, Output, TiesRanker, TopNOperator};
 use crate::error::{Error, Result};
 use crate::io::{Flushed, RowFormat, RowSink};
-use crate::plan::{EmitMode, QueryPlan, RankStage};
+use crate::plan::{EmitMode, QueryPlan, RankStage, Ranking};
 
 /// Makes `io` write `plan`'s second stage, if it has one. A LIMIT moves
 /// into the stage (the run would count the grouping's rows), so it cannot
@@ -39,10 +39,49 @@ pub(crate) fn staged_output(
     Ok(io)
 }
 
+/// What numbers the rows: ROW_NUMBER keeps N rows per partition as they
+/// come; RANK and DENSE_RANK sort the window's rows once all are in.
+enum Ranker {
+    RowNumber(TopNOperator),
+    Ties(TiesRanker),
+}
+
+impl Ranker {
+    fn new(stage: &RankStage) -> Self {
+        match stage.top_n.ranking {
+            Ranking::RowNumber => Ranker::RowNumber(TopNOperator::new(
+                &stage.top_n,
+                EmitMode::Final,
+                stage.changelog,
+            )),
+            Ranking::Rank | Ranking::DenseRank => {
+                Ranker::Ties(TiesRanker::new(&stage.top_n, stage.changelog))
+            }
+        }
+    }
+
+    fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) {
+        match self {
+            Ranker::RowNumber(top_n) => {
+                top_n.push_row(row, position, out);
+            }
+            Ranker::Ties(ranker) => ranker.push_row(row),
+        }
+    }
+
+    /// The ranked rows, by partition key, then rank.
+    fn finish(&mut self, out: &mut Output) {
+        match self {
+            Ranker::RowNumber(top_n) => top_n.finish(out),
+            Ranker::Ties(ranker) => ranker.finish(out),
+        }
+    }
+}
+
 struct RankStageSink {
     inner: Box<dyn RowSink + Send>,
     stage: RankStage,
-    top_n: TopNOperator,
+    ranker: Ranker,
     /// The window bounds of the rows being ranked.
     window: Option<[Value; 2]>,
     out: Output,
@@ -61,7 +100,7 @@ impl RankStageSink {
     fn new(inner: Box<dyn RowSink + Send>, stage: &RankStage, limit: Option<u64>) -> Self {
         RankStageSink {
             inner,
-            top_n: TopNOperator::new(&stage.top_n, EmitMode::Final, stage.changelog),
+            ranker: Ranker::new(stage),
             stage: stage.clone(),
             window: None,
             out: Output::default(),
@@ -90,7 +129,7 @@ impl RankStageSink {
     /// Ranks the rows taken in and writes the ranked rows.
     fn close_window(&mut self) -> Result<()> {
         self.window = None;
-        self.top_n.finish(&mut self.out);
+        self.ranker.finish(&mut self.out);
         self.ranked_rows += std::mem::take(&mut self.open_rows);
         let mut result = Ok(());
         for row in self.out.rows.drain(..) {
@@ -122,7 +161,7 @@ impl RowSink for RankStageSink {
             .as_ref()
             .is_none_or(|f| is_true(f, values))
         {
-            self.top_n.push_row(values, self.arrived, &mut self.out);
+            self.ranker.push_row(values, self.arrived, &mut self.out);
             self.arrived += 1;
         }
         Ok(())

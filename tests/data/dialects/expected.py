@@ -353,6 +353,16 @@ write("window_top_n_hopping", """SELECT window_end, k, s FROM (
     FROM (SELECT window_start, window_end, k, SUM(n) AS s FROM hops GROUP BY ALL)
     WHERE s > 10)
     WHERE rn = 1 ORDER BY window_end, window_start""")
+# RANK and DENSE_RANK over a windowed grouping: tied groups share a number
+# and every one within the bound is kept (ordered by key, their arrival).
+for name, function in [("window_rank", "rank"), ("window_dense_rank", "dense_rank")]:
+    write(name, f"""SELECT window_end, k, c, r FROM (
+        SELECT *, {function}() OVER (PARTITION BY window_start, window_end ORDER BY c DESC) AS r
+        FROM (SELECT time_bucket(INTERVAL 20 SECOND, ts) AS window_start,
+                     time_bucket(INTERVAL 20 SECOND, ts) + INTERVAL 20 SECOND AS window_end,
+                     k, COUNT(*) AS c
+              FROM overs GROUP BY ALL))
+        WHERE r <= 2 ORDER BY window_end, window_start, r, k""")
 # An unwindowed grouping ranked at the end of the input (EMIT FINAL).
 write("top_n_of_grouping", """SELECT k, s, rn FROM (
     SELECT *, row_number() OVER (ORDER BY s DESC, k) AS rn
