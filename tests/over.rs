@@ -473,23 +473,28 @@ fn a_top_n_over_a_grouping_explains_both_stages() {
 /// docs show.
 #[test]
 fn the_documented_window_top_n_example_writes_what_the_docs_show() {
-    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
     let sql = "SELECT window_start, symbol, volume, rn FROM (\n    SELECT *, ROW_NUMBER() OVER \
                (PARTITION BY window_start, window_end ORDER BY volume DESC) AS rn\n    FROM \
                (SELECT window_start, window_end, symbol, SUM(qty) AS volume\n          FROM \
                TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n          \
                GROUP BY window_start, window_end, symbol))\n  WHERE rn <= 2";
+    assert_the_docs_show(sql, &["--format", "csv"]);
+}
+
+/// docs/sql.md has `sql`, followed by what it writes over trades.csv with
+/// `options`.
+fn assert_the_docs_show(sql: &str, options: &[&str]) {
+    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
     assert!(docs.contains(sql), "the example's SQL is not in the docs");
-    let o = run(&[
+    let trades = [
         "run",
         "-q",
         "-e",
         sql,
         "--source",
         "trades=tests/data/trades.csv",
-        "--format",
-        "csv",
-    ]);
+    ];
+    let o = run(&[&trades[..], options].concat());
     assert_success(&o);
     let shown = format!("```\n{}```", stdout(&o));
     assert!(docs.contains(&shown), "the docs do not show\n{shown}");
@@ -511,22 +516,7 @@ fn a_top_n_explains_its_bound_and_keys() {
 /// The example of docs/sql.md's Top-N section writes what the docs show.
 #[test]
 fn the_documented_top_n_example_writes_what_the_docs_show() {
-    let docs = std::fs::read_to_string("docs/sql.md").expect("docs/sql.md");
     let sql = "SELECT symbol, price, qty, rn FROM (SELECT *, ROW_NUMBER() OVER\n    \
                (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades) WHERE rn <= 2";
-    assert!(docs.contains(sql), "the example's SQL is not in the docs");
-    let o = run(&[
-        "run",
-        "-q",
-        "-e",
-        sql,
-        "--source",
-        "trades=tests/data/trades.csv",
-        "--changelog",
-        "--format",
-        "csv",
-    ]);
-    assert_success(&o);
-    let shown = format!("```\n{}```", stdout(&o));
-    assert!(docs.contains(&shown), "the docs do not show\n{shown}");
+    assert_the_docs_show(sql, &["--changelog", "--format", "csv"]);
 }

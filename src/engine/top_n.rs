@@ -62,6 +62,15 @@ struct Shape {
 }
 
 impl Shape {
+    fn new(plan: &TopNPlan, changelog: bool) -> Self {
+        Shape {
+            qualify: plan.qualify.clone(),
+            projections: plan.projections.clone(),
+            changelog: Changelog::new(changelog),
+            ranked: Vec::new(),
+        }
+    }
+
     /// The output row of `kept` at `rank` (0 for the first), unless QUALIFY
     /// rejects it.
     fn row(&mut self, kept: &Ranked, rank: usize, out: &mut Output) -> Option<Vec<Value>> {
@@ -92,6 +101,15 @@ struct Partitions {
 }
 
 impl Partitions {
+    fn new(plan: &TopNPlan) -> Self {
+        Partitions {
+            keys: plan.partition_keys.clone(),
+            single_key_column: ScalarExpr::single_column(&plan.partition_keys),
+            ids: AHashMap::new(),
+            kept: Vec::new(),
+        }
+    }
+
     /// The kept rows of `row`'s partition, made (and counted in
     /// `footprint`) when it is new.
     fn of(&mut self, row: &[Value], footprint: &mut Footprint) -> &mut Vec<Ranked> {
@@ -146,18 +164,8 @@ impl TopNOperator {
             limit: plan.limit,
             reads_rank: plan.reads_rank(),
             emit,
-            shape: Shape {
-                qualify: plan.qualify.clone(),
-                projections: plan.projections.clone(),
-                changelog: Changelog::new(changelog),
-                ranked: Vec::new(),
-            },
-            partitions: Partitions {
-                keys: plan.partition_keys.clone(),
-                single_key_column: ScalarExpr::single_column(&plan.partition_keys),
-                ids: AHashMap::new(),
-                kept: Vec::new(),
-            },
+            shape: Shape::new(plan, changelog),
+            partitions: Partitions::new(plan),
             kept_rows: 0,
             footprint: Footprint::default(),
         }
@@ -238,16 +246,7 @@ impl TopNOperator {
                 let Some(values) = self.shape.row(kept, rank, out) else {
                     continue;
                 };
-                let mut order_key = key.clone();
-                order_key.push(Value::Int(rank as i64 + 1));
-                out.rows.push(OutputRow {
-                    values,
-                    order: RowOrder::Window {
-                        end: i64::MAX,
-                        start: i64::MIN,
-                        key: order_key,
-                    },
-                });
+                out.rows.push(partition_row(values, &key, &[rank + 1]));
             }
         }
         out.rows[before..].sort_unstable_by(|a, b| a.order.cmp(&b.order));
@@ -281,18 +280,8 @@ impl TiesRanker {
             sort_keys: plan.sort_keys(),
             limit: plan.limit,
             dense: plan.ranking == Ranking::DenseRank,
-            shape: Shape {
-                qualify: plan.qualify.clone(),
-                projections: plan.projections.clone(),
-                changelog: Changelog::new(changelog),
-                ranked: Vec::new(),
-            },
-            partitions: Partitions {
-                keys: plan.partition_keys.clone(),
-                single_key_column: ScalarExpr::single_column(&plan.partition_keys),
-                ids: AHashMap::new(),
-                kept: Vec::new(),
-            },
+            shape: Shape::new(plan, changelog),
+            partitions: Partitions::new(plan),
             footprint: Footprint::default(),
         }
     }
@@ -343,21 +332,26 @@ impl TiesRanker {
                 let Some(values) = self.shape.row(ranked, number - 1, out) else {
                     continue;
                 };
-                let mut order_key = key.clone();
-                order_key.push(Value::Int(number as i64));
-                order_key.push(Value::Int(index as i64));
-                out.rows.push(OutputRow {
-                    values,
-                    order: RowOrder::Window {
-                        end: i64::MAX,
-                        start: i64::MIN,
-                        key: order_key,
-                    },
-                });
+                out.rows.push(partition_row(values, &key, &[number, index]));
             }
         }
         self.footprint = Footprint::default();
         out.rows[before..].sort_unstable_by(|a, b| a.order.cmp(&b.order));
+    }
+}
+
+/// An EMIT FINAL row of a partition, ordered by its partition key, then by
+/// `numbers` (its rank, and what breaks ties).
+fn partition_row(values: Vec<Value>, key: &[Value], numbers: &[usize]) -> OutputRow {
+    let mut order_key = key.to_vec();
+    order_key.extend(numbers.iter().map(|n| Value::Int(*n as i64)));
+    OutputRow {
+        values,
+        order: RowOrder::Window {
+            end: i64::MAX,
+            start: i64::MIN,
+            key: order_key,
+        },
     }
 }
 
