@@ -318,6 +318,16 @@ fn a_top_n_per_window_over_a_windowed_grouping_matches_duckdb() {
         over_everywhere(WINDOW_TOP_N),
         expected("window_top_n_tumbling")
     );
+    // The same with QUALIFY right over the grouping.
+    let qualified = "SELECT window_start, window_end, k, c, hi, ROW_NUMBER() OVER (PARTITION BY \
+                     window_start, window_end ORDER BY hi DESC) AS rn FROM (SELECT window_start, \
+                     window_end, k, COUNT(*) AS c, MAX(x) AS hi FROM TABLE(TUMBLE(TABLE overs, \
+                     DESCRIPTOR(ts), INTERVAL '20' SECOND)) GROUP BY window_start, window_end, k) \
+                     QUALIFY rn <= 2";
+    assert_eq!(
+        over_everywhere(qualified),
+        expected("window_top_n_tumbling")
+    );
     // Each window's rows are written once: a changelog of inserts.
     let changelog = over_everywhere_with(WINDOW_TOP_N, &["--changelog"]);
     assert_eq!(

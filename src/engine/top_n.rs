@@ -268,7 +268,8 @@ pub struct TiesRanker {
     dense: bool,
     shape: Shape,
     partitions: Partitions,
-    /// What the kept rows take; the second stage's state is not limited.
+    /// What [`Partitions::of`] counts; nothing reads it (the second
+    /// stage's state is not limited by `--max-state-bytes`).
     footprint: Footprint,
 }
 

@@ -10,6 +10,7 @@
 //! once. The second stage is planned as a Top-N over a source whose columns
 //! are the grouping's output.
 
+use super::functions::contains_over;
 use super::inline::{expand_named_queries, groups_when_merged, uses_over};
 use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
 use super::resolve::error_at;
@@ -107,8 +108,8 @@ pub(super) fn plan_in_stages(
     }))
 }
 
-/// Finds, below a query level with a window function (OVER), a subquery in
-/// FROM that groups; writes a table of the subquery's name (its alias, or
+/// Finds, below a query level with a window function (OVER, in its SELECT
+/// list or QUALIFY), a subquery in FROM that groups; writes a table of the subquery's name (its alias, or
 /// `grouped`) in its place and returns it with that name.
 fn take_grouping_under_over(
     query: &mut Query,
@@ -118,7 +119,8 @@ fn take_grouping_under_over(
     let SetExpr::Select(select) = query.body.as_mut() else {
         return None;
     };
-    let over_here = over_above || uses_over(select);
+    let over_here =
+        over_above || uses_over(select) || select.qualify.as_ref().is_some_and(contains_over);
     let [from] = select.from.as_mut_slice() else {
         return None;
     };
