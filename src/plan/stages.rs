@@ -89,7 +89,7 @@ pub(super) fn plan_in_stages(
         Some(call) => error_at(message, call),
         None => error_at(message, &grouping),
     };
-    let top_n = second_stage_top_n(&second, window_columns, &refuse)?;
+    let top_n = second_stage_top_n(second.kind, window_columns, &refuse)?;
     let stage = RankStage {
         input: first.output.clone(),
         filter: second.filter,
@@ -109,8 +109,9 @@ pub(super) fn plan_in_stages(
 }
 
 /// Finds, below a query level with a window function (OVER, in its SELECT
-/// list or QUALIFY), a subquery in FROM that groups; writes a table of the subquery's name (its alias, or
-/// `grouped`) in its place and returns it with that name.
+/// list or QUALIFY), a subquery in FROM that groups; writes a table of the
+/// subquery's name (its alias, or `grouped`) in its place and returns it
+/// with that name.
 fn take_grouping_under_over(
     query: &mut Query,
     over_above: bool,
@@ -245,11 +246,11 @@ fn first_over_call(query: &Query) -> Option<Expr> {
 /// The second stage must be a Top-N, partitioned by the window when the
 /// grouping has one.
 fn second_stage_top_n(
-    second: &QueryPlan,
+    second: QueryKind,
     window_columns: Option<[usize; 2]>,
     refuse: &dyn Fn(&str) -> Error,
 ) -> Result<TopNPlan> {
-    let QueryKind::TopN(top_n) = &second.kind else {
+    let QueryKind::TopN(top_n) = second else {
         return Err(refuse(
             "only a Top-N (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) with rn <= N) may \
              read a grouping's rows yet: other window functions over a grouping need a \
@@ -270,5 +271,5 @@ fn second_stage_top_n(
             ));
         }
     }
-    Ok(top_n.clone())
+    Ok(top_n)
 }
