@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::io::Malformed;
 use crate::plan::QueryPlan;
 use crate::runtime::{
-    chunks_of, new_latency_histogram, RunIo, RunReport, RuntimeConfig, ShardStats,
+    chunks_of, new_latency_histogram, EventTimes, RunIo, RunReport, RuntimeConfig, ShardStats,
 };
 use crate::runtime::{
     Backend, ChunkReader, DeadLetters, EngineBackend, Input, InputLayout, PartitionProcessor,
@@ -40,7 +40,8 @@ use crate::runtime::{
 struct Shared<P> {
     version: u64,
     engine: P,
-    max_event_time: Option<i64>,
+    /// The event time the watermark follows, per input (a UNION ALL reads several).
+    event_times: EventTimes,
 }
 
 /// The one output writer.
@@ -194,13 +195,13 @@ impl<P: PartitionProcessor + Clone> Common<P> {
     /// `read_at`, the read of the chunk's last batch).
     fn chunk_ended(
         &self,
+        chunk: u64,
         max_event_time: Option<i64>,
         out_of_orderness: i64,
         read_at: Instant,
     ) -> Result<()> {
         let mut shared = self.engine.write().map_err(|_| poisoned())?;
-        shared.max_event_time = shared.max_event_time.max(max_event_time);
-        let Some(max) = shared.max_event_time else {
+        let Some(max) = shared.event_times.note(chunk, max_event_time) else {
             return Ok(());
         };
         let mut out = Output::default();
@@ -243,6 +244,9 @@ where
     config.validate()?;
     let started = Instant::now();
     let mut plan = plan.clone();
+    // A union's inputs each have a watermark of their own: the engine's
+    // moves only when a chunk ends.
+    plan.time.aligned_only = input.chunk_inputs().inputs() > 1;
     let io = crate::runtime::sorted_output(&mut plan, io, input.never_ends())?;
     let io = crate::runtime::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
@@ -250,7 +254,7 @@ where
         engine: RwLock::new(Shared {
             version: 0,
             engine: backend.processor(plan),
-            max_event_time: None,
+            event_times: EventTimes::new(input.chunk_inputs()),
         }),
         writer: Mutex::new(Writer {
             sink: io.sink,
@@ -428,14 +432,16 @@ where
                 .max();
             max_event_time = max_event_time.max(batch_max);
             stats.busy += began.elapsed();
-            stats.records_in += (batch.len() + malformed.len()) as u64;
+            let filtered = reader.take_filtered();
+            stats.records_in += (batch.len() + malformed.len()) as u64 + filtered;
+            stats.filtered_on_read += filtered;
             stats.records_malformed += malformed.len() as u64;
             stats.batches_received += 1;
             self.common
                 .push(chunk, &batch, read_at, &malformed, stats)?;
             let end = !more || self.should_stop();
             if stream || end {
-                self.advance_watermark(max_event_time, read_at)?;
+                self.advance_watermark(chunk, max_event_time, read_at)?;
             }
             if end {
                 self.input.close(reader);
@@ -444,11 +450,16 @@ where
         }
     }
 
-    fn advance_watermark(&self, max_event_time: Option<i64>, read_at: Instant) -> Result<()> {
+    fn advance_watermark(
+        &self,
+        chunk: u64,
+        max_event_time: Option<i64>,
+        read_at: Instant,
+    ) -> Result<()> {
         if self.plan.event_time_column().is_none() {
             return Ok(());
         }
         let ooo = self.plan.time.max_out_of_orderness_ms;
-        self.common.chunk_ended(max_event_time, ooo, read_at)
+        self.common.chunk_ended(chunk, max_event_time, ooo, read_at)
     }
 }

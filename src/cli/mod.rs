@@ -191,7 +191,9 @@ fn execute(plan: &QueryPlan, execution: &ExecutionArgs, output: &OutputArgs) -> 
     check_stream_properties(plan)?;
     let config = runtime_config(execution, plan)?;
     let files = outputs::output_files(plan, output);
-    outputs::check_distinct(&files, &plan.source.name, plan.source.property("path"))?;
+    for source in plan.sources() {
+        outputs::check_distinct(&files, &source.name, source.property("path"))?;
+    }
     let input = TableInput::plan(plan, &config)?;
     let created = outputs::prepare(&files)?;
     let sink_path = sink_path(plan, output);
@@ -274,7 +276,13 @@ fn chunk_events(execution: &ExecutionArgs, plan: &QueryPlan) -> Result<u64> {
     if let Some(events) = execution.chunk_events {
         return Ok(events);
     }
-    Ok(match crate::io::pacing_rate(&plan.source)? {
+    let mut fastest: Option<f64> = None;
+    for source in plan.sources() {
+        if let Some(rate) = crate::io::pacing_rate(source)? {
+            fastest = Some(fastest.map_or(rate, |f| f.max(rate)));
+        }
+    }
+    Ok(match fastest {
         Some(rate) => ((rate / 4000.0) as u64).max(1),
         None => RuntimeConfig::default().chunk_events,
     })

@@ -20,6 +20,7 @@ mod over;
 mod partition;
 mod route;
 mod top_n;
+mod union;
 mod window;
 
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use lookup::{DuplicateKey, JoinScratch, LookupTable, Lookups};
 pub use partition::{EngineStats, LateRecord, Output, OutputRow, PartitionEngine, RowOrder};
 pub use route::{event_time, time_value, KeyRouter};
 pub use top_n::{TiesRanker, TopNOperator};
+pub use union::BranchStep;
 
 #[cfg(test)]
 mod engine_tests;

@@ -96,6 +96,7 @@ pub fn stateless_plan(
         stream_name: None,
         properties: Vec::new(),
         stage: None,
+        union: None,
     }
 }
 
@@ -194,6 +195,7 @@ impl GroupedPlan {
             stream_name: None,
             properties: Vec::new(),
             stage: None,
+            union: None,
         }
     }
 }

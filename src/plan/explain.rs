@@ -6,6 +6,7 @@ use super::{
     ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, Ranking, ScalarExpr,
     ScalarFunction, Shift, TopNPlan, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
+use super::{TableDef, UnionPlan};
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
 
@@ -42,13 +43,18 @@ impl QueryPlan {
         if let Some(filter) = &self.filter {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
         }
-        let _ = writeln!(
-            out,
-            "  Source: {} ({}){}",
-            self.source.name,
-            self.source.schema,
-            properties_text(&self.source.properties)
-        );
+        match &self.union {
+            Some(union) => explain_union(&mut out, &self.source, union),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  Source: {} ({}){}",
+                    self.source.name,
+                    self.source.schema,
+                    properties_text(&self.source.properties)
+                );
+            }
+        }
         for join in &self.lookups {
             explain_lookup(&mut out, join, &source_names);
         }
@@ -719,5 +725,41 @@ fn write_literal(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
         Value::Str(s) => write!(f, "'{}'", s.replace('\'', "''")),
         Value::Timestamp(t) => write!(f, "TIMESTAMP '{}'", format_timestamp(*t)),
         other => write!(f, "{other}"),
+    }
+}
+
+/// A UNION ALL's branches: each source, read side by side (chunks
+/// interleaved, a watermark each), filtered and projected as it is read.
+fn explain_union(out: &mut String, union_table: &TableDef, union: &UnionPlan) {
+    let _ = writeln!(
+        out,
+        "  Source: {} ({}), UNION ALL of {} inputs read side by side, each with a watermark \
+         of its own (the union's is the slowest input's):",
+        union_table.name,
+        union_table.schema,
+        union.branches.len()
+    );
+    for (number, branch) in union.branches.iter().enumerate() {
+        let names: Vec<String> = branch
+            .source
+            .schema
+            .fields
+            .iter()
+            .map(|f| f.name.clone())
+            .collect();
+        let _ = writeln!(
+            out,
+            "    Input {}: {} ({}){}",
+            number + 1,
+            branch.source.name,
+            branch.source.schema,
+            properties_text(&branch.source.properties)
+        );
+        if let Some(filter) = &branch.filter {
+            let _ = writeln!(out, "      Filter: {}", filter.display_with(&names));
+        }
+        if !branch.passes_rows_through() {
+            let _ = writeln!(out, "      Project: {}", list(&branch.columns, &names));
+        }
     }
 }

@@ -504,7 +504,8 @@ fn subquery_select(inner: &Query) -> Result<&Select> {
             op, set_quantifier, ..
         } => Err(error_at(
             format!(
-                "{} is not supported: a query reads one stream (and the tables it joins)",
+                "{} is not supported here: a UNION ALL may be the query itself, or a subquery \
+                 in FROM that a query reads alone (not joined, not inside a branch)",
                 format!("{op} {set_quantifier}").trim_end()
             ),
             inner.body.as_ref(),

@@ -276,8 +276,8 @@ fn shapes_that_need_a_second_stage_are_refused_with_the_reason() {
             "ORDER BY inside a subquery is not supported",
         ),
         (
-            "SELECT * FROM (SELECT symbol FROM trades UNION ALL SELECT symbol FROM trades)",
-            "UNION ALL is not supported",
+            "SELECT * FROM (SELECT symbol FROM trades INTERSECT SELECT symbol FROM trades)",
+            "INTERSECT is not supported; UNION ALL is",
         ),
         (
             "WITH RECURSIVE r AS (SELECT * FROM trades) SELECT * FROM r",

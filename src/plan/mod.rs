@@ -22,6 +22,7 @@ mod sink;
 mod stages;
 mod top_n;
 mod typecheck;
+mod union;
 mod window;
 
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
@@ -33,6 +34,7 @@ pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use stages::RankStage;
 pub use top_n::{Ranking, TopNPlan, MAX_TOP_N};
+pub use union::{UnionBranch, UnionPlan};
 pub use window::MAX_WINDOWS_PER_RECORD;
 
 use crate::data::{Field, Schema};
@@ -66,9 +68,20 @@ pub struct QueryPlan {
     /// A second stage that ranks this plan's rows on the merger (a Top-N
     /// over a grouping); `output`, `order_by` and `limit` are then its.
     pub stage: Option<Box<RankStage>>,
+    /// The branches of the UNION ALL the query reads, whose rows make up
+    /// `source` (a table of the union's columns that no file backs).
+    pub union: Option<UnionPlan>,
 }
 
 impl QueryPlan {
+    /// The tables the query reads: its source, or each branch's of its UNION ALL.
+    pub fn sources(&self) -> Vec<&TableDef> {
+        match &self.union {
+            Some(union) => union.branches.iter().map(|b| &b.source).collect(),
+            None => vec![&self.source],
+        }
+    }
+
     /// The source column that carries event time: the window's time column.
     pub fn event_time_column(&self) -> Option<usize> {
         match &self.kind {

@@ -15,6 +15,7 @@ use super::over::OverCalls;
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
 use super::stages::plan_in_stages;
+use super::union::plan_over_union;
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 use crate::data::{parse_duration, Field, Schema};
@@ -86,6 +87,9 @@ pub fn plan_query(
     catalog: &Catalog,
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
+    if let Some(plan) = plan_over_union(query, catalog, settings)? {
+        return Ok(plan);
+    }
     match plan_in_stages(query, catalog, settings)? {
         Some(staged) => Ok(staged),
         None => plan_one_stage(query, catalog, settings, false),
@@ -204,6 +208,7 @@ pub(super) fn plan_one_stage(
         stream_name: query.stream_name.clone(),
         properties,
         stage: None,
+        union: None,
     };
     mark_read_columns(&mut plan);
     Ok(plan)

@@ -220,7 +220,7 @@ fn unsupported_shapes_are_named() {
         ),
         (
             "SELECT symbol FROM trades UNION SELECT symbol FROM trades",
-            "UNION is not supported",
+            "UNION without ALL is not supported",
         ),
         (
             "SELECT qty FROM trades LIMIT 5 OFFSET 2",
@@ -1529,4 +1529,36 @@ fn what_a_top_n_cannot_be_is_refused() {
     ));
     q.emit = Some(EmitClause::Final);
     assert_eq!(plan_of(&q).emit, EmitMode::Final);
+}
+
+#[test]
+fn a_union_takes_the_first_branchs_names_and_a_null_takes_the_others_type() {
+    let p = plan(
+        "SELECT s, q FROM (SELECT symbol AS s, NULL AS q FROM trades \
+         UNION ALL SELECT symbol, qty * 2 FROM trades WHERE qty > 1) u WHERE q IS NOT NULL",
+    );
+    assert_eq!(p.source.name, "u");
+    let fields: Vec<(String, DataType)> = p
+        .source
+        .schema
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), f.data_type))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("s".to_string(), DataType::Varchar),
+            ("q".to_string(), DataType::BigInt)
+        ]
+    );
+    let union = p.union.as_ref().expect("a union");
+    assert_eq!(union.branches.len(), 2);
+    assert!(union.branches[0].filter.is_none());
+    assert!(union.branches[1].filter.is_some());
+    assert_eq!(p.sources().len(), 2);
+    assert!(
+        p.filter.is_some(),
+        "the outer WHERE is over the union's row"
+    );
 }

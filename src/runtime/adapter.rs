@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{
-    EngineStats, JoinScratch, KeyRouter, LateRecord, LookupTable, Lookups, Output, PartitionEngine,
+    BranchStep, EngineStats, JoinScratch, KeyRouter, LateRecord, LookupTable, Lookups, Output,
+    PartitionEngine,
 };
 use crate::error::{Error, Result};
 use crate::io::{
@@ -19,6 +20,7 @@ use crate::io::{
 };
 use crate::plan::{QueryPlan, TableDef};
 
+use super::inputs::ChunkInputs;
 use super::RuntimeConfig;
 
 /// One partition's synchronous query processor: what a shard drives.
@@ -159,6 +161,11 @@ pub trait ChunkReader {
         let _ = position;
         true
     }
+    /// Records read since the last call that a UNION ALL branch's WHERE
+    /// dropped before they were handed out (counted as read and filtered).
+    fn take_filtered(&mut self) -> u64 {
+        0
+    }
 }
 
 /// How the input is cut.
@@ -192,6 +199,14 @@ pub trait Input: Clone + Send + 'static {
     fn line_numbering(&self) -> LineNumbering;
     /// The source's name, for the dead-letter file.
     fn name(&self) -> &str;
+    /// Which input each chunk comes from, when it reads several (a UNION ALL).
+    fn chunk_inputs(&self) -> ChunkInputs {
+        ChunkInputs::single()
+    }
+    /// The name of each input, in the order of [`Input::chunk_inputs`].
+    fn input_names(&self) -> Vec<String> {
+        vec![self.name().to_string()]
+    }
     /// Input bytes in chunk `index` (files; 0 otherwise).
     fn chunk_bytes(&self, _index: usize) -> u64 {
         0
@@ -211,9 +226,19 @@ pub trait Input: Clone + Send + 'static {
     }
 }
 
-/// A table read through io: its chunks, planned once.
+/// What a query reads through io: its source table, or each branch's
+/// source of a UNION ALL, with the order their chunks are read in.
 #[derive(Debug, Clone)]
 pub struct TableInput {
+    sources: Vec<SourceInput>,
+    chunk_inputs: ChunkInputs,
+    /// The query's name for what it reads (the union's, for a UNION ALL).
+    name: String,
+}
+
+/// One source table read through io: its chunks, planned once.
+#[derive(Debug, Clone)]
+struct SourceInput {
     table: TableDef,
     chunks: ChunkPlan,
     /// Header lines before the first record (line numbers are per chunk).
@@ -224,9 +249,14 @@ pub struct TableInput {
     state: SourceState,
     /// The tables the query joins, when it joins any.
     lookups: Option<ShardLookups>,
+    /// The width of the row the tables are joined to (a union's row, for a
+    /// UNION ALL branch).
+    joined_width: usize,
     /// The join step the last chunk's reader used, kept for the next one
     /// (its caches stay warm from chunk to chunk).
     spare_join: SpareJoin,
+    /// A UNION ALL branch: its WHERE and projection into the union's row.
+    branch: Option<BranchStep>,
 }
 
 /// A shard's [`JoinStep`] between chunks; a clone (for another shard)
@@ -296,11 +326,74 @@ fn load_lookups(plan: &QueryPlan) -> Result<Option<ShardLookups>> {
 }
 
 impl TableInput {
-    /// Plans the input of `table` for a run under `config` (its chunk sizes;
+    /// Plans the input of `plan` for a run under `config` (its chunk sizes;
     /// a per-shard stream is shared among its shards). Fails, before any
-    /// output, if the file is missing.
+    /// output, if a file is missing, or if a UNION ALL would read a stream.
     pub fn plan(plan: &QueryPlan, config: &RuntimeConfig) -> Result<TableInput> {
-        let table = &plan.source;
+        let lookups = load_lookups(plan)?;
+        let Some(union) = &plan.union else {
+            let source = SourceInput::plan(&plan.source, plan, config, lookups)?;
+            return Ok(TableInput {
+                sources: vec![source],
+                chunk_inputs: ChunkInputs::single(),
+                name: plan.source.name.clone(),
+            });
+        };
+        let mut sources = Vec::with_capacity(union.branches.len());
+        let mut counts = Vec::with_capacity(union.branches.len());
+        for branch in &union.branches {
+            let mut source = SourceInput::plan(&branch.source, plan, config, lookups.clone())?;
+            match source.layout() {
+                InputLayout::Chunks(count) => counts.push(count),
+                InputLayout::Stream | InputLayout::Streams => {
+                    return Err(Error::Usage(format!(
+                        "UNION ALL reads files and generators, and source '{}' is a stream \
+                         (standard input, a pipe, a followed file or Kafka): read it in a \
+                         query of its own",
+                        branch.source.name
+                    )))
+                }
+            }
+            source.branch = Some(BranchStep::new(branch));
+            sources.push(source);
+        }
+        Ok(TableInput {
+            sources,
+            chunk_inputs: ChunkInputs::interleave(&counts),
+            name: plan.source.name.clone(),
+        })
+    }
+
+    /// After the run wrote all its output: commits what was read (a bounded
+    /// Kafka source's offsets; nothing for files and generators).
+    pub fn commit_read(&self) -> Result<()> {
+        self.sources
+            .iter()
+            .try_for_each(|s| io::commit_chunks(&s.table, &s.chunks))
+    }
+
+    /// What [`TableInput::commit_read`] needs, without the joined tables
+    /// (a clone would copy them once more).
+    pub fn for_commit(&self) -> TableInput {
+        TableInput {
+            sources: self.sources.iter().map(SourceInput::for_commit).collect(),
+            chunk_inputs: self.chunk_inputs.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    fn union(&self) -> bool {
+        self.sources.len() > 1
+    }
+}
+
+impl SourceInput {
+    fn plan(
+        table: &TableDef,
+        plan: &QueryPlan,
+        config: &RuntimeConfig,
+        lookups: Option<ShardLookups>,
+    ) -> Result<SourceInput> {
         let mut chunks = io::plan_chunks(table, config.chunk_bytes, config.chunk_events)?;
         chunks.share_streams(StreamSharing {
             readers: config.shards,
@@ -308,45 +401,33 @@ impl TableInput {
             idle_timeout: config.idle_timeout,
         });
         let stream = chunks.is_stream();
-        Ok(TableInput {
+        Ok(SourceInput {
             table: table.clone(),
             lines_before_data: chunks.lines_before_data(),
             chunks,
             stream,
             state: SourceState::new(),
-            lookups: load_lookups(plan)?,
+            lookups,
+            joined_width: plan.source.schema.len(),
             spare_join: SpareJoin::default(),
+            branch: None,
         })
     }
-}
 
-impl TableInput {
-    /// After the run wrote all its output: commits what was read (a bounded
-    /// Kafka source's offsets; nothing for files and generators).
-    pub fn commit_read(&self) -> Result<()> {
-        io::commit_chunks(&self.table, &self.chunks)
-    }
-
-    /// What [`TableInput::commit_read`] needs, without the joined tables
-    /// (a clone would copy them once more).
-    pub fn for_commit(&self) -> TableInput {
-        TableInput {
+    fn for_commit(&self) -> SourceInput {
+        SourceInput {
             table: self.table.clone(),
             chunks: self.chunks.clone(),
             lines_before_data: self.lines_before_data,
             stream: self.stream,
             state: SourceState::new(),
             lookups: None,
+            joined_width: self.joined_width,
             spare_join: SpareJoin::default(),
+            branch: None,
         }
     }
-}
 
-impl Input for TableInput {
-    type Reader = ChunkSource;
-    fn never_ends(&self) -> bool {
-        self.chunks.never_ends()
-    }
     fn layout(&self) -> InputLayout {
         if self.stream {
             InputLayout::Stream
@@ -356,9 +437,11 @@ impl Input for TableInput {
             InputLayout::Chunks(self.chunks.len())
         }
     }
-    fn open(&mut self, index: usize) -> Result<ChunkSource> {
+
+    fn open(&mut self, input: usize, index: usize) -> Result<ChunkSource> {
         Ok(ChunkSource {
             source: self.chunks.open(&self.table, index, &mut self.state)?,
+            input,
             // The header's lines count towards the first chunk.
             line_offset: if index == 0 {
                 self.lines_before_data
@@ -368,35 +451,71 @@ impl Input for TableInput {
             absolute: self.stream || self.chunks.stream_readers().is_some(),
             join: match self.spare_join.0.take() {
                 Some(step) => Some(step),
-                None => self
-                    .lookups
-                    .as_ref()
-                    .map(|l| l.step(self.table.schema.len())),
+                None => self.lookups.as_ref().map(|l| l.step(self.joined_width)),
             },
+            branch: self.branch.clone().map(|step| BranchRead {
+                step,
+                read: Batch::new(self.table.schema.len()),
+                filtered: 0,
+            }),
         })
     }
+
     fn close(&mut self, reader: ChunkSource) {
         reader.source.save_state(&mut self.state);
         self.spare_join = SpareJoin(reader.join);
     }
+}
+
+impl Input for TableInput {
+    type Reader = ChunkSource;
+    fn never_ends(&self) -> bool {
+        self.sources.iter().any(|s| s.chunks.never_ends())
+    }
+    fn layout(&self) -> InputLayout {
+        match self.sources.as_slice() {
+            [one] => one.layout(),
+            // A union's sources are all chunked (see `TableInput::plan`).
+            many => InputLayout::Chunks(many.iter().map(|s| s.chunks.len()).sum()),
+        }
+    }
+    fn open(&mut self, index: usize) -> Result<ChunkSource> {
+        let (input, own) = self.chunk_inputs.of(index as u64);
+        self.sources[input].open(input, own)
+    }
+    fn close(&mut self, reader: ChunkSource) {
+        let input = reader.input;
+        self.sources[input].close(reader);
+    }
     fn line_numbering(&self) -> LineNumbering {
-        if self.stream || self.chunks.stream_readers().is_some() {
+        let source = &self.sources[0];
+        if !self.union() && (source.stream || source.chunks.stream_readers().is_some()) {
             LineNumbering::Absolute
         } else {
             LineNumbering::ChunkRelative
         }
     }
     fn name(&self) -> &str {
-        &self.table.name
+        &self.name
+    }
+    fn chunk_inputs(&self) -> ChunkInputs {
+        self.chunk_inputs.clone()
+    }
+    fn input_names(&self) -> Vec<String> {
+        match self.union() {
+            true => self.sources.iter().map(|s| s.table.name.clone()).collect(),
+            false => vec![self.name.clone()],
+        }
     }
     fn chunk_bytes(&self, index: usize) -> u64 {
-        self.chunks.chunk_bytes(index)
+        let (input, own) = self.chunk_inputs.of(index as u64);
+        self.sources[input].chunks.chunk_bytes(own)
     }
     fn total_bytes(&self) -> Option<u64> {
-        self.chunks.total_bytes()
+        self.sources.iter().map(|s| s.chunks.total_bytes()).sum()
     }
     fn total_events(&self) -> Option<u64> {
-        self.chunks.total_events()
+        self.sources.iter().map(|s| s.chunks.total_events()).sum()
     }
 }
 
@@ -405,10 +524,22 @@ impl Input for TableInput {
 /// and its rows joined with the query's tables where it joins any.
 pub struct ChunkSource {
     source: Box<dyn BatchSource + Send>,
+    /// Which of the query's inputs it reads.
+    input: usize,
     line_offset: u64,
     /// Standard input: io's line numbers are already absolute.
     absolute: bool,
     join: Option<JoinStep>,
+    branch: Option<BranchRead>,
+}
+
+/// A UNION ALL branch's step, with the rows as read before it.
+#[derive(Debug)]
+struct BranchRead {
+    step: BranchStep,
+    read: Batch,
+    /// Rows its WHERE dropped since [`ChunkReader::take_filtered`].
+    filtered: u64,
 }
 
 /// The lookup joins a chunk's rows go through as they are read.
@@ -428,9 +559,24 @@ impl ChunkReader for ChunkSource {
         max_rows: usize,
     ) -> Result<bool> {
         let first_new = malformed.len();
-        let more = match &mut self.join {
-            None => self.source.fill(batch, malformed, max_rows)?,
-            Some(join) => {
+        let more = match (&mut self.join, &mut self.branch) {
+            (None, Some(branch)) => {
+                branch.read.clear();
+                let more = self.source.fill(&mut branch.read, malformed, max_rows)?;
+                branch.filtered += branch.step.convert(&mut branch.read, batch);
+                more
+            }
+            (Some(join), Some(branch)) => {
+                branch.read.clear();
+                join.read.clear();
+                let more = self.source.fill(&mut branch.read, malformed, max_rows)?;
+                branch.filtered += branch.step.convert(&mut branch.read, &mut join.read);
+                join.lookups
+                    .join_into(&mut join.read, batch, &mut join.scratch);
+                more
+            }
+            (None, None) => self.source.fill(batch, malformed, max_rows)?,
+            (Some(join), None) => {
                 join.read.clear();
                 let more = self.source.fill(&mut join.read, malformed, max_rows)?;
                 join.lookups
@@ -462,6 +608,11 @@ impl ChunkReader for ChunkSource {
     }
     fn holds_commit(&self, position: &ReadPosition) -> bool {
         self.source.holds_commit(position)
+    }
+    fn take_filtered(&mut self) -> u64 {
+        self.branch
+            .as_mut()
+            .map_or(0, |b| std::mem::take(&mut b.filtered))
     }
 }
 

@@ -26,6 +26,7 @@ use super::channel::{BlockRow, ChunkDead, CommitOut, MergeMsg, RowBlock, Rx, Tas
 use super::commits::CommitBook;
 use super::config::state_limit_error;
 use super::exec::sleep;
+use super::inputs::ChunkInputs;
 use super::live::{LiveShard, LiveSnapshot};
 use super::metrics::{new_latency_histogram, ShardStats};
 use super::source::PROGRESS_INTERVAL;
@@ -43,6 +44,10 @@ pub(crate) struct MergerIo {
     pub limit: Option<u64>,
     pub line_numbering: LineNumbering,
     pub source_name: String,
+    /// Which input each chunk comes from (a UNION ALL reads several), and
+    /// each input's name: line numbers and late records are per input.
+    pub chunk_inputs: ChunkInputs,
+    pub input_names: Vec<String>,
     /// Where live snapshots go, if anyone watches.
     pub live: Option<SyncSender<LiveSnapshot>>,
     pub totals: InputTotals,
@@ -150,9 +155,17 @@ struct Writer {
     limit_reached: bool,
     latency: Histogram<u64>,
     unflushed: Unflushed,
-    /// Lines of all chunks before `next_line_chunk`, while known.
-    line_base: Option<u64>,
-    next_line_chunk: u64,
+    /// Per input: how many of its lines came before its next chunk.
+    lines: Vec<InputLines>,
+}
+
+/// The lines of an input's chunks written so far.
+#[derive(Debug, Clone, Copy)]
+struct InputLines {
+    /// Lines of the input's chunks before `next_chunk`, while known.
+    base: Option<u64>,
+    /// The input's own number of the chunk that comes next.
+    next_chunk: usize,
 }
 
 impl Writer {
@@ -251,17 +264,22 @@ impl Writer {
         self.write_rows(&mut out.blocks)?;
         self.io.sink.end_of_chunk()?;
         self.write_malformed(chunk, out.dead)?;
-        self.write_late(out.late)
+        let (input, _) = self.io.chunk_inputs.of(chunk);
+        self.write_late(out.late, Some(input))
     }
 
     fn write_malformed(&mut self, chunk: u64, dead: Option<ChunkDead>) -> Result<()> {
         let Some(dead) = dead else { return Ok(()) };
+        let (input, own_chunk) = self.io.chunk_inputs.of(chunk);
+        let lines = &mut self.lines[input];
         let base = match self.io.line_numbering {
-            LineNumbering::ChunkRelative if chunk == self.next_line_chunk => self.line_base,
+            LineNumbering::ChunkRelative if own_chunk == lines.next_chunk => lines.base,
             _ => None,
         };
-        self.next_line_chunk = chunk + 1;
-        self.line_base = base.zip(dead.lines).map(|(b, l)| b + l);
+        *lines = InputLines {
+            base: base.zip(dead.lines).map(|(b, l)| b + l),
+            next_chunk: own_chunk + 1,
+        };
         let Some(dead_letters) = self.io.dead_letters.as_mut() else {
             return Ok(());
         };
@@ -276,13 +294,17 @@ impl Writer {
         Ok(())
     }
 
-    fn write_late(&mut self, mut late: Vec<LateRecord>) -> Result<()> {
+    /// Writes late records of `input` (`None`: of the query's source as a whole).
+    fn write_late(&mut self, mut late: Vec<LateRecord>, input: Option<usize>) -> Result<()> {
         let Some(dead_letters) = self.io.dead_letters.as_mut() else {
             return Ok(());
         };
         late.sort_by_key(|record| record.position);
         for record in &late {
-            dead_letters.late(&self.io.source_name, record)?;
+            let source = input
+                .and_then(|i| self.io.input_names.get(i))
+                .unwrap_or(&self.io.source_name);
+            dead_letters.late(source, record)?;
         }
         Ok(())
     }
@@ -312,6 +334,7 @@ impl Merge {
         returns: Vec<Tx<RowBlock>>,
     ) -> Self {
         let line_base = (io.line_numbering == LineNumbering::ChunkRelative).then_some(0);
+        let inputs = io.chunk_inputs.inputs();
         Merge {
             pending: BTreeMap::new(),
             through: vec![None; shards],
@@ -330,8 +353,13 @@ impl Merge {
                 limit_reached: false,
                 latency: new_latency_histogram(),
                 unflushed: Unflushed::default(),
-                line_base,
-                next_line_chunk: 0,
+                lines: vec![
+                    InputLines {
+                        base: line_base,
+                        next_chunk: 0,
+                    };
+                    inputs
+                ],
             },
             commits: None,
         }
@@ -500,7 +528,7 @@ impl Merge {
             snapshot.records_read += stats.records_in;
             snapshot.records_malformed += stats.records_malformed;
             snapshot.records_processed += stats.engine.processed;
-            snapshot.records_filtered += stats.engine.filtered;
+            snapshot.records_filtered += stats.engine.filtered + stats.filtered_on_read;
             snapshot.records_late += stats.engine.late;
             snapshot.shards.push(LiveShard {
                 shard,
@@ -576,7 +604,7 @@ impl Merge {
         self.writer.write_rows(&mut finals)?;
         self.writer.io.sink.end_of_chunk()?;
         let late = std::mem::take(&mut self.final_late);
-        self.writer.write_late(late)
+        self.writer.write_late(late, None)
     }
 }
 

@@ -19,6 +19,9 @@ pub struct ShardStats {
     /// Records read but never processed because the run was interrupted
     /// (in flight between shards, or in a batch not yet sent).
     pub records_discarded: u64,
+    /// Records a UNION ALL branch's WHERE dropped as they were read (before
+    /// the engine saw them): filtered, as the engine's WHERE counts.
+    pub filtered_on_read: u64,
     /// Counters of this shard's engine.
     pub engine: EngineStats,
     /// Rows this shard's engine sent to the merger.
@@ -51,6 +54,7 @@ impl ShardStats {
         self.records_in += other.records_in;
         self.records_malformed += other.records_malformed;
         self.records_discarded += other.records_discarded;
+        self.filtered_on_read += other.filtered_on_read;
         self.engine.records_in += other.engine.records_in;
         self.engine.processed += other.engine.processed;
         self.engine.filtered += other.engine.filtered;
@@ -134,7 +138,7 @@ impl RunReport {
             records_malformed: sum(|s| s.records_malformed),
             records_discarded: sum(|s| s.records_discarded),
             records_processed: sum(|s| s.engine.processed),
-            records_filtered: sum(|s| s.engine.filtered),
+            records_filtered: sum(|s| s.engine.filtered + s.filtered_on_read),
             records_late: sum(|s| s.engine.late),
             rows_emitted,
             elapsed_seconds,

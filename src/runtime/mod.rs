@@ -22,6 +22,7 @@ mod channel;
 mod commits;
 mod config;
 mod exec;
+mod inputs;
 mod live;
 mod merger;
 mod metrics;
@@ -45,6 +46,7 @@ pub use adapter::{
 pub(crate) use config::state_limit_error;
 pub use config::{parse_core_list, OnInterrupt, RuntimeConfig};
 pub use exec::ExecutorKind;
+pub(crate) use inputs::EventTimes;
 pub use live::{LiveShard, LiveSnapshot};
 pub(crate) use metrics::new_latency_histogram;
 pub use metrics::{percentile_distribution, RunReport, ShardStats};
@@ -131,7 +133,10 @@ pub fn run_with<B: Backend, I: Input>(
     config.validate()?;
     let started = Instant::now();
     let mut plan = plan.clone();
-    plan.time.aligned_only = input.layout() == InputLayout::Streams;
+    // Per-shard streams and a union's inputs each have a watermark of their
+    // own: the engine's moves only when the runtime aligns it.
+    plan.time.aligned_only =
+        input.layout() == InputLayout::Streams || input.chunk_inputs().inputs() > 1;
     let io = sorted::sorted_output(&mut plan, io, input.never_ends())?;
     let io = stage::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
@@ -164,6 +169,8 @@ pub fn run_with<B: Backend, I: Input>(
         limit: io.limit.or(plan.limit),
         line_numbering: input.line_numbering(),
         source_name: input.name().to_string(),
+        chunk_inputs: input.chunk_inputs(),
+        input_names: input.input_names(),
         live: io.live,
         totals: InputTotals {
             bytes: input.total_bytes(),
@@ -483,6 +490,7 @@ async fn shard_main<B: Backend, I: Input>(
                 merger,
                 stop: engine_stop,
                 max_event_time: None,
+                event_times: EventTimes::new(setup.input.chunk_inputs()),
                 frontiers: vec![None; setup.config.shards],
                 state_limit: setup.config.max_state_bytes,
                 state_description: setup.plan.state_description(),

@@ -14,6 +14,7 @@ use super::adapter::{Backend, ChunkReader, Input, InputLayout, PartitionProcesso
 use super::channel::{ChunkDead, CommitIn, MergeMsg, RowBlock, Rx, ShardMsg, Tx};
 use super::config::state_limit_error;
 use super::exec::{sleep, yield_now};
+use super::inputs::EventTimes;
 use super::metrics::ShardStats;
 use super::recycle::{Pool, Reusable};
 use super::source::{
@@ -290,6 +291,9 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     /// The running maximum event time over all chunk ends so far (per-shard
     /// streams: of the smallest frontier among the shards still reading).
     pub max_event_time: Option<i64>,
+    /// Chunked inputs: the event time the watermark follows, per input (a
+    /// UNION ALL reads several).
+    pub event_times: EventTimes,
     /// Per-shard streams: each source shard's event-time frontier (the
     /// largest event time it read, or later when it idled); `None` before it
     /// read anything and after it ended.
@@ -384,9 +388,9 @@ impl<P: PartitionProcessor> Destination<P> {
     /// stream), or the owner's frontier (per-shard streams, where the
     /// watermark follows the slowest shard, as Kafka's per-partition
     /// watermarks do: a frontier of `None` holds it back, `i64::MAX` does not).
-    fn note_event_time(&mut self, owner: usize, event_time: Option<i64>) {
+    fn note_event_time(&mut self, chunk: u64, owner: usize, event_time: Option<i64>) {
         if self.layout != InputLayout::Streams {
-            self.max_event_time = self.max_event_time.max(event_time);
+            self.max_event_time = self.event_times.note(chunk, event_time);
             return;
         }
         self.frontiers[owner] = event_time;
@@ -479,7 +483,7 @@ impl<P: PartitionProcessor> Destination<P> {
                         let what = format!("ended chunk {ended} while chunk {chunk} was due");
                         return Err(protocol_error(owner, &what));
                     }
-                    self.note_event_time(owner, max_event_time);
+                    self.note_event_time(chunk, owner, max_event_time);
                     self.align_watermark(chunk, read_at, out, stats).await?;
                     let watermark = self.watermark();
                     self.merger

@@ -134,8 +134,10 @@ impl<R: ChunkReader> Reading<R> {
         let more = self.reader.fill(batch, malformed, max_rows)?;
         stats.busy += began.elapsed();
         let bad = (malformed.len() - bad_before) as u64;
-        stats.records_in += batch.len() as u64 + bad;
+        let filtered = self.reader.take_filtered();
+        stats.records_in += batch.len() as u64 + bad + filtered;
         stats.records_malformed += bad;
+        stats.filtered_on_read += filtered;
         Ok(Filled {
             more,
             read_at: due.unwrap_or(began),

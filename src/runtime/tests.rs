@@ -356,6 +356,7 @@ fn plan(stateless: bool) -> QueryPlan {
         stream_name: None,
         properties: vec![],
         stage: None,
+        union: None,
     }
 }
 
