@@ -141,7 +141,13 @@ fn take_grouping_under_over(
         .as_ref()
         .map_or_else(|| Ident::new("grouped"), |a| a.name.clone());
     let grouping = subquery.as_ref().clone();
-    from.relation = TableFactor::Table {
+    from.relation = table_named(&name);
+    Some((grouping, name))
+}
+
+/// `FROM <name>`: what a query reads in place of a subquery planned on its own.
+pub(super) fn table_named(name: &Ident) -> TableFactor {
+    TableFactor::Table {
         name: ObjectName::from(vec![name.clone()]),
         alias: None,
         args: None,
@@ -153,8 +159,7 @@ fn take_grouping_under_over(
         sample: None,
         index_directives: Vec::new(),
         inheritance: None,
-    };
-    Some((grouping, name))
+    }
 }
 
 /// The grouping as a query of its own: the script's EMIT clause and time

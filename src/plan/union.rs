@@ -14,13 +14,12 @@
 
 use super::planner::{plan_one_stage, plan_query, Catalog, PlanSettings, TableDef};
 use super::resolve::error_at;
+use super::stages::table_named;
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr};
 use crate::data::{DataType, Field, Schema};
 use crate::error::Result;
 use crate::sql::StreamingQuery;
-use sqlparser::ast::{
-    Ident, ObjectName, Query, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor,
-};
+use sqlparser::ast::{Ident, Query, SetExpr, SetOperator, SetQuantifier, Statement, TableFactor};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
@@ -150,19 +149,7 @@ fn take_union(query: &mut Query) -> Result<Option<(Query, Ident)>> {
         .as_ref()
         .map_or_else(|| Ident::new(UNNAMED), |a| a.name.clone());
     let union = subquery.as_ref().clone();
-    from.relation = TableFactor::Table {
-        name: ObjectName::from(vec![name.clone()]),
-        alias: None,
-        args: None,
-        with_hints: Vec::new(),
-        version: None,
-        with_ordinality: false,
-        partitions: Vec::new(),
-        json_path: None,
-        sample: None,
-        index_directives: Vec::new(),
-        inheritance: None,
-    };
+    from.relation = table_named(&name);
     Ok(Some((union, name)))
 }
 
