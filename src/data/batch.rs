@@ -78,6 +78,11 @@ impl Batch {
         self.positions.append(&mut other.positions);
     }
 
+    /// Row `index`, to move values out of.
+    pub fn row_mut(&mut self, index: usize) -> &mut [Value] {
+        &mut self.values[index * self.width..(index + 1) * self.width]
+    }
+
     pub fn row(&self, index: usize) -> &[Value] {
         &self.values[index * self.width..(index + 1) * self.width]
     }

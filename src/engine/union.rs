@@ -3,23 +3,52 @@
 //! rows are routed, so every later operator sees one kind of row.
 
 use super::eval::{eval, is_true};
-use crate::data::Batch;
-use crate::plan::{ScalarExpr, UnionBranch};
+use crate::data::{Batch, Value};
+use crate::plan::{ExprKind, ScalarExpr, UnionBranch};
 
 /// One branch's filter and projection, ready to run on batches.
 #[derive(Debug, Clone)]
 pub struct BranchStep {
     filter: Option<ScalarExpr>,
-    columns: Vec<ScalarExpr>,
+    columns: Vec<BranchColumn>,
     /// `SELECT * FROM s`: rows are moved as they are.
     passes_rows_through: bool,
 }
 
+/// How one of the union's columns is made from a source row.
+#[derive(Debug, Clone)]
+enum BranchColumn {
+    /// A source column no other column reads: moved out of the row.
+    Moved(usize),
+    /// A source column read more than once, or next to computed columns.
+    Cloned(usize),
+    Constant(Value),
+    Computed(ScalarExpr),
+}
+
 impl BranchStep {
     pub fn new(branch: &UnionBranch) -> BranchStep {
+        let computed = branch
+            .columns
+            .iter()
+            .any(|c| !matches!(c.kind, ExprKind::Column(_) | ExprKind::Literal(_)));
+        let reads = |i: usize| {
+            let column = |c: &&ScalarExpr| matches!(c.kind, ExprKind::Column(j) if j == i);
+            branch.columns.iter().filter(column).count()
+        };
+        let columns = branch
+            .columns
+            .iter()
+            .map(|c| match &c.kind {
+                ExprKind::Column(i) if !computed && reads(*i) == 1 => BranchColumn::Moved(*i),
+                ExprKind::Column(i) => BranchColumn::Cloned(*i),
+                ExprKind::Literal(value) => BranchColumn::Constant(value.clone()),
+                _ => BranchColumn::Computed(c.clone()),
+            })
+            .collect();
         BranchStep {
             filter: branch.filter.clone(),
-            columns: branch.columns.clone(),
+            columns,
             passes_rows_through: branch.passes_rows_through(),
         }
     }
@@ -33,13 +62,20 @@ impl BranchStep {
             return 0;
         }
         let mut dropped = 0;
-        for (row, position) in read.rows() {
+        for index in 0..read.len() {
+            let position = read.position(index);
+            let row = read.row_mut(index);
             if self.filter.as_ref().is_some_and(|f| !is_true(f, row)) {
                 dropped += 1;
                 continue;
             }
             union.push_row_with(position, |values| {
-                values.extend(self.columns.iter().map(|column| eval(column, row)));
+                values.extend(self.columns.iter().map(|column| match column {
+                    BranchColumn::Moved(i) => std::mem::take(&mut row[*i]),
+                    BranchColumn::Cloned(i) => row[*i].clone(),
+                    BranchColumn::Constant(value) => value.clone(),
+                    BranchColumn::Computed(expr) => eval(expr, row),
+                }));
             });
         }
         read.clear();
@@ -50,8 +86,8 @@ impl BranchStep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{DataType, Field, Schema, Value};
-    use crate::plan::{BinaryOp, ExprKind, TableDef};
+    use crate::data::{DataType, Field, Schema};
+    use crate::plan::{BinaryOp, TableDef};
 
     fn branch(filter: Option<ScalarExpr>, columns: Vec<ScalarExpr>) -> UnionBranch {
         let schema = Schema::new(vec![
