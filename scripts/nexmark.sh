@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Nexmark queries benches/nexmark/q{0,1,2,5,5_hot,7,11,14,15,17}.sql at 1 shard and
-# at all cores, thread-per-core runtime, blackhole sink.
+# Nexmark queries benches/nexmark/q{0,1,2,3,5,5_hot,7,11,14,15,17,20}.sql at 1
+# shard and at all cores, thread-per-core runtime, blackhole sink.
 #
 #   scripts/nexmark.sh [EVENTS]
 #
@@ -11,15 +11,19 @@
 # Each configuration runs BENCH_REPEATS (3) times; the median is shown.
 source "$(dirname "$0")/bench_common.sh"
 events=${1:-10000000}
-queries=${NEXMARK_QUERIES:-"q0 q1 q2 q5 q5_hot q7 q11 q14 q15 q17"}
+queries=${NEXMARK_QUERIES:-"q0 q1 q2 q3 q5 q5_hot q7 q11 q14 q15 q17 q20"}
 ensure_built
 start_results nexmark
 
 echo "nexmark: $events events, blackhole sink, $REPEATS runs each, machine: $(python3 scripts/benchlib.py machine)" >&2
 for q in $queries; do
   for shards in $(one_and_all_cores); do
+    # Every table the query declares reads the same events.
+    tables=$(grep -o 'CREATE TABLE [a-z_]*' "benches/nexmark/$q.sql" | cut -d' ' -f3)
+    options=()
+    for table in $tables; do options+=(--source-option "$table.events=$events"); done
     measure nexmark "$q" thread-per-core "$shards" --events "$events" -- \
-      "benches/nexmark/$q.sql" --source-option bid.events="$events" --format blackhole
+      "benches/nexmark/$q.sql" "${options[@]}" --format blackhole
   done
 done
 print_table nexmark

@@ -19,6 +19,7 @@ mod lookup;
 mod over;
 mod partition;
 mod route;
+mod stream_join;
 mod top_n;
 mod union;
 mod window;

@@ -6,6 +6,7 @@ use super::changelog::Changelog;
 use super::eval::{eval, is_true};
 use super::grouped::{Grouped, Outcome};
 use super::over::OverOperator;
+use super::stream_join::{Joined, StreamJoinOperator};
 use super::top_n::TopNOperator;
 use crate::data::{Batch, Value};
 use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
@@ -89,6 +90,9 @@ pub struct EngineStats {
 /// One partition's engine: all of its state, owned.
 #[derive(Clone)]
 pub struct PartitionEngine {
+    /// A join of two streams, before WHERE: its pairs are the rows WHERE
+    /// and the operator see.
+    join: Option<Box<StreamJoinOperator>>,
     filter: Option<ScalarExpr>,
     operator: Operator,
     stats: EngineStats,
@@ -135,6 +139,41 @@ fn count_rejected(
     }
 }
 
+/// Where a joined row goes: at the position of the row that completed the
+/// pair, or of the row that never matched (after the pairs of a row at the
+/// same position; a left row before a right one).
+fn joined_order(position: u64, how: Joined) -> RowOrder {
+    let seq = match how {
+        Joined::Pair => 0,
+        Joined::Unmatched { side } => 1 + side as u32,
+    };
+    RowOrder::Position { position, seq }
+}
+
+/// Writes `row` through WHERE and a stateless operator's SELECT list.
+fn write_projected(
+    filter: Option<&ScalarExpr>,
+    operator: &mut Operator,
+    row: &[Value],
+    order: RowOrder,
+    out: &mut Output,
+) {
+    if filter.is_some_and(|filter| !is_true(filter, row)) {
+        return;
+    }
+    let Operator::Stateless {
+        projections,
+        changelog,
+    } = operator
+    else {
+        unreachable!("a join of two streams is planned with a stateless operator")
+    };
+    let mut values = out.new_values(projections.len() + 1);
+    changelog.start_row(&mut values);
+    values.extend(projections.iter().map(|p| eval(p, row)));
+    out.rows.push(OutputRow { values, order });
+}
+
 #[derive(Clone)]
 enum Operator {
     Stateless {
@@ -168,6 +207,10 @@ impl PartitionEngine {
             }
         };
         PartitionEngine {
+            join: plan
+                .join
+                .as_ref()
+                .map(|join| Box::new(StreamJoinOperator::new(join))),
             filter: plan.filter.clone(),
             operator,
             stats: EngineStats::default(),
@@ -192,6 +235,9 @@ impl PartitionEngine {
     /// time), or that no window contains (sliding windows with gaps); such
     /// records count as `filtered`.
     pub fn push(&mut self, batch: &Batch, out: &mut Output) {
+        if self.join.is_some() {
+            return self.push_to_join(batch, out);
+        }
         if let Operator::Grouped(grouped) = &mut self.operator {
             if grouped.takes_batches() {
                 let emitted_before = out.rows.len();
@@ -218,6 +264,32 @@ impl PartitionEngine {
             self.push_row(row, position, out);
         }
         self.stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
+    }
+
+    /// Joins each row with the other side's, then filters and projects the
+    /// pairs (a join of two streams has a stateless operator). Every record
+    /// the join takes is processed; WHERE drops pairs, not records.
+    fn push_to_join(&mut self, batch: &Batch, out: &mut Output) {
+        let emitted_before = out.rows.len();
+        let Self {
+            join: Some(join),
+            filter,
+            operator,
+            stats,
+            ..
+        } = self
+        else {
+            return;
+        };
+        for (row, position) in batch.rows() {
+            stats.records_in += 1;
+            stats.processed += 1;
+            join.push(row, position, |joined, how| {
+                let order = joined_order(position, how);
+                write_projected(filter.as_ref(), operator, joined, order, out);
+            });
+        }
+        stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
     }
 
     #[inline]
@@ -273,6 +345,13 @@ impl PartitionEngine {
     /// End of bounded input: closes every open window and group.
     pub fn finish(&mut self, out: &mut Output) {
         let before = out.rows.len();
+        if let Some(join) = self.join.as_mut() {
+            let (filter, operator) = (self.filter.as_ref(), &mut self.operator);
+            join.finish(|joined, position, how| {
+                let order = joined_order(position, how);
+                write_projected(filter, operator, joined, order, out);
+            });
+        }
         match &mut self.operator {
             Operator::Grouped(grouped) => grouped.finish(out),
             Operator::Over(over) => over.finish(out),
@@ -293,6 +372,9 @@ impl PartitionEngine {
 
     /// Windows (per key) and groups still open: what `finish` would close.
     pub fn open_groups(&self) -> u64 {
+        if let Some(join) = &self.join {
+            return join.kept_rows() as u64;
+        }
         match &self.operator {
             Operator::Grouped(grouped) => grouped.open_groups() as u64,
             Operator::Over(over) => over.open_rows() as u64,
@@ -311,6 +393,9 @@ impl PartitionEngine {
     /// date as the state changes, so it costs nothing to read after every
     /// push; a stateless query holds none.
     pub fn state_bytes(&self) -> usize {
+        if let Some(join) = &self.join {
+            return join.state_bytes();
+        }
         match &self.operator {
             Operator::Grouped(grouped) => grouped.state_bytes(),
             Operator::Over(over) => over.state_bytes(),

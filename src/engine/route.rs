@@ -14,10 +14,14 @@ const SEEDS: [u64; 4] = [
     0x082e_fa98_ec4e_6c89,
 ];
 
-/// Maps source rows to partitions by their evaluated GROUP BY key.
+/// Maps source rows to partitions by their evaluated GROUP BY key (for a
+/// join of two streams: the join key of the row's side).
 #[derive(Debug, Clone)]
 pub struct KeyRouter {
     keys: Vec<ScalarExpr>,
+    /// A join of two streams: the side column, and the right rows' key
+    /// (`keys` is then the left rows'). Equal keys of one type hash alike.
+    right_keys: Option<(usize, Vec<ScalarExpr>)>,
     /// Set when the key is one column: it is then hashed in place, not cloned.
     single_key_column: Option<usize>,
     scratch: Vec<Value>,
@@ -26,14 +30,26 @@ pub struct KeyRouter {
 
 impl KeyRouter {
     pub fn new(plan: &QueryPlan) -> Self {
+        if let Some(join) = &plan.join {
+            let [left, right] = join.keys.clone();
+            return KeyRouter {
+                right_keys: Some((join.side_column(), right)),
+                ..KeyRouter::by(left)
+            };
+        }
         let keys = match &plan.kind {
             QueryKind::Aggregate(a) => a.group_keys.clone(),
             QueryKind::Over(over) => over.partition_keys.clone(),
             QueryKind::TopN(top) => top.partition_keys.clone(),
             QueryKind::Stateless { .. } => Vec::new(),
         };
+        KeyRouter::by(keys)
+    }
+
+    fn by(keys: Vec<ScalarExpr>) -> Self {
         let single_key_column = ScalarExpr::single_column(&keys);
         KeyRouter {
+            right_keys: None,
             single_key_column,
             scratch: Vec::with_capacity(keys.len()),
             keys,
@@ -50,6 +66,14 @@ impl KeyRouter {
     pub fn partition_of(&mut self, row: &[Value], partitions: usize) -> usize {
         if self.keys.is_empty() || partitions <= 1 {
             return 0;
+        }
+        if let Some((side, right)) = &self.right_keys {
+            if matches!(row.get(*side), Some(Value::Bool(true))) {
+                self.scratch.clear();
+                self.scratch.extend(right.iter().map(|k| eval(k, row)));
+                let hash = self.hasher.hash_one(&self.scratch[..]);
+                return (hash % partitions as u64) as usize;
+            }
         }
         let hash = match self.single_key_column.and_then(|i| row.get(i)) {
             // The same hash as the evaluated one-value key.

@@ -97,6 +97,7 @@ pub fn stateless_plan(
         properties: Vec::new(),
         stage: None,
         union: None,
+        join: None,
     }
 }
 
@@ -196,6 +197,7 @@ impl GroupedPlan {
             properties: Vec::new(),
             stage: None,
             union: None,
+            join: None,
         }
     }
 }

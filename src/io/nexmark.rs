@@ -1383,10 +1383,12 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 10] = [
+    const QUERIES: [(&str, &str); 12] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
+        ("q3", include_str!("../../benches/nexmark/q3.sql")),
+        ("q20", include_str!("../../benches/nexmark/q20.sql")),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
         ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),
         ("q7", include_str!("../../benches/nexmark/q7.sql")),
@@ -1401,36 +1403,46 @@ mod tests {
         use crate::sql::{EmitClause, Statement};
         for (name, text) in QUERIES {
             let statements = crate::sql::parse_sql(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let [Statement::CreateSource(source), Statement::Query(query)] = &statements[..] else {
-                panic!("{name}: expected a CREATE TABLE and a query");
+            let Some((Statement::Query(query), sources)) = statements.split_last() else {
+                panic!("{name}: expected CREATE TABLEs and a query");
             };
-            assert_eq!(source.name, "bid", "{name}");
-            let declared: Vec<(&str, DataType)> = source
-                .columns
-                .iter()
-                .map(|c| (c.name.as_str(), c.data_type))
-                .collect();
-            let schema = NexmarkTable::Bid.schema();
-            let generated: Vec<(&str, DataType)> = schema
-                .fields
-                .iter()
-                .map(|f| (f.name.as_str(), f.data_type))
-                .collect();
-            assert_eq!(declared, generated, "{name}");
-            let table = crate::plan::TableDef {
-                name: source.name.clone(),
-                schema: Schema::default(),
-                properties: source.properties.clone(),
-            };
-            let config = crate::io::SourceConfig::from_table(&table).unwrap();
-            let crate::io::Connector::Nexmark(NexmarkTable::Bid, config) = config.connector else {
-                panic!("{name}: not the nexmark bid table");
-            };
-            assert_eq!(config.events, 10_000_000, "{name}");
+            assert!(!sources.is_empty(), "{name}");
+            for source in sources {
+                let Statement::CreateSource(source) = source else {
+                    panic!("{name}: expected a CREATE TABLE");
+                };
+                assert_declares_the_generator_schema(name, source);
+            }
             let windowed = ["q5", "q7", "q11"].contains(&name);
             let emit = windowed.then_some(EmitClause::Final);
             assert_eq!(query.emit, emit, "{name}");
         }
+    }
+
+    /// `source` declares a Nexmark table of 10M events with the generator's columns.
+    fn assert_declares_the_generator_schema(name: &str, source: &crate::sql::CreateSource) {
+        let table = crate::plan::TableDef {
+            name: source.name.clone(),
+            schema: Schema::default(),
+            properties: source.properties.clone(),
+        };
+        let config = crate::io::SourceConfig::from_table(&table).unwrap();
+        let crate::io::Connector::Nexmark(generated_table, config) = config.connector else {
+            panic!("{name}: {} is not a nexmark table", source.name);
+        };
+        assert_eq!(config.events, 10_000_000, "{name}");
+        let declared: Vec<(&str, DataType)> = source
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type))
+            .collect();
+        let schema = generated_table.schema();
+        let generated: Vec<(&str, DataType)> = schema
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.data_type))
+            .collect();
+        assert_eq!(declared, generated, "{name}: {}", source.name);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::{
     ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, Ranking, ScalarExpr,
     ScalarFunction, Shift, TopNPlan, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
-use super::{TableDef, UnionPlan};
+use super::{StreamJoin, StreamJoinKind, TableDef, UnionPlan};
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
 
@@ -43,9 +43,10 @@ impl QueryPlan {
         if let Some(filter) = &self.filter {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
         }
-        match &self.union {
-            Some(union) => explain_union(&mut out, &self.source, union),
-            None => {
+        match (&self.union, &self.join) {
+            (Some(union), Some(join)) => explain_stream_join(&mut out, union, join, &source_names),
+            (Some(union), None) => explain_union(&mut out, &self.source, union),
+            (None, _) => {
                 let _ = writeln!(
                     out,
                     "  Source: {} ({}){}",
@@ -70,6 +71,9 @@ impl QueryPlan {
     /// What the query keeps as state, for messages: its GROUP BY keys and
     /// window (`None` for a stateless query).
     pub fn state_description(&self) -> Option<String> {
+        if self.join.is_some() {
+            return Some(JOIN_STATE.to_string());
+        }
         let names: Vec<String> = self.row_schema().names().map(str::to_string).collect();
         let agg = match &self.kind {
             QueryKind::Aggregate(agg) => agg,
@@ -761,5 +765,40 @@ fn explain_union(out: &mut String, union_table: &TableDef, union: &UnionPlan) {
         if !branch.passes_rows_through() {
             let _ = writeln!(out, "      Project: {}", list(&branch.columns, &names));
         }
+    }
+}
+
+/// What a join of two streams holds, in a state-limit error.
+pub const JOIN_STATE: &str =
+    "the rows of both streams, which a regular join keeps until the input ends";
+
+/// A join of two streams: its kind and keys, where its state lives and how
+/// it grows, and its two inputs.
+fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, names: &[String]) {
+    let keys: Vec<String> = join.keys[0]
+        .iter()
+        .zip(&join.keys[1])
+        .map(|(l, r)| format!("{} = {}", l.display_with(names), r.display_with(names)))
+        .collect();
+    let unmatched = match join.kind {
+        StreamJoinKind::Inner => "",
+        _ => "; rows of an outer side that never matched are written when the input ends",
+    };
+    let _ = writeln!(
+        out,
+        "  Join of two streams: {} JOIN on {}, each row routed by its own side's key; a \
+         regular join: every row of both sides is kept on its key's shard (the state grows \
+         with the input; --max-state-bytes bounds it){unmatched}",
+        join.kind.name(),
+        keys.join(" AND ")
+    );
+    for (side, branch) in ["left", "right"].iter().zip(&union.branches) {
+        let _ = writeln!(
+            out,
+            "    {side}: {} ({}){}",
+            branch.source.name,
+            branch.source.schema,
+            properties_text(&branch.source.properties)
+        );
     }
 }

@@ -20,6 +20,7 @@ mod planner;
 mod resolve;
 mod sink;
 mod stages;
+mod stream_join;
 mod top_n;
 mod typecheck;
 mod union;
@@ -27,12 +28,14 @@ mod window;
 
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
+pub use explain::JOIN_STATE;
 pub use expr::*;
 pub use join::{JoinKind, LookupJoin};
 pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub use stages::RankStage;
+pub use stream_join::{StreamJoin, StreamJoinKind};
 pub use top_n::{Ranking, TopNPlan, MAX_TOP_N};
 pub use union::{UnionBranch, UnionPlan};
 pub use window::MAX_WINDOWS_PER_RECORD;
@@ -71,6 +74,9 @@ pub struct QueryPlan {
     /// The branches of the UNION ALL the query reads, whose rows make up
     /// `source` (a table of the union's columns that no file backs).
     pub union: Option<UnionPlan>,
+    /// A join of two streams (the union's two branches), done on the shard
+    /// that owns each key before WHERE and the SELECT list.
+    pub join: Option<StreamJoin>,
 }
 
 impl QueryPlan {
@@ -91,15 +97,20 @@ impl QueryPlan {
         }
     }
 
-    /// True when every row can be processed on its own (no GROUP BY, no aggregate).
+    /// True when every row can be processed on its own (no GROUP BY, no
+    /// aggregate, no join of two streams).
     pub fn is_stateless(&self) -> bool {
-        matches!(self.kind, QueryKind::Stateless { .. })
+        matches!(self.kind, QueryKind::Stateless { .. }) && self.join.is_none()
     }
 
     /// When the output holds everything a record caused (see [`Settling`]).
     pub fn settling(&self) -> Settling {
         if !self.order_by.is_empty() {
             // The sorted result is written when the input ends.
+            return Settling::AtEnd;
+        }
+        if self.join.is_some() {
+            // A row's pairs come as later rows arrive, its unmatched row at the end.
             return Settling::AtEnd;
         }
         let aggregate = match &self.kind {

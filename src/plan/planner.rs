@@ -15,6 +15,7 @@ use super::over::OverCalls;
 use super::resolve::{error_at, function_name, ExprPlanner, GroupState, SourceScope};
 use super::sink::insert_target;
 use super::stages::plan_in_stages;
+use super::stream_join::plan_stream_join;
 use super::union::plan_over_union;
 use super::window::{flink_window, split_group_by, GroupBy};
 use super::{AggregatePlan, EmitMode, QueryKind, QueryPlan, ScalarExpr, TimeSettings};
@@ -88,6 +89,9 @@ pub fn plan_query(
     settings: &PlanSettings,
 ) -> Result<QueryPlan> {
     if let Some(plan) = plan_over_union(query, catalog, settings)? {
+        return Ok(plan);
+    }
+    if let Some(plan) = plan_stream_join(query, catalog, settings)? {
         return Ok(plan);
     }
     match plan_in_stages(query, catalog, settings)? {
@@ -209,6 +213,7 @@ pub(super) fn plan_one_stage(
         properties,
         stage: None,
         union: None,
+        join: None,
     };
     mark_read_columns(&mut plan);
     Ok(plan)

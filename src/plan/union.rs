@@ -101,6 +101,13 @@ pub(super) fn plan_over_union(
         ..query.clone()
     };
     let mut plan = plan_query(&over_union, &union_catalog, settings)?;
+    if plan.join.is_some() {
+        return Err(error_at(
+            "a join of two streams with a UNION ALL on one side is not supported yet \
+             (a join of a UNION ALL with a table is)",
+            &union,
+        ));
+    }
     plan.union = Some(UnionPlan {
         branches: branches.into_iter().map(|(branch, _)| branch).collect(),
     });

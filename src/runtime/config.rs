@@ -70,9 +70,13 @@ impl Default for RuntimeConfig {
 
 /// The error that ends a run whose state outgrew `--max-state-bytes`.
 pub(crate) fn state_limit_error(held: u64, limit: u64, state: Option<&str>) -> Error {
+    let advice = match state {
+        Some(crate::plan::JOIN_STATE) => "raise the limit, or join fewer rows",
+        _ => "raise the limit, add a window (or shorten it), or group by fewer distinct keys",
+    };
     Error::Runtime(format!(
         "the query's state ({}) grew to {held} bytes ({}), over --max-state-bytes {limit} ({}): \
-         raise the limit, add a window (or shorten it), or group by fewer distinct keys",
+         {advice}",
         state.unwrap_or("no state"),
         bytesize::ByteSize(held).display().iec(),
         bytesize::ByteSize(limit).display().iec(),

@@ -357,6 +357,7 @@ fn plan(stateless: bool) -> QueryPlan {
         properties: vec![],
         stage: None,
         union: None,
+        join: None,
     }
 }
 
