@@ -47,13 +47,7 @@ impl QueryPlan {
             (Some(union), Some(join)) => explain_stream_join(&mut out, union, join, &source_names),
             (Some(union), None) => explain_union(&mut out, &self.source, union),
             (None, _) => {
-                let _ = writeln!(
-                    out,
-                    "  Source: {} ({}){}",
-                    self.source.name,
-                    self.source.schema,
-                    properties_text(&self.source.properties)
-                );
+                let _ = writeln!(out, "  Source: {}", table_text(&self.source));
             }
         }
         for join in &self.lookups {
@@ -753,11 +747,9 @@ fn explain_union(out: &mut String, union_table: &TableDef, union: &UnionPlan) {
             .collect();
         let _ = writeln!(
             out,
-            "    Input {}: {} ({}){}",
+            "    Input {}: {}",
             number + 1,
-            branch.source.name,
-            branch.source.schema,
-            properties_text(&branch.source.properties)
+            table_text(&branch.source)
         );
         if let Some(filter) = &branch.filter {
             let _ = writeln!(out, "      Filter: {}", filter.display_with(&names));
@@ -793,12 +785,16 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
         keys.join(" AND ")
     );
     for (side, branch) in ["left", "right"].iter().zip(&union.branches) {
-        let _ = writeln!(
-            out,
-            "    {side}: {} ({}){}",
-            branch.source.name,
-            branch.source.schema,
-            properties_text(&branch.source.properties)
-        );
+        let _ = writeln!(out, "    {side}: {}", table_text(&branch.source));
     }
+}
+
+/// A table as explain names it: name, columns and WITH properties.
+fn table_text(table: &TableDef) -> String {
+    format!(
+        "{} ({}){}",
+        table.name,
+        table.schema,
+        properties_text(&table.properties)
+    )
 }
