@@ -168,6 +168,17 @@ fn write_projected(
     else {
         unreachable!("a join of two streams is planned with a stateless operator")
     };
+    project(projections, changelog, row, order, out);
+}
+
+/// Writes the SELECT list of a stateless query over `row`.
+fn project(
+    projections: &[ScalarExpr],
+    changelog: &Changelog,
+    row: &[Value],
+    order: RowOrder,
+    out: &mut Output,
+) {
     let mut values = out.new_values(projections.len() + 1);
     changelog.start_row(&mut values);
     values.extend(projections.iter().map(|p| eval(p, row)));
@@ -306,13 +317,8 @@ impl PartitionEngine {
                 projections,
                 changelog,
             } => {
-                let mut values = out.new_values(projections.len() + 1);
-                changelog.start_row(&mut values);
-                values.extend(projections.iter().map(|p| eval(p, row)));
-                out.rows.push(OutputRow {
-                    values,
-                    order: RowOrder::Position { position, seq: 0 },
-                });
+                let order = RowOrder::Position { position, seq: 0 };
+                project(projections, changelog, row, order, out);
                 self.stats.processed += 1;
             }
             Operator::Grouped(grouped) => match grouped.push_row(row, position, out) {
