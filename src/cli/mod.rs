@@ -382,6 +382,17 @@ fn kafka_sink_config(plan: &QueryPlan, sink_path: Option<&str>) -> Result<Option
     kafka::sink_config(&plan.properties, url).map(Some)
 }
 
+/// Where late records go, named by the columns of the source they came from.
+fn dead_letter_file(plan: &QueryPlan, writer: DeadLetterWriter) -> DeadLetterFile {
+    match (&plan.join, &plan.union) {
+        (Some(_), Some(union)) if union.branches.len() == 2 => {
+            let [left, right] = [0, 1].map(|b| union.branches[b].source.schema.clone());
+            DeadLetterFile::of_join(writer, left, right)
+        }
+        _ => DeadLetterFile::new(writer, plan.source.schema.clone()),
+    }
+}
+
 /// The dead-letter file and the signals that interrupt the run, with `sink`.
 fn open_outputs(
     plan: &QueryPlan,
@@ -393,10 +404,10 @@ fn open_outputs(
         None => stream_property(plan, "dead_letter").map(std::path::PathBuf::from),
     };
     let dead_letters = match dead_letter_path {
-        Some(p) => Some(Box::new(DeadLetterFile::new(
-            DeadLetterWriter::create(&p)?,
-            plan.source.schema.clone(),
-        )) as Box<dyn DeadLetters + Send>),
+        Some(p) => Some(
+            Box::new(dead_letter_file(plan, DeadLetterWriter::create(&p)?))
+                as Box<dyn DeadLetters + Send>,
+        ),
         None => None,
     };
     Ok(RunIo {

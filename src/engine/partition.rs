@@ -218,10 +218,10 @@ impl PartitionEngine {
             }
         };
         PartitionEngine {
-            join: plan
-                .join
-                .as_ref()
-                .map(|join| Box::new(StreamJoinOperator::new(join))),
+            join: plan.join.as_ref().map(|join| {
+                let lateness_ms = plan.time.allowed_lateness_ms;
+                Box::new(StreamJoinOperator::new(join, lateness_ms))
+            }),
             filter: plan.filter.clone(),
             operator,
             stats: EngineStats::default(),
@@ -279,7 +279,8 @@ impl PartitionEngine {
 
     /// Joins each row with the other side's, then filters and projects the
     /// pairs (a join of two streams has a stateless operator). Every record
-    /// the join takes is processed; WHERE drops pairs, not records.
+    /// the join takes is processed, but an interval join's late ones; WHERE
+    /// drops pairs, not records.
     fn push_to_join(&mut self, batch: &Batch, out: &mut Output) {
         let emitted_before = out.rows.len();
         let Self {
@@ -294,11 +295,11 @@ impl PartitionEngine {
         };
         for (row, position) in batch.rows() {
             stats.records_in += 1;
-            stats.processed += 1;
-            join.push(row, position, |joined, how| {
+            let outcome = join.push(row, position, |joined, how| {
                 let order = joined_order(position, how);
                 write_projected(filter.as_ref(), operator, joined, order, out);
             });
+            count_rejected(stats, outcome, row, position, out);
         }
         stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
     }
@@ -340,6 +341,13 @@ impl PartitionEngine {
     /// plus the allowed lateness it has reached, and emits them (EMIT FINAL).
     pub fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
         let before = out.rows.len();
+        if let Some(join) = self.join.as_mut() {
+            let (filter, operator) = (self.filter.as_ref(), &mut self.operator);
+            join.advance_watermark(watermark, |joined, position, how| {
+                let order = joined_order(position, how);
+                write_projected(filter, operator, joined, order, out);
+            });
+        }
         match &mut self.operator {
             Operator::Grouped(grouped) => grouped.advance_watermark(watermark, out),
             Operator::Over(over) => over.advance_watermark(watermark, out),
@@ -369,6 +377,9 @@ impl PartitionEngine {
 
     /// This engine's watermark (ms; `i64::MIN` before any event time).
     pub fn watermark(&self) -> i64 {
+        if let Some(join) = &self.join {
+            return join.watermark();
+        }
         match &self.operator {
             Operator::Grouped(grouped) => grouped.watermark(),
             Operator::Over(over) => over.watermark(),

@@ -1,41 +1,57 @@
-//! The join of two streams on the shard that owns a key: every row of both
-//! sides kept by its key, and each arriving row paired with the other
-//! side's rows of its key (a regular join: nothing is ever dropped, so the
-//! state grows with the input; `--max-state-bytes` bounds it).
+//! The join of two streams on the shard that owns a key: the rows of both
+//! sides kept by their key, and each arriving row paired with the other
+//! side's rows of its key that meet the join's condition.
+//!
+//! A regular join keeps every row to the end of the input (the state grows
+//! with it; `--max-state-bytes` bounds it). An interval join keeps a row
+//! only until the watermark passes the last time a row of the other side
+//! could pair with it; then the row is dropped, and written with NULLs for
+//! the other side if its side is outer and it never matched. A row whose
+//! event time the watermark has already passed is late, as in a window.
 //!
 //! Rows arrive shaped as the joined row (their own side's columns, the
-//! other side's NULL, then the side column). A pair is written when its
-//! second row arrives, in the order of that row's position; several pairs
-//! of one row in the order the other side's rows arrived. A row with a NULL
-//! in its key never matches: an outer side writes it at once with NULLs for
-//! the other side; the rows an outer side kept that never matched are
-//! written at the end of the input, by position (left before right on a
-//! tie).
+//! other side's NULL, the side column, and an interval join's time column).
+//! A pair is written when its second row arrives, in the order of that
+//! row's position; several pairs of one row in the order the other side's
+//! rows arrived. A row with a NULL in its key (or an interval join's row
+//! without an event time) never matches: an outer side writes it at once.
+//! Unmatched rows an interval join drops are written by position (left
+//! before right on a tie) at the watermark that dropped them; a regular
+//! join's at the end of the input.
 
-use super::eval::eval;
+use super::eval::{eval, is_true};
 use super::footprint::{allocation, value_heap, Footprint};
+use super::grouped::Outcome;
+use super::route::time_value;
 use crate::data::Value;
 use crate::plan::StreamJoin;
 use ahash::AHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::mem::size_of;
 
-/// One side's kept rows, in arrival order, in flat arrays (no allocation
-/// per row), chained per key from its first row to its last.
+const NO_ROW: usize = usize::MAX;
+
+/// One side's kept rows in flat arrays of slots (no allocation per row; a
+/// dropped row's slot is reused), chained per key in arrival order.
 #[derive(Debug, Clone)]
 struct Side {
     /// Its own columns per row.
     width: usize,
-    /// Row `i`'s values are `values[i * width..(i + 1) * width]`.
+    /// Slot `i`'s values are `values[i * width..(i + 1) * width]`.
     values: Vec<Value>,
     positions: Vec<u64>,
     matched: Vec<bool>,
-    /// The next row of the same key (`NO_ROW` for the last).
+    /// The next and the previous row of the same key (`NO_ROW` at the ends).
     next: Vec<usize>,
+    previous: Vec<usize>,
     /// Per key: its first and last row.
     keys: AHashMap<Vec<Value>, (usize, usize)>,
+    /// Slots of dropped rows, to reuse.
+    free: Vec<usize>,
+    /// An interval join's rows by the time after which none can pair.
+    expiry: BinaryHeap<Reverse<(i64, usize)>>,
 }
-
-const NO_ROW: usize = usize::MAX;
 
 impl Side {
     fn new(width: usize) -> Side {
@@ -45,16 +61,89 @@ impl Side {
             positions: Vec::new(),
             matched: Vec::new(),
             next: Vec::new(),
+            previous: Vec::new(),
             keys: AHashMap::new(),
+            free: Vec::new(),
+            expiry: BinaryHeap::new(),
         }
     }
 
+    /// Rows kept.
     fn rows(&self) -> usize {
-        self.positions.len()
+        self.positions.len() - self.free.len()
     }
 
-    fn row(&self, index: usize) -> &[Value] {
-        &self.values[index * self.width..(index + 1) * self.width]
+    fn row(&self, slot: usize) -> &[Value] {
+        &self.values[slot * self.width..(slot + 1) * self.width]
+    }
+
+    /// The slots of kept rows (dropped ones are marked by `u64::MAX`).
+    fn kept_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.positions.len()).filter(|&s| self.positions[s] != u64::MAX)
+    }
+
+    /// A slot for a new row at `position` (its values still to be set).
+    fn new_slot(&mut self, position: u64, matched: bool) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                self.positions[slot] = position;
+                self.matched[slot] = matched;
+                slot
+            }
+            None => {
+                let slot = self.positions.len();
+                self.values.resize((slot + 1) * self.width, Value::Null);
+                self.positions.push(position);
+                self.matched.push(matched);
+                self.next.push(NO_ROW);
+                self.previous.push(NO_ROW);
+                slot
+            }
+        }
+    }
+
+    /// Chains `slot` last among the rows of `key`; returns true for a new key.
+    fn link(&mut self, slot: usize, key: &[Value]) -> bool {
+        self.next[slot] = NO_ROW;
+        match self.keys.get_mut(key) {
+            Some((_, last)) => {
+                self.next[*last] = slot;
+                self.previous[slot] = *last;
+                *last = slot;
+                false
+            }
+            None => {
+                self.previous[slot] = NO_ROW;
+                self.keys.insert(key.to_vec(), (slot, slot));
+                true
+            }
+        }
+    }
+
+    /// Takes `slot` out of the chain of `key`; returns true when that was
+    /// the key's last row (the key is then forgotten).
+    fn unlink(&mut self, slot: usize, key: &[Value]) -> bool {
+        let (previous, next) = (self.previous[slot], self.next[slot]);
+        if previous != NO_ROW {
+            self.next[previous] = next;
+        }
+        if next != NO_ROW {
+            self.previous[next] = previous;
+        }
+        let Some(ends) = self.keys.get_mut(key) else {
+            return false;
+        };
+        if ends.0 == slot {
+            ends.0 = next;
+        }
+        if ends.1 == slot {
+            ends.1 = previous;
+        }
+        if ends.0 != NO_ROW {
+            return false;
+        }
+        self.keys.remove(key);
+        true
     }
 
     /// The bytes its arrays hold (by capacity) and its keys.
@@ -62,7 +151,9 @@ impl Side {
         self.values.capacity() * size_of::<Value>()
             + self.positions.capacity() * size_of::<u64>()
             + self.matched.capacity()
-            + self.next.capacity() * size_of::<usize>()
+            + (self.next.capacity() + self.previous.capacity() + self.free.capacity())
+                * size_of::<usize>()
+            + self.expiry.capacity() * size_of::<(i64, usize)>()
             + self.keys.capacity() * size_of::<(Vec<Value>, (usize, usize))>()
     }
 }
@@ -81,6 +172,10 @@ pub enum Joined {
 pub struct StreamJoinOperator {
     join: StreamJoin,
     sides: [Side; 2],
+    /// Rows older than this are late (an interval join's watermark less
+    /// the allowed lateness).
+    watermark: i64,
+    lateness_ms: i64,
     /// Heap bytes of kept strings and key vectors (the arrays are measured
     /// by their capacity).
     heap: Footprint,
@@ -90,10 +185,12 @@ pub struct StreamJoinOperator {
 }
 
 impl StreamJoinOperator {
-    pub fn new(join: &StreamJoin) -> StreamJoinOperator {
+    pub fn new(join: &StreamJoin, lateness_ms: i64) -> StreamJoinOperator {
         StreamJoinOperator {
             join: join.clone(),
             sides: [Side::new(join.left_width), Side::new(join.right_width)],
+            watermark: i64::MIN,
+            lateness_ms,
             heap: Footprint::default(),
             key: Vec::new(),
             joined: Vec::with_capacity(join.side_column()),
@@ -101,29 +198,52 @@ impl StreamJoinOperator {
     }
 
     /// Pairs `row` (at `position`) with the other side's rows of its key,
-    /// in their arrival order, calling `write` with each joined row; then
-    /// keeps it.
-    pub fn push(&mut self, row: &[Value], position: u64, mut write: impl FnMut(&[Value], Joined)) {
+    /// in their arrival order, calling `write` with each joined row that
+    /// meets the condition; then keeps it. An interval join's row the
+    /// watermark has passed is late, and neither paired nor kept.
+    pub fn push(
+        &mut self,
+        row: &[Value],
+        position: u64,
+        mut write: impl FnMut(&[Value], Joined),
+    ) -> Outcome {
         let side = self.join.side_of(row);
+        let time = self.event_time(row);
+        if let Some(time) = time.filter(|&t| t < self.watermark) {
+            return Outcome::Late(time);
+        }
         self.key.clear();
         let keys = &self.join.keys[side];
         self.key.extend(keys.iter().map(|k| eval(k, row)));
         let own = own_columns(&self.join, side, row);
-        if self.key.iter().any(Value::is_null) {
+        let timeless = self.join.interval.is_some() && time.is_none();
+        if timeless || self.key.iter().any(Value::is_null) {
             if self.join.kind.keeps_unmatched(side) {
-                self.fill_unmatched(side, own);
+                fill_unmatched(&self.join, &mut self.joined, side, own);
                 write(&self.joined, Joined::Unmatched { side });
             }
-            return;
+            return Outcome::Processed;
         }
+        let matched = self.pair(side, own, &mut write);
+        self.keep(side, own, position, matched, time);
+        Outcome::Processed
+    }
+
+    /// Writes the pairs of `own` (a row of `side`) with the other side's
+    /// rows of the key in `self.key`; true when there was one.
+    fn pair(
+        &mut self,
+        side: usize,
+        own: &[Value],
+        write: &mut impl FnMut(&[Value], Joined),
+    ) -> bool {
         let other = &mut self.sides[1 - side];
         let mut at = other
             .keys
             .get(&self.key[..])
             .map_or(NO_ROW, |&(first, _)| first);
-        let matched = at != NO_ROW;
+        let mut matched = false;
         while at != NO_ROW {
-            other.matched[at] = true;
             self.joined.clear();
             let theirs = &other.values[at * other.width..(at + 1) * other.width];
             let (first, second) = if side == 0 {
@@ -133,10 +253,59 @@ impl StreamJoinOperator {
             };
             self.joined.extend_from_slice(first);
             self.joined.extend_from_slice(second);
-            write(&self.joined, Joined::Pair);
+            let meets = self
+                .join
+                .condition
+                .as_ref()
+                .is_none_or(|c| is_true(c, &self.joined));
+            if meets {
+                other.matched[at] = true;
+                matched = true;
+                write(&self.joined, Joined::Pair);
+            }
             at = other.next[at];
         }
-        self.keep(side, own, position, matched);
+        matched
+    }
+
+    /// Moves an interval join's watermark to `watermark`: drops the rows no
+    /// later row can pair with, writing (with each row's position) those
+    /// of an outer side that never matched, by position, left first.
+    pub fn advance_watermark(
+        &mut self,
+        watermark: i64,
+        mut write: impl FnMut(&[Value], u64, Joined),
+    ) {
+        if self.join.interval.is_none() {
+            return;
+        }
+        let oldest_pairable = watermark.saturating_sub(self.lateness_ms);
+        if oldest_pairable <= self.watermark {
+            return;
+        }
+        self.watermark = oldest_pairable;
+        let mut unmatched: Vec<(u64, usize, Vec<Value>)> = Vec::new();
+        for side in 0..2 {
+            while let Some(&Reverse((until, slot))) = self.sides[side].expiry.peek() {
+                if until >= oldest_pairable {
+                    break;
+                }
+                self.sides[side].expiry.pop();
+                if let Some(lonely) = self.drop_row(side, slot) {
+                    unmatched.push(lonely);
+                }
+            }
+        }
+        unmatched.sort_unstable_by_key(|(position, side, _)| (*position, *side));
+        for (position, side, own) in unmatched {
+            fill_unmatched(&self.join, &mut self.joined, side, &own);
+            write(&self.joined, position, Joined::Unmatched { side });
+        }
+    }
+
+    /// The watermark rows are late against (`i64::MIN` before the first).
+    pub fn watermark(&self) -> i64 {
+        self.watermark
     }
 
     /// At the end of the input: writes the rows an outer side kept that
@@ -149,15 +318,15 @@ impl StreamJoinOperator {
                 continue;
             }
             let kept = &self.sides[side];
-            let lonely = (0..kept.rows()).filter(|&i| !kept.matched[i]);
-            unmatched.extend(lonely.map(|i| (kept.positions[i], side, i)));
+            let lonely = kept.kept_slots().filter(|&s| !kept.matched[s]);
+            unmatched.extend(lonely.map(|s| (kept.positions[s], side, s)));
         }
         unmatched.sort_unstable();
         let mut own = Vec::new();
-        for (position, side, index) in unmatched {
+        for (position, side, slot) in unmatched {
             own.clear();
-            own.extend_from_slice(self.sides[side].row(index));
-            self.fill_unmatched(side, &own);
+            own.extend_from_slice(self.sides[side].row(slot));
+            fill_unmatched(&self.join, &mut self.joined, side, &own);
             write(&self.joined, position, Joined::Unmatched { side });
         }
     }
@@ -172,39 +341,73 @@ impl StreamJoinOperator {
         self.heap.bytes() + self.sides[0].array_bytes() + self.sides[1].array_bytes()
     }
 
-    fn keep(&mut self, side: usize, own: &[Value], position: u64, matched: bool) {
+    /// An interval join's row's own event time (`None` for a regular join).
+    fn event_time(&self, row: &[Value]) -> Option<i64> {
+        self.join.interval?;
+        row.get(self.join.time_column()).and_then(time_value)
+    }
+
+    fn keep(
+        &mut self,
+        side: usize,
+        own: &[Value],
+        position: u64,
+        matched: bool,
+        time: Option<i64>,
+    ) {
         let kept = &mut self.sides[side];
-        let index = kept.rows();
+        let slot = kept.new_slot(position, matched);
         self.heap.grow(own.iter().map(value_heap).sum::<usize>());
-        kept.values.extend_from_slice(own);
-        kept.positions.push(position);
-        kept.matched.push(matched);
-        kept.next.push(NO_ROW);
-        match kept.keys.get_mut(&self.key[..]) {
-            Some((_, last)) => {
-                kept.next[*last] = index;
-                *last = index;
-            }
-            None => {
-                let key_bytes = allocation(self.key.len() * size_of::<Value>())
-                    + self.key.iter().map(value_heap).sum::<usize>();
-                self.heap.grow(key_bytes);
-                kept.keys.insert(self.key.clone(), (index, index));
-            }
+        kept.values[slot * kept.width..(slot + 1) * kept.width].clone_from_slice(own);
+        if kept.link(slot, &self.key) {
+            self.heap.grow(key_bytes(&self.key));
+        }
+        if let (Some(interval), Some(time)) = (self.join.interval, time) {
+            kept.expiry
+                .push(Reverse((interval.pairs_until(side, time), slot)));
         }
     }
 
-    /// `joined` := `own` with NULLs for the other side.
-    fn fill_unmatched(&mut self, side: usize, own: &[Value]) {
-        let (left, right) = (self.join.left_width, self.join.right_width);
-        self.joined.clear();
-        if side == 1 {
-            self.joined.resize(left, Value::Null);
+    /// Forgets the row in `slot` of `side`; returns it (position, side,
+    /// values) when it is to be written as unmatched.
+    fn drop_row(&mut self, side: usize, slot: usize) -> Option<(u64, usize, Vec<Value>)> {
+        let width = self.sides[side].width;
+        let own: Vec<Value> = self.sides[side].values[slot * width..(slot + 1) * width]
+            .iter_mut()
+            .map(std::mem::take)
+            .collect();
+        self.heap.shrink(own.iter().map(value_heap).sum::<usize>());
+        fill_unmatched(&self.join, &mut self.joined, side, &own);
+        self.key.clear();
+        let keys = &self.join.keys[side];
+        self.key.extend(keys.iter().map(|k| eval(k, &self.joined)));
+        let kept = &mut self.sides[side];
+        if kept.unlink(slot, &self.key) {
+            self.heap.shrink(key_bytes(&self.key));
         }
-        self.joined.extend_from_slice(own);
-        if side == 0 {
-            self.joined.resize(left + right, Value::Null);
-        }
+        let (position, matched) = (kept.positions[slot], kept.matched[slot]);
+        kept.positions[slot] = u64::MAX;
+        kept.free.push(slot);
+        let lonely = !matched && self.join.kind.keeps_unmatched(side);
+        lonely.then_some((position, side, own))
+    }
+}
+
+/// The bytes a kept key holds.
+fn key_bytes(key: &[Value]) -> usize {
+    allocation(std::mem::size_of_val(key)) + key.iter().map(value_heap).sum::<usize>()
+}
+
+/// `joined` := `own` (a row of `side`) with NULLs for the other side.
+fn fill_unmatched(join: &StreamJoin, joined: &mut Vec<Value>, side: usize, own: &[Value]) {
+    let (left, right) = (join.left_width, join.right_width);
+    joined.clear();
+    if side == 1 {
+        joined.resize(left, Value::Null);
+    }
+    joined.extend_from_slice(own);
+    if side == 0 {
+        joined.resize(left + right, Value::Null);
     }
 }
 
@@ -221,11 +424,15 @@ fn own_columns<'r>(join: &StreamJoin, side: usize, row: &'r [Value]) -> &'r [Val
 mod tests {
     use super::*;
     use crate::data::DataType;
-    use crate::plan::{ScalarExpr, StreamJoinKind};
+    use crate::plan::{JoinInterval, ScalarExpr, StreamJoinKind};
 
     /// Left (k, a), right (k, b): the key is each side's first column.
     fn join(kind: StreamJoinKind) -> StreamJoinOperator {
-        StreamJoinOperator::new(&StreamJoin {
+        StreamJoinOperator::new(&plan(kind, None), 0)
+    }
+
+    fn plan(kind: StreamJoinKind, interval: Option<JoinInterval>) -> StreamJoin {
+        StreamJoin {
             kind,
             left_width: 2,
             right_width: 2,
@@ -233,7 +440,32 @@ mod tests {
                 vec![ScalarExpr::column(0, DataType::BigInt)],
                 vec![ScalarExpr::column(2, DataType::BigInt)],
             ],
-        })
+            condition: None,
+            interval,
+        }
+    }
+
+    /// As `join`, where a is the left row's time and b the right's, and a
+    /// right row pairs with left rows up to 10 ms before it (b - a in
+    /// 0..=10; the condition is left to the planner: here only the bounds).
+    fn interval_join(kind: StreamJoinKind) -> StreamJoinOperator {
+        let interval = JoinInterval {
+            time_columns: [1, 1],
+            lower_ms: 0,
+            upper_ms: 10,
+        };
+        StreamJoinOperator::new(&plan(kind, Some(interval)), 0)
+    }
+
+    /// A row with its time column (after the side column).
+    fn timed(mut row: Vec<Value>) -> Vec<Value> {
+        let time = if row[4] == Value::Bool(true) {
+            row[3].clone()
+        } else {
+            row[1].clone()
+        };
+        row.push(time);
+        row
     }
 
     fn left(k: Option<i64>, a: i64) -> Vec<Value> {
@@ -319,5 +551,67 @@ mod tests {
                 Joined::Unmatched { side: 1 }
             )]
         );
+    }
+
+    #[test]
+    fn an_interval_join_drops_rows_the_watermark_passed_and_writes_the_lonely_ones() {
+        let mut j = interval_join(StreamJoinKind::Left);
+        let mut pairs = Vec::new();
+        for (row, position) in [
+            (left(Some(1), 100), 0),
+            (left(Some(2), 105), 1),
+            (right(1, 108), 2),
+        ] {
+            let outcome = j.push(&timed(row), position, |r, how| pairs.push((ints(r), how)));
+            assert_eq!(outcome, Outcome::Processed);
+        }
+        assert_eq!(pairs.len(), 1, "1 at 100 pairs with the right row at 108");
+        assert_eq!(j.kept_rows(), 3);
+        let mut dropped = Vec::new();
+        // Left rows wait for right rows up to 10 ms later: 100 until 110.
+        j.advance_watermark(111, |r, position, how| {
+            dropped.push((ints(r), position, how))
+        });
+        assert_eq!(
+            dropped,
+            [],
+            "the left row at 100 matched; the one at 105 waits to 115"
+        );
+        assert_eq!(j.kept_rows(), 1, "only the left row at 105 is still kept");
+        j.advance_watermark(116, |r, position, how| {
+            dropped.push((ints(r), position, how))
+        });
+        assert_eq!(
+            dropped,
+            [(
+                vec![Some(2), Some(105), None, None],
+                1,
+                Joined::Unmatched { side: 0 }
+            )]
+        );
+        assert_eq!(j.kept_rows(), 0);
+        let late = j.push(&timed(right(2, 115)), 3, |_, _| {});
+        assert_eq!(late, Outcome::Late(115), "the watermark passed its time");
+        let on_time = j.push(&timed(left(Some(3), 116)), 4, |_, _| {});
+        assert_eq!(on_time, Outcome::Processed);
+    }
+
+    #[test]
+    fn slots_of_dropped_rows_are_reused_and_the_state_stays_bounded() {
+        let mut j = interval_join(StreamJoinKind::Inner);
+        let mut pairs = 0;
+        let mut largest = 0;
+        for t in 0..10_000i64 {
+            let key = Some(t % 7);
+            j.push(&timed(left(key, t)), 2 * t as u64, |_, _| pairs += 1);
+            j.push(&timed(right(t % 7, t + 3)), 2 * t as u64 + 1, |_, _| {
+                pairs += 1
+            });
+            j.advance_watermark(t - 20, |_, _, _| {});
+            largest = largest.max(j.state_bytes());
+        }
+        assert!(pairs >= 10_000, "each right row pairs with its left row");
+        assert!(j.kept_rows() < 100, "kept: {}", j.kept_rows());
+        assert!(largest < 64 * 1024, "state grew to {largest} bytes");
     }
 }

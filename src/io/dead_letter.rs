@@ -5,13 +5,24 @@
 //!   (`line` is `null` when unknown; `record` is the raw text; a Kafka
 //!   message has `"topic"`, `"partition"` and `"offset"` after `position`);
 //! - late: `{"source":"trades","position":34,"reason":"late: every window of its event time 2026-01-01T00:00:05.000Z had already closed","record":{"symbol":"B",...}}`
-//!   (`record` is the typed row, keyed by the source's column names).
+//!   (`record` is the typed row, keyed by the source's column names); a
+//!   row an interval join took too late says "late: the watermark had
+//!   passed its event time .., and every row it could have joined".
 
 use super::sink::{json_keys, write_json_object, write_json_string, OutputFile, RowBuffer};
 use super::{Malformed, SINK_BUFFER_BYTES};
 use crate::data::{format_timestamp, Schema, Value};
 use crate::error::Result;
 use std::path::Path;
+
+/// What a late record came too late for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// Every window it belongs to had closed.
+    Windows,
+    /// An interval join had dropped every row it could have paired with.
+    JoinedRows,
+}
 
 /// Writes dead letters as JSON lines, in whole lines: a write that fails
 /// (a full disk) leaves the file at its last whole line, as the sink does.
@@ -64,17 +75,23 @@ impl DeadLetterWriter {
         &mut self,
         source: &str,
         position: u64,
-        event_time_ms: i64,
+        (event_time_ms, missed): (i64, Missed),
         columns: &Schema,
         values: &[Value],
     ) -> Result<()> {
         self.line.clear();
         self.begin(source);
         self.field_number("position", position);
-        let reason = format!(
-            "late: every window of its event time {} had already closed",
-            format_timestamp(event_time_ms)
-        );
+        let time = format_timestamp(event_time_ms);
+        let reason = match missed {
+            Missed::Windows => {
+                format!("late: every window of its event time {time} had already closed")
+            }
+            Missed::JoinedRows => format!(
+                "late: the watermark had passed its event time {time}, and every row it could \
+                 have joined"
+            ),
+        };
         self.field_string("reason", &reason);
         self.line.extend_from_slice(b",\"record\":");
         let keys = json_keys(columns);
@@ -163,7 +180,7 @@ mod tests {
         w.write_late(
             "trades",
             99,
-            1_767_225_605_000,
+            (1_767_225_605_000, Missed::Windows),
             &schema,
             &[Value::str("A"), Value::Timestamp(1_767_225_605_000)],
         )

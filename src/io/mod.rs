@@ -36,7 +36,7 @@ mod state;
 mod table;
 
 pub use csv::CsvSource;
-pub use dead_letter::DeadLetterWriter;
+pub use dead_letter::{DeadLetterWriter, Missed};
 pub use generator::{trades_schema, TradesGenerator, TRADES_BASE_TIME_MS};
 pub use infer::{infer_schema, infer_table, SAMPLE_ROWS};
 pub use input::{FileReader, SharedFile, StreamInput};

@@ -65,8 +65,12 @@ impl QueryPlan {
     /// What the query keeps as state, for messages: its GROUP BY keys and
     /// window (`None` for a stateless query).
     pub fn state_description(&self) -> Option<String> {
-        if self.join.is_some() {
-            return Some(JOIN_STATE.to_string());
+        if let Some(join) = &self.join {
+            let state = match join.interval {
+                Some(_) => INTERVAL_JOIN_STATE,
+                None => JOIN_STATE,
+            };
+            return Some(state.to_string());
         }
         let names: Vec<String> = self.row_schema().names().map(str::to_string).collect();
         let agg = match &self.kind {
@@ -764,28 +768,69 @@ fn explain_union(out: &mut String, union_table: &TableDef, union: &UnionPlan) {
 pub const JOIN_STATE: &str =
     "the rows of both streams, which a regular join keeps until the input ends";
 
-/// A join of two streams: its kind and keys, where its state lives and how
-/// it grows, and its two inputs.
+/// What an interval join holds, in a state-limit error.
+pub const INTERVAL_JOIN_STATE: &str =
+    "the rows of both streams an interval join keeps until the watermark passes their interval";
+
+/// A join of two streams: its kind, keys and condition, where its state
+/// lives and how long, and its two inputs.
 fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, names: &[String]) {
     let keys: Vec<String> = join.keys[0]
         .iter()
         .zip(&join.keys[1])
         .map(|(l, r)| format!("{} = {}", l.display_with(names), r.display_with(names)))
         .collect();
+    let when = match join.interval {
+        Some(_) => "when the watermark passes their interval",
+        None => "when the input ends",
+    };
     let unmatched = match join.kind {
-        StreamJoinKind::Inner => "",
-        _ => "; rows of an outer side that never matched are written when the input ends",
+        StreamJoinKind::Inner => String::new(),
+        _ => format!("; rows of an outer side that never matched are written {when}"),
+    };
+    let kept = match join.interval {
+        None => "a regular join: every row of both sides is kept on its key's shard (the state \
+                 grows with the input; --max-state-bytes bounds it)"
+            .to_string(),
+        Some(interval) => {
+            let [left, right] = [0, 1].map(|side| {
+                let source = &union.branches[side].source;
+                let column = &source.schema.fields[interval.time_columns[side]].name;
+                format!("{}.{column}", source.name)
+            });
+            format!(
+                "an interval join: {right} - {left} within {} .. {}; a row is kept on its key's \
+                 shard until the watermark (less the allowed lateness) passes the last time a \
+                 row of the other side could pair with it, then dropped",
+                signed_duration(interval.lower_ms),
+                signed_duration(interval.upper_ms)
+            )
+        }
     };
     let _ = writeln!(
         out,
-        "  Join of two streams: {} JOIN on {}, each row routed by its own side's key; a \
-         regular join: every row of both sides is kept on its key's shard (the state grows \
-         with the input; --max-state-bytes bounds it){unmatched}",
+        "  Join of two streams: {} JOIN on {}, each row routed by its own side's key; \
+         {kept}{unmatched}",
         join.kind.name(),
         keys.join(" AND ")
     );
+    if let Some(condition) = &join.condition {
+        let _ = writeln!(
+            out,
+            "    pairs must meet: {}",
+            condition.display_with(names)
+        );
+    }
     for (side, branch) in ["left", "right"].iter().zip(&union.branches) {
         let _ = writeln!(out, "    {side}: {}", table_text(&branch.source));
+    }
+}
+
+/// A duration that may be negative: `-10s`.
+fn signed_duration(ms: i64) -> String {
+    match ms < 0 {
+        true => format!("-{}", format_duration(ms.saturating_neg())),
+        false => format_duration(ms),
     }
 }
 

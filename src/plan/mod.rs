@@ -13,6 +13,7 @@ mod from_window;
 mod functions;
 mod group_refs;
 mod inline;
+mod interval;
 mod join;
 mod order;
 mod over;
@@ -28,8 +29,9 @@ mod window;
 
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};
-pub use explain::JOIN_STATE;
+pub use explain::{INTERVAL_JOIN_STATE, JOIN_STATE};
 pub use expr::*;
+pub use interval::JoinInterval;
 pub use join::{JoinKind, LookupJoin};
 pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
@@ -88,8 +90,12 @@ impl QueryPlan {
         }
     }
 
-    /// The source column that carries event time: the window's time column.
+    /// The source column that carries event time: the window's time column
+    /// (an interval join's: each row's own time).
     pub fn event_time_column(&self) -> Option<usize> {
+        if let Some(join) = &self.join {
+            return join.interval.map(|_| join.time_column());
+        }
         match &self.kind {
             QueryKind::Aggregate(a) => a.window.as_ref().map(|w| w.time_column),
             QueryKind::Over(over) => Some(over.time_column),

@@ -205,7 +205,10 @@ fn unsupported_shapes_are_named() {
             "SELECT COUNT(*) FROM (SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol)",
             "over a subquery that groups is not supported",
         ),
-        ("SELECT * FROM trades, trades", "FROM a, b is not supported"),
+        (
+            "SELECT * FROM trades, trades",
+            "FROM a, b joins two streams on the equalities WHERE puts between their columns",
+        ),
         (
             "SELECT DISTINCT ON (symbol) symbol FROM trades",
             "SELECT DISTINCT ON (..) is not supported",
@@ -253,6 +256,12 @@ fn join_error_points_at_the_condition() {
     assert_contains(
         &error("SELECT qty FROM trades JOIN trades b ON true"),
         "SQL error at line 1, column 41: ON may only hold equalities",
+    );
+    // A range comparison makes it a join of two streams, which needs an
+    // equality on a key.
+    assert_contains(
+        &error("SELECT qty FROM trades JOIN trades b ON trades.price < b.price"),
+        "SQL error at line 1, column 29: a join of two streams needs an equality on a key",
     );
 }
 

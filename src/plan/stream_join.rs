@@ -1,6 +1,15 @@
-//! Regular joins of two streams: `FROM a [INNER | LEFT | RIGHT | FULL]
-//! JOIN b ON a.k = b.k [AND ..]`, where `b` is a stream (a generator; a
-//! file on the right is a table, joined as it is read: see `join`).
+//! Joins of two streams: `FROM a [INNER | LEFT | RIGHT | FULL] JOIN b ON
+//! a.k = b.k [AND ..]`, where `b` is a stream (a generator), or where ON
+//! also compares the two sides (any source: a file on the right with only
+//! key equalities is a table, joined as it is read: see `join`). `FROM a,
+//! b WHERE a.k = b.k AND ..` is the inner join.
+//!
+//! When the conditions on a pair bound the right row's time relative to
+//! the left row's from both sides (`b.ts BETWEEN a.ts AND a.ts + INTERVAL
+//! '1' HOUR`), it is an interval join: each row is kept only until the
+//! watermark passes the last time a row of the other side could pair with
+//! it (see `interval`); an outer side's unmatched rows are written then.
+//! Otherwise it is a regular join, which keeps every row to the end.
 //!
 //! Both sources are read side by side, as the branches of a UNION ALL whose
 //! rows are the joined row with the other side's columns NULL, and a last,
@@ -13,13 +22,18 @@
 //! with a table.
 
 use super::inline::expand_named_queries;
+use super::interval::{join_interval, JoinInterval};
+use super::join::and;
 use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
-use super::resolve::error_at;
-use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
+use super::resolve::{error_at, visit_columns_mut};
+use super::{BinaryOp, ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::Result;
 use crate::sql::StreamingQuery;
-use sqlparser::ast::{Join, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor};
+use sqlparser::ast::{
+    BinaryOperator, Expr as SqlExpr, Join, JoinConstraint, JoinOperator, Query, SetExpr,
+    TableFactor,
+};
 
 /// Which rows a join of two streams writes besides the matched pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +66,9 @@ impl StreamJoinKind {
     }
 }
 
-/// A regular join of two streams, over the joined row: the left source's
-/// columns, the right's, then the side column.
+/// A join of two streams, over the joined row: the left source's columns,
+/// the right's, then the side column (and for an interval join, the time
+/// column: the row's own event time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamJoin {
     pub kind: StreamJoinKind,
@@ -63,12 +78,23 @@ pub struct StreamJoin {
     pub right_width: usize,
     /// The key of a left row and of a right row, pairwise of one type.
     pub keys: [Vec<ScalarExpr>; 2],
+    /// What a pair of rows with equal keys must also meet to match (ON's
+    /// other conditions; for an inner join, also WHERE's conditions on both
+    /// sides), over the joined row's source columns.
+    pub condition: Option<ScalarExpr>,
+    /// The time bounds of an interval join; `None` for a regular join.
+    pub interval: Option<JoinInterval>,
 }
 
 impl StreamJoin {
     /// Where the side column is: `false` for a left row, `true` for a right one.
     pub fn side_column(&self) -> usize {
         self.left_width + self.right_width
+    }
+
+    /// Where an interval join's row carries its own event time.
+    pub fn time_column(&self) -> usize {
+        self.side_column() + 1
     }
 
     /// The side of a joined-row-shaped source row (0 left, 1 right).
@@ -91,9 +117,10 @@ pub(super) fn plan_stream_join(
         return Ok(None);
     }
     let mut expanded = expand_named_queries(query.query.as_ref().clone(), catalog)?;
-    let Some((join, kind)) = stream_join_of(&mut expanded, catalog)? else {
+    let Some(found) = stream_join_of(&mut expanded, catalog)? else {
         return Ok(None);
     };
+    let (join, kind) = (found.join, found.kind);
     let as_lookup = StreamingQuery {
         query: Box::new(expanded),
         ..query.clone()
@@ -132,33 +159,181 @@ pub(super) fn plan_stream_join(
             ));
         }
     }
+    let mut condition = plan_on_conditions(&as_lookup, &found.conditions, catalog, settings)?;
+    if kind == StreamJoinKind::Inner {
+        // WHERE's conditions on both sides decide which pairs match.
+        let (both, rest) = split_by_sides(plan.filter.take(), left_width);
+        plan.filter = rest;
+        condition = both.into_iter().fold(condition, |all, c| Some(and(all, c)));
+    }
+    let interval = condition
+        .as_ref()
+        .and_then(|c| join_interval(&conjuncts(c), left_width));
+    if found.needs_interval && interval.is_none() {
+        return Err(error_at(
+            "a join of two files is an interval join: its ON needs both a lower and an upper \
+             bound on one side's time relative to the other's (b.ts BETWEEN a.ts AND a.ts + \
+             INTERVAL '1' HOUR); to join a file as a table, join on key equalities only",
+            &join.relation,
+        ));
+    }
+    let time_columns = interval.map(|i| i.time_columns);
+    let time_type = time_columns.map(|[l, _]| left.schema.fields[l].data_type);
     plan.union = Some(UnionPlan {
         branches: vec![
-            padded_branch(&left, 0, left_width, right_width, &right),
-            padded_branch(&right, 1, left_width, right_width, &left),
+            padded_branch([&left, &right], 0, time_columns),
+            padded_branch([&left, &right], 1, time_columns),
         ],
     });
     plan.source = TableDef {
         name: format!("{} {} JOIN {}", left.name, kind.name(), right.name),
-        schema: joined_schema(&left, &right),
+        schema: joined_schema(&left, &right, time_type),
         properties: left.properties.clone(),
     };
+    plan.time.max_out_of_orderness_ms = plan
+        .time
+        .max_out_of_orderness_ms
+        .max(declared_out_of_orderness(&right, settings)?);
     plan.join = Some(StreamJoin {
         kind,
         left_width,
         right_width,
         keys: [lookup.stream_keys, right_keys],
+        condition,
+        interval,
     });
     Ok(Some(plan))
 }
 
-/// The one JOIN of `query` when its right side is a stream; it is rewritten
-/// as a LEFT JOIN so that it plans as a join with a table (no "matched"
-/// test in WHERE), and its kind is returned.
-fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<(Join, StreamJoinKind)>> {
+/// ON's conditions other than the key equalities, planned over the joined
+/// row (as WHERE would be: the query is planned once more with them as
+/// its WHERE).
+fn plan_on_conditions(
+    query: &StreamingQuery,
+    conditions: &[SqlExpr],
+    catalog: &Catalog,
+    settings: &PlanSettings,
+) -> Result<Option<ScalarExpr>> {
+    let Some(all) = conditions
+        .iter()
+        .cloned()
+        .reduce(|all, c| SqlExpr::BinaryOp {
+            left: Box::new(all),
+            op: BinaryOperator::And,
+            right: Box::new(c),
+        })
+    else {
+        return Ok(None);
+    };
+    let mut with_conditions = query.query.as_ref().clone();
+    if let SetExpr::Select(select) = with_conditions.body.as_mut() {
+        select.selection = Some(all);
+    }
+    let query = StreamingQuery {
+        query: Box::new(with_conditions),
+        ..query.clone()
+    };
+    Ok(plan_one_stage(&query, catalog, settings, false)?.filter)
+}
+
+/// The conjuncts of `filter` that read both sides, and the rest (AND-ed).
+fn split_by_sides(
+    filter: Option<ScalarExpr>,
+    left_width: usize,
+) -> (Vec<ScalarExpr>, Option<ScalarExpr>) {
+    let Some(filter) = filter else {
+        return (Vec::new(), None);
+    };
+    let mut both = Vec::new();
+    let mut rest = None;
+    for conjunct in owned_conjuncts(filter) {
+        let mut reads = [false; 2];
+        visit_columns_mut(&mut conjunct.clone(), &mut |c| {
+            reads[usize::from(*c >= left_width)] = true
+        });
+        match reads {
+            [true, true] => both.push(conjunct),
+            _ => rest = Some(and(rest, conjunct)),
+        }
+    }
+    (both, rest)
+}
+
+/// `e`'s conjuncts (`a AND b AND c`: a, b, c).
+fn conjuncts(e: &ScalarExpr) -> Vec<&ScalarExpr> {
+    match &e.kind {
+        ExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            let mut all = conjuncts(left);
+            all.extend(conjuncts(right));
+            all
+        }
+        _ => vec![e],
+    }
+}
+
+fn owned_conjuncts(e: ScalarExpr) -> Vec<ScalarExpr> {
+    match e.kind {
+        ExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
+            let mut all = owned_conjuncts(*left);
+            all.extend(owned_conjuncts(*right));
+            all
+        }
+        kind => vec![ScalarExpr::new(kind, e.data_type)],
+    }
+}
+
+/// The out-of-orderness `table` declares (or the run's setting).
+fn declared_out_of_orderness(table: &TableDef, settings: &PlanSettings) -> Result<i64> {
+    if let Some(ms) = settings.max_out_of_orderness_ms {
+        return Ok(ms);
+    }
+    let declared = table.property("watermark.max_out_of_orderness");
+    match declared {
+        Some(text) => crate::data::parse_duration(text).map_err(|m| {
+            crate::error::Error::Usage(format!(
+                "WITH property 'watermark.max_out_of_orderness' of {}: {m}",
+                table.name
+            ))
+        }),
+        None => Ok(0),
+    }
+}
+
+/// The join of two streams a query's FROM holds.
+struct FoundJoin {
+    /// The JOIN as written (for the places errors name).
+    join: Join,
+    kind: StreamJoinKind,
+    /// ON's conjuncts other than the key equalities.
+    conditions: Vec<SqlExpr>,
+    /// `a JOIN b ON ..` where b is a file and ON compares more than keys:
+    /// without time bounds it would be a join with a table, so ON must
+    /// bound time (`FROM a, b WHERE ..` is a join of two streams either way).
+    needs_interval: bool,
+}
+
+/// The one JOIN of `query` when it joins two streams: its right side is a
+/// stream, or its ON also has a range comparison (`<`, `BETWEEN`: a time
+/// bound; `FROM a, b WHERE ..` is rewritten as the inner join it is). The JOIN is rewritten as a LEFT JOIN
+/// on the key equalities alone, so that it plans as a join with a table (no
+/// "matched" test in WHERE); the rest of ON is returned.
+fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<FoundJoin>> {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return Ok(None);
     };
+    // `FROM a, b` is a join of two streams whatever they are.
+    let comma_join = select.from.len() == 2;
+    if comma_join {
+        comma_join_as_inner_join(select)?;
+    }
     let [from] = select.from.as_mut_slice() else {
         return Ok(None);
     };
@@ -169,17 +344,16 @@ fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<(Join, 
         return Ok(None);
     };
     let right = name.0.last().and_then(|part| part.as_ident());
-    if !right
+    let right_is_stream = right
         .and_then(|ident| catalog.get(&ident.value))
-        .is_some_and(is_stream)
-    {
-        return Ok(None);
-    }
+        .is_some_and(is_stream);
+    let two_streams = right_is_stream || comma_join;
     let (kind, constraint) = match &join.join_operator {
         JoinOperator::Join(c) | JoinOperator::Inner(c) => (StreamJoinKind::Inner, c),
         JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (StreamJoinKind::Left, c),
         JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (StreamJoinKind::Right, c),
         JoinOperator::FullOuter(c) => (StreamJoinKind::Full, c),
+        _ if !two_streams => return Ok(None),
         _ => {
             return Err(error_at(
                 "this kind of join of two streams is not supported: write [INNER | LEFT | \
@@ -189,16 +363,160 @@ fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<(Join, 
             ))
         }
     };
-    let JoinConstraint::On(_) = constraint else {
+    let JoinConstraint::On(on) = constraint else {
+        if !two_streams {
+            return Ok(None);
+        }
         return Err(error_at(
             "a join of two streams needs ON with an equality on a key (JOIN s ON a.key = \
              s.key); USING, NATURAL and joins without a condition are not supported",
             &join.relation,
         ));
     };
+    let (keys, conditions): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(on)
+        .into_iter()
+        .cloned()
+        .partition(is_equality);
+    if !two_streams && !conditions.iter().any(is_range_comparison) {
+        // A file joined on keys is a table (and ON's other conditions are
+        // refused as for one).
+        return Ok(None);
+    }
+    let Some(keys) = keys.into_iter().reduce(|all, k| SqlExpr::BinaryOp {
+        left: Box::new(all),
+        op: BinaryOperator::And,
+        right: Box::new(k),
+    }) else {
+        return Err(error_at(
+            "a join of two streams needs an equality on a key in ON (JOIN s ON a.key = \
+             s.key AND ..): without one, every row would have to be kept and paired with \
+             every row of the other stream",
+            &join.relation,
+        ));
+    };
     let original = join.clone();
-    join.join_operator = JoinOperator::Left(constraint.clone());
-    Ok(Some((original, kind)))
+    join.join_operator = JoinOperator::Left(JoinConstraint::On(keys));
+    Ok(Some(FoundJoin {
+        join: original,
+        kind,
+        conditions,
+        needs_interval: !two_streams,
+    }))
+}
+
+/// `FROM a, b WHERE ..` as `FROM a JOIN b ON <WHERE's equalities between
+/// a column of each> WHERE <the rest>`.
+fn comma_join_as_inner_join(select: &mut sqlparser::ast::Select) -> Result<()> {
+    let second = select.from.remove(1);
+    let not_joined = || {
+        error_at(
+            "FROM a, b joins two streams on the equalities WHERE puts between their \
+             columns (WHERE a.key = b.key, with each column named by its table or alias); \
+             or write FROM a JOIN b ON a.key = b.key",
+            &second.relation,
+        )
+    };
+    if !second.joins.is_empty() || !select.from[0].joins.is_empty() {
+        return Err(not_joined());
+    }
+    let names = [
+        relation_name(&select.from[0].relation),
+        relation_name(&second.relation),
+    ];
+    let Some(selection) = select.selection.take() else {
+        return Err(not_joined());
+    };
+    let (keys, rest): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(&selection)
+        .into_iter()
+        .cloned()
+        .partition(|c| is_equality(c) && joins_the_two(c, &names));
+    let and_all = |all: Vec<SqlExpr>| {
+        all.into_iter().reduce(|all, c| SqlExpr::BinaryOp {
+            left: Box::new(all),
+            op: BinaryOperator::And,
+            right: Box::new(c),
+        })
+    };
+    let Some(on) = and_all(keys) else {
+        return Err(not_joined());
+    };
+    select.selection = and_all(rest);
+    select.from[0].joins.push(Join {
+        relation: second.relation,
+        global: false,
+        join_operator: JoinOperator::Inner(JoinConstraint::On(on)),
+    });
+    Ok(())
+}
+
+/// The name a FROM item's columns are qualified by: its alias, or its name.
+fn relation_name(relation: &TableFactor) -> Option<String> {
+    match relation {
+        TableFactor::Table {
+            alias: Some(alias), ..
+        } => Some(alias.name.value.to_lowercase()),
+        TableFactor::Table { name, .. } => name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// True for `x.a = y.b` with x and y the two FROM items, in either order.
+fn joins_the_two(e: &SqlExpr, names: &[Option<String>; 2]) -> bool {
+    let SqlExpr::BinaryOp { left, right, .. } = e else {
+        return false;
+    };
+    let qualifier = |e: &SqlExpr| match e {
+        SqlExpr::CompoundIdentifier(parts) if parts.len() == 2 => {
+            Some(parts[0].value.to_lowercase())
+        }
+        _ => None,
+    };
+    let (l, r) = (qualifier(left), qualifier(right));
+    l.is_some() && r.is_some() && l != r && [&l, &r].iter().all(|q| names.contains(q))
+}
+
+/// True for `a < b` (`<=`, `>`, `>=`) and `a BETWEEN b AND c`: what may
+/// bound one side's time by the other's.
+fn is_range_comparison(e: &SqlExpr) -> bool {
+    match e {
+        SqlExpr::BinaryOp { op, .. } => matches!(
+            op,
+            BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq
+        ),
+        SqlExpr::Between { negated, .. } => !negated,
+        SqlExpr::Nested(inner) => is_range_comparison(inner),
+        _ => false,
+    }
+}
+
+fn is_equality(e: &SqlExpr) -> bool {
+    matches!(
+        e,
+        SqlExpr::BinaryOp {
+            op: BinaryOperator::Eq,
+            ..
+        }
+    )
+}
+
+fn sql_conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
+    match e {
+        SqlExpr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut all = sql_conjuncts(left);
+            all.extend(sql_conjuncts(right));
+            all
+        }
+        SqlExpr::Nested(inner) => sql_conjuncts(inner),
+        other => vec![other],
+    }
 }
 
 /// True for a source that is read as it comes rather than as a table: a
@@ -210,15 +528,15 @@ fn is_stream(table: &TableDef) -> bool {
         .is_some_and(|c| !c.eq_ignore_ascii_case("file"))
 }
 
-/// A branch of the join's union: `source`'s rows as joined rows, the other
-/// side's columns NULL, and the side column.
+/// A branch of the join's union: the rows of `sources[side]` as joined
+/// rows, the other side's columns NULL, the side column, and for an
+/// interval join the row's own time column.
 fn padded_branch(
-    source: &TableDef,
+    sources: [&TableDef; 2],
     side: usize,
-    left_width: usize,
-    right_width: usize,
-    other: &TableDef,
+    time_columns: Option<[usize; 2]>,
 ) -> UnionBranch {
+    let source = sources[side];
     let own = || {
         source
             .schema
@@ -228,21 +546,25 @@ fn padded_branch(
             .map(|(i, f)| ScalarExpr::column(i, f.data_type))
     };
     let nulls = || {
-        other
+        sources[1 - side]
             .schema
             .fields
             .iter()
             .map(|f| ScalarExpr::new(ExprKind::Literal(Value::Null), f.data_type))
     };
-    let mut columns: Vec<ScalarExpr> = Vec::with_capacity(left_width + right_width + 1);
-    match side {
-        0 => columns.extend(own().chain(nulls())),
-        _ => columns.extend(nulls().chain(own())),
-    }
+    let mut columns: Vec<ScalarExpr> = match side {
+        0 => own().chain(nulls()).collect(),
+        _ => nulls().chain(own()).collect(),
+    };
     columns.push(ScalarExpr::new(
         ExprKind::Literal(Value::Bool(side == 1)),
         DataType::Boolean,
     ));
+    if let Some(time_columns) = time_columns {
+        let column = time_columns[side];
+        let time_type = source.schema.fields[column].data_type;
+        columns.push(ScalarExpr::column(column, time_type));
+    }
     UnionBranch {
         source: source.clone(),
         filter: None,
@@ -250,14 +572,16 @@ fn padded_branch(
     }
 }
 
-/// The joined row: both sources' columns, then the side column.
-fn joined_schema(left: &TableDef, right: &TableDef) -> Schema {
+/// The joined row: both sources' columns, the side column, and for an
+/// interval join the time column.
+fn joined_schema(left: &TableDef, right: &TableDef, time: Option<DataType>) -> Schema {
     let fields = left
         .schema
         .fields
         .iter()
         .chain(&right.schema.fields)
         .cloned()
-        .chain([Field::new("$side", DataType::Boolean)]);
+        .chain([Field::new("$side", DataType::Boolean)])
+        .chain(time.map(|t| Field::new("$time", t)));
     Schema::new(fields.collect())
 }

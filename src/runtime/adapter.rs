@@ -631,16 +631,54 @@ pub trait DeadLetters {
     fn finish(&mut self) -> Result<()>;
 }
 
-/// The dead-letter file: io's writer plus the source schema naming late records' columns.
+/// The dead-letter file: io's writer plus the schemas naming late records' columns.
 pub struct DeadLetterFile {
     writer: io::DeadLetterWriter,
     columns: Schema,
+    /// A join of two streams: each side's columns and where they start in
+    /// its rows, by the side column's position.
+    sides: Option<(usize, [(Schema, usize); 2])>,
 }
 
 impl DeadLetterFile {
     pub fn new(writer: io::DeadLetterWriter, columns: Schema) -> Self {
-        DeadLetterFile { writer, columns }
+        DeadLetterFile {
+            writer,
+            columns,
+            sides: None,
+        }
     }
+
+    /// The dead letters of a join of two streams: a late row is written as
+    /// its own side's record.
+    pub fn of_join(writer: io::DeadLetterWriter, left: Schema, right: Schema) -> Self {
+        let side_column = left.len() + right.len();
+        let right_starts = left.len();
+        DeadLetterFile {
+            writer,
+            columns: left.clone(),
+            sides: Some((side_column, [(left, 0), (right, right_starts)])),
+        }
+    }
+}
+
+/// The columns and values of `record` as read (a join's late row: its own
+/// side's), and what it came too late for.
+fn record_columns<'r>(
+    columns: &'r Schema,
+    sides: Option<&'r (usize, [(Schema, usize); 2])>,
+    record: &'r LateRecord,
+) -> (&'r Schema, &'r [Value], io::Missed) {
+    let Some((side_column, sides)) = sides else {
+        // A row joined with tables begins with the record as read.
+        let read = columns.len().min(record.values.len());
+        return (columns, &record.values[..read], io::Missed::Windows);
+    };
+    let right = matches!(record.values.get(*side_column), Some(Value::Bool(true)));
+    let (columns, start) = &sides[usize::from(right)];
+    let end = (start + columns.len()).min(record.values.len());
+    let own = &record.values[(*start).min(end)..end];
+    (columns, own, io::Missed::JoinedRows)
 }
 
 impl DeadLetters for DeadLetterFile {
@@ -648,13 +686,13 @@ impl DeadLetters for DeadLetterFile {
         self.writer.write_malformed(record)
     }
     fn late(&mut self, source: &str, record: &LateRecord) -> Result<()> {
+        let (columns, values, missed) = record_columns(&self.columns, self.sides.as_ref(), record);
         self.writer.write_late(
             source,
             record.position,
-            record.event_time,
-            &self.columns,
-            // A joined row begins with the record as read.
-            &record.values[..self.columns.len().min(record.values.len())],
+            (record.event_time, missed),
+            columns,
+            values,
         )
     }
     fn flush(&mut self) -> Result<()> {

@@ -1,0 +1,47 @@
+"""Computes the expected outputs of tests/interval_join.rs with DuckDB,
+independently of corestream, over the inputs make_inputs.py wrote. No row
+of them is late (see make_inputs.py), so an interval join's result is the
+SQL join's. Rows are sorted as text (the test sorts corestream's the same
+way). Run from the repository root:
+    python3 tests/data/interval_join/expected.py"""
+import json
+import os
+import sys
+
+import duckdb
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from duckdb_rows import text  # noqa: E402
+
+DIR = "tests/data/interval_join"
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"""CREATE TABLE orders AS SELECT * FROM read_csv('{DIR}/orders.csv',
+    header = true, types = {{'id': 'BIGINT', 'customer': 'VARCHAR', 'amount': 'BIGINT',
+    'ts': 'TIMESTAMP'}})""")
+con.execute(f"""CREATE TABLE payments AS SELECT * FROM read_csv('{DIR}/payments.csv',
+    header = true, types = {{'pid': 'BIGINT', 'order_id': 'BIGINT', 'amount': 'BIGINT',
+    'ts': 'TIMESTAMP'}})""")
+
+
+def write_sorted(name, sql):
+    cur = con.execute(sql)
+    columns = [d[0] for d in cur.description]
+    lines = sorted(json.dumps({c: text(v) for c, v in zip(columns, row)},
+                              separators=(",", ":")) for row in cur.fetchall())
+    with open(f"{DIR}/{name}.jsonl", "w") as out:
+        out.write("".join(line + "\n" for line in lines))
+
+
+SELECT = "SELECT o.id, o.customer, o.amount, p.pid, p.amount AS paid, p.ts AS paid_at"
+for kind in ["inner", "left", "right", "full"]:
+    write_sorted(kind, f"""{SELECT} FROM orders o {kind.upper()} JOIN payments p
+        ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE""")
+
+write_sorted("comma_strict", """SELECT o.id, p.pid FROM orders o, payments p
+    WHERE o.id = p.order_id AND p.ts > o.ts - INTERVAL '1' MINUTE
+      AND p.ts < o.ts + INTERVAL '30' MINUTE AND p.amount >= 10""")
+
+write_sorted("mirrored_left", """SELECT o.id, p.pid FROM orders o LEFT JOIN payments p
+    ON o.id = p.order_id AND o.ts >= p.ts - INTERVAL '10' MINUTE AND o.ts <= p.ts
+    AND p.amount > 20""")

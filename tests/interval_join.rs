@@ -1,0 +1,280 @@
+//! End-to-end tests of interval joins of two streams: orders and payments
+//! (tests/data/interval_join, made by make_inputs.py) joined on the order
+//! id with the payment's time bounded by the order's, inner and every outer
+//! kind, at the interval's edges (inclusive and exclusive bounds, 1 ms
+//! either side), with rows out of order within the declared 20 s. Expected
+//! rows were computed with DuckDB by tests/data/interval_join/expected.py
+//! and are compared sorted; the output itself must be the same at 1 to 4
+//! shards. Also: late rows dead-lettered, the state released as the
+//! watermark passes (measured with --max-state-bytes), explain, refusals.
+
+mod common;
+use common::{assert_success, run, stderr, stdout};
+use std::fmt::Write as _;
+use std::path::Path;
+
+const TABLES: &str = "CREATE TABLE orders (id BIGINT, customer VARCHAR, amount BIGINT, \
+    ts TIMESTAMP) WITH ('path' = 'tests/data/interval_join/orders.csv', \
+    'watermark.max_out_of_orderness' = '20s'); \
+    CREATE TABLE payments (pid BIGINT, order_id BIGINT, amount BIGINT, ts TIMESTAMP) \
+    WITH ('path' = 'tests/data/interval_join/payments.csv', \
+    'watermark.max_out_of_orderness' = '20s');\n";
+
+fn output_of(script: &str, options: &[&str]) -> String {
+    let mut args = vec!["run", "-q", "-e", script];
+    args.extend_from_slice(options);
+    let o = run(&args);
+    assert_success(&o);
+    stdout(&o)
+}
+
+fn sorted(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    lines
+}
+
+/// Checks `sql` against `expected` (sorted) in every configuration, and
+/// that with 64-byte chunks (the watermark moving hundreds of times) the
+/// output is byte-identical at 1 to 4 shards.
+fn assert_matches_duckdb(sql: &str, expected: &str) {
+    let script = format!("{TABLES}{sql}");
+    let expected = std::fs::read_to_string(format!("tests/data/interval_join/{expected}.jsonl"))
+        .expect("expected file");
+    let fine = output_of(&script, &["--shards", "1", "--chunk-bytes", "64"]);
+    assert_eq!(sorted(&fine), sorted(&expected), "{sql}");
+    for shards in ["2", "3", "4"] {
+        let got = output_of(&script, &["--shards", shards, "--chunk-bytes", "64"]);
+        assert_eq!(got, fine, "{sql} at {shards} shards");
+    }
+    for options in [
+        &["--shards", "2"][..],
+        &["--shards", "3", "--chunk-bytes", "500"],
+        &[
+            "--runtime",
+            "shared-lock",
+            "--shards",
+            "2",
+            "--chunk-bytes",
+            "200",
+        ],
+    ] {
+        let got = output_of(&script, options);
+        assert_eq!(sorted(&got), sorted(&expected), "{sql} with {options:?}");
+    }
+}
+
+#[test]
+fn interval_joins_of_every_kind_match_duckdb_at_the_edges_of_the_interval() {
+    for kind in ["inner", "left", "right", "full"] {
+        let sql = format!(
+            "SELECT o.id, o.customer, o.amount, p.pid, p.amount AS paid, p.ts AS paid_at \
+             FROM orders o {} JOIN payments p \
+             ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE",
+            kind.to_uppercase()
+        );
+        assert_matches_duckdb(&sql, kind);
+    }
+}
+
+#[test]
+fn from_a_comma_b_with_strict_bounds_in_where_is_an_inner_interval_join() {
+    assert_matches_duckdb(
+        "SELECT o.id, p.pid FROM orders o, payments p \
+         WHERE o.id = p.order_id AND p.ts > o.ts - INTERVAL '1' MINUTE \
+         AND p.ts < o.ts + INTERVAL '30' MINUTE AND p.amount >= 10",
+        "comma_strict",
+    );
+}
+
+#[test]
+fn bounds_written_the_other_way_round_and_conditions_on_one_side_in_on() {
+    // In a LEFT join, ON's condition on the payment decides what matches:
+    // an order whose payments all fail it is written with NULLs.
+    assert_matches_duckdb(
+        "SELECT o.id, p.pid FROM orders o LEFT JOIN payments p \
+         ON o.id = p.order_id AND o.ts >= p.ts - INTERVAL '10' MINUTE AND o.ts <= p.ts \
+         AND p.amount > 20",
+        "mirrored_left",
+    );
+}
+
+/// Writes `orders.csv` and `payments.csv` into `dir`; returns the tables.
+fn small_tables(dir: &Path, orders: &str, payments: &str) -> String {
+    let (o, p) = (dir.join("orders.csv"), dir.join("payments.csv"));
+    std::fs::write(&o, orders).expect("write orders");
+    std::fs::write(&p, payments).expect("write payments");
+    format!(
+        "CREATE TABLE orders (id BIGINT, ts TIMESTAMP) WITH ('path' = '{}'); \
+         CREATE TABLE payments (order_id BIGINT, paid BIGINT, ts TIMESTAMP) \
+         WITH ('path' = '{}');\n",
+        o.display(),
+        p.display()
+    )
+}
+
+#[test]
+fn late_rows_are_dead_lettered_as_their_own_source_and_the_summary_adds_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // With a chunk per line, read in turn: order 3 (00:20) is read before
+    // payment 3 (00:19:59), order 5 (02:00) before payment 9 (00:00:01),
+    // and the payments are then past both: each is late when read.
+    let tables = small_tables(
+        dir.path(),
+        "id,ts\n1,2024-01-01 00:00:00\n2,2024-01-01 00:10:00\n3,2024-01-01 00:20:00\n\
+         5,2024-01-01 02:00:00\n",
+        "order_id,paid,ts\n1,10,2024-01-01 00:30:00\n2,20,2024-01-01 01:10:00\n\
+         5,50,2024-01-01 02:30:00\n3,30,2024-01-01 00:19:59\n9,90,2024-01-01 00:00:01\n",
+    );
+    let dead = dir.path().join("dead.jsonl");
+    let script = format!(
+        "{tables}SELECT o.id, p.paid FROM orders o FULL JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR"
+    );
+    let mut outputs = Vec::new();
+    for shards in ["1", "2", "3"] {
+        let o = run(&[
+            "run",
+            "-e",
+            &script,
+            "--chunk-bytes",
+            "1",
+            "--shards",
+            shards,
+            "--dead-letter",
+            dead.to_str().expect("utf-8 path"),
+        ]);
+        assert_success(&o);
+        assert!(
+            stderr(&o).contains("9 records read: 7 processed, 0 filtered, 2 late, 0 malformed"),
+            "{}",
+            stderr(&o)
+        );
+        outputs.push(stdout(&o));
+    }
+    assert_eq!(
+        sorted(&outputs[0]),
+        [
+            "{\"id\":1,\"paid\":10}",
+            "{\"id\":2,\"paid\":20}",
+            "{\"id\":3,\"paid\":null}",
+            "{\"id\":5,\"paid\":50}"
+        ],
+        "payment 3 came too late for order 3, which is written unmatched"
+    );
+    assert!(outputs.iter().all(|o| *o == outputs[0]), "{outputs:?}");
+    let letters = std::fs::read_to_string(&dead).expect("dead letters");
+    let letters: Vec<serde_json::Value> = letters
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(letters.len(), 2);
+    for (letter, id) in letters.iter().zip([3, 9]) {
+        assert_eq!(letter["source"], "payments");
+        assert_eq!(
+            letter["record"]["order_id"], id,
+            "its own columns: {letter}"
+        );
+        assert!(letter["record"].get("$side").is_none(), "{letter}");
+        let reason = letter["reason"].as_str().expect("reason");
+        assert!(
+            reason.contains("every row it could have joined"),
+            "{reason}"
+        );
+    }
+}
+
+/// One order and one payment per second for `seconds`, each payment 30 s
+/// after its order.
+fn steady_tables(dir: &Path, seconds: u32) -> String {
+    let (mut orders, mut payments) = (String::from("id,ts\n"), String::from("order_id,paid,ts\n"));
+    for s in 0..seconds {
+        let stamp = |t: u32| {
+            format!(
+                "2024-01-{:02} {:02}:{:02}:{:02}",
+                1 + t / 86_400,
+                t / 3600 % 24,
+                t / 60 % 60,
+                t % 60
+            )
+        };
+        let _ = writeln!(orders, "{s},{}", stamp(s));
+        let _ = writeln!(payments, "{s},{},{}", s % 100, stamp(s + 30));
+    }
+    small_tables(dir, &orders, &payments)
+}
+
+#[test]
+fn an_interval_join_keeps_only_the_rows_its_interval_needs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = steady_tables(dir.path(), 100_000);
+    let limit = ["--max-state-bytes", "4MiB", "--chunk-bytes", "65536"];
+    let joined = format!(
+        "{tables}SELECT o.id, p.paid FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' MINUTE"
+    );
+    let mut args = vec!["run", "-q", "-e", &joined, "--format", "blackhole"];
+    args.extend_from_slice(&limit);
+    let o = run(&args);
+    assert_success(&o);
+    // The same rows joined without a time bound keep both inputs whole.
+    let regular =
+        format!("{tables}SELECT o.id, p.paid FROM orders o, payments p WHERE o.id = p.order_id");
+    let mut args = vec!["run", "-q", "-e", &regular, "--format", "blackhole"];
+    args.extend_from_slice(&limit);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("which a regular join keeps until the input ends"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn explain_shows_the_interval_and_what_pairs_must_meet() {
+    let script = format!(
+        "{TABLES}SELECT o.id, p.pid FROM orders o LEFT JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts - INTERVAL '5' SECOND AND o.ts + \
+         INTERVAL '30' MINUTE"
+    );
+    let o = run(&["explain", "-e", &script]);
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in [
+        "LEFT JOIN on #0 id = #5 order_id",
+        "an interval join: payments.ts - orders.ts within -5s .. 30m",
+        "pairs must meet: (#7 ts BETWEEN (#3 ts - 5000) AND (#3 ts + 1800000))",
+        "written when the watermark passes their interval",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
+
+#[test]
+fn joins_of_two_files_without_a_key_or_a_two_sided_time_bound_are_refused() {
+    let refused = |sql: &str, fragment: &str| {
+        let script = format!("{TABLES}{sql}");
+        let o = run(&["run", "-q", "-e", &script]);
+        assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
+        assert!(stderr(&o).contains(fragment), "{sql}: {}", stderr(&o));
+    };
+    refused(
+        "SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id AND p.ts >= o.ts",
+        "needs both a lower and an upper bound",
+    );
+    refused(
+        "SELECT o.id FROM orders o JOIN payments p \
+         ON p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR",
+        "needs an equality on a key",
+    );
+    refused(
+        "SELECT o.id FROM orders o, payments p WHERE o.amount > p.amount",
+        "FROM a, b joins two streams on the equalities WHERE puts between their columns",
+    );
+    refused(
+        "SELECT o.id FROM orders o JOIN payments p ON o.customer = p.order_id \
+         AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR",
+        "cannot join on `o.customer` (VARCHAR) = `p.order_id` (BIGINT)",
+    );
+}
