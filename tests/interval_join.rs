@@ -99,6 +99,25 @@ fn bounds_written_the_other_way_round_and_conditions_on_one_side_in_on() {
     );
 }
 
+#[test]
+fn where_on_the_inner_side_filters_rows_as_read_and_on_the_outer_side_the_joined_rows() {
+    // In a LEFT join, WHERE on the orders may drop orders before the join;
+    // on the payments it must see the NULL-padded rows too.
+    let sql = "SELECT o.id, p.pid FROM orders o LEFT JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         WHERE o.amount > 100 AND (p.amount IS NULL OR p.amount > 5)";
+    assert_matches_duckdb(sql, "left_where");
+    let o = run(&["explain", "-e", &format!("{TABLES}{sql}")]);
+    assert_success(&o);
+    let text = stdout(&o);
+    assert!(
+        text.contains("left: orders (")
+            && text.contains("Filter (as read, before the join): (#2 amount > 100)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("Filter (as read").count(), 1, "{text}");
+}
+
 /// Writes `orders.csv` and `payments.csv` into `dir`; returns the tables.
 fn small_tables(dir: &Path, orders: &str, payments: &str) -> String {
     let (o, p) = (dir.join("orders.csv"), dir.join("payments.csv"));
@@ -276,5 +295,36 @@ fn joins_of_two_files_without_a_key_or_a_two_sided_time_bound_are_refused() {
         "SELECT o.id FROM orders o JOIN payments p ON o.customer = p.order_id \
          AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR",
         "cannot join on `o.customer` (VARCHAR) = `p.order_id` (BIGINT)",
+    );
+}
+
+#[test]
+fn ksqldb_within_is_the_interval_join_it_means() {
+    // ksqlDB's WITHIN (before, after) bounds the right row's time by the
+    // left row's, each side's time being its declared TIMESTAMP column.
+    let tables = TABLES.replace(
+        "'watermark.max_out_of_orderness' = '20s'",
+        "'watermark.max_out_of_orderness' = '20s', 'timestamp' = 'ts'",
+    );
+    let within = format!(
+        "{tables}SELECT o.id, p.pid FROM orders o LEFT JOIN payments p \
+         WITHIN (1 MINUTE, 30 MINUTES) ON o.id = p.order_id"
+    );
+    let expected = std::fs::read_to_string("tests/data/interval_join/within_left.jsonl")
+        .expect("expected file");
+    for shards in ["1", "3"] {
+        let got = output_of(&within, &["--shards", shards, "--chunk-bytes", "100"]);
+        assert_eq!(sorted(&got), sorted(&expected), "at {shards} shards");
+    }
+    // Without a declared event-time column, WITHIN says what to declare.
+    let script = format!(
+        "{TABLES}SELECT o.id FROM orders o JOIN payments p WITHIN 1 HOUR ON o.id = p.order_id"
+    );
+    let o = run(&["run", "-q", "-e", &script]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("each must declare its event-time column"),
+        "{}",
+        stderr(&o)
     );
 }

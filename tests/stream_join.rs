@@ -91,10 +91,19 @@ fn the_summary_counts_every_record_of_both_streams() {
     );
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
-    // 1,500 events hold 30 people, 3,000 events 180 auctions.
+    // 1,500 events hold 30 people, 3,000 events 180 auctions; WHERE's
+    // condition on the auction filters auctions as they are read (the
+    // generator's rows are those of tests/data/stream_join/auction.csv).
+    let auctions = std::fs::read_to_string("tests/data/stream_join/auction.csv").expect("csv");
+    let other_categories = auctions
+        .lines()
+        .skip(1)
+        .filter(|line| line.split(',').nth(2) != Some("10"))
+        .count() as u64;
+    assert!(other_categories > 0);
     assert_eq!(s["records_read"], 210);
-    assert_eq!(s["records_processed"], 210);
-    assert_eq!(s["records_filtered"], 0, "WHERE drops pairs, not records");
+    assert_eq!(s["records_filtered"], other_categories);
+    assert_eq!(s["records_processed"], 210 - other_categories);
 }
 
 #[test]
@@ -152,7 +161,7 @@ fn what_a_join_of_two_streams_cannot_do_is_refused_with_the_reason() {
     );
     refused(
         "SELECT * FROM person P JOIN auction A ON P.id > A.seller",
-        "ON may only hold equalities",
+        "a join of two streams needs an equality on a key",
     );
 }
 

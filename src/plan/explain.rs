@@ -823,6 +823,14 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
     }
     for (side, branch) in ["left", "right"].iter().zip(&union.branches) {
         let _ = writeln!(out, "    {side}: {}", table_text(&branch.source));
+        if let Some(filter) = &branch.filter {
+            let names: Vec<String> = branch.source.schema.names().map(str::to_string).collect();
+            let _ = writeln!(
+                out,
+                "      Filter (as read, before the join): {}",
+                filter.display_with(&names)
+            );
+        }
     }
 }
 

@@ -109,6 +109,10 @@ pub(super) fn plan_one_stage(
     settings: &PlanSettings,
     whole_windows: bool,
 ) -> Result<QueryPlan> {
+    if query.within.is_some() {
+        // Only a join of two streams, planned before this, may have WITHIN.
+        super::stream_join::refuse_within::<()>(query.within.as_ref())?;
+    }
     let query = &inline_subqueries(query, catalog)?;
     let select = select_of(&query.query)?;
     let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;

@@ -50,6 +50,7 @@ fn query(sql: &str) -> StreamingQuery {
         stream_name: None,
         properties: Vec::new(),
         system_time: Vec::new(),
+        within: None,
         insert_into: false,
         location: SqlLocation { line: 1, column: 1 },
     }

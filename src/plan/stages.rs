@@ -74,6 +74,7 @@ pub(super) fn plan_in_stages(
         stream_name: query.stream_name.clone(),
         properties: query.properties.clone(),
         system_time: Vec::new(),
+        within: None,
         insert_into: query.insert_into,
         location: query.location,
     };
@@ -178,6 +179,7 @@ fn first_stage(query: &StreamingQuery, grouping: &Query) -> StreamingQuery {
             .cloned()
             .collect(),
         system_time: query.system_time.clone(),
+        within: query.within,
         insert_into: false,
         location: query.location,
     }

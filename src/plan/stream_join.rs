@@ -29,7 +29,7 @@ use super::resolve::{error_at, visit_columns_mut};
 use super::{BinaryOp, ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::Result;
-use crate::sql::StreamingQuery;
+use crate::sql::{StreamingQuery, Within};
 use sqlparser::ast::{
     BinaryOperator, Expr as SqlExpr, Join, JoinConstraint, JoinOperator, Query, SetExpr,
     TableFactor,
@@ -117,12 +117,13 @@ pub(super) fn plan_stream_join(
         return Ok(None);
     }
     let mut expanded = expand_named_queries(query.query.as_ref().clone(), catalog)?;
-    let Some(found) = stream_join_of(&mut expanded, catalog)? else {
+    let Some(found) = stream_join_of(&mut expanded, catalog, query.within.as_ref())? else {
         return Ok(None);
     };
     let (join, kind) = (found.join, found.kind);
     let as_lookup = StreamingQuery {
         query: Box::new(expanded),
+        within: None,
         ..query.clone()
     };
     let mut plan = plan_one_stage(&as_lookup, catalog, settings, false)?;
@@ -160,12 +161,12 @@ pub(super) fn plan_stream_join(
         }
     }
     let mut condition = plan_on_conditions(&as_lookup, &found.conditions, catalog, settings)?;
-    if kind == StreamJoinKind::Inner {
-        // WHERE's conditions on both sides decide which pairs match.
-        let (both, rest) = split_by_sides(plan.filter.take(), left_width);
-        plan.filter = rest;
-        condition = both.into_iter().fold(condition, |all, c| Some(and(all, c)));
-    }
+    let split = split_where(plan.filter.take(), kind, left_width);
+    plan.filter = split.rest;
+    condition = split
+        .pairs
+        .into_iter()
+        .fold(condition, |all, c| Some(and(all, c)));
     let interval = condition
         .as_ref()
         .and_then(|c| join_interval(&conjuncts(c), left_width));
@@ -181,8 +182,8 @@ pub(super) fn plan_stream_join(
     let time_type = time_columns.map(|[l, _]| left.schema.fields[l].data_type);
     plan.union = Some(UnionPlan {
         branches: vec![
-            padded_branch([&left, &right], 0, time_columns),
-            padded_branch([&left, &right], 1, time_columns),
+            padded_branch([&left, &right], 0, time_columns, split.sides[0].clone()),
+            padded_branch([&left, &right], 1, time_columns, split.sides[1].clone()),
         ],
     });
     plan.source = TableDef {
@@ -236,27 +237,56 @@ fn plan_on_conditions(
     Ok(plan_one_stage(&query, catalog, settings, false)?.filter)
 }
 
-/// The conjuncts of `filter` that read both sides, and the rest (AND-ed).
-fn split_by_sides(
-    filter: Option<ScalarExpr>,
-    left_width: usize,
-) -> (Vec<ScalarExpr>, Option<ScalarExpr>) {
-    let Some(filter) = filter else {
-        return (Vec::new(), None);
+/// WHERE's conjuncts, by where they are applied.
+struct SplitWhere {
+    /// Conditions on both sides that decide which pairs match (an inner
+    /// join's: there, WHERE and ON mean the same).
+    pairs: Vec<ScalarExpr>,
+    /// Conditions on one side's columns, applied to its rows as they are
+    /// read (over its own columns), where that gives the same result.
+    sides: [Option<ScalarExpr>; 2],
+    /// The rest, applied to the joined rows.
+    rest: Option<ScalarExpr>,
+}
+
+/// Splits `filter`. A condition on one side's columns may filter that
+/// side's rows before the join unless the other side is outer: a row it
+/// drops would only have made pairs, or a NULL-padded row, that it drops
+/// anyway (with the other side outer, dropping it could leave a row of the
+/// other side unmatched, which WHERE might keep).
+fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usize) -> SplitWhere {
+    let mut split = SplitWhere {
+        pairs: Vec::new(),
+        sides: [None, None],
+        rest: None,
     };
-    let mut both = Vec::new();
-    let mut rest = None;
-    for conjunct in owned_conjuncts(filter) {
+    for mut conjunct in filter.map(owned_conjuncts).unwrap_or_default() {
         let mut reads = [false; 2];
-        visit_columns_mut(&mut conjunct.clone(), &mut |c| {
+        visit_columns_mut(&mut conjunct, &mut |c| {
             reads[usize::from(*c >= left_width)] = true
         });
-        match reads {
-            [true, true] => both.push(conjunct),
-            _ => rest = Some(and(rest, conjunct)),
+        let side = match reads {
+            [true, true] if kind == StreamJoinKind::Inner => {
+                split.pairs.push(conjunct);
+                continue;
+            }
+            [true, false] => 0,
+            [false, true] => 1,
+            _ => {
+                split.rest = Some(and(split.rest.take(), conjunct));
+                continue;
+            }
+        };
+        if kind.keeps_unmatched(1 - side) {
+            split.rest = Some(and(split.rest.take(), conjunct));
+            continue;
         }
+        if side == 1 {
+            visit_columns_mut(&mut conjunct, &mut |c| *c -= left_width);
+        }
+        split.sides[side] = Some(and(split.sides[side].take(), conjunct));
     }
-    (both, rest)
+    split
 }
 
 /// `e`'s conjuncts (`a AND b AND c`: a, b, c).
@@ -325,9 +355,13 @@ struct FoundJoin {
 /// bound; `FROM a, b WHERE ..` is rewritten as the inner join it is). The JOIN is rewritten as a LEFT JOIN
 /// on the key equalities alone, so that it plans as a join with a table (no
 /// "matched" test in WHERE); the rest of ON is returned.
-fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<FoundJoin>> {
+fn stream_join_of(
+    query: &mut Query,
+    catalog: &Catalog,
+    within: Option<&Within>,
+) -> Result<Option<FoundJoin>> {
     let SetExpr::Select(select) = query.body.as_mut() else {
-        return Ok(None);
+        return refuse_within(within);
     };
     // `FROM a, b` is a join of two streams whatever they are.
     let comma_join = select.from.len() == 2;
@@ -335,19 +369,19 @@ fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<FoundJo
         comma_join_as_inner_join(select)?;
     }
     let [from] = select.from.as_mut_slice() else {
-        return Ok(None);
+        return refuse_within(within);
     };
     let [join] = from.joins.as_mut_slice() else {
-        return Ok(None);
+        return refuse_within(within);
     };
     let TableFactor::Table { name, .. } = &join.relation else {
-        return Ok(None);
+        return refuse_within(within);
     };
     let right = name.0.last().and_then(|part| part.as_ident());
     let right_is_stream = right
         .and_then(|ident| catalog.get(&ident.value))
         .is_some_and(is_stream);
-    let two_streams = right_is_stream || comma_join;
+    let two_streams = right_is_stream || comma_join || within.is_some();
     let (kind, constraint) = match &join.join_operator {
         JoinOperator::Join(c) | JoinOperator::Inner(c) => (StreamJoinKind::Inner, c),
         JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (StreamJoinKind::Left, c),
@@ -373,10 +407,14 @@ fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<FoundJo
             &join.relation,
         ));
     };
-    let (keys, conditions): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(on)
+    let (keys, mut conditions): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(on)
         .into_iter()
         .cloned()
         .partition(is_equality);
+    if let Some(within) = within {
+        let sides = [&from.relation, &join.relation];
+        conditions.push(within_bounds(within, sides, catalog)?);
+    }
     if !two_streams && !conditions.iter().any(is_range_comparison) {
         // A file joined on keys is a table (and ON's other conditions are
         // refused as for one).
@@ -402,6 +440,69 @@ fn stream_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<FoundJo
         conditions,
         needs_interval: !two_streams,
     }))
+}
+
+/// A WITHIN that is not on a join of two streams.
+pub(super) fn refuse_within<T>(within: Option<&Within>) -> Result<Option<T>> {
+    match within {
+        Some(within) => Err(crate::error::Error::plan(
+            "WITHIN bounds a join of two streams in time: write it after the joined stream \
+             (FROM a JOIN b WITHIN 1 HOUR ON a.k = b.k), with one JOIN in the query",
+            Some(within.location),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// ksqlDB's `WITHIN (before, after)` as the condition it means:
+/// `b.ts BETWEEN a.ts - before AND a.ts + after`, with each side's declared
+/// event-time column.
+fn within_bounds(within: &Within, sides: [&TableFactor; 2], catalog: &Catalog) -> Result<SqlExpr> {
+    let [left, right] = sides.map(|side| time_column_of(side, within, catalog));
+    let ((left_name, left_ts), (right_name, right_ts)) = (left?, right?);
+    let text = format!(
+        "{right_name}.{right_ts} BETWEEN {left_name}.{left_ts} - INTERVAL '{}ms' AND \
+         {left_name}.{left_ts} + INTERVAL '{}ms'",
+        within.before_ms, within.after_ms
+    );
+    sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut parser| parser.parse_expr())
+        .map_err(|e| {
+            crate::error::Error::plan(
+                format!("WITHIN could not be read as `{text}`: {e}"),
+                Some(within.location),
+            )
+        })
+}
+
+/// The name a joined source's columns are qualified by, and its declared
+/// event-time column (WITH 'timestamp', which WATERMARK FOR also sets).
+fn time_column_of(
+    side: &TableFactor,
+    within: &Within,
+    catalog: &Catalog,
+) -> Result<(String, String)> {
+    let table = match side {
+        TableFactor::Table { name, .. } => name.0.last().and_then(|p| p.as_ident()),
+        _ => None,
+    }
+    .and_then(|ident| catalog.get(&ident.value));
+    let qualifier = relation_name(side);
+    let time = table.and_then(|t| t.property("timestamp").map(|ts| (t, ts)));
+    match (qualifier, time) {
+        (Some(qualifier), Some((_, ts))) => Ok((qualifier, ts.to_string())),
+        _ => Err(crate::error::Error::plan(
+            format!(
+                "WITHIN bounds the two streams' event times, so each must declare its \
+                 event-time column: WITH ('timestamp' = 'ts') (ksqlDB's TIMESTAMP) or \
+                 WATERMARK FOR ts AS ..; {} declares none (or bound the times in ON: b.ts \
+                 BETWEEN a.ts - INTERVAL .. AND a.ts + INTERVAL ..)",
+                table.map_or_else(|| side.to_string(), |t| t.name.clone())
+            ),
+            Some(within.location),
+        )),
+    }
 }
 
 /// `FROM a, b WHERE ..` as `FROM a JOIN b ON <WHERE's equalities between
@@ -528,13 +629,14 @@ fn is_stream(table: &TableDef) -> bool {
         .is_some_and(|c| !c.eq_ignore_ascii_case("file"))
 }
 
-/// A branch of the join's union: the rows of `sources[side]` as joined
-/// rows, the other side's columns NULL, the side column, and for an
-/// interval join the row's own time column.
+/// A branch of the join's union: the rows of `sources[side]` that pass
+/// `filter`, as joined rows: the other side's columns NULL, the side
+/// column, and for an interval join the row's own time column.
 fn padded_branch(
     sources: [&TableDef; 2],
     side: usize,
     time_columns: Option<[usize; 2]>,
+    filter: Option<ScalarExpr>,
 ) -> UnionBranch {
     let source = sources[side];
     let own = || {
@@ -567,7 +669,7 @@ fn padded_branch(
     }
     UnionBranch {
         source: source.clone(),
-        filter: None,
+        filter,
         columns,
     }
 }

@@ -222,6 +222,7 @@ fn branch_query(query: &StreamingQuery, union: &Query, branch: &SetExpr) -> Stre
         stream_name: None,
         properties: Vec::new(),
         system_time: query.system_time.clone(),
+        within: None,
         insert_into: false,
         location: query.location,
     }

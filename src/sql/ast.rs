@@ -57,6 +57,8 @@ pub struct StreamingQuery {
     pub properties: Vec<(String, String)>,
     /// Flink's `FOR SYSTEM_TIME AS OF ..` after joined tables, cut out of `query`.
     pub system_time: Vec<super::SystemTimeAsOf>,
+    /// ksqlDB's `JOIN .. WITHIN ..`, cut out of `query`.
+    pub within: Option<super::Within>,
     /// `INSERT INTO <stream_name> ..`: the output is the table declared
     /// under that name (its WITH keys say where rows go).
     pub insert_into: bool,

@@ -23,12 +23,14 @@ mod system_time;
 mod table_partition;
 mod tokens;
 mod watermark;
+mod within;
 
 pub use ast::*;
 pub use nesting::MAX_EXPRESSION_DEPTH;
 pub use parser::parse_sql;
 pub use system_time::SystemTimeAsOf;
 pub use table_partition::PARTITION_ARGUMENT;
+pub use within::Within;
 
 #[cfg(test)]
 mod tests;

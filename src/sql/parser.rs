@@ -16,6 +16,7 @@ use super::tokens::{
     location_of, next_significant, parser_for, split_statements, sql_error, tokenize,
     unquoted_word,
 };
+use super::within::take_within;
 use crate::error::{Error, Result, SqlLocation};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
@@ -106,6 +107,14 @@ fn parse_view(
     location: SqlLocation,
 ) -> Result<CreateView> {
     let parsed = parse_streaming_query(&tokens[query..], None, location)?;
+    if let Some(within) = parsed.within {
+        return Err(sql_error(
+            "a view cannot join WITHIN a time: write the join in the query that reads it \
+             (or bound the times in the view's ON: b.ts BETWEEN a.ts - INTERVAL .. AND a.ts + \
+             INTERVAL ..)",
+            within.location,
+        ));
+    }
     if parsed.window.is_some() || parsed.emit.is_some() {
         return Err(sql_error(
             "a view cannot have WINDOW or EMIT clauses: write them in the query that \
@@ -248,6 +257,7 @@ fn parse_streaming_query(
     location: SqlLocation,
 ) -> Result<StreamingQuery> {
     let (tokens, system_time) = take_system_time(tokens.to_vec())?;
+    let (tokens, within) = take_within(tokens)?;
     let (rest, clauses) = extract_streaming_clauses(tokens)?;
     let properties = match (clauses.properties, &stream_name) {
         (Some((_, at)), None) => {
@@ -259,7 +269,9 @@ fn parse_streaming_query(
         (Some((properties, _)), Some(_)) => properties,
         (None, _) => Vec::new(),
     };
-    let properties = with_grace(ksql_properties(properties, false)?, clauses.grace);
+    let join_grace = within.and_then(|w| w.grace_ms).map(|ms| format!("{ms}ms"));
+    let properties = ksql_properties(properties, false)?;
+    let properties = with_grace(with_grace(properties, clauses.grace), join_grace);
     let mut parser = parser_for(rest);
     let query = parser
         .parse_query()
@@ -272,12 +284,14 @@ fn parse_streaming_query(
         stream_name,
         properties,
         system_time,
+        within,
         insert_into: false,
         location,
     })
 }
 
-/// ksqlDB's `GRACE PERIOD` is the allowed lateness, unless WITH sets one.
+/// ksqlDB's `GRACE PERIOD` (of a window, or of a join's WITHIN) is the
+/// allowed lateness, unless WITH sets one.
 fn with_grace(
     mut properties: Vec<(String, String)>,
     grace: Option<String>,

@@ -45,3 +45,11 @@ write_sorted("comma_strict", """SELECT o.id, p.pid FROM orders o, payments p
 write_sorted("mirrored_left", """SELECT o.id, p.pid FROM orders o LEFT JOIN payments p
     ON o.id = p.order_id AND o.ts >= p.ts - INTERVAL '10' MINUTE AND o.ts <= p.ts
     AND p.amount > 20""")
+
+write_sorted("within_left", """SELECT o.id, p.pid FROM orders o LEFT JOIN payments p
+    ON o.id = p.order_id
+    AND p.ts BETWEEN o.ts - INTERVAL '1' MINUTE AND o.ts + INTERVAL '30' MINUTE""")
+
+write_sorted("left_where", """SELECT o.id, p.pid FROM orders o LEFT JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
+    WHERE o.amount > 100 AND (p.amount IS NULL OR p.amount > 5)""")
