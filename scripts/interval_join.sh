@@ -98,7 +98,7 @@ want=$(python3 - "$o" "$p" <<'PY'
 import duckdb, sys
 print(duckdb.sql(f"""SELECT count(*) FROM read_csv('{sys.argv[1]}', header=true) o
     JOIN read_csv('{sys.argv[2]}', header=true) p ON o.id = p.order_id
-    AND p.ts BETWEEN o.ts AND o.ts + INTERVAL 15 MINUTE""").fetchone()[0])
+    AND p.ts BETWEEN o.ts AND o.ts + INTERVAL 15 MINUTE""").fetchall()[0][0])
 PY
 )
 [ "$got" = "$want" ] && echo "rows: $got, as DuckDB's" || { echo "rows differ: corestream $got, DuckDB $want"; exit 1; }

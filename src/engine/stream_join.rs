@@ -24,7 +24,7 @@ use super::footprint::{allocation, value_heap, Footprint};
 use super::grouped::Outcome;
 use super::route::time_value;
 use crate::data::Value;
-use crate::plan::StreamJoin;
+use crate::plan::{ScalarExpr, StreamJoin};
 use ahash::AHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -46,7 +46,7 @@ struct Side {
     next: Vec<usize>,
     previous: Vec<usize>,
     /// Per key: its first and last row.
-    keys: AHashMap<Vec<Value>, (usize, usize)>,
+    keys: KeyChains,
     /// Slots of dropped rows, to reuse.
     free: Vec<usize>,
     /// An interval join's rows by the time after which none can pair.
@@ -62,7 +62,7 @@ impl Side {
             matched: Vec::new(),
             next: Vec::new(),
             previous: Vec::new(),
-            keys: AHashMap::new(),
+            keys: KeyChains::default(),
             free: Vec::new(),
             expiry: BinaryHeap::new(),
         }
@@ -114,7 +114,7 @@ impl Side {
             }
             None => {
                 self.previous[slot] = NO_ROW;
-                self.keys.insert(key.to_vec(), (slot, slot));
+                self.keys.insert(key, (slot, slot));
                 true
             }
         }
@@ -154,7 +154,52 @@ impl Side {
             + (self.next.capacity() + self.previous.capacity() + self.free.capacity())
                 * size_of::<usize>()
             + self.expiry.capacity() * size_of::<(i64, usize)>()
-            + self.keys.capacity() * size_of::<(Vec<Value>, (usize, usize))>()
+            + self.keys.table_bytes()
+    }
+}
+
+/// The first and last row of each key. A one-value key (the common case)
+/// is kept in place rather than as a vector: a lookup then follows no
+/// pointer to compare it.
+#[derive(Debug, Clone, Default)]
+struct KeyChains {
+    one: AHashMap<Value, (usize, usize)>,
+    many: AHashMap<Vec<Value>, (usize, usize)>,
+}
+
+impl KeyChains {
+    fn get(&self, key: &[Value]) -> Option<&(usize, usize)> {
+        match key {
+            [one] => self.one.get(one),
+            _ => self.many.get(key),
+        }
+    }
+
+    fn get_mut(&mut self, key: &[Value]) -> Option<&mut (usize, usize)> {
+        match key {
+            [one] => self.one.get_mut(one),
+            _ => self.many.get_mut(key),
+        }
+    }
+
+    fn insert(&mut self, key: &[Value], ends: (usize, usize)) {
+        match key {
+            [one] => self.one.insert(one.clone(), ends),
+            _ => self.many.insert(key.to_vec(), ends),
+        };
+    }
+
+    fn remove(&mut self, key: &[Value]) {
+        match key {
+            [one] => self.one.remove(one),
+            _ => self.many.remove(key),
+        };
+    }
+
+    /// The bytes of the tables (by capacity).
+    fn table_bytes(&self) -> usize {
+        self.one.capacity() * size_of::<(Value, (usize, usize))>()
+            + self.many.capacity() * size_of::<(Vec<Value>, (usize, usize))>()
     }
 }
 
@@ -179,6 +224,8 @@ pub struct StreamJoinOperator {
     /// Heap bytes of kept strings and key vectors (the arrays are measured
     /// by their capacity).
     heap: Footprint,
+    /// Each side's key over its own columns (a kept row's).
+    own_keys: [Vec<ScalarExpr>; 2],
     /// Scratch: a row's key, and the joined row being written.
     key: Vec<Value>,
     joined: Vec<Value>,
@@ -192,6 +239,7 @@ impl StreamJoinOperator {
             watermark: i64::MIN,
             lateness_ms,
             heap: Footprint::default(),
+            own_keys: [0, 1].map(|side| own_keys(join, side)),
             key: Vec::new(),
             joined: Vec::with_capacity(join.side_column()),
         }
@@ -371,31 +419,52 @@ impl StreamJoinOperator {
     /// Forgets the row in `slot` of `side`; returns it (position, side,
     /// values) when it is to be written as unmatched.
     fn drop_row(&mut self, side: usize, slot: usize) -> Option<(u64, usize, Vec<Value>)> {
-        let width = self.sides[side].width;
-        let own: Vec<Value> = self.sides[side].values[slot * width..(slot + 1) * width]
-            .iter_mut()
-            .map(std::mem::take)
-            .collect();
-        self.heap.shrink(own.iter().map(value_heap).sum::<usize>());
-        fill_unmatched(&self.join, &mut self.joined, side, &own);
-        self.key.clear();
-        let keys = &self.join.keys[side];
-        self.key.extend(keys.iter().map(|k| eval(k, &self.joined)));
         let kept = &mut self.sides[side];
+        let width = kept.width;
+        let values = &mut kept.values[slot * width..(slot + 1) * width];
+        self.key.clear();
+        let keys = &self.own_keys[side];
+        self.key.extend(keys.iter().map(|k| eval(k, values)));
+        self.heap
+            .shrink(values.iter().map(value_heap).sum::<usize>());
+        let lonely = !kept.matched[slot] && self.join.kind.keeps_unmatched(side);
+        let own = match lonely {
+            true => values.iter_mut().map(std::mem::take).collect(),
+            false => {
+                values.fill(Value::Null);
+                Vec::new()
+            }
+        };
         if kept.unlink(slot, &self.key) {
             self.heap.shrink(key_bytes(&self.key));
         }
-        let (position, matched) = (kept.positions[slot], kept.matched[slot]);
+        let position = kept.positions[slot];
         kept.positions[slot] = u64::MAX;
         kept.free.push(slot);
-        let lonely = !matched && self.join.kind.keeps_unmatched(side);
         lonely.then_some((position, side, own))
     }
 }
 
-/// The bytes a kept key holds.
+/// The key of `side` over a row of its own columns: the joined row's key
+/// with the columns moved to where they are in its own row.
+fn own_keys(join: &StreamJoin, side: usize) -> Vec<ScalarExpr> {
+    let mut keys = join.keys[side].clone();
+    if side == 1 {
+        for key in &mut keys {
+            crate::plan::visit_columns_mut(key, &mut |c| *c -= join.left_width);
+        }
+    }
+    keys
+}
+
+/// The bytes a kept key holds besides its table entry (a one-value key
+/// holds no vector).
 fn key_bytes(key: &[Value]) -> usize {
-    allocation(std::mem::size_of_val(key)) + key.iter().map(value_heap).sum::<usize>()
+    let vector = match key {
+        [_] => 0,
+        _ => allocation(std::mem::size_of_val(key)),
+    };
+    vector + key.iter().map(value_heap).sum::<usize>()
 }
 
 /// `joined` := `own` (a row of `side`) with NULLs for the other side.

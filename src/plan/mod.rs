@@ -36,6 +36,7 @@ pub use join::{JoinKind, LookupJoin};
 pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
+pub(crate) use resolve::visit_columns_mut;
 pub use stages::RankStage;
 pub use stream_join::{StreamJoin, StreamJoinKind};
 pub use top_n::{Ranking, TopNPlan, MAX_TOP_N};
