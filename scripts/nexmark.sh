@@ -11,7 +11,7 @@
 # Each configuration runs BENCH_REPEATS (3) times; the median is shown.
 source "$(dirname "$0")/bench_common.sh"
 events=${1:-10000000}
-queries=${NEXMARK_QUERIES:-"q0 q1 q2 q3 q5 q5_hot q7 q11 q14 q15 q17 q20"}
+queries=${NEXMARK_QUERIES:-"q0 q1 q2 q3 q5 q5_hot q7 q11 q14 q15 q17 q20 q20_interval"}
 ensure_built
 start_results nexmark
 

@@ -251,6 +251,27 @@ fn an_interval_join_keeps_only_the_rows_its_interval_needs() {
 }
 
 #[test]
+fn a_stream_as_either_side_is_refused_naming_the_join() {
+    let script = "CREATE TABLE orders (id BIGINT, ts TIMESTAMP) \
+        WITH ('path' = 'tests/data/interval_join/orders.csv'); \
+        CREATE TABLE payments (order_id BIGINT, paid BIGINT, ts TIMESTAMP) \
+        WITH ('path' = '-', 'format' = 'csv'); \
+        SELECT o.id, p.paid FROM orders o JOIN payments p ON o.id = p.order_id \
+        AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR";
+    let o = common::corestream()
+        .args(["run", "-q", "-e", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run corestream");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("a join of two streams reads files and generators"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn explain_shows_the_interval_and_what_pairs_must_meet() {
     let script = format!(
         "{TABLES}SELECT o.id, p.pid FROM orders o LEFT JOIN payments p \

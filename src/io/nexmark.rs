@@ -1383,12 +1383,16 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 12] = [
+    const QUERIES: [(&str, &str); 13] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
         ("q3", include_str!("../../benches/nexmark/q3.sql")),
         ("q20", include_str!("../../benches/nexmark/q20.sql")),
+        (
+            "q20_interval",
+            include_str!("../../benches/nexmark/q20_interval.sql"),
+        ),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
         ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),
         ("q7", include_str!("../../benches/nexmark/q7.sql")),

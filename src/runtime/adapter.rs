@@ -346,12 +346,16 @@ impl TableInput {
             match source.layout() {
                 InputLayout::Chunks(count) => counts.push(count),
                 InputLayout::Stream | InputLayout::Streams => {
+                    let what = match plan.join {
+                        Some(_) => "a join of two streams",
+                        None => "UNION ALL",
+                    };
                     return Err(Error::Usage(format!(
-                        "UNION ALL reads files and generators, and source '{}' is a stream \
+                        "{what} reads files and generators, and source '{}' is a stream \
                          (standard input, a pipe, a followed file or Kafka): read it in a \
                          query of its own",
                         branch.source.name
-                    )))
+                    )));
                 }
             }
             source.branch = Some(BranchStep::new(branch));
