@@ -34,6 +34,38 @@ impl ScalarExpr {
         let data_type = value.data_type();
         ScalarExpr::new(ExprKind::Literal(value), data_type)
     }
+
+    /// The conjuncts of `a AND b AND c`: a, b, c (one for anything else).
+    pub fn conjuncts(&self) -> Vec<&ScalarExpr> {
+        match &self.kind {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                let mut all = left.conjuncts();
+                all.extend(right.conjuncts());
+                all
+            }
+            _ => vec![self],
+        }
+    }
+
+    /// [`ScalarExpr::conjuncts`], taken apart.
+    pub fn into_conjuncts(self) -> Vec<ScalarExpr> {
+        match self.kind {
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                let mut all = left.into_conjuncts();
+                all.extend(right.into_conjuncts());
+                all
+            }
+            kind => vec![ScalarExpr::new(kind, self.data_type)],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

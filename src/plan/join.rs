@@ -185,7 +185,8 @@ fn plan_on(
     Ok((stream_keys, table_keys))
 }
 
-fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
+/// The conjuncts of `a AND b AND c` (in parentheses or not): a, b, c.
+pub(super) fn conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
     match e {
         SqlExpr::BinaryOp {
             left,

@@ -23,10 +23,10 @@
 
 use super::inline::expand_named_queries;
 use super::interval::{join_interval, JoinInterval};
-use super::join::and;
+use super::join::{and, conjuncts};
 use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
 use super::resolve::{error_at, visit_columns_mut};
-use super::{BinaryOp, ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
+use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::Result;
 use crate::sql::{StreamingQuery, Within};
@@ -169,7 +169,7 @@ pub(super) fn plan_stream_join(
         .fold(condition, |all, c| Some(and(all, c)));
     let interval = condition
         .as_ref()
-        .and_then(|c| join_interval(&conjuncts(c), left_width));
+        .and_then(|c| join_interval(&c.conjuncts(), left_width));
     if found.needs_interval && interval.is_none() {
         return Err(error_at(
             "a join of two files is an interval join: its ON needs both a lower and an upper \
@@ -260,7 +260,7 @@ fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usi
         sides: [None, None],
         rest: None,
     };
-    for mut conjunct in filter.map(owned_conjuncts).unwrap_or_default() {
+    for mut conjunct in filter.map(ScalarExpr::into_conjuncts).unwrap_or_default() {
         let mut reads = [false; 2];
         visit_columns_mut(&mut conjunct, &mut |c| {
             reads[usize::from(*c >= left_width)] = true
@@ -287,37 +287,6 @@ fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usi
         split.sides[side] = Some(and(split.sides[side].take(), conjunct));
     }
     split
-}
-
-/// `e`'s conjuncts (`a AND b AND c`: a, b, c).
-fn conjuncts(e: &ScalarExpr) -> Vec<&ScalarExpr> {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-        } => {
-            let mut all = conjuncts(left);
-            all.extend(conjuncts(right));
-            all
-        }
-        _ => vec![e],
-    }
-}
-
-fn owned_conjuncts(e: ScalarExpr) -> Vec<ScalarExpr> {
-    match e.kind {
-        ExprKind::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-        } => {
-            let mut all = owned_conjuncts(*left);
-            all.extend(owned_conjuncts(*right));
-            all
-        }
-        kind => vec![ScalarExpr::new(kind, e.data_type)],
-    }
 }
 
 /// The out-of-orderness `table` declares (or the run's setting).
@@ -407,10 +376,8 @@ fn stream_join_of(
             &join.relation,
         ));
     };
-    let (keys, mut conditions): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(on)
-        .into_iter()
-        .cloned()
-        .partition(is_equality);
+    let (keys, mut conditions): (Vec<SqlExpr>, Vec<SqlExpr>) =
+        conjuncts(on).into_iter().cloned().partition(is_equality);
     if let Some(within) = within {
         let sides = [&from.relation, &join.relation];
         conditions.push(within_bounds(within, sides, catalog)?);
@@ -527,7 +494,7 @@ fn comma_join_as_inner_join(select: &mut sqlparser::ast::Select) -> Result<()> {
     let Some(selection) = select.selection.take() else {
         return Err(not_joined());
     };
-    let (keys, rest): (Vec<SqlExpr>, Vec<SqlExpr>) = sql_conjuncts(&selection)
+    let (keys, rest): (Vec<SqlExpr>, Vec<SqlExpr>) = conjuncts(&selection)
         .into_iter()
         .cloned()
         .partition(|c| is_equality(c) && joins_the_two(c, &names));
@@ -602,22 +569,6 @@ fn is_equality(e: &SqlExpr) -> bool {
             ..
         }
     )
-}
-
-fn sql_conjuncts(e: &SqlExpr) -> Vec<&SqlExpr> {
-    match e {
-        SqlExpr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut all = sql_conjuncts(left);
-            all.extend(sql_conjuncts(right));
-            all
-        }
-        SqlExpr::Nested(inner) => sql_conjuncts(inner),
-        other => vec![other],
-    }
 }
 
 /// True for a source that is read as it comes rather than as a table: a

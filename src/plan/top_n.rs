@@ -172,7 +172,7 @@ pub(super) fn is_bounded(qualify: &Option<ScalarExpr>, rank_column: usize) -> bo
 fn bound(qualify: Option<ScalarExpr>, rank_column: usize) -> (Option<usize>, Option<ScalarExpr>) {
     let mut conditions = Vec::new();
     if let Some(q) = qualify {
-        split_and(q, &mut conditions);
+        conditions.extend(q.into_conjuncts());
     }
     let mut limit: Option<usize> = None;
     let mut kept = None;
@@ -188,20 +188,6 @@ fn bound(qualify: Option<ScalarExpr>, rank_column: usize) -> (Option<usize>, Opt
         }
     }
     (limit, kept)
-}
-
-fn split_and(e: ScalarExpr, out: &mut Vec<ScalarExpr>) {
-    match e.kind {
-        ExprKind::Binary {
-            op: BinaryOp::And,
-            left,
-            right,
-        } => {
-            split_and(*left, out);
-            split_and(*right, out);
-        }
-        kind => out.push(ScalarExpr::new(kind, e.data_type)),
-    }
 }
 
 /// The bound `condition` puts on the row number (rows ranked after it
