@@ -9,7 +9,7 @@
 //! watermark passes (measured with --max-state-bytes), explain, refusals.
 
 mod common;
-use common::{assert_success, run, stderr, stdout};
+use common::{assert_refused, assert_success, run, stderr, stdout};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -293,12 +293,7 @@ fn explain_shows_the_interval_and_what_pairs_must_meet() {
 
 #[test]
 fn joins_of_two_files_without_a_key_or_a_two_sided_time_bound_are_refused() {
-    let refused = |sql: &str, fragment: &str| {
-        let script = format!("{TABLES}{sql}");
-        let o = run(&["run", "-q", "-e", &script]);
-        assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
-        assert!(stderr(&o).contains(fragment), "{sql}: {}", stderr(&o));
-    };
+    let refused = |sql: &str, fragment: &str| assert_refused(&format!("{TABLES}{sql}"), fragment);
     refused(
         "SELECT o.id FROM orders o JOIN payments p ON o.id = p.order_id AND p.ts >= o.ts",
         "needs both a lower and an upper bound",

@@ -7,7 +7,7 @@
 //! must be the same on both runtimes and at 1 to 4 shards.
 
 mod common;
-use common::{assert_success, run, same_everywhere, stderr, stdout};
+use common::{assert_refused, assert_success, run, same_everywhere, stderr, stdout};
 
 const TABLES: &str = "CREATE TABLE person (id BIGINT, name VARCHAR, email_address VARCHAR, \
     credit_card VARCHAR, city VARCHAR, state VARCHAR, date_time TIMESTAMP, extra VARCHAR) \
@@ -140,12 +140,7 @@ fn explain_shows_the_kind_keys_inputs_and_state() {
 
 #[test]
 fn what_a_join_of_two_streams_cannot_do_is_refused_with_the_reason() {
-    let refused = |sql: &str, fragment: &str| {
-        let script = format!("{TABLES}{sql}");
-        let o = run(&["run", "-q", "-e", &script]);
-        assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
-        assert!(stderr(&o).contains(fragment), "{sql}: {}", stderr(&o));
-    };
+    let refused = |sql: &str, fragment: &str| assert_refused(&format!("{TABLES}{sql}"), fragment);
     refused(
         "SELECT A.category, COUNT(*) FROM person P JOIN auction A ON P.id = A.seller \
          GROUP BY A.category",

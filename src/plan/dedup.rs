@@ -126,8 +126,7 @@ fn is_ascending(order: &OrderByExpr) -> bool {
 /// WHERE; `None` when it has none.
 fn without_first_row_filter(outer: &Select, rn: &Ident) -> Option<Select> {
     let filter = outer.selection.as_ref()?;
-    let mut conjuncts = Vec::new();
-    split_and(filter, &mut conjuncts);
+    let mut conjuncts = super::join::conjuncts(filter);
     let first_row = conjuncts.iter().position(|c| is_first_row_test(c, rn))?;
     conjuncts.remove(first_row);
     let mut stripped = outer.clone();
@@ -140,21 +139,6 @@ fn without_first_row_filter(outer: &Select, rn: &Ident) -> Option<Select> {
             right: Box::new(right),
         });
     Some(stripped)
-}
-
-fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match e {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            split_and(left, out);
-            split_and(right, out);
-        }
-        Expr::Nested(inner) => split_and(inner, out),
-        other => out.push(other),
-    }
 }
 
 /// `rn = 1`, `rn <= 1`, `rn < 2`, or the same written the other way round.

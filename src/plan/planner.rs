@@ -947,7 +947,11 @@ fn time_settings(
     })
 }
 
-fn property_duration(properties: &[(String, String)], keys: &[&str]) -> Result<Option<i64>> {
+/// The first of `keys` set in `properties`, as milliseconds.
+pub(super) fn property_duration(
+    properties: &[(String, String)],
+    keys: &[&str],
+) -> Result<Option<i64>> {
     for key in keys {
         if let Some((k, v)) = properties.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
             return parse_duration(v)

@@ -24,7 +24,7 @@
 use super::inline::expand_named_queries;
 use super::interval::{join_interval, JoinInterval};
 use super::join::{and, conjuncts};
-use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
+use super::planner::{plan_one_stage, property_duration, Catalog, PlanSettings, TableDef};
 use super::resolve::{error_at, visit_columns_mut};
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
@@ -294,16 +294,8 @@ fn declared_out_of_orderness(table: &TableDef, settings: &PlanSettings) -> Resul
     if let Some(ms) = settings.max_out_of_orderness_ms {
         return Ok(ms);
     }
-    let declared = table.property("watermark.max_out_of_orderness");
-    match declared {
-        Some(text) => crate::data::parse_duration(text).map_err(|m| {
-            crate::error::Error::Usage(format!(
-                "WITH property 'watermark.max_out_of_orderness' of {}: {m}",
-                table.name
-            ))
-        }),
-        None => Ok(0),
-    }
+    let declared = property_duration(&table.properties, &["watermark.max_out_of_orderness"])?;
+    Ok(declared.unwrap_or(0))
 }
 
 /// The join of two streams a query's FROM holds.

@@ -33,6 +33,14 @@ pub fn assert_success(o: &Output) {
     );
 }
 
+/// Runs `script` and checks it is refused as bad SQL (exit 2) with a
+/// message holding `fragment`.
+pub fn assert_refused(script: &str, fragment: &str) {
+    let o = run(&["run", "-q", "-e", script]);
+    assert_eq!(o.status.code(), Some(2), "{script}: {}", stderr(&o));
+    assert!(stderr(&o).contains(fragment), "{script}: {}", stderr(&o));
+}
+
 /// Runs `command` under an RLIMIT_MEMLOCK of `limit_kib` KiB.
 pub fn output_with_memlock_limit(command: &mut Command, limit_kib: u64) -> Output {
     let bytes = limit_kib * 1024;
