@@ -344,3 +344,173 @@ fn ksqldb_within_is_the_interval_join_it_means() {
         stderr(&o)
     );
 }
+
+#[test]
+fn grouping_over_an_interval_join_by_its_key_matches_duckdb() {
+    // Windows by either side's time column, inner and outer, HAVING, and
+    // an unwindowed grouping of a FULL join by both sides' keys.
+    assert_matches_duckdb(
+        "SELECT o.id, TUMBLE_START(p.ts, INTERVAL '10' MINUTE) AS w, COUNT(*) AS n, \
+         SUM(p.amount) AS paid FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, TUMBLE(p.ts, INTERVAL '10' MINUTE)",
+        "grouped_by_payment_window",
+    );
+    assert_matches_duckdb(
+        "SELECT o.id, TUMBLE_START(o.ts, INTERVAL '5' MINUTE) AS w, COUNT(*) AS n, \
+         COUNT(p.pid) AS payments, MAX(p.amount) AS most FROM orders o LEFT JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts - INTERVAL '1' MINUTE \
+         AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, TUMBLE(o.ts, INTERVAL '5' MINUTE) HAVING COUNT(*) < 3",
+        "grouped_left_by_order_window",
+    );
+    assert_matches_duckdb(
+        "SELECT o.id, p.order_id, COUNT(*) AS n, SUM(p.amount) AS paid \
+         FROM orders o FULL JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, p.order_id EMIT FINAL",
+        "grouped_full",
+    );
+}
+
+#[test]
+fn a_changelog_of_a_grouping_over_a_join_is_the_same_at_every_shard_count() {
+    // A payment that pairs with two orders of one id changes its group
+    // twice: the changes must stay in turn through the merger's sort.
+    let script = format!(
+        "{TABLES}SELECT o.id, COUNT(*) AS n, SUM(p.amount) AS paid FROM orders o \
+         JOIN payments p ON o.id = p.order_id \
+         AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE GROUP BY o.id"
+    );
+    let changes = output_of(&script, &["--changelog", "--chunk-bytes", "64"]);
+    for shards in ["2", "3", "4"] {
+        let options = ["--changelog", "--chunk-bytes", "64", "--shards", shards];
+        assert_eq!(output_of(&script, &options), changes, "at {shards} shards");
+    }
+    // The last row of each id is its final count and sum.
+    let mut last = std::collections::BTreeMap::new();
+    for line in changes.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).expect("json");
+        if row["op"] == "+I" || row["op"] == "+U" {
+            last.insert(
+                row["id"].to_string(),
+                (row["n"].clone(), row["paid"].clone()),
+            );
+        }
+    }
+    let final_rows = output_of(
+        &script.replace("GROUP BY o.id", "GROUP BY o.id EMIT FINAL"),
+        &[],
+    );
+    assert_eq!(final_rows.lines().count(), last.len());
+    for line in final_rows.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).expect("json");
+        let id = row["id"].to_string();
+        assert_eq!(last[&id], (row["n"].clone(), row["paid"].clone()), "{id}");
+    }
+    assert!(
+        last.values().any(|(n, _)| n.as_i64() > Some(1)),
+        "some id pairs more than once"
+    );
+}
+
+#[test]
+fn windows_over_an_interval_join_close_as_the_watermark_passes() {
+    // 100,000 orders, each paid 30 s later: a window per order id and
+    // minute. Were the windows held to the end of the input, their groups
+    // would outgrow the state limit long before it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = steady_tables(dir.path(), 100_000);
+    let script = format!(
+        "{tables}SELECT o.id, COUNT(*) AS n FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' MINUTE \
+         GROUP BY o.id, TUMBLE(p.ts, INTERVAL '1' MINUTE)"
+    );
+    let o = run(&[
+        "run",
+        "-e",
+        &script,
+        "--max-state-bytes",
+        "4MiB",
+        "--chunk-bytes",
+        "65536",
+        "--shards",
+        "2",
+    ]);
+    assert_success(&o);
+    let rows = stdout(&o);
+    assert_eq!(rows.lines().count(), 100_000);
+    assert!(
+        rows.lines().all(|l| l.ends_with("\"n\":1}")),
+        "one payment each"
+    );
+    // The same grouping with its windows never closing is refused by the limit.
+    let unwindowed = script.replace(", TUMBLE(p.ts, INTERVAL '1' MINUTE)", " EMIT FINAL");
+    let o = run(&[
+        "run",
+        "-q",
+        "-e",
+        &unwindowed,
+        "--max-state-bytes",
+        "4MiB",
+        "--chunk-bytes",
+        "65536",
+        "--format",
+        "blackhole",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
+    let refused = |sql: &str, fragment: &str| assert_refused(&format!("{TABLES}{sql}"), fragment);
+    let join = "FROM orders o JOIN payments p ON o.id = p.order_id \
+         AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR";
+    let left = join.replace(" JOIN ", " LEFT JOIN ");
+    refused(
+        &format!("SELECT o.customer, COUNT(*) {join} GROUP BY o.customer"),
+        "GROUP BY over a join of two streams must group by the join key: add orders.id",
+    );
+    refused(
+        &format!("SELECT p.order_id, COUNT(*) {left} GROUP BY p.order_id"),
+        "(of a LEFT join, the key of each outer side): add orders.id",
+    );
+    refused(
+        &format!("SELECT COUNT(*) {join}"),
+        "must group by the join key",
+    );
+    refused(
+        "SELECT o.id, COUNT(*) FROM orders o, payments p WHERE o.id = p.order_id \
+             GROUP BY o.id, TUMBLE(o.ts, INTERVAL '1' MINUTE)",
+        "a window over a join of two streams needs an interval join",
+    );
+    refused(
+        &format!(
+            "SELECT o.id, COUNT(*) {join} GROUP BY o.id, TUMBLE(o.amount, INTERVAL '1' MINUTE)"
+        ),
+        "a window over an interval join must be over orders.ts or payments.ts",
+    );
+    refused(
+        &format!("SELECT o.id, ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY p.ts) {join}"),
+        "window functions (OVER) over a join of two streams are not supported yet",
+    );
+}
+
+#[test]
+fn explain_shows_a_grouping_after_the_join() {
+    let script = format!(
+        "{TABLES}SELECT o.id, COUNT(*) AS n FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, TUMBLE(p.ts, INTERVAL '10' MINUTE)"
+    );
+    let o = run(&["explain", "-e", &script]);
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in [
+        "Aggregate: keys [#0 id], window TUMBLING(size 10m) on ts (#7)",
+        "INNER JOIN on #0 id = #5 order_id",
+        "its rows are grouped on the join key's shard, after the join",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The engine's contract and its driver: [`PartitionEngine`] applies WHERE,
 //! then either projects row by row or hands rows to the grouped operator, and
-//! keeps the counters.
+//! keeps the counters. A join of two streams comes first: its joined rows
+//! are what WHERE and the operator see.
 
 use super::changelog::Changelog;
 use super::eval::{eval, is_true};
@@ -9,7 +10,7 @@ use super::over::OverOperator;
 use super::stream_join::{Joined, StreamJoinOperator};
 use super::top_n::TopNOperator;
 use crate::data::{Batch, Value};
-use crate::plan::{QueryKind, QueryPlan, ScalarExpr};
+use crate::plan::{QueryKind, QueryPlan, ScalarExpr, TimeSettings};
 
 /// Where an output row goes in the ordered result. Runtimes merge the output
 /// of several engines by this order; it is a function of the input alone.
@@ -93,6 +94,9 @@ pub struct PartitionEngine {
     /// A join of two streams, before WHERE: its pairs are the rows WHERE
     /// and the operator see.
     join: Option<Box<StreamJoinOperator>>,
+    /// A grouping over an interval join windowed by a side's time column:
+    /// that side (its windows close as the join's rows of that side settle).
+    window_side: Option<usize>,
     filter: Option<ScalarExpr>,
     operator: Operator,
     stats: EngineStats,
@@ -150,25 +154,55 @@ fn joined_order(position: u64, how: Joined) -> RowOrder {
     RowOrder::Position { position, seq }
 }
 
-/// Writes `row` through WHERE and a stateless operator's SELECT list.
-fn write_projected(
+/// Writes a joined `row` through WHERE and the operator after the join:
+/// the SELECT list, or a grouping (which the planner allows only by the
+/// join key, so its groups are whole on this shard).
+fn write_joined(
     filter: Option<&ScalarExpr>,
     operator: &mut Operator,
     row: &[Value],
-    order: RowOrder,
+    (position, how): (u64, Joined),
     out: &mut Output,
 ) {
     if filter.is_some_and(|filter| !is_true(filter, row)) {
         return;
     }
-    let Operator::Stateless {
-        projections,
-        changelog,
-    } = operator
-    else {
-        unreachable!("a join of two streams is planned with a stateless operator")
-    };
-    project(projections, changelog, row, order, out);
+    match operator {
+        Operator::Stateless {
+            projections,
+            changelog,
+        } => project(
+            projections,
+            changelog,
+            row,
+            joined_order(position, how),
+            out,
+        ),
+        Operator::Grouped(grouped) => {
+            // A row the join writes is never behind the watermark the
+            // grouping is given (see `PartitionEngine::advance_watermark`);
+            // one without an event time is in no window, as WHERE would drop it.
+            let outcome = grouped.push_row(row, position, out);
+            debug_assert!(
+                !matches!(outcome, Outcome::Late(_)),
+                "a joined row came late"
+            );
+        }
+        Operator::Over(_) | Operator::TopN(_) => {
+            unreachable!("window functions over a join of two streams are refused when planned")
+        }
+    }
+}
+
+/// Numbers the rows one record caused in `rows` in the order they were
+/// made: a record that completes several pairs writes each pair's rows
+/// with a numbering of its own, and the merger's sort must keep them in turn.
+fn number_record_rows(rows: &mut [OutputRow]) {
+    for (seq, row) in rows.iter_mut().enumerate() {
+        if let RowOrder::Position { seq: at, .. } = &mut row.order {
+            *at = seq as u32;
+        }
+    }
 }
 
 /// Writes the SELECT list of a stateless query over `row`.
@@ -183,6 +217,21 @@ fn project(
     changelog.start_row(&mut values);
     values.extend(projections.iter().map(|p| eval(p, row)));
     out.rows.push(OutputRow { values, order });
+}
+
+/// The time settings of `plan`'s grouping. After a join of two streams it
+/// is given the join's own watermark (see
+/// [`PartitionEngine::advance_watermark`]), which already allows for
+/// lateness: the join drops late records before they pair.
+fn grouping_time(plan: &QueryPlan) -> TimeSettings {
+    match plan.join {
+        Some(_) => TimeSettings {
+            allowed_lateness_ms: 0,
+            aligned_only: true,
+            ..plan.time
+        },
+        None => plan.time,
+    }
 }
 
 #[derive(Clone)]
@@ -208,7 +257,7 @@ impl PartitionEngine {
                 a,
                 plan.emit,
                 plan.changelog,
-                plan.time,
+                grouping_time(plan),
             ))),
             QueryKind::Over(over) => {
                 Operator::Over(Box::new(OverOperator::new(over, plan.changelog)))
@@ -217,7 +266,17 @@ impl PartitionEngine {
                 Operator::TopN(Box::new(TopNOperator::new(top, plan.emit, plan.changelog)))
             }
         };
+        let window_side = plan.join.as_ref().and_then(|join| {
+            let interval = join.interval?;
+            let QueryKind::Aggregate(grouping) = &plan.kind else {
+                return None;
+            };
+            let time_columns = interval.time_columns_over_joined_row(join.left_width);
+            let window = grouping.window?;
+            time_columns.iter().position(|&c| c == window.time_column)
+        });
         PartitionEngine {
+            window_side,
             join: plan.join.as_ref().map(|join| {
                 let lateness_ms = plan.time.allowed_lateness_ms;
                 Box::new(StreamJoinOperator::new(join, lateness_ms))
@@ -295,10 +354,11 @@ impl PartitionEngine {
         };
         for (row, position) in batch.rows() {
             stats.records_in += 1;
+            let written_before = out.rows.len();
             let outcome = join.push(row, position, |joined, how| {
-                let order = joined_order(position, how);
-                write_projected(filter.as_ref(), operator, joined, order, out);
+                write_joined(filter.as_ref(), operator, joined, (position, how), out);
             });
+            number_record_rows(&mut out.rows[written_before..]);
             count_rejected(stats, outcome, row, position, out);
         }
         stats.rows_emitted += (out.rows.len() - emitted_before) as u64;
@@ -339,14 +399,23 @@ impl PartitionEngine {
 
     /// Moves event time forward to `watermark` (ms): closes windows whose end
     /// plus the allowed lateness it has reached, and emits them (EMIT FINAL).
-    pub fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
+    ///
+    /// After a join, the grouping's windows close by the oldest time the
+    /// join may still write on the window's side (the join's rows come
+    /// later than their own times: a pair when its second row arrives, an
+    /// unmatched row when the watermark passes its interval), so no joined
+    /// row is ever late for the grouping.
+    pub fn advance_watermark(&mut self, mut watermark: i64, out: &mut Output) {
         let before = out.rows.len();
         if let Some(join) = self.join.as_mut() {
             let (filter, operator) = (self.filter.as_ref(), &mut self.operator);
             join.advance_watermark(watermark, |joined, position, how| {
-                let order = joined_order(position, how);
-                write_projected(filter, operator, joined, order, out);
+                write_joined(filter, operator, joined, (position, how), out);
             });
+            watermark = match self.window_side {
+                Some(side) => join.oldest_written(side),
+                None => i64::MIN,
+            };
         }
         match &mut self.operator {
             Operator::Grouped(grouped) => grouped.advance_watermark(watermark, out),
@@ -362,8 +431,7 @@ impl PartitionEngine {
         if let Some(join) = self.join.as_mut() {
             let (filter, operator) = (self.filter.as_ref(), &mut self.operator);
             join.finish(|joined, position, how| {
-                let order = joined_order(position, how);
-                write_projected(filter, operator, joined, order, out);
+                write_joined(filter, operator, joined, (position, how), out);
             });
         }
         match &mut self.operator {
@@ -389,15 +457,14 @@ impl PartitionEngine {
 
     /// Windows (per key) and groups still open: what `finish` would close.
     pub fn open_groups(&self) -> u64 {
-        if let Some(join) = &self.join {
-            return join.kept_rows() as u64;
-        }
-        match &self.operator {
-            Operator::Grouped(grouped) => grouped.open_groups() as u64,
-            Operator::Over(over) => over.open_rows() as u64,
-            Operator::TopN(top) => top.kept_rows() as u64,
+        let kept = self.join.as_ref().map_or(0, |join| join.kept_rows());
+        let open = match &self.operator {
+            Operator::Grouped(grouped) => grouped.open_groups(),
+            Operator::Over(over) => over.open_rows(),
+            Operator::TopN(top) => top.kept_rows(),
             Operator::Stateless { .. } => 0,
-        }
+        };
+        (kept + open) as u64
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -410,10 +477,8 @@ impl PartitionEngine {
     /// date as the state changes, so it costs nothing to read after every
     /// push; a stateless query holds none.
     pub fn state_bytes(&self) -> usize {
-        if let Some(join) = &self.join {
-            return join.state_bytes();
-        }
-        match &self.operator {
+        let kept = self.join.as_ref().map_or(0, |join| join.state_bytes());
+        kept + match &self.operator {
             Operator::Grouped(grouped) => grouped.state_bytes(),
             Operator::Over(over) => over.state_bytes(),
             Operator::TopN(top) => top.state_bytes(),

@@ -351,6 +351,16 @@ impl StreamJoinOperator {
         }
     }
 
+    /// The oldest event time in the time column of `side` that a row the
+    /// join writes from now on can have (`i64::MIN` for a regular join):
+    /// what an operator after the join may take as its watermark.
+    pub fn oldest_written(&self, side: usize) -> i64 {
+        match self.join.interval {
+            Some(interval) => interval.oldest_written(side, self.watermark),
+            None => i64::MIN,
+        }
+    }
+
     /// The watermark rows are late against (`i64::MIN` before the first).
     pub fn watermark(&self) -> i64 {
         self.watermark

@@ -44,7 +44,12 @@ impl QueryPlan {
             let _ = writeln!(out, "  Filter: {}", filter.display_with(&source_names));
         }
         match (&self.union, &self.join) {
-            (Some(union), Some(join)) => explain_stream_join(&mut out, union, join, &source_names),
+            (Some(union), Some(join)) => {
+                explain_stream_join(&mut out, union, join, &source_names);
+                if let QueryKind::Aggregate(grouping) = &self.kind {
+                    explain_grouping_after_join(&mut out, grouping, (union, join));
+                }
+            }
             (Some(union), None) => explain_union(&mut out, &self.source, union),
             (None, _) => {
                 let _ = writeln!(out, "  Source: {}", table_text(&self.source));
@@ -65,13 +70,21 @@ impl QueryPlan {
     /// What the query keeps as state, for messages: its GROUP BY keys and
     /// window (`None` for a stateless query).
     pub fn state_description(&self) -> Option<String> {
-        if let Some(join) = &self.join {
-            let state = match join.interval {
-                Some(_) => INTERVAL_JOIN_STATE,
-                None => JOIN_STATE,
-            };
-            return Some(state.to_string());
-        }
+        let Some(join) = &self.join else {
+            return self.operator_state();
+        };
+        let kept = match join.interval {
+            Some(_) => INTERVAL_JOIN_STATE,
+            None => JOIN_STATE,
+        };
+        Some(match self.operator_state() {
+            Some(grouping) => format!("{kept}; and after the join, {grouping}"),
+            None => kept.to_string(),
+        })
+    }
+
+    /// What the operator after WHERE keeps (see [`Self::state_description`]).
+    fn operator_state(&self) -> Option<String> {
         let names: Vec<String> = self.row_schema().names().map(str::to_string).collect();
         let agg = match &self.kind {
             QueryKind::Aggregate(agg) => agg,
@@ -88,10 +101,7 @@ impl QueryPlan {
         let keys: Vec<String> = agg
             .group_keys
             .iter()
-            .map(|key| match key.kind {
-                ExprKind::Column(c) if c < names.len() => names[c].clone(),
-                _ => key.display_with(&names).to_string(),
-            })
+            .map(|k| expr_text(k, &names))
             .collect();
         let mut text = format!("GROUP BY {}", keys.join(", "));
         if let Some(window) = &agg.window {
@@ -832,6 +842,39 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
             );
         }
     }
+}
+
+/// `expr` for a message: a column by its name alone, else the expression.
+pub(super) fn expr_text(expr: &ScalarExpr, names: &[String]) -> String {
+    match expr.kind {
+        ExprKind::Column(c) if c < names.len() => names[c].clone(),
+        _ => expr.display_with(names).to_string(),
+    }
+}
+
+/// Where a grouping over a join of two streams runs, and when its windows close.
+fn explain_grouping_after_join(
+    out: &mut String,
+    grouping: &AggregatePlan,
+    (union, join): (&UnionPlan, &StreamJoin),
+) {
+    let closes = match grouping.window {
+        // Only an interval join's rows may be windowed (see `stream_join`).
+        Some(window) => {
+            let side = usize::from(window.time_column >= join.left_width);
+            format!(
+                "; its windows close when the watermark, less the allowed lateness and the \
+                 join's interval on the {} side, shows the join can write no more rows in them",
+                union.branches[side].source.name
+            )
+        }
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "    its rows are grouped on the join key's shard, after the join (GROUP BY holds the \
+         join key){closes}"
+    );
 }
 
 /// A duration that may be negative: `-10s`.

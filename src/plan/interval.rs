@@ -33,6 +33,24 @@ impl JoinInterval {
             _ => time.saturating_sub(self.lower_ms),
         }
     }
+
+    /// The oldest event time a row of `side` written by the join from now on
+    /// can have, once rows older than `oldest_pairable` are late: a new row
+    /// is at least that recent, and a kept row is dropped once no new row
+    /// could pair with it (a left row at `oldest_pairable - upper`, a right
+    /// one at `oldest_pairable + lower`).
+    pub fn oldest_written(&self, side: usize, oldest_pairable: i64) -> i64 {
+        match side {
+            0 => oldest_pairable.saturating_sub(self.upper_ms.max(0)),
+            _ => oldest_pairable.saturating_add(self.lower_ms.min(0)),
+        }
+    }
+
+    /// The time columns' places in the joined row, whose right columns
+    /// follow the left source's `left_width`.
+    pub fn time_columns_over_joined_row(&self, left_width: usize) -> [usize; 2] {
+        [self.time_columns[0], left_width + self.time_columns[1]]
+    }
 }
 
 /// One bound found in a conjunct: `right time - left time` (>= lower or

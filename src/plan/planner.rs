@@ -96,26 +96,39 @@ pub fn plan_query(
     }
     match plan_in_stages(query, catalog, settings)? {
         Some(staged) => Ok(staged),
-        None => plan_one_stage(query, catalog, settings, false),
+        None => plan_one_stage(query, catalog, settings, Planning::Query),
     }
 }
 
-/// [`plan_query`] for a query of one stage; `whole_windows` when its input
-/// comes a whole window at a time (a second stage's), where RANK and
-/// DENSE_RANK by a value are Top-Ns.
+/// What a query planned by [`plan_one_stage`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Planning {
+    /// A query of its own (or a first stage, or a union's branch).
+    Query,
+    /// A second stage, whose input comes a whole window at a time: RANK and
+    /// DENSE_RANK by a value are Top-Ns there.
+    OverWholeWindows,
+    /// The query over a join of two streams, planned as a join with a
+    /// table whose columns carry event time as the stream's do.
+    OverJoinedStreams,
+}
+
+/// [`plan_query`] for a query of one stage.
 pub(super) fn plan_one_stage(
     query: &StreamingQuery,
     catalog: &Catalog,
     settings: &PlanSettings,
-    whole_windows: bool,
+    planning: Planning,
 ) -> Result<QueryPlan> {
+    let whole_windows = planning == Planning::OverWholeWindows;
     if query.within.is_some() {
         // Only a join of two streams, planned before this, may have WITHIN.
         super::stream_join::refuse_within::<()>(query.within.as_ref())?;
     }
     let query = &inline_subqueries(query, catalog)?;
     let select = select_of(&query.query)?;
-    let (scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
+    let (mut scope, from_window, lookups) = source_scope(select, catalog, &query.system_time)?;
+    scope.joins_a_stream = planning == Planning::OverJoinedStreams;
     let filter = select
         .selection
         .as_ref()

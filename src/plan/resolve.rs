@@ -54,6 +54,9 @@ pub(crate) struct SourceScope<'a> {
     pub table: &'a TableDef,
     pub alias: Option<String>,
     pub joined: Vec<JoinedTable<'a>>,
+    /// The joined table is the other stream of a join of two streams: its
+    /// columns carry event time as the stream's do.
+    pub joins_a_stream: bool,
 }
 
 /// A table joined to the stream, and the alias it may be called by.
@@ -89,6 +92,7 @@ impl<'a> SourceScope<'a> {
             table,
             alias,
             joined: Vec::new(),
+            joins_a_stream: false,
         }
     }
 
@@ -388,6 +392,9 @@ impl<'a> ExprPlanner<'a> {
         result
     }
 
+    // Not inlined into `plan`: every level of a nested expression's
+    // planning goes through `plan`, and its frame would carry this one's.
+    #[inline(never)]
     fn plan_over_groups(&mut self, e: &SqlExpr) -> Result<ScalarExpr> {
         if let SqlExpr::Function(f) = e {
             if let Some(func) = aggregate_function(f) {

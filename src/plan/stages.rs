@@ -12,7 +12,7 @@
 
 use super::functions::contains_over;
 use super::inline::{expand_named_queries, groups_when_merged, uses_over};
-use super::planner::{plan_one_stage, Catalog, PlanSettings, TableDef};
+use super::planner::{plan_one_stage, Catalog, PlanSettings, Planning, TableDef};
 use super::resolve::error_at;
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, TopNPlan};
 use crate::data::Schema;
@@ -58,7 +58,7 @@ pub(super) fn plan_in_stages(
         &first_stage(query, &grouping),
         catalog,
         &first_settings,
-        false,
+        Planning::Query,
     )?;
     let window_columns = check_first_stage(&first, &grouping)?;
     let mut stage_catalog = catalog.clone();
@@ -80,7 +80,14 @@ pub(super) fn plan_in_stages(
     };
     // What the second stage is, before it is planned to write its rows
     // once (as EMIT FINAL), which only a Top-N may.
-    let plan_second = |emit| plan_one_stage(&second_stage(emit), &stage_catalog, settings, true);
+    let plan_second = |emit| {
+        plan_one_stage(
+            &second_stage(emit),
+            &stage_catalog,
+            settings,
+            Planning::OverWholeWindows,
+        )
+    };
     let second = match plan_second(None) {
         Ok(plan) if !matches!(plan.kind, QueryKind::TopN(_)) => plan,
         _ => plan_second(Some(EmitClause::Final))?,

@@ -20,11 +20,19 @@
 //! Rows an outer join keeps without a match are written when the input
 //! ends. WHERE and the SELECT list are over the joined row, as for a join
 //! with a table.
+//!
+//! A GROUP BY over the join runs on the same shard, after the join, when
+//! it groups by the join key (so a group's rows all meet there); its
+//! windows, over an interval join only, close as the watermark shows the
+//! join can write no more rows in them.
 
+use super::explain::expr_text;
 use super::inline::expand_named_queries;
 use super::interval::{join_interval, JoinInterval};
 use super::join::{and, conjuncts};
-use super::planner::{plan_one_stage, property_duration, Catalog, PlanSettings, TableDef};
+use super::planner::{
+    plan_one_stage, property_duration, Catalog, PlanSettings, Planning, TableDef,
+};
 use super::resolve::{error_at, visit_columns_mut};
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
@@ -126,17 +134,17 @@ pub(super) fn plan_stream_join(
         within: None,
         ..query.clone()
     };
-    let mut plan = plan_one_stage(&as_lookup, catalog, settings, false)?;
+    let mut plan = plan_one_stage(&as_lookup, catalog, settings, Planning::OverJoinedStreams)?;
     if plan.lookups.len() != 1 || plan.union.is_some() {
         return Err(error_at(
             "a join of two streams cannot be combined with other joins yet",
             &join.relation,
         ));
     }
-    if !matches!(plan.kind, QueryKind::Stateless { .. }) {
+    if matches!(plan.kind, QueryKind::Over(_) | QueryKind::TopN(_)) {
         return Err(error_at(
-            "GROUP BY, aggregates and window functions over a join of two streams are not \
-             supported yet: they need a second routing step, by their own key",
+            "window functions (OVER) over a join of two streams are not supported yet: they \
+             need a second routing step, by their own key",
             &join.relation,
         ));
     }
@@ -203,7 +211,71 @@ pub(super) fn plan_stream_join(
         condition,
         interval,
     });
+    check_grouping_over_join(&plan, &join.relation)?;
     Ok(Some(plan))
+}
+
+/// A GROUP BY over a join of two streams runs on the shard that owns the
+/// join key, after the join: every row of a group must meet there, so its
+/// keys must include the join key (the key of each side that may be
+/// written alone: an outer side's). Its windows close as the watermark
+/// passes the time of rows the join may still write, which only an
+/// interval join bounds, by its sides' time columns.
+fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
+    let (QueryKind::Aggregate(grouping), Some(join)) = (&plan.kind, &plan.join) else {
+        return Ok(());
+    };
+    let names = qualified_names(plan);
+    let grouped_by = |key: &ScalarExpr| grouping.group_keys.contains(key);
+    for (left, right) in join.keys[0].iter().zip(&join.keys[1]) {
+        let needed: Vec<&ScalarExpr> = match join.kind {
+            StreamJoinKind::Inner if grouped_by(left) || grouped_by(right) => Vec::new(),
+            StreamJoinKind::Inner | StreamJoinKind::Left => vec![left],
+            StreamJoinKind::Right => vec![right],
+            StreamJoinKind::Full => vec![left, right],
+        };
+        if let Some(missing) = needed.into_iter().find(|key| !grouped_by(key)) {
+            let side = match join.kind {
+                StreamJoinKind::Inner => String::new(),
+                kind => format!(" (of a {} join, the key of each outer side)", kind.name()),
+            };
+            return Err(error_at(
+                format!(
+                    "GROUP BY over a join of two streams must group by the join key{side}: \
+                     add {} to GROUP BY. The grouping runs on the shard that owns the join \
+                     key; grouping by other keys needs a second routing step, not supported \
+                     yet",
+                    expr_text(missing, &names)
+                ),
+                at,
+            ));
+        }
+    }
+    let Some(window) = grouping.window else {
+        return Ok(());
+    };
+    let Some(interval) = join.interval else {
+        return Err(error_at(
+            "a window over a join of two streams needs an interval join (ON .. AND b.ts \
+             BETWEEN a.ts - INTERVAL .. AND a.ts + INTERVAL ..): a regular join may pair a \
+             row with any older row, so no window of its rows would close before the input \
+             ends",
+            at,
+        ));
+    };
+    let time_columns = interval.time_columns_over_joined_row(join.left_width);
+    if !time_columns.contains(&window.time_column) {
+        let [left, right] = time_columns.map(|c| names[c].clone());
+        return Err(error_at(
+            format!(
+                "a window over an interval join must be over {left} or {right}, the time \
+                 columns the join bounds: the watermark says which of their rows can still \
+                 come, not which of other columns'"
+            ),
+            at,
+        ));
+    }
+    Ok(())
 }
 
 /// ON's conditions other than the key equalities, planned over the joined
@@ -234,7 +306,7 @@ fn plan_on_conditions(
         query: Box::new(with_conditions),
         ..query.clone()
     };
-    Ok(plan_one_stage(&query, catalog, settings, false)?.filter)
+    Ok(plan_one_stage(&query, catalog, settings, Planning::OverJoinedStreams)?.filter)
 }
 
 /// WHERE's conjuncts, by where they are applied.
@@ -287,6 +359,16 @@ fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usi
         split.sides[side] = Some(and(split.sides[side].take(), conjunct));
     }
     split
+}
+
+/// The joined row's columns named by their sources (`orders.id`), for messages.
+fn qualified_names(plan: &QueryPlan) -> Vec<String> {
+    let sources = plan.sources();
+    let columns = sources.iter().flat_map(|source| {
+        let names = source.schema.names();
+        names.map(move |column| format!("{}.{column}", source.name))
+    });
+    columns.collect()
 }
 
 /// The out-of-orderness `table` declares (or the run's setting).

@@ -12,7 +12,7 @@
 //! branch, as in SQL). The runtime reads the branches' chunks interleaved
 //! and keeps one watermark per branch (see `runtime::inputs`).
 
-use super::planner::{plan_one_stage, plan_query, Catalog, PlanSettings, TableDef};
+use super::planner::{plan_one_stage, plan_query, Catalog, PlanSettings, Planning, TableDef};
 use super::resolve::error_at;
 use super::stages::table_named;
 use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr};
@@ -80,7 +80,7 @@ pub(super) fn plan_over_union(
     let mut names = Vec::new();
     for node in &nodes {
         let branch = branch_query(query, &union, node);
-        let plan = plan_one_stage(&branch, catalog, &branch_settings, false)?;
+        let plan = plan_one_stage(&branch, catalog, &branch_settings, Planning::Query)?;
         if names.is_empty() {
             names = plan.output.fields.iter().map(|f| f.name.clone()).collect();
         }

@@ -273,7 +273,7 @@ fn time_column(e: &SqlExpr, scope: &SourceScope) -> Result<usize> {
         }
     };
     let (index, data_type) = scope.resolve(idents, e)?;
-    if index >= scope.table.schema.len() {
+    if index >= scope.table.schema.len() && !scope.joins_a_stream {
         return Err(error_at(
             format!(
                 "the window's time column must be a column of the stream {}, not of a joined \

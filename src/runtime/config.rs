@@ -71,11 +71,13 @@ impl Default for RuntimeConfig {
 /// The error that ends a run whose state outgrew `--max-state-bytes`.
 pub(crate) fn state_limit_error(held: u64, limit: u64, state: Option<&str>) -> Error {
     let advice = match state {
-        Some(crate::plan::JOIN_STATE) => {
+        Some(state) if state.starts_with(crate::plan::JOIN_STATE) => {
             "raise the limit, join fewer rows, or bound the join in time (an interval join: \
              ON .. AND b.ts BETWEEN a.ts AND a.ts + INTERVAL ..)"
         }
-        Some(crate::plan::INTERVAL_JOIN_STATE) => "raise the limit, or narrow the join's interval",
+        Some(state) if state.starts_with(crate::plan::INTERVAL_JOIN_STATE) => {
+            "raise the limit, or narrow the join's interval"
+        }
         _ => "raise the limit, add a window (or shorten it), or group by fewer distinct keys",
     };
     Error::Runtime(format!(

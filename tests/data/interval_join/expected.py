@@ -53,3 +53,24 @@ write_sorted("within_left", """SELECT o.id, p.pid FROM orders o LEFT JOIN paymen
 write_sorted("left_where", """SELECT o.id, p.pid FROM orders o LEFT JOIN payments p
     ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
     WHERE o.amount > 100 AND (p.amount IS NULL OR p.amount > 5)""")
+
+# GROUP BY over the join, by the join key (the grouping runs on the key's shard).
+write_sorted("grouped_by_payment_window", """SELECT o.id,
+      time_bucket(INTERVAL '10 minutes', p.ts) AS w, COUNT(*) AS n, SUM(p.amount) AS paid
+    FROM orders o JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
+    GROUP BY o.id, time_bucket(INTERVAL '10 minutes', p.ts)""")
+
+write_sorted("grouped_left_by_order_window", """SELECT o.id,
+      time_bucket(INTERVAL '5 minutes', o.ts) AS w, COUNT(*) AS n, COUNT(p.pid) AS payments,
+      MAX(p.amount) AS most
+    FROM orders o LEFT JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts - INTERVAL '1' MINUTE
+      AND o.ts + INTERVAL '30' MINUTE
+    GROUP BY o.id, time_bucket(INTERVAL '5 minutes', o.ts)
+    HAVING COUNT(*) < 3""")
+
+write_sorted("grouped_full", """SELECT o.id, p.order_id, COUNT(*) AS n, SUM(p.amount) AS paid
+    FROM orders o FULL JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
+    GROUP BY o.id, p.order_id""")

@@ -35,3 +35,14 @@ for kind in ["inner", "left", "right", "full"]:
                               separators=(",", ":")) for row in cur.fetchall())
     with open(f"{DIR}/{kind}.jsonl", "w") as out:
         out.write("".join(line + "\n" for line in lines))
+
+# A grouping over a regular join, by the join key: auctions per seller.
+cur = con.execute("""SELECT P.id AS person, P.name, COUNT(A.id) AS auctions,
+      MAX(A.category) AS top_category
+    FROM person P LEFT JOIN auction A ON P.id = A.seller
+    GROUP BY P.id, P.name""")
+columns = [d[0] for d in cur.description]
+lines = sorted(json.dumps({c: text(v) for c, v in zip(columns, row)},
+                          separators=(",", ":")) for row in cur.fetchall())
+with open(f"{DIR}/grouped_left.jsonl", "w") as out:
+    out.write("".join(line + "\n" for line in lines))
