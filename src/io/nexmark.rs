@@ -1383,7 +1383,7 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 13] = [
+    const QUERIES: [(&str, &str); 14] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
@@ -1392,6 +1392,10 @@ mod tests {
         (
             "q20_interval",
             include_str!("../../benches/nexmark/q20_interval.sql"),
+        ),
+        (
+            "q4_closing_price",
+            include_str!("../../benches/nexmark/q4_closing_price.sql"),
         ),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
         ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),
