@@ -374,6 +374,36 @@ fn grouping_over_an_interval_join_by_its_key_matches_duckdb() {
 }
 
 #[test]
+fn a_top_n_over_a_join_in_a_subquery_by_its_key_matches_duckdb() {
+    assert_matches_duckdb(
+        "SELECT id, pid, amount FROM (SELECT o.id, p.pid, p.amount, \
+         ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY p.amount DESC, p.pid) AS rn \
+         FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE) \
+         WHERE rn <= 1 EMIT FINAL",
+        "top_payment",
+    );
+}
+
+#[test]
+fn a_grouping_over_a_join_in_a_with_query_is_the_grouping_of_the_join() {
+    let on = "ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE";
+    let direct = format!(
+        "{TABLES}SELECT o.id, SUM(p.amount) AS paid, COUNT(*) AS n FROM orders o \
+         JOIN payments p {on} GROUP BY o.id EMIT FINAL"
+    );
+    let named = format!(
+        "{TABLES}WITH j AS (SELECT o.id, p.amount AS paid FROM orders o JOIN payments p {on}) \
+         SELECT id, SUM(paid) AS paid, COUNT(*) AS n FROM j GROUP BY id EMIT FINAL"
+    );
+    let expected = output_of(&direct, &[]);
+    assert!(expected.lines().count() > 500, "{expected}");
+    for shards in ["1", "3"] {
+        assert_eq!(output_of(&named, &["--shards", shards]), expected);
+    }
+}
+
+#[test]
 fn a_changelog_of_a_grouping_over_a_join_is_the_same_at_every_shard_count() {
     // A payment that pairs with two orders of one id changes its group
     // twice: the changes must stay in turn through the merger's sort.
@@ -469,7 +499,7 @@ fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
     let left = join.replace(" JOIN ", " LEFT JOIN ");
     refused(
         &format!("SELECT o.customer, COUNT(*) {join} GROUP BY o.customer"),
-        "GROUP BY over a join of two streams must group by the join key: add orders.id",
+        "GROUP BY over a join of two streams must include the join key: add orders.id",
     );
     refused(
         &format!("SELECT p.order_id, COUNT(*) {left} GROUP BY p.order_id"),
@@ -477,7 +507,7 @@ fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
     );
     refused(
         &format!("SELECT COUNT(*) {join}"),
-        "must group by the join key",
+        "must include the join key",
     );
     refused(
         "SELECT o.id, COUNT(*) FROM orders o, payments p WHERE o.id = p.order_id \
@@ -489,6 +519,13 @@ fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
             "SELECT o.id, COUNT(*) {join} GROUP BY o.id, TUMBLE(o.amount, INTERVAL '1' MINUTE)"
         ),
         "a window over an interval join must be over orders.ts or payments.ts",
+    );
+    refused(
+        &format!(
+            "SELECT * FROM (SELECT o.customer, p.amount, ROW_NUMBER() OVER \
+             (PARTITION BY o.customer ORDER BY p.amount DESC) AS rn {join}) WHERE rn <= 2"
+        ),
+        "a Top-N's PARTITION BY over a join of two streams must include the join key",
     );
     refused(
         &format!("SELECT o.id, ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY p.ts) {join}"),

@@ -155,7 +155,8 @@ fn what_a_join_of_two_streams_cannot_do_is_refused_with_the_reason() {
     refused(
         "SELECT A.category, COUNT(*) FROM person P JOIN auction A ON P.id = A.seller \
          GROUP BY A.category",
-        "needs a second routing step",
+        "must include the join key: add person.id to it. It runs on the shard that owns the \
+         join key; other keys need a second routing step",
     );
     refused(
         "SELECT * FROM person P JOIN auction A ON P.name = A.seller",

@@ -155,8 +155,8 @@ fn joined_order(position: u64, how: Joined) -> RowOrder {
 }
 
 /// Writes a joined `row` through WHERE and the operator after the join:
-/// the SELECT list, or a grouping (which the planner allows only by the
-/// join key, so its groups are whole on this shard).
+/// the SELECT list, a grouping or a Top-N (which the planner allows only by
+/// the join key, so its groups are whole on this shard).
 fn write_joined(
     filter: Option<&ScalarExpr>,
     operator: &mut Operator,
@@ -188,7 +188,10 @@ fn write_joined(
                 "a joined row came late"
             );
         }
-        Operator::Over(_) | Operator::TopN(_) => {
+        Operator::TopN(top) => {
+            top.push_row(row, position, out);
+        }
+        Operator::Over(_) => {
             unreachable!("window functions over a join of two streams are refused when planned")
         }
     }

@@ -1383,7 +1383,7 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 14] = [
+    const QUERIES: [(&str, &str); 15] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
@@ -1398,6 +1398,7 @@ mod tests {
             include_str!("../../benches/nexmark/q4_closing_price.sql"),
         ),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
+        ("q9", include_str!("../../benches/nexmark/q9.sql")),
         ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),
         ("q7", include_str!("../../benches/nexmark/q7.sql")),
         ("q11", include_str!("../../benches/nexmark/q11.sql")),

@@ -46,8 +46,18 @@ impl QueryPlan {
         match (&self.union, &self.join) {
             (Some(union), Some(join)) => {
                 explain_stream_join(&mut out, union, join, &source_names);
-                if let QueryKind::Aggregate(grouping) = &self.kind {
-                    explain_grouping_after_join(&mut out, grouping, (union, join));
+                match &self.kind {
+                    QueryKind::Aggregate(grouping) => {
+                        explain_grouping_after_join(&mut out, grouping, (union, join))
+                    }
+                    QueryKind::TopN(_) => {
+                        let _ = writeln!(
+                            out,
+                            "    its rows are ranked on the join key's shard, after the join \
+                             (PARTITION BY holds the join key)"
+                        );
+                    }
+                    QueryKind::Stateless { .. } | QueryKind::Over(_) => {}
                 }
             }
             (Some(union), None) => explain_union(&mut out, &self.source, union),

@@ -27,7 +27,7 @@
 //! join can write no more rows in them.
 
 use super::explain::expr_text;
-use super::inline::expand_named_queries;
+use super::inline::{expand_named_queries, inline_subqueries};
 use super::interval::{join_interval, JoinInterval};
 use super::join::{and, conjuncts};
 use super::planner::{
@@ -124,15 +124,14 @@ pub(super) fn plan_stream_join(
         // FOR SYSTEM_TIME AS OF names a table's version: a join with a table.
         return Ok(None);
     }
-    let mut expanded = expand_named_queries(query.query.as_ref().clone(), catalog)?;
-    let Some(found) = stream_join_of(&mut expanded, catalog, query.within.as_ref())? else {
+    let mut merged = merged_subqueries(query, catalog)?;
+    let Some(found) = stream_join_of(&mut merged.query, catalog, query.within.as_ref())? else {
         return Ok(None);
     };
     let (join, kind) = (found.join, found.kind);
     let as_lookup = StreamingQuery {
-        query: Box::new(expanded),
         within: None,
-        ..query.clone()
+        ..merged
     };
     let mut plan = plan_one_stage(&as_lookup, catalog, settings, Planning::OverJoinedStreams)?;
     if plan.lookups.len() != 1 || plan.union.is_some() {
@@ -141,10 +140,10 @@ pub(super) fn plan_stream_join(
             &join.relation,
         ));
     }
-    if matches!(plan.kind, QueryKind::Over(_) | QueryKind::TopN(_)) {
+    if matches!(plan.kind, QueryKind::Over(_)) {
         return Err(error_at(
-            "window functions (OVER) over a join of two streams are not supported yet: they \
-             need a second routing step, by their own key",
+            "window functions (OVER) over a join of two streams are not supported yet (but \
+             a Top-N by ROW_NUMBER is)",
             &join.relation,
         ));
     }
@@ -215,18 +214,24 @@ pub(super) fn plan_stream_join(
     Ok(Some(plan))
 }
 
-/// A GROUP BY over a join of two streams runs on the shard that owns the
-/// join key, after the join: every row of a group must meet there, so its
-/// keys must include the join key (the key of each side that may be
-/// written alone: an outer side's). Its windows close as the watermark
-/// passes the time of rows the join may still write, which only an
-/// interval join bounds, by its sides' time columns.
+/// A GROUP BY or Top-N over a join of two streams runs on the shard that
+/// owns the join key, after the join: every row of a group (a Top-N's
+/// partition) must meet there, so its keys must include the join key (the
+/// key of each side that may be written alone: an outer side's). Its
+/// windows close as the watermark passes the time of rows the join may
+/// still write, which only an interval join bounds, by its sides' time
+/// columns.
 fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
-    let (QueryKind::Aggregate(grouping), Some(join)) = (&plan.kind, &plan.join) else {
+    let Some(join) = &plan.join else {
         return Ok(());
     };
+    let (keys, clause, window) = match &plan.kind {
+        QueryKind::Aggregate(grouping) => (&grouping.group_keys, "GROUP BY", grouping.window),
+        QueryKind::TopN(top) => (&top.partition_keys, "a Top-N's PARTITION BY", None),
+        QueryKind::Stateless { .. } | QueryKind::Over(_) => return Ok(()),
+    };
     let names = qualified_names(plan);
-    let grouped_by = |key: &ScalarExpr| grouping.group_keys.contains(key);
+    let grouped_by = |key: &ScalarExpr| keys.contains(key);
     for (left, right) in join.keys[0].iter().zip(&join.keys[1]) {
         let needed: Vec<&ScalarExpr> = match join.kind {
             StreamJoinKind::Inner if grouped_by(left) || grouped_by(right) => Vec::new(),
@@ -241,17 +246,16 @@ fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
             };
             return Err(error_at(
                 format!(
-                    "GROUP BY over a join of two streams must group by the join key{side}: \
-                     add {} to GROUP BY. The grouping runs on the shard that owns the join \
-                     key; grouping by other keys needs a second routing step, not supported \
-                     yet",
+                    "{clause} over a join of two streams must include the join key{side}: add \
+                     {} to it. It runs on the shard that owns the join key; other keys need \
+                     a second routing step, not supported yet",
                     expr_text(missing, &names)
                 ),
                 at,
             ));
         }
     }
-    let Some(window) = grouping.window else {
+    let Some(window) = window else {
         return Ok(());
     };
     let Some(interval) = join.interval else {
@@ -276,6 +280,21 @@ fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `query` with its subqueries merged into one SELECT where they can be
+/// (as [`plan_one_stage`] would), so that a join in a subquery (a Top-N
+/// over a join, Nexmark q9's) is found; else with its WITH queries and
+/// views expanded only (a query of stages, whose planning says why).
+fn merged_subqueries(query: &StreamingQuery, catalog: &Catalog) -> Result<StreamingQuery> {
+    if let Ok(merged) = inline_subqueries(query, catalog) {
+        return Ok(merged);
+    }
+    let expanded = expand_named_queries(query.query.as_ref().clone(), catalog)?;
+    Ok(StreamingQuery {
+        query: Box::new(expanded),
+        ..query.clone()
+    })
 }
 
 /// ON's conditions other than the key equalities, planned over the joined

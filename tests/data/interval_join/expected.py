@@ -74,3 +74,11 @@ write_sorted("grouped_full", """SELECT o.id, p.order_id, COUNT(*) AS n, SUM(p.am
     FROM orders o FULL JOIN payments p
     ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
     GROUP BY o.id, p.order_id""")
+
+# A Top-N over the join, partitioned by the join key: each order's largest payment.
+write_sorted("top_payment", """SELECT id, pid, amount FROM (
+    SELECT o.id, p.pid, p.amount,
+      ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY p.amount DESC, p.pid) AS rn
+    FROM orders o JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE)
+    WHERE rn <= 1""")
