@@ -386,6 +386,21 @@ fn a_top_n_over_a_join_in_a_subquery_by_its_key_matches_duckdb() {
 }
 
 #[test]
+fn over_windows_over_a_join_by_its_key_match_duckdb() {
+    // Ordered by the payment's time: each row is released once the join
+    // can write no earlier payment of its order.
+    assert_matches_duckdb(
+        "SELECT o.id, p.pid, COUNT(*) OVER (PARTITION BY o.id ORDER BY p.ts \
+         RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n, \
+         SUM(p.amount) OVER (PARTITION BY o.id ORDER BY p.ts \
+         RANGE BETWEEN INTERVAL '10' MINUTE PRECEDING AND CURRENT ROW) AS recent \
+         FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE",
+        "over_payments",
+    );
+}
+
+#[test]
 fn a_grouping_over_a_join_in_a_with_query_is_the_grouping_of_the_join() {
     let on = "ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE";
     let direct = format!(
@@ -528,8 +543,13 @@ fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
         "a Top-N's PARTITION BY over a join of two streams must include the join key",
     );
     refused(
-        &format!("SELECT o.id, ROW_NUMBER() OVER (PARTITION BY o.id ORDER BY p.ts) {join}"),
-        "window functions (OVER) over a join of two streams are not supported yet",
+        &format!("SELECT o.id, COUNT(*) OVER (PARTITION BY o.customer ORDER BY p.ts) {join}"),
+        "OVER's PARTITION BY over a join of two streams must include the join key",
+    );
+    refused(
+        "SELECT o.id, COUNT(*) OVER (PARTITION BY o.id ORDER BY p.ts) \
+         FROM orders o, payments p WHERE o.id = p.order_id",
+        "an OVER window over a join of two streams needs an interval join",
     );
 }
 

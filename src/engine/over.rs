@@ -31,6 +31,9 @@ use ahash::AHashMap;
 /// Rows of one partition and one event time, with their positions.
 type Peers = Vec<(u64, Vec<Value>)>;
 
+/// A pending row's place: event time, position, arrival.
+type PendingKey = (i64, u64, u64);
+
 /// One row of a partition's history.
 #[derive(Clone)]
 struct Kept {
@@ -94,7 +97,11 @@ pub struct OverOperator {
     projections: Vec<ScalarExpr>,
     changelog: Changelog,
     watermark: i64,
-    pending: BTreeMap<(i64, u64), Vec<Value>>,
+    /// Rows by (event time, position, arrival): rows a join writes may
+    /// share a position (the record that completed several pairs).
+    pending: BTreeMap<PendingKey, Vec<Value>>,
+    /// Rows taken so far: the next row's arrival number.
+    taken: u64,
     /// Every partition seen, by id; `partition_ids` maps keys to ids.
     partitions: Vec<Partition>,
     partition_ids: AHashMap<Vec<Value>, usize>,
@@ -159,6 +166,7 @@ impl OverOperator {
             changelog: Changelog::new(changelog),
             watermark: i64::MIN,
             pending: BTreeMap::new(),
+            taken: 0,
             partitions: Vec::new(),
             partition_ids: AHashMap::new(),
             single_key_column: ScalarExpr::single_column(&plan.partition_keys),
@@ -194,7 +202,9 @@ impl OverOperator {
             return Outcome::Late(time);
         }
         self.footprint.grow(row_bytes(row) + PENDING_ENTRY_BYTES);
-        self.pending.insert((time, position), row.to_vec());
+        self.pending
+            .insert((time, position, self.taken), row.to_vec());
+        self.taken += 1;
         Outcome::Processed
     }
 
@@ -204,7 +214,7 @@ impl OverOperator {
             return;
         }
         self.watermark = watermark;
-        let later = self.pending.split_off(&(watermark, 0));
+        let later = self.pending.split_off(&(watermark, 0, 0));
         let released = std::mem::replace(&mut self.pending, later);
         let before = out.rows.len();
         self.process(released, out);
@@ -233,12 +243,12 @@ impl OverOperator {
 
     /// Processes released rows, in (event time, position) order, one event
     /// time at a time so that peers are processed together.
-    fn process(&mut self, released: BTreeMap<(i64, u64), Vec<Value>>, out: &mut Output) {
+    fn process(&mut self, released: BTreeMap<PendingKey, Vec<Value>>, out: &mut Output) {
         let mut rows = released.into_iter().peekable();
         // The partitions of one event time's rows, in order of first row.
         let mut peers: Vec<(usize, Peers)> = Vec::new();
         let mut group_of: AHashMap<usize, usize> = AHashMap::new();
-        while let Some(((time, position), row)) = rows.next() {
+        while let Some(((time, position, _), row)) = rows.next() {
             self.footprint.shrink(row_bytes(&row) + PENDING_ENTRY_BYTES);
             let id = self.partition_id(&row);
             match group_of.get(&id) {
@@ -248,7 +258,7 @@ impl OverOperator {
                     peers.push((id, vec![(position, row)]));
                 }
             }
-            let time_ends = rows.peek().is_none_or(|((next, _), _)| *next != time);
+            let time_ends = rows.peek().is_none_or(|((next, _, _), _)| *next != time);
             if time_ends {
                 group_of.clear();
                 for (id, rows) in peers.drain(..) {

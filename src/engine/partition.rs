@@ -94,8 +94,9 @@ pub struct PartitionEngine {
     /// A join of two streams, before WHERE: its pairs are the rows WHERE
     /// and the operator see.
     join: Option<Box<StreamJoinOperator>>,
-    /// A grouping over an interval join windowed by a side's time column:
-    /// that side (its windows close as the join's rows of that side settle).
+    /// A grouping over an interval join windowed by a side's time column,
+    /// or an OVER ordered by it: that side (its windows close, its rows are
+    /// released, as the join's rows of that side settle).
     window_side: Option<usize>,
     filter: Option<ScalarExpr>,
     operator: Operator,
@@ -155,8 +156,8 @@ fn joined_order(position: u64, how: Joined) -> RowOrder {
 }
 
 /// Writes a joined `row` through WHERE and the operator after the join:
-/// the SELECT list, a grouping or a Top-N (which the planner allows only by
-/// the join key, so its groups are whole on this shard).
+/// the SELECT list, or a grouping, Top-N or OVER (which the planner allows
+/// only by the join key, so its groups are whole on this shard).
 fn write_joined(
     filter: Option<&ScalarExpr>,
     operator: &mut Operator,
@@ -180,8 +181,9 @@ fn write_joined(
         ),
         Operator::Grouped(grouped) => {
             // A row the join writes is never behind the watermark the
-            // grouping is given (see `PartitionEngine::advance_watermark`);
-            // one without an event time is in no window, as WHERE would drop it.
+            // grouping (or OVER) is given (see
+            // `PartitionEngine::advance_watermark`); one without an event
+            // time is in no window, as WHERE would drop it.
             let outcome = grouped.push_row(row, position, out);
             debug_assert!(
                 !matches!(outcome, Outcome::Late(_)),
@@ -191,8 +193,12 @@ fn write_joined(
         Operator::TopN(top) => {
             top.push_row(row, position, out);
         }
-        Operator::Over(_) => {
-            unreachable!("window functions over a join of two streams are refused when planned")
+        Operator::Over(over) => {
+            let outcome = over.push_row(row, position);
+            debug_assert!(
+                !matches!(outcome, Outcome::Late(_)),
+                "a joined row came late"
+            );
         }
     }
 }
@@ -271,12 +277,13 @@ impl PartitionEngine {
         };
         let window_side = plan.join.as_ref().and_then(|join| {
             let interval = join.interval?;
-            let QueryKind::Aggregate(grouping) = &plan.kind else {
-                return None;
+            let time_column = match &plan.kind {
+                QueryKind::Aggregate(grouping) => grouping.window?.time_column,
+                QueryKind::Over(over) => over.time_column,
+                QueryKind::Stateless { .. } | QueryKind::TopN(_) => return None,
             };
             let time_columns = interval.time_columns_over_joined_row(join.left_width);
-            let window = grouping.window?;
-            time_columns.iter().position(|&c| c == window.time_column)
+            time_columns.iter().position(|&c| c == time_column)
         });
         PartitionEngine {
             window_side,

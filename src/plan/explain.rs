@@ -57,7 +57,18 @@ impl QueryPlan {
                              (PARTITION BY holds the join key)"
                         );
                     }
-                    QueryKind::Stateless { .. } | QueryKind::Over(_) => {}
+                    QueryKind::Over(over) => {
+                        let side = usize::from(over.time_column >= join.left_width);
+                        let _ = writeln!(
+                            out,
+                            "    its rows are windowed (OVER) on the join key's shard, after the \
+                             join (PARTITION BY holds the join key), in event time as the \
+                             watermark, less the allowed lateness and the join's interval on \
+                             the {} side, passes them",
+                            union.branches[side].source.name
+                        );
+                    }
+                    QueryKind::Stateless { .. } => {}
                 }
             }
             (Some(union), None) => explain_union(&mut out, &self.source, union),

@@ -140,13 +140,6 @@ pub(super) fn plan_stream_join(
             &join.relation,
         ));
     }
-    if matches!(plan.kind, QueryKind::Over(_)) {
-        return Err(error_at(
-            "window functions (OVER) over a join of two streams are not supported yet (but \
-             a Top-N by ROW_NUMBER is)",
-            &join.relation,
-        ));
-    }
     let lookup = plan.lookups.remove(0);
     let (left, right) = (plan.source.clone(), lookup.table.clone());
     let (left_width, right_width) = (left.schema.len(), right.schema.len());
@@ -225,10 +218,17 @@ fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
     let Some(join) = &plan.join else {
         return Ok(());
     };
-    let (keys, clause, window) = match &plan.kind {
-        QueryKind::Aggregate(grouping) => (&grouping.group_keys, "GROUP BY", grouping.window),
+    let (keys, clause, timed) = match &plan.kind {
+        QueryKind::Aggregate(grouping) => {
+            let window = grouping.window.map(|w| (w.time_column, "a window"));
+            (&grouping.group_keys, "GROUP BY", window)
+        }
         QueryKind::TopN(top) => (&top.partition_keys, "a Top-N's PARTITION BY", None),
-        QueryKind::Stateless { .. } | QueryKind::Over(_) => return Ok(()),
+        QueryKind::Over(over) => {
+            let ordered = Some((over.time_column, "an OVER window"));
+            (&over.partition_keys, "OVER's PARTITION BY", ordered)
+        }
+        QueryKind::Stateless { .. } => return Ok(()),
     };
     let names = qualified_names(plan);
     let grouped_by = |key: &ScalarExpr| keys.contains(key);
@@ -255,24 +255,26 @@ fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
             ));
         }
     }
-    let Some(window) = window else {
+    let Some((time_column, what)) = timed else {
         return Ok(());
     };
     let Some(interval) = join.interval else {
         return Err(error_at(
-            "a window over a join of two streams needs an interval join (ON .. AND b.ts \
-             BETWEEN a.ts - INTERVAL .. AND a.ts + INTERVAL ..): a regular join may pair a \
-             row with any older row, so no window of its rows would close before the input \
-             ends",
+            format!(
+                "{what} over a join of two streams needs an interval join (ON .. AND b.ts \
+                 BETWEEN a.ts - INTERVAL .. AND a.ts + INTERVAL ..): a regular join may pair \
+                 a row with any older row, so no event time of its rows is settled before \
+                 the input ends"
+            ),
             at,
         ));
     };
     let time_columns = interval.time_columns_over_joined_row(join.left_width);
-    if !time_columns.contains(&window.time_column) {
+    if !time_columns.contains(&time_column) {
         let [left, right] = time_columns.map(|c| names[c].clone());
         return Err(error_at(
             format!(
-                "a window over an interval join must be over {left} or {right}, the time \
+                "{what} over an interval join must be over {left} or {right}, the time \
                  columns the join bounds: the watermark says which of their rows can still \
                  come, not which of other columns'"
             ),

@@ -82,3 +82,12 @@ write_sorted("top_payment", """SELECT id, pid, amount FROM (
     FROM orders o JOIN payments p
     ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE)
     WHERE rn <= 1""")
+
+# OVER over the join, partitioned by the join key and ordered by a side's time.
+write_sorted("over_payments", """SELECT o.id, p.pid,
+      COUNT(*) OVER (PARTITION BY o.id ORDER BY p.ts
+        RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n,
+      SUM(p.amount) OVER (PARTITION BY o.id ORDER BY p.ts
+        RANGE BETWEEN INTERVAL '10' MINUTE PRECEDING AND CURRENT ROW) AS recent
+    FROM orders o JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE""")
