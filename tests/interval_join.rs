@@ -9,7 +9,7 @@
 //! watermark passes (measured with --max-state-bytes), explain, refusals.
 
 mod common;
-use common::{assert_refused, assert_success, run, stderr, stdout};
+use common::{assert_explains, assert_refused, assert_success, run, stderr, stdout};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -278,17 +278,15 @@ fn explain_shows_the_interval_and_what_pairs_must_meet() {
          ON o.id = p.order_id AND p.ts BETWEEN o.ts - INTERVAL '5' SECOND AND o.ts + \
          INTERVAL '30' MINUTE"
     );
-    let o = run(&["explain", "-e", &script]);
-    assert_success(&o);
-    let text = stdout(&o);
-    for line in [
-        "LEFT JOIN on #0 id = #5 order_id",
-        "an interval join: payments.ts - orders.ts within -5s .. 30m",
-        "pairs must meet: (#7 ts BETWEEN (#3 ts - 5000) AND (#3 ts + 1800000))",
-        "written when the watermark passes their interval",
-    ] {
-        assert!(text.contains(line), "{line}\n{text}");
-    }
+    assert_explains(
+        &script,
+        &[
+            "LEFT JOIN on #0 id = #5 order_id",
+            "an interval join: payments.ts - orders.ts within -5s .. 30m",
+            "pairs must meet: (#7 ts BETWEEN (#3 ts - 5000) AND (#3 ts + 1800000))",
+            "written when the watermark passes their interval",
+        ],
+    );
 }
 
 #[test]
@@ -560,14 +558,12 @@ fn explain_shows_a_grouping_after_the_join() {
          ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
          GROUP BY o.id, TUMBLE(p.ts, INTERVAL '10' MINUTE)"
     );
-    let o = run(&["explain", "-e", &script]);
-    assert_success(&o);
-    let text = stdout(&o);
-    for line in [
-        "Aggregate: keys [#0 id], window TUMBLING(size 10m) on ts (#7)",
-        "INNER JOIN on #0 id = #5 order_id",
-        "its rows are grouped on the join key's shard, after the join",
-    ] {
-        assert!(text.contains(line), "{line}\n{text}");
-    }
+    assert_explains(
+        &script,
+        &[
+            "Aggregate: keys [#0 id], window TUMBLING(size 10m) on ts (#7)",
+            "INNER JOIN on #0 id = #5 order_id",
+            "its rows are grouped on the join key's shard, after the join",
+        ],
+    );
 }

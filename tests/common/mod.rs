@@ -33,6 +33,16 @@ pub fn assert_success(o: &Output) {
     );
 }
 
+/// Explains `script` and checks the plan's text holds each of `lines`.
+pub fn assert_explains(script: &str, lines: &[&str]) {
+    let o = run(&["explain", "-e", script]);
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in lines {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
+
 /// Runs `script` and checks it is refused as bad SQL (exit 2) with a
 /// message holding `fragment`.
 pub fn assert_refused(script: &str, fragment: &str) {
