@@ -21,10 +21,12 @@
 //! ends. WHERE and the SELECT list are over the joined row, as for a join
 //! with a table.
 //!
-//! A GROUP BY over the join runs on the same shard, after the join, when
-//! it groups by the join key (so a group's rows all meet there); its
-//! windows, over an interval join only, close as the watermark shows the
-//! join can write no more rows in them.
+//! A GROUP BY, Top-N or OVER over the join runs on the same shard, after
+//! the join, when its keys include the join key (so a group's rows all meet
+//! there); its windows (OVER's event-time order), over an interval join
+//! only, close as the watermark shows the join can write no more rows in
+//! them. A join inside a subquery or WITH query is found once they are
+//! merged into the query.
 
 use super::explain::expr_text;
 use super::inline::{expand_named_queries, inline_subqueries};
@@ -203,7 +205,7 @@ pub(super) fn plan_stream_join(
         condition,
         interval,
     });
-    check_grouping_over_join(&plan, &join.relation)?;
+    check_keyed_operator_over_join(&plan, &join.relation)?;
     Ok(Some(plan))
 }
 
@@ -214,7 +216,7 @@ pub(super) fn plan_stream_join(
 /// windows close as the watermark passes the time of rows the join may
 /// still write, which only an interval join bounds, by its sides' time
 /// columns.
-fn check_grouping_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
+fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<()> {
     let Some(join) = &plan.join else {
         return Ok(());
     };
