@@ -399,6 +399,21 @@ fn over_windows_over_a_join_by_its_key_match_duckdb() {
 }
 
 #[test]
+fn a_column_through_a_qualified_star_of_a_join_subquery_is_that_sides() {
+    // Both sides have `ts` and `amount`: over `o.*` they are the order's.
+    let on = "ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE";
+    let through_star = format!(
+        "{TABLES}SELECT id, ts, amount, pid FROM (SELECT o.*, p.pid FROM orders o \
+         JOIN payments p {on})"
+    );
+    let direct =
+        format!("{TABLES}SELECT o.id, o.ts, o.amount, p.pid FROM orders o JOIN payments p {on}");
+    let expected = output_of(&direct, &[]);
+    assert!(expected.lines().count() > 500, "{expected}");
+    assert_eq!(output_of(&through_star, &[]), expected);
+}
+
+#[test]
 fn a_grouping_over_a_join_in_a_with_query_is_the_grouping_of_the_join() {
     let on = "ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE";
     let direct = format!(

@@ -4,10 +4,7 @@
 -- key's shard right after the join. The bound on the bid's time is not a
 -- constant interval (it reads A.expires), so this is a regular join: every
 -- row is kept to the end, as in Flink. The output is Top-N's changelog
--- (each new leader of an auction replaces the previous one). Unlike Flink's
--- text, the subquery lists the auction's columns instead of A.*: the outer
--- SELECT's date_time and extra would otherwise be ambiguous between the two
--- tables (corestream resolves a subquery's * over a join by name only).
+-- (each new leader of an auction replaces the previous one).
 -- Differences common to all: snake_case columns (date_time, not dateTime); no sink
 -- DDL (pick one with --format, e.g. --format blackhole as Flink's blackhole sink).
 
@@ -19,8 +16,7 @@ CREATE TABLE auction (id BIGINT, item_name VARCHAR, description VARCHAR, initial
 SELECT id, item_name, description, initial_bid, reserve, date_time, expires, seller, category,
   extra, auction, bidder, price, bid_date_time, bid_extra
 FROM (
-  SELECT A.id, A.item_name, A.description, A.initial_bid, A.reserve, A.date_time, A.expires,
-    A.seller, A.category, A.extra, B.auction, B.bidder, B.price, B.date_time AS bid_date_time, B.extra AS bid_extra,
+  SELECT A.*, B.auction, B.bidder, B.price, B.date_time AS bid_date_time, B.extra AS bid_extra,
     ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.date_time ASC) AS rownum
   FROM auction A, bid B
   WHERE A.id = B.auction AND B.date_time BETWEEN A.date_time AND A.expires

@@ -270,7 +270,7 @@ fn window_over_named(
     };
     let (query, _) = flatten(named.query.clone(), catalog)?;
     let (select, source, source_alias) = windowable(&query, &named.name)?;
-    let columns = Columns::of(&select, None);
+    let columns = Columns::of(&select, None, catalog);
     let Some(time) = args.get_mut(1) else {
         return Ok(None);
     };
@@ -449,7 +449,7 @@ fn merge(
         Some((grouped, outer)) => (outer, grouped),
         None => (select, inner_select),
     };
-    let columns = Columns::of(inner_select, alias);
+    let columns = Columns::of(inner_select, alias, catalog);
     let inner_groups = groups(inner_select);
     let outer_groups = groups(select);
     if inner_groups && outer_groups {
@@ -604,6 +604,43 @@ pub(super) fn uses_over(select: &Select) -> bool {
     })
 }
 
+/// `t` of a `t.*` in `select`, with the columns of the table of its FROM
+/// that `t` names (by alias or name); `None` when the catalog has no such
+/// table (a subquery or a table function: its columns are not listed here).
+fn wildcard_table(
+    select: &Select,
+    name: &ObjectName,
+    catalog: &Catalog,
+) -> Option<(Ident, Vec<String>)> {
+    let [part] = name.0.as_slice() else {
+        return None;
+    };
+    let qualifier = part.as_ident()?;
+    let relations = select.from.iter().flat_map(|from| {
+        std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation))
+    });
+    for relation in relations {
+        let TableFactor::Table {
+            name: table, alias, ..
+        } = relation
+        else {
+            continue;
+        };
+        let table_name = table.0.last()?.as_ident()?;
+        let called = alias.as_ref().map_or(&table_name.value, |a| &a.name.value);
+        if !same(called, &qualifier.value) {
+            continue;
+        }
+        let columns = catalog
+            .get(&table_name.value)?
+            .schema
+            .names()
+            .map(str::to_string);
+        return Some((qualifier.clone(), columns.collect()));
+    }
+    None
+}
+
 /// An outer query that filters and projects the rows of a subquery with
 /// window functions (OVER): the subquery with the outer SELECT list, and the
 /// outer WHERE as its QUALIFY (it filters the rows the windows made).
@@ -684,12 +721,19 @@ struct Columns {
     /// The subquery selects `*` (or `t.*`): a name not in `named` is a
     /// column of its FROM.
     passes_through: bool,
+    /// Per `t.*` it selects: `t` as written, and the columns of the table
+    /// it names (when the catalog has it), so that a name from it can be
+    /// written qualified (`t.x`), which a join's other side cannot make
+    /// ambiguous. Empty when it also selects a bare `*`.
+    qualified: Vec<(Ident, Vec<String>)>,
 }
 
 impl Columns {
-    fn of(select: &Select, alias: Option<Ident>) -> Self {
+    fn of(select: &Select, alias: Option<Ident>, catalog: &Catalog) -> Self {
         let mut named = Vec::new();
         let mut passes_through = false;
+        let mut qualified = Vec::new();
+        let mut bare_wildcard = false;
         for item in &select.projection {
             match item {
                 SelectItem::ExprWithAlias { expr, alias } => {
@@ -700,14 +744,44 @@ impl Columns {
                         named.push((name, expr.clone(), false));
                     }
                 }
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => {
+                    passes_through = true;
+                    if let Some(table) = wildcard_table(select, name, catalog) {
+                        qualified.push(table);
+                    }
+                }
+                SelectItem::Wildcard(_) => {
+                    passes_through = true;
+                    bare_wildcard = true;
+                }
                 _ => passes_through = true,
             }
+        }
+        if bare_wildcard {
+            qualified.clear();
         }
         Columns {
             alias,
             items: select.projection.clone(),
             named,
             passes_through,
+            qualified,
+        }
+    }
+
+    /// A column that passes through `t.*`, written `t.column` when exactly
+    /// one such `t` has it; else as written.
+    fn passed_through(&self, name: &Ident) -> Expr {
+        let mut owners = self
+            .qualified
+            .iter()
+            .filter(|(_, columns)| columns.iter().any(|c| same(c, &name.value)));
+        match (owners.next(), owners.next()) {
+            (Some((table, _)), None) => Expr::CompoundIdentifier(vec![table.clone(), name.clone()]),
+            _ => Expr::Identifier(name.clone()),
         }
     }
 
@@ -787,7 +861,7 @@ impl Columns {
                 at,
             )),
             (Some((_, expr, _)), None) => Ok(Some(parenthesized(expr.clone()))),
-            (None, _) if self.passes_through => Ok(Some(Expr::Identifier(name.clone()))),
+            (None, _) if self.passes_through => Ok(Some(self.passed_through(name))),
             (None, _) if unknown == Unknown::Keep || is_implicit(at, name) => Ok(None),
             (None, _) => Err(error_at(
                 format!(
