@@ -180,11 +180,8 @@ fn a_union_on_one_side_of_a_stream_join_is_refused() {
          'table' = 'bid', 'events' = '1000'); SELECT * FROM (SELECT id FROM person UNION ALL \
          SELECT bidder FROM bid) u JOIN auction A ON u.id = A.seller"
     );
-    let o = run(&["run", "-q", "-e", &script]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("a join of two streams with a UNION ALL on one side"),
-        "{}",
-        stderr(&o)
+    assert_refused(
+        &script,
+        "a join of two streams with a UNION ALL on one side",
     );
 }

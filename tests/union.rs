@@ -7,7 +7,9 @@
 //! read after the first us rows would be late: each input has its own.
 
 mod common;
-use common::{assert_explains, assert_success, run, same_everywhere, stderr, stdout};
+use common::{
+    assert_explains, assert_refused, assert_success, run, same_everywhere, stderr, stdout,
+};
 use std::path::Path;
 
 const TABLES: &str = "CREATE TABLE eu (ts TIMESTAMP, symbol VARCHAR, price BIGINT, qty BIGINT) \
@@ -287,11 +289,5 @@ fn what_a_union_cannot_do_is_refused_with_the_reason_and_place() {
         "{TABLES}CREATE TABLE live (ts TIMESTAMP, sym VARCHAR) WITH ('path' = '-', \
          'format' = 'csv'); SELECT ts, symbol FROM eu UNION ALL SELECT ts, sym FROM live"
     );
-    let o = run(&["run", "-q", "-e", &script]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("source 'live' is a stream"),
-        "{}",
-        stderr(&o)
-    );
+    assert_refused(&script, "source 'live' is a stream");
 }
