@@ -329,7 +329,7 @@ fn finish<P: PartitionProcessor + Clone>(
     let mut writer = common.writer.into_inner().map_err(|_| poisoned())?;
     let mut out = Output::default();
     let began = Instant::now();
-    shared.engine.finish(&mut out);
+    while shared.engine.finish_piece(&mut out, usize::MAX) {}
     writer.deliver(&mut out, began, &[]);
     if let Some(e) = writer.error.take() {
         return Err(e);

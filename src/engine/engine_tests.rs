@@ -573,3 +573,78 @@ fn an_external_watermark_makes_earlier_records_late() {
     engine.finish(&mut out);
     assert_eq!(values(&out.rows), vec![group("a", 1, 2, 100, 110)]);
 }
+
+/// Final rows taken `piece` at a time: the pieces, and the engine's count.
+fn finish_in_pieces(
+    plan: &QueryPlan,
+    rows: &[(&str, i64, i64)],
+    piece: usize,
+) -> Vec<Vec<OutputRow>> {
+    let (mut engine, mut out) = run_one_by_one(plan, rows);
+    out.rows.clear();
+    let before = engine.stats().rows_emitted;
+    let mut pieces = Vec::new();
+    loop {
+        let more = engine.finish_piece(&mut out, piece);
+        pieces.push(std::mem::take(&mut out.rows));
+        if !more {
+            break;
+        }
+    }
+    assert!(
+        !engine.finish_piece(&mut out, piece),
+        "nothing after the last piece"
+    );
+    assert!(out.rows.is_empty());
+    let written: usize = pieces.iter().map(Vec::len).sum();
+    assert_eq!(engine.stats().rows_emitted - before, written as u64);
+    assert_eq!(engine.open_groups(), 0);
+    pieces
+}
+
+#[test]
+fn final_rows_in_pieces_equal_the_rows_all_at_once() {
+    let rows: Vec<(String, i64, i64)> = (0..200)
+        .map(|i| (format!("k{:03}", (i * 37) % 61), (i * 7) % 45, i))
+        .collect();
+    let rows: Vec<(&str, i64, i64)> = rows.iter().map(|(k, t, v)| (k.as_str(), *t, *v)).collect();
+    let mut having = GroupedPlan::new(&TYPES, vec![col(0, TEXT)], count_and_sum());
+    having.having = Some(bin(
+        BinaryOp::Gt,
+        col(1, INT),
+        lit(Value::Int(3)),
+        DataType::Boolean,
+    ));
+    let plans = [
+        (
+            "unwindowed",
+            GroupedPlan::new(&TYPES, vec![col(0, TEXT)], count_and_sum()).build(),
+        ),
+        ("HAVING", having.build()),
+        (
+            "tumbling",
+            keyed(WindowKind::Tumbling { size_ms: 10 })
+                .time(100, 0)
+                .build(),
+        ),
+        (
+            "no GROUP BY",
+            GroupedPlan::new(&TYPES, vec![], count_and_sum()).build(),
+        ),
+    ];
+    for (name, plan) in &plans {
+        let whole = finish_in_pieces(plan, &rows, usize::MAX);
+        assert_eq!(whole.len(), 1, "{name}");
+        assert!(!whole[0].is_empty(), "{name}");
+        for piece in [1, 2, 7, 1000] {
+            let pieces = finish_in_pieces(plan, &rows, piece);
+            assert!(
+                pieces.iter().all(|p| p.len() <= piece),
+                "{name}, pieces of {piece}"
+            );
+            let joined: Vec<OutputRow> = pieces.concat();
+            assert_eq!(joined, whole[0], "{name}, pieces of {piece}");
+            assert!(joined.is_sorted_by(|a, b| a.order <= b.order), "{name}");
+        }
+    }
+}

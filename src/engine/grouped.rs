@@ -166,21 +166,27 @@ impl Context {
     fn final_rows(&mut self, table: &mut GroupTable, start: i64, end: i64, out: &mut Output) {
         let ids = table.ids_by_key();
         out.rows.reserve(ids.len());
-        let window = Some((start, end));
         for id in ids {
-            let key = table.key(id);
-            if let Some(values) = self.output_row(key, States::Table(table, id), window, out) {
-                out.rows.push(OutputRow {
-                    values,
-                    order: RowOrder::Window {
-                        end,
-                        start,
-                        key: key.to_vec(),
-                    },
-                });
-            }
+            self.final_row(table, id, (start, end), out);
         }
         self.clear(table);
+    }
+
+    /// The EMIT FINAL row of group `id` of the window `(start, end)`, unless
+    /// HAVING rejects it.
+    fn final_row(&mut self, table: &GroupTable, id: usize, window: (i64, i64), out: &mut Output) {
+        let key = table.key(id);
+        if let Some(values) = self.output_row(key, States::Table(table, id), Some(window), out) {
+            let (start, end) = window;
+            out.rows.push(OutputRow {
+                values,
+                order: RowOrder::Window {
+                    end,
+                    start,
+                    key: key.to_vec(),
+                },
+            });
+        }
     }
 }
 
@@ -236,6 +242,39 @@ enum Store {
     Sessions(SessionWindows),
 }
 
+/// How far [`Grouped::finish_piece`] is through the end of the input.
+#[derive(Clone)]
+enum Finishing {
+    NotStarted,
+    /// Writing the EMIT FINAL rows of one table, a piece at a time.
+    Writing(FinalTable),
+    Done,
+}
+
+/// A table whose EMIT FINAL rows are being written at the end of the
+/// input: the unwindowed groups (taken from the store and put back empty)
+/// or a closed window's (given back to the store for reuse).
+#[derive(Clone)]
+struct FinalTable {
+    table: GroupTable,
+    /// The window's start and end (`i64::MIN, i64::MAX` when unwindowed).
+    bounds: (i64, i64),
+    /// Group ids in key order, and how many of them were written.
+    ids: Vec<usize>,
+    next: usize,
+}
+
+impl FinalTable {
+    fn new(table: GroupTable, bounds: (i64, i64)) -> Self {
+        FinalTable {
+            ids: table.ids_by_key(),
+            table,
+            bounds,
+            next: 0,
+        }
+    }
+}
+
 /// GROUP BY with aggregates, optionally windowed.
 #[derive(Clone)]
 pub struct Grouped {
@@ -256,6 +295,7 @@ pub struct Grouped {
     /// end of the input even when no row reached it (`COUNT(*)` = 0), as
     /// SQL does. Only the partition that owns the empty key (0) does.
     owns_empty_group: bool,
+    finishing: Finishing,
 }
 
 impl Grouped {
@@ -314,6 +354,7 @@ impl Grouped {
             closed: Vec::new(),
             ids: Vec::new(),
             owns_empty_group: true,
+            finishing: Finishing::NotStarted,
         }
     }
 
@@ -454,24 +495,82 @@ impl Grouped {
         self.close_ready(out);
     }
 
-    /// Closes every window; EMIT FINAL emits them and unwindowed groups. An
-    /// aggregate without GROUP BY or window emits its one row even over
-    /// empty input (on the partition that owns the empty key).
-    pub fn finish(&mut self, out: &mut Output) {
-        self.advance_watermark(i64::MAX, out);
-        if let Store::Unwindowed(table) = &mut self.store {
-            if self.ctx.emit == EmitMode::Final {
-                let empty_global =
-                    self.keys.is_empty() && table.is_empty() && self.owns_empty_group;
-                if empty_global {
+    /// End of bounded input, a piece at a time: closes every window and,
+    /// with EMIT FINAL, writes the rows of windows and unwindowed groups in
+    /// order, returning once this call wrote `rows` rows, so that millions
+    /// of groups are never millions of output rows at once. True while rows
+    /// remain: call again. An aggregate without GROUP BY or window emits its
+    /// one row even over empty input (on the partition that owns the empty key).
+    pub fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool {
+        let before = out.rows.len();
+        if matches!(self.finishing, Finishing::NotStarted) {
+            self.start_finishing(out);
+        }
+        while let Finishing::Writing(writing) = &mut self.finishing {
+            while let Some(&id) = writing.ids.get(writing.next) {
+                if out.rows.len() - before >= rows {
+                    return true;
+                }
+                writing.next += 1;
+                self.ctx.final_row(&writing.table, id, writing.bounds, out);
+            }
+            if let Finishing::Writing(written) =
+                std::mem::replace(&mut self.finishing, Finishing::Done)
+            {
+                self.end_final_table(written);
+            }
+        }
+        false
+    }
+
+    /// Moves the watermark to the end of time; what it closes is written
+    /// now (sessions), dropped (EMIT CHANGES) or left to `finish_piece`.
+    fn start_finishing(&mut self, out: &mut Output) {
+        self.clock.advance(i64::MAX);
+        self.finishing = Finishing::Done;
+        let emit_final = self.ctx.emit == EmitMode::Final;
+        match &mut self.store {
+            Store::Unwindowed(table) if emit_final => {
+                if self.keys.is_empty() && table.is_empty() && self.owns_empty_group {
                     let (_, _, grown) = table.find_or_insert(&[], &self.ctx.aggs);
                     self.ctx.footprint.change(grown);
                 }
-                self.ctx.final_rows(table, i64::MIN, i64::MAX, out);
-            } else {
-                self.ctx.clear(table);
+                let emptied = GroupTable::new(self.keys.len(), &self.ctx.aggs);
+                let groups = std::mem::replace(table, emptied);
+                let bounds = (i64::MIN, i64::MAX);
+                self.finishing = Finishing::Writing(FinalTable::new(groups, bounds));
             }
+            Store::Unwindowed(table) => self.ctx.clear(table),
+            Store::Aligned(_) if emit_final => self.finishing = self.next_closed_window(),
+            Store::Aligned(_) | Store::Sessions(_) => self.close_ready(out),
         }
+    }
+
+    /// The next window the watermark closed, to write at the end of the input.
+    fn next_closed_window(&mut self) -> Finishing {
+        let Store::Aligned(windows) = &mut self.store else {
+            return Finishing::Done;
+        };
+        let watermark = self.clock.watermark();
+        match windows.pop_closed(watermark, &mut self.ctx.footprint) {
+            Some((end, table)) => {
+                Finishing::Writing(FinalTable::new(table, (windows.start_of(end), end)))
+            }
+            None => Finishing::Done,
+        }
+    }
+
+    /// A table whose rows were all written: emptied and given back to the
+    /// store; then the next closed window, if any.
+    fn end_final_table(&mut self, written: FinalTable) {
+        let mut table = written.table;
+        self.ctx.clear(&mut table);
+        match &mut self.store {
+            Store::Unwindowed(stored) => *stored = table,
+            Store::Aligned(windows) => windows.recycle(table, &mut self.ctx.footprint),
+            Store::Sessions(_) => {}
+        }
+        self.finishing = self.next_closed_window();
     }
 
     /// Groups not yet closed: one per open window and key (per key when unwindowed).

@@ -103,6 +103,8 @@ pub struct PartitionEngine {
     stats: EngineStats,
     /// Scratch: rows of a batch the grouped operator did not take.
     rejected: Vec<(usize, Outcome)>,
+    /// Set once the end of the input began closing everything.
+    finishing: bool,
 }
 
 /// The rows of `batch` that pass `filter`, and their positions; counts
@@ -295,6 +297,7 @@ impl PartitionEngine {
             operator,
             stats: EngineStats::default(),
             rejected: Vec::new(),
+            finishing: false,
         }
     }
 
@@ -435,22 +438,39 @@ impl PartitionEngine {
         self.stats.rows_emitted += (out.rows.len() - before) as u64;
     }
 
-    /// End of bounded input: closes every open window and group.
+    /// End of bounded input: closes every open window and group, writing
+    /// every final row at once.
     pub fn finish(&mut self, out: &mut Output) {
+        while self.finish_piece(out, usize::MAX) {}
+    }
+
+    /// End of bounded input, a piece at a time: closes every open window
+    /// and group, and returns once this call wrote about `rows` rows (a
+    /// grouping's final rows are cut into pieces; the rest comes in the
+    /// first). True while rows remain: call again.
+    pub fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool {
         let before = out.rows.len();
-        if let Some(join) = self.join.as_mut() {
+        let first = !std::mem::replace(&mut self.finishing, true);
+        if let (true, Some(join)) = (first, self.join.as_mut()) {
             let (filter, operator) = (self.filter.as_ref(), &mut self.operator);
             join.finish(|joined, position, how| {
                 write_joined(filter, operator, joined, (position, how), out);
             });
         }
-        match &mut self.operator {
-            Operator::Grouped(grouped) => grouped.finish(out),
-            Operator::Over(over) => over.finish(out),
-            Operator::TopN(top) => top.finish(out),
-            Operator::Stateless { .. } => {}
-        }
+        let more = match &mut self.operator {
+            Operator::Grouped(grouped) => grouped.finish_piece(out, rows),
+            Operator::Over(over) if first => {
+                over.finish(out);
+                false
+            }
+            Operator::TopN(top) if first => {
+                top.finish(out);
+                false
+            }
+            Operator::Over(_) | Operator::TopN(_) | Operator::Stateless { .. } => false,
+        };
         self.stats.rows_emitted += (out.rows.len() - before) as u64;
+        more
     }
 
     /// This engine's watermark (ms; `i64::MIN` before any event time).

@@ -29,8 +29,11 @@ pub trait PartitionProcessor {
     fn push(&mut self, batch: &Batch, out: &mut Output);
     /// Moves event time forward to `watermark` (ms).
     fn advance_watermark(&mut self, watermark: i64, out: &mut Output);
-    /// End of input: closes every open window and group.
-    fn finish(&mut self, out: &mut Output);
+    /// End of input: closes every open window and group, and returns once
+    /// this call wrote about `rows` rows (final rows come in pieces, each
+    /// piece's in order and after the piece before). True while rows
+    /// remain: call again.
+    fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool;
     fn stats(&self) -> EngineStats;
     /// Windows (per key) and groups still open: what `finish` would close.
     fn open_groups(&self) -> u64 {
@@ -49,8 +52,8 @@ impl PartitionProcessor for PartitionEngine {
     fn advance_watermark(&mut self, watermark: i64, out: &mut Output) {
         PartitionEngine::advance_watermark(self, watermark, out)
     }
-    fn finish(&mut self, out: &mut Output) {
-        PartitionEngine::finish(self, out)
+    fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool {
+        PartitionEngine::finish_piece(self, out, rows)
     }
     fn stats(&self) -> EngineStats {
         PartitionEngine::stats(self)

@@ -165,6 +165,11 @@ impl RowBlock {
         &self.orders[index]
     }
 
+    /// Row `index`'s order; `None` for a discarded row (none is kept).
+    pub fn order_of(&self, index: usize) -> Option<&RowOrder> {
+        self.orders.get(index)
+    }
+
     pub fn caused_at(&self, index: usize) -> Instant {
         self.caused_at[index]
     }
@@ -222,12 +227,15 @@ pub(crate) enum MergeMsg {
     },
     /// This shard will send nothing for chunks up to and including this one.
     Through(u64),
-    /// Rows from `finish()` and their late records; `ended` when the shard's
-    /// input ended (after an interrupt it did not).
+    /// A block of the rows that closing everything at the end made, sorted
+    /// and after the shard's block before, and late records; `ended` when
+    /// the shard's input ended (after an interrupt it did not), `last` on
+    /// the shard's last block.
     Final {
         rows: RowBlock,
         late: Vec<LateRecord>,
         ended: bool,
+        last: bool,
     },
     /// Windows (per key) and groups still open when the run was interrupted.
     OpenAtStop(u64),

@@ -1,8 +1,9 @@
 //! The merger: the only writer of the sink and the dead-letter file. It
 //! buffers each shard's output per chunk, and once every shard is through
 //! with chunk c it writes that chunk's rows sorted by `RowOrder` (stable),
-//! then the next chunk; after all shards finish, the rows of `finish()`,
-//! sorted. The output is thereby the same for any shard count, and a run that
+//! then the next chunk; once every shard's input ended, the rows that
+//! closing everything makes, merged across shards as their blocks come in
+//! (see [`super::finals`]). The output is thereby the same for any shard count, and a run that
 //! stops early has written an exact prefix of it: only complete chunks are
 //! ever written.
 //!
@@ -26,6 +27,7 @@ use super::channel::{BlockRow, ChunkDead, CommitOut, MergeMsg, RowBlock, Rx, Tas
 use super::commits::CommitBook;
 use super::config::state_limit_error;
 use super::exec::sleep;
+use super::finals::Finals;
 use super::inputs::ChunkInputs;
 use super::live::{LiveShard, LiveSnapshot};
 use super::metrics::{new_latency_histogram, ShardStats};
@@ -174,11 +176,16 @@ impl Writer {
     fn write_rows(&mut self, blocks: &mut Vec<ShardBlock>) -> Result<()> {
         let result = self.write_sorted(blocks);
         for (shard, block) in blocks.drain(..) {
-            if let Some(back) = self.returns.get(shard) {
-                back.offer(block);
-            }
+            self.give_back(shard, block);
         }
         result
+    }
+
+    /// Gives a written block back to the shard that made it.
+    fn give_back(&mut self, shard: usize, block: RowBlock) {
+        if let Some(back) = self.returns.get(shard) {
+            back.offer(block);
+        }
     }
 
     fn write_sorted(&mut self, blocks: &[ShardBlock]) -> Result<()> {
@@ -315,8 +322,8 @@ pub(crate) struct Merge {
     pending: BTreeMap<u64, ChunkOut>,
     through: Vec<Option<u64>>,
     finished: Vec<bool>,
-    finals: Vec<ShardBlock>,
-    final_late: Vec<LateRecord>,
+    /// The shards' rows from closing everything at the end.
+    finals: Finals,
     /// Latest counters per shard task: `[shard][task]`.
     progress: Vec<[Option<TaskProgress>; 2]>,
     open_at_stop: u64,
@@ -339,8 +346,7 @@ impl Merge {
             pending: BTreeMap::new(),
             through: vec![None; shards],
             finished: vec![false; shards],
-            finals: Vec::new(),
-            final_late: Vec::new(),
+            finals: Finals::new(shards),
             progress: vec![[None, None]; shards],
             open_at_stop: 0,
             stopped: None,
@@ -409,10 +415,21 @@ impl Merge {
             MergeMsg::Through(chunk) => {
                 self.through[shard] = self.through[shard].max(Some(chunk));
             }
-            MergeMsg::Final { rows, late, ended } => {
-                self.finals.push((shard, rows));
-                self.final_late.extend(late);
+            MergeMsg::Final {
+                rows,
+                late,
+                ended,
+                last,
+            } => {
+                if let Some(empty) = self.finals.add(shard, rows, late, last) {
+                    self.writer.give_back(shard, empty);
+                }
                 self.finished[shard] |= ended;
+                self.write_complete_chunks(give_up)?;
+                if self.all_finished() {
+                    return self.write_final_rows(false, give_up);
+                }
+                return Ok(());
             }
             MergeMsg::OpenAtStop(open) => self.open_at_stop += open,
             MergeMsg::Progress(progress) => {
@@ -566,7 +583,7 @@ impl Merge {
         let mut rows_after_interrupt = 0;
         if self.all_finished() {
             self.write_complete_chunks(give_up)?;
-            self.write_finals()?;
+            self.write_finals(give_up)?;
             if self.stopped.is_none() {
                 self.writer.io.sink.input_complete()?;
             }
@@ -575,7 +592,7 @@ impl Merge {
             }
         } else if interrupted && self.writer.io.on_interrupt == OnInterrupt::Emit {
             let before = self.writer.rows_accepted;
-            self.write_finals()?;
+            self.write_finals(give_up)?;
             rows_after_interrupt = self.writer.rows_accepted - before;
         }
         self.writer.flush(give_up)?;
@@ -599,12 +616,30 @@ impl Merge {
         Ok((result, commits))
     }
 
-    fn write_finals(&mut self) -> Result<()> {
-        let mut finals = std::mem::take(&mut self.finals);
-        self.writer.write_rows(&mut finals)?;
+    /// The final rows left, after every shard's last block came (or will
+    /// not come), and their late records.
+    fn write_finals(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
+        self.write_final_rows(true, give_up)?;
         self.writer.io.sink.end_of_chunk()?;
-        let late = std::mem::take(&mut self.final_late);
+        let late = self.finals.take_late();
         self.writer.write_late(late, None)
+    }
+
+    /// Writes the final rows whose place in the merged order is certain
+    /// (with `all_in`, every one left), giving spent blocks back.
+    fn write_final_rows(&mut self, all_in: bool, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
+        while let Some(shard) = self.finals.next_shard(all_in) {
+            if let Some((block, index)) = self.finals.head_of(shard) {
+                self.writer.write_row(block, index)?;
+            }
+            if let Some(spent) = self.finals.advance(shard) {
+                self.writer.give_back(shard, spent);
+                if self.writer.flush_due() {
+                    self.flush(give_up)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -712,7 +747,8 @@ impl MergerLoop {
     }
 
     /// The inboxes to read from now: all open ones, or (reading the slowest
-    /// only, and not stopping) the open shard that holds the output back.
+    /// only, and not stopping) the open shard that holds the output back;
+    /// less those with enough final rows waiting to be written.
     fn eligible(&self, open: &[bool]) -> Vec<bool> {
         let merge = &self.merge;
         let slowest = (self.read_slowest_only && merge.stopped.is_none())
@@ -722,9 +758,18 @@ impl MergerLoop {
                     .min_by_key(|s| merge.through[*s].map_or(0, |c| c as u128 + 1))
             })
             .flatten();
-        (0..open.len())
+        let eligible: Vec<bool> = (0..open.len())
             .map(|shard| open[shard] && slowest.is_none_or(|s| s == shard))
-            .collect()
+            .collect();
+        // A shard with enough final rows waiting is read again once they are
+        // written; unless every shard does (they wait on something else).
+        let waiting = |shard: usize| merge.stopped.is_none() && merge.finals.holds_enough(shard);
+        if (0..open.len()).any(|shard| eligible[shard] && !waiting(shard)) {
+            return (0..open.len())
+                .map(|shard| eligible[shard] && !waiting(shard))
+                .collect();
+        }
+        eligible
     }
 
     /// With a core of its own, the merger looks for the next message for up

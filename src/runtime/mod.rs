@@ -22,6 +22,7 @@ mod channel;
 mod commits;
 mod config;
 mod exec;
+mod finals;
 mod inputs;
 mod live;
 mod merger;

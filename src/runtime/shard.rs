@@ -200,26 +200,51 @@ impl ToMerger {
         self.tx.send(msg, stop, &mut stats.channel_full_waits).await
     }
 
-    /// The rows of `finish()` and their late records; `ended` when the
-    /// input ended. Sent even while the run is stopping: the merger waits
-    /// for them.
-    pub async fn finish(
+    /// Closes what `processor` holds at the end of the input and sends its
+    /// final rows, a block of `batch_rows` at a time (each sorted, and after
+    /// the block before), with their late records; `ended` when the input
+    /// ended. Sent even while the run is stopping: the merger waits for them.
+    /// The merger writes a block as soon as every shard's next is in, so
+    /// millions of final rows never wait in memory at once.
+    pub async fn finish<P: PartitionProcessor>(
         &mut self,
-        out: &mut Output,
+        processor: &mut P,
         ended: bool,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
-        stats.rows_out += out.rows.len() as u64;
-        let now = Instant::now();
         // Rows of a chunk not ended (only after a stop): never written.
         self.rows.clear_for_reuse();
-        let mut rows = self.take_rows();
-        let mut finished = std::mem::take(&mut out.rows);
-        Self::append(&mut rows, &mut self.output, &mut finished, now, out);
-        self.late.append(&mut out.late);
-        let late = std::mem::take(&mut self.late);
-        let msg = MergeMsg::Final { rows, late, ended };
-        self.tx.send_anyway(msg).await
+        let mut out = Output::default();
+        loop {
+            let (more, _) = timed(stats, || processor.finish_piece(&mut out, self.batch_rows));
+            stats.rows_out += out.rows.len() as u64;
+            if !out.rows.is_sorted_by(|a, b| a.order <= b.order) {
+                out.rows.sort_by(|a, b| a.order.cmp(&b.order));
+            }
+            let mut rows = self.take_rows();
+            let mut finished = std::mem::take(&mut out.rows);
+            Self::append(
+                &mut rows,
+                &mut self.output,
+                &mut finished,
+                Instant::now(),
+                &mut out,
+            );
+            out.rows = finished;
+            self.late.append(&mut out.late);
+            let late = std::mem::take(&mut self.late);
+            let last = !more;
+            let msg = MergeMsg::Final {
+                rows,
+                late,
+                ended,
+                last,
+            };
+            self.tx.send_anyway(msg).await?;
+            if last {
+                return Ok(());
+            }
+        }
     }
 
     /// A clone of the channel to the merger, for progress reports.
@@ -266,9 +291,7 @@ async fn wind_down<P: PartitionProcessor>(
     let open = processor.open_groups();
     merger.tx.send_anyway(MergeMsg::OpenAtStop(open)).await?;
     if on_interrupt == OnInterrupt::Emit {
-        let mut out = Output::default();
-        timed(stats, || processor.finish(&mut out));
-        merger.finish(&mut out, false, stats).await?;
+        merger.finish(processor, false, stats).await?;
     }
     Err(Failure::Stopped(reason))
 }
@@ -308,9 +331,9 @@ impl<P: PartitionProcessor> Destination<P> {
         let mut stats = ShardStats::new(self.shard);
         let result = match self.process_all(&mut stats).await {
             Ok(()) => {
-                let mut out = Output::default();
-                timed(&mut stats, || self.processor.finish(&mut out));
-                self.merger.finish(&mut out, true, &mut stats).await
+                self.merger
+                    .finish(&mut self.processor, true, &mut stats)
+                    .await
             }
             Err(failure) => match stop_reason(failure, &mut self.stop).await {
                 Ok(reason) => {
@@ -566,9 +589,7 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         let mut processor = self.backend.processor(&self.plan);
         let mut result = self.read_all(&mut processor, &mut stats).await;
         if result.is_ok() {
-            let mut out = Output::default();
-            timed(&mut stats, || processor.finish(&mut out));
-            result = self.merger.finish(&mut out, true, &mut stats).await;
+            result = self.merger.finish(&mut processor, true, &mut stats).await;
         }
         stats.engine = processor.stats();
         stats.stopped = self.stop.is_stopped();

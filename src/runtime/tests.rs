@@ -148,6 +148,8 @@ fn positioned(records: impl Iterator<Item = (usize, Rec)>) -> Vec<(Rec, u64)> {
 struct FakeProcessor {
     stateless: bool,
     chains: HashMap<i64, i64>,
+    /// At the end of the input: the totals not yet written, largest key first.
+    closing: Option<Vec<(i64, i64)>>,
     watermark: i64,
     stats: EngineStats,
 }
@@ -189,10 +191,14 @@ impl PartitionProcessor for FakeProcessor {
         self.watermark = self.watermark.max(watermark);
     }
 
-    fn finish(&mut self, out: &mut Output) {
-        let mut keys: Vec<_> = self.chains.iter().map(|(k, h)| (*k, *h)).collect();
-        keys.sort();
-        for (k, h) in keys {
+    fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool {
+        let mut closing = self.closing.take().unwrap_or_else(|| {
+            let mut keys: Vec<_> = self.chains.iter().map(|(k, h)| (*k, *h)).collect();
+            keys.sort_by(|a, b| b.cmp(a));
+            keys
+        });
+        for _ in 0..rows {
+            let Some((k, h)) = closing.pop() else { break };
             let order = RowOrder::Window {
                 end: i64::MAX,
                 start: i64::MIN,
@@ -200,6 +206,9 @@ impl PartitionProcessor for FakeProcessor {
             };
             self.emit(out, vec![Value::Int(k), Value::Int(h), Value::Null], order);
         }
+        let more = !closing.is_empty();
+        self.closing = Some(closing);
+        more
     }
 
     fn stats(&self) -> EngineStats {
@@ -416,6 +425,11 @@ fn config(shards: usize) -> RuntimeConfig {
 /// negative (filtered), every 13th record malformed, timestamps rising with
 /// a few stragglers far behind (late once a chunk end moved the watermark).
 fn workload(chunks: usize, per_chunk: usize) -> FakeInput {
+    workload_over_keys(7, chunks, per_chunk)
+}
+
+/// [`workload`] over `keys` keys.
+fn workload_over_keys(keys: i64, chunks: usize, per_chunk: usize) -> FakeInput {
     let mut n = 0i64;
     let data = (0..chunks)
         .map(|_| {
@@ -427,7 +441,7 @@ fn workload(chunks: usize, per_chunk: usize) -> FakeInput {
                     }
                     let value = if n % 11 == 0 { -1 } else { n % 17 };
                     let ts = if n % 29 == 0 { 0 } else { n * 2 };
-                    Rec::Row(n % 7, value, ts)
+                    Rec::Row(n % keys, value, ts)
                 })
                 .collect()
         })
@@ -489,6 +503,52 @@ fn output_is_identical_for_one_to_four_shards() {
         assert_eq!(ran.rows, first.rows, "{shards} shards");
         assert_eq!(ran.dead, first.dead, "{shards} shards");
         assert_eq!(ran.report.records_late, first.report.records_late);
+    }
+}
+
+#[test]
+fn final_rows_in_many_small_blocks_merge_into_key_order() {
+    let plan = plan(false);
+    let input = || workload_over_keys(503, 20, 60);
+    let whole = RuntimeConfig {
+        batch_rows: 100_000,
+        ..config(1)
+    };
+    let first = run_fake(&plan, &whole, input());
+    let totals: Vec<i64> = first
+        .rows
+        .iter()
+        .filter(|row| row.len() == 3)
+        .filter_map(|row| row[0].as_i64())
+        .collect();
+    let keys: std::collections::BTreeSet<i64> = first
+        .rows
+        .iter()
+        .filter(|row| row.len() == 2)
+        .filter_map(|row| row[0].as_i64())
+        .collect();
+    assert!(keys.len() > 400);
+    assert_eq!(
+        totals,
+        Vec::from_iter(keys),
+        "one total per key, in key order"
+    );
+    for executor in [ExecutorKind::Glommio, ExecutorKind::Threads] {
+        for shards in 1..=4 {
+            for (batch_rows, channel_capacity) in [(1, 1), (3, 2), (64, 64)] {
+                let config = RuntimeConfig {
+                    executor,
+                    batch_rows,
+                    channel_capacity,
+                    ..config(shards)
+                };
+                let ran = run_fake(&plan, &config, input());
+                let case = format!("{executor:?}, {shards} shards, blocks of {batch_rows}");
+                assert_eq!(ran.rows, first.rows, "{case}");
+                assert_eq!(ran.report.rows_emitted, first.report.rows_emitted, "{case}");
+                assert!(ran.report.accounts_for_every_record(), "{case}");
+            }
+        }
     }
 }
 
