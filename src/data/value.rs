@@ -115,11 +115,29 @@ impl Value {
             }
             Value::Decimal(_) => 0,
             Value::Str(s) => {
+                // The first 7 bytes, then the length (8 for any longer):
+                // exact for strings of up to 7 bytes.
                 let mut first = [0u8; 8];
-                let n = s.len().min(8);
+                let n = s.len().min(7);
                 first[..n].copy_from_slice(&s.as_bytes()[..n]);
+                first[7] = s.len().min(8) as u8;
                 u64::from_be_bytes(first)
             }
+        }
+    }
+
+    /// Whether [`Value::sort_prefix`] tells `self` from every other value
+    /// of its kind: equal prefixes, equal values. Not NULL (its prefix is
+    /// also the smallest value's), not DECIMAL, not a string over 7 bytes.
+    pub fn prefix_is_exact(&self) -> bool {
+        match self {
+            Value::Null | Value::Decimal(_) => false,
+            Value::Str(s) => s.len() <= 7,
+            Value::Bool(_)
+            | Value::Int(_)
+            | Value::Timestamp(_)
+            | Value::Date(_)
+            | Value::Double(_) => true,
         }
     }
 
@@ -361,6 +379,18 @@ mod sort_prefix_tests {
         ]
     }
 
+    /// Two values of one kind, often equal or alike.
+    fn same_kind_pair() -> impl Strategy<Value = (Value, Value)> {
+        let special = || prop_oneof![Just(0.0), Just(-0.0), Just(f64::NAN), any::<f64>()];
+        prop_oneof![
+            (any::<i64>(), -2i64..2)
+                .prop_map(|(a, d)| (Value::Int(a), Value::Int(a.wrapping_add(d)))),
+            (special(), special()).prop_map(|(a, b)| (Value::Double(a), Value::Double(b))),
+            ("[a\u{0}]{0,8}", "[a\u{0}]{0,8}").prop_map(|(a, b)| (Value::str(&a), Value::str(&b))),
+            (any::<bool>(), any::<bool>()).prop_map(|(a, b)| (Value::Bool(a), Value::Bool(b))),
+        ]
+    }
+
     proptest! {
         #[test]
         fn the_prefix_never_contradicts_the_order(a in value(), b in value()) {
@@ -370,6 +400,12 @@ mod sort_prefix_tests {
                 Ordering::Equal => prop_assert_eq!(a.sort_prefix(), b.sort_prefix()),
                 Ordering::Greater => prop_assert!(a.sort_prefix() >= b.sort_prefix()),
             }
+        }
+
+        #[test]
+        fn an_exact_prefix_is_equal_only_for_equal_values((a, b) in same_kind_pair()) {
+            prop_assume!(a.prefix_is_exact() && b.prefix_is_exact());
+            prop_assert_eq!(a.sort_prefix() == b.sort_prefix(), a == b);
         }
     }
 }

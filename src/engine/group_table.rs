@@ -149,21 +149,37 @@ impl GroupTable {
 
     /// Group ids in key order (keys are unique, so the order is total).
     /// Sorted by the first key value's [`Value::sort_prefix`] first when
-    /// all of them are of one kind, so that most comparisons read no key.
+    /// all of them are of one kind, and then by the second's when the first
+    /// prefixes are exact (equal prefixes only for equal values) and the
+    /// second values are of one kind too, so that most comparisons read no
+    /// key.
     pub fn ids_by_key(&self) -> Vec<usize> {
         let ids = 0..self.len();
-        let first = |id: usize| self.key(id).first().unwrap_or(&Value::Null);
-        let kind = ids.clone().map(first).find(|v| !v.is_null());
-        let one_kind =
-            kind.is_some_and(|kind| ids.clone().all(|id| first(id).prefix_comparable(kind)));
-        let prefix = |id: usize| match one_kind {
-            true => first(id).sort_prefix(),
+        let value =
+            |column: usize| move |id: usize| self.key(id).get(column).unwrap_or(&Value::Null);
+        let one_kind = |column: usize| {
+            let value = value(column);
+            let kind = ids.clone().map(value).find(|v| !v.is_null());
+            kind.is_some_and(|kind| ids.clone().all(|id| value(id).prefix_comparable(kind)))
+        };
+        let first = one_kind(0);
+        let second = first
+            && self.width >= 2
+            && ids.clone().all(|id| value(0)(id).prefix_is_exact())
+            && one_kind(1);
+        let prefix = |column: usize, usable: bool, id: usize| match usable {
+            true => value(column)(id).sort_prefix(),
             false => 0,
         };
-        let mut sorted: Vec<(u64, usize)> = ids.map(|id| (prefix(id), id)).collect();
-        sorted
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| self.key(a.1).cmp(self.key(b.1))));
-        sorted.into_iter().map(|(_, id)| id).collect()
+        let mut sorted: Vec<(u64, u64, u32)> = ids
+            .map(|id| (prefix(0, first, id), prefix(1, second, id), id as u32))
+            .collect();
+        sorted.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| self.key(a.2 as usize).cmp(self.key(b.2 as usize)))
+        });
+        sorted.into_iter().map(|(_, _, id)| id as usize).collect()
     }
 
     /// Forgets every group, keeping the table's capacity for the next
@@ -302,6 +318,38 @@ mod tests {
         let second = vec![Value::Int(1), Value::Int(2), Value::str("a")];
         assert_eq!(results(&t, 1, &aggs), second);
         assert_eq!(t.ids_by_key(), vec![0, 1]);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Two-value keys (strings around the 7-byte exact prefix, with NUL
+        /// bytes; numbers; NULLs) come out of `ids_by_key` in key order.
+        #[test]
+        fn ids_by_key_follow_the_keys_order(
+            keys in proptest::collection::vec(
+                (
+                    proptest::option::of("[ab\u{0}]{0,9}"),
+                    proptest::prop_oneof![
+                        proptest::prelude::any::<i64>().prop_map(Value::Int),
+                        (-3i64..3).prop_map(Value::Int),
+                        proptest::prelude::Just(Value::Null),
+                        "[ab]{0,9}".prop_map(|s| Value::str(&s)),
+                    ],
+                ),
+                0..60,
+            )
+        ) {
+            let aggs = Aggregates::new(&[agg(Count, None, DataType::BigInt)]);
+            let mut t = GroupTable::new(2, &aggs);
+            for (first, second) in &keys {
+                let first = first.as_deref().map_or(Value::Null, Value::str);
+                t.find_or_insert(&[first, second.clone()], &aggs);
+            }
+            let sorted: Vec<&[Value]> = t.ids_by_key().into_iter().map(|id| t.key(id)).collect();
+            prop_assert!(sorted.windows(2).all(|w| w[0] < w[1]), "{:?}", sorted);
+            prop_assert_eq!(sorted.len(), t.len());
+        }
     }
 
     #[test]
