@@ -559,6 +559,22 @@ pub enum StateColumn {
 }
 
 impl StateColumn {
+    /// Reads group `id`'s entry (a part of it) and returns it as bits: see
+    /// [`super::group_table::GroupTable::touch`].
+    pub fn touch(&self, id: usize) -> u64 {
+        match self {
+            StateColumn::Count(counts) => counts.get(id).map_or(0, |&c| c as u64),
+            StateColumn::IntSum(sums) | StateColumn::DecimalSum { sums, .. } => {
+                sums.get(id).map_or(0, |s| s.1)
+            }
+            StateColumn::FloatSum(sums) => sums.get(id).map_or(0, |s| s.1),
+            StateColumn::Min(values) | StateColumn::Max(values) => {
+                values.get(id).map_or(0, |v| u64::from(v.is_null()))
+            }
+            StateColumn::Slots(_) => 0,
+        }
+    }
+
     /// An empty column for `call`.
     pub fn for_call(call: &AggregateCall) -> StateColumn {
         if call.distinct || call.by.is_some() {

@@ -147,6 +147,25 @@ impl GroupTable {
         );
     }
 
+    /// Reads a little of each group of `ids` (its first key value's kind,
+    /// its state entries) and discards it. The reads do not depend on one
+    /// another, so their cache misses overlap; the groups are then read from
+    /// cache. Walking the groups in key order, which is not the order they
+    /// are stored in, misses once per group otherwise.
+    pub fn touch(&self, ids: &[usize]) {
+        let mut seen = 0u64;
+        for &id in ids {
+            let key = self.keys.get(id * self.width);
+            seen ^= u64::from(key.is_some_and(Value::is_null));
+            seen ^= self
+                .states
+                .iter()
+                .map(|s| s.touch(id))
+                .fold(0, |a, b| a ^ b);
+        }
+        std::hint::black_box(seen);
+    }
+
     /// Group ids in key order (keys are unique, so the order is total).
     /// Sorted by the first key value's [`Value::sort_prefix`] first when
     /// all of them are of one kind, and then by the second's when the first

@@ -166,7 +166,8 @@ impl Context {
     fn final_rows(&mut self, table: &mut GroupTable, start: i64, end: i64, out: &mut Output) {
         let ids = table.ids_by_key();
         out.rows.reserve(ids.len());
-        for id in ids {
+        for (index, &id) in ids.iter().enumerate() {
+            touch_ahead(table, &ids, index);
             self.final_row(table, id, (start, end), out);
         }
         self.clear(table);
@@ -187,6 +188,16 @@ impl Context {
                 },
             });
         }
+    }
+}
+
+/// Before the group `ids[index]` of `table` is written, and every
+/// [`TOUCH_AHEAD`] groups: reads the next ones ahead ([`GroupTable::touch`]).
+#[inline]
+fn touch_ahead(table: &GroupTable, ids: &[usize], index: usize) {
+    if index.is_multiple_of(TOUCH_AHEAD) {
+        let ahead = ids.len().min(index + TOUCH_AHEAD);
+        table.touch(&ids[index..ahead]);
     }
 }
 
@@ -241,6 +252,10 @@ enum Store {
     Aligned(AlignedWindows),
     Sessions(SessionWindows),
 }
+
+/// Final rows are written in key order; the groups of the next this many
+/// are read ahead at once (see [`GroupTable::touch`]).
+const TOUCH_AHEAD: usize = 64;
 
 /// How far [`Grouped::finish_piece`] is through the end of the input.
 #[derive(Clone)]
@@ -511,6 +526,7 @@ impl Grouped {
                 if out.rows.len() - before >= rows {
                     return true;
                 }
+                touch_ahead(&writing.table, &writing.ids, writing.next);
                 writing.next += 1;
                 self.ctx.final_row(&writing.table, id, writing.bounds, out);
             }
