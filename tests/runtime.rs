@@ -358,6 +358,68 @@ fn interrupted_run(sql: &str, signal: libc::c_int) {
     assert!(text.lines().count() > 10, "it ran a while");
 }
 
+/// Ctrl-C while the final rows of millions of groups go out stops them
+/// between blocks: exit 130, the output an exact prefix of the whole run's,
+/// and the groups not written counted as open at the interrupt.
+#[test]
+fn ctrl_c_while_final_rows_go_out_stops_them_and_leaves_an_exact_prefix() {
+    let sql = "SELECT symbol, price, COUNT(*) AS n FROM trades GROUP BY symbol, price EMIT FINAL";
+    let source = [
+        "--source",
+        "trades=generator:trades",
+        "--source-option",
+        "trades.events=3000000",
+        "--source-option",
+        "trades.keys=2000",
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stats = dir.path().join("stats.json");
+    let out = dir.path().join("out.jsonl");
+    let child = corestream()
+        .args(["run", "-q", "-e", sql, "--shards", "1"])
+        .args(source)
+        .args(["--output", out.to_str().expect("utf-8 path")])
+        .args(["--stats-json", stats.to_str().expect("utf-8 path")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    // An unwindowed grouping writes nothing before its final rows.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60)
+        && std::fs::metadata(&out).map_or(0, |m| m.len()) == 0
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    send_signal(child.id(), libc::SIGINT);
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).expect("output");
+    assert!(text.ends_with('\n'), "no half-written line");
+    let s = read_json(&stats);
+    assert_eq!(s["interrupted"], true);
+    assert_accounting(&s);
+    assert_eq!(u64_of(&s, "records_read"), 3_000_000);
+    assert_eq!(u64_of(&s, "rows_emitted"), text.lines().count() as u64);
+    let full = run(&[&["run", "-q", "-e", sql, "--shards", "1"][..], &source[..]].concat());
+    assert_success(&full);
+    let full = stdout(&full);
+    let (written, all) = (text.lines().count(), full.lines().count());
+    assert!(
+        full.starts_with(&text),
+        "not a prefix: {written} of {all} lines"
+    );
+    assert!(
+        written < all,
+        "the interrupt stopped the final rows: {written} of {all}"
+    );
+    let open = u64_of(&s, "open_windows_at_interrupt");
+    assert!(
+        open > 0 && open <= (all - written) as u64,
+        "{open} open, {written} of {all} written"
+    );
+}
+
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }

@@ -590,6 +590,7 @@ fn finish_in_pieces(
         if !more {
             break;
         }
+        assert!(engine.open_groups() > 0, "groups not written are open");
     }
     assert!(
         !engine.finish_piece(&mut out, piece),

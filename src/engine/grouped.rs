@@ -589,13 +589,19 @@ impl Grouped {
         self.finishing = self.next_closed_window();
     }
 
-    /// Groups not yet closed: one per open window and key (per key when unwindowed).
+    /// Groups not yet closed: one per open window and key (per key when
+    /// unwindowed), and those closing at the end whose rows are not written.
     pub fn open_groups(&self) -> usize {
-        match &self.store {
-            Store::Unwindowed(table) => table.len(),
-            Store::Aligned(windows) => windows.open_groups(),
-            Store::Sessions(sessions) => sessions.open_sessions(),
-        }
+        let unwritten = match &self.finishing {
+            Finishing::Writing(writing) => writing.ids.len() - writing.next,
+            Finishing::NotStarted | Finishing::Done => 0,
+        };
+        unwritten
+            + match &self.store {
+                Store::Unwindowed(table) => table.len(),
+                Store::Aligned(windows) => windows.open_groups(),
+                Store::Sessions(sessions) => sessions.open_sessions(),
+            }
     }
 
     fn next_close(&self) -> i64 {

@@ -74,10 +74,10 @@ impl Finals {
     }
 
     /// The shard whose next row comes next in the merged order (the lowest
-    /// shard on a tie), or `None` when one whose next row is not in yet may
-    /// still send it or when no row is left. With `all_in`, nothing more
-    /// comes from any shard.
-    pub fn next_shard(&self, all_in: bool) -> Option<usize> {
+    /// shard on a tie), or `None` when a shard that has not sent its last
+    /// block has no row in (what it sends next may come first; if it never
+    /// does, the rows written are still an exact prefix), or no row is left.
+    pub fn next_shard(&self) -> Option<usize> {
         let mut next: Option<(usize, Option<&RowOrder>)> = None;
         for (shard, finals) in self.shards.iter().enumerate() {
             match finals.head() {
@@ -86,7 +86,7 @@ impl Finals {
                         next = Some((shard, order));
                     }
                 }
-                None if finals.complete || all_in => {}
+                None if finals.complete => {}
                 None => return None,
             }
         }
@@ -144,9 +144,9 @@ mod tests {
     }
 
     /// Writes what can be written now; the keys, and the blocks given back.
-    fn drain(finals: &mut Finals, all_in: bool) -> (Vec<i64>, usize) {
+    fn drain(finals: &mut Finals) -> (Vec<i64>, usize) {
         let (mut keys, mut spent) = (Vec::new(), 0);
-        while let Some(shard) = finals.next_shard(all_in) {
+        while let Some(shard) = finals.next_shard() {
             let (block, index) = finals.head_of(shard).expect("a head");
             let RowOrder::Window { key, .. } = block.order(index) else {
                 panic!("window order");
@@ -162,33 +162,35 @@ mod tests {
         let mut finals = Finals::new(2);
         assert!(finals.add(0, block(&[1, 4]), Vec::new(), false).is_none());
         // Shard 1 has sent nothing: nothing can be written yet.
-        assert_eq!(drain(&mut finals, false), (vec![], 0));
+        assert_eq!(drain(&mut finals), (vec![], 0));
         finals.add(1, block(&[2, 3]), Vec::new(), false);
         // 1, 2, 3 are certain; 4 waits for shard 1's next block.
-        assert_eq!(drain(&mut finals, false), (vec![1, 2, 3], 1));
+        assert_eq!(drain(&mut finals), (vec![1, 2, 3], 1));
         finals.add(1, block(&[5]), Vec::new(), true);
-        assert_eq!(drain(&mut finals, false), (vec![4], 1));
+        assert_eq!(drain(&mut finals), (vec![4], 1));
         // Shard 0 may still send rows before 5.
-        assert_eq!(drain(&mut finals, false), (vec![], 0));
+        assert_eq!(drain(&mut finals), (vec![], 0));
         let empty = finals.add(0, block(&[]), Vec::new(), true);
         assert!(empty.is_some_and(|b| b.is_empty()));
-        assert_eq!(drain(&mut finals, false), (vec![5], 1));
-        assert_eq!(finals.next_shard(false), None);
+        assert_eq!(drain(&mut finals), (vec![5], 1));
+        assert_eq!(finals.next_shard(), None);
     }
 
     #[test]
-    fn ties_go_to_the_lower_shard_and_all_in_writes_what_is_left() {
+    fn ties_go_to_the_lower_shard_and_a_shard_that_stopped_holds_the_rest_back() {
         let mut finals = Finals::new(3);
-        finals.add(2, block(&[7, 9]), Vec::new(), false);
-        finals.add(0, block(&[7]), Vec::new(), false);
-        assert_eq!(drain(&mut finals, false), (vec![], 0));
-        // A shard that sent nothing and never will (it failed): all_in.
-        assert_eq!(drain(&mut finals, true), (vec![7, 7, 9], 2));
+        finals.add(2, block(&[7, 9]), Vec::new(), true);
+        finals.add(0, block(&[7]), Vec::new(), true);
+        // Shard 1 sent nothing yet: its first row may come before 7.
+        assert_eq!(drain(&mut finals), (vec![], 0));
+        finals.add(1, block(&[8]), Vec::new(), false);
+        // It stopped after that block: 9 may not come next, so it waits.
+        assert_eq!(drain(&mut finals), (vec![7, 7, 8], 2));
+        assert_eq!(finals.next_shard(), None);
         let mut finals = Finals::new(2);
         finals.add(1, block(&[3]), Vec::new(), false);
         finals.add(0, block(&[3]), Vec::new(), false);
-        let first = finals.next_shard(false);
-        assert_eq!(first, Some(0));
+        assert_eq!(finals.next_shard(), Some(0));
     }
 
     #[test]
@@ -209,7 +211,7 @@ mod tests {
         finals.add(0, block(&[1]), Vec::new(), true);
         finals.add(1, discarded, Vec::new(), true);
         let mut from = Vec::new();
-        while let Some(shard) = finals.next_shard(false) {
+        while let Some(shard) = finals.next_shard() {
             from.push(shard);
             finals.advance(shard);
         }

@@ -427,7 +427,7 @@ impl Merge {
                 self.finished[shard] |= ended;
                 self.write_complete_chunks(give_up)?;
                 if self.all_finished() {
-                    return self.write_final_rows(false, give_up);
+                    return self.write_final_rows(give_up);
                 }
                 return Ok(());
             }
@@ -616,19 +616,20 @@ impl Merge {
         Ok((result, commits))
     }
 
-    /// The final rows left, after every shard's last block came (or will
-    /// not come), and their late records.
+    /// The final rows left, after every shard's last block came (or, after
+    /// a stop, will not come: then those certain to come before what did
+    /// not), and their late records.
     fn write_finals(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
-        self.write_final_rows(true, give_up)?;
+        self.write_final_rows(give_up)?;
         self.writer.io.sink.end_of_chunk()?;
         let late = self.finals.take_late();
         self.writer.write_late(late, None)
     }
 
-    /// Writes the final rows whose place in the merged order is certain
-    /// (with `all_in`, every one left), giving spent blocks back.
-    fn write_final_rows(&mut self, all_in: bool, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
-        while let Some(shard) = self.finals.next_shard(all_in) {
+    /// Writes the final rows whose place in the merged order is certain,
+    /// giving spent blocks back.
+    fn write_final_rows(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<()> {
+        while let Some(shard) = self.finals.next_shard() {
             if let Some((block, index)) = self.finals.head_of(shard) {
                 self.writer.write_row(block, index)?;
             }

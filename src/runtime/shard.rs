@@ -203,13 +203,16 @@ impl ToMerger {
     /// Closes what `processor` holds at the end of the input and sends its
     /// final rows, a block of `batch_rows` at a time (each sorted, and after
     /// the block before), with their late records; `ended` when the input
-    /// ended. Sent even while the run is stopping: the merger waits for them.
+    /// ended. Sent even while the run is stopping (the merger waits for
+    /// them), unless `stop` is given: then a stop ends them between blocks
+    /// (the merger writes only rows certain to come before the rest).
     /// The merger writes a block as soon as every shard's next is in, so
     /// millions of final rows never wait in memory at once.
     pub async fn finish<P: PartitionProcessor>(
         &mut self,
         processor: &mut P,
         ended: bool,
+        mut stop: Option<&mut Stop>,
         stats: &mut ShardStats,
     ) -> Result<(), Failure> {
         // Rows of a chunk not ended (only after a stop): never written.
@@ -243,6 +246,12 @@ impl ToMerger {
             self.tx.send_anyway(msg).await?;
             if last {
                 return Ok(());
+            }
+            if let Some(reason) = stop.as_deref_mut().and_then(Stop::check) {
+                stats.stopped = true;
+                let open = processor.open_groups();
+                self.tx.send_anyway(MergeMsg::OpenAtStop(open)).await?;
+                return Err(Failure::Stopped(reason));
             }
         }
     }
@@ -291,7 +300,7 @@ async fn wind_down<P: PartitionProcessor>(
     let open = processor.open_groups();
     merger.tx.send_anyway(MergeMsg::OpenAtStop(open)).await?;
     if on_interrupt == OnInterrupt::Emit {
-        merger.finish(processor, false, stats).await?;
+        merger.finish(processor, false, None, stats).await?;
     }
     Err(Failure::Stopped(reason))
 }
@@ -331,8 +340,12 @@ impl<P: PartitionProcessor> Destination<P> {
         let mut stats = ShardStats::new(self.shard);
         let result = match self.process_all(&mut stats).await {
             Ok(()) => {
+                // Dropping open windows on an interrupt drops the rest of
+                // the final rows too; emitting them writes them all.
+                let drop = self.on_interrupt == OnInterrupt::Drop;
+                let stop = drop.then_some(&mut self.stop);
                 self.merger
-                    .finish(&mut self.processor, true, &mut stats)
+                    .finish(&mut self.processor, true, stop, &mut stats)
                     .await
             }
             Err(failure) => match stop_reason(failure, &mut self.stop).await {
@@ -589,7 +602,10 @@ impl<B: Backend, I: Input> StatelessShard<B, I> {
         let mut processor = self.backend.processor(&self.plan);
         let mut result = self.read_all(&mut processor, &mut stats).await;
         if result.is_ok() {
-            result = self.merger.finish(&mut processor, true, &mut stats).await;
+            result = self
+                .merger
+                .finish(&mut processor, true, None, &mut stats)
+                .await;
         }
         stats.engine = processor.stats();
         stats.stopped = self.stop.is_stopped();
