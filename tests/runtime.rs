@@ -304,6 +304,34 @@ fn generator_args(events: u64, rate: Option<u64>) -> Vec<String> {
     args
 }
 
+/// Starts `corestream run` of `sql` on `shards` shards over `source`, its
+/// rows going to the file `out` and its stats to `stats`.
+fn spawn_run(
+    sql: &str,
+    shards: &str,
+    source: &[&str],
+    out: &std::path::Path,
+    stats: &std::path::Path,
+) -> std::process::Child {
+    corestream()
+        .args(["run", "-q", "-e", sql, "--shards", shards])
+        .args(source)
+        .args(["--output", out.to_str().expect("utf-8 path")])
+        .args(["--stats-json", stats.to_str().expect("utf-8 path")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start")
+}
+
+/// Waits until the file `out` holds `bytes` bytes, or `limit` has passed.
+fn wait_for_output(out: &std::path::Path, bytes: u64, limit: Duration) {
+    let started = Instant::now();
+    while started.elapsed() < limit && std::fs::metadata(out).map_or(0, |m| m.len()) < bytes {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Runs `sql` over paced generated trades, interrupts it with `signal` once
 /// it has written output, and checks that the output is an exact prefix of
 /// an uninterrupted run over as many events as were read, plus a margin.
@@ -312,21 +340,9 @@ fn interrupted_run(sql: &str, signal: libc::c_int) {
     let stats = dir.path().join("stats.json");
     let out = dir.path().join("out.jsonl");
     // Paced at 50,000 events/s, 100 million events would take over half an hour.
-    let child = corestream()
-        .args(["run", "-q", "-e", sql, "--shards", "2"])
-        .args(generator_args(100_000_000, Some(50_000)))
-        .args(["--output", out.to_str().expect("utf-8 path")])
-        .args(["--stats-json", stats.to_str().expect("utf-8 path")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20)
-        && std::fs::metadata(&out).map_or(0, |m| m.len()) < 2_000
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let source = generator_args(100_000_000, Some(50_000));
+    let child = spawn_run(sql, "2", &strs(&source), &out, &stats);
+    wait_for_output(&out, 2_000, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     send_signal(child.id(), signal);
     let signalled = Instant::now();
@@ -375,22 +391,9 @@ fn ctrl_c_while_final_rows_go_out_stops_them_and_leaves_an_exact_prefix() {
     let dir = tempfile::tempdir().expect("temp dir");
     let stats = dir.path().join("stats.json");
     let out = dir.path().join("out.jsonl");
-    let child = corestream()
-        .args(["run", "-q", "-e", sql, "--shards", "1"])
-        .args(source)
-        .args(["--output", out.to_str().expect("utf-8 path")])
-        .args(["--stats-json", stats.to_str().expect("utf-8 path")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
+    let child = spawn_run(sql, "1", &source, &out, &stats);
     // An unwindowed grouping writes nothing before its final rows.
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60)
-        && std::fs::metadata(&out).map_or(0, |m| m.len()) == 0
-    {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_output(&out, 1, Duration::from_secs(60));
     send_signal(child.id(), libc::SIGINT);
     let o = child.wait_with_output().expect("wait");
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
