@@ -34,7 +34,8 @@ fn write_csv(lines: &[Line]) -> tempfile::NamedTempFile {
         match line {
             Line::Trade(symbol, qty, dt) => {
                 ts += i64::from(*dt);
-                let price = f64::from(*qty) * 0.25 + 1.0;
+                // Most prices are not exact in binary: sums of them round.
+                let price = f64::from(*qty) * 0.1 + 0.3;
                 writeln!(file, "S{symbol},{price},{qty},{ts}").expect("write");
             }
             Line::Malformed => writeln!(file, "S0,not-a-price,1,{ts}").expect("write"),
@@ -49,11 +50,17 @@ fn write_csv(lines: &[Line]) -> tempfile::NamedTempFile {
 const DDL: &str = "CREATE TABLE trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP) \
      WITH ('format' = 'csv');";
 
-const QUERIES: [&str; 3] = [
+/// The last two pre-aggregate at 2 shards and more (each shard folds its
+/// chunk's rows per key and sends the states); chunks whose keys barely
+/// repeat send rows instead, so small chunks mix both.
+const QUERIES: [&str; 5] = [
     "SELECT symbol, qty FROM trades WHERE qty > 50",
     "SELECT symbol, window_start, COUNT(*) AS n, SUM(qty) AS q FROM trades \
      GROUP BY symbol WINDOW TUMBLING(ts, INTERVAL '2' SECOND) EMIT FINAL",
     "SELECT symbol, COUNT(*) AS n, MAX(price) AS high FROM trades GROUP BY symbol EMIT CHANGES",
+    "SELECT symbol, COUNT(*) AS n, SUM(qty) AS q, AVG(price) AS p, MIN(price) AS low, \
+     MAX(ts) AS last FROM trades WHERE qty > 20 GROUP BY symbol HAVING COUNT(*) > 1 EMIT FINAL",
+    "SELECT COUNT(*) AS n, SUM(price) AS s, MIN(symbol) AS first FROM trades EMIT FINAL",
 ];
 
 fn output(sql: &str, file: &std::path::Path, shards: usize, backend: &str, chunk: u64) -> Vec<u8> {

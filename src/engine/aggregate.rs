@@ -10,6 +10,7 @@
 
 use super::cast::conform;
 use super::eval::{is_true, with_operand};
+use super::exact_sum::ExactSum;
 use super::footprint::{allocation, table, value_heap, vec};
 use crate::data::{DataType, Decimal, Value};
 use crate::plan::{AggregateCall, AggregateFunction, ExprKind};
@@ -53,8 +54,9 @@ pub enum Accumulator {
         scale: u8,
         n: u64,
     },
+    /// Exact DOUBLE sum (rounded once, when read: see [`ExactSum`]).
     FloatSum {
-        sum: f64,
+        sum: ExactSum,
         n: u64,
     },
     /// The smallest value so far (NULL: none yet).
@@ -99,7 +101,10 @@ impl Accumulator {
                     scale,
                     n: 0,
                 },
-                _ => Accumulator::FloatSum { sum: 0.0, n: 0 },
+                _ => Accumulator::FloatSum {
+                    sum: ExactSum::default(),
+                    n: 0,
+                },
             },
             AggregateFunction::Min => Accumulator::Min(Value::Null),
             AggregateFunction::Max => Accumulator::Max(Value::Null),
@@ -133,7 +138,7 @@ impl Accumulator {
             Accumulator::Count(n) => *n += 1,
             Accumulator::IntSum { sum, n } => add_int(sum, n, v),
             Accumulator::DecimalSum { units, scale, n } => add_decimal(units, *scale, n, v),
-            Accumulator::FloatSum { sum, n } => add_float(sum, n, v),
+            Accumulator::FloatSum { sum, n } => return add_float(sum, n, v),
             Accumulator::Min(cur) => return keep_min(cur, v),
             Accumulator::Max(cur) => return keep_max(cur, v),
             Accumulator::Moments { n, mean, m2 } => {
@@ -200,6 +205,7 @@ impl Accumulator {
             }
             Accumulator::Sketch(sketch) => sketch_heap(sketch),
             Accumulator::Values(values) => vec::<f64>(values.capacity()),
+            Accumulator::FloatSum { sum, .. } => sum.heap(),
             _ => 0,
         }
     }
@@ -228,7 +234,7 @@ impl Accumulator {
                 *n += n2;
             }
             (FloatSum { sum, n }, FloatSum { sum: s2, n: n2 }) => {
-                *sum += s2;
+                sum.merge(s2);
                 *n += n2;
             }
             (Min(cur), Min(v)) if !v.is_null() && (cur.is_null() || v < cur) => *cur = v.clone(),
@@ -278,19 +284,19 @@ impl Accumulator {
             (IntSum { sum, .. }, _) => i64::try_from(sum.get()).map_or(Value::Null, Value::Int),
             (DecimalSum { units, scale, .. }, _) => i64::try_from(units.get())
                 .map_or(Value::Null, |u| Value::Decimal(Decimal::new(u, *scale))),
-            (FloatSum { sum, .. }, _) => Value::Double(*sum),
+            (FloatSum { sum, .. }, _) => Value::Double(sum.value()),
             (Min(v) | Max(v), _) => v.clone(),
             (Moments { n, m2, .. }, f) => variance_like(f, *n, *m2),
         }
     }
 
     fn average(&self) -> Option<f64> {
-        match *self {
-            Accumulator::IntSum { sum, n } if n > 0 => Some(sum.get() as f64 / n as f64),
-            Accumulator::DecimalSum { units, scale, n } if n > 0 => {
-                Some(units.get() as f64 / 10f64.powi(scale as i32) / n as f64)
+        match self {
+            Accumulator::IntSum { sum, n } if *n > 0 => Some(sum.get() as f64 / *n as f64),
+            Accumulator::DecimalSum { units, scale, n } if *n > 0 => {
+                Some(units.get() as f64 / 10f64.powi(*scale as i32) / *n as f64)
             }
-            Accumulator::FloatSum { sum, n } if n > 0 => Some(sum / n as f64),
+            Accumulator::FloatSum { sum, n } if *n > 0 => Some(sum.value() / *n as f64),
             _ => None,
         }
     }
@@ -373,11 +379,12 @@ fn add_decimal(units: &mut Wide, scale: u8, n: &mut u64, v: &Value) {
     *n += 1;
 }
 
-/// Adds `v` to a DOUBLE sum of `n` inputs.
+/// Adds `v` to an exact DOUBLE sum of `n` inputs; returns the heap bytes
+/// this took (a sum that moved to its wide form).
 #[inline]
-fn add_float(sum: &mut f64, n: &mut u64, v: &Value) {
-    *sum += v.as_f64().unwrap_or(0.0);
+fn add_float(sum: &mut ExactSum, n: &mut u64, v: &Value) -> isize {
     *n += 1;
+    sum.add(v.as_f64().unwrap_or(0.0)) as isize
 }
 
 /// Keeps `v` when it is the smallest so far; returns the change in heap bytes.
@@ -552,7 +559,7 @@ pub enum StateColumn {
     Count(Vec<i64>),
     IntSum(Vec<(Wide, u64)>),
     DecimalSum { scale: u8, sums: Vec<(Wide, u64)> },
-    FloatSum(Vec<(f64, u64)>),
+    FloatSum(Vec<(ExactSum, u64)>),
     Min(Vec<Value>),
     Max(Vec<Value>),
     Slots(Vec<Slot>),
@@ -602,7 +609,7 @@ impl StateColumn {
             StateColumn::IntSum(c) | StateColumn::DecimalSum { sums: c, .. } => {
                 c.push((Wide::default(), 0))
             }
-            StateColumn::FloatSum(c) => c.push((0.0, 0)),
+            StateColumn::FloatSum(c) => c.push((ExactSum::default(), 0)),
             StateColumn::Min(c) | StateColumn::Max(c) => c.push(Value::Null),
             StateColumn::Slots(c) => {
                 let slot = Slot {
@@ -661,13 +668,48 @@ impl StateColumn {
                 let (units, n) = &mut sums[id];
                 add_decimal(units, *scale, n, v)
             }),
-            StateColumn::FloatSum(s) => inputs.for_each(|(id, v)| {
-                let (sum, n) = &mut s[id];
-                add_float(sum, n, v)
-            }),
+            StateColumn::FloatSum(s) => {
+                return inputs
+                    .map(|(id, v)| {
+                        let (sum, n) = &mut s[id];
+                        add_float(sum, n, v)
+                    })
+                    .sum()
+            }
             StateColumn::Min(m) => return inputs.map(|(id, v)| keep_min(&mut m[id], v)).sum(),
             StateColumn::Max(m) => return inputs.map(|(id, v)| keep_max(&mut m[id], v)).sum(),
             StateColumn::Slots(s) => return inputs.map(|(id, v)| s[id].add(v)).sum(),
+        }
+        0
+    }
+
+    /// Folds group `theirs` of `other` (the same call's column in another
+    /// table, holding later inputs) into group `mine`, as if its inputs had
+    /// been added here; returns the change in heap bytes.
+    pub fn merge_entry(&mut self, mine: usize, other: &StateColumn, theirs: usize) -> isize {
+        match (self, other) {
+            (StateColumn::Count(a), StateColumn::Count(b)) => a[mine] += b[theirs],
+            (StateColumn::IntSum(a), StateColumn::IntSum(b))
+            | (StateColumn::DecimalSum { sums: a, .. }, StateColumn::DecimalSum { sums: b, .. }) => {
+                a[mine].0.add(b[theirs].0.get());
+                a[mine].1 += b[theirs].1;
+            }
+            (StateColumn::FloatSum(a), StateColumn::FloatSum(b)) => {
+                a[mine].1 += b[theirs].1;
+                return a[mine].0.merge(&b[theirs].0) as isize;
+            }
+            (StateColumn::Min(a), StateColumn::Min(b)) if !b[theirs].is_null() => {
+                return keep_min(&mut a[mine], &b[theirs])
+            }
+            (StateColumn::Max(a), StateColumn::Max(b)) if !b[theirs].is_null() => {
+                return keep_max(&mut a[mine], &b[theirs])
+            }
+            (StateColumn::Slots(a), StateColumn::Slots(b)) => {
+                let before = a[mine].heap();
+                a[mine].merge(&b[theirs]);
+                return a[mine].heap() as isize - before as isize;
+            }
+            _ => {}
         }
         0
     }
@@ -695,7 +737,7 @@ impl StateColumn {
                 n: sums[group].1,
             },
             StateColumn::FloatSum(c) => Accumulator::FloatSum {
-                sum: c[group].0,
+                sum: c[group].0.clone(),
                 n: c[group].1,
             },
             StateColumn::Min(c) | StateColumn::Max(c) => {
@@ -713,7 +755,7 @@ impl StateColumn {
             StateColumn::IntSum(c) | StateColumn::DecimalSum { sums: c, .. } => {
                 vec::<(Wide, u64)>(c.capacity())
             }
-            StateColumn::FloatSum(c) => vec::<(f64, u64)>(c.capacity()),
+            StateColumn::FloatSum(c) => vec::<(ExactSum, u64)>(c.capacity()),
             StateColumn::Min(c) | StateColumn::Max(c) => vec::<Value>(c.capacity()),
             StateColumn::Slots(c) => vec::<Slot>(c.capacity()),
         }
@@ -725,6 +767,7 @@ impl StateColumn {
         let heap = match self {
             StateColumn::Min(c) | StateColumn::Max(c) => c.iter().map(value_heap).sum(),
             StateColumn::Slots(c) => c.iter().map(Slot::heap).sum(),
+            StateColumn::FloatSum(c) => c.iter().map(|(sum, _)| sum.heap()).sum(),
             _ => 0,
         };
         match self {
@@ -762,7 +805,7 @@ impl CallState for ColumnEntry<'_> {
             }
             StateColumn::FloatSum(c) => {
                 let (sum, n) = &mut c[g];
-                add_float(sum, n, v)
+                return add_float(sum, n, v);
             }
             StateColumn::Min(c) => return keep_min(&mut c[g], v),
             StateColumn::Max(c) => return keep_max(&mut c[g], v),
@@ -1049,7 +1092,8 @@ mod tests {
         assert_eq!(w.get(), 2 * i64::MAX as i128);
         w.add(-3 * i64::MAX as i128);
         assert_eq!(w.get(), -(i64::MAX as i128));
-        assert!(std::mem::size_of::<Slot>() <= 40);
+        // 56 since DOUBLE sums became exact (a 32-byte `ExactSum`).
+        assert!(std::mem::size_of::<Slot>() <= 56);
     }
 
     #[test]

@@ -136,6 +136,20 @@ impl GroupTable {
             .sum()
     }
 
+    /// Folds group `theirs` of `other` (a table of the same calls holding
+    /// later inputs) into this table's group of the same key, created when
+    /// new; returns the change in bytes held.
+    pub fn merge_group(&mut self, other: &GroupTable, theirs: usize, aggs: &Aggregates) -> isize {
+        let (mine, _, grown) = self.find_or_insert(other.key(theirs), aggs);
+        let merged: isize = self
+            .states
+            .iter_mut()
+            .zip(&other.states)
+            .map(|(column, their_column)| column.merge_entry(mine, their_column, theirs))
+            .sum();
+        grown + merged
+    }
+
     /// Appends group `id`'s aggregate results, typed as the plan says.
     pub fn results_into(&self, id: usize, aggs: &Aggregates, out: &mut Vec<Value>) {
         let calls = aggs.calls().iter();

@@ -7,6 +7,7 @@
 //! and 1024 rows must give what the engine's row-at-a-time path gives: the
 //! same rows in the same order, the same late records, the same counters.
 
+use super::exact_sum::correctly_rounded_sum;
 use super::test_plans::*;
 use super::*;
 use crate::data::{Batch, DataType, Value};
@@ -72,7 +73,11 @@ fn reference(rows: &[&Row]) -> Vec<Value> {
         0 => Value::Null,
         n => Value::Double(sum / n as f64),
     };
-    let double_sum: f64 = doubles.iter().fold(0.0, |acc, x| acc + x);
+    // SUM over DOUBLE is exact, rounded once (NaN if any input is NaN).
+    let double_sum = match doubles.iter().any(|x| x.is_nan()) {
+        true => f64::NAN,
+        false => correctly_rounded_sum(&doubles),
+    };
     // NaN is greater than every number.
     let min = doubles
         .iter()
@@ -231,5 +236,76 @@ proptest! {
                 prop_assert_eq!(stats_out, stats);
             }
         }
+    }
+}
+
+/// Every call of [`calls`] whose state merges exactly (all but DISTINCT).
+fn mergeable_plan() -> QueryPlan {
+    let calls = calls().into_iter().filter(|c| !c.distinct).collect();
+    GroupedPlan::new(&TYPES, vec![col(0, TEXT)], calls).build()
+}
+
+fn batch_of(rows: &[Row], first_position: usize) -> Batch {
+    let mut batch = Batch::new(TYPES.len());
+    for (i, row) in rows.iter().enumerate() {
+        batch.push_row(&value_row(row), (first_position + i) as u64);
+    }
+    batch
+}
+
+/// What shards that pre-aggregate write: each chunk of `chunk_rows` rows is
+/// pre-aggregated and its partial groups merged by their owners, in chunk
+/// order, or (once pre-aggregating stops being worthwhile) routed as rows.
+/// The owners' final rows in key order, and the counters of all of them.
+fn pre_aggregated(rows: &[Row], chunk_rows: usize, partitions: usize) -> (Vec<String>, u64) {
+    let plan = mergeable_plan();
+    let mut pre = PreAggregator::for_plan(&plan, partitions).expect("calls merge exactly");
+    let mut owners: Vec<PartitionEngine> = (0..partitions)
+        .map(|p| PartitionEngine::for_partition(&plan, p))
+        .collect();
+    let mut router = KeyRouter::new(&plan);
+    let mut out = Output::default();
+    for (n, chunk) in rows.chunks(chunk_rows).enumerate() {
+        let batch = batch_of(chunk, n * chunk_rows);
+        if pre.worthwhile() {
+            pre.push(&batch);
+            for (owner, partial) in pre.take_partials().into_iter().enumerate() {
+                if let Some(partial) = partial {
+                    owners[owner].merge_partial(&partial);
+                }
+            }
+            continue;
+        }
+        let mut routed: Vec<Batch> = (0..partitions).map(|_| Batch::new(TYPES.len())).collect();
+        for (row, position) in batch.rows() {
+            routed[router.partition_of(row, partitions)].push_row(row, position);
+        }
+        for (owner, batch) in owners.iter_mut().zip(&routed) {
+            owner.push(batch, &mut out);
+        }
+    }
+    for owner in &mut owners {
+        owner.finish(&mut out);
+    }
+    out.rows.sort_by(|a, b| a.order.cmp(&b.order));
+    let processed = owners.iter().map(|o| o.stats().processed).sum::<u64>() + pre.stats().processed;
+    let rows = out.rows.iter().map(|r| format!("{:?}", r.values)).collect();
+    (rows, processed)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn pre_aggregated_chunks_merged_by_their_owners_equal_one_pass(
+        rows in proptest::collection::vec(row(), 0..300),
+        chunk_rows in 1usize..80,
+        partitions in 2usize..5,
+    ) {
+        let (one_pass, _, stats) = run(&mergeable_plan(), &rows, 1024);
+        let one_pass: Vec<String> = one_pass.iter().map(|r| format!("{:?}", r.values)).collect();
+        let (merged, processed) = pre_aggregated(&rows, chunk_rows, partitions);
+        prop_assert_eq!(merged, one_pass);
+        prop_assert_eq!(processed, stats.processed);
     }
 }

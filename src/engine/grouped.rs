@@ -456,6 +456,38 @@ impl Grouped {
         self.close_ready(out);
     }
 
+    pub fn aggregates(&self) -> &Aggregates {
+        &self.ctx.aggs
+    }
+
+    /// The unwindowed groups (pre-aggregation): `None` for windowed plans.
+    pub fn unwindowed_groups(&self) -> Option<&GroupTable> {
+        match &self.store {
+            Store::Unwindowed(table) => Some(table),
+            _ => None,
+        }
+    }
+
+    /// Forgets the unwindowed groups (after they were handed on), keeping
+    /// the table's capacity.
+    pub fn clear_unwindowed_groups(&mut self) {
+        if let Store::Unwindowed(table) = &mut self.store {
+            let freed = table.clear();
+            self.ctx.footprint.change(-(freed as isize));
+        }
+    }
+
+    /// Folds groups pre-aggregated elsewhere (from later inputs than every
+    /// group here) into the unwindowed groups.
+    pub fn merge_unwindowed_groups(&mut self, partial: &GroupTable) {
+        if let Store::Unwindowed(table) = &mut self.store {
+            for theirs in 0..partial.len() {
+                let grown = table.merge_group(partial, theirs, &self.ctx.aggs);
+                self.ctx.footprint.change(grown);
+            }
+        }
+    }
+
     /// Aggregates one source row (already past WHERE) at `position`.
     pub fn push_row(&mut self, row: &[Value], position: u64, out: &mut Output) -> Outcome {
         let key = group_key(self.single_key_column, &self.keys, &mut self.key, row);

@@ -7,6 +7,7 @@ use super::changelog::Changelog;
 use super::eval::{eval, is_true};
 use super::grouped::{Grouped, Outcome};
 use super::over::OverOperator;
+use super::pre_aggregate::PartialGroups;
 use super::stream_join::{Joined, StreamJoinOperator};
 use super::top_n::TopNOperator;
 use crate::data::{Batch, Value};
@@ -310,6 +311,32 @@ impl PartitionEngine {
             grouped.set_owns_empty_group(partition == 0);
         }
         engine
+    }
+
+    /// The grouping operator, when the plan groups.
+    pub(super) fn grouping(&self) -> Option<&Grouped> {
+        match &self.operator {
+            Operator::Grouped(grouped) => Some(grouped),
+            _ => None,
+        }
+    }
+
+    pub(super) fn grouping_mut(&mut self) -> Option<&mut Grouped> {
+        match &mut self.operator {
+            Operator::Grouped(grouped) => Some(grouped),
+            _ => None,
+        }
+    }
+
+    /// Folds another shard's pre-aggregated groups (see
+    /// [`super::PreAggregator`]) into this partition's, in chunk order with
+    /// the rows it is sent; their records count as processed here.
+    pub fn merge_partial(&mut self, partial: &PartialGroups) {
+        if let Operator::Grouped(grouped) = &mut self.operator {
+            grouped.merge_unwindowed_groups(&partial.table);
+            self.stats.records_in += partial.records();
+            self.stats.processed += partial.records();
+        }
     }
 
     /// Processes rows routed to this partition (in position order).

@@ -88,6 +88,17 @@ impl KeyRouter {
     }
 }
 
+impl KeyRouter {
+    /// The partition of a group whose evaluated key is `key`: the one its
+    /// rows are routed to by [`KeyRouter::partition_of`].
+    pub fn partition_of_key(&self, key: &[Value], partitions: usize) -> usize {
+        if self.keys.is_empty() || partitions <= 1 {
+            return 0;
+        }
+        (self.hasher.hash_one(key) % partitions as u64) as usize
+    }
+}
+
 /// Event time (ms) of `row` under `plan`: its window's time column as a
 /// TIMESTAMP, BIGINT epoch millis, or timestamp text. `None` when the plan has
 /// no window or the value is NULL or not a time.

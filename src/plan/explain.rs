@@ -36,7 +36,9 @@ impl QueryPlan {
             QueryKind::Stateless { projections } => {
                 let _ = writeln!(out, "  Project: {}", list(projections, &source_names));
             }
-            QueryKind::Aggregate(agg) => explain_aggregate(&mut out, agg, &source_names),
+            QueryKind::Aggregate(agg) => {
+                explain_aggregate(&mut out, agg, &source_names, self.pre_aggregates())
+            }
             QueryKind::Over(over) => explain_over(&mut out, over, &source_names),
             QueryKind::TopN(top) => explain_top_n(&mut out, top, &source_names, false),
         }
@@ -235,7 +237,12 @@ fn list(exprs: &[ScalarExpr], names: &[String]) -> String {
     parts.join(", ")
 }
 
-fn explain_aggregate(out: &mut String, agg: &AggregatePlan, source_names: &[String]) {
+fn explain_aggregate(
+    out: &mut String,
+    agg: &AggregatePlan,
+    source_names: &[String],
+    pre_aggregates: bool,
+) {
     let group_names = group_row_names(agg, source_names);
     let _ = writeln!(out, "  Project: {}", list(&agg.projections, &group_names));
     let _ = write!(
@@ -265,6 +272,12 @@ fn explain_aggregate(out: &mut String, agg: &AggregatePlan, source_names: &[Stri
     }
     if let Some(having) = &agg.having {
         let _ = writeln!(out, "    having: {}", having.display_with(&group_names));
+    }
+    if pre_aggregates {
+        out.push_str(
+            "    pre-aggregated: at 2 shards and more, each shard folds the rows it reads \
+             per key and sends each input chunk's states to the key's shard\n",
+        );
     }
 }
 

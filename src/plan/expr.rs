@@ -405,3 +405,19 @@ pub struct AggregateCall {
     /// BOOL_AND/BOOL_OR BOOLEAN; COLLECT_LIST VARCHAR.
     pub data_type: DataType,
 }
+
+impl AggregateCall {
+    /// Whether the call's state, built over any split of its inputs, merges
+    /// into exactly the state of one pass over all of them in input order
+    /// (the parts merged in input order): what lets shards pre-aggregate
+    /// the rows they read. COUNT, SUM and AVG are exact sums (DOUBLE sums
+    /// too: they round once, when read); MIN and MAX keep the earlier of
+    /// equal values; BOOL_AND and BOOL_OR. Not DISTINCT (a set per part),
+    /// not the variances (their running mean rounds), not the
+    /// order-dependent or sketched ones.
+    pub fn merges_exactly(&self) -> bool {
+        use AggregateFunction::*;
+        let plain = !self.distinct && self.by.is_none();
+        plain && matches!(self.func, Count | Sum | Avg | Min | Max | BoolAnd | BoolOr)
+    }
+}

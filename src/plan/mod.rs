@@ -104,6 +104,22 @@ impl QueryPlan {
         }
     }
 
+    /// True when shards may aggregate the rows they read before sending
+    /// each key's state to its shard (`engine::PreAggregator`): an
+    /// unwindowed EMIT FINAL grouping, not over a join of two streams, whose
+    /// every call merges exactly ([`AggregateCall::merges_exactly`]).
+    pub fn pre_aggregates(&self) -> bool {
+        let QueryKind::Aggregate(grouping) = &self.kind else {
+            return false;
+        };
+        let exact = grouping
+            .aggregates
+            .iter()
+            .all(AggregateCall::merges_exactly);
+        let unwindowed = grouping.window.is_none() && self.emit == EmitMode::Final;
+        exact && unwindowed && self.join.is_none()
+    }
+
     /// True when every row can be processed on its own (no GROUP BY, no
     /// aggregate, no join of two streams).
     pub fn is_stateless(&self) -> bool {

@@ -1232,6 +1232,31 @@ Query (EMIT FINAL, LIMIT 10)
 }
 
 #[test]
+fn explain_says_which_groupings_are_pre_aggregated() {
+    let said = |sql: &str, emit: Option<EmitClause>| {
+        let mut q = query(sql);
+        q.emit = emit;
+        plan_of(&q).explain().contains("pre-aggregated")
+    };
+    let final_ = || Some(EmitClause::Final);
+    let grouping = "SELECT symbol, COUNT(*) AS n, SUM(price) AS s, AVG(qty) AS a, MIN(ts) AS t, \
+                    MAX(symbol) AS m FROM trades WHERE qty > 1 GROUP BY symbol";
+    assert!(said(grouping, final_()));
+    assert!(said("SELECT COUNT(*) AS n FROM trades", final_()));
+    // Not: EMIT CHANGES, a window, DISTINCT, a variance.
+    assert!(!said(grouping, None));
+    let windowed = "SELECT symbol, COUNT(*) AS n FROM trades \
+                    GROUP BY symbol, TUMBLE(ts, INTERVAL '1' MINUTE)";
+    assert!(!said(windowed, final_()));
+    assert!(!said(
+        "SELECT COUNT(DISTINCT symbol) AS n FROM trades",
+        final_()
+    ));
+    let variance = "SELECT symbol, STDDEV(price) AS sd FROM trades GROUP BY symbol";
+    assert!(!said(variance, final_()));
+}
+
+#[test]
 fn explain_stateless_and_expression_display() {
     let p = plan(
         "SELECT UPPER(symbol), CASE WHEN qty IS NULL THEN 'n/a' ELSE 'it''s' END, \

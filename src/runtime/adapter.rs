@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::data::{Batch, Schema, Value};
 use crate::engine::{
     BranchStep, EngineStats, JoinScratch, KeyRouter, LateRecord, LookupTable, Lookups, Output,
-    PartitionEngine,
+    PartialGroups, PartitionEngine, PreAggregator,
 };
 use crate::error::{Error, Result};
 use crate::io::{
@@ -35,6 +35,11 @@ pub trait PartitionProcessor {
     /// remain: call again.
     fn finish_piece(&mut self, out: &mut Output, rows: usize) -> bool;
     fn stats(&self) -> EngineStats;
+    /// Folds groups another shard pre-aggregated (made by the backend's
+    /// [`Backend::pre_aggregator`], which only a grouping engine has).
+    fn merge_partial(&mut self, partial: &PartialGroups) {
+        let _ = partial;
+    }
     /// Windows (per key) and groups still open: what `finish` would close.
     fn open_groups(&self) -> u64 {
         0
@@ -57,6 +62,9 @@ impl PartitionProcessor for PartitionEngine {
     }
     fn stats(&self) -> EngineStats {
         PartitionEngine::stats(self)
+    }
+    fn merge_partial(&mut self, partial: &PartialGroups) {
+        PartitionEngine::merge_partial(self, partial)
     }
     fn open_groups(&self) -> u64 {
         PartitionEngine::open_groups(self)
@@ -85,6 +93,12 @@ pub trait Backend: Clone + Send + 'static {
     fn router(&self, plan: &QueryPlan) -> Self::Router;
     /// The event time (ms) of a source row, when the plan has one.
     fn event_time(&self, plan: &QueryPlan, row: &[Value]) -> Option<i64>;
+    /// What aggregates a source shard's own rows before they are sent, when
+    /// the plan allows it (see `engine::PreAggregator`); `None` by default.
+    fn pre_aggregator(&self, plan: &QueryPlan, shards: usize) -> Option<PreAggregator> {
+        let _ = (plan, shards);
+        None
+    }
 }
 
 /// The real engine.
@@ -114,6 +128,9 @@ impl Backend for EngineBackend {
     }
     fn event_time(&self, plan: &QueryPlan, row: &[Value]) -> Option<i64> {
         crate::engine::event_time(plan, row)
+    }
+    fn pre_aggregator(&self, plan: &QueryPlan, shards: usize) -> Option<PreAggregator> {
+        PreAggregator::for_plan(plan, shards)
     }
 }
 

@@ -13,7 +13,7 @@ use super::recycle::Reusable;
 use super::stop::{Stop, StopReason};
 use super::Failure;
 use crate::data::{Batch, Value};
-use crate::engine::{LateRecord, Output, OutputRow, RowOrder};
+use crate::engine::{LateRecord, Output, OutputRow, PartialGroups, RowOrder};
 use crate::io::{Malformed, ReadPosition, RowFormat};
 
 /// From a source task to a destination engine task.
@@ -21,6 +21,9 @@ use crate::io::{Malformed, ReadPosition, RowFormat};
 pub(crate) enum ShardMsg {
     /// Rows of the current chunk routed to this destination, read at `read_at`.
     Rows { batch: Batch, read_at: Instant },
+    /// The current chunk's groups owned by this destination, pre-aggregated
+    /// by the source (see `engine::PreAggregator`), sent instead of their rows.
+    Partial(Box<PartialGroups>),
     /// The end of chunk `chunk`, sent to every destination after its rows.
     ChunkEnd {
         chunk: u64,

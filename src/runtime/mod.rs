@@ -496,6 +496,9 @@ async fn shard_main<B: Backend, I: Input>(
                 state_limit: setup.config.max_state_bytes,
                 state_description: setup.plan.state_description(),
             };
+            let pre = setup
+                .backend
+                .pre_aggregator(&setup.plan, setup.config.shards);
             let source = ShuffleSource {
                 shard,
                 progress: destination.merger.reporter(0),
@@ -508,13 +511,15 @@ async fn shard_main<B: Backend, I: Input>(
                 outboxes: ends.mesh_out,
                 batch_pool,
                 commits: ends.commits,
+                pre,
             };
             let source = spawn_local(source.run());
             let destination = spawn_local(destination.run());
             let (mut stats, source_result) = source.await;
             let (engine_stats, engine_result) = destination.await;
+            // The source's engine counters (what its pre-aggregation's
+            // WHERE dropped) and the engine's add up.
             stats.absorb(&engine_stats);
-            stats.engine = engine_stats.engine;
             drop(batch_recyclers);
             (stats, source_result.and(engine_result))
         }

@@ -375,8 +375,10 @@ impl<P: PartitionProcessor> Destination<P> {
         let mut rows = 0;
         for inbox in &mut self.inboxes {
             while let Some(msg) = inbox.recv_anyway().await {
-                if let ShardMsg::Rows { batch, .. } = msg {
-                    rows += batch.len() as u64;
+                match msg {
+                    ShardMsg::Rows { batch, .. } => rows += batch.len() as u64,
+                    ShardMsg::Partial(groups) => rows += groups.records(),
+                    ShardMsg::ChunkEnd { .. } | ShardMsg::Done => {}
                 }
             }
         }
@@ -508,6 +510,11 @@ impl<P: PartitionProcessor> Destination<P> {
                     stats.batches_received += 1;
                     self.push(chunk, &batch, read_at, out, stats).await?;
                     self.batches_back[owner].offer(batch);
+                }
+                ShardMsg::Partial(groups) => {
+                    stats.batches_received += 1;
+                    timed(stats, || self.processor.merge_partial(&groups));
+                    self.check_state_limit()?;
                 }
                 ShardMsg::ChunkEnd {
                     chunk: ended,

@@ -21,6 +21,7 @@ use super::recycle::Pool;
 use super::stop::Stop;
 use super::{Failure, RuntimeConfig};
 use crate::data::Batch;
+use crate::engine::PreAggregator;
 use crate::error::{Error, Result};
 use crate::io::{Malformed, ReadPosition};
 use crate::plan::QueryPlan;
@@ -469,6 +470,9 @@ pub(crate) struct ShuffleSource<B: Backend, I: Input> {
     /// Per-shard streams: the link over which the merger says what this
     /// shard's reader may commit.
     pub commits: Option<CommitIn>,
+    /// Aggregates this shard's rows of a chunk before they are sent (files
+    /// and generators, when the plan allows it): see `engine::PreAggregator`.
+    pub pre: Option<PreAggregator>,
 }
 
 /// Per-destination batches being filled, when their first row was read, and
@@ -506,6 +510,9 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             }
         }
         stats.stopped = self.stop.is_stopped();
+        if let Some(pre) = &self.pre {
+            stats.engine = pre.stats();
+        }
         self.progress.report(&stats, None, stats.bytes_read, 0);
         (stats, result)
     }
@@ -560,6 +567,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         let result = self.route_chunk(chunk, &mut outbound, stats).await;
         if result.is_err() {
             stats.records_discarded += outbound.rows();
+            stats.records_discarded += self.pre.as_mut().map_or(0, PreAggregator::abandon);
         }
         result
     }
@@ -578,6 +586,9 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         let mut batch = Batch::with_capacity(self.plan.row_width(), self.config.batch_rows);
         let mut malformed = Vec::new();
         let mut max_event_time = None;
+        // Decided for the whole chunk: the owner folds a chunk's rows and
+        // partial states in the order they come.
+        let pre_aggregating = self.pre.as_ref().is_some_and(PreAggregator::worthwhile);
         loop {
             let filled = reading
                 .fill(
@@ -589,7 +600,14 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                 )
                 .await?;
             let began = Instant::now();
-            let event_time = self.route(&mut batch, filled.read_at, &mut router, outbound);
+            let event_time = match self.pre.as_mut().filter(|_| pre_aggregating) {
+                // An unwindowed grouping has no event time.
+                Some(pre) => {
+                    pre.push(&batch);
+                    None
+                }
+                None => self.route(&mut batch, filled.read_at, &mut router, outbound),
+            };
             max_event_time = max_event_time.max(event_time);
             stats.busy += began.elapsed();
             self.flush_full(outbound, stats).await?;
@@ -605,6 +623,9 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     lines,
                     read: None,
                 };
+                if pre_aggregating {
+                    self.send_partials(stats).await?;
+                }
                 return self
                     .end_chunk(chunk, max_event_time, dead, filled.read_at, outbound, stats)
                     .await;
@@ -756,6 +777,38 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             false => pending.append(batch),
         }
         max_event_time
+    }
+
+    /// Sends the chunk's pre-aggregated groups to their owners; the records
+    /// of those not sent (a stop) count as discarded.
+    async fn send_partials(&mut self, stats: &mut ShardStats) -> std::result::Result<(), Failure> {
+        let Some(pre) = self.pre.as_mut() else {
+            return Ok(());
+        };
+        let began = Instant::now();
+        let partials = pre.take_partials();
+        stats.busy += began.elapsed();
+        let mut result = Ok(());
+        for (destination, partial) in partials.into_iter().enumerate() {
+            let Some(groups) = partial else { continue };
+            if result.is_err() {
+                stats.records_discarded += groups.records();
+                continue;
+            }
+            let records = groups.records();
+            let msg = ShardMsg::Partial(Box::new(groups));
+            let sent = self.outboxes[destination]
+                .send(msg, &mut self.stop, &mut stats.channel_full_waits)
+                .await;
+            match sent {
+                Ok(()) => stats.batches_sent += 1,
+                Err(failure) => {
+                    stats.records_discarded += records;
+                    result = Err(failure);
+                }
+            }
+        }
+        result
     }
 
     async fn flush_full(
