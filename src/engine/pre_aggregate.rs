@@ -2,11 +2,10 @@
 //! each key's partial state to the key's owner, instead of sending it every
 //! row. For an unwindowed EMIT FINAL grouping whose every call merges
 //! exactly (`QueryPlan::pre_aggregates`: COUNT, SUM, AVG, MIN, MAX,
-//! BOOL_AND/OR), the
-//! owner folds the partial states of each input chunk in chunk order, which
-//! gives the state a single pass over the input would: the output is the
-//! same at every shard count. 400 keys over a million rows then cross the
-//! shards as 400 states, not a million rows.
+//! BOOL_AND/OR), the owner folds the partial states of each input chunk in
+//! chunk order, which gives the state a single pass over the input would:
+//! the output is the same at every shard count. 400 keys over a million
+//! rows then cross the shards as 400 states, not a million rows.
 //!
 //! [`PreAggregator`] runs WHERE and the grouping of the query's own engine
 //! over the rows of one chunk, then splits the groups by owner into
@@ -126,8 +125,9 @@ impl PreAggregator {
             .collect()
     }
 
-    /// A stop abandoned the current chunk: forgets its groups and returns
-    /// how many records they held (never sent: discarded).
+    /// The current chunk ended without its end (a stop or a read error):
+    /// forgets its groups and returns how many records they held (never
+    /// sent: discarded).
     pub fn abandon(&mut self) -> u64 {
         if let Some(grouping) = self.engine.grouping_mut() {
             grouping.clear_unwindowed_groups();
