@@ -136,6 +136,11 @@ impl GroupTable {
             .sum()
     }
 
+    /// An empty table for the same keys and calls.
+    pub fn empty_like(&self, aggs: &Aggregates) -> GroupTable {
+        GroupTable::new(self.width, aggs).shared_by(self.key_sharers)
+    }
+
     /// Folds group `theirs` of `other` (a table of the same calls holding
     /// later inputs) into this table's group of the same key, created when
     /// new; returns the change in bytes held.

@@ -314,13 +314,6 @@ impl PartitionEngine {
     }
 
     /// The grouping operator, when the plan groups.
-    pub(super) fn grouping(&self) -> Option<&Grouped> {
-        match &self.operator {
-            Operator::Grouped(grouped) => Some(grouped),
-            _ => None,
-        }
-    }
-
     pub(super) fn grouping_mut(&mut self) -> Option<&mut Grouped> {
         match &mut self.operator {
             Operator::Grouped(grouped) => Some(grouped),
