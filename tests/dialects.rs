@@ -815,7 +815,7 @@ fn nested_query_errors_carry_line_and_column() {
          GROUP BY n",
     );
     assert!(
-        message.contains("over a subquery that groups is not supported"),
+        message.contains("line 2, column 7: a grouping over a grouping groups again"),
         "{message}"
     );
 }

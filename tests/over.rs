@@ -5,7 +5,8 @@
 //! tests/data/dialects/expected.py over overs.csv (rows out of order by up
 //! to 3 s, keys with several rows at one time, NULLs). Top-N queries
 //! (ROW_NUMBER by a value, bounded) are here too: their EMIT FINAL rows, and
-//! the changelog of their EMIT CHANGES, which must fold to the same rows.
+//! the changelog of their EMIT CHANGES, which must fold to the same rows; so
+//! are the other second stage's, a grouping over a grouping.
 
 mod common;
 use common::{assert_success, run, same_everywhere, stderr, stdout};
@@ -529,4 +530,189 @@ fn the_documented_top_n_example_writes_what_the_docs_show() {
     let sql = "SELECT symbol, price, qty, rn FROM (SELECT *, ROW_NUMBER() OVER\n    \
                (PARTITION BY symbol ORDER BY price DESC) AS rn FROM trades) WHERE rn <= 2";
     assert_the_docs_show(sql, &["--changelog", "--format", "csv"]);
+}
+
+/// A 20-second tumbling grouping of overs.csv, the first stage of the
+/// groupings over a grouping below.
+const WINDOW_GROUPS: &str = "SELECT window_start, window_end, k, COUNT(*) AS c, MAX(x) AS hi, \
+    SUM(n) AS s FROM TABLE(TUMBLE(TABLE overs, DESCRIPTOR(ts), INTERVAL '20' SECOND)) \
+    GROUP BY window_start, window_end, k";
+
+/// A grouping by the inner windows' bounds: each window's groups written
+/// once, when the window closes (by default, as a windowed grouping's).
+#[test]
+fn a_grouping_over_each_windows_groups_matches_duckdb() {
+    let sql = format!(
+        "SELECT window_start, window_end, COUNT(*) AS keys, SUM(c) AS rows_in, MAX(hi) AS top, \
+         MIN(s) AS least, COUNT(hi) AS with_x FROM ({WINDOW_GROUPS}) w WHERE c > 1 \
+         GROUP BY window_start, window_end"
+    );
+    let expected_rows = expected("grouping_of_windows");
+    assert_eq!(over_everywhere(&sql), expected_rows);
+    assert_eq!(over_everywhere(&format!("{sql} EMIT FINAL")), expected_rows);
+    let changelog = over_everywhere_with(&sql, &["--changelog"]);
+    assert_eq!(folded(&changelog), sorted_lines(&expected_rows));
+    assert!(changelog.lines().all(|l| l.starts_with("{\"op\":\"+I\"")));
+}
+
+/// A grouping by a key over windowed groups spans the input: EMIT FINAL
+/// writes it at the end; EMIT CHANGES (the default) updates it as windows
+/// close, and its changelog folds to the same rows.
+#[test]
+fn a_grouping_by_key_over_windowed_groups_updates_as_windows_close() {
+    let sql = format!(
+        "SELECT k, COUNT(*) AS windows, MAX(c) AS busiest, SUM(s) AS total \
+         FROM ({WINDOW_GROUPS}) w GROUP BY k"
+    );
+    let expected_rows = expected("grouping_of_windows_by_key");
+    assert_eq!(over_everywhere(&format!("{sql} EMIT FINAL")), expected_rows);
+    for changes in [sql.clone(), format!("{sql} EMIT CHANGES")] {
+        let changelog = over_everywhere_with(&changes, &["--changelog"]);
+        assert_eq!(
+            folded(&changelog),
+            sorted_lines(&expected_rows),
+            "{changes}"
+        );
+        assert!(changelog.contains("{\"op\":\"-U\""), "{changelog}");
+    }
+}
+
+#[test]
+fn a_grouping_over_an_unwindowed_grouping_matches_duckdb() {
+    let sql = "SELECT size, COUNT(*) AS keys, SUM(s) AS total, MIN(hi) AS lowest_top FROM \
+               (SELECT k, SUM(n) AS s, MAX(x) AS hi, CASE WHEN SUM(n) > 220 THEN 'big' ELSE \
+               'small' END AS size FROM overs GROUP BY k) g GROUP BY size HAVING COUNT(*) > 0 \
+               EMIT FINAL";
+    let expected_rows = expected("grouping_of_grouping");
+    assert_eq!(over_everywhere(sql), expected_rows);
+    // ORDER BY and LIMIT apply to the outer grouping's rows.
+    let last = over_everywhere(&format!("{sql} ORDER BY size DESC LIMIT 1"));
+    assert_eq!(
+        last,
+        format!("{}\n", expected_rows.lines().last().expect("a row"))
+    );
+    // Without GROUP BY: one row.
+    let global = "SELECT COUNT(*) AS keys, SUM(s) AS total, MAX(s) AS most \
+                  FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k) EMIT FINAL";
+    assert_eq!(over_everywhere(global), expected("aggregate_of_grouping"));
+}
+
+#[test]
+fn a_grouping_over_a_grouping_is_refused_where_it_cannot_run() {
+    assert_sql_error(
+        &format!(
+            "SELECT k, COUNT(*) FROM ({WINDOW_GROUPS}) w \
+             GROUP BY k, TUMBLE(window_start, INTERVAL '1' MINUTE)"
+        ),
+        &[
+            "cannot window the inner rows again",
+            "window_start and window_end",
+        ],
+    );
+    assert_sql_error(
+        "SELECT COUNT(*) FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)",
+        &["groups again the grouping's final rows", "EMIT FINAL"],
+    );
+    assert_sql_error(
+        "SELECT COUNT(*) FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k LIMIT 2) EMIT FINAL",
+        &["ORDER BY or LIMIT inside the grouping", "outer query"],
+    );
+    // A grouping over a grouping joined with something else: not yet.
+    assert_sql_error(
+        "SELECT g.k, COUNT(*) FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k) g \
+         JOIN overs o ON g.k = o.k GROUP BY g.k EMIT FINAL",
+        &["not supported"],
+    );
+}
+
+#[test]
+fn a_grouping_over_a_grouping_explains_both_stages() {
+    let sql = format!("SELECT k, COUNT(*) AS windows FROM ({WINDOW_GROUPS}) w GROUP BY k");
+    let o = run(&["explain", "-e", &sql, "--source", OVERS]);
+    assert_success(&o);
+    let text = stdout(&o);
+    for line in [
+        "Query (EMIT CHANGES)",
+        "Second stage, on the merger: groups the first stage's rows (window_start TIMESTAMP, \
+         window_end TIMESTAMP, k VARCHAR, c BIGINT, hi DOUBLE, s BIGINT), writing updates \
+         after each chunk",
+        "aggregates: #1 agg0 = COUNT(*)",
+        "First stage, on the shards:",
+        "Aggregate: keys [#0 k], window TUMBLING(size 20s) on ts (#3)",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}
+
+/// Nexmark q4 (benches/nexmark/q4.sql) averages, per category, the closing
+/// prices q4_closing_price.sql writes; its last update per category is
+/// that average, at 1 to 3 shards.
+#[test]
+fn nexmark_q4_averages_the_closing_prices_per_category() {
+    let rows = |query: &str, shards: &str| {
+        let o = run(&[
+            "run",
+            "-q",
+            query,
+            "--source-option",
+            "bid.events=200000",
+            "--source-option",
+            "auction.events=200000",
+            "--shards",
+            shards,
+            "--format",
+            "csv",
+        ]);
+        assert_success(&o);
+        stdout(&o)
+    };
+    let mut prices: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for line in rows("benches/nexmark/q4_closing_price.sql", "2")
+        .lines()
+        .skip(1)
+    {
+        let fields: Vec<&str> = line.split(',').collect();
+        let [_, category, price] = fields[..] else {
+            panic!("closing price row: {line}");
+        };
+        let price = price.parse().expect("a price");
+        prices.entry(category.to_string()).or_default().push(price);
+    }
+    assert!(prices.len() > 3, "{} categories", prices.len());
+    let updates = rows("benches/nexmark/q4.sql", "1");
+    let mut last: std::collections::BTreeMap<String, f64> = Default::default();
+    for line in updates.lines().skip(1) {
+        let (category, average) = line.split_once(',').expect("category,avg_final");
+        last.insert(category.to_string(), average.parse().expect("an average"));
+    }
+    assert_eq!(
+        last.keys().collect::<Vec<_>>(),
+        prices.keys().collect::<Vec<_>>()
+    );
+    for (category, finals) in &prices {
+        let average = finals.iter().sum::<i64>() as f64 / finals.len() as f64;
+        let got = last[category];
+        assert!(
+            (got - average).abs() <= average.abs() * 1e-12,
+            "{category}: {got} against {average}"
+        );
+    }
+    for shards in ["2", "3"] {
+        assert_eq!(
+            rows("benches/nexmark/q4.sql", shards),
+            updates,
+            "{shards} shards"
+        );
+    }
+}
+
+/// The example of docs/sql.md's grouping over a grouping writes what the
+/// docs show.
+#[test]
+fn the_documented_grouping_over_a_grouping_writes_what_the_docs_show() {
+    let sql = "SELECT window_start, COUNT(*) AS symbols, SUM(volume) AS volume, MAX(volume) AS \
+               top_volume\nFROM (SELECT window_start, window_end, symbol, SUM(qty) AS volume\n      \
+               FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), INTERVAL '10' SECOND))\n      \
+               GROUP BY window_start, window_end, symbol)\nGROUP BY window_start, window_end";
+    assert_the_docs_show(sql, &["--format", "csv"]);
 }

@@ -1383,7 +1383,7 @@ mod tests {
     }
 
     /// The benchmark queries under `benches/nexmark/`.
-    const QUERIES: [(&str, &str); 15] = [
+    const QUERIES: [(&str, &str); 16] = [
         ("q0", include_str!("../../benches/nexmark/q0.sql")),
         ("q1", include_str!("../../benches/nexmark/q1.sql")),
         ("q2", include_str!("../../benches/nexmark/q2.sql")),
@@ -1397,6 +1397,7 @@ mod tests {
             "q4_closing_price",
             include_str!("../../benches/nexmark/q4_closing_price.sql"),
         ),
+        ("q4", include_str!("../../benches/nexmark/q4.sql")),
         ("q5", include_str!("../../benches/nexmark/q5.sql")),
         ("q9", include_str!("../../benches/nexmark/q9.sql")),
         ("q5_hot", include_str!("../../benches/nexmark/q5_hot.sql")),

@@ -164,7 +164,12 @@ impl QueryPlan {
     }
 
     fn header(&self) -> String {
-        let emit = match (self.emit, self.changelog) {
+        // A grouping over a grouping emits as its second stage does.
+        let (emit, changelog) = match self.stage.as_ref() {
+            Some(super::SecondStage::Group(group)) => (group.plan.emit, group.plan.changelog),
+            _ => (self.emit, self.changelog),
+        };
+        let emit = match (emit, changelog) {
             (EmitMode::Changes, false) => "EMIT CHANGES",
             (EmitMode::Changes, true) => "EMIT CHANGES as a changelog",
             (EmitMode::Final, false) => "EMIT FINAL",
@@ -307,8 +312,44 @@ fn explain_over(out: &mut String, over: &OverPlan, source_names: &[String]) {
     }
 }
 
-/// A second stage: what it ranks, then the first stage follows.
-fn explain_stage(out: &mut String, stage: &super::RankStage) {
+/// A second stage: what it ranks or groups, then the first stage follows.
+fn explain_stage(out: &mut String, stage: &super::SecondStage) {
+    match stage {
+        super::SecondStage::Rank(rank) => explain_rank_stage(out, rank),
+        super::SecondStage::Group(group) => explain_group_stage(out, group),
+    }
+    let _ = writeln!(out, "  First stage, on the shards:");
+}
+
+/// A grouping over a grouping's rows.
+fn explain_group_stage(out: &mut String, stage: &super::GroupStage) {
+    let when = match (stage.window_columns, stage.plan.emit) {
+        (Some(_), super::EmitMode::Final) => {
+            "writing each window's groups once the window's rows are all in"
+        }
+        (Some(_), super::EmitMode::Changes) => {
+            "writing updates after each chunk; a window's groups are dropped once its rows \
+             are all in"
+        }
+        (None, super::EmitMode::Final) => "writing its groups when the input ends",
+        (None, super::EmitMode::Changes) => "writing updates after each chunk",
+    };
+    let _ = writeln!(
+        out,
+        "  Second stage, on the merger: groups the first stage's rows ({}), {when}",
+        stage.input
+    );
+    let names: Vec<String> = stage.input.names().map(String::from).collect();
+    if let QueryKind::Aggregate(agg) = &stage.plan.kind {
+        explain_aggregate(out, agg, &names, false);
+    }
+    if let Some(filter) = &stage.plan.filter {
+        let _ = writeln!(out, "  Filter: {}", filter.display_with(&names));
+    }
+}
+
+/// A Top-N over a grouping's rows.
+fn explain_rank_stage(out: &mut String, stage: &super::RankStage) {
     let when = match stage.window_columns {
         Some(_) => "each window's rows once they are all in",
         None => "the grouping's rows at the end of the input",
@@ -323,7 +364,6 @@ fn explain_stage(out: &mut String, stage: &super::RankStage) {
     if let Some(filter) = &stage.filter {
         let _ = writeln!(out, "  Filter: {}", filter.display_with(&names));
     }
-    let _ = writeln!(out, "  First stage, on the shards:");
 }
 
 /// A Top-N; `whole_windows` for a second stage's, which ranks each

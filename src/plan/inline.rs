@@ -454,9 +454,10 @@ fn merge(
     let outer_groups = groups(select);
     if inner_groups && outer_groups {
         return Err(error_at(
-            "a query that groups or aggregates over a subquery that groups is not supported: \
-             it needs a second stage keyed by the outer GROUP BY, which corestream does not \
-             have yet",
+            "this query groups or aggregates over a subquery that groups, which runs as a \
+             second stage on the merger only when the query reads that subquery alone (no \
+             join or UNION beside it) and the subquery groups a source (not another grouping): \
+             corestream has one second stage",
             select,
         ));
     }
@@ -518,7 +519,7 @@ fn subquery_select(inner: &Query) -> Result<&Select> {
 }
 
 /// True when `select` groups rows: GROUP BY, HAVING, DISTINCT or an aggregate.
-fn groups(select: &Select) -> bool {
+pub(super) fn groups(select: &Select) -> bool {
     let grouped = match &select.group_by {
         GroupByExpr::All(_) => true,
         GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),

@@ -37,7 +37,7 @@ pub use order::SortKey;
 pub use over::{Frame, OverCall, OverFunction, OverPlan, RankKey, Shift};
 pub use planner::{plan_query, Catalog, PlanSettings, TableDef};
 pub(crate) use resolve::visit_columns_mut;
-pub use stages::RankStage;
+pub use stages::{GroupStage, RankStage, SecondStage};
 pub use stream_join::{StreamJoin, StreamJoinKind};
 pub use top_n::{Ranking, TopNPlan, MAX_TOP_N};
 pub use union::{UnionBranch, UnionPlan};
@@ -71,9 +71,10 @@ pub struct QueryPlan {
     pub stream_name: Option<String>,
     /// WITH properties of `CREATE STREAM` (sink, dead letter, time settings), lower-cased keys.
     pub properties: Vec<(String, String)>,
-    /// A second stage that ranks this plan's rows on the merger (a Top-N
-    /// over a grouping); `output`, `order_by` and `limit` are then its.
-    pub stage: Option<Box<RankStage>>,
+    /// A second stage that ranks or groups this plan's rows on the merger
+    /// (a Top-N or a grouping over a grouping); `output`, `emit`,
+    /// `changelog`, `order_by` and `limit` are then its.
+    pub stage: Option<SecondStage>,
     /// The branches of the UNION ALL the query reads, whose rows make up
     /// `source` (a table of the union's columns that no file backs).
     pub union: Option<UnionPlan>,

@@ -100,6 +100,22 @@ pub fn plan_query(
     }
 }
 
+/// [`plan_query`] for a first stage: a union or a join of two streams is
+/// planned as such, but not a second stage of its own.
+pub(super) fn plan_first_stage_query(
+    query: &StreamingQuery,
+    catalog: &Catalog,
+    settings: &PlanSettings,
+) -> Result<QueryPlan> {
+    if let Some(plan) = plan_over_union(query, catalog, settings)? {
+        return Ok(plan);
+    }
+    if let Some(plan) = plan_stream_join(query, catalog, settings)? {
+        return Ok(plan);
+    }
+    plan_one_stage(query, catalog, settings, Planning::Query)
+}
+
 /// What a query planned by [`plan_one_stage`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Planning {

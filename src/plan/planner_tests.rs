@@ -204,7 +204,7 @@ fn unsupported_shapes_are_named() {
         ),
         (
             "SELECT COUNT(*) FROM (SELECT symbol, COUNT(*) AS n FROM trades GROUP BY symbol)",
-            "over a subquery that groups is not supported",
+            "a grouping over a grouping groups again the grouping's final rows",
         ),
         (
             "SELECT * FROM trades, trades",

@@ -48,6 +48,17 @@ impl GroupBy<'_> {
     }
 }
 
+/// True when `e` is a bare name of one of the source's columns (a grouping
+/// over a grouping's rows groups by their `window_start` column).
+fn names_a_column(e: &SqlExpr, scope: &SourceScope) -> bool {
+    let SqlExpr::Identifier(id) = e else {
+        return false;
+    };
+    scope
+        .fields()
+        .any(|(_, field, _)| field.name.eq_ignore_ascii_case(&id.value))
+}
+
 /// Takes the window function out of `group_by` and combines it with the
 /// `WINDOW` clause; more than one window is an error.
 pub(crate) fn split_group_by<'q>(
@@ -59,7 +70,7 @@ pub(crate) fn split_group_by<'q>(
     let mut keys = Vec::new();
     let mut window_bounds = Vec::new();
     for e in group_by {
-        if window_bound(e).is_some() {
+        if window_bound(e).is_some() && !names_a_column(e, scope) {
             // `GROUP BY window_start, window_end`: the window supplies them.
             window_bounds.push(e);
             continue;

@@ -367,6 +367,28 @@ for name, function in [("window_rank", "rank"), ("window_dense_rank", "dense_ran
 write("top_n_of_grouping", """SELECT k, s, rn FROM (
     SELECT *, row_number() OVER (ORDER BY s DESC, k) AS rn
     FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)) WHERE rn <= 3 ORDER BY rn""")
+# A grouping over a grouping (a second stage on the merger). Over each
+# 20-second window's groups, grouped by the window: written when the window
+# closes, in window order.
+WINDOW_GROUPS = """SELECT time_bucket(INTERVAL 20 SECOND, ts) AS window_start,
+        time_bucket(INTERVAL 20 SECOND, ts) + INTERVAL 20 SECOND AS window_end,
+        k, COUNT(*) AS c, MAX(x) AS hi, SUM(n) AS s
+    FROM overs GROUP BY ALL"""
+write("grouping_of_windows", f"""SELECT window_start, window_end, COUNT(*) AS keys,
+    SUM(c) AS rows_in, MAX(hi) AS top, MIN(s) AS least, COUNT(hi) AS with_x
+    FROM ({WINDOW_GROUPS}) WHERE c > 1 GROUP BY window_start, window_end
+    ORDER BY window_end, window_start""")
+# Over the windows' groups, by key: groups span the input (EMIT FINAL, by key).
+write("grouping_of_windows_by_key", f"""SELECT k, COUNT(*) AS windows, MAX(c) AS busiest,
+    SUM(s) AS total FROM ({WINDOW_GROUPS}) GROUP BY k ORDER BY k""")
+# Over an unwindowed grouping: its final rows grouped again at the end, with
+# HAVING; and without GROUP BY.
+write("grouping_of_grouping", """SELECT size, COUNT(*) AS keys, SUM(s) AS total,
+    MIN(hi) AS lowest_top FROM (SELECT k, SUM(n) AS s, MAX(x) AS hi,
+      CASE WHEN SUM(n) > 220 THEN 'big' ELSE 'small' END AS size FROM overs GROUP BY k) g
+    GROUP BY size HAVING COUNT(*) > 0 ORDER BY size""")
+write("aggregate_of_grouping", """SELECT COUNT(*) AS keys, SUM(s) AS total, MAX(s) AS most
+    FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k)""")
 
 # DATE: a declared DATE column (with NULLs) beside a TIMESTAMP; DATE plus
 # days is a DATE, minus a DATE the days between, plus an INTERVAL a
