@@ -716,3 +716,32 @@ fn the_documented_grouping_over_a_grouping_writes_what_the_docs_show() {
                GROUP BY window_start, window_end, symbol)\nGROUP BY window_start, window_end";
     assert_the_docs_show(sql, &["--format", "csv"]);
 }
+
+/// The inner grouping may read a UNION ALL (here trades.csv twice: its 3
+/// symbols, 16 rows; counted by hand).
+#[test]
+fn a_grouping_over_a_grouping_of_a_union_counts_both_inputs() {
+    let sql = "SELECT COUNT(*) AS symbols, SUM(n) AS rows_in FROM (SELECT symbol, COUNT(*) AS n \
+               FROM (SELECT symbol FROM a UNION ALL SELECT symbol FROM b) u GROUP BY symbol) g \
+               EMIT FINAL";
+    for shards in ["1", "3"] {
+        let o = run(&[
+            "run",
+            "-q",
+            "-e",
+            sql,
+            "--source",
+            "a=tests/data/trades.csv",
+            "--source",
+            "b=tests/data/trades.csv",
+            "--shards",
+            shards,
+        ]);
+        assert_success(&o);
+        assert_eq!(
+            stdout(&o),
+            "{\"symbols\":3,\"rows_in\":16}\n",
+            "{shards} shards"
+        );
+    }
+}
