@@ -617,6 +617,15 @@ fn a_grouping_over_a_grouping_is_refused_where_it_cannot_run() {
         "SELECT COUNT(*) FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k LIMIT 2) EMIT FINAL",
         &["ORDER BY or LIMIT inside the grouping", "outer query"],
     );
+    // EMIT FINAL over groups that span an input that never ends.
+    let sql = format!("SELECT k, COUNT(*) FROM ({WINDOW_GROUPS}) w GROUP BY k EMIT FINAL");
+    let o = run(&["run", "-q", "-e", &sql, "--source", OVERS, "--follow"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("writes its groups when the input ends"),
+        "{}",
+        stderr(&o)
+    );
     // A grouping over a grouping joined with something else: not yet.
     assert_sql_error(
         "SELECT g.k, COUNT(*) FROM (SELECT k, SUM(n) AS s FROM overs GROUP BY k) g \

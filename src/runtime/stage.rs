@@ -39,8 +39,8 @@ pub(crate) fn staged_output(
             match limit {
                 Some(_) => "drop LIMIT, or read a bounded input",
                 None =>
-                    "group by the inner grouping's window_start and window_end, or read a \
-                         bounded input",
+                    "write EMIT CHANGES (updates as the inner rows come), group by the inner \
+                     grouping's window_start and window_end, or read a bounded input",
             }
         ))
     };
@@ -235,8 +235,8 @@ impl RowSink for RankStageSink {
 /// back to `out` for reuse.
 fn write_rows(inner: &mut dyn RowSink, out: &mut Output, room: &mut Option<u64>) -> Result<()> {
     let mut result = Ok(());
-    let rows = std::mem::take(&mut out.rows);
-    for row in rows {
+    let mut rows = std::mem::take(&mut out.rows);
+    for row in rows.drain(..) {
         if *room != Some(0) && result.is_ok() {
             result = inner.write_row(&row.values);
             if let Some(room) = room.as_mut() {
@@ -245,6 +245,7 @@ fn write_rows(inner: &mut dyn RowSink, out: &mut Output, room: &mut Option<u64>)
         }
         out.recycle_values(row.values);
     }
+    out.rows = rows;
     result
 }
 
@@ -314,8 +315,8 @@ impl GroupStageSink {
             self.pending.clear();
         }
         if closing {
+            // An unwindowed grouping's final rows come sorted by key.
             self.engine.finish(&mut self.out);
-            self.out.rows.sort_by(|a, b| a.order.cmp(&b.order));
             self.engine = PartitionEngine::for_partition(&self.stage.plan, 0);
             self.window = None;
         }
