@@ -337,6 +337,22 @@ fn ksqldb_within_is_the_interval_join_it_means() {
     assert_refused(&script, "each must declare its event-time column");
 }
 
+/// A grouping by keys without the join key, written as a grouping over a
+/// grouping: by the join key on its shard first, then by the other keys on
+/// the merger (each window's groups written when it closes).
+#[test]
+fn grouping_over_an_interval_join_by_other_keys_runs_in_two_stages() {
+    assert_matches_duckdb(
+        "SELECT customer, window_start, COUNT(*) AS orders, SUM(paid) AS paid FROM (\
+         SELECT o.id, o.customer, window_start, window_end, SUM(p.amount) AS paid \
+         FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, o.customer, TUMBLE(p.ts, INTERVAL '10' MINUTE)) g \
+         GROUP BY customer, window_start, window_end",
+        "per_customer_window",
+    );
+}
+
 #[test]
 fn grouping_over_an_interval_join_by_its_key_matches_duckdb() {
     // Windows by either side's time column, inner and outer, HAVING, and
@@ -522,6 +538,10 @@ fn groupings_over_a_join_that_its_key_does_not_place_are_refused() {
     refused(
         &format!("SELECT o.customer, COUNT(*) {join} GROUP BY o.customer"),
         "GROUP BY over a join of two streams must include the join key: add orders.id",
+    );
+    refused(
+        &format!("SELECT o.customer, COUNT(*) {join} GROUP BY o.customer"),
+        "group by the join key in a subquery and group its rows again outside it",
     );
     refused(
         &format!("SELECT p.order_id, COUNT(*) {left} GROUP BY p.order_id"),

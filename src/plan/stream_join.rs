@@ -246,11 +246,18 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
                 StreamJoinKind::Inner => String::new(),
                 kind => format!(" (of a {} join, the key of each outer side)", kind.name()),
             };
+            let two_stages = match clause {
+                "GROUP BY" => {
+                    " (or group by the join key in a subquery and group its rows again \
+                     outside it: the outer grouping then runs on the merger)"
+                }
+                _ => "",
+            };
             return Err(error_at(
                 format!(
                     "{clause} over a join of two streams must include the join key{side}: add \
                      {} to it. It runs on the shard that owns the join key; other keys need \
-                     a second routing step, not supported yet",
+                     a second routing step, not supported yet{two_stages}",
                     expr_text(missing, &names)
                 ),
                 at,

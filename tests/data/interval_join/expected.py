@@ -91,3 +91,13 @@ write_sorted("over_payments", """SELECT o.id, p.pid,
         RANGE BETWEEN INTERVAL '10' MINUTE PRECEDING AND CURRENT ROW) AS recent
     FROM orders o JOIN payments p
     ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE""")
+
+# GROUP BY over the join by keys without the join key, written as a grouping
+# over a grouping: each order's payments per 10-minute window (by the join
+# key, on its shard), then per customer and window (on the merger).
+write_sorted("per_customer_window", """SELECT o.customer,
+      time_bucket(INTERVAL '10 minutes', p.ts) AS window_start,
+      COUNT(DISTINCT o.id) AS orders, SUM(p.amount) AS paid
+    FROM orders o JOIN payments p
+    ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
+    GROUP BY o.customer, time_bucket(INTERVAL '10 minutes', p.ts)""")
