@@ -339,9 +339,10 @@ fn ksqldb_within_is_the_interval_join_it_means() {
 
 /// A grouping by keys without the join key, written as a grouping over a
 /// grouping: by the join key on its shard first, then by the other keys on
-/// the merger (each window's groups written when it closes).
+/// the merger (each window's groups written when it closes); and a window
+/// Top-N over the grouping by the join key.
 #[test]
-fn grouping_over_an_interval_join_by_other_keys_runs_in_two_stages() {
+fn second_stages_over_a_grouping_of_an_interval_join_match_duckdb() {
     assert_matches_duckdb(
         "SELECT customer, window_start, COUNT(*) AS orders, SUM(paid) AS paid FROM (\
          SELECT o.id, o.customer, window_start, window_end, SUM(p.amount) AS paid \
@@ -350,6 +351,15 @@ fn grouping_over_an_interval_join_by_other_keys_runs_in_two_stages() {
          GROUP BY o.id, o.customer, TUMBLE(p.ts, INTERVAL '10' MINUTE)) g \
          GROUP BY customer, window_start, window_end",
         "per_customer_window",
+    );
+    // A window Top-N over the grouping by the join key: ranked on the merger.
+    assert_matches_duckdb(
+        "SELECT window_start, id, paid, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY \
+         window_start, window_end ORDER BY paid DESC) AS rn FROM (SELECT o.id, window_start, \
+         window_end, SUM(p.amount) AS paid FROM orders o JOIN payments p \
+         ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
+         GROUP BY o.id, TUMBLE(p.ts, INTERVAL '10' MINUTE))) WHERE rn <= 2",
+        "top_orders_per_window",
     );
 }
 

@@ -91,8 +91,18 @@ pub fn plan_query(
     if let Some(plan) = plan_over_union(query, catalog, settings)? {
         return Ok(plan);
     }
-    if let Some(plan) = plan_stream_join(query, catalog, settings)? {
-        return Ok(plan);
+    match plan_stream_join(query, catalog, settings) {
+        Ok(Some(plan)) => return Ok(plan),
+        Ok(None) => {}
+        // Merged into one stage, a Top-N over a grouping of a join may not
+        // run there (its PARTITION BY lacks the join key); in two stages it
+        // may. Otherwise the join's error says what is wrong.
+        Err(error) => {
+            return match plan_in_stages(query, catalog, settings) {
+                Ok(Some(staged)) => Ok(staged),
+                _ => Err(error),
+            }
+        }
     }
     match plan_in_stages(query, catalog, settings)? {
         Some(staged) => Ok(staged),

@@ -101,3 +101,14 @@ write_sorted("per_customer_window", """SELECT o.customer,
     FROM orders o JOIN payments p
     ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
     GROUP BY o.customer, time_bucket(INTERVAL '10 minutes', p.ts)""")
+
+# A window Top-N over that grouping by the join key: the two orders paid
+# most in each 10-minute window (ties by order id, the grouping's order).
+write_sorted("top_orders_per_window", """SELECT window_start, id, paid, rn FROM (
+    SELECT *, row_number() OVER (PARTITION BY window_start ORDER BY paid DESC, id) AS rn
+    FROM (SELECT o.id, time_bucket(INTERVAL '10 minutes', p.ts) AS window_start,
+            SUM(p.amount) AS paid
+          FROM orders o JOIN payments p
+          ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
+          GROUP BY ALL))
+    WHERE rn <= 2""")
