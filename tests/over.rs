@@ -357,27 +357,29 @@ fn rank_and_dense_rank_over_a_windowed_grouping_keep_every_tie_within_the_bound(
     );
 }
 
+/// The CSV output of the Nexmark query file `query` at `shards` shards,
+/// with the source options `sources` (`table.key=value`).
+fn nexmark_csv(query: &str, shards: &str, sources: &[&str]) -> String {
+    let mut args = vec!["run", "-q", query, "--shards", shards, "--format", "csv"];
+    for source in sources {
+        args.extend(["--source-option", source]);
+    }
+    let o = run(&args);
+    assert_success(&o);
+    stdout(&o)
+}
+
 /// Nexmark q5 in full (benches/nexmark/q5_hot.sql) keeps, of each window
 /// of q5's counting query (benches/nexmark/q5.sql), the auctions with the
 /// most bids, in the counting query's order; at 1 to 3 shards.
 #[test]
 fn nexmark_q5_in_full_keeps_the_auctions_with_most_bids_of_each_window() {
     let options = |query: &str, shards: &str| {
-        let o = run(&[
-            "run",
-            "-q",
+        nexmark_csv(
             query,
-            "--source-option",
-            "bid.events=200000",
-            "--source-option",
-            "bid.events_per_second_time=10000",
-            "--shards",
             shards,
-            "--format",
-            "csv",
-        ]);
-        assert_success(&o);
-        stdout(&o)
+            &["bid.events=200000", "bid.events_per_second_time=10000"],
+        )
     };
     let counts = options("benches/nexmark/q5.sql", "1");
     let mut windows: Vec<(String, Vec<(String, u64)>)> = Vec::new();
@@ -659,21 +661,11 @@ fn a_grouping_over_a_grouping_explains_both_stages() {
 #[test]
 fn nexmark_q4_averages_the_closing_prices_per_category() {
     let rows = |query: &str, shards: &str| {
-        let o = run(&[
-            "run",
-            "-q",
+        nexmark_csv(
             query,
-            "--source-option",
-            "bid.events=200000",
-            "--source-option",
-            "auction.events=200000",
-            "--shards",
             shards,
-            "--format",
-            "csv",
-        ]);
-        assert_success(&o);
-        stdout(&o)
+            &["bid.events=200000", "auction.events=200000"],
+        )
     };
     let mut prices: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
     for line in rows("benches/nexmark/q4_closing_price.sql", "2")

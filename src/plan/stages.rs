@@ -66,8 +66,8 @@ pub struct RankStage {
     pub changelog: bool,
 }
 
-/// The plan of `query` in two stages, when it ranks (OVER) the rows of a
-/// grouping subquery; `None` when it is a one-stage query.
+/// The plan of `query` in two stages, when it ranks (OVER) or groups the
+/// rows of a grouping subquery; `None` when it is a one-stage query.
 pub(super) fn plan_in_stages(
     query: &StreamingQuery,
     catalog: &Catalog,
@@ -77,27 +77,23 @@ pub(super) fn plan_in_stages(
         return Ok(None);
     }
     let expanded = expand_named_queries(query.query.as_ref().clone(), catalog)?;
-    let mut outer = expanded.clone();
-    if let Some((grouping, name)) = take_grouping_under_over(&mut outer, false, catalog) {
-        let first = plan_first_stage(query, &grouping, catalog, settings, FirstStageOf::Rank)?;
+    for of in [FirstStageOf::Rank, FirstStageOf::Group] {
+        let mut outer = expanded.clone();
+        let Some((grouping, name)) = take_grouping_under(&mut outer, of, false, catalog) else {
+            continue;
+        };
+        let first = plan_first_stage(query, &grouping, catalog, settings, of)?;
         let stages = Stages {
             query,
             outer,
             name,
             grouping,
         };
-        return plan_rank_stage(stages, first, catalog, settings).map(Some);
-    }
-    let mut outer = expanded;
-    if let Some((grouping, name)) = take_grouping_under_grouping(&mut outer, catalog) {
-        let first = plan_first_stage(query, &grouping, catalog, settings, FirstStageOf::Group)?;
-        let stages = Stages {
-            query,
-            outer,
-            name,
-            grouping,
+        let staged = match of {
+            FirstStageOf::Rank => plan_rank_stage(stages, first, catalog, settings),
+            FirstStageOf::Group => plan_group_stage(stages, first, catalog, settings),
         };
-        return plan_group_stage(stages, first, catalog, settings).map(Some);
+        return staged.map(Some);
     }
     Ok(None)
 }
@@ -140,7 +136,8 @@ impl Stages<'_> {
     }
 }
 
-/// Which second stage a first stage feeds (its errors say so).
+/// Which second stage a first stage feeds: the query levels that read it
+/// differ, and its errors say which.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum FirstStageOf {
     Rank,
@@ -148,6 +145,21 @@ enum FirstStageOf {
 }
 
 impl FirstStageOf {
+    /// True when `select` (below a reading level when `under_reader`) is the
+    /// level that reads the grouping: one with a window function (OVER, in
+    /// its SELECT list or QUALIFY; the levels below it too, which filter and
+    /// project for it) for a Top-N, one that groups for a grouping.
+    fn reads(self, select: &sqlparser::ast::Select, under_reader: bool) -> bool {
+        match self {
+            FirstStageOf::Rank => {
+                under_reader
+                    || uses_over(select)
+                    || select.qualify.as_ref().is_some_and(contains_over)
+            }
+            FirstStageOf::Group => groups(select),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             FirstStageOf::Rank => "a Top-N over a grouping",
@@ -312,51 +324,19 @@ fn outer_window_columns(first: &QueryPlan, second: &QueryPlan) -> Option<[usize;
     selected_window_columns(first).filter(|[start, end]| grouped_by(*start) && grouped_by(*end))
 }
 
-/// Finds, below a query level that groups, a subquery in FROM that
-/// groups; writes a table of the subquery's name (its alias, or
+/// Finds, below a query level that reads as `reader`'s second stage does
+/// ([`FirstStageOf::reads`]), a subquery in FROM that groups; writes a table of the subquery's name (its alias, or
 /// `grouped`) in its place and returns it with that name.
-fn take_grouping_under_grouping(query: &mut Query, catalog: &Catalog) -> Option<(Query, Ident)> {
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return None;
-    };
-    let groups_here = groups(select);
-    let [from] = select.from.as_mut_slice() else {
-        return None;
-    };
-    if !from.joins.is_empty() {
-        return None;
-    }
-    let TableFactor::Derived {
-        subquery, alias, ..
-    } = &mut from.relation
-    else {
-        return None;
-    };
-    if !groups_here || !groups_when_merged(subquery, catalog) {
-        return take_grouping_under_grouping(subquery, catalog);
-    }
-    let name = alias
-        .as_ref()
-        .map_or_else(|| Ident::new("grouped"), |a| a.name.clone());
-    let grouping = subquery.as_ref().clone();
-    from.relation = table_named(&name);
-    Some((grouping, name))
-}
-
-/// Finds, below a query level with a window function (OVER, in its SELECT
-/// list or QUALIFY), a subquery in FROM that groups; writes a table of the
-/// subquery's name (its alias, or `grouped`) in its place and returns it
-/// with that name.
-fn take_grouping_under_over(
+fn take_grouping_under(
     query: &mut Query,
-    over_above: bool,
+    reader: FirstStageOf,
+    under_reader: bool,
     catalog: &Catalog,
 ) -> Option<(Query, Ident)> {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return None;
     };
-    let over_here =
-        over_above || uses_over(select) || select.qualify.as_ref().is_some_and(contains_over);
+    let reads = reader.reads(select, under_reader);
     let [from] = select.from.as_mut_slice() else {
         return None;
     };
@@ -369,8 +349,8 @@ fn take_grouping_under_over(
     else {
         return None;
     };
-    if !over_here || !groups_when_merged(subquery, catalog) {
-        return take_grouping_under_over(subquery, over_here, catalog);
+    if !reads || !groups_when_merged(subquery, catalog) {
+        return take_grouping_under(subquery, reader, reads, catalog);
     }
     let name = alias
         .as_ref()
