@@ -210,6 +210,9 @@ fn late_run(extra: &[&str]) -> (String, serde_json::Value, String) {
         dead.to_str().unwrap(),
         "--shards",
         "1",
+        // The watermark moves at chunk ends: every line is a chunk here.
+        "--chunk-bytes",
+        "32",
     ];
     args.extend_from_slice(extra);
     let o = corestream(&args);

@@ -184,8 +184,9 @@ fn ksqldb_session_window() {
     assert_eq!(query_everywhere(sql), expected("session_8s"));
 }
 
-/// late.csv by hand: A@1s, A@12s, A@5s, A@13s. Without grace the 5s record
-/// comes after the watermark (12s) passed the [0s, 10s) window's end: late.
+/// late.csv by hand: A@1s, A@12s, A@5s, A@13s, a chunk each (the watermark
+/// moves at chunk ends). Without grace the 5s record comes after the
+/// watermark (12s) passed the [0s, 10s) window's end: late.
 #[test]
 fn ksqldb_grace_period_is_the_allowed_lateness() {
     let sql = |window: &str| {
@@ -194,7 +195,14 @@ fn ksqldb_grace_period_is_the_allowed_lateness() {
     let late = |window: &str| {
         run_sql(
             &sql(window),
-            &["--source", "t=tests/data/late.csv", "--format", "csv"],
+            &[
+                "--source",
+                "t=tests/data/late.csv",
+                "--format",
+                "csv",
+                "--chunk-bytes",
+                "32",
+            ],
         )
     };
     assert_eq!(

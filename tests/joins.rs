@@ -184,6 +184,9 @@ fn a_late_row_is_dead_lettered_as_the_record_read() {
         &sql,
         "--dead-letter",
         dead.to_str().expect("utf-8 path"),
+        // A chunk per line: the watermark moves at chunk ends.
+        "--chunk-bytes",
+        "40",
     ]);
     assert_success(&o);
     let dead = std::fs::read_to_string(&dead).expect("dead letters");

@@ -244,9 +244,9 @@ where
     config.validate()?;
     let started = Instant::now();
     let mut plan = plan.clone();
-    // A union's inputs each have a watermark of their own: the engine's
-    // moves only when a chunk ends.
-    plan.time.aligned_only = input.chunk_inputs().inputs() > 1;
+    // As in the thread-per-core runtime: the engine's watermark moves only
+    // when a chunk ends.
+    plan.time.aligned_only = true;
     let io = crate::runtime::sorted_output(&mut plan, io, input.never_ends())?;
     let io = crate::runtime::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;

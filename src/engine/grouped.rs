@@ -460,31 +460,58 @@ impl Grouped {
         &self.ctx.aggs
     }
 
-    /// The unwindowed groups (pre-aggregation): `None` for windowed plans.
-    pub fn unwindowed_groups(&self) -> Option<&GroupTable> {
+    /// The groups held (pre-aggregation), each table with the end of its
+    /// window (`None`: unwindowed); sessions are never handed on this way.
+    pub fn groups_by_window(&self) -> Vec<(Option<i64>, &GroupTable)> {
         match &self.store {
-            Store::Unwindowed(table) => Some(table),
-            _ => None,
+            Store::Unwindowed(table) => vec![(None, table)],
+            Store::Aligned(windows) => windows.tables().map(|(end, t)| (Some(end), t)).collect(),
+            Store::Sessions(_) => Vec::new(),
         }
     }
 
-    /// Forgets the unwindowed groups (after they were handed on), keeping
-    /// the table's capacity.
-    pub fn clear_unwindowed_groups(&mut self) {
-        if let Store::Unwindowed(table) = &mut self.store {
-            let freed = table.clear();
-            self.ctx.footprint.change(-(freed as isize));
+    /// Forgets every group (after they were handed on) without writing
+    /// them, keeping tables' capacity for reuse.
+    pub fn clear_groups(&mut self) {
+        match &mut self.store {
+            Store::Unwindowed(table) => self.ctx.clear(table),
+            Store::Aligned(windows) => {
+                let footprint = &mut self.ctx.footprint;
+                while let Some((_, mut table)) = windows.pop_closed(i64::MAX, footprint) {
+                    footprint.shrink(table.clear());
+                    windows.recycle(table, footprint);
+                }
+            }
+            Store::Sessions(_) => {}
         }
     }
 
     /// Folds groups pre-aggregated elsewhere (from later inputs than every
-    /// group here) into the unwindowed groups.
-    pub fn merge_unwindowed_groups(&mut self, partial: &GroupTable) {
-        if let Store::Unwindowed(table) = &mut self.store {
-            for theirs in 0..partial.len() {
-                let grown = table.merge_group(partial, theirs, &self.ctx.aggs);
-                self.ctx.footprint.change(grown);
+    /// group here) into the groups of the window ending at `window_end`
+    /// (`None`: unwindowed). A window the watermark has closed takes none
+    /// of them, as it takes no row.
+    pub fn merge_groups(&mut self, window_end: Option<i64>, partial: &GroupTable) {
+        let watermark = self.clock.watermark();
+        let footprint = &mut self.ctx.footprint;
+        let table = match (&mut self.store, window_end) {
+            (Store::Unwindowed(table), None) => table,
+            (Store::Aligned(windows), Some(end)) if windows.closes_at(end) > watermark => {
+                windows.window_mut(end, footprint)
             }
+            _ => return,
+        };
+        for theirs in 0..partial.len() {
+            footprint.change(table.merge_group(partial, theirs, &self.ctx.aggs));
+        }
+    }
+
+    /// Whether some record at `t` or later might be late at `watermark`:
+    /// the last window that could hold `t` has closed by then (later
+    /// records fall in windows that close no earlier). False unwindowed.
+    pub fn may_be_late_from(&self, t: i64, watermark: i64) -> bool {
+        match &self.store {
+            Store::Aligned(windows) => windows.closes_at(windows.last_end(t)) <= watermark,
+            Store::Unwindowed(_) | Store::Sessions(_) => false,
         }
     }
 

@@ -326,7 +326,9 @@ impl PartitionEngine {
     /// the rows it is sent; their records count as processed here.
     pub fn merge_partial(&mut self, partial: &PartialGroups) {
         if let Operator::Grouped(grouped) = &mut self.operator {
-            grouped.merge_unwindowed_groups(&partial.table);
+            for (window_end, table) in &partial.tables {
+                grouped.merge_groups(*window_end, table);
+            }
             self.stats.records_in += partial.records();
             self.stats.processed += partial.records();
         }
@@ -519,6 +521,12 @@ impl PartitionEngine {
 
     pub fn stats(&self) -> EngineStats {
         self.stats
+    }
+
+    /// Sets the counters back to `stats` (taken earlier): what was counted
+    /// since is undone, because its records go elsewhere after all.
+    pub(super) fn restore_stats(&mut self, stats: EngineStats) {
+        self.stats = stats;
     }
 
     /// An estimate of the bytes this engine's state holds: groups and their

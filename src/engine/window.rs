@@ -221,6 +221,22 @@ impl AlignedWindows {
         })
     }
 
+    /// The end of the last window that starts at or before `t` (the last
+    /// window holding `t`, unless `t` falls in a gap between sliding
+    /// windows); never smaller for a later `t`.
+    pub fn last_end(&self, t: i64) -> i64 {
+        let start = match self.step {
+            None => self.start_range(t).1,
+            Some(_) => t.div_euclid(self.size).saturating_mul(self.size),
+        };
+        start.saturating_add(self.size)
+    }
+
+    /// The open windows' groups, by end.
+    pub fn tables(&self) -> impl Iterator<Item = (i64, &GroupTable)> + '_ {
+        self.windows.iter().map(|(end, table)| (*end, table))
+    }
+
     /// When the window ending at `end` closes.
     pub fn closes_at(&self, end: i64) -> i64 {
         end.saturating_add(self.lateness)

@@ -281,7 +281,7 @@ fn explain_aggregate(
     if pre_aggregates {
         out.push_str(
             "    pre-aggregated: at 2 shards and more, each shard folds the rows it reads \
-             per key and sends each input chunk's states to the key's shard\n",
+             per key (and window) and sends each input chunk's states to the key's shard\n",
         );
     }
 }

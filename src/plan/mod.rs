@@ -106,9 +106,10 @@ impl QueryPlan {
     }
 
     /// True when shards may aggregate the rows they read before sending
-    /// each key's state to its shard (`engine::PreAggregator`): an
-    /// unwindowed EMIT FINAL grouping, not over a join of two streams, whose
-    /// every call merges exactly ([`AggregateCall::merges_exactly`]).
+    /// each key's state to its shard (`engine::PreAggregator`): an EMIT
+    /// FINAL grouping, unwindowed or in tumbling, hopping or cumulating
+    /// windows (not sessions, which merge), not over a join of two streams,
+    /// whose every call merges exactly ([`AggregateCall::merges_exactly`]).
     pub fn pre_aggregates(&self) -> bool {
         let QueryKind::Aggregate(grouping) = &self.kind else {
             return false;
@@ -117,8 +118,10 @@ impl QueryPlan {
             .aggregates
             .iter()
             .all(AggregateCall::merges_exactly);
-        let unwindowed = grouping.window.is_none() && self.emit == EmitMode::Final;
-        exact && unwindowed && self.join.is_none()
+        let aligned = grouping
+            .window
+            .is_none_or(|window| !matches!(window.kind, WindowKind::Session { .. }));
+        exact && aligned && self.emit == EmitMode::Final && self.join.is_none()
     }
 
     /// True when every row can be processed on its own (no GROUP BY, no
@@ -328,8 +331,10 @@ pub struct TimeSettings {
     pub max_out_of_orderness_ms: i64,
     /// A window stays open this long after the watermark passes its end.
     pub allowed_lateness_ms: i64,
-    /// The watermark moves only when the runtime aligns it, not with each
-    /// record read: per-shard streams (Kafka), whose watermark follows the
-    /// slowest partition rather than the largest event time one engine saw.
+    /// The watermark moves only when the runtime aligns it (at chunk ends),
+    /// not with each record read. Both runtimes set it: the watermark is
+    /// then the same on every shard, whatever records each one sees (see
+    /// `runtime::run_with`). Engines driven record by record (tests) leave
+    /// it unset.
     pub aligned_only: bool,
 }

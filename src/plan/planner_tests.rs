@@ -1224,6 +1224,7 @@ Query (EMIT FINAL, LIMIT 10)
   Aggregate: keys [#0 symbol], window TUMBLING(size 1m) on ts (#3)
     aggregates: #1 agg0 = COUNT(*), #2 agg1 = SUM(#1 price)
     having: (#1 agg0 > 1)
+    pre-aggregated: at 2 shards and more, each shard folds the rows it reads per key (and window) and sends each input chunk's states to the key's shard
   Filter: (#1 price > 100)
   Source: trades (symbol VARCHAR, price DOUBLE, qty BIGINT, ts TIMESTAMP, amount DECIMAL(10,2), seq BIGINT) path=trades.csv
   Watermark: max out-of-orderness 4s, allowed lateness 0ms
@@ -1243,11 +1244,18 @@ fn explain_says_which_groupings_are_pre_aggregated() {
                     MAX(symbol) AS m FROM trades WHERE qty > 1 GROUP BY symbol";
     assert!(said(grouping, final_()));
     assert!(said("SELECT COUNT(*) AS n FROM trades", final_()));
-    // Not: EMIT CHANGES, a window, DISTINCT, a variance.
-    assert!(!said(grouping, None));
     let windowed = "SELECT symbol, COUNT(*) AS n FROM trades \
                     GROUP BY symbol, TUMBLE(ts, INTERVAL '1' MINUTE)";
-    assert!(!said(windowed, final_()));
+    assert!(said(windowed, final_()));
+    let hopping = "SELECT COUNT(*) AS n FROM trades \
+                   GROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)";
+    assert!(said(hopping, final_()));
+    // Not: EMIT CHANGES, a session window, DISTINCT, a variance.
+    assert!(!said(grouping, None));
+    assert!(!said(windowed, Some(EmitClause::Changes)));
+    let sessions = "SELECT symbol, COUNT(*) AS n FROM trades \
+                    GROUP BY symbol, SESSION(ts, INTERVAL '1' MINUTE)";
+    assert!(!said(sessions, final_()));
     assert!(!said(
         "SELECT COUNT(DISTINCT symbol) AS n FROM trades",
         final_()

@@ -64,11 +64,12 @@ use exec::{spawn_local, Executor};
 use merger::{InputTotals, Merge, MergerIo, MergerLoop, MergerResult};
 use recycle::{spawn_recycler, Pool};
 use shard::{Destination, ShardOutput, StatelessShard, ToMerger};
-use source::ShuffleSource;
+use source::{AlignedWatermarks, ShuffleSource};
 use startup::choose_placements;
 use stop::{Stop, StopBroadcast};
 
 use crate::data::Batch;
+use crate::engine::PreAggregator;
 use crate::error::{Error, Result};
 use crate::plan::QueryPlan;
 
@@ -134,10 +135,12 @@ pub fn run_with<B: Backend, I: Input>(
     config.validate()?;
     let started = Instant::now();
     let mut plan = plan.clone();
-    // Per-shard streams and a union's inputs each have a watermark of their
-    // own: the engine's moves only when the runtime aligns it.
-    plan.time.aligned_only =
-        input.layout() == InputLayout::Streams || input.chunk_inputs().inputs() > 1;
+    // The engines' watermark moves only when the runtime aligns it at a
+    // chunk's end, never with the records within a chunk: a shard sees only
+    // its keys' records, so a watermark that followed them would make other
+    // records late at other shard counts (and per-shard streams and a
+    // union's inputs each have a watermark of their own).
+    plan.time.aligned_only = true;
     let io = sorted::sorted_output(&mut plan, io, input.never_ends())?;
     let io = stage::staged_output(&mut plan, io, input.never_ends())?;
     let plan = &plan;
@@ -478,7 +481,7 @@ async fn shard_main<B: Backend, I: Input>(
                 .into_iter()
                 .map(|spent| spawn_recycler(spent, batch_pool.clone()))
                 .collect();
-            let destination = Destination {
+            let mut destination = Destination {
                 shard,
                 processor: setup.backend.processor_for(&setup.plan, shard),
                 layout: setup.input.layout(),
@@ -495,10 +498,17 @@ async fn shard_main<B: Backend, I: Input>(
                 frontiers: vec![None; setup.config.shards],
                 state_limit: setup.config.max_state_bytes,
                 state_description: setup.plan.state_description(),
+                watermarks_to_source: None,
             };
             let pre = setup
                 .backend
                 .pre_aggregator(&setup.plan, setup.config.shards);
+            let mut watermarks = None;
+            if pre.as_ref().is_some_and(PreAggregator::is_windowed) {
+                let (to_source, from_engine) = AlignedWatermarks::link(setup.config.shards);
+                destination.watermarks_to_source = Some(to_source);
+                watermarks = Some(from_engine);
+            }
             let source = ShuffleSource {
                 shard,
                 progress: destination.merger.reporter(0),
@@ -512,6 +522,7 @@ async fn shard_main<B: Backend, I: Input>(
                 batch_pool,
                 commits: ends.commits,
                 pre,
+                watermarks,
             };
             let source = spawn_local(source.run());
             let destination = spawn_local(destination.run());

@@ -333,6 +333,9 @@ pub(crate) struct Destination<P: PartitionProcessor> {
     /// `--max-state-bytes`, and what the state is, for the message.
     pub state_limit: Option<u64>,
     pub state_description: Option<String>,
+    /// A windowed pre-aggregation: where this shard's source task learns the
+    /// watermark set at each chunk's end (see `AlignedWatermarks`).
+    pub watermarks_to_source: Option<Tx<(u64, Option<i64>)>>,
 }
 
 impl<P: PartitionProcessor> Destination<P> {
@@ -529,6 +532,7 @@ impl<P: PartitionProcessor> Destination<P> {
                     self.note_event_time(chunk, owner, max_event_time);
                     self.align_watermark(chunk, read_at, out, stats).await?;
                     let watermark = self.watermark();
+                    self.tell_source(chunk, watermark);
                     self.merger
                         .end_chunk(chunk, dead, (chunk, watermark), &mut self.stop, stats)
                         .await?;
@@ -538,12 +542,22 @@ impl<P: PartitionProcessor> Destination<P> {
                     // The owner's input ended before this chunk: no such
                     // chunk, and nothing of it will come from this shard.
                     let watermark = self.watermark();
+                    self.tell_source(chunk, watermark);
                     self.merger
                         .end_chunk(chunk, None, (chunk, watermark), &mut self.stop, stats)
                         .await?;
                     return Ok(false);
                 }
             }
+        }
+    }
+
+    /// Tells this shard's source the watermark set at chunk `chunk`'s end.
+    fn tell_source(&self, chunk: u64, watermark: Option<i64>) {
+        if let Some(source) = &self.watermarks_to_source {
+            // Never full (see `AlignedWatermarks::link`); gone once the
+            // source has read everything.
+            source.offer((chunk, watermark));
         }
     }
 

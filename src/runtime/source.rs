@@ -473,6 +473,64 @@ pub(crate) struct ShuffleSource<B: Backend, I: Input> {
     /// Aggregates this shard's rows of a chunk before they are sent (files
     /// and generators, when the plan allows it): see `engine::PreAggregator`.
     pub pre: Option<PreAggregator>,
+    /// A windowed pre-aggregation: the watermark this shard's engine set at
+    /// each chunk's end, which decides whether a chunk's states may be sent.
+    pub watermarks: Option<AlignedWatermarks>,
+}
+
+/// What a shard's engine task tells its source task (on the same core): the
+/// watermark it set at the end of each chunk, in chunk order.
+pub(crate) struct AlignedWatermarks {
+    from_engine: Rx<(u64, Option<i64>)>,
+    /// The last chunk the engine ended, and the watermark it then had.
+    through: Option<u64>,
+    watermark: Option<i64>,
+}
+
+impl AlignedWatermarks {
+    /// A link for `shards` shards: the engine's end and this one. The
+    /// engine sends one message per chunk and runs at most `shards` chunks
+    /// ahead of its source (it cannot end the source's next chunk before
+    /// the source sent it), and the source takes every message at each of
+    /// its chunks' ends: a channel of twice that never fills.
+    pub fn link(shards: usize) -> (Tx<(u64, Option<i64>)>, AlignedWatermarks) {
+        let (tx, from_engine) = bounded(2 * shards + 8);
+        let watermarks = AlignedWatermarks {
+            from_engine,
+            through: None,
+            watermark: None,
+        };
+        (tx, watermarks)
+    }
+
+    /// The watermark the engine set at the end of chunk `chunk`, waiting
+    /// for it if the engine is not that far yet.
+    async fn after(
+        &mut self,
+        chunk: u64,
+        stop: &mut Stop,
+    ) -> std::result::Result<Option<i64>, Failure> {
+        while self.through.is_none_or(|through| through < chunk) {
+            match self.from_engine.recv(stop).await {
+                Ok(Some(aligned)) => self.take(aligned),
+                Ok(None) => return Err(Failure::PeerGone),
+                Err(reason) => return Err(Failure::Stopped(reason)),
+            }
+        }
+        Ok(self.watermark)
+    }
+
+    /// Takes what has come without waiting (so the channel never fills).
+    fn take_waiting(&mut self) {
+        while let Some(aligned) = self.from_engine.try_recv() {
+            self.take(aligned);
+        }
+    }
+
+    fn take(&mut self, (chunk, watermark): (u64, Option<i64>)) {
+        self.through = Some(chunk);
+        self.watermark = self.watermark.max(watermark);
+    }
 }
 
 /// Per-destination batches being filled, when their first row was read, and
@@ -601,11 +659,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                 .await?;
             let began = Instant::now();
             let event_time = match self.pre.as_mut().filter(|_| pre_aggregating) {
-                // An unwindowed grouping has no event time.
-                Some(pre) => {
-                    pre.push(&batch);
-                    None
-                }
+                Some(pre) => pre.push(&batch),
                 None => self.route(&mut batch, filled.read_at, &mut router, outbound),
             };
             max_event_time = max_event_time.max(event_time);
@@ -623,8 +677,12 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     lines,
                     read: None,
                 };
+                if let Some(watermarks) = self.watermarks.as_mut() {
+                    watermarks.take_waiting();
+                }
                 if pre_aggregating {
-                    self.send_partials(stats).await?;
+                    self.send_pre_aggregated(chunk, &mut router, outbound, stats)
+                        .await?;
                 }
                 return self
                     .end_chunk(chunk, max_event_time, dead, filled.read_at, outbound, stats)
@@ -777,6 +835,78 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
             false => pending.append(batch),
         }
         max_event_time
+    }
+
+    /// Sends chunk `chunk`'s pre-aggregated groups to their owners. A
+    /// windowed grouping's owners decide which records are late by the
+    /// watermark the chunk began with, which only the chunks before it
+    /// decide: this waits for it from this shard's engine (which is through
+    /// with the chunk before this one about when this shard is through
+    /// reading this one). If a record of the chunk might be late by it, the
+    /// chunk's states are dropped and its rows routed instead, so that the
+    /// owners dead-letter the late ones exactly as without pre-aggregation.
+    async fn send_pre_aggregated(
+        &mut self,
+        chunk: u64,
+        router: &mut B::Router,
+        outbound: &mut Outbound,
+        stats: &mut ShardStats,
+    ) -> std::result::Result<(), Failure> {
+        let timed_rows = self
+            .pre
+            .as_ref()
+            .is_some_and(PreAggregator::holds_event_times);
+        if let (true, Some(watermarks), Some(before)) =
+            (timed_rows, self.watermarks.as_mut(), chunk.checked_sub(1))
+        {
+            let watermark = watermarks.after(before, &mut self.stop).await?;
+            if self.pre.as_mut().is_some_and(|pre| pre.late_at(watermark)) {
+                self.reroute_chunk(chunk, router, outbound)?;
+                return self.flush_full(outbound, stats).await;
+            }
+        }
+        self.send_partials(stats).await
+    }
+
+    /// Reads chunk `chunk` again and routes all its rows, in place of its
+    /// states (which are forgotten, with what the first read's WHERE
+    /// counted). What the first read counted (records, malformed lines,
+    /// bytes) is not counted again. Nothing here waits, so a stop finds
+    /// either the states or every row in `out` (counted as discarded).
+    fn reroute_chunk(
+        &mut self,
+        chunk: u64,
+        router: &mut B::Router,
+        out: &mut Outbound,
+    ) -> std::result::Result<(), Failure> {
+        let (width, rows) = (self.plan.row_width(), self.config.batch_rows);
+        let mut batch = self
+            .batch_pool
+            .take_or(|| Batch::with_capacity(width, rows));
+        let mut malformed_again = Vec::new();
+        let mut reader = self.input.open(chunk as usize)?;
+        loop {
+            batch.clear();
+            let read = reader.fill(&mut batch, &mut malformed_again, rows);
+            let more = match read {
+                Ok(more) => more,
+                Err(error) => {
+                    // Nothing routed was sent: the states stand for the rows.
+                    out.batches.iter_mut().for_each(Batch::clear);
+                    return Err(error.into());
+                }
+            };
+            self.route(&mut batch, Instant::now(), router, out);
+            if !more {
+                break;
+            }
+        }
+        self.input.close(reader);
+        self.batch_pool.put(batch);
+        if let Some(pre) = self.pre.as_mut() {
+            pre.abandon_for_rows();
+        }
+        Ok(())
     }
 
     /// Sends the chunk's pre-aggregated groups to their owners; the records
