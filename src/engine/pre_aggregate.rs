@@ -204,6 +204,7 @@ impl PreAggregator {
         self.earliest = None;
         self.chunk_start = self.engine.stats();
     }
+
     /// False once a chunk had nearly as many groups as rows: route rows.
     pub fn worthwhile(&self) -> bool {
         self.worthwhile

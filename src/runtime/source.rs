@@ -681,7 +681,8 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     watermarks.take_waiting();
                 }
                 if pre_aggregating {
-                    self.send_pre_aggregated(chunk, &mut router, outbound, stats)
+                    let read = (chunk, filled.read_at);
+                    self.send_pre_aggregated(read, &mut router, outbound, stats)
                         .await?;
                 }
                 return self
@@ -847,7 +848,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
     /// owners dead-letter the late ones exactly as without pre-aggregation.
     async fn send_pre_aggregated(
         &mut self,
-        chunk: u64,
+        (chunk, read_at): (u64, Instant),
         router: &mut B::Router,
         outbound: &mut Outbound,
         stats: &mut ShardStats,
@@ -861,7 +862,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
         {
             let watermark = watermarks.after(before, &mut self.stop).await?;
             if self.pre.as_mut().is_some_and(|pre| pre.late_at(watermark)) {
-                self.reroute_chunk(chunk, router, outbound)?;
+                self.reroute_chunk((chunk, read_at), router, outbound)?;
                 return self.flush_full(outbound, stats).await;
             }
         }
@@ -871,11 +872,12 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
     /// Reads chunk `chunk` again and routes all its rows, in place of its
     /// states (which are forgotten, with what the first read's WHERE
     /// counted). What the first read counted (records, malformed lines,
-    /// bytes) is not counted again. Nothing here waits, so a stop finds
-    /// either the states or every row in `out` (counted as discarded).
+    /// bytes) is not counted again, and the rows' latency counts from when
+    /// the first read ended (`read_at`). Nothing here waits, so a stop
+    /// finds either the states or every row in `out` (counted as discarded).
     fn reroute_chunk(
         &mut self,
-        chunk: u64,
+        (chunk, read_at): (u64, Instant),
         router: &mut B::Router,
         out: &mut Outbound,
     ) -> std::result::Result<(), Failure> {
@@ -896,7 +898,7 @@ impl<B: Backend, I: Input> ShuffleSource<B, I> {
                     return Err(error.into());
                 }
             };
-            self.route(&mut batch, Instant::now(), router, out);
+            self.route(&mut batch, read_at, router, out);
             if !more {
                 break;
             }
