@@ -390,13 +390,15 @@ fn ctrl_c_while_shards_pre_aggregate_accounts_for_every_record() {
     let out = dir.path().join("out.jsonl");
     let sql = "SELECT symbol, COUNT(*) AS n, SUM(qty) AS volume FROM trades WHERE qty > 10 \
                GROUP BY symbol EMIT FINAL";
-    // Chunks of a tenth of a second of events, read a batch at a time as
-    // they are due: the interrupt lands inside a chunk whose states are
-    // held on the shard that read it.
+    // Chunks of half a second of events, read a batch at a time as they are
+    // due: the interrupt lands inside a chunk whose states are held on the
+    // shard that read it. It comes half-way through the third chunk, so
+    // that start-up time cannot move it onto a chunk's end (a run
+    // interrupted at exactly the 15th end of 0.1 s chunks held no states).
     let mut source = generator_args(100_000_000, Some(200_000));
-    source.extend(["--chunk-events".to_string(), "20000".to_string()]);
+    source.extend(["--chunk-events".to_string(), "100000".to_string()]);
     let child = spawn_run(sql, "2", &strs(&source), &out, &stats);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1250));
     send_signal(child.id(), libc::SIGINT);
     let o = child.wait_with_output().expect("wait");
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
