@@ -202,15 +202,7 @@ impl RowSink for RankStageSink {
 
     /// Reports as flushed the rows given whose ranked rows all went out.
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
-        let flushed = self.inner.flush(give_up)?;
-        let rows = match flushed.complete {
-            true => std::mem::take(&mut self.ranked_rows),
-            false => 0,
-        };
-        Ok(Flushed {
-            rows,
-            complete: flushed.complete,
-        })
+        flush_settled(self.inner.as_mut(), &mut self.ranked_rows, give_up)
     }
 
     fn settle(&mut self) -> Result<()> {
@@ -229,6 +221,25 @@ impl RowSink for RankStageSink {
     fn finish(&mut self) -> Result<()> {
         self.inner.finish()
     }
+}
+
+/// Flushes a stage's `inner` sink; once everything went out, reports as
+/// flushed the `settled` rows the stage was given whose output is written
+/// (and counts them off), else none.
+fn flush_settled(
+    inner: &mut dyn RowSink,
+    settled: &mut u64,
+    give_up: &mut dyn FnMut() -> bool,
+) -> Result<Flushed> {
+    let flushed = inner.flush(give_up)?;
+    let rows = match flushed.complete {
+        true => std::mem::take(settled),
+        false => 0,
+    };
+    Ok(Flushed {
+        rows,
+        complete: flushed.complete,
+    })
 }
 
 /// Rows to the real sink, at most `room` of them (LIMIT); the vectors go
@@ -366,15 +377,7 @@ impl RowSink for GroupStageSink {
 
     /// Reports as flushed the rows given whose groups' rows all went out.
     fn flush(&mut self, give_up: &mut dyn FnMut() -> bool) -> Result<Flushed> {
-        let flushed = self.inner.flush(give_up)?;
-        let rows = match flushed.complete {
-            true => std::mem::take(&mut self.written_rows),
-            false => 0,
-        };
-        Ok(Flushed {
-            rows,
-            complete: flushed.complete,
-        })
+        flush_settled(self.inner.as_mut(), &mut self.written_rows, give_up)
     }
 
     fn settle(&mut self) -> Result<()> {
