@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nexmark queries benches/nexmark/q{0,1,2,3,4_closing_price,4,5,5_hot,7,9,11,14,15,17,20}.sql at 1
+# Nexmark queries benches/nexmark/q{0,1,2,3,4_closing_price,4,5,5_hot,7,8,9,11,14,15,17,20}.sql at 1
 # shard and at all cores, thread-per-core runtime, blackhole sink.
 #
 #   scripts/nexmark.sh [EVENTS]
@@ -11,7 +11,7 @@
 # Each configuration runs BENCH_REPEATS (3) times; the median is shown.
 source "$(dirname "$0")/bench_common.sh"
 events=${1:-10000000}
-queries=${NEXMARK_QUERIES:-"q0 q1 q2 q3 q4_closing_price q4 q5 q5_hot q7 q9 q11 q14 q15 q17 q20 q20_interval"}
+queries=${NEXMARK_QUERIES:-"q0 q1 q2 q3 q4_closing_price q4 q5 q5_hot q7 q8 q9 q11 q14 q15 q17 q20 q20_interval"}
 ensure_built
 start_results nexmark
 

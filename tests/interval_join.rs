@@ -7,6 +7,8 @@
 //! and are compared sorted; the output itself must be the same at 1 to 4
 //! shards. Also: late rows dead-lettered, the state released as the
 //! watermark passes (measured with --max-state-bytes), explain, refusals.
+//! Window joins (Flink's: both sides through the same TUMBLE, joined on the
+//! key and the window) over the same inputs, by 1-minute windows.
 
 mod common;
 use common::{assert_explains, assert_refused, assert_success, run, stderr, stdout};
@@ -604,5 +606,233 @@ fn explain_shows_a_grouping_after_the_join() {
             "INNER JOIN on #0 id = #5 order_id",
             "its rows are grouped on the join key's shard, after the join",
         ],
+    );
+}
+
+/// A side of a window join: `table` through a 1-minute TUMBLE, as `alias`.
+fn windowed(table: &str, alias: &str) -> String {
+    format!(
+        "(SELECT * FROM TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), INTERVAL '1' MINUTE))) {alias}"
+    )
+}
+
+/// Flink's window join condition: the key and both window bounds.
+const SAME_ORDER_AND_WINDOW: &str = "ON o.id = p.order_id AND o.window_start = p.window_start \
+    AND o.window_end = p.window_end";
+
+#[test]
+fn window_joins_of_every_kind_match_duckdb() {
+    // Payments 1 ms before, at and after their order fall either side of a
+    // minute boundary now and then; outer rows come with NULLs.
+    for kind in ["inner", "left", "right", "full"] {
+        let sql = format!(
+            "SELECT o.id, o.amount, p.pid, p.amount AS paid, o.window_start, \
+             p.window_start AS paid_window FROM {} {} JOIN {} {SAME_ORDER_AND_WINDOW}",
+            windowed("orders", "o"),
+            kind.to_uppercase(),
+            windowed("payments", "p"),
+        );
+        assert_matches_duckdb(&sql, &format!("window_{kind}"));
+    }
+}
+
+#[test]
+fn a_window_join_of_table_functions_as_from_a_comma_b_filters_windows_after_the_join() {
+    // A condition on a side's own column filters its rows as read; one on
+    // its window, which rows get after they are read, the joined rows.
+    let sql = "SELECT o.id, p.pid \
+         FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) o, \
+         TABLE(TUMBLE(TABLE payments, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) p \
+         WHERE o.id = p.order_id AND o.window_start = p.window_start \
+         AND o.window_end = p.window_end \
+         AND p.window_end <= TIMESTAMP '2026-03-01 10:00:00' AND p.amount >= 10";
+    assert_matches_duckdb(sql, "window_comma");
+    let o = run(&["explain", "-e", &format!("{TABLES}{sql}")]);
+    assert_success(&o);
+    let text = stdout(&o);
+    assert!(
+        text.contains("Filter (as read, before the join): (#2 amount >= 10)")
+            && text.contains("Filter: (#11 window_end <= "),
+        "{text}"
+    );
+    assert_eq!(text.matches("Filter (as read").count(), 1, "{text}");
+}
+
+#[test]
+fn grouping_a_window_join_by_its_window_writes_each_window_as_it_closes() {
+    // GROUP BY o.window_start, o.window_end is the join's window: each
+    // window's groups come when the watermark closes it.
+    let sql = format!(
+        "SELECT o.id, o.window_start, o.window_end, COUNT(*) AS n, COUNT(p.pid) AS payments, \
+         SUM(p.amount) AS paid FROM {} LEFT JOIN {} {SAME_ORDER_AND_WINDOW} \
+         GROUP BY o.id, o.window_start, o.window_end",
+        windowed("orders", "o"),
+        windowed("payments", "p"),
+    );
+    assert_matches_duckdb(&sql, "window_grouped");
+    assert_explains(
+        &format!("{TABLES}{sql}"),
+        &[
+            "Aggregate: keys [#0 id], window TUMBLING(size 1m) on ts (#3)",
+            "LEFT JOIN on #0 id = #7 order_id AND #4 window_start = #10 window_start",
+            "a window join: both rows in one TUMBLE window of 1m (by orders.ts and \
+             payments.ts); a row is kept on its key's shard until the watermark (less the \
+             allowed lateness) closes its window",
+            "rows of an outer side that never matched are written when the watermark closes \
+             their window",
+        ],
+    );
+}
+
+#[test]
+fn a_window_join_row_is_late_only_once_its_window_has_closed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A chunk per line, read in turn: order 2 (00:29) and payment 2 (00:22)
+    // take the watermark to 00:22, past order 3 (00:12) and payment 3
+    // (00:14), whose window [00:10, 00:20) has closed: both late. Payment 2
+    // at 00:21 is behind the watermark too, but its window is open: it
+    // joins order 2 (an interval join would have refused it).
+    let tables = small_tables(
+        dir.path(),
+        "id,ts\n1,2024-01-01 00:00:05\n2,2024-01-01 00:00:29\n3,2024-01-01 00:00:12\n",
+        "order_id,paid,ts\n1,10,2024-01-01 00:00:07\n2,22,2024-01-01 00:00:22\n\
+         2,21,2024-01-01 00:00:21\n3,30,2024-01-01 00:00:14\n",
+    );
+    let side = |table: &str, alias: &str| {
+        format!("TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), INTERVAL '10' SECOND)) {alias}")
+    };
+    let script = format!(
+        "{tables}SELECT o.id, p.paid, o.window_start FROM {} FULL JOIN {} \
+         {SAME_ORDER_AND_WINDOW}",
+        side("orders", "o"),
+        side("payments", "p")
+    );
+    let dead = dir.path().join("dead.jsonl");
+    let dead_path = dead.to_str().expect("utf-8 path");
+    for shards in ["1", "2", "3"] {
+        let o = run(&[
+            "run",
+            "-e",
+            &script,
+            "--chunk-bytes",
+            "1",
+            "--shards",
+            shards,
+            "--dead-letter",
+            dead_path,
+        ]);
+        assert_success(&o);
+        assert!(
+            stderr(&o).contains("7 records read: 5 processed, 0 filtered, 2 late, 0 malformed"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            stdout(&o),
+            "{\"id\":1,\"paid\":10,\"window_start\":\"2024-01-01T00:00:00.000Z\"}\n\
+             {\"id\":2,\"paid\":22,\"window_start\":\"2024-01-01T00:00:20.000Z\"}\n\
+             {\"id\":2,\"paid\":21,\"window_start\":\"2024-01-01T00:00:20.000Z\"}\n",
+            "at {shards} shards"
+        );
+        let letters = std::fs::read_to_string(&dead).expect("dead letters");
+        let letters: Vec<serde_json::Value> = letters
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(letters.len(), 2, "{letters:?}");
+        assert_eq!(letters[0]["source"], "orders");
+        assert_eq!(
+            letters[0]["record"],
+            serde_json::json!({"id": 3, "ts": "2024-01-01T00:00:12.000Z"})
+        );
+        assert_eq!(letters[1]["source"], "payments");
+        assert_eq!(
+            letters[1]["record"],
+            serde_json::json!({"order_id": 3, "paid": 30, "ts": "2024-01-01T00:00:14.000Z"}),
+            "its own columns as read, without the window's"
+        );
+    }
+}
+
+#[test]
+fn a_window_join_keeps_only_the_rows_of_open_windows() {
+    // 100,000 orders and payments, each payment 30 s after its order: the
+    // rows of a closed minute are dropped, so 4 MiB hold the run, which
+    // the same join without windows (see the interval join's test) exceeds.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tables = steady_tables(dir.path(), 100_000);
+    let side = |table: &str, alias: &str| {
+        format!("TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) {alias}")
+    };
+    let script = format!(
+        "{tables}SELECT o.id, p.paid FROM {} JOIN {} {SAME_ORDER_AND_WINDOW}",
+        side("orders", "o"),
+        side("payments", "p")
+    );
+    let o = run(&[
+        "run",
+        "-e",
+        &script,
+        "--format",
+        "blackhole",
+        "--max-state-bytes",
+        "4MiB",
+        "--chunk-bytes",
+        "65536",
+    ]);
+    assert_success(&o);
+    // A payment falls in its order's minute when the order is at :00-:29:
+    // 1,666 whole minutes of 30, and 30 of the last 40 seconds.
+    assert!(
+        stderr(&o).contains("200000 records read: 200000 processed, 0 filtered, 0 late, 0 malformed; 50010 rows emitted"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn window_joins_that_cannot_run_are_refused_with_the_reason() {
+    let refused = |sql: &str, fragment: &str| assert_refused(&format!("{TABLES}{sql}"), fragment);
+    let (o, p) = (windowed("orders", "o"), windowed("payments", "p"));
+    refused(
+        &format!(
+            "SELECT o.id FROM (SELECT * FROM TABLE(HOP(TABLE orders, DESCRIPTOR(ts), \
+             INTERVAL '1' MINUTE, INTERVAL '2' MINUTE))) o JOIN (SELECT * FROM TABLE(HOP(TABLE \
+             payments, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '2' MINUTE))) p \
+             {SAME_ORDER_AND_WINDOW}"
+        ),
+        "a window join over HOP windows is not supported yet: only TUMBLE",
+    );
+    refused(
+        &format!(
+            "SELECT o.id FROM {o} JOIN {} {SAME_ORDER_AND_WINDOW}",
+            windowed("payments", "p").replace("'1' MINUTE", "'2' MINUTE")
+        ),
+        "both sides need the same TUMBLE size (60000 ms and 120000 ms here)",
+    );
+    refused(
+        &format!(
+            "SELECT o.id FROM {o} JOIN {p} ON o.id = p.order_id \
+             AND o.window_start = p.window_start"
+        ),
+        "must equate the two sides' windows: add AND o.window_end = p.window_end",
+    );
+    refused(
+        &format!("SELECT o.id FROM {o} JOIN payments p ON o.id = p.order_id"),
+        "a window join needs the same window table function on both sides",
+    );
+    refused(
+        &format!(
+            "SELECT o.id FROM {o} JOIN (SELECT * FROM TABLE(TUMBLE(TABLE payments, \
+             DESCRIPTOR(ts), INTERVAL '1' MINUTE)) WHERE amount > 5) p {SAME_ORDER_AND_WINDOW}"
+        ),
+        "a window join's side must be SELECT * FROM TABLE(TUMBLE(..))",
+    );
+    // Each window of an order is on the shard of (order, window).
+    refused(
+        &format!(
+            "SELECT o.id, COUNT(*) AS n FROM {o} JOIN {p} {SAME_ORDER_AND_WINDOW} GROUP BY o.id"
+        ),
+        "must include the join key: add orders.window_start to it",
     );
 }

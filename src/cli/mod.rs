@@ -385,9 +385,9 @@ fn kafka_sink_config(plan: &QueryPlan, sink_path: Option<&str>) -> Result<Option
 /// Where late records go, named by the columns of the source they came from.
 fn dead_letter_file(plan: &QueryPlan, writer: DeadLetterWriter) -> DeadLetterFile {
     match (&plan.join, &plan.union) {
-        (Some(_), Some(union)) if union.branches.len() == 2 => {
-            let [left, right] = [0, 1].map(|b| union.branches[b].source.schema.clone());
-            DeadLetterFile::of_join(writer, left, right)
+        (Some(join), Some(union)) if union.branches.len() == 2 => {
+            let sides = [0, 1].map(|b| union.branches[b].source.schema.clone());
+            DeadLetterFile::of_join(writer, sides, join)
         }
         _ => DeadLetterFile::new(writer, plan.source.schema.clone()),
     }

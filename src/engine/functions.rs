@@ -109,6 +109,13 @@ fn apply_strict(func: ScalarFunction, args: &[Value]) -> Option<Value> {
         }
         ScalarFunction::TimeFloor(unit) => time_floor(time_of(first)?, unit).map(Value::Timestamp),
         ScalarFunction::TimeCeil(unit) => time_ceil(time_of(first)?, unit).map(Value::Timestamp),
+        ScalarFunction::TumbleStart(size_ms) => {
+            Some(Value::Timestamp(tumble_start(time_of(first)?, size_ms)))
+        }
+        ScalarFunction::TumbleEnd(size_ms) => {
+            let start = tumble_start(time_of(first)?, size_ms);
+            Some(Value::Timestamp(start.saturating_add(size_ms)))
+        }
         ScalarFunction::Coalesce
         | ScalarFunction::NullIf
         | ScalarFunction::Concat
@@ -172,6 +179,12 @@ fn split_part(s: &str, delimiter: &str, n: i64) -> String {
 }
 
 /// The start (epoch millis) of the `unit` holding `millis`, in UTC.
+/// The start of the epoch-aligned window of `size_ms` (positive) holding
+/// `millis`, as the windowed operators compute it.
+fn tumble_start(millis: i64, size_ms: i64) -> i64 {
+    millis.div_euclid(size_ms.max(1)).saturating_mul(size_ms)
+}
+
 fn time_floor(millis: i64, unit: TimeUnit) -> Option<i64> {
     let fixed = |size: i64| Some(millis - millis.rem_euclid(size));
     match unit {

@@ -257,7 +257,9 @@ impl StreamJoinOperator {
     ) -> Outcome {
         let side = self.join.side_of(row);
         let time = self.event_time(row);
-        if let Some(time) = time.filter(|&t| t < self.watermark) {
+        let interval = self.join.interval;
+        let late = |t: &i64| interval.is_some_and(|i| i.is_late(*t, self.watermark));
+        if let Some(time) = time.filter(late) {
             return Outcome::Late(time);
         }
         self.key.clear();
@@ -532,6 +534,7 @@ mod tests {
             time_columns: [1, 1],
             lower_ms: 0,
             upper_ms: 10,
+            tumbling_ms: None,
         };
         StreamJoinOperator::new(&plan(kind, Some(interval)), 0)
     }

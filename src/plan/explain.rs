@@ -6,7 +6,7 @@ use super::{
     ExprKind, Frame, OverCall, OverFunction, OverPlan, QueryKind, QueryPlan, Ranking, ScalarExpr,
     ScalarFunction, Shift, TopNPlan, TrimSide, UnaryOp, WindowKind, WindowSpec,
 };
-use super::{StreamJoin, StreamJoinKind, TableDef, UnionPlan};
+use super::{JoinInterval, StreamJoin, StreamJoinKind, TableDef, UnionPlan};
 use crate::data::{format_duration, format_timestamp, Value};
 use std::fmt::{self, Write};
 
@@ -539,6 +539,8 @@ impl ScalarFunction {
             ScalarFunction::TimeCeil(_) => "CEIL",
             ScalarFunction::TimestampDiff(_) => "TIMESTAMPDIFF",
             ScalarFunction::TimestampAdd(_) => "TIMESTAMPADD",
+            ScalarFunction::TumbleStart(_) => "TUMBLE_START",
+            ScalarFunction::TumbleEnd(_) => "TUMBLE_END",
             ScalarFunction::ToTimestamp => "TO_TIMESTAMP",
             ScalarFunction::Now => "NOW",
             ScalarFunction::Hash => "HASH",
@@ -672,6 +674,9 @@ impl ExprDisplay<'_> {
         match func {
             ScalarFunction::TimeFloor(unit) | ScalarFunction::TimeCeil(unit) => {
                 write!(f, " TO {})", unit.name())
+            }
+            ScalarFunction::TumbleStart(size_ms) | ScalarFunction::TumbleEnd(size_ms) => {
+                write!(f, ", INTERVAL '{size_ms}' MILLISECOND)")
             }
             _ => f.write_str(")"),
         }
@@ -865,6 +870,10 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
         .map(|(l, r)| format!("{} = {}", l.display_with(names), r.display_with(names)))
         .collect();
     let when = match join.interval {
+        Some(JoinInterval {
+            tumbling_ms: Some(_),
+            ..
+        }) => "when the watermark closes their window",
         Some(_) => "when the watermark passes their interval",
         None => "when the input ends",
     };
@@ -882,13 +891,22 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
                 let column = &source.schema.fields[interval.time_columns[side]].name;
                 format!("{}.{column}", source.name)
             });
-            format!(
+            match interval.tumbling_ms {
+                Some(size_ms) => format!(
+                    "a window join: both rows in one TUMBLE window of {} (by {left} and \
+                     {right}); a row is kept on its key's shard until the watermark (less the \
+                     allowed lateness) closes its window, then dropped; a row whose window \
+                     has closed is late",
+                    format_duration(size_ms)
+                ),
+                None => format!(
                 "an interval join: {right} - {left} within {} .. {}; a row is kept on its key's \
                  shard until the watermark (less the allowed lateness) passes the last time a \
                  row of the other side could pair with it, then dropped",
                 signed_duration(interval.lower_ms),
                 signed_duration(interval.upper_ms)
-            )
+            ),
+            }
         }
     };
     let _ = writeln!(

@@ -198,6 +198,12 @@ pub enum ScalarFunction {
     TimestampDiff(TimeUnit),
     /// `TIMESTAMPADD(unit, n, ts)`; months clamp the day to the month's end.
     TimestampAdd(TimeUnit),
+    /// The start of the tumbling window of this many milliseconds (windows
+    /// aligned to the epoch) that holds a time: a window join's
+    /// `window_start`, as its window table function would add it.
+    TumbleStart(i64),
+    /// That window's end (its start plus the size): `window_end`.
+    TumbleEnd(i64),
     /// `TO_TIMESTAMP(text [, pattern])` (ISO-8601, or Java-style pattern
     /// letters as DATE_FORMAT's) or `TO_TIMESTAMP(epoch_seconds)`; NULL when
     /// the value does not convert.

@@ -21,16 +21,48 @@ pub struct JoinInterval {
     /// `lower_ms..=upper_ms`.
     pub lower_ms: i64,
     pub upper_ms: i64,
+    /// A window join's tumbling window (milliseconds): a pair's rows share
+    /// one window (the join's keys include both sides' `window_start`), and
+    /// a row is kept until its window closes. The bounds are then those the
+    /// window implies (`-(size - 1)..=size - 1`).
+    pub tumbling_ms: Option<i64>,
 }
 
 impl JoinInterval {
+    /// A window join's bounds: rows in the same tumbling window of
+    /// `size_ms`, with these time columns.
+    pub fn tumbling(size_ms: i64, time_columns: [usize; 2]) -> JoinInterval {
+        let reach = size_ms.saturating_sub(1).max(0);
+        JoinInterval {
+            time_columns,
+            lower_ms: -reach,
+            upper_ms: reach,
+            tumbling_ms: Some(size_ms),
+        }
+    }
+
     /// The event time after which no row of the other side can pair with a
     /// row of `side` at `time`: a left row waits for right rows up to
-    /// `time + upper`, a right row for left rows up to `time - lower`.
+    /// `time + upper`, a right row for left rows up to `time - lower`; in a
+    /// window join, either waits until the last instant of its window.
     pub fn pairs_until(&self, side: usize, time: i64) -> i64 {
+        if let Some(size) = self.tumbling_ms {
+            return window_start(time, size).saturating_add(size.saturating_sub(1));
+        }
         match side {
             0 => time.saturating_add(self.upper_ms),
             _ => time.saturating_sub(self.lower_ms),
+        }
+    }
+
+    /// True when a new row of `time` comes too late to pair, once rows
+    /// older than `oldest_pairable` are: in an interval join when it is
+    /// older; in a window join when its window has closed (Flink drops a
+    /// window join's row whose window the watermark has passed).
+    pub fn is_late(&self, time: i64, oldest_pairable: i64) -> bool {
+        match self.tumbling_ms {
+            Some(_) => self.pairs_until(0, time) < oldest_pairable,
+            None => time < oldest_pairable,
         }
     }
 
@@ -40,6 +72,10 @@ impl JoinInterval {
     /// could pair with it (a left row at `oldest_pairable - upper`, a right
     /// one at `oldest_pairable + lower`).
     pub fn oldest_written(&self, side: usize, oldest_pairable: i64) -> i64 {
+        if let Some(size) = self.tumbling_ms {
+            // New rows and kept ones are in the window holding it or later.
+            return window_start(oldest_pairable, size);
+        }
         match side {
             0 => oldest_pairable.saturating_sub(self.upper_ms.max(0)),
             _ => oldest_pairable.saturating_add(self.lower_ms.min(0)),
@@ -51,6 +87,11 @@ impl JoinInterval {
     pub fn time_columns_over_joined_row(&self, left_width: usize) -> [usize; 2] {
         [self.time_columns[0], left_width + self.time_columns[1]]
     }
+}
+
+/// The start of the epoch-aligned tumbling window of `size_ms` holding `time`.
+fn window_start(time: i64, size_ms: i64) -> i64 {
+    time.div_euclid(size_ms.max(1)).saturating_mul(size_ms)
 }
 
 /// One bound found in a conjunct: `right time - left time` (>= lower or
@@ -78,6 +119,7 @@ pub fn join_interval(conjuncts: &[&ScalarExpr], left_width: usize) -> Option<Joi
         time_columns: [columns[0], columns[1] - left_width],
         lower_ms: lower,
         upper_ms: upper,
+        tumbling_ms: None,
     })
 }
 
@@ -216,11 +258,29 @@ mod tests {
             JoinInterval {
                 time_columns: [1, 1],
                 lower_ms: 0,
-                upper_ms: 3_600_000
+                upper_ms: 3_600_000,
+                tumbling_ms: None,
             }
         );
         assert_eq!(interval.pairs_until(0, 1_000), 3_601_000);
         assert_eq!(interval.pairs_until(1, 1_000), 1_000);
+    }
+
+    #[test]
+    fn a_window_join_keeps_a_row_until_its_window_closes_and_refuses_it_after() {
+        let window = JoinInterval::tumbling(10_000, [1, 1]);
+        // Either side waits until its window's last instant.
+        assert_eq!(window.pairs_until(0, 12_000), 19_999);
+        assert_eq!(window.pairs_until(1, 19_999), 19_999);
+        assert_eq!(window.pairs_until(1, 20_000), 29_999);
+        assert_eq!(window.pairs_until(0, -1), -1, "[-10 s, 0) is a window too");
+        // Behind the watermark but in an open window: not late.
+        assert!(!window.is_late(21_000, 25_000));
+        assert!(!window.is_late(19_999, 19_999));
+        assert!(window.is_late(19_999, 20_000));
+        // Rows written from now on are in the watermark's window or later.
+        assert_eq!(window.oldest_written(0, 25_000), 20_000);
+        assert_eq!(window.oldest_written(1, 20_000), 20_000);
     }
 
     #[test]

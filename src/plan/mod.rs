@@ -26,6 +26,7 @@ mod top_n;
 mod typecheck;
 mod union;
 mod window;
+mod window_join;
 
 pub use changelog::{RowKind, CHANGELOG_OP_COLUMN};
 pub use compiled::{CompiledFunction, JsonPath, JsonStep, Pattern};

@@ -36,7 +36,8 @@ use super::planner::{
     plan_one_stage, property_duration, Catalog, PlanSettings, Planning, TableDef,
 };
 use super::resolve::{error_at, visit_columns_mut};
-use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
+use super::window_join::window_join_of;
+use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan, WindowKind};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::Result;
 use crate::sql::{StreamingQuery, Within};
@@ -127,7 +128,11 @@ pub(super) fn plan_stream_join(
         return Ok(None);
     }
     let mut merged = merged_subqueries(query, catalog)?;
-    let Some(found) = stream_join_of(&mut merged.query, catalog, query.within.as_ref())? else {
+    let window_join = window_join_of(&mut merged.query, catalog)?;
+    let catalog = window_join.as_ref().map_or(catalog, |w| &w.catalog);
+    let within = query.within.as_ref();
+    let windowed = window_join.is_some();
+    let Some(found) = stream_join_of(&mut merged.query, catalog, within, windowed)? else {
         return Ok(None);
     };
     let (join, kind) = (found.join, found.kind);
@@ -163,15 +168,19 @@ pub(super) fn plan_stream_join(
         }
     }
     let mut condition = plan_on_conditions(&as_lookup, &found.conditions, catalog, settings)?;
-    let split = split_where(plan.filter.take(), kind, left_width);
+    let computed = |c: usize| window_join.as_ref().is_some_and(|w| w.is_window_column(c));
+    let split = split_where(plan.filter.take(), kind, left_width, computed);
     plan.filter = split.rest;
     condition = split
         .pairs
         .into_iter()
         .fold(condition, |all, c| Some(and(all, c)));
-    let interval = condition
-        .as_ref()
-        .and_then(|c| join_interval(&c.conjuncts(), left_width));
+    let interval = match &window_join {
+        Some(window_join) => Some(window_join.interval()),
+        None => condition
+            .as_ref()
+            .and_then(|c| join_interval(&c.conjuncts(), left_width)),
+    };
     if found.needs_interval && interval.is_none() {
         return Err(error_at(
             "a join of two files is an interval join: its ON needs both a lower and an upper \
@@ -182,14 +191,21 @@ pub(super) fn plan_stream_join(
     }
     let time_columns = interval.map(|i| i.time_columns);
     let time_type = time_columns.map(|[l, _]| left.schema.fields[l].data_type);
-    plan.union = Some(UnionPlan {
-        branches: vec![
-            padded_branch([&left, &right], 0, time_columns, split.sides[0].clone()),
-            padded_branch([&left, &right], 1, time_columns, split.sides[1].clone()),
-        ],
-    });
+    let branches: Vec<UnionBranch> = [0, 1]
+        .into_iter()
+        .map(|side| {
+            let read = match &window_join {
+                Some(w) => (&w.sides[side].source, w.own_columns(side)),
+                None => (if side == 0 { &left } else { &right }, Vec::new()),
+            };
+            let filter = split.sides[side].clone();
+            padded_branch([&left, &right], side, read, time_columns, filter)
+        })
+        .collect();
+    let [left_name, right_name] = [0, 1].map(|b| branches[b].source.name.clone());
+    plan.union = Some(UnionPlan { branches });
     plan.source = TableDef {
-        name: format!("{} {} JOIN {}", left.name, kind.name(), right.name),
+        name: format!("{left_name} {} JOIN {right_name}", kind.name()),
         schema: joined_schema(&left, &right, time_type),
         properties: left.properties.clone(),
     };
@@ -235,6 +251,9 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
     let names = qualified_names(plan);
     let grouped_by = |key: &ScalarExpr| keys.contains(key);
     for (left, right) in join.keys[0].iter().zip(&join.keys[1]) {
+        if is_window_key(join, left) && grouped_within_the_window(plan, join) {
+            continue;
+        }
         let needed: Vec<&ScalarExpr> = match join.kind {
             StreamJoinKind::Inner if grouped_by(left) || grouped_by(right) => Vec::new(),
             StreamJoinKind::Inner | StreamJoinKind::Left => vec![left],
@@ -291,6 +310,29 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
         ));
     }
     Ok(())
+}
+
+/// True for a window join's `window_start` key (the left side's window
+/// columns end its columns).
+fn is_window_key(join: &StreamJoin, left_key: &ScalarExpr) -> bool {
+    let window_start = join.left_width.checked_sub(2);
+    let tumbling = join.interval.is_some_and(|i| i.tumbling_ms.is_some());
+    tumbling && ScalarExpr::single_column(std::slice::from_ref(left_key)) == window_start
+}
+
+/// True when `plan` groups a window join's rows by tumbling windows that
+/// each lie within one of the join's windows (their size divides the
+/// join's): a group's rows then share the join's `window_start` key, and
+/// so its shard.
+fn grouped_within_the_window(plan: &QueryPlan, join: &StreamJoin) -> bool {
+    let QueryKind::Aggregate(grouping) = &plan.kind else {
+        return false;
+    };
+    let join_size = join.interval.and_then(|i| i.tumbling_ms);
+    match (grouping.window.map(|w| w.kind), join_size) {
+        (Some(WindowKind::Tumbling { size_ms }), Some(join_size)) => join_size % size_ms == 0,
+        _ => false,
+    }
 }
 
 /// `query` with its subqueries merged into one SELECT where they can be
@@ -356,7 +398,14 @@ struct SplitWhere {
 /// drops would only have made pairs, or a NULL-padded row, that it drops
 /// anyway (with the other side outer, dropping it could leave a row of the
 /// other side unmatched, which WHERE might keep).
-fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usize) -> SplitWhere {
+/// A condition reading a `computed` column (a window join's window bounds,
+/// which rows get after they are read) is applied to the joined rows.
+fn split_where(
+    filter: Option<ScalarExpr>,
+    kind: StreamJoinKind,
+    left_width: usize,
+    computed: impl Fn(usize) -> bool,
+) -> SplitWhere {
     let mut split = SplitWhere {
         pairs: Vec::new(),
         sides: [None, None],
@@ -364,10 +413,16 @@ fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usi
     };
     for mut conjunct in filter.map(ScalarExpr::into_conjuncts).unwrap_or_default() {
         let mut reads = [false; 2];
+        let mut reads_computed = false;
         visit_columns_mut(&mut conjunct, &mut |c| {
-            reads[usize::from(*c >= left_width)] = true
+            reads[usize::from(*c >= left_width)] = true;
+            reads_computed |= computed(*c);
         });
         let side = match reads {
+            _ if reads_computed => {
+                split.rest = Some(and(split.rest.take(), conjunct));
+                continue;
+            }
             [true, true] if kind == StreamJoinKind::Inner => {
                 split.pairs.push(conjunct);
                 continue;
@@ -392,13 +447,18 @@ fn split_where(filter: Option<ScalarExpr>, kind: StreamJoinKind, left_width: usi
 }
 
 /// The joined row's columns named by their sources (`orders.id`), for messages.
+/// (A window join's sides have their windows' columns after their own.)
 fn qualified_names(plan: &QueryPlan) -> Vec<String> {
     let sources = plan.sources();
-    let columns = sources.iter().flat_map(|source| {
-        let names = source.schema.names();
-        names.map(move |column| format!("{}.{column}", source.name))
-    });
-    columns.collect()
+    let left_width = plan.join.as_ref().map_or(usize::MAX, |j| j.left_width);
+    let names = plan.source.schema.names().enumerate();
+    let qualified = names.map(
+        |(i, column)| match sources.get(usize::from(i >= left_width)) {
+            Some(source) if !column.starts_with('$') => format!("{}.{column}", source.name),
+            _ => column.to_string(),
+        },
+    );
+    qualified.collect()
 }
 
 /// The out-of-orderness `table` declares (or the run's setting).
@@ -432,6 +492,7 @@ fn stream_join_of(
     query: &mut Query,
     catalog: &Catalog,
     within: Option<&Within>,
+    windowed: bool,
 ) -> Result<Option<FoundJoin>> {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return refuse_within(within);
@@ -454,7 +515,7 @@ fn stream_join_of(
     let right_is_stream = right
         .and_then(|ident| catalog.get(&ident.value))
         .is_some_and(is_stream);
-    let two_streams = right_is_stream || comma_join || within.is_some();
+    let two_streams = right_is_stream || comma_join || within.is_some() || windowed;
     let (kind, constraint) = match &join.join_operator {
         JoinOperator::Join(c) | JoinOperator::Inner(c) => (StreamJoinKind::Inner, c),
         JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (StreamJoinKind::Left, c),
@@ -578,7 +639,7 @@ fn time_column_of(
 
 /// `FROM a, b WHERE ..` as `FROM a JOIN b ON <WHERE's equalities between
 /// a column of each> WHERE <the rest>`.
-fn comma_join_as_inner_join(select: &mut sqlparser::ast::Select) -> Result<()> {
+pub(super) fn comma_join_as_inner_join(select: &mut sqlparser::ast::Select) -> Result<()> {
     let second = select.from.remove(1);
     let not_joined = || {
         error_at(
@@ -684,23 +745,26 @@ fn is_stream(table: &TableDef) -> bool {
         .is_some_and(|c| !c.eq_ignore_ascii_case("file"))
 }
 
-/// A branch of the join's union: the rows of `sources[side]` that pass
-/// `filter`, as joined rows: the other side's columns NULL, the side
-/// column, and for an interval join the row's own time column.
+/// A branch of the join's union: the rows of `read.0` that pass `filter`,
+/// as joined rows: their own columns (`read.1`, or when empty the source's
+/// as they are), the other side's columns NULL (`sources` are the two
+/// sides as the join sees them), the side column, and for an interval join
+/// the row's own time column.
 fn padded_branch(
     sources: [&TableDef; 2],
     side: usize,
+    read: (&TableDef, Vec<ScalarExpr>),
     time_columns: Option<[usize; 2]>,
     filter: Option<ScalarExpr>,
 ) -> UnionBranch {
-    let source = sources[side];
+    let (source, own_columns) = read;
     let own = || {
-        source
-            .schema
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| ScalarExpr::column(i, f.data_type))
+        let as_read = source.schema.fields.iter().enumerate();
+        let as_read = as_read.map(|(i, f)| ScalarExpr::column(i, f.data_type));
+        match own_columns.is_empty() {
+            true => as_read.collect::<Vec<_>>(),
+            false => own_columns.clone(),
+        }
     };
     let nulls = || {
         sources[1 - side]
@@ -710,7 +774,7 @@ fn padded_branch(
             .map(|f| ScalarExpr::new(ExprKind::Literal(Value::Null), f.data_type))
     };
     let mut columns: Vec<ScalarExpr> = match side {
-        0 => own().chain(nulls()).collect(),
+        0 => own().into_iter().chain(nulls()).collect(),
         _ => nulls().chain(own()).collect(),
     };
     columns.push(ScalarExpr::new(

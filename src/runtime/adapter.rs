@@ -674,10 +674,16 @@ impl DeadLetterFile {
     }
 
     /// The dead letters of a join of two streams: a late row is written as
-    /// its own side's record.
-    pub fn of_join(writer: io::DeadLetterWriter, left: Schema, right: Schema) -> Self {
-        let side_column = left.len() + right.len();
-        let right_starts = left.len();
+    /// its own side's record (the columns of its source as read, which
+    /// begin its side's columns in the joined row; a window join's sides
+    /// go on with their windows' bounds).
+    pub fn of_join(
+        writer: io::DeadLetterWriter,
+        [left, right]: [Schema; 2],
+        join: &crate::plan::StreamJoin,
+    ) -> Self {
+        let side_column = join.side_column();
+        let right_starts = join.left_width;
         DeadLetterFile {
             writer,
             columns: left.clone(),

@@ -112,3 +112,26 @@ write_sorted("top_orders_per_window", """SELECT window_start, id, paid, rn FROM 
           ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE
           GROUP BY ALL))
     WHERE rn <= 2""")
+
+# Window joins (Flink's): orders and payments in the same 1-minute tumbling
+# window (epoch-aligned; time_bucket's default origin is minute-aligned).
+WINDOW = "time_bucket(INTERVAL '1 minute', {}.ts)"
+for kind in ["inner", "left", "right", "full"]:
+    write_sorted(f"window_{kind}", f"""SELECT o.id, o.amount, p.pid, p.amount AS paid,
+      {WINDOW.format('o')} AS window_start, {WINDOW.format('p')} AS paid_window
+    FROM orders o {kind.upper()} JOIN payments p
+    ON o.id = p.order_id AND {WINDOW.format('o')} = {WINDOW.format('p')}""")
+
+write_sorted("window_comma", f"""SELECT o.id, p.pid FROM orders o, payments p
+    WHERE o.id = p.order_id AND {WINDOW.format('o')} = {WINDOW.format('p')}
+      AND {WINDOW.format('p')} + INTERVAL '1' MINUTE <= TIMESTAMP '2026-03-01 10:00:00'
+      AND p.amount >= 10""")
+
+# GROUP BY the join key and the join's window over a LEFT window join.
+write_sorted("window_grouped", f"""SELECT o.id, {WINDOW.format('o')} AS window_start,
+      {WINDOW.format('o')} + INTERVAL '1' MINUTE AS window_end,
+      COUNT(*) AS n, COUNT(p.pid) AS payments, SUM(p.amount) AS paid
+    FROM orders o LEFT JOIN payments p
+    ON o.id = p.order_id AND {WINDOW.format('o')} = {WINDOW.format('p')}
+    WHERE o.ts IS NOT NULL
+    GROUP BY o.id, {WINDOW.format('o')}""")
