@@ -674,7 +674,8 @@ fn grouping_a_window_join_by_its_window_writes_each_window_as_it_closes() {
         &format!("{TABLES}{sql}"),
         &[
             "Aggregate: keys [#0 id], window TUMBLING(size 1m) on ts (#3)",
-            "LEFT JOIN on #0 id = #7 order_id AND #4 window_start = #10 window_start",
+            "LEFT JOIN on #0 id = #7 order_id, each row routed by its own side's key",
+            "pairs must meet: (#4 window_start = #10 window_start)",
             "a window join: both rows in one TUMBLE window of 1m (by orders.ts and \
              payments.ts); a row is kept on its key's shard until the watermark (less the \
              allowed lateness) closes its window",
@@ -682,6 +683,19 @@ fn grouping_a_window_join_by_its_window_writes_each_window_as_it_closes() {
              their window",
         ],
     );
+}
+
+#[test]
+fn grouping_a_window_join_by_its_key_alone_runs_on_the_keys_shard() {
+    // Rows are routed by the join key, not by their windows: a grouping by
+    // the key across windows is whole on its shard.
+    let sql = format!(
+        "SELECT o.id, COUNT(*) AS n, SUM(p.amount) AS paid FROM {} JOIN {} \
+         {SAME_ORDER_AND_WINDOW} GROUP BY o.id EMIT FINAL",
+        windowed("orders", "o"),
+        windowed("payments", "p"),
+    );
+    assert_matches_duckdb(&sql, "window_per_order");
 }
 
 #[test]
@@ -828,11 +842,11 @@ fn window_joins_that_cannot_run_are_refused_with_the_reason() {
         ),
         "a window join's side must be SELECT * FROM TABLE(TUMBLE(..))",
     );
-    // Each window of an order is on the shard of (order, window).
     refused(
         &format!(
-            "SELECT o.id, COUNT(*) AS n FROM {o} JOIN {p} {SAME_ORDER_AND_WINDOW} GROUP BY o.id"
+            "SELECT o.id FROM {o} JOIN {p} ON o.window_start = p.window_start \
+             AND o.window_end = p.window_end"
         ),
-        "must include the join key: add orders.window_start to it",
+        "needs an equality on a key",
     );
 }

@@ -36,8 +36,8 @@ use super::planner::{
     plan_one_stage, property_duration, Catalog, PlanSettings, Planning, TableDef,
 };
 use super::resolve::{error_at, visit_columns_mut};
-use super::window_join::window_join_of;
-use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan, WindowKind};
+use super::window_join::{window_join_of, WindowJoin};
+use super::{ExprKind, QueryKind, QueryPlan, ScalarExpr, UnionBranch, UnionPlan};
 use crate::data::{DataType, Field, Schema, Value};
 use crate::error::Result;
 use crate::sql::{StreamingQuery, Within};
@@ -174,6 +174,7 @@ pub(super) fn plan_stream_join(
     condition = split
         .pairs
         .into_iter()
+        .chain(window_join.as_ref().map(WindowJoin::same_window))
         .fold(condition, |all, c| Some(and(all, c)));
     let interval = match &window_join {
         Some(window_join) => Some(window_join.interval()),
@@ -251,9 +252,6 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
     let names = qualified_names(plan);
     let grouped_by = |key: &ScalarExpr| keys.contains(key);
     for (left, right) in join.keys[0].iter().zip(&join.keys[1]) {
-        if is_window_key(join, left) && grouped_within_the_window(plan, join) {
-            continue;
-        }
         let needed: Vec<&ScalarExpr> = match join.kind {
             StreamJoinKind::Inner if grouped_by(left) || grouped_by(right) => Vec::new(),
             StreamJoinKind::Inner | StreamJoinKind::Left => vec![left],
@@ -310,29 +308,6 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
         ));
     }
     Ok(())
-}
-
-/// True for a window join's `window_start` key (the left side's window
-/// columns end its columns).
-fn is_window_key(join: &StreamJoin, left_key: &ScalarExpr) -> bool {
-    let window_start = join.left_width.checked_sub(2);
-    let tumbling = join.interval.is_some_and(|i| i.tumbling_ms.is_some());
-    tumbling && ScalarExpr::single_column(std::slice::from_ref(left_key)) == window_start
-}
-
-/// True when `plan` groups a window join's rows by tumbling windows that
-/// each lie within one of the join's windows (their size divides the
-/// join's): a group's rows then share the join's `window_start` key, and
-/// so its shard.
-fn grouped_within_the_window(plan: &QueryPlan, join: &StreamJoin) -> bool {
-    let QueryKind::Aggregate(grouping) = &plan.kind else {
-        return false;
-    };
-    let join_size = join.interval.and_then(|i| i.tumbling_ms);
-    match (grouping.window.map(|w| w.kind), join_size) {
-        (Some(WindowKind::Tumbling { size_ms }), Some(join_size)) => join_size % size_ms == 0,
-        _ => false,
-    }
 }
 
 /// `query` with its subqueries merged into one SELECT where they can be

@@ -11,8 +11,9 @@
 //! the inner join). It is planned as a join of two streams (see
 //! `stream_join`) over each source's columns followed by `window_start` and
 //! `window_end`, which each side's rows get as they are read, from their
-//! time: the window equality is one more join key, so rows pair only
-//! within their window, on the shard that owns the key. The join keeps a
+//! time. Rows are routed by the key alone, as in any join of two streams
+//! (so a grouping by the key over the join runs on its shard), and the
+//! windows' equality is a condition every pair must meet. The join keeps a
 //! row until the watermark closes its window (`JoinInterval::tumbling`),
 //! then drops it, writing it with NULLs if its side is outer and it never
 //! matched; a row whose window has closed is late.
@@ -26,7 +27,7 @@ use super::planner::{Catalog, TableDef};
 use super::resolve::{error_at, SourceScope};
 use super::stages::table_named;
 use super::window::flink_window;
-use super::{from_window::from_window, ExprKind, ScalarExpr, ScalarFunction, WindowKind};
+use super::{from_window::from_window, BinaryOp, ExprKind, ScalarExpr, ScalarFunction, WindowKind};
 use crate::data::{DataType, Field, Schema};
 use crate::error::{Error, Result};
 use sqlparser::ast::{
@@ -85,6 +86,20 @@ impl WindowJoin {
         columns.chain(window).collect()
     }
 
+    /// What every pair must meet: both rows in one window (equal
+    /// `window_start`s; with one size, equal ends follow).
+    pub fn same_window(&self) -> ScalarExpr {
+        let left = self.sides[0].source.schema.len();
+        let right = self.sides[1].source.schema.len();
+        let start = |column| ScalarExpr::column(column, DataType::Timestamp);
+        let kind = ExprKind::Binary {
+            op: BinaryOp::Eq,
+            left: Box::new(start(left)),
+            right: Box::new(start(left + 2 + right)),
+        };
+        ScalarExpr::new(kind, DataType::Boolean)
+    }
+
     /// True when joined-row column `column` is one a side's window adds
     /// (computed as its rows are read, so not there to filter them by).
     pub fn is_window_column(&self, column: usize) -> bool {
@@ -107,8 +122,8 @@ struct SideWindow {
 
 /// The window join `query`'s FROM holds, if it is one: each side is then
 /// rewritten to read its windowed table (in the returned catalog), `FROM
-/// a, b WHERE ..` becomes `a JOIN b ON ..`, and ON loses the `window_end`
-/// equality (the `window_start` one, with one window size, implies it).
+/// a, b WHERE ..` becomes `a JOIN b ON ..`, and ON loses the windows'
+/// equalities (the join applies them: [`WindowJoin::same_window`]).
 pub(super) fn window_join_of(query: &mut Query, catalog: &Catalog) -> Result<Option<WindowJoin>> {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return Ok(None);
@@ -156,7 +171,7 @@ pub(super) fn window_join_of(query: &mut Query, catalog: &Catalog) -> Result<Opt
     }
     let join = &mut select.from[0].joins[0];
     let qualifiers = [&left_window.qualifier, &right_window.qualifier];
-    keep_window_start_equality(&mut join.join_operator, qualifiers, &right_window.call)?;
+    take_window_equalities(&mut join.join_operator, qualifiers, &right_window.call)?;
     group_by_the_window(query, [&left_window, &right_window])?;
     Ok(Some(WindowJoin {
         catalog: extended,
@@ -395,8 +410,8 @@ fn parsed(text: &str) -> Result<SqlExpr> {
 }
 
 /// Checks that ON equates the two sides' `window_start` and `window_end`
-/// (as Flink requires), and drops the `window_end` equality.
-fn keep_window_start_equality(
+/// (as Flink requires), and takes both equalities out of it.
+fn take_window_equalities(
     operator: &mut JoinOperator,
     qualifiers: [&Ident; 2],
     at: &SqlExpr,
@@ -433,7 +448,9 @@ fn keep_window_start_equality(
             on,
         ));
     }
-    let kept = all.into_iter().filter(|e| !equates(e, "window_end"));
+    let kept = all
+        .into_iter()
+        .filter(|e| !WINDOW_COLUMNS.iter().any(|column| equates(e, column)));
     *on = kept
         .reduce(|all, c| SqlExpr::BinaryOp {
             left: Box::new(all),

@@ -135,3 +135,9 @@ write_sorted("window_grouped", f"""SELECT o.id, {WINDOW.format('o')} AS window_s
     ON o.id = p.order_id AND {WINDOW.format('o')} = {WINDOW.format('p')}
     WHERE o.ts IS NOT NULL
     GROUP BY o.id, {WINDOW.format('o')}""")
+
+# GROUP BY the join key alone over a window join: rows are routed by the key.
+write_sorted("window_per_order", f"""SELECT o.id, COUNT(*) AS n, SUM(p.amount) AS paid
+    FROM orders o JOIN payments p
+    ON o.id = p.order_id AND {WINDOW.format('o')} = {WINDOW.format('p')}
+    GROUP BY o.id""")
