@@ -676,6 +676,8 @@ fn grouping_a_window_join_by_its_window_writes_each_window_as_it_closes() {
             "Aggregate: keys [#0 id], window TUMBLING(size 1m) on ts (#3)",
             "LEFT JOIN on #0 id = #7 order_id, each row routed by its own side's key",
             "pairs must meet: (#4 window_start = #10 window_start)",
+            "rows are kept with only the columns read after the join: (id, ts, window_start) \
+             and (pid, order_id, amount, window_start)",
             "a window join: both rows in one TUMBLE window of 1m (by orders.ts and \
              payments.ts); a row is kept on its key's shard until the watermark (less the \
              allowed lateness) closes its window",

@@ -417,8 +417,19 @@ impl StreamJoinOperator {
     ) {
         let kept = &mut self.sides[side];
         let slot = kept.new_slot(position, matched);
-        self.heap.grow(own.iter().map(value_heap).sum::<usize>());
-        kept.values[slot * kept.width..(slot + 1) * kept.width].clone_from_slice(own);
+        let values = &mut kept.values[slot * kept.width..(slot + 1) * kept.width];
+        match self.join.columns_read[side].as_slice() {
+            [] => values.clone_from_slice(own),
+            read => {
+                for ((value, own), read) in values.iter_mut().zip(own).zip(read) {
+                    match read {
+                        true => value.clone_from(own),
+                        false => *value = Value::Null,
+                    }
+                }
+            }
+        }
+        self.heap.grow(values.iter().map(value_heap).sum::<usize>());
         if kept.link(slot, &self.key) {
             self.heap.grow(key_bytes(&self.key));
         }
@@ -523,6 +534,7 @@ mod tests {
             ],
             condition: None,
             interval,
+            columns_read: [Vec::new(), Vec::new()],
         }
     }
 
@@ -606,6 +618,44 @@ mod tests {
         let mut finished = 0;
         j.finish(|_, _, _| finished += 1);
         assert_eq!(finished, 0, "an inner join writes no unmatched rows");
+    }
+
+    #[test]
+    fn a_kept_row_holds_only_the_columns_read_after_the_join() {
+        // The left side's second column is read by nothing after the join.
+        let mut narrow = plan(StreamJoinKind::Left, None);
+        narrow.columns_read = [vec![true, false], vec![true, true]];
+        let text = |k: i64, a: &str| {
+            let text = Value::Str(a.repeat(100).into());
+            vec![
+                Value::Int(k),
+                text,
+                Value::Null,
+                Value::Null,
+                Value::Bool(false),
+            ]
+        };
+        let mut joins = [
+            StreamJoinOperator::new(&narrow, 0),
+            join(StreamJoinKind::Left),
+        ];
+        let mut written = [Vec::new(), Vec::new()];
+        for (j, written) in joins.iter_mut().zip(&mut written) {
+            j.push(&text(1, "a"), 0, |_, _| {});
+            j.push(&right(1, 21), 1, |joined, _| written.push(joined.to_vec()));
+            // The arriving row pairs as it came.
+            j.push(&text(1, "b"), 2, |joined, _| written.push(joined.to_vec()));
+        }
+        let long = |a: &str| Value::Str(a.repeat(100).into());
+        let pair = |left: Value| vec![Value::Int(1), left, Value::Int(1), Value::Int(21)];
+        assert_eq!(written[0], [pair(Value::Null), pair(long("b"))]);
+        assert_eq!(written[1], [pair(long("a")), pair(long("b"))]);
+        assert!(
+            joins[0].state_bytes() + 200 <= joins[1].state_bytes(),
+            "{} vs {}",
+            joins[0].state_bytes(),
+            joins[1].state_bytes()
+        );
     }
 
     #[test]

@@ -923,6 +923,12 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
             condition.display_with(names)
         );
     }
+    if let Some(kept) = kept_columns_text(join, names) {
+        let _ = writeln!(
+            out,
+            "    rows are kept with only the columns read after the join: {kept}"
+        );
+    }
     for (side, branch) in ["left", "right"].iter().zip(&union.branches) {
         let _ = writeln!(out, "    {side}: {}", table_text(&branch.source));
         if let Some(filter) = &branch.filter {
@@ -934,6 +940,22 @@ fn explain_stream_join(out: &mut String, union: &UnionPlan, join: &StreamJoin, n
             );
         }
     }
+}
+
+/// The columns kept of each side's rows, when not all of them.
+fn kept_columns_text(join: &StreamJoin, names: &[String]) -> Option<String> {
+    if join.columns_read.iter().all(|read| read.iter().all(|&r| r)) {
+        return None;
+    }
+    let starts = [0, join.left_width];
+    let sides = join.columns_read.iter().zip(starts).map(|(read, start)| {
+        let kept = read.iter().enumerate().filter(|(_, &r)| r);
+        let kept: Vec<&str> = kept
+            .map(|(c, _)| names.get(start + c).map_or("?", String::as_str))
+            .collect();
+        format!("({})", kept.join(", "))
+    });
+    Some(sides.collect::<Vec<_>>().join(" and "))
 }
 
 /// `expr` for a message: a column by its name alone, else the expression.

@@ -95,6 +95,13 @@ pub struct StreamJoin {
     pub condition: Option<ScalarExpr>,
     /// The time bounds of an interval join; `None` for a regular join.
     pub interval: Option<JoinInterval>,
+    /// Per side, which of its own columns the join and what follows it
+    /// read (keys, conditions, WHERE, the SELECT list, a grouping's keys,
+    /// arguments and time): a kept row holds NULL in the others, so their
+    /// values (a Nexmark row's long strings) are not copied into the state.
+    /// Empty: all of them (after an OVER or a Top-N, which this does not
+    /// look into).
+    pub columns_read: [Vec<bool>; 2],
 }
 
 impl StreamJoin {
@@ -221,8 +228,13 @@ pub(super) fn plan_stream_join(
         keys: [lookup.stream_keys, right_keys],
         condition,
         interval,
+        columns_read: [Vec::new(), Vec::new()],
     });
     check_keyed_operator_over_join(&plan, &join.relation)?;
+    let columns_read = columns_read_after_join(&plan);
+    if let Some(join) = &mut plan.join {
+        join.columns_read = columns_read;
+    }
     Ok(Some(plan))
 }
 
@@ -308,6 +320,41 @@ fn check_keyed_operator_over_join(plan: &QueryPlan, at: &TableFactor) -> Result<
         ));
     }
     Ok(())
+}
+
+/// Which own columns of each side the plan reads over the joined row (see
+/// [`StreamJoin::columns_read`]); empty for all.
+fn columns_read_after_join(plan: &QueryPlan) -> [Vec<bool>; 2] {
+    let Some(join) = &plan.join else {
+        return [Vec::new(), Vec::new()];
+    };
+    let mut read: Vec<&ScalarExpr> = join.keys.iter().flatten().collect();
+    read.extend(&join.condition);
+    read.extend(&plan.filter);
+    let mut time_column = None;
+    match &plan.kind {
+        QueryKind::Stateless { projections } => read.extend(projections),
+        QueryKind::Aggregate(grouping) => {
+            read.extend(&grouping.group_keys);
+            for call in &grouping.aggregates {
+                read.extend(call.arg.iter().chain(&call.filter).chain(&call.by));
+            }
+            time_column = grouping.window.map(|w| w.time_column);
+        }
+        QueryKind::Over(_) | QueryKind::TopN(_) => return [Vec::new(), Vec::new()],
+    }
+    let mut columns = vec![false; join.side_column()];
+    let mut mark = |c: &mut usize| {
+        if let Some(read) = columns.get_mut(*c) {
+            *read = true;
+        }
+    };
+    time_column.iter_mut().for_each(&mut mark);
+    for expr in read {
+        visit_columns_mut(&mut expr.clone(), &mut mark);
+    }
+    let right = columns.split_off(join.left_width);
+    [columns, right]
 }
 
 /// `query` with its subqueries merged into one SELECT where they can be
