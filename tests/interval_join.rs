@@ -66,6 +66,13 @@ fn assert_matches_duckdb(sql: &str, expected: &str) {
     }
 }
 
+/// What `explain` writes for `sql` over the two tables.
+fn explained(sql: &str) -> String {
+    let o = run(&["explain", "-e", &format!("{TABLES}{sql}")]);
+    assert_success(&o);
+    stdout(&o)
+}
+
 #[test]
 fn interval_joins_of_every_kind_match_duckdb_at_the_edges_of_the_interval() {
     for kind in ["inner", "left", "right", "full"] {
@@ -109,9 +116,7 @@ fn where_on_the_inner_side_filters_rows_as_read_and_on_the_outer_side_the_joined
          ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '30' MINUTE \
          WHERE o.amount > 100 AND (p.amount IS NULL OR p.amount > 5)";
     assert_matches_duckdb(sql, "left_where");
-    let o = run(&["explain", "-e", &format!("{TABLES}{sql}")]);
-    assert_success(&o);
-    let text = stdout(&o);
+    let text = explained(sql);
     assert!(
         text.contains("left: orders (")
             && text.contains("Filter (as read, before the join): (#2 amount > 100)"),
@@ -647,9 +652,7 @@ fn a_window_join_of_table_functions_as_from_a_comma_b_filters_windows_after_the_
          AND o.window_end = p.window_end \
          AND p.window_end <= TIMESTAMP '2026-03-01 10:00:00' AND p.amount >= 10";
     assert_matches_duckdb(sql, "window_comma");
-    let o = run(&["explain", "-e", &format!("{TABLES}{sql}")]);
-    assert_success(&o);
-    let text = stdout(&o);
+    let text = explained(sql);
     assert!(
         text.contains("Filter (as read, before the join): (#2 amount >= 10)")
             && text.contains("Filter: (#11 window_end <= "),

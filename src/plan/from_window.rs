@@ -12,7 +12,7 @@ use super::resolve::{error_at, function_name, positional_args};
 use crate::error::Result;
 use crate::sql::PARTITION_ARGUMENT;
 use sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, FunctionArgExpr, ObjectName, TableAlias, TableFactor,
+    Expr as SqlExpr, FunctionArg, FunctionArgExpr, Ident, ObjectName, TableAlias, TableFactor,
 };
 
 /// A window table function in FROM: the table it reads, its alias, the
@@ -28,6 +28,22 @@ pub(crate) struct FromWindow<'q> {
     pub partition: Vec<&'q SqlExpr>,
     /// The call, for error locations.
     pub call: &'q SqlExpr,
+}
+
+impl<'q> FromWindow<'q> {
+    /// The table the function reads (its first argument must name one).
+    pub fn table_name(&self) -> Result<&'q Ident> {
+        match self.table {
+            SqlExpr::Identifier(name) => Ok(name),
+            other => Err(error_at(
+                format!(
+                    "the window table function's first argument must be a table name, got \
+                     `{other}`"
+                ),
+                other,
+            )),
+        }
+    }
 }
 
 /// The window table function `relation` is, if it is one.

@@ -409,15 +409,7 @@ fn source_scope<'c, 'q>(
 
 /// The source a window table function reads (its first argument).
 fn window_source<'c>(window: &FromWindow, catalog: &'c Catalog) -> Result<SourceScope<'c>> {
-    let SqlExpr::Identifier(name) = window.table else {
-        return Err(error_at(
-            format!(
-                "the window table function's first argument must be a table name, got `{}`",
-                window.table
-            ),
-            window.table,
-        ));
-    };
+    let name = window.table_name()?;
     let table = catalog
         .get(&name.value)
         .ok_or_else(|| error_at(unknown_table(&name.value, catalog), window.table))?;

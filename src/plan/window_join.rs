@@ -146,7 +146,9 @@ pub(super) fn window_join_of(query: &mut Query, catalog: &Catalog) -> Result<Opt
                 "a window join needs the same window table function on both sides: FROM \
                  (SELECT * FROM TABLE(TUMBLE(TABLE a, DESCRIPTOR(ts), size))) x JOIN (SELECT \
                  * FROM TABLE(TUMBLE(TABLE b, DESCRIPTOR(ts), size))) y ON x.k = y.k AND \
-                 x.window_start = y.window_start AND x.window_end = y.window_end",
+                 x.window_start = y.window_start AND x.window_end = y.window_end; to window \
+                 a join with a table or another stream, join first, then GROUP BY \
+                 TUMBLE(ts, size)",
                 &w.call,
             ))
         }
@@ -207,15 +209,7 @@ fn side_window(relation: &TableFactor) -> Result<Option<SideWindow>> {
     let Some(window) = from_window(relation)? else {
         return Ok(None);
     };
-    let SqlExpr::Identifier(table) = window.table else {
-        return Err(error_at(
-            format!(
-                "the window table function's first argument must be a table name, got `{}`",
-                window.table
-            ),
-            window.table,
-        ));
-    };
+    let table = window.table_name()?;
     let qualifier = qualifier
         .or_else(|| window.alias.map(|a| a.name.clone()))
         .unwrap_or_else(|| table.clone());
