@@ -139,6 +139,34 @@ fn small_tables(dir: &Path, orders: &str, payments: &str) -> String {
     )
 }
 
+/// Runs `script` at `shards` with a chunk per line and dead letters in
+/// `dead`; the run's output, and its dead letters.
+fn run_with_dead_letters(
+    script: &str,
+    shards: &str,
+    dead: &Path,
+) -> (std::process::Output, Vec<serde_json::Value>) {
+    let dead_path = dead.to_str().expect("utf-8 path");
+    let o = run(&[
+        "run",
+        "-e",
+        script,
+        "--chunk-bytes",
+        "1",
+        "--shards",
+        shards,
+        "--dead-letter",
+        dead_path,
+    ]);
+    assert_success(&o);
+    let letters = std::fs::read_to_string(dead).expect("dead letters");
+    let letters = letters
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    (o, letters)
+}
+
 #[test]
 fn late_rows_are_dead_lettered_as_their_own_source_and_the_summary_adds_up() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -158,19 +186,10 @@ fn late_rows_are_dead_lettered_as_their_own_source_and_the_summary_adds_up() {
          ON o.id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '1' HOUR"
     );
     let mut outputs = Vec::new();
+    let mut letters = Vec::new();
     for shards in ["1", "2", "3"] {
-        let o = run(&[
-            "run",
-            "-e",
-            &script,
-            "--chunk-bytes",
-            "1",
-            "--shards",
-            shards,
-            "--dead-letter",
-            dead.to_str().expect("utf-8 path"),
-        ]);
-        assert_success(&o);
+        let (o, dead_letters) = run_with_dead_letters(&script, shards, &dead);
+        letters = dead_letters;
         assert!(
             stderr(&o).contains("9 records read: 7 processed, 0 filtered, 2 late, 0 malformed"),
             "{}",
@@ -189,11 +208,6 @@ fn late_rows_are_dead_lettered_as_their_own_source_and_the_summary_adds_up() {
         "payment 3 came too late for order 3, which is written unmatched"
     );
     assert!(outputs.iter().all(|o| *o == outputs[0]), "{outputs:?}");
-    let letters = std::fs::read_to_string(&dead).expect("dead letters");
-    let letters: Vec<serde_json::Value> = letters
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
     assert_eq!(letters.len(), 2);
     for (letter, id) in letters.iter().zip([3, 9]) {
         assert_eq!(letter["source"], "payments");
@@ -614,6 +628,12 @@ fn explain_shows_a_grouping_after_the_join() {
     );
 }
 
+/// `table` through TUMBLE of `size` (`INTERVAL '10' SECOND`), as `alias`:
+/// a side of a window join written as the table function itself.
+fn tumbling(table: &str, alias: &str, size: &str) -> String {
+    format!("TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), {size})) {alias}")
+}
+
 /// A side of a window join: `table` through a 1-minute TUMBLE, as `alias`.
 fn windowed(table: &str, alias: &str) -> String {
     format!(
@@ -717,30 +737,15 @@ fn a_window_join_row_is_late_only_once_its_window_has_closed() {
         "order_id,paid,ts\n1,10,2024-01-01 00:00:07\n2,22,2024-01-01 00:00:22\n\
          2,21,2024-01-01 00:00:21\n3,30,2024-01-01 00:00:14\n",
     );
-    let side = |table: &str, alias: &str| {
-        format!("TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), INTERVAL '10' SECOND)) {alias}")
-    };
     let script = format!(
         "{tables}SELECT o.id, p.paid, o.window_start FROM {} FULL JOIN {} \
          {SAME_ORDER_AND_WINDOW}",
-        side("orders", "o"),
-        side("payments", "p")
+        tumbling("orders", "o", "INTERVAL '10' SECOND"),
+        tumbling("payments", "p", "INTERVAL '10' SECOND")
     );
     let dead = dir.path().join("dead.jsonl");
-    let dead_path = dead.to_str().expect("utf-8 path");
     for shards in ["1", "2", "3"] {
-        let o = run(&[
-            "run",
-            "-e",
-            &script,
-            "--chunk-bytes",
-            "1",
-            "--shards",
-            shards,
-            "--dead-letter",
-            dead_path,
-        ]);
-        assert_success(&o);
+        let (o, letters) = run_with_dead_letters(&script, shards, &dead);
         assert!(
             stderr(&o).contains("7 records read: 5 processed, 0 filtered, 2 late, 0 malformed"),
             "{}",
@@ -753,11 +758,6 @@ fn a_window_join_row_is_late_only_once_its_window_has_closed() {
              {\"id\":2,\"paid\":21,\"window_start\":\"2024-01-01T00:00:20.000Z\"}\n",
             "at {shards} shards"
         );
-        let letters = std::fs::read_to_string(&dead).expect("dead letters");
-        let letters: Vec<serde_json::Value> = letters
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect();
         assert_eq!(letters.len(), 2, "{letters:?}");
         assert_eq!(letters[0]["source"], "orders");
         assert_eq!(
@@ -780,13 +780,10 @@ fn a_window_join_keeps_only_the_rows_of_open_windows() {
     // the same join without windows (see the interval join's test) exceeds.
     let dir = tempfile::tempdir().expect("temp dir");
     let tables = steady_tables(dir.path(), 100_000);
-    let side = |table: &str, alias: &str| {
-        format!("TABLE(TUMBLE(TABLE {table}, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) {alias}")
-    };
     let script = format!(
         "{tables}SELECT o.id, p.paid FROM {} JOIN {} {SAME_ORDER_AND_WINDOW}",
-        side("orders", "o"),
-        side("payments", "p")
+        tumbling("orders", "o", "INTERVAL '1' MINUTE"),
+        tumbling("payments", "p", "INTERVAL '1' MINUTE")
     );
     let o = run(&[
         "run",
